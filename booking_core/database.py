@@ -1,0 +1,54 @@
+"""The async SQL engine and session factory, tuned per backend (SQLite embedded, PostgreSQL at scale)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+def create_engine(database_url: str) -> AsyncEngine:
+    """Build the engine for DATABASE_URL; SQLite gets WAL, foreign keys and a busy timeout."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    event.listen(engine.sync_engine, "connect", _tune_sqlite_connection)
+    event.listen(engine.sync_engine, "begin", _begin_immediate)
+    return engine
+
+
+def _tune_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    # Take transaction control away from the driver so that "begin" below decides how to start.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _begin_immediate(connection: Any) -> None:
+    # Writers queue on the database lock at BEGIN instead of failing to upgrade a read lock later,
+    # which is what makes concurrent confirmations on SQLite wait their turn rather than error.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_session_factory(engine: AsyncEngine) -> SessionFactory:
+    """Sessions that keep loaded objects usable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    """True when the engine talks to SQLite."""
+    return engine.dialect.name == "sqlite"

