@@ -1,0 +1,19 @@
+"""Prometheus metrics that the core, the web server and the workers record (one registry per process)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+WEBHOOKS = Counter(
+    "marquee_webhooks_total", "Webhooks received, by source and outcome", ["source", "outcome"]
+)
+CONFIRMATIONS = Counter("marquee_confirmations_total", "Payment events processed, by outcome", ["outcome"])
+HOLD_ATTEMPTS = Counter("marquee_hold_attempts_total", "Seat hold attempts, by result", ["result"])
+NOTIFICATIONS = Counter(
+    "marquee_notifications_total", "Outbox deliveries, by channel and outcome", ["channel", "outcome"]
+)
+WEBHOOK_TO_CONFIRMATION = Histogram(
+    "marquee_webhook_to_confirmation_seconds",
+    "Time from a payment webhook's arrival to its booking being confirmed",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)

@@ -1,0 +1,1 @@
+"""Process roles and the composition root: where settings become engines, clients and adapters."""

@@ -1,0 +1,29 @@
+"""Typed keys of everything the web application is given by the process that builds it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from booking_core.database import SessionFactory
+from booking_core.payments import PaymentProvider
+from booking_core.settings import Settings
+
+
+class JobQueue(Protocol):
+    """How the web server hands work to the workers (implemented over Dramatiq in workers/)."""
+
+    async def payment_event_received(self, payment_event_id: int) -> None:
+        """Ask a worker to process a stored payment event."""
+
+
+SETTINGS = web.AppKey("settings", Settings)
+SESSIONS = web.AppKey("sessions", SessionFactory)
+REDIS = web.AppKey("redis", aioredis.Redis)
+PAYMENT_PROVIDERS = web.AppKey("payment_providers", dict[str, PaymentProvider])
+JOBS = web.AppKey("jobs", JobQueue)
+# Async callables run before each /metrics scrape to refresh gauges read from Redis or SQL.
+GAUGE_REFRESHERS = web.AppKey("gauge_refreshers", list[Callable[[], Awaitable[None]]])
