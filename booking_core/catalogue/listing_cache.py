@@ -1,0 +1,77 @@
+"""Catalogue listings cached in Redis as JSON, all made stale at once by bumping a generation counter.
+
+Keys are `catalogue:v1:<generation>:<listing>`; `invalidate()` is a single INCR of
+`catalogue:v1:generation`, after which every reader builds new keys and the old ones expire on their
+TTL. A reader that computed from the database before an import and stores afterwards writes under
+the old generation, where nobody looks any more. Redis being down only costs speed: listings are
+then read from the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import redis.asyncio as aioredis
+from pydantic import TypeAdapter, ValidationError
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Bump when a cached view's shape changes, so a deploy never reads the old shape.
+KEY_PREFIX = "catalogue:v1"
+
+
+class ListingCache:
+    """Read-through cache of catalogue listings with one-INCR invalidation."""
+
+    def __init__(self, redis: aioredis.Redis, ttl_seconds: int, prefix: str = KEY_PREFIX) -> None:
+        self._redis = redis
+        self._ttl_seconds = ttl_seconds
+        self._prefix = prefix
+
+    @property
+    def generation_key(self) -> str:
+        """The counter that `invalidate()` increments."""
+        return f"{self._prefix}:generation"
+
+    async def get_or_compute(
+        self, name: str, shape: TypeAdapter[T], compute: Callable[[], Awaitable[T]]
+    ) -> T:
+        """The cached listing `name`, or compute, store and return it."""
+        key = None
+        try:
+            generation = await self._redis.get(self.generation_key) or "0"
+            key = f"{self._prefix}:{_text(generation)}:{name}"
+            cached = await self._redis.get(key)
+        except RedisError:
+            log.warning("catalogue cache unavailable; reading %s from the database", name, exc_info=True)
+            cached = None
+        if cached is not None:
+            try:
+                return shape.validate_json(cached)
+            except ValidationError:
+                log.warning("unreadable cached listing %s; recomputing", key)
+        value = await compute()
+        if key is not None:
+            try:
+                await self._redis.set(key, shape.dump_json(value), ex=self._ttl_seconds)
+            except RedisError:
+                log.warning("could not cache %s", key, exc_info=True)
+        return value
+
+    async def invalidate(self) -> None:
+        """Make every cached listing stale (if Redis is down, they go stale within their TTL anyway)."""
+        try:
+            await self._redis.incr(self.generation_key)
+        except RedisError:
+            log.error(
+                "could not invalidate the catalogue cache; listings may lag up to %s s", self._ttl_seconds
+            )
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,167 @@
+"""What catalogue queries answer: small frozen dataclasses, cacheable as JSON, free of the ORM.
+
+Times are UTC; each view that has a time also carries the cinema's time zone, and `local_starts_at`
+is the time people read on the cinema's clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class CityInfo:
+    """A city that has cinemas."""
+
+    id: int
+    name: str
+    latitude: float
+    longitude: float
+    timezone: str
+
+
+@dataclass(frozen=True)
+class NearestCity:
+    """The city with cinemas closest to a point, and how far it is."""
+
+    city: CityInfo
+    distance_km: float
+
+
+@dataclass(frozen=True)
+class MovieInfo:
+    """A movie as listings show it."""
+
+    id: int
+    title: str
+    runtime_minutes: int
+    age_rating: str
+    language: str
+    synopsis: str
+
+
+@dataclass(frozen=True)
+class CinemaInfo:
+    """A cinema with where it is and the time zone its shows are shown in."""
+
+    id: int
+    name: str
+    address: str
+    city_id: int
+    city_name: str
+    latitude: float
+    longitude: float
+    timezone: str
+    system: str
+
+
+@dataclass(frozen=True)
+class SeatPrice:
+    """The price of one seat category at one show, in minor units of the show's currency."""
+
+    category: str
+    amount_minor: int
+
+
+@dataclass(frozen=True)
+class ShowTime:
+    """One show in a listing: when, in which hall, at what prices."""
+
+    show_id: int
+    hall_id: int
+    hall_name: str
+    starts_at: datetime
+    timezone: str
+    currency: str
+    prices: tuple[SeatPrice, ...]
+
+    @property
+    def local_starts_at(self) -> datetime:
+        """The start on the cinema's clock."""
+        return self.starts_at.astimezone(ZoneInfo(self.timezone))
+
+
+@dataclass(frozen=True)
+class ShowDay:
+    """A cinema's shows of one movie on one local day, earliest first."""
+
+    day: date
+    shows: tuple[ShowTime, ...]
+
+
+@dataclass(frozen=True)
+class CinemaSchedule:
+    """A cinema's upcoming shows of one movie, grouped by the cinema's local day."""
+
+    cinema: CinemaInfo
+    days: tuple[ShowDay, ...]
+
+
+@dataclass(frozen=True)
+class ShowDetails:
+    """Everything a booking screen says about a show."""
+
+    show_id: int
+    movie: MovieInfo
+    cinema: CinemaInfo
+    hall_id: int
+    hall_name: str
+    starts_at: datetime
+    currency: str
+    prices: tuple[SeatPrice, ...]
+    on_sale: bool
+
+    @property
+    def local_starts_at(self) -> datetime:
+        """The start on the cinema's clock."""
+        return self.starts_at.astimezone(ZoneInfo(self.cinema.timezone))
+
+    def price_of(self, category: str) -> int | None:
+        """The price of a seat category at this show, or None if the show has none."""
+        return next((price.amount_minor for price in self.prices if price.category == category), None)
+
+
+@dataclass(frozen=True)
+class LayoutSeat:
+    """A seat as drawn on the map: `column` counts gaps, so aisles show where columns are skipped."""
+
+    id: int
+    label: str
+    number: int
+    column: int
+    category: str
+
+
+@dataclass(frozen=True)
+class LayoutRow:
+    """A row of a hall; index 0 is the row nearest the screen."""
+
+    index: int
+    label: str
+    seats: tuple[LayoutSeat, ...]
+
+
+@dataclass(frozen=True)
+class HallLayout:
+    """The seats of a hall, rows from the screen backwards, each row left to right."""
+
+    hall_id: int
+    hall_name: str
+    rows: tuple[LayoutRow, ...]
+
+    @property
+    def width(self) -> int:
+        """The number of columns, gaps included."""
+        return max((seat.column for row in self.rows for seat in row.seats), default=0)
+
+    @property
+    def seat_count(self) -> int:
+        """How many seats the hall has."""
+        return sum(len(row.seats) for row in self.rows)
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """The seat categories in the hall, sorted."""
+        return tuple(sorted({seat.category for row in self.rows for seat in row.seats}))
