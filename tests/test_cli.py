@@ -1,0 +1,73 @@
+"""The command line as an operator uses it: migrate, seed twice, import a bad and a good file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.catalogue.samples import sample_catalogue
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def _main(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'marquee.db'}",
+        "DATA_DIR": str(tmp_path / "data"),
+    }
+    env.pop("REDIS_URL", None)
+    return subprocess.run(
+        [sys.executable, str(PROJECT / "main.py"), *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_migrate_then_seed_twice_changes_nothing_the_second_time(tmp_path: Path) -> None:
+    assert _main(tmp_path, "migrate").returncode == 0
+    first = _main(tmp_path, "seed")
+    assert first.returncode == 0, first.stderr
+    assert "created" in first.stdout and "shows" in first.stdout
+    second = _main(tmp_path, "seed")
+    assert second.returncode == 0, second.stderr
+    assert "nothing changed" in second.stdout
+
+
+def test_catalog_import_lists_every_bad_row_and_imports_nothing(tmp_path: Path) -> None:
+    assert _main(tmp_path, "migrate").returncode == 0
+    catalogue = sample_catalogue()
+    catalogue["cities"][0]["latitude"] = 123.0
+    catalogue["movies"][1]["runtime_minutes"] = -5
+    catalogue["shows"][2]["prices"] = {"standard": 10.5}
+    bad_file = tmp_path / "bad.json"
+    bad_file.write_text(json.dumps(catalogue))
+
+    refused = _main(tmp_path, "catalog", "import", str(bad_file))
+
+    assert refused.returncode == 1
+    assert "3 problems" in refused.stderr
+    for row in ("cities[0]", "movies[1]", "shows[2]"):
+        assert row in refused.stderr
+    good_file = tmp_path / "good.json"
+    good_file.write_text(json.dumps(sample_catalogue()))
+    imported = _main(tmp_path, "catalog", "import", str(good_file))
+    assert imported.returncode == 0, imported.stderr
+    # Nothing of the bad file had been written: the good one creates every city afresh.
+    assert "created 4 cities" in imported.stdout
+
+
+def test_a_bad_setting_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("HOLD_SECONDS=-1\n")
+    refused = _main(tmp_path, "migrate")
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        "configuration error: HOLD_SECONDS: Input should be greater than 0"
+    ]
