@@ -1,0 +1,95 @@
+"""Callback data: what every inline button carries, so any bot process can answer any button.
+
+Format: ``v1:<action>[:<int>...]``, ASCII, at most 64 bytes (Telegram's limit). Every action has a
+fixed list of integer arguments; anything else (another version, an unknown action, a wrong count,
+a non-integer, a negative number) is refused by `decode` with `None`, never an exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+VERSION = "v1"
+MAX_BYTES = 64
+
+
+class Action(StrEnum):
+    """What a button asks for; the value is what travels in the callback data."""
+
+    CITIES = "cities"  # back to the list of cities
+    CITY = "city"  # (city_id): movies showing in a city
+    MOVIE = "mv"  # (city_id, movie_id): shows of a movie in a city
+    SHOW = "sh"  # (show_id, block): the seat map of a show at a block of the hall
+    SEAT = "st"  # (show_id, seat_id, block): toggle one seat in the selection
+    BEST = "best"  # (show_id, count): hold the best `count` adjacent seats
+    CHECKOUT = "pay"  # (show_id,): confirm the selection and open the checkout
+    RELEASE = "rel"  # (show_id,): let the held seats go
+    WAITLIST_JOIN = "wj"  # (show_id, count, together): join the waitlist
+    WAITLIST_STATUS = "ws"  # (show_id,): where am I in the queue
+    WAITLIST_LEAVE = "wl"  # (show_id,): leave the queue
+    OFFER_ACCEPT = "oa"  # (show_id,): take the seats the waitlist offered
+    OFFER_DECLINE = "od"  # (show_id,): pass the offered seats on
+    MY_TICKETS = "mytickets"  # the user's tickets
+    TICKET = "tk"  # (booking_id,): one ticket with its QR code
+    CANCEL_BOOKING = "cx"  # (booking_id,): cancel a booking (asks first)
+    CANCEL_CONFIRMED = "cxy"  # (booking_id,): cancel it, confirmed
+    NOOP = "noop"  # labels, the screen, taken seats: nothing to do
+
+
+ARITY: dict[Action, int] = {
+    Action.CITIES: 0,
+    Action.CITY: 1,
+    Action.MOVIE: 2,
+    Action.SHOW: 2,
+    Action.SEAT: 3,
+    Action.BEST: 2,
+    Action.CHECKOUT: 1,
+    Action.RELEASE: 1,
+    Action.WAITLIST_JOIN: 3,
+    Action.WAITLIST_STATUS: 1,
+    Action.WAITLIST_LEAVE: 1,
+    Action.OFFER_ACCEPT: 1,
+    Action.OFFER_DECLINE: 1,
+    Action.MY_TICKETS: 0,
+    Action.TICKET: 1,
+    Action.CANCEL_BOOKING: 1,
+    Action.CANCEL_CONFIRMED: 1,
+    Action.NOOP: 0,
+}
+
+_ACTIONS = {action.value: action for action in Action}
+
+
+@dataclass(frozen=True)
+class Callback:
+    """A decoded button: its action and integer arguments."""
+
+    action: Action
+    args: tuple[int, ...] = ()
+
+
+def encode(action: Action, *args: int) -> str:
+    """The callback data for a button; raises ValueError for a wrong argument count or over 64 bytes."""
+    if len(args) != ARITY[action] or any(arg < 0 for arg in args):
+        raise ValueError(f"{action.name} takes {ARITY[action]} non-negative arguments, got {args}")
+    data = ":".join([VERSION, action.value, *map(str, args)])
+    if len(data.encode()) > MAX_BYTES:
+        raise ValueError(f"callback data over {MAX_BYTES} bytes: {data}")
+    return data
+
+
+def decode(data: str | None) -> Callback | None:
+    """The button behind some callback data, or None when it is not one of ours (stale or forged)."""
+    if not data or len(data.encode()) > MAX_BYTES:
+        return None
+    version, _, rest = data.partition(":")
+    if version != VERSION:
+        return None
+    name, *raw_args = rest.split(":")
+    action = _ACTIONS.get(name)
+    if action is None or len(raw_args) != ARITY[action]:
+        return None
+    if not all(arg.isascii() and arg.isdigit() and len(arg) <= 12 for arg in raw_args):
+        return None
+    return Callback(action, tuple(int(arg) for arg in raw_args))
