@@ -5,18 +5,46 @@ The names in DESIGN.md section 7 are a contract with operators and tests: keep t
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AnyUrl, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AnyHttpUrl,
+    AnyUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 
 class ConfigurationError(Exception):
     """A setting has a value Marquee cannot use; the message names the variable."""
+
+
+class TheatreSystemConfig(BaseModel):
+    """Where a connected theatre's Theatre API is and the bearer token Marquee presents to it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: AnyHttpUrl
+    token: SecretStr = Field(min_length=1)
+
+    @property
+    def url(self) -> str:
+        """base_url without a trailing slash, ready to join `/v1/...` onto."""
+        return str(self.base_url).rstrip("/")
+
+
+_SYSTEM_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 
 class Settings(BaseSettings):
@@ -59,6 +87,12 @@ class Settings(BaseSettings):
     HTTP_PORT: int = Field(default=8080, ge=1, le=65535)
     LOG_FORMAT: Literal["text", "json"] = "text"
 
+    # Connected theatres by the name a Cinema row carries in `system` (DESIGN.md section 10), as JSON:
+    # {"northlight": {"base_url": "https://tickets.example/api", "token": "..."}}.
+    # NoDecode: our validator parses the JSON, so bad JSON becomes a ConfigurationError like any other.
+    THEATRE_SYSTEMS: Annotated[dict[str, TheatreSystemConfig], NoDecode] = Field(default_factory=dict)
+    THEATRE_SYNC_SECONDS: int = Field(default=300, gt=0)
+
     @field_validator("DATABASE_URL")
     @classmethod
     def _database_url_parses(cls, value: str) -> str:
@@ -75,6 +109,25 @@ class Settings(BaseSettings):
     def _queue_url_parses(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("redis://", "rediss://", "unix://", "amqp://")):
             raise ValueError("expected redis://, rediss://, unix:// or amqp://")
+        return value
+
+    @field_validator("THEATRE_SYSTEMS", mode="before")
+    @classmethod
+    def _theatre_systems_json(cls, value: object) -> object:
+        # The environment gives JSON text; code and tests may pass the mapping itself.
+        if isinstance(value, str | bytes):
+            try:
+                return json.loads(value or "{}")
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not JSON: {exc.msg}") from None
+        return value
+
+    @field_validator("THEATRE_SYSTEMS")
+    @classmethod
+    def _theatre_system_names(cls, value: dict[str, TheatreSystemConfig]) -> dict[str, TheatreSystemConfig]:
+        for name in value:
+            if name == "local" or not _SYSTEM_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not a system name: lowercase a-z 0-9 _ -, not 'local'")
         return value
 
     @property

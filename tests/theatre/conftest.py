@@ -1,0 +1,71 @@
+"""A real sandbox theatre over real HTTP on 127.0.0.1, with a clock the tests move."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from adapters.theatre_http import HttpTheatreSystem
+from sandbox.theatre import SANDBOX_TOKEN, TheatreSandbox, start_theatre_sandbox
+
+RIVAL_TOKEN = "rival-app-token"
+
+
+class TheatreClock:
+    """The sandbox theatre's clock: real time when the test starts, then moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the theatre's time forward."""
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def theatre_clock() -> TheatreClock:
+    """The clock of the sandbox theatre."""
+    return TheatreClock()
+
+
+@pytest.fixture
+async def sandbox(theatre_clock: TheatreClock) -> AsyncIterator[TheatreSandbox]:
+    """A seeded sandbox theatre; a second booking application holds RIVAL_TOKEN."""
+    _, _, sandbox = await start_theatre_sandbox(clock=theatre_clock, other_clients={RIVAL_TOKEN: "rival"})
+    yield sandbox
+    await sandbox.close()
+
+
+@pytest.fixture
+async def theatre(sandbox: TheatreSandbox) -> AsyncIterator[HttpTheatreSystem]:
+    """Marquee's adapter for the sandbox, with room for a busy test machine (timeouts have own tests)."""
+    async with HttpTheatreSystem(
+        sandbox.base_url, SANDBOX_TOKEN, name="northlight", timeout=10.0, attempt_timeout=5.0
+    ) as theatre:
+        yield theatre
+
+
+@pytest.fixture
+async def rival(sandbox: TheatreSandbox) -> AsyncIterator[HttpTheatreSystem]:
+    """Another booking application selling the same theatre's seats."""
+    async with HttpTheatreSystem(
+        sandbox.base_url, RIVAL_TOKEN, name="rival", timeout=10.0, attempt_timeout=5.0
+    ) as rival:
+        yield rival
+
+
+@pytest.fixture
+async def show_id(sandbox: TheatreSandbox, theatre_clock: TheatreClock) -> str:
+    """A show in the big hall (riverside-1: rows A-H, 12 seats, aisle after 6) starting in 2-3 days."""
+    soon = theatre_clock.now + timedelta(days=2)
+    shows = await sandbox.store.call(sandbox.store.upcoming_shows, 200)
+    return next(
+        show["id"]
+        for show in shows
+        if show["id"].startswith("riverside-1-") and show["starts_at"] > soon.timestamp()
+    )
