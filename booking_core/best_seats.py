@@ -1,0 +1,166 @@
+"""Choosing seats in a hall: pure functions over a layout and a set of seats that are not free.
+
+A layout is the hall's rows, front to back, each a sequence of `LayoutSeat(seat_id, column, category)`
+ordered by column. Seats are adjacent when they are in the same row and their columns differ by one
+(an aisle is a gap in the columns). The best seats are nearest the centre of the middle rows.
+A seat is *stranded* when it is free and both its neighbours are taken (sold, held or being chosen);
+a seat at the end of a row or beside an aisle has a missing neighbour and is never stranded.
+Wheelchair seats are only chosen when asked for, and then the block must include one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Iterator, Sequence
+from typing import NamedTuple
+
+WHEELCHAIR = "wheelchair"
+
+
+class LayoutSeat(NamedTuple):
+    """One seat of a hall layout."""
+
+    seat_id: int
+    column: int
+    category: str = "standard"
+
+
+HallLayout = Sequence[Sequence[LayoutSeat]]
+
+
+def _runs(rows: HallLayout) -> Iterator[tuple[int, list[LayoutSeat]]]:
+    """Each row's stretches of adjacent seats, with the row's index."""
+    for row_index, row in enumerate(rows):
+        run: list[LayoutSeat] = []
+        for seat in sorted(row, key=lambda s: s.column):
+            if run and seat.column != run[-1].column + 1:
+                yield row_index, run
+                run = []
+            run.append(seat)
+        if run:
+            yield row_index, run
+
+
+class _Centre(NamedTuple):
+    row: float
+    column: float
+
+    @classmethod
+    def of(cls, rows: HallLayout) -> _Centre:
+        columns = [seat.column for row in rows for seat in row] or [0]
+        return cls(row=(len(rows) - 1) / 2, column=(min(columns) + max(columns)) / 2)
+
+    def distance(self, row_index: int, first_column: int, last_column: int) -> float:
+        # Rounded so that blocks equally far from the centre tie and fall to the row/column order.
+        return round(math.hypot(row_index - self.row, (first_column + last_column) / 2 - self.column), 9)
+
+
+def _eligible(seat: LayoutSeat, unavailable: Collection[int], wheelchair: bool) -> bool:
+    return seat.seat_id not in unavailable and (wheelchair or seat.category != WHEELCHAIR)
+
+
+def _strands_beside(run: Sequence[LayoutSeat], start: int, end: int, unavailable: Collection[int]) -> bool:
+    """True if taking run[start:end] leaves a free seat just outside it with a taken seat beyond."""
+    left, right = start - 1, end
+    if left >= 1 and run[left].seat_id not in unavailable and run[left - 1].seat_id in unavailable:
+        return True
+    return (
+        right + 1 < len(run)
+        and run[right].seat_id not in unavailable
+        and run[right + 1].seat_id in unavailable
+    )
+
+
+def best_block(
+    rows: HallLayout, unavailable: Collection[int], count: int, *, wheelchair: bool = False
+) -> tuple[int, ...] | None:
+    """The best `count` adjacent free seats, preferring blocks that strand no seat; None if none fit."""
+    if count < 1:
+        return None
+    centre = _Centre.of(rows)
+    best: tuple[tuple[bool, float, int, int], tuple[int, ...]] | None = None
+    for row_index, run in _runs(rows):
+        for start in range(len(run) - count + 1):
+            block = run[start : start + count]
+            if not all(_eligible(seat, unavailable, wheelchair) for seat in block):
+                continue
+            if wheelchair and not any(seat.category == WHEELCHAIR for seat in block):
+                continue
+            key = (
+                _strands_beside(run, start, start + count, unavailable),
+                centre.distance(row_index, block[0].column, block[-1].column),
+                row_index,
+                block[0].column,
+            )
+            if best is None or key < best[0]:
+                best = (key, tuple(seat.seat_id for seat in block))
+    return best[1] if best else None
+
+
+def best_seats(
+    rows: HallLayout, unavailable: Collection[int], count: int, *, together: bool, wheelchair: bool = False
+) -> tuple[int, ...] | None:
+    """`count` free seats: the best block; if none and not `together`, the best seats one by one."""
+    block = best_block(rows, unavailable, count, wheelchair=wheelchair)
+    if block is not None or together:
+        return block
+    centre = _Centre.of(rows)
+    free = [
+        (centre.distance(row_index, seat.column, seat.column), row_index, seat.column, seat.seat_id)
+        for row_index, row in enumerate(rows)
+        for seat in row
+        if _eligible(seat, unavailable, wheelchair)
+    ]
+    if len(free) < count or count < 1:
+        return None
+    return tuple(sorted(item[3] for item in sorted(free)[:count]))
+
+
+def stranded_seats(
+    rows: HallLayout, unavailable: Collection[int], chosen: Collection[int]
+) -> tuple[int, ...]:
+    """Free seats that picking `chosen` would leave stranded between taken ones (to warn about)."""
+    chosen_set = set(chosen)
+    taken = set(unavailable) | chosen_set
+    stranded = []
+    for _row_index, run in _runs(rows):
+        for i in range(1, len(run) - 1):
+            left, seat, right = run[i - 1].seat_id, run[i].seat_id, run[i + 1].seat_id
+            if seat not in taken and left in taken and right in taken and {left, right} & chosen_set:
+                stranded.append(seat)
+    return tuple(stranded)
+
+
+def largest_block(rows: HallLayout, unavailable: Collection[int], *, wheelchair: bool = False) -> int:
+    """The length of the longest stretch of adjacent free seats."""
+    longest = 0
+    for _row_index, run in _runs(rows):
+        length = 0
+        for seat in run:
+            length = length + 1 if _eligible(seat, unavailable, wheelchair) else 0
+            longest = max(longest, length)
+    return longest
+
+
+def free_count(rows: HallLayout, unavailable: Collection[int], *, wheelchair: bool = False) -> int:
+    """How many free seats there are (wheelchair seats only when asked)."""
+    return sum(1 for row in rows for seat in row if _eligible(seat, unavailable, wheelchair))
+
+
+def within_free_window(
+    rows: HallLayout, seat_id: int, count: int, blocked: Collection[int], *, wheelchair: bool = False
+) -> bool:
+    """True if `seat_id` lies in some stretch of `count` adjacent seats none of which is `blocked`."""
+    for _row_index, run in _runs(rows):
+        ids = [seat.seat_id for seat in run]
+        if seat_id not in ids:
+            continue
+        here = ids.index(seat_id)
+        for start in range(max(0, here - count + 1), min(here, len(run) - count) + 1):
+            if all(
+                seat.seat_id not in blocked and (wheelchair or seat.category != WHEELCHAIR)
+                for seat in run[start : start + count]
+            ):
+                return True
+        return False
+    return False

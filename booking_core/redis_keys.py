@@ -1,0 +1,63 @@
+"""Where seat holds and waitlists live in Redis: the whole key layout, in one place.
+
+Every key of one show carries the hash tag `{show:<id>}`, so a script touching one show stays in one
+Redis Cluster slot. The per-show scripts all take `ShowKeys.standard()` as KEYS[1..14] in this order
+(the shared prelude `_lib.lua` names them); a script's own extra keys follow.
+The only keys outside a show's slot are the sweeper's due index, which share the tag `{sweep}`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PREFIX = "mq"
+
+# KEYS order of every per-show script; `_lib.lua` relies on it.
+STANDARD_KEYS = (
+    "meta",  # HASH starts_ms, on_sale ("1" / "0")
+    "seats",  # SET seat ids of the show's hall, plus the sentinel "-"
+    "sold",  # SET sold seat ids (mirror of booked_seats), plus the sentinel "-" so empty still exists
+    "sold_gen",  # STRING bumped by every sold-set change, so a stale rebuild from SQL is refused
+    "holds",  # HASH token -> "user|expires_ms|offered|seat,seat,..." (offered = seats offered, 0 if not)
+    "seat_holds",  # HASH seat id -> token
+    "user_holds",  # HASH user id -> token (one hold per user per show)
+    "expiry",  # ZSET token -> expires_ms
+    "queue",  # ZSET waiting user id -> arrival number
+    "requests",  # HASH waiting user id -> "count|together"
+    "passed",  # HASH waiting user id -> how many later waiters were served first
+    "reserved",  # SET freed seats kept for the waitlist
+    "wl_version",  # STRING bumped by every change to queue or reserved (optimistic check of offers)
+    "wl_seq",  # STRING arrival counter
+)
+
+# A seat-set member that is never a seat id: it lets an "empty" set exist.
+SENTINEL = "-"
+
+
+@dataclass(frozen=True)
+class ShowKeys:
+    """The Redis keys of one show."""
+
+    show_id: int
+
+    @property
+    def tag(self) -> str:
+        """The hash tag shared by every key of this show."""
+        return f"{PREFIX}:{{show:{self.show_id}}}"
+
+    def key(self, name: str) -> str:
+        """The key called `name` (one of STANDARD_KEYS, or a script's own)."""
+        return f"{self.tag}:{name}"
+
+    def standard(self) -> list[str]:
+        """KEYS[1..14] of every per-show script."""
+        return [self.key(name) for name in STANDARD_KEYS]
+
+    def attempts(self, user_id: int) -> str:
+        """Per-user counter of hold attempts in the current rate-limit window."""
+        return self.key(f"attempts:{user_id}")
+
+
+# The sweeper's global index: show id -> ms when it next has due holds; shows being swept, by lease end.
+DUE_SHOWS = f"{PREFIX}:{{sweep}}:due"
+SWEEPING_SHOWS = f"{PREFIX}:{{sweep}}:running"

@@ -1,0 +1,65 @@
+"""The Lua scripts of seat holds and waitlists: each read once, registered once per client, run by SHA.
+
+Each atomic operation is its own `.lua` file whose header documents its KEYS and ARGV. Per-show
+scripts get the shared prelude `_lib.lua` prepended (the standard show keys, the hold record format,
+freeing seats to the waitlist). redis-py's `Script` objects call EVALSHA and, on NOSCRIPT (after a
+Redis restart, failover or SCRIPT FLUSH), load the script again and retry, so callers never see it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Sequence
+from importlib import resources
+from typing import Any
+
+import redis.asyncio as aioredis
+
+# Scripts over the sweeper's global index: they take their own keys and get no prelude.
+GLOBAL_SCRIPTS = ("due_pop", "due_done", "due_register")
+SHOW_SCRIPTS = (
+    "hold",
+    "release",
+    "lookup",
+    "sweep",
+    "offer",
+    "join_waitlist",
+    "leave_waitlist",
+    "mark_sold",
+    "mark_unsold",
+    "forget_sold",
+    "seat_map",
+)
+
+
+def _read(name: str) -> str:
+    return resources.files(__package__).joinpath(f"{name}.lua").read_text(encoding="utf-8")
+
+
+@functools.cache
+def script_source(name: str) -> str:
+    """The full text sent to Redis for script `name` (prelude included for per-show scripts)."""
+    if name in GLOBAL_SCRIPTS:
+        return _read(name)
+    if name not in SHOW_SCRIPTS:
+        raise KeyError(f"no Lua script called {name!r}")
+    return _read("_lib") + "\n" + _read(name)
+
+
+class RedisScripts:
+    """The scripts registered on one client; `run` executes one by SHA and decodes its JSON reply."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._scripts = {
+            name: redis.register_script(script_source(name)) for name in GLOBAL_SCRIPTS + SHOW_SCRIPTS
+        }
+
+    async def call(self, name: str, keys: Sequence[str], args: Sequence[str | int]) -> Any:
+        """Run script `name` and return its raw reply."""
+        return await self._scripts[name](keys=list(keys), args=list(args))
+
+    async def run(self, name: str, keys: Sequence[str], args: Sequence[str | int]) -> dict[str, Any]:
+        """Run a per-show script and return its JSON reply as a dict."""
+        reply = await self.call(name, keys, args)
+        return json.loads(reply)

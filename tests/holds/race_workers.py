@@ -1,0 +1,93 @@
+"""What each OS process of the race tests runs: many hold attempts at once, from its own event loop.
+
+Run through a spawn-context process pool: each process opens its own Redis client and SQL engine,
+waits for a common start time so the processes really overlap, fires its attempts concurrently and
+returns the (user, seats) of every attempt that it was told succeeded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+
+import redis.asyncio as aioredis
+
+from booking_core.database import create_engine, create_session_factory
+from booking_core.events import CollectingSink
+from booking_core.holds import Hold, HoldStore
+from booking_core.inventory import SqlInventory
+
+Attempt = Callable[[int, list[int]], Awaitable[bool]]
+
+
+def _client(redis_url: str) -> aioredis.Redis:
+    # Attempts beyond the pool's connections wait for one instead of failing.
+    pool = aioredis.BlockingConnectionPool.from_url(redis_url, decode_responses=True, max_connections=50)
+    return aioredis.Redis(connection_pool=pool)
+
+
+def _choices(seed: int, seats: list[int], attempts: int) -> list[list[int]]:
+    rng = random.Random(seed)
+    return [sorted(rng.sample(seats, rng.randint(1, 3))) for _ in range(attempts)]
+
+
+async def _fire(attempt: Attempt, first_user: int, seats: list[int], attempts: int, start_at: float) -> list:
+    choices = _choices(first_user, seats, attempts)
+    await asyncio.sleep(max(0.0, start_at - time.time()))
+    results = await asyncio.gather(*(attempt(first_user + i, choice) for i, choice in enumerate(choices)))
+    return [
+        (first_user + i, choice) for i, (ok, choice) in enumerate(zip(results, choices, strict=True)) if ok
+    ]
+
+
+def hold_store_worker(
+    redis_url: str,
+    database_url: str,
+    show_id: int,
+    seats: list[int],
+    first_user: int,
+    attempts: int,
+    start_at: float,
+) -> list[tuple[int, list[int]]]:
+    """Hold attempts through HoldStore (the atomic Lua script)."""
+
+    async def main() -> list:
+        engine = create_engine(database_url)
+        redis = _client(redis_url)
+        store = HoldStore(redis, SqlInventory(create_session_factory(engine)), CollectingSink())
+
+        async def attempt(user: int, choice: list[int]) -> bool:
+            return isinstance(await store.hold(show_id, user, choice), Hold)
+
+        try:
+            return await _fire(attempt, first_user, seats, attempts, start_at)
+        finally:
+            await redis.aclose()
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def naive_worker(
+    redis_url: str, show_id: int, seats: list[int], first_user: int, attempts: int, start_at: float
+) -> list[tuple[int, list[int]]]:
+    """The control: check every seat is free, then set them, as two steps (no atomicity)."""
+
+    async def main() -> list:
+        redis = _client(redis_url)
+
+        async def attempt(user: int, choice: list[int]) -> bool:
+            keys = [f"naive:{{show:{show_id}}}:seat:{seat}" for seat in choice]
+            if any(await redis.mget(keys)):
+                return False
+            await redis.mset({key: user for key in keys})
+            return True
+
+        try:
+            return await _fire(attempt, first_user, seats, attempts, start_at)
+        finally:
+            await redis.aclose()
+
+    return asyncio.run(main())

@@ -1,0 +1,76 @@
+"""The seat map: every seat's state as one user sees it, in at most two Redis round trips."""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+
+from booking_core.database import SessionFactory
+from booking_core.holds import Hold, HoldStore
+from booking_core.seat_map import SeatState
+from tests.factories import make_show
+from tests.holds.redis_stats import round_trips
+from tests.holds.sales import sell_in_sql
+
+ANN, BEN, CAT = 301, 302, 303
+
+
+async def test_every_state_as_the_user_sees_it(store: HoldStore, sessions: SessionFactory) -> None:
+    # Given a row of 6: seat 1 sold, 2 held by Ann, 3 held by Ben, 5 freed while Cat waits for 2
+    show = await make_show(sessions, rows=1, seats_per_row=6)
+    s = show.seat_ids
+    await sell_in_sql(sessions, show.show_id, [s[0]])
+    ann = await store.hold(show.show_id, ANN, [s[1]])
+    await store.hold(show.show_id, BEN, [s[2]])
+    filler = [await store.hold(show.show_id, 900 + i, [s[i]]) for i in (3, 4, 5)]
+    await store.waitlist.join(show.show_id, CAT, 2)
+    freed = filler[1]
+    assert isinstance(freed, Hold)
+    await store.release(show.show_id, freed.token)
+    # Then Ann sees each seat's state, and her own hold
+    seat_map = await store.seat_map(show.show_id, ANN)
+    assert [seat_map.states[seat] for seat in s] == [
+        SeatState.SOLD,
+        SeatState.YOURS,
+        SeatState.HELD,
+        SeatState.HELD,
+        SeatState.OFFERED,
+        SeatState.HELD,
+    ]
+    assert seat_map.your_hold == ann and seat_map.waiting == 1 and not seat_map.closed
+    # And an anonymous view has no "yours"
+    anonymous = await store.seat_map(show.show_id, None)
+    assert anonymous.states[s[1]] == SeatState.HELD and anonymous.your_hold is None
+
+
+async def test_one_round_trip_two_when_the_cache_is_rebuilt(
+    store: HoldStore, redis: aioredis.Redis, sessions: SessionFactory
+) -> None:
+    show = await make_show(sessions)
+    await sell_in_sql(sessions, show.show_id, show.seat_ids[:3])
+    await store.seat_map(show.show_id, ANN)  # the scripts are loaded in Redis from here on
+    # A warm cache: one round trip
+    await redis.config_resetstat()
+    seat_map = await store.seat_map(show.show_id, ANN)
+    assert await round_trips(redis) == 1
+    assert seat_map.seats_in(SeatState.SOLD) == tuple(show.seat_ids[:3])
+    # The sold-seat cache gone: rebuilt from SQL with one more round trip, and right
+    await store.forget_sold_cache(show.show_id)
+    await redis.config_resetstat()
+    seat_map = await store.seat_map(show.show_id, ANN)
+    assert await round_trips(redis) == 2
+    assert seat_map.seats_in(SeatState.SOLD) == tuple(show.seat_ids[:3])
+
+
+async def test_best_seats_button_and_stranding_warning(store: HoldStore, sessions: SessionFactory) -> None:
+    # Given a 3 x 6 hall where Ann holds the two centre seats of the middle row
+    show = await make_show(sessions, rows=3, seats_per_row=6)
+    middle = show.seat_ids[6:12]
+    await store.hold(show.show_id, ANN, [middle[2], middle[3]])
+    # Then Ann's best pair is the one she holds, and Ben's avoids it and strands nobody
+    assert await store.best_available(show.show_id, ANN, 2) == (middle[2], middle[3])
+    ben = await store.best_available(show.show_id, BEN, 2)
+    assert ben is not None and not set(ben) & {middle[2], middle[3]}
+    assert await store.stranded_by(show.show_id, BEN, ben) == ()
+    # And a manual pick leaving one seat between it and Ann's is allowed, with a warning
+    assert await store.stranded_by(show.show_id, BEN, [middle[0]]) == (middle[1],)
+    assert isinstance(await store.hold(show.show_id, BEN, [middle[0]]), Hold)
