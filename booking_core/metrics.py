@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 WEBHOOKS = Counter(
     "marquee_webhooks_total", "Webhooks received, by source and outcome", ["source", "outcome"]
@@ -16,4 +16,16 @@ WEBHOOK_TO_CONFIRMATION = Histogram(
     "marquee_webhook_to_confirmation_seconds",
     "Time from a payment webhook's arrival to its booking being confirmed",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+
+# The payment event inbox (booking_core/payment_inbox.py): work owed to the workers, refreshed per scrape.
+PAYMENT_EVENTS_WAITING = Gauge("marquee_payment_events_waiting", "Stored payment events not yet processed")
+PAYMENT_EVENT_LAG = Gauge(
+    "marquee_payment_event_lag_seconds", "How long the oldest unprocessed payment event has waited"
+)
+REFUNDS = Counter("marquee_refunds_total", "Refund attempts at payment providers, by outcome", ["outcome"])
+CHECKOUT_EXPIRIES = Counter(
+    "marquee_checkout_expiries_total",
+    "Provider checkouts closed after their hold lapsed, by outcome",
+    ["outcome"],
 )

@@ -1,0 +1,216 @@
+"""The outbox: messages a sale owes the customer, written in the sale's own transaction.
+
+`add_ticket_notifications` runs inside the confirmation transaction, so a ticket is never sold
+without its messages nor announced without its sale. Delivery workers then claim due rows with
+`due_notifications` and report back with `mark_sent` / `record_attempt` / `mark_failed`. A row's
+status only moves forward (pending → sent → delivered, or → failed): reports that arrive late or
+twice cannot undo a later state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking_core.database import SessionFactory
+from booking_core.models import Booking, BookingStatus, Customer, Notification, NotificationStatus
+
+
+class Channel(StrEnum):
+    """Where a notification goes."""
+
+    TELEGRAM = "telegram"
+    SMS = "sms"
+    EMAIL = "email"
+
+
+class NotificationKind(StrEnum):
+    """What a notification says."""
+
+    TICKET = "ticket"
+    REMINDER = "reminder"
+
+
+# Statuses a row may move to from each status; delivered and failed are final.
+_EARLIER: dict[NotificationStatus, tuple[NotificationStatus, ...]] = {
+    NotificationStatus.PENDING: (),
+    NotificationStatus.SENT: (NotificationStatus.PENDING,),
+    NotificationStatus.DELIVERED: (NotificationStatus.PENDING, NotificationStatus.SENT),
+    NotificationStatus.FAILED: (NotificationStatus.PENDING, NotificationStatus.SENT),
+}
+
+DEFAULT_LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class DueNotification:
+    """A claimed outbox row: what a delivery worker needs to send it (content comes from the booking)."""
+
+    id: int
+    booking_id: int
+    channel: Channel
+    kind: NotificationKind
+    destination: str
+    attempts: int
+
+
+def add_ticket_notifications(
+    session: AsyncSession,
+    booking_id: int,
+    customer: Customer,
+    show_starts_at: datetime,
+    *,
+    reminder_minutes: int,
+    now: datetime,
+) -> list[Notification]:
+    """Add (not commit) one ticket row per channel the customer has, plus the Telegram reminder."""
+    rows = [_row(booking_id, Channel.TELEGRAM, NotificationKind.TICKET, str(customer.chat_id), now)]
+    if customer.phone:
+        rows.append(_row(booking_id, Channel.SMS, NotificationKind.TICKET, customer.phone, now))
+    if customer.email:
+        rows.append(_row(booking_id, Channel.EMAIL, NotificationKind.TICKET, customer.email, now))
+    remind_at = show_starts_at - timedelta(minutes=reminder_minutes)
+    # A reminder due already would arrive together with the ticket itself: it would remind of nothing.
+    if reminder_minutes > 0 and remind_at > now:
+        rows.append(
+            _row(booking_id, Channel.TELEGRAM, NotificationKind.REMINDER, str(customer.chat_id), remind_at)
+        )
+    session.add_all(rows)
+    return rows
+
+
+async def cancel_pending_notifications(session: AsyncSession, booking_id: int, reason: str) -> int:
+    """In the caller's transaction, fail the booking's unsent rows (a cancelled show needs no reminder)."""
+    result = await session.execute(
+        update(Notification)
+        .where(Notification.booking_id == booking_id, Notification.status == NotificationStatus.PENDING)
+        .values(status=NotificationStatus.FAILED, last_error=reason)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result)
+
+
+async def due_notifications(
+    sessions: SessionFactory,
+    now: datetime,
+    limit: int,
+    *,
+    lease: timedelta = DEFAULT_LEASE,
+    booking_id: int | None = None,
+) -> list[DueNotification]:
+    """Claim up to `limit` rows due by `now` (of one booking, if given) for `lease`; unsent ones come back."""
+    async with sessions() as session, session.begin():
+        query = (
+            select(Notification)
+            .join(Booking, Booking.id == Notification.booking_id)
+            .where(
+                Notification.status == NotificationStatus.PENDING,
+                Notification.due_at <= now,
+                # Only a standing sale has a ticket to send or a show to remind of.
+                Booking.status == BookingStatus.CONFIRMED,
+            )
+            .order_by(Notification.due_at, Notification.id)
+            .limit(limit)
+            # Several relays may poll at once: each takes rows the others have not locked.
+            .with_for_update(of=Notification, skip_locked=True)
+        )
+        if booking_id is not None:  # the relay right after a sale claims that sale's rows only
+            query = query.where(Notification.booking_id == booking_id)
+        rows = list(await session.scalars(query))
+        for row in rows:
+            row.due_at = now + lease
+        return [
+            DueNotification(
+                id=row.id,
+                booking_id=row.booking_id,
+                channel=Channel(row.channel),
+                kind=NotificationKind(row.kind),
+                destination=row.destination,
+                attempts=row.attempts,
+            )
+            for row in rows
+        ]
+
+
+async def mark_sent(
+    sessions: SessionFactory, notification_id: int, now: datetime, provider_message_id: str | None = None
+) -> bool:
+    """The provider accepted the message; counts the attempt. False when the row had moved on already."""
+    return await _advance(
+        sessions,
+        Notification.id == notification_id,
+        NotificationStatus.SENT,
+        sent_at=now,
+        provider_message_id=provider_message_id,
+        attempts=Notification.attempts + 1,
+    )
+
+
+async def mark_delivered(sessions: SessionFactory, notification_id: int) -> bool:
+    """The provider reports the message delivered. False when the row was delivered or failed already."""
+    return await _advance(sessions, Notification.id == notification_id, NotificationStatus.DELIVERED)
+
+
+async def mark_failed(sessions: SessionFactory, notification_id: int, error: str) -> bool:
+    """Give up on the row (permanent error, retries spent); False when delivered or failed already."""
+    return await _advance(
+        sessions, Notification.id == notification_id, NotificationStatus.FAILED, last_error=error
+    )
+
+
+async def record_attempt(
+    sessions: SessionFactory, notification_id: int, error: str, retry_at: datetime
+) -> bool:
+    """A failed try worth repeating: count it, keep the error, make the row due again at `retry_at`."""
+    async with sessions() as session, session.begin():
+        result = await session.execute(
+            update(Notification)
+            .where(Notification.id == notification_id, Notification.status == NotificationStatus.PENDING)
+            .values(attempts=Notification.attempts + 1, last_error=error, due_at=retry_at)
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(result) == 1
+
+
+async def record_delivery_report(
+    sessions: SessionFactory, provider_message_id: str, status: NotificationStatus, error: str | None = None
+) -> bool:
+    """A provider's status callback (e.g. Twilio's) by message id; applied only when it moves forward."""
+    values: dict[str, object] = {} if error is None else {"last_error": error}
+    return await _advance(sessions, Notification.provider_message_id == provider_message_id, status, **values)
+
+
+async def _advance(
+    sessions: SessionFactory, which: object, status: NotificationStatus, **values: object
+) -> bool:
+    # One conditional UPDATE, so concurrent reports cannot interleave a read and a write.
+    async with sessions() as session, session.begin():
+        result = await session.execute(
+            update(Notification)
+            .where(which, Notification.status.in_(_EARLIER[status]))  # type: ignore[arg-type]
+            .values(status=status, **values)
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(result) > 0
+
+
+def _rowcount(result: object) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _row(
+    booking_id: int, channel: Channel, kind: NotificationKind, destination: str, due_at: datetime
+) -> Notification:
+    return Notification(
+        booking_id=booking_id,
+        channel=channel,
+        kind=kind,
+        destination=destination,
+        status=NotificationStatus.PENDING,
+        due_at=due_at,
+        attempts=0,
+    )

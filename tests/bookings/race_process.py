@@ -1,0 +1,63 @@
+"""One OS process of a confirmation race: `python -m tests.bookings.race_process '<json>'`.
+
+It builds its own engine, Redis client and hold store (as a worker process would), prints "ready",
+waits for a line on stdin so that every process fires at once, confirms its payment events
+concurrently and prints the outcomes as JSON: [[booking_id, outcome, reason], ...]. With
+`warm_show_id`, it reads the show's seat map first, so its Redis caches the sold seats as they are
+before the race and learns nothing of the other processes' sales (as if Redis had lost those writes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Any
+
+from booking_core.confirmation import confirm_payment
+from booking_core.database import create_engine, create_session_factory
+from booking_core.events import CollectingSink
+from booking_core.holds import HoldStore
+from booking_core.inventory import SqlInventory
+from booking_core.payments import PaymentEvent, PaymentEventKind
+from booking_core.redis_server import redis_client
+
+
+async def run(job: dict[str, Any]) -> list[list[Any]]:
+    """Confirm every event of the job at once (bounded by `concurrency`); the outcomes in order."""
+    engine = create_engine(job["database_url"])
+    redis = redis_client(job["redis_url"])
+    sessions = create_session_factory(engine)
+    sink = CollectingSink()
+    holds = HoldStore(redis, SqlInventory(sessions), sink)
+    gate = asyncio.Semaphore(job["concurrency"])
+
+    async def one(spec: dict[str, Any]) -> list[Any]:
+        event = PaymentEvent(
+            provider="sandbox",
+            event_id=spec["event_id"],
+            kind=PaymentEventKind.COMPLETED,
+            checkout_id=spec["checkout_id"],
+            booking_id=spec["booking_id"],
+            amount_minor=spec["amount_minor"],
+            currency="eur",
+            payment_id=spec["payment_id"],
+            raw=b"{}",
+        )
+        async with gate:
+            result = await confirm_payment(sessions, holds, sink, event, reminder_minutes=120)
+        return [spec["booking_id"], result.outcome.value, result.reason]
+
+    try:
+        if job.get("warm_show_id"):
+            await holds.seat_map(job["warm_show_id"], None)
+        print("ready", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        return list(await asyncio.gather(*(one(spec) for spec in job["events"])))
+    finally:
+        await redis.aclose()
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(run(json.loads(sys.argv[1])))))
