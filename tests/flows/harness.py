@@ -1,0 +1,331 @@
+"""A whole payment path for tests: the web role's app on a real port, Dramatiq on a real broker, a worker.
+
+Everything is built through roles/resources.py (the composition root) and the same route groups and
+actor specs the roles use, so the wiring under test is the production wiring. The web side runs on
+the test's event loop; the worker's context is opened on Dramatiq's own event loop thread (its database
+and Redis clients belong to that loop) and closed there before the worker stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import aiohttp
+import dramatiq
+import pytest
+from aiohttp import web
+from prometheus_client import REGISTRY
+from sqlalchemy import func, select
+
+from adapters.payments_sandbox import SandboxPaymentProvider
+from booking_core.checkout import CheckoutStarted
+from booking_core.events import CollectingSink
+from booking_core.holds import Hold, HoldStore
+from booking_core.inventory import SqlInventory
+from booking_core.models import BookedSeat, Booking, Notification, Payment, PaymentEvent, Ticket
+from booking_core.payments import ProviderUnavailable
+from booking_core.settings import Settings
+from roles.resources import Core, open_core, open_worker_context
+from tests.conftest import service_url
+from tests.factories import ShowFixture, make_customer, make_show
+from tests.flows.worker_setup import (
+    TELEGRAM_TOKEN,
+    BrokerPlan,
+    WorkerResources,
+    flow_settings,
+    in_process_worker,
+)
+from webhooks.app import create_web_app
+from webhooks.payments import setup_payment_routes
+from webhooks.sandbox_checkout import setup_sandbox_checkout_routes
+from workers.context import WorkerContext
+from workers.jobs import DramatiqJobs
+from workers.payments import PAYMENT_ACTORS
+
+T = TypeVar("T")
+
+
+def broker_plan(kind: str, redis_url: str) -> BrokerPlan:
+    """A fresh plan on "redis" (the test Redis) or "rabbitmq" (TEST_RABBITMQ_URL; skipped without it)."""
+    run = uuid.uuid4().hex[:10]
+    if kind == "redis":
+        return BrokerPlan(url=redis_url, namespace=f"marquee-test-{run}")
+    return BrokerPlan(url=service_url("TEST_RABBITMQ_URL", "RabbitMQ"), queue_suffix=f"-test-{run}")
+
+
+@dataclass(frozen=True)
+class Booked:
+    """A booking awaiting payment with its provider checkout."""
+
+    booking_id: int
+    checkout_id: str
+    hold: Hold
+    amount_minor: int
+
+
+@dataclass
+class Flow:
+    """The running system as a test drives it."""
+
+    settings: Settings
+    core: Core
+    jobs: DramatiqJobs
+    broker: dramatiq.Broker
+    base_url: str
+    http: aiohttp.ClientSession
+    events: CollectingSink
+    show: ShowFixture
+    _customers: set[int] = field(default_factory=set)
+
+    @property
+    def sandbox(self) -> SandboxPaymentProvider:
+        """The sandbox provider of the web side."""
+        provider = self.core.payment_provider
+        assert isinstance(provider, SandboxPaymentProvider)
+        return provider
+
+    async def post_webhook(
+        self, provider: str, body: bytes, headers: Mapping[str, str]
+    ) -> tuple[int, dict[str, Any]]:
+        """POST a webhook to our endpoint; its status and JSON answer."""
+        url = f"{self.base_url}/webhooks/payments/{provider}"
+        async with self.http.post(url, data=body, headers=dict(headers)) as response:
+            return response.status, await response.json(content_type=None)
+
+    async def book(
+        self,
+        user_id: int,
+        seat_ids: list[int],
+        *,
+        checkout_seconds: int | None = None,
+        amount_minor: int | None = None,
+        currency: str | None = None,
+        holds: HoldStore | None = None,
+    ) -> Booked:
+        """Hold seats, start the checkout and open it at the provider, as the bot does.
+
+        `checkout_seconds` lets the provider's checkout outlive the hold (as Stripe's 30-minute minimum
+        does); `amount_minor`/`currency` open it for a different price than the booking's; `holds` takes
+        the hold through another hold store (one with shorter holds, see `short_holds`).
+        """
+        if user_id not in self._customers:
+            await make_customer(self.core.sessions, user_id, phone="+4915100000000", email="fan@example.com")
+            self._customers.add(user_id)
+        hold = await (holds or self.core.holds).hold(self.show.show_id, user_id, seat_ids)
+        assert isinstance(hold, Hold), hold
+        started = await self.core.bookings.start_checkout(hold)
+        assert isinstance(started, CheckoutStarted), started
+        request = started.checkout_request()
+        if checkout_seconds is not None:
+            request = dataclasses.replace(
+                request, expires_at=datetime.now(UTC) + timedelta(seconds=checkout_seconds)
+            )
+        if amount_minor is not None or currency is not None:
+            request = dataclasses.replace(
+                request,
+                amount_minor=amount_minor or request.amount_minor,
+                currency=currency or request.currency,
+                idempotency_key=request.idempotency_key + "-altered",
+            )
+        provider = self.core.payment_provider
+        checkout = await provider.create_checkout(request)
+        await self.core.bookings.record_checkout(
+            started.booking_id, provider.name, checkout.checkout_id, checkout.url
+        )
+        return Booked(started.booking_id, checkout.checkout_id, hold, request.amount_minor)
+
+    async def book_lapsed(self, user_id: int, seat_ids: list[int]) -> Booked:
+        """A booking whose short hold has lapsed while its checkout (an hour long) is still payable."""
+        booked = await self.book(user_id, seat_ids, holds=self.short_holds(), checkout_seconds=3600)
+        await asyncio.sleep(max(0.0, (booked.hold.expires_at - datetime.now(UTC)).total_seconds()) + 0.05)
+        return booked
+
+    def short_holds(self, lifetime: float = 0.4) -> HoldStore:
+        """A hold store over the same Redis and catalogue whose holds last `lifetime` seconds."""
+        # Holds last whole seconds: a clock running behind by the rest makes them lapse sooner.
+        behind = 1.0 - lifetime
+        return HoldStore(
+            self.core.redis,
+            SqlInventory(self.core.sessions),
+            self.events,
+            hold_seconds=1,
+            clock=lambda: time.time() - behind,
+        )
+
+    async def page_action(self, checkout_id: str, action: str) -> tuple[int, str]:
+        """Press Pay / Decline / Abandon on the sandbox checkout page."""
+        async with self.http.post(f"{self.base_url}/sandbox/pay/{checkout_id}/{action}") as response:
+            return response.status, await response.text()
+
+    async def booking(self, booking_id: int) -> Booking:
+        """The booking row as it is now."""
+        async with self.core.sessions() as session:
+            booking = await session.get(Booking, booking_id)
+            assert booking is not None
+            return booking
+
+    async def payments(self, booking_id: int) -> list[Payment]:
+        """The booking's payments rows."""
+        async with self.core.sessions() as session:
+            return list(await session.scalars(select(Payment).where(Payment.booking_id == booking_id)))
+
+    async def event_rows(self) -> list[PaymentEvent]:
+        """Every stored payment event, oldest first."""
+        async with self.core.sessions() as session:
+            return list(await session.scalars(select(PaymentEvent).order_by(PaymentEvent.id)))
+
+    async def sale_counts(self, booking_id: int) -> dict[str, int]:
+        """What a confirmation writes, counted: booked seats, tickets and outbox rows of the booking."""
+        async with self.core.sessions() as session:
+            counts = {}
+            for name, model in (("seats", BookedSeat), ("tickets", Ticket), ("notifications", Notification)):
+                counts[name] = int(
+                    await session.scalar(
+                        select(func.count()).select_from(model).where(model.booking_id == booking_id)
+                    )
+                    or 0
+                )
+            return counts
+
+    async def sold_seat_rows(self) -> int:
+        """Rows of booked_seats for the show (every sale of any booking)."""
+        async with self.core.sessions() as session:
+            query = (
+                select(func.count()).select_from(BookedSeat).where(BookedSeat.show_id == self.show.show_id)
+            )
+            return int(await session.scalar(query) or 0)
+
+
+async def wait_until(check: Callable[[], Awaitable[T | None]], *, within: float = 20.0, what: str = "") -> T:
+    """Poll `check` until it returns something truthy; fail after `within` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within} s waiting for {what or check}")
+        await asyncio.sleep(0.05)
+
+
+def booking_status_is(flow: Flow, booking_id: int, *statuses: str) -> Callable[[], Awaitable[bool]]:
+    """A check for `wait_until`: the booking reached one of `statuses`."""
+
+    async def check() -> bool:
+        return (await flow.booking(booking_id)).status in statuses
+
+    return check
+
+
+async def settled(flow: Flow, booking_id: int, *statuses: str) -> None:
+    """Wait until the booking reaches one of `statuses`."""
+    await wait_until(booking_status_is(flow, booking_id, *statuses), what=f"booking {booking_id} {statuses}")
+
+
+async def outcomes(flow: Flow) -> list[str | None]:
+    """The outcome of every stored payment event, oldest first."""
+    return [row.outcome for row in await flow.event_rows()]
+
+
+async def paid_but_webhook_lost(flow: Flow, booked: Booked) -> None:
+    """The customer pays, but the provider's webhook never reaches us."""
+    with pytest.raises(ProviderUnavailable):
+        await flow.sandbox.pay(booked.checkout_id, "http://127.0.0.1:9/unreachable")
+
+
+def counter(name: str, **labels: str) -> float:
+    """A Prometheus sample of this process's registry (0 when never recorded)."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def free_local_socket() -> socket.socket:
+    """A listening-ready TCP socket on 127.0.0.1 with a port the OS picked (known before the app starts)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@asynccontextmanager
+async def open_flow(
+    database_url: str,
+    redis_url: str,
+    plan: BrokerPlan,
+    telegram_api: str,
+    *,
+    worker: bool = True,
+    **setting_overrides: Any,
+) -> AsyncIterator[Flow]:
+    """Start the web role's app on a real port, declare the actors, and run a worker unless told not to."""
+    sock = free_local_socket()
+    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    settings = flow_settings(database_url, redis_url, base_url, **setting_overrides)
+    events = CollectingSink()
+    broker = plan.build()
+    resources = WorkerResources(settings, telegram_api, events)
+    jobs = resources.declare(broker, plan.specs(PAYMENT_ACTORS))
+    async with open_core(settings, redis_url, events) as core, aiohttp.ClientSession() as http:
+        app = create_web_app(
+            settings=settings,
+            sessions=core.sessions,
+            redis=core.redis,
+            payment_providers={core.payment_provider.name: core.payment_provider},
+            jobs=jobs,
+            route_groups=[setup_payment_routes, setup_sandbox_checkout_routes],
+        )
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.SockSite(runner, sock).start()
+        show = await make_show(core.sessions)
+        flow = Flow(settings, core, jobs, broker, base_url, http, events, show)
+        try:
+            if worker:
+                async with in_process_worker(broker, resources):
+                    yield flow
+            else:
+                yield flow
+                broker.close()
+        finally:
+            await runner.cleanup()
+
+
+@asynccontextmanager
+async def periodic_context(flow: Flow, telegram_api: str) -> AsyncIterator[WorkerContext]:
+    """A worker context on the test's loop, for running the periodic passes as a worker process does."""
+    async with open_worker_context(
+        flow.core,
+        telegram_token=TELEGRAM_TOKEN,
+        telegram_api_base_url=telegram_api,
+        twilio_api_base_url=None,
+        smtp_url=flow.settings.SMTP_URL or "",
+    ) as ctx:
+        ctx.jobs = flow.jobs
+        yield ctx
+
+
+def subprocess_env(settings: Settings, plan: BrokerPlan, telegram_api: str, **extra: str) -> dict[str, str]:
+    """The environment of a worker subprocess: the flow's settings and broker plan."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=settings.DATABASE_URL,
+        REDIS_URL=settings.REDIS_URL or "",
+        PUBLIC_BASE_URL=settings.public_base_url,
+        PAYMENT_PROVIDER=settings.PAYMENT_PROVIDER,
+        SANDBOX_WEBHOOK_SECRET=settings.SANDBOX_WEBHOOK_SECRET,
+        HOLD_SECONDS=str(settings.HOLD_SECONDS),
+        SMTP_URL=settings.SMTP_URL or "",
+        FLOW_TELEGRAM_API=telegram_api,
+        **plan.env(),
+        **extra,
+    )
+    return env

@@ -1,0 +1,302 @@
+"""The payment webhook endpoint and the sandbox checkout page, over real HTTP, with no worker running.
+
+Given a booking with an open sandbox checkout, each request below is answered with the right status,
+and a refused one leaves no stored event, no queued job and the booking as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters import stripe_signature
+from booking_core.database import create_engine, create_session_factory
+from booking_core.models import BookingStatus
+from booking_core.payments import PaymentEventKind
+from booking_core.redis_server import RedisEndpoint
+from tests.flows.harness import Booked, BrokerPlan, Flow, free_local_socket, open_flow
+from tests.flows.worker_setup import WEBHOOK_SECRET
+from webhooks.app import MAX_BODY_BYTES, create_web_app
+from webhooks.payments import setup_payment_routes
+from workers.jobs import DramatiqJobs
+from workers.payments import PAYMENT_ACTORS, PAYMENTS_QUEUE
+from workers.registry import register_actors
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+async def flow(
+    engine: AsyncEngine,
+    database_url: str,
+    redis: Any,
+    redis_endpoint: RedisEndpoint,
+    redis_broker: BrokerPlan,
+    telegram_api: str,
+) -> AsyncIterator[Flow]:
+    """The web side alone: what it stores and enqueues stays there for the test to see."""
+    async with open_flow(database_url, redis_endpoint.url, redis_broker, telegram_api, worker=False) as flow:
+        yield flow
+
+
+@pytest.fixture
+async def booked(flow: Flow) -> Booked:
+    """A booking of two seats awaiting payment on an open sandbox checkout."""
+    return await flow.book(1001, flow.show.seat_ids[:2])
+
+
+async def completed_event(flow: Flow, booked: Booked) -> tuple[bytes, dict[str, str]]:
+    """The signed `checkout.session.completed` the sandbox would post for this booking."""
+    checkout = await flow.sandbox.get_checkout(booked.checkout_id)
+    assert checkout is not None
+    return flow.sandbox.build_event(checkout, PaymentEventKind.COMPLETED)
+
+
+def queued_jobs(flow: Flow) -> int:
+    """Messages waiting for the payment workers (Redis broker)."""
+    return int(flow.broker.do_qsize(PAYMENTS_QUEUE) or 0)  # type: ignore[attr-defined]
+
+
+def _signed(body: bytes, secret: str = WEBHOOK_SECRET, age: int = 0) -> dict[str, str]:
+    header = stripe_signature.sign(body, secret, timestamp=int(time.time()) - age)
+    return {"Content-Type": "application/json", "Stripe-Signature": header}
+
+
+def _forged(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    timestamp = headers["Stripe-Signature"].split(",")[0]
+    return body, {**headers, "Stripe-Signature": f"{timestamp},v1={'0' * 64}"}
+
+
+def _tampered(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    tampered = body.replace(b'"amount_total":', b'"amount_total":1')
+    assert tampered != body
+    return tampered, headers
+
+
+def _wrong_secret(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    return body, _signed(body, secret="whsec_someone_else")
+
+
+def _missing_header(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    return body, {"Content-Type": "application/json"}
+
+
+def _ten_minutes_old(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    return body, _signed(body, age=600)
+
+
+def _from_the_future(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    return body, _signed(body, age=-600)
+
+
+def _malformed_json(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    broken = body[: len(body) // 2]
+    return broken, _signed(broken)
+
+
+def _not_an_event(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    other = json.dumps({"id": "evt_1", "type": "checkout.session.completed", "data": "nope"}).encode()
+    return other, _signed(other)
+
+
+def _over_the_limit(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    event = json.loads(body)
+    event["data"]["object"]["padding"] = "x" * MAX_BODY_BYTES
+    big = json.dumps(event).encode()
+    return big, _signed(big)
+
+
+def _unknown_type(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    event = json.loads(body)
+    event.update(type="customer.created", data={"object": {"id": "cus_1", "object": "customer"}})
+    other = json.dumps(event).encode()
+    return other, _signed(other)
+
+
+Mutation = Callable[[bytes, dict[str, str]], tuple[bytes, dict[str, str]]]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "status", "answer"),
+    [
+        (_forged, 400, {"status": "rejected", "error": "bad_signature"}),
+        (_tampered, 400, {"status": "rejected", "error": "bad_signature"}),
+        (_wrong_secret, 400, {"status": "rejected", "error": "bad_signature"}),
+        (_missing_header, 400, {"status": "rejected", "error": "missing_signature"}),
+        (_ten_minutes_old, 400, {"status": "rejected", "error": "stale_timestamp"}),
+        (_from_the_future, 400, {"status": "rejected", "error": "future_timestamp"}),
+        (_malformed_json, 400, {"status": "rejected", "error": "malformed_body"}),
+        (_not_an_event, 400, {"status": "rejected", "error": "malformed_body"}),
+        (_over_the_limit, 413, {"status": "too_large"}),
+        (_unknown_type, 200, {"status": "ignored"}),
+    ],
+    ids=lambda value: getattr(value, "__name__", None) or str(value),
+)
+async def test_refused_or_ignored_webhooks_change_nothing(
+    flow: Flow, booked: Booked, mutate: Mutation, status: int, answer: dict[str, str]
+) -> None:
+    # Given a genuine completed event, changed as the case says
+    body, headers = mutate(*await completed_event(flow, booked))
+    # When it is posted
+    got_status, got_answer = await flow.post_webhook("sandbox", body, headers)
+    # Then the answer says why, and nothing was stored, queued or confirmed
+    assert (got_status, got_answer) == (status, answer)
+    assert await flow.event_rows() == []
+    assert queued_jobs(flow) == 0
+    assert (await flow.booking(booked.booking_id)).status == BookingStatus.PENDING_PAYMENT
+
+
+async def test_a_genuine_event_is_stored_once_and_enqueued_once(flow: Flow, booked: Booked) -> None:
+    # Given a genuine completed event
+    body, headers = await completed_event(flow, booked)
+    # When it arrives, then arrives again (the provider retried)
+    first = await flow.post_webhook("sandbox", body, headers)
+    second = await flow.post_webhook("sandbox", body, headers)
+    # Then the first is accepted, the second acknowledged as a duplicate
+    assert first == (200, {"status": "accepted"})
+    assert second == (200, {"status": "duplicate"})
+    # And the raw body is stored once, unprocessed, with one job queued for it
+    rows = await flow.event_rows()
+    assert [(row.provider, row.event_type, row.payload.encode(), row.outcome) for row in rows] == [
+        ("sandbox", "checkout.session.completed", body, None)
+    ]
+    assert queued_jobs(flow) == 1
+
+
+async def test_an_unknown_provider_is_not_found(flow: Flow, booked: Booked) -> None:
+    body, headers = await completed_event(flow, booked)
+    assert await flow.post_webhook("paypal", body, headers) == (404, {"status": "unknown_provider"})
+    # Stripe is a provider we know, but not the one configured here.
+    assert (await flow.post_webhook("stripe", body, headers))[0] == 404
+    assert await flow.event_rows() == []
+
+
+async def test_database_down_answers_503_so_the_provider_retries(flow: Flow, booked: Booked) -> None:
+    # Given the same web app, but its database unreachable (a PostgreSQL port nobody listens on)
+    closed = free_local_socket()
+    closed_port = closed.getsockname()[1]
+    closed.close()
+    engine = create_engine(f"postgresql+asyncpg://marquee@127.0.0.1:{closed_port}/marquee")
+    app = create_web_app(
+        settings=flow.settings,
+        sessions=create_session_factory(engine),
+        redis=flow.core.redis,
+        payment_providers={"sandbox": flow.sandbox},
+        jobs=flow.jobs,
+        route_groups=[setup_payment_routes],
+    )
+    runner = web.AppRunner(app)
+    await runner.setup()
+    sock = free_local_socket()
+    await web.SockSite(runner, sock).start()
+    body, headers = await completed_event(flow, booked)
+    try:
+        # When a genuine event arrives
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/webhooks/payments/sandbox"
+        async with flow.http.post(url, data=body, headers=headers) as response:
+            status, answer = response.status, await response.json()
+    finally:
+        await runner.cleanup()
+        await engine.dispose()
+    # Then it is refused with 503 and nothing was queued
+    assert (status, answer) == (503, {"status": "unavailable"})
+    assert queued_jobs(flow) == 0
+    # And once the database is back, the provider's retry is accepted
+    assert await flow.post_webhook("sandbox", body, headers) == (200, {"status": "accepted"})
+
+
+async def test_an_event_stored_but_not_enqueued_is_still_accepted(
+    flow: Flow, booked: Booked, redis_broker: BrokerPlan
+) -> None:
+    # Given a web app whose broker is unreachable
+    closed = free_local_socket()
+    closed_port = closed.getsockname()[1]
+    closed.close()
+    dead_broker = BrokerPlan(f"redis://127.0.0.1:{closed_port}/0", namespace=redis_broker.namespace).build()
+
+    async def never_opened() -> Any:
+        raise AssertionError("the web process never runs actors")
+
+    jobs = DramatiqJobs(register_actors(dead_broker, PAYMENT_ACTORS, never_opened))
+    app = create_web_app(
+        settings=flow.settings,
+        sessions=flow.core.sessions,
+        redis=flow.core.redis,
+        payment_providers={"sandbox": flow.sandbox},
+        jobs=jobs,
+        route_groups=[setup_payment_routes],
+    )
+    runner = web.AppRunner(app)
+    await runner.setup()
+    sock = free_local_socket()
+    await web.SockSite(runner, sock).start()
+    body, headers = await completed_event(flow, booked)
+    try:
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/webhooks/payments/sandbox"
+        async with flow.http.post(url, data=body, headers=headers) as response:
+            status, answer = response.status, await response.json()
+    finally:
+        await runner.cleanup()
+        dead_broker.close()
+    # Then the provider is told it arrived (it is stored), for the periodic pass to enqueue later
+    assert (status, answer) == (200, {"status": "accepted"})
+    assert [row.outcome for row in await flow.event_rows()] == [None]
+
+
+async def test_metrics_count_webhooks_and_the_waiting_events(flow: Flow, booked: Booked) -> None:
+    body, headers = await completed_event(flow, booked)
+    await flow.post_webhook("sandbox", body, headers)
+    await flow.post_webhook("sandbox", *_forged(body, headers))
+    async with flow.http.get(f"{flow.base_url}/metrics") as response:
+        text = await response.text()
+    assert response.status == 200
+    assert 'marquee_webhooks_total{outcome="accepted",source="payments"}' in text
+    assert 'marquee_webhooks_total{outcome="rejected",source="payments"}' in text
+    assert "marquee_payment_events_waiting 1.0" in text
+    assert "marquee_payment_event_lag_seconds" in text
+
+
+async def test_the_sandbox_checkout_page_shows_the_booking(flow: Flow, booked: Booked) -> None:
+    # When the customer opens the checkout link
+    async with flow.http.get(f"{flow.base_url}/sandbox/pay/{booked.checkout_id}") as response:
+        page = await response.text()
+    # Then the page shows what they pay for and the three choices, styled without outside assets
+    assert response.status == 200
+    assert response.content_type == "text/html"
+    for shown in ("Movie ", "Hall ", "A1, A2", ">Pay 24.00 EUR<", "Decline", "Abandon", "<style>"):
+        assert shown in page, shown
+    assert "http" not in page.split("<body>")[1].replace(flow.base_url, "")
+
+
+async def test_the_sandbox_page_of_an_unknown_checkout_is_not_found(flow: Flow) -> None:
+    async with flow.http.get(f"{flow.base_url}/sandbox/pay/cs_sandbox_nope") as response:
+        assert response.status == 404
+        assert "No such checkout" in await response.text()
+
+
+async def test_abandoning_on_the_sandbox_page_posts_the_expiry(flow: Flow, booked: Booked) -> None:
+    # When the customer abandons the checkout
+    status, page = await flow.page_action(booked.checkout_id, "abandon")
+    # Then the page says so and tells them where to go back to
+    assert status == 200
+    assert "Checkout abandoned" in page and "return to Telegram" in page
+    # And the provider's expiry event reached our endpoint and waits for a worker
+    assert [row.event_type for row in await flow.event_rows()] == ["checkout.session.expired"]
+    assert queued_jobs(flow) == 1
+    # And the checkout can no longer be paid
+    status, page = await flow.page_action(booked.checkout_id, "pay")
+    assert status == 409 and "This checkout is expired" in page
+
+
+async def test_declining_on_the_sandbox_page_leaves_the_checkout_payable(flow: Flow, booked: Booked) -> None:
+    status, page = await flow.page_action(booked.checkout_id, "decline")
+    assert status == 200 and "Card declined" in page
+    assert [row.event_type for row in await flow.event_rows()] == ["payment_intent.payment_failed"]
+    async with flow.http.get(f"{flow.base_url}/sandbox/pay/{booked.checkout_id}") as response:
+        assert ">Pay 24.00 EUR<" in await response.text()

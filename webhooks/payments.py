@@ -1,0 +1,91 @@
+"""Payment provider webhooks: verify, store once, enqueue, answer (DESIGN.md section 5, step 2).
+
+Nothing slow happens inside the request: the body is checked by the provider's `parse_webhook` (pure,
+constant-time signature check and timestamp window), stored under UNIQUE (provider, event id) and
+handed to a worker. Answers:
+    200 accepted | duplicate | ignored (a genuine event of a type we do not act on: not stored)
+    400 a missing, forged or stale signature, or a body that is not an event: nothing stored
+    404 no such provider configured; 413 body over MAX_BODY_BYTES
+    503 the database could not store it: the provider retries later, nothing was written
+An event stored whose job could not be enqueued still gets 200: it is durable, and the workers'
+periodic pass (workers/periodic.py) enqueues events left unprocessed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
+
+from booking_core import metrics
+from booking_core.payment_inbox import inbox_backlog, store_payment_event
+from booking_core.payments import UnsupportedEvent, WebhookRejected
+from webhooks.app import MAX_BODY_BYTES
+from webhooks.keys import GAUGE_REFRESHERS, JOBS, PAYMENT_PROVIDERS, SESSIONS
+
+log = logging.getLogger(__name__)
+
+PAYMENT_WEBHOOK_PATH = "/webhooks/payments/{provider}"
+METRICS_SOURCE = "payments"
+# Past this the provider is better told to retry than kept waiting on a stuck database.
+STORE_TIMEOUT_SECONDS = 5.0
+
+
+async def payment_webhook(request: web.Request) -> web.Response:
+    """Receive one provider webhook: verify it, store it once, enqueue its processing, answer."""
+    provider = request.app[PAYMENT_PROVIDERS].get(request.match_info["provider"])
+    if provider is None:
+        return _answer(404, "unknown_provider")
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        return _answer(413, "too_large")
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return _answer(413, "too_large")  # a chunked body without Content-Length that ran over
+
+    try:
+        event = provider.parse_webhook(body, request.headers)
+        payload = body.decode("utf-8")
+    except WebhookRejected as rejected:
+        log.info("payment webhook from %s rejected: %s", provider.name, rejected)
+        return _answer(400, "rejected", error=rejected.reason)
+    except UnicodeDecodeError:
+        return _answer(400, "rejected", error="malformed_body")
+    except UnsupportedEvent as unsupported:
+        # Signed and genuine, but nothing we act on: acknowledge so the provider stops sending it.
+        log.debug("payment webhook ignored: %s", unsupported)
+        return _answer(200, "ignored")
+
+    try:
+        async with asyncio.timeout(STORE_TIMEOUT_SECONDS):
+            row_id = await store_payment_event(request.app[SESSIONS], event, payload)
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        log.warning("payment event %s/%s not stored: %r", event.provider, event.event_id, exc)
+        return _answer(503, "unavailable")
+    if row_id is None:
+        return _answer(200, "duplicate")
+    try:
+        await request.app[JOBS].payment_event_received(row_id)
+    except Exception:
+        log.warning("payment event %s stored but not enqueued: the periodic pass will", row_id, exc_info=True)
+    return _answer(200, "accepted")
+
+
+def _answer(status: int, outcome: str, *, error: str | None = None) -> web.Response:
+    metrics.WEBHOOKS.labels(source=METRICS_SOURCE, outcome=outcome).inc()
+    body = {"status": outcome} if error is None else {"status": outcome, "error": error}
+    return web.json_response(body, status=status)
+
+
+def setup_payment_routes(app: web.Application) -> None:
+    """Add POST /webhooks/payments/{provider} and the inbox backlog gauges of /metrics."""
+    app.router.add_post(PAYMENT_WEBHOOK_PATH, payment_webhook)
+
+    async def refresh_inbox_gauges() -> None:
+        waiting, lag_seconds = await inbox_backlog(app[SESSIONS])
+        metrics.PAYMENT_EVENTS_WAITING.set(waiting)
+        metrics.PAYMENT_EVENT_LAG.set(lag_seconds)
+
+    app[GAUGE_REFRESHERS].append(refresh_inbox_gauges)

@@ -1,0 +1,47 @@
+"""Handing work to the payment actors over Dramatiq: the web server's JobQueue and the workers' own.
+
+The actors are declared on the process's broker by `register_actors(broker, PAYMENT_ACTORS, ...)`
+(workers/payments.py); `DramatiqJobs` only sends messages to them, so the web role declares the same
+specs with a context provider that is never called.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import dramatiq
+
+from booking_core.cancellation import RefundDue
+from booking_core.checkout import OpenCheckout
+from workers.registry import send
+
+# Actor names: the message format between web and worker processes, so keep them stable.
+PROCESS_PAYMENT_EVENT = "process_payment_event"
+REFUND_PAYMENT = "refund_payment"
+EXPIRE_CHECKOUT = "expire_checkout"
+
+
+class DramatiqJobs:
+    """`webhooks.keys.JobQueue` over Dramatiq, plus the follow-up jobs of payments (refunds, expiries)."""
+
+    def __init__(self, actors: Mapping[str, dramatiq.Actor[Any, Any]]) -> None:
+        missing = {PROCESS_PAYMENT_EVENT, REFUND_PAYMENT, EXPIRE_CHECKOUT} - actors.keys()
+        if missing:
+            raise ValueError(f"payment actors not declared on the broker: {sorted(missing)}")
+        self._actors = actors
+
+    async def payment_event_received(self, payment_event_id: int) -> None:
+        """Ask a worker to process a stored payment event."""
+        await send(self._actors[PROCESS_PAYMENT_EVENT], payment_event_id)
+
+    async def refund_payment(self, due: RefundDue) -> None:
+        """Ask a worker to pay back one payment at its provider."""
+        await send(self._actors[REFUND_PAYMENT], dataclasses.asdict(due))
+
+    async def expire_checkout(self, checkout: OpenCheckout) -> None:
+        """Ask a worker to close a provider checkout whose hold lapsed."""
+        await send(
+            self._actors[EXPIRE_CHECKOUT], checkout.provider, checkout.checkout_id, checkout.booking_id
+        )
