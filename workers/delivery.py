@@ -1,0 +1,254 @@
+"""Delivering the outbox: one Dramatiq actor per channel (Telegram, SMS, email) and the show reminder.
+
+A message names one outbox row and a delivery token: the relay's, kept by dramatiq's retries and by
+a broker's redelivery of the same message. Every actor
+1. skips a row that is no longer pending, so a redelivered message never re-sends what was marked sent;
+2. takes the row's send lock in Redis for its token: two deliveries of one row (the relay's and the
+   periodic pass's) cannot send at once, while a redelivery of a crashed delivery goes ahead;
+3. sends, then marks the row sent with the provider's message id.
+A worker that dies between sending and marking leaves the row pending and its message unacknowledged:
+the broker hands the message out again (and the periodic relay re-enqueues rows whose lease lapsed),
+so a ticket is never lost. The price is a possible duplicate, since neither the Bot API, Twilio's
+Messages API nor SMTP has an idempotency key: at least once, never zero times.
+A transient error is counted on the row and retried with backoff, MAX_ATTEMPTS tries in all across
+retries and relays, then the row fails; a permanent one (an invalid number, a bot the user blocked, a
+mailbox that does not exist) fails the row at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import dramatiq
+import redis.asyncio as aioredis
+from sqlalchemy import select
+
+from booking_core import metrics
+from booking_core.bookings import ticket_view
+from booking_core.delivery import PermanentDeliveryError, TransientDeliveryError
+from booking_core.models import Notification, NotificationStatus, utc_now
+from booking_core.outbox import (
+    DEFAULT_LEASE,
+    Channel,
+    DueNotification,
+    NotificationKind,
+    mark_failed,
+    mark_sent,
+    record_attempt,
+)
+from booking_core.ticket_content import TicketView, sms_text
+from booking_core.ticket_email import email_message
+from webhooks.twilio_status import status_callback_url
+from workers.context import WorkerContext
+from workers.registry import ActorSpec, send
+from workers.telegram_tickets import FloodWait, SendLater, send_reminder, send_ticket
+
+log = logging.getLogger(__name__)
+
+# Actor names: the message format between processes, so keep them stable.
+SEND_TELEGRAM_TICKET = "send_telegram_ticket"
+SEND_SMS_TICKET = "send_sms_ticket"
+SEND_EMAIL_TICKET = "send_email_ticket"
+SEND_SHOW_REMINDER = "send_show_reminder"
+DELIVERY_QUEUE = "delivery"
+
+# Tries of one row in all, whichever message makes them; then it is failed for good.
+MAX_ATTEMPTS = 8
+# Longer than any one send may take (the senders' own timeouts are 10-30 s) plus a pacing wait.
+SEND_LOCK_MS = 120_000
+
+Sender = Callable[[WorkerContext, DueNotification, TicketView], Awaitable[str]]
+
+
+async def send_telegram_ticket(ctx: WorkerContext, notification_id: int, token: str) -> None:
+    """Send a ticket row to its Telegram chat: QR photo, ticket caption, "My tickets" button."""
+    await _deliver(ctx, SEND_TELEGRAM_TICKET, notification_id, token, _telegram_ticket)
+
+
+async def send_sms_ticket(ctx: WorkerContext, notification_id: int, token: str) -> None:
+    """Send a ticket row as an SMS of at most two segments, with a status callback to our webhook."""
+    await _deliver(ctx, SEND_SMS_TICKET, notification_id, token, _sms_ticket)
+
+
+async def send_email_ticket(ctx: WorkerContext, notification_id: int, token: str) -> None:
+    """Send a ticket row as an email: text and HTML, the QR code inline, the show as an .ics."""
+    await _deliver(ctx, SEND_EMAIL_TICKET, notification_id, token, _email_ticket)
+
+
+async def send_show_reminder(ctx: WorkerContext, notification_id: int, token: str) -> None:
+    """Send a reminder row to its Telegram chat (the relay enqueues it when due, before the show)."""
+    await _deliver(ctx, SEND_SHOW_REMINDER, notification_id, token, _telegram_reminder)
+
+
+# Each actor's retry policy. `throws`: a permanent error is recorded by the actor and never retried;
+# backoff stays well under the outbox lease (5 minutes) and RabbitMQ's consumer timeout (30 minutes).
+DELIVERY_ACTORS: tuple[ActorSpec, ...] = (
+    ActorSpec(
+        SEND_TELEGRAM_TICKET,
+        send_telegram_ticket,
+        queue=DELIVERY_QUEUE,
+        max_retries=MAX_ATTEMPTS,
+        min_backoff_ms=1_000,
+        max_backoff_ms=120_000,
+        throws=(PermanentDeliveryError,),
+        time_limit_ms=60_000,
+    ),
+    ActorSpec(
+        SEND_SMS_TICKET,
+        send_sms_ticket,
+        queue=DELIVERY_QUEUE,
+        max_retries=MAX_ATTEMPTS,
+        min_backoff_ms=2_000,
+        max_backoff_ms=120_000,
+        throws=(PermanentDeliveryError,),
+        time_limit_ms=60_000,
+    ),
+    ActorSpec(
+        SEND_EMAIL_TICKET,
+        send_email_ticket,
+        queue=DELIVERY_QUEUE,
+        max_retries=MAX_ATTEMPTS,
+        min_backoff_ms=2_000,
+        max_backoff_ms=120_000,
+        throws=(PermanentDeliveryError,),
+        time_limit_ms=90_000,
+    ),
+    ActorSpec(
+        SEND_SHOW_REMINDER,
+        send_show_reminder,
+        queue=DELIVERY_QUEUE,
+        max_retries=MAX_ATTEMPTS,
+        min_backoff_ms=1_000,
+        max_backoff_ms=60_000,
+        throws=(PermanentDeliveryError,),
+        time_limit_ms=60_000,
+    ),
+)
+
+# Which actor delivers which kind of outbox row.
+ACTOR_FOR: dict[tuple[Channel, NotificationKind], str] = {
+    (Channel.TELEGRAM, NotificationKind.TICKET): SEND_TELEGRAM_TICKET,
+    (Channel.SMS, NotificationKind.TICKET): SEND_SMS_TICKET,
+    (Channel.EMAIL, NotificationKind.TICKET): SEND_EMAIL_TICKET,
+    (Channel.TELEGRAM, NotificationKind.REMINDER): SEND_SHOW_REMINDER,
+}
+
+
+async def enqueue_delivery(
+    ctx: WorkerContext, actor_name: str, notification_id: int, token: str, *, delay_ms: int | None = None
+) -> None:
+    """Put one row's delivery on the queue (the actor must be declared on ctx.broker)."""
+    if ctx.broker is None:
+        raise RuntimeError("WorkerContext.broker is not set: outbox deliveries cannot be enqueued")
+    await send(ctx.broker.get_actor(actor_name), notification_id, token, delay_ms=delay_ms)
+
+
+async def _deliver(
+    ctx: WorkerContext, actor_name: str, notification_id: int, token: str, sender: Sender
+) -> None:
+    row = await _pending_row(ctx, notification_id)
+    if row is None:
+        log.debug("outbox row %s is not pending (or gone): nothing to send", notification_id)
+        metrics.NOTIFICATIONS.labels(_channel_of(actor_name), "skipped").inc()
+        return
+    channel = row.channel.value
+    if not await _take_send_lock(ctx.redis, notification_id, token):
+        # Another delivery is sending this row now; if it dies, the row's lease brings it back.
+        log.info("outbox row %s is being sent by another delivery", notification_id)
+        metrics.NOTIFICATIONS.labels(channel, "busy").inc()
+        return
+    view = await ticket_view(ctx.sessions, row.booking_id)
+    if view is None:
+        await mark_failed(ctx.sessions, notification_id, "no standing ticket: the booking is not confirmed")
+        metrics.NOTIFICATIONS.labels(channel, "failed").inc()
+        return
+    try:
+        message_id = await sender(ctx, row, view)
+    except SendLater as later:
+        await enqueue_delivery(ctx, actor_name, notification_id, token, delay_ms=later.delay_ms)
+        metrics.NOTIFICATIONS.labels(channel, "paced").inc()
+        return
+    except PermanentDeliveryError as error:
+        log.warning("outbox row %s (%s) failed for good: %s", notification_id, channel, error)
+        await _fail(ctx, row, str(error))
+        return
+    except TransientDeliveryError as error:
+        await _retry_or_give_up(ctx, row, error)
+        return
+    if not await mark_sent(ctx.sessions, notification_id, utc_now(), message_id):
+        log.info("outbox row %s moved on while it was being sent (e.g. a status callback)", notification_id)
+    metrics.NOTIFICATIONS.labels(channel, "sent").inc()
+
+
+async def _retry_or_give_up(ctx: WorkerContext, row: DueNotification, error: TransientDeliveryError) -> None:
+    channel = row.channel.value
+    if row.attempts + 1 >= MAX_ATTEMPTS:
+        log.warning("outbox row %s (%s) failed after %s attempts: %s", row.id, channel, MAX_ATTEMPTS, error)
+        await _fail(ctx, row, f"gave up after {MAX_ATTEMPTS} attempts: {error}")
+        return
+    log.info("outbox row %s (%s) will be retried: %s", row.id, channel, error)
+    # Pushing the row's lease on keeps the periodic relay from starting a second delivery meanwhile.
+    await record_attempt(ctx.sessions, row.id, str(error), utc_now() + DEFAULT_LEASE)
+    metrics.NOTIFICATIONS.labels(channel, "retried").inc()
+    delay_ms = error.retry_after_ms if isinstance(error, FloodWait) else None
+    raise dramatiq.Retry(str(error), delay=delay_ms)
+
+
+async def _fail(ctx: WorkerContext, row: DueNotification, error: str) -> None:
+    # The try that failed counts as an attempt, like a retried one; then the row is final.
+    await record_attempt(ctx.sessions, row.id, error, utc_now() + DEFAULT_LEASE)
+    await mark_failed(ctx.sessions, row.id, error)
+    metrics.NOTIFICATIONS.labels(row.channel.value, "failed").inc()
+
+
+def _channel_of(actor_name: str) -> str:
+    return next(channel for (channel, _), name in ACTOR_FOR.items() if name == actor_name).value
+
+
+async def _pending_row(ctx: WorkerContext, notification_id: int) -> DueNotification | None:
+    async with ctx.sessions() as session:
+        row = await session.scalar(select(Notification).where(Notification.id == notification_id))
+    if row is None or row.status != NotificationStatus.PENDING:
+        return None
+    return DueNotification(
+        id=row.id,
+        booking_id=row.booking_id,
+        channel=Channel(row.channel),
+        kind=NotificationKind(row.kind),
+        destination=row.destination,
+        attempts=row.attempts,
+    )
+
+
+async def _take_send_lock(redis: aioredis.Redis, notification_id: int, token: str) -> bool:
+    key = f"outbox:sending:{notification_id}"
+    for _ in range(2):
+        if await redis.set(key, token, nx=True, px=SEND_LOCK_MS):
+            return True
+        holder = await redis.get(key)
+        if holder is None:
+            continue  # it lapsed between the two calls: try to take it again
+        if (holder.decode() if isinstance(holder, bytes) else holder) == token:
+            await redis.pexpire(key, SEND_LOCK_MS)  # our own delivery again (a retry or a redelivery)
+            return True
+        return False
+    return False
+
+
+async def _telegram_ticket(ctx: WorkerContext, row: DueNotification, view: TicketView) -> str:
+    return await send_ticket(ctx.telegram, ctx.redis, int(row.destination), view)
+
+
+async def _telegram_reminder(ctx: WorkerContext, row: DueNotification, view: TicketView) -> str:
+    return await send_reminder(ctx.telegram, ctx.redis, int(row.destination), view)
+
+
+async def _sms_ticket(ctx: WorkerContext, row: DueNotification, view: TicketView) -> str:
+    callback = status_callback_url(ctx.settings.public_base_url, row.id)
+    sent = await ctx.sms.send(row.destination, sms_text(view), callback)
+    return sent.message_id
+
+
+async def _email_ticket(ctx: WorkerContext, row: DueNotification, view: TicketView) -> str:
+    return await ctx.mail.send(email_message(view, ctx.settings.MAIL_FROM, row.destination))
