@@ -451,6 +451,8 @@ async def _record_outcome(
     await session.execute(
         update(PaymentEventRow)
         .where(PaymentEventRow.provider == event.provider, PaymentEventRow.event_id == event.event_id)
+        # The first settlement is the one that happened; a duplicate run must not relabel it.
+        .where(PaymentEventRow.processed_at.is_(None))
         .values(processed_at=now, outcome=result.outcome.value, error=result.reason)
         .execution_options(synchronize_session=False)
     )
