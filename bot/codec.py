@@ -30,11 +30,19 @@ class Action(StrEnum):
     WAITLIST_LEAVE = "wl"  # (show_id,): leave the queue
     OFFER_ACCEPT = "oa"  # (show_id,): take the seats the waitlist offered
     OFFER_DECLINE = "od"  # (show_id,): pass the offered seats on
-    MY_TICKETS = "mytickets"  # the user's tickets
+    MY_TICKETS = "mytickets"  # the user's tickets as a new message (under tickets and notices, which stay)
     TICKET = "tk"  # (booking_id,): one ticket with its QR code
     CANCEL_BOOKING = "cx"  # (booking_id,): cancel a booking (asks first)
     CANCEL_CONFIRMED = "cxy"  # (booking_id,): cancel it, confirmed
     NOOP = "noop"  # labels, the screen, taken seats: nothing to do
+    SHOWS_DAY = "sd"  # (city_id, movie_id, yyyymmdd): shows of a movie in a city on one local day
+    HELP = "help"  # the help screen
+    CONTACTS = "ct"  # (show_id,): ticket delivery details; show_id 0 when not opened from a checkout
+    PHONE_ASK = "pha"  # (show_id,): ask for the phone number (contact-sharing button)
+    EMAIL_ASK = "ema"  # (show_id,): ask for an email address (typed)
+    PHONE_CLEAR = "phx"  # (show_id,): forget the phone number
+    EMAIL_CLEAR = "emx"  # (show_id,): forget the email address
+    TICKETS = "tks"  # the user's tickets in place of this message (MY_TICKETS sends a new message)
 
 
 ARITY: dict[Action, int] = {
@@ -56,6 +64,14 @@ ARITY: dict[Action, int] = {
     Action.CANCEL_BOOKING: 1,
     Action.CANCEL_CONFIRMED: 1,
     Action.NOOP: 0,
+    Action.SHOWS_DAY: 3,
+    Action.HELP: 0,
+    Action.CONTACTS: 1,
+    Action.PHONE_ASK: 1,
+    Action.EMAIL_ASK: 1,
+    Action.PHONE_CLEAR: 1,
+    Action.EMAIL_CLEAR: 1,
+    Action.TICKETS: 0,
 }
 
 _ACTIONS = {action.value: action for action in Action}

@@ -1,0 +1,117 @@
+"""The one place the python-telegram-bot Application is assembled: builder, services, handlers, hooks.
+
+The Application talks to the Bot API at `api_base_url` (Telegram's, a self-hosted Bot API server, or
+the sandbox), under AIORateLimiter, handling updates concurrently. Handlers keep no state in memory:
+what they need comes from the core in `bot_data` (bot/context.py), the callback data and Redis.
+Run it with `bot.running.running_bot` (polling, or webhook with webhooks/telegram.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+from telegram.ext import AIORateLimiter, ApplicationBuilder
+
+from booking_core.settings import Settings
+from bot.context import BotApplication, BotServices, install_services, installed_services
+from bot.handlers import (
+    checkout,
+    commands,
+    contacts,
+    errors,
+    fallback,
+    movies,
+    seats,
+    shows,
+    start,
+    tickets,
+    tracking,
+    waitlist,
+)
+from bot.notifications import TelegramNotifier
+from bot.reminders import HoldReminders
+from bot.views.help import COMMANDS
+
+if TYPE_CHECKING:
+    from roles.resources import Core
+
+log = logging.getLogger(__name__)
+
+TELEGRAM_API = "https://api.telegram.org"
+# Updates handled at once by one process; each mostly waits on Redis, SQL or the Bot API.
+CONCURRENT_UPDATES = 256
+# Telegram's published "about 30 messages per second" across chats (core.telegram.org/bots/faq).
+MESSAGES_PER_SECOND = 30.0
+# A 429 from Telegram is waited out and retried this many times before the handler sees it.
+FLOOD_RETRIES = 2
+_REMINDER_TASK = "marquee.reminder_task"
+
+
+def build_application(
+    settings: Settings,
+    core: Core,
+    *,
+    token: str,
+    api_base_url: str = TELEGRAM_API,
+    notifier: TelegramNotifier,
+    concurrent_updates: int = CONCURRENT_UPDATES,
+    messages_per_second: float = MESSAGES_PER_SECOND,
+) -> BotApplication:
+    """The bot's Application over `core`; `notifier` (the core's EventSink) is bound to its Bot on start."""
+    api = api_base_url.rstrip("/")
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .rate_limiter(AIORateLimiter(overall_max_rate=messages_per_second, max_retries=FLOOD_RETRIES))
+        .concurrent_updates(concurrent_updates)
+        .post_init(_post_init)
+        .post_stop(_post_stop)
+        .build()
+    )
+    install_services(application, BotServices(core, notifier, HoldReminders(core.redis, core.holds)))
+    register_handlers(application)
+    return application
+
+
+def register_handlers(application: BotApplication) -> None:
+    """Every handler, in the order that matters: within group 0 the first matching handler wins."""
+    # Commands and buttons of the conversation, step by step.
+    start.register(application)  # /start, CITIES, shared locations
+    movies.register(application)  # CITY
+    shows.register(application)  # MOVIE, SHOWS_DAY
+    seats.register(application)  # SHOW, SEAT, BEST, RELEASE, NOOP
+    waitlist.register(application)  # WAITLIST_*, OFFER_*
+    checkout.register(application)  # CHECKOUT
+    tickets.register(application)  # /mytickets, MY_TICKETS, TICKETS, TICKET, CANCEL_*
+    commands.register(application)  # /help, /cancel, HELP
+    # Messages: contacts, then typed text (emails, or a hint); after the commands, which text excludes.
+    contacts.register(application)
+    # Anything left is a stale or forged button: last in group 0.
+    fallback.register(application)
+    # Groups -1 and 1 run around the handler of a show button: note the show, schedule the reminder.
+    tracking.register(application)
+    errors.register(application)
+
+
+async def _post_init(application: BotApplication) -> None:
+    """Bind the notifier to this Bot, register the command menu, start sending hold reminders."""
+    found = installed_services(application)
+    found.notifier.bind(application.bot, found.core, found.reminders)
+    await application.bot.set_my_commands(list(COMMANDS))
+    task = asyncio.create_task(found.reminders.run(found.notifier.remind), name="hold-reminders")
+    application.bot_data[_REMINDER_TASK] = task
+
+
+async def _post_stop(application: BotApplication) -> None:
+    """Stop the reminders and let messages already on their way go out."""
+    task = application.bot_data.pop(_REMINDER_TASK, None)
+    if isinstance(task, asyncio.Task):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await installed_services(application).notifier.drain()

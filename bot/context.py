@@ -1,0 +1,82 @@
+"""What handlers reach through `context.bot_data`: the booking core and the bot's own collaborators.
+
+`build_application` installs one `BotServices` under a private key; handlers read it only through the
+typed accessors below, never by key. Nothing here is per-user state: every bot process holds the same
+services, so any process can answer any button.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from telegram import Update
+from telegram.ext import Application, CallbackContext, ContextTypes
+
+from booking_core.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.notifications import TelegramNotifier
+    from bot.reminders import HoldReminders
+    from roles.resources import Core
+
+# The context every handler receives (python-telegram-bot's default types).
+BotContext = ContextTypes.DEFAULT_TYPE
+BotApplication = Application[Any, Any, Any, Any, Any, Any]
+
+_SERVICES = "marquee.services"
+
+
+@dataclass(frozen=True)
+class BotServices:
+    """The collaborators of every handler, built once at start-up."""
+
+    core: Core
+    notifier: TelegramNotifier
+    reminders: HoldReminders
+
+
+def install_services(application: BotApplication, services: BotServices) -> None:
+    """Make `services` reachable from every handler of `application`."""
+    application.bot_data[_SERVICES] = services
+
+
+def services(context: CallbackContext[Any, Any, Any, Any]) -> BotServices:
+    """The bot's services (raises LookupError if `build_application` did not install them)."""
+    return installed_services(context.application)
+
+
+def installed_services(application: BotApplication) -> BotServices:
+    """The services of an Application, where no handler context exists (start-up and shutdown hooks)."""
+    found = application.bot_data.get(_SERVICES)
+    if not isinstance(found, BotServices):
+        raise LookupError("bot services are not installed: build the Application with build_application")
+    return found
+
+
+def core(context: CallbackContext[Any, Any, Any, Any]) -> Core:
+    """The booking core: catalogue, holds (and waitlist), bookings, payment provider, sessions, redis."""
+    return services(context).core
+
+
+def settings(context: CallbackContext[Any, Any, Any, Any]) -> Settings:
+    """The process settings."""
+    return services(context).core.settings
+
+
+def notifier(context: CallbackContext[Any, Any, Any, Any]) -> TelegramNotifier:
+    """The event sink that turns core events into messages."""
+    return services(context).notifier
+
+
+def reminders(context: CallbackContext[Any, Any, Any, Any]) -> HoldReminders:
+    """The "your hold is about to expire" scheduler."""
+    return services(context).reminders
+
+
+def user_id(update: Update) -> int:
+    """The Telegram user behind an update (ValueError for updates without one, e.g. channel posts)."""
+    user = update.effective_user
+    if user is None:
+        raise ValueError("update without a user")
+    return user.id

@@ -1,0 +1,117 @@
+"""The seat map's buttons: open it, move between blocks, toggle seats, hold the best seats, let seats go.
+
+Each press is handled under the user's selection lock (bot/selection_lock.py). The core call (one
+Redis script) comes before the callback answer because the answer says how it went; the slow part
+(drawing, uploading) comes after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from telegram import Update
+
+from bot import context as ctx
+from bot import seat_taps
+from bot.codec import Action
+from bot.context import BotApplication, BotContext
+from bot.replies import answer, pressed, show
+from bot.routing import on_button
+from bot.seat_map_screen import ShowHall, load_show_hall, present_seat_map
+from bot.seat_taps import Outcome
+from bot.selection_lock import selection_lock
+from bot.views.screen import Screen
+
+GONE = Screen("This show is no longer listed. Send /start to find another one.")
+
+
+async def hall_or_gone(update: Update, context: BotContext, show_id: int) -> ShowHall | None:
+    """The show's hall; None, with an alert and a screen saying so, when the show is gone."""
+    hall = await load_show_hall(context, show_id)
+    if hall is None:
+        await answer(update, "This show is no longer listed.", alert=True)
+        await show(update, context, GONE)
+    return hall
+
+
+async def _tap(
+    update: Update, context: BotContext, show_id: int, act: Callable[[ShowHall, int], Awaitable[Outcome]]
+) -> None:
+    """Do `act` on the user's hold, answer the press with its outcome, redraw the map."""
+    user = ctx.user_id(update)
+    async with selection_lock(show_id, user):
+        hall = await hall_or_gone(update, context, show_id)
+        if hall is None:
+            return
+        outcome = await act(hall, user)
+        await answer(update, outcome.text, alert=outcome.alert)
+        await present_seat_map(update, context, hall, outcome.block, outcome.note)
+
+
+async def seat_map(update: Update, context: BotContext) -> None:
+    """The SHOW button: a block of the show's seat map (block 0: where your seats or the best ones are)."""
+    callback = pressed(update)
+    if callback is None:
+        return
+    show_id, block = callback.args
+
+    async def stay(_hall: ShowHall, _user: int) -> Outcome:
+        return Outcome(block=block)
+
+    await _tap(update, context, show_id, stay)
+
+
+async def toggle_seat(update: Update, context: BotContext) -> None:
+    """The SEAT button: add the seat to your hold, or let it go if it is yours."""
+    callback = pressed(update)
+    if callback is None:
+        return
+    show_id, seat_id, block = callback.args
+    holds, max_seats = ctx.core(context).holds, ctx.settings(context).MAX_SEATS_PER_BOOKING
+
+    async def toggle(hall: ShowHall, user: int) -> Outcome:
+        return await seat_taps.toggle(holds, hall, user, seat_id, block, max_seats)
+
+    await _tap(update, context, show_id, toggle)
+
+
+async def best_seats(update: Update, context: BotContext) -> None:
+    """The BEST button: hold the best N seats side by side (replacing your selection)."""
+    callback = pressed(update)
+    if callback is None:
+        return
+    show_id, count = callback.args
+    holds, max_seats = ctx.core(context).holds, ctx.settings(context).MAX_SEATS_PER_BOOKING
+
+    async def best(hall: ShowHall, user: int) -> Outcome:
+        return await seat_taps.best(holds, hall, user, count, max_seats)
+
+    await _tap(update, context, show_id, best)
+
+
+async def release_seats(update: Update, context: BotContext) -> None:
+    """The RELEASE button: let all your seats of the show go."""
+    callback = pressed(update)
+    if callback is None:
+        return
+    (show_id,) = callback.args
+    holds = ctx.core(context).holds
+
+    async def release(hall: ShowHall, user: int) -> Outcome:
+        return await seat_taps.release(holds, hall, user)
+
+    await _tap(update, context, show_id, release)
+
+
+async def nothing(update: Update, context: BotContext) -> None:
+    """The NOOP button (labels, the screen, empty places): answered, nothing else."""
+    await answer(update)
+
+
+def register(application: BotApplication) -> None:
+    """Add the SHOW, SEAT, BEST, RELEASE and NOOP buttons."""
+    application.add_handler(on_button(seat_map, Action.SHOW))
+    application.add_handler(on_button(toggle_seat, Action.SEAT))
+    application.add_handler(on_button(best_seats, Action.BEST))
+    application.add_handler(on_button(release_seats, Action.RELEASE))
+    application.add_handler(on_button(nothing, Action.NOOP))

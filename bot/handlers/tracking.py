@@ -1,0 +1,51 @@
+"""Around every show button: before it is handled (group -1), note the show so /cancel can find the
+user's holds; after it is answered (group 1), when the press may have changed the user's hold, schedule
+the "about to be released" reminder."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot import context as ctx
+from bot.codec import Action
+from bot.context import BotApplication, BotContext
+from bot.recent_shows import RecentShows
+from bot.replies import pressed
+from bot.routing import on_button
+
+# Buttons whose first argument is a show id.
+SHOW_ACTIONS = (
+    Action.SHOW,
+    Action.SEAT,
+    Action.BEST,
+    Action.CHECKOUT,
+    Action.WAITLIST_JOIN,
+    Action.OFFER_ACCEPT,
+)
+# Buttons that may leave the user holding seats (CHECKOUT schedules its own reminder; scheduling one
+# hold twice changes nothing).
+HOLDING_ACTIONS = (Action.SEAT, Action.BEST, Action.OFFER_ACCEPT)
+BEFORE, AFTER = -1, 1
+
+
+async def note_show(update: Update, context: BotContext) -> None:
+    """Note the show the user is working on (one Redis round trip, before the press is handled)."""
+    callback, user = pressed(update), update.effective_user
+    if callback is not None and user is not None:
+        await RecentShows(ctx.core(context).redis).note(user.id, callback.args[0])
+
+
+async def schedule_reminder(update: Update, context: BotContext) -> None:
+    """Schedule a reminder for the hold the press left, if any."""
+    callback, user = pressed(update), update.effective_user
+    if callback is None or user is None:
+        return
+    hold = await ctx.core(context).holds.current_hold(callback.args[0], user.id)
+    if hold is not None:
+        await ctx.reminders(context).schedule(hold)
+
+
+def register(application: BotApplication) -> None:
+    """Add the two trackers in their own groups, around the handlers that answer the press."""
+    application.add_handler(on_button(note_show, *SHOW_ACTIONS), group=BEFORE)
+    application.add_handler(on_button(schedule_reminder, *HOLDING_ACTIONS), group=AFTER)

@@ -1,0 +1,187 @@
+"""The core's events as Telegram messages: the bot's (and a worker's) `EventSink`.
+
+`TelegramNotifier` is created before the core (the core publishes into it) and bound to a Bot and the
+core once both exist. `publish` never waits on Telegram: each message goes out in a background task,
+so a user pressing a button is not held up by messages to other users. Workers that hold a plain
+`telegram.Bot` may call `deliver_event` directly. Messages go to the user's private chat (its id is
+the user id); a user who blocked the bot is skipped, and Telegram's flood control is waited out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from telegram import Bot, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
+
+from booking_core.cancellation import CANCELLED_BY_CUSTOMER
+from booking_core.catalogue.views import ShowDetails
+from booking_core.events import (
+    BookingConfirmed,
+    Event,
+    HoldExpired,
+    OfferExpired,
+    OfferMade,
+    RefundStarted,
+)
+from booking_core.holds import Hold
+from booking_core.models import utc_now
+from bot.checkout_messages import CheckoutMessages
+from bot.replies import send
+from bot.views import notices
+from bot.views.checkout import closed_checkout_text
+from bot.views.screen import Screen
+
+if TYPE_CHECKING:
+    from bot.reminders import HoldReminders
+    from roles.resources import Core
+
+log = logging.getLogger(__name__)
+
+FLOOD_RETRIES = 3
+
+
+class TelegramNotifier:
+    """An EventSink that tells users in Telegram, in the background; bind it before events flow."""
+
+    def __init__(self) -> None:
+        self._bot: Bot | None = None
+        self._core: Core | None = None
+        self._reminders: HoldReminders | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def bind(self, bot: Bot, core: Core, reminders: HoldReminders | None = None) -> None:
+        """Send through `bot`, looking shows and bookings up in `core`; schedule offer reminders if given."""
+        self._bot, self._core, self._reminders = bot, core, reminders
+
+    async def publish(self, event: Event) -> None:
+        """Queue the event's message; returns at once and never raises."""
+        if self._bot is None or self._core is None:
+            log.warning("notifier not bound to a bot yet: %r not sent", event)
+            return
+        task = asyncio.create_task(self._deliver(self._bot, self._core, event))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def remind(self, hold: Hold) -> None:
+        """Send a "held until" reminder for a live hold (HoldReminders calls this when one falls due)."""
+        if self._bot is None or self._core is None:
+            return
+        screen = await hold_expiring_notice(self._core, hold)
+        await send_notice(self._bot, hold.user_id, screen)
+
+    async def drain(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - bounded wait at shutdown
+        """Wait (at most `timeout` seconds) for messages still being sent."""
+        pending = set(self._tasks)
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+
+    async def _deliver(self, bot: Bot, core: Core, event: Event) -> None:
+        try:
+            await deliver_event(bot, core, event, reminders=self._reminders)
+        except Exception:
+            log.exception("could not tell user %s about %r", event.user_id, event)
+
+
+async def deliver_event(
+    bot: Bot, core: Core, event: Event, *, reminders: HoldReminders | None = None
+) -> Message | None:
+    """Send the message `event` calls for (None when none is due or the user cannot be reached)."""
+    if isinstance(event, OfferMade) and reminders is not None:
+        hold = Hold(
+            event.hold_token, event.show_id, event.user_id, event.seat_ids, event.expires_at, is_offer=True
+        )
+        await reminders.schedule(hold)
+    await _close_checkout(bot, CheckoutMessages(core.redis), event)
+    screen = await notice_for(core, event)
+    if screen is None:
+        return None
+    return await send_notice(bot, event.user_id, screen)
+
+
+async def notice_for(core: Core, event: Event) -> Screen | None:
+    """The message for an event, with the show and booking details looked up; None if none is due."""
+    now = utc_now()
+    if isinstance(event, OfferMade):
+        details, labels = await _show(core, event.show_id, event.seat_ids)
+        return notices.offer_made(details, event.show_id, labels, len(event.seat_ids), event.expires_at, now)
+    if isinstance(event, OfferExpired):
+        details, _labels = await _show(core, event.show_id, ())
+        return notices.offer_expired(details, event.show_id)
+    if isinstance(event, HoldExpired):
+        details, labels = await _show(core, event.show_id, event.seat_ids)
+        return notices.hold_expired(details, event.show_id, labels, len(event.seat_ids))
+    if isinstance(event, BookingConfirmed):
+        return notices.booking_confirmed(await core.bookings.ticket_view(event.booking_id))
+    if event.reason == CANCELLED_BY_CUSTOMER:
+        return None  # the cancel screen already said so, in place
+    upcoming, past = await core.bookings.list_tickets(event.user_id)
+    ticket = next((t for t in [*upcoming, *past] if t.booking_id == event.booking_id), None)
+    return notices.refund_started(ticket, event.reason)
+
+
+async def hold_expiring_notice(core: Core, hold: Hold) -> Screen:
+    """The reminder shortly before `hold` lapses."""
+    details, labels = await _show(core, hold.show_id, hold.seat_ids)
+    return notices.hold_expiring(
+        details, hold.show_id, labels, len(hold.seat_ids), hold.expires_at, utc_now(), hold.is_offer
+    )
+
+
+async def send_notice(bot: Bot, chat_id: int, screen: Screen) -> Message | None:
+    """Send a notice, waiting out flood control; None when the user blocked the bot or the chat is gone."""
+    for attempt in range(FLOOD_RETRIES + 1):
+        try:
+            return await send(bot, chat_id, screen)
+        except RetryAfter as flood:
+            if attempt == FLOOD_RETRIES:
+                raise
+            await asyncio.sleep(_seconds(flood) + 0.1)
+        except (Forbidden, BadRequest) as refused:
+            log.info("notice to chat %s not delivered: %s", chat_id, refused.message)
+            return None
+    return None
+
+
+async def _close_checkout(bot: Bot, messages: CheckoutMessages, event: Event) -> None:
+    """Take the Pay button off a checkout that can no longer be paid (best effort)."""
+    if isinstance(event, BookingConfirmed | RefundStarted):
+        shown = await messages.take_by_booking(event.booking_id)
+        kind = "paid" if isinstance(event, BookingConfirmed) else "refund"
+    elif isinstance(event, HoldExpired):
+        shown = await messages.take_by_hold(event.show_id, event.user_id)
+        kind = "expired"
+    else:
+        return
+    if shown is None:
+        return
+    try:
+        await bot.edit_message_text(
+            closed_checkout_text(kind),
+            chat_id=shown.chat_id,
+            message_id=shown.message_id,
+            parse_mode=ParseMode.HTML,
+        )
+    except TelegramError as error:
+        # Edited meanwhile into another screen, deleted, or the same text already: nothing to close.
+        log.info("checkout message of booking %s not closed: %s", shown.booking_id, error)
+
+
+async def _show(core: Core, show_id: int, seat_ids: tuple[int, ...]) -> tuple[ShowDetails | None, list[str]]:
+    details = await core.catalogue.show_details(show_id)
+    layout = await core.catalogue.hall_layout(show_id) if seat_ids else None
+    return details, notices.seat_labels(layout, seat_ids)
+
+
+def _seconds(flood: RetryAfter) -> float:
+    # An int (deprecated, with a warning) or a timedelta, depending on PTB_TIMEDELTA.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        wait = flood.retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)

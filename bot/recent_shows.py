@@ -1,0 +1,36 @@
+"""The shows a user recently worked on, in Redis, so /cancel knows which holds to let go.
+
+Holds are stored per show; nothing lists a user's holds across shows. Every show button a user presses
+notes the show here (any bot process can read it back), and entries lapse after a day.
+"""
+
+from __future__ import annotations
+
+import time
+
+import redis.asyncio as aioredis
+
+KEEP_SECONDS = 24 * 3600
+MAX_SHOWS = 20
+_KEY = "bot:recent-shows:{}"
+
+
+class RecentShows:
+    """Per user: the shows touched lately, newest first."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
+
+    async def note(self, user_id: int, show_id: int) -> None:
+        """Remember that the user just worked on `show_id`."""
+        key = _KEY.format(user_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(key, {str(show_id): time.time()})
+            pipe.zremrangebyrank(key, 0, -MAX_SHOWS - 1)
+            pipe.expire(key, KEEP_SECONDS)
+            await pipe.execute()
+
+    async def shows(self, user_id: int) -> list[int]:
+        """The shows the user worked on in the last day, newest first."""
+        members = await self._redis.zrevrangebyscore(_KEY.format(user_id), "+inf", time.time() - KEEP_SECONDS)
+        return [int(str(member)) for member in members]

@@ -1,0 +1,135 @@
+"""How the bot answers: the callback query first, then the same message edited in place.
+
+Navigation never piles up messages: a button's screen replaces the message the button was on
+(text edited, photo swapped), "message is not modified" counts as success, and only a change of kind
+(text to photo or back) sends a new message and deletes the old one. A message that cannot be edited
+any more (deleted, too old) gets the screen as a new message instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Bot, InputMediaPhoto, LinkPreviewOptions, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import CallbackContext
+
+from bot.codec import Callback, decode
+from bot.views.screen import Screen
+
+log = logging.getLogger(__name__)
+
+_NOT_MODIFIED = "message is not modified"
+# Edits Telegram refuses for good: the screen goes out as a new message instead.
+_CANNOT_EDIT = (
+    "message to edit not found",
+    "message can't be edited",
+    "there is no text in the message to edit",
+    "there is no caption in the message to edit",
+    "there is no media in the message to edit",
+)
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+def pressed(update: Update) -> Callback | None:
+    """The decoded button of a callback query; None when its data is not ours (stale or forged)."""
+    query = update.callback_query
+    return decode(query.data) if query is not None else None
+
+
+async def answer(update: Update, text: str | None = None, *, alert: bool = False) -> None:
+    """Answer the update's callback query (a toast, or an alert); a too-old query is only logged."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.answer(text=text, show_alert=alert)
+    except BadRequest as error:
+        # "query is too old" or already answered: the screen that follows still tells the user.
+        log.info("callback query %s not answered: %s", query.id, error.message)
+
+
+async def show(
+    update: Update, context: CallbackContext[Any, Any, Any, Any], screen: Screen
+) -> Message | None:
+    """Show `screen`: in place of the pressed button's message, else as a new message in the chat."""
+    query = update.callback_query
+    if query is not None and isinstance(query.message, Message):
+        return await replace(context.bot, query.message, screen)
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    return await send(context.bot, chat.id, screen)
+
+
+async def stale(
+    update: Update, context: CallbackContext[Any, Any, Any, Any], notice: str, screen: Screen
+) -> Message | None:
+    """A button that no longer applies: a short alert saying why, then a fresh screen in its place."""
+    await answer(update, notice, alert=True)
+    return await show(update, context, screen)
+
+
+async def send(bot: Bot, chat_id: int, screen: Screen, **extra: Any) -> Message:
+    """Send `screen` as a new message (`extra` goes to the Bot API call, e.g. a reply keyboard)."""
+    markup = extra.pop("reply_markup", screen.keyboard)
+    if screen.photo is not None:
+        return await bot.send_photo(
+            chat_id,
+            screen.photo,
+            caption=screen.text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            **extra,
+        )
+    return await bot.send_message(
+        chat_id,
+        screen.text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=markup,
+        link_preview_options=_NO_PREVIEW,
+        **extra,
+    )
+
+
+async def replace(bot: Bot, message: Message, screen: Screen) -> Message:
+    """Put `screen` where `message` is: edited in place when the kind matches, else sent anew."""
+    chat_id, message_id = message.chat_id, message.message_id
+    try:
+        if screen.photo is None and message.text is not None:
+            edited = await bot.edit_message_text(
+                screen.text,
+                chat_id=chat_id,
+                message_id=message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=screen.keyboard,
+                link_preview_options=_NO_PREVIEW,
+            )
+        elif screen.photo is not None and message.photo:
+            media = InputMediaPhoto(screen.photo, caption=screen.text, parse_mode=ParseMode.HTML)
+            edited = await bot.edit_message_media(
+                media, chat_id=chat_id, message_id=message_id, reply_markup=screen.keyboard
+            )
+        else:
+            return await _swap(bot, message, screen)
+    except BadRequest as error:
+        reason = error.message.lower()
+        if _NOT_MODIFIED in reason:
+            return message
+        if any(refusal in reason for refusal in _CANNOT_EDIT):
+            return await send(bot, chat_id, screen)
+        raise
+    return edited if isinstance(edited, Message) else message
+
+
+async def _swap(bot: Bot, message: Message, screen: Screen) -> Message:
+    """A text screen over a photo (or the reverse): the new message first, then the old one goes."""
+    sent = await send(bot, message.chat_id, screen)
+    try:
+        await bot.delete_message(message.chat_id, message.message_id)
+    except TelegramError as error:
+        # Older than 48 hours, or already gone: the new screen is what matters.
+        log.info("message %s not deleted: %s", message.message_id, error)
+    return sent

@@ -1,0 +1,182 @@
+"""The seat-map screen: the hall picture, its caption (show, prices, block, legend, your seats and time)
+and the keyboard of one block with the best-seat, pay/release and waitlist buttons."""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from booking_core.catalogue.views import HallLayout, ShowDetails
+from booking_core.hold_types import Hold
+from booking_core.seat_map import SeatMap
+from booking_core.ticket_content import compact_seats, format_money, format_show_time_short
+from bot.codec import Action
+from bot.seat_choice import seat_labels
+from bot.seat_keyboard import (
+    Block,
+    BlockPlan,
+    best_row,
+    legend,
+    navigation_row,
+    position_text,
+    screen_row,
+    seat_rows,
+)
+from bot.views.screen import button, esc, keyboard
+
+# Longer titles are cut so that the caption stays within Telegram's 1024 characters.
+MAX_TITLE = 120
+
+
+class WaitlistButton(enum.Enum):
+    """What the map offers about the waitlist."""
+
+    NONE = "none"
+    JOIN = "join"  # few seats left, or people already waiting
+    STATUS = "status"  # the user is waiting
+
+
+@dataclass(frozen=True)
+class SeatMapView:
+    """Everything one seat-map screen shows."""
+
+    details: ShowDetails
+    plan: BlockPlan
+    block: Block
+    seat_map: SeatMap
+    now: datetime
+    max_seats: int
+    waitlist: WaitlistButton = WaitlistButton.NONE
+    note: str | None = None
+
+
+def selection_total(details: ShowDetails, layout: HallLayout, seat_ids: Sequence[int]) -> int | None:
+    """What the seats cost at this show, in minor units; None if a seat's category has no price."""
+    wanted = set(seat_ids)
+    prices = [
+        details.price_of(seat.category) for row in layout.rows for seat in row.seats if seat.id in wanted
+    ]
+    return None if any(price is None for price in prices) else sum(price or 0 for price in prices)
+
+
+def _rows_of(layout: HallLayout, category: str) -> str | None:
+    """Where a category's seats are, e.g. "rows M–O", when they fill a few runs of rows."""
+    labels = [row.label for row in layout.rows if any(seat.category == category for seat in row.seats)]
+    positions = [i for i, row in enumerate(layout.rows) if row.label in labels]
+    runs: list[list[int]] = []
+    for position in positions:
+        if runs and position == runs[-1][-1] + 1:
+            runs[-1].append(position)
+        else:
+            runs.append([position])
+    if not runs or len(runs) > 2:
+        return None
+    spans = [
+        layout.rows[run[0]].label
+        if len(run) == 1
+        else f"{layout.rows[run[0]].label}–{layout.rows[run[-1]].label}"
+        for run in runs
+    ]
+    return ("row " if len(positions) == 1 else "rows ") + ", ".join(spans)
+
+
+def prices_line(details: ShowDetails, layout: HallLayout) -> str:
+    """Each seat category's price, with where the special ones are."""
+    parts = []
+    for price in sorted(details.prices, key=lambda p: (p.category != "standard", p.category)):
+        if price.category not in layout.categories:
+            continue
+        where = None if price.category == "standard" else _rows_of(layout, price.category)
+        amount = format_money(price.amount_minor, details.currency)
+        parts.append(f"{price.category} {amount}" + (f" ({where})" if where else ""))
+    return " · ".join(parts)
+
+
+def _minutes_left(hold: Hold, now: datetime) -> int:
+    return max(0, math.ceil((hold.expires_at - now).total_seconds() / 60))
+
+
+def hold_lines(view: SeatMapView) -> list[str]:
+    """Your seats with their price and how long they stay yours; or how to pick seats."""
+    hold, layout = view.seat_map.your_hold, view.plan.layout
+    if view.seat_map.closed:
+        return ["🚫 Booking for this show has closed."]
+    if hold is None:
+        return ["Tap free seats to hold them, or ✨N for the best N seats side by side."]
+    total = selection_total(view.details, layout, hold.seat_ids)
+    seats = compact_seats(seat_labels(layout, hold.seat_ids))
+    price = f" · {format_money(total, view.details.currency)}" if total is not None else ""
+    until = hold.expires_at.astimezone(view.details.local_starts_at.tzinfo)
+    left = f"until {until:%H:%M} ({_minutes_left(hold, view.now)} min left)"
+    if hold.is_offer:
+        return [f"🎟 Offered to you from the waitlist: <b>{seats}</b>{price}", f"⏱ Yours {left}"]
+    return [f"Your seats: <b>{seats}</b>{price}", f"⏱ Held for you {left}"]
+
+
+def show_heading(details: ShowDetails) -> str:
+    """The movie in bold, then cinema, hall and local start (Telegram HTML)."""
+    when = format_show_time_short(details.local_starts_at)
+    where = f"{details.cinema.name} · {details.hall_name} · {when}"
+    return f"<b>{esc(details.movie.title[:MAX_TITLE])}</b>\n{esc(where)}"
+
+
+def seat_map_caption(view: SeatMapView) -> str:
+    """The caption under the hall picture (Telegram HTML)."""
+    lines = [
+        show_heading(view.details),
+        esc(prices_line(view.details, view.plan.layout)),
+        "",
+        position_text(view.plan, view.block),
+        legend(view.plan.layout, view.seat_map.states),
+        "",
+        *hold_lines(view),
+    ]
+    if view.note:
+        lines.append(esc(view.note))
+    return "\n".join(lines)
+
+
+def _action_row(view: SeatMapView) -> list[InlineKeyboardButton]:
+    show_id, hold = view.details.show_id, view.seat_map.your_hold
+    if hold is not None:
+        total = selection_total(view.details, view.plan.layout, hold.seat_ids)
+        pay = "💳 Pay" + (f" {format_money(total, view.details.currency)}" if total is not None else "")
+        let_go = (
+            button("✖ Decline offer", Action.OFFER_DECLINE, show_id)
+            if hold.is_offer
+            else button("↩ Release", Action.RELEASE, show_id)
+        )
+        return [button(pay, Action.CHECKOUT, show_id), let_go]
+    row = [_other_shows(view.details)]
+    if view.waitlist == WaitlistButton.STATUS:
+        row.append(button("⏳ My place in line", Action.WAITLIST_STATUS, show_id))
+    elif view.waitlist == WaitlistButton.JOIN:
+        row.append(button("⏳ Join the waitlist", Action.WAITLIST_JOIN, show_id, 0, 1))
+    return row
+
+
+def _other_shows(details: ShowDetails) -> InlineKeyboardButton:
+    """Back to the movie's shows in the cinema's city."""
+    return button("⬅ Other shows", Action.MOVIE, details.cinema.city_id, details.movie.id)
+
+
+def seat_map_keyboard(view: SeatMapView) -> InlineKeyboardMarkup:
+    """The block's keyboard: screen, seat rows, navigation, best seats, actions (at most 100 buttons)."""
+    show_id, seat_map = view.details.show_id, view.seat_map
+    if seat_map.closed:
+        return keyboard([[_other_shows(view.details)]])
+    counts = [count for count in view.plan.best_counts if count <= view.max_seats]
+    return keyboard(
+        [
+            screen_row(),
+            *seat_rows(show_id, view.block, seat_map.states),
+            navigation_row(show_id, view.plan, view.block),
+            best_row(show_id, counts),
+            _action_row(view),
+        ]
+    )

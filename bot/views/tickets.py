@@ -1,0 +1,151 @@
+"""/mytickets: upcoming and past bookings, one ticket with its QR code, and cancelling a booking."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from telegram import InlineKeyboardButton
+
+from booking_core.bookings import BookedTicket
+from booking_core.cancellation import CancelRefusal
+from booking_core.models import BookingStatus
+from booking_core.ticket_content import telegram_caption
+from bot.codec import Action
+from bot.views.format import compact_seats, format_money, local, show_label
+from bot.views.screen import MAX_CAPTION, Screen, button, esc, keyboard
+
+# Buttons for past bookings beyond this are left out (the text still lists them).
+MAX_PAST_BUTTONS = 5
+MAX_UPCOMING_BUTTONS = 40
+
+_STATUS = {
+    BookingStatus.CONFIRMED: "",
+    BookingStatus.PAID_UNCONFIRMED: "⏳ being confirmed",
+    BookingStatus.REFUND_PENDING: "↩️ refund on its way",
+    BookingStatus.REFUNDED: "↩️ refunded",
+    BookingStatus.CANCELLED: "✖️ cancelled",
+}
+
+
+def status_label(ticket: BookedTicket) -> str:
+    """A short word on a booking that is not a plain valid ticket ("" when it is)."""
+    return _STATUS.get(ticket.status, ticket.status.value)
+
+
+def _when(ticket: BookedTicket, today: date) -> str:
+    return show_label(local(ticket.starts_at, ticket.timezone), today)
+
+
+def _line(ticket: BookedTicket, today: date) -> str:
+    status = status_label(ticket)
+    tail = f" · {status}" if status else ""
+    return (
+        f"• <b>{esc(ticket.movie_title)}</b> · {_when(ticket, today)}\n"
+        f"  {esc(ticket.cinema_name)} · {esc(compact_seats(ticket.seat_labels))}{tail}"
+    )
+
+
+def tickets_screen(upcoming: Sequence[BookedTicket], past: Sequence[BookedTicket], now: datetime) -> Screen:
+    """The user's bookings: upcoming soonest first, then past; a button opens each ticket."""
+    book = [button("🎬 Book a ticket", Action.CITIES)]
+    if not upcoming and not past:
+        return Screen("🎟 You have no tickets yet.", keyboard([book]))
+    today = now.date()
+    lines = ["🎟 <b>Your tickets</b>"]
+    rows: list[list[InlineKeyboardButton]] = []
+    if upcoming:
+        today = local(now, upcoming[0].timezone).date()
+        lines += ["", "<b>Upcoming</b>", *(_line(ticket, today) for ticket in upcoming)]
+        rows += [
+            [button(f"🎟 {ticket.movie_title} · {_when(ticket, today)}", Action.TICKET, ticket.booking_id)]
+            for ticket in upcoming[:MAX_UPCOMING_BUTTONS]
+        ]
+    else:
+        lines += ["", "No upcoming shows booked."]
+    if past:
+        lines += ["", "<b>Past</b>", *(_line(ticket, today) for ticket in past)]
+        rows += [
+            [button(f"🕘 {ticket.movie_title} · {_when(ticket, today)}", Action.TICKET, ticket.booking_id)]
+            for ticket in past[:MAX_PAST_BUTTONS]
+        ]
+    rows.append(book)
+    return Screen("\n".join(lines), keyboard(rows))
+
+
+def ticket_screen(ticket: BookedTicket, qr: bytes | str | None, now: datetime) -> Screen:
+    """One booking: the QR code with the ticket as its caption when it stands, else its details and status."""
+    rows: list[list[InlineKeyboardButton]] = []
+    if ticket.can_cancel:
+        rows.append([button("✖️ Cancel booking", Action.CANCEL_BOOKING, ticket.booking_id)])
+    rows.append([button("⬅️ My tickets", Action.TICKETS)])
+    if ticket.view is not None and qr is not None:
+        caption = telegram_caption(ticket.view)
+        past = "🕘 <i>This show has taken place.</i>\n"
+        if ticket.starts_at <= now and len(past) + len(caption) <= MAX_CAPTION:
+            caption = past + caption
+        return Screen(caption, keyboard(rows), photo=qr)
+    start = local(ticket.starts_at, ticket.timezone)
+    status = status_label(ticket)
+    lines = [
+        f"🎟 <b>{esc(ticket.movie_title)}</b>",
+        f"🗓 {show_label(start, local(now, ticket.timezone).date())}",
+        f"🏛 {esc(ticket.cinema_name)}, {esc(ticket.hall_name)}",
+        f"💺 {esc(', '.join(ticket.seat_labels))}",
+        f"💶 {format_money(ticket.amount_minor, ticket.currency)}",
+    ]
+    if status:
+        lines += ["", f"Status: {status}"]
+    if ticket.status_reason and ticket.status != BookingStatus.CONFIRMED:
+        lines.append(f"Why: {esc(ticket.status_reason)}")
+    return Screen("\n".join(lines), keyboard(rows))
+
+
+def cancel_question_screen(ticket: BookedTicket, now: datetime) -> Screen:
+    """Ask before cancelling: what is cancelled and what comes back."""
+    start = local(ticket.starts_at, ticket.timezone)
+    text = (
+        f"❓ Cancel your booking for <b>{esc(ticket.movie_title)}</b>, "
+        f"{show_label(start, local(now, ticket.timezone).date())}, "
+        f"seats {esc(compact_seats(ticket.seat_labels))}?\n\n"
+        f"{format_money(ticket.amount_minor, ticket.currency)} goes back to the card you paid with, "
+        "and the seats are released for others."
+    )
+    rows = [
+        [button("✅ Yes, cancel it", Action.CANCEL_CONFIRMED, ticket.booking_id)],
+        [button("⬅️ No, keep it", Action.TICKET, ticket.booking_id)],
+    ]
+    return Screen(text, keyboard(rows))
+
+
+def cancelled_booking_screen(ticket: BookedTicket | None, refund_started: bool) -> Screen:
+    """A booking just cancelled."""
+    title = f" for <b>{esc(ticket.movie_title)}</b>" if ticket else ""
+    text = f"✅ Your booking{title} is cancelled and the seats are released."
+    if refund_started and ticket is not None:
+        text += (
+            f"\n\n↩️ {format_money(ticket.amount_minor, ticket.currency)} is on its way back to your card; "
+            "banks usually take a few days to show it."
+        )
+    return Screen(
+        text,
+        keyboard([[button("🎟 My tickets", Action.TICKETS)], [button("🎬 Book a ticket", Action.CITIES)]]),
+    )
+
+
+def cancel_refused_text(reason: CancelRefusal, cutoff_minutes: int) -> str:
+    """Why a booking cannot be cancelled, as an alert."""
+    return {
+        CancelRefusal.NOT_FOUND: "That booking isn't one of yours.",
+        CancelRefusal.TOO_LATE: f"Bookings can be cancelled until {cutoff_minutes} minutes before the show.",
+        CancelRefusal.NOT_CANCELLABLE: "This booking can't be cancelled any more.",
+        CancelRefusal.THEATRE_MANAGED: "This cinema handles its own cancellations: ask at the box office.",
+    }[reason]
+
+
+def checkout_cancelled_screen(show_id: int | None) -> Screen:
+    """A booking cancelled before it was paid: nothing was charged, the seats are free again."""
+    text = "✖️ Checkout cancelled. Nothing was charged, and your seats are released."
+    rows = [[button("💺 Pick other seats", Action.SHOW, show_id, 0)]] if show_id else []
+    rows.append([button("🎬 Find a show", Action.CITIES)])
+    return Screen(text, keyboard(rows))

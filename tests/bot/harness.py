@@ -1,0 +1,336 @@
+"""The whole bot for tests: the real Application against the sandbox Bot API, with our web app
+(payment webhooks, sandbox checkout page, Telegram webhook) on a real port and, when asked, an
+in-process Dramatiq worker that settles payments and tells the user through its own Bot.
+
+Everything is built through roles/resources.py and the production route groups and actor specs.
+Simulated users act through `BotWorld.user(id)`: send text, press buttons, wait for the bot's answer.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import func, select
+
+from booking_core.database import SessionFactory
+from booking_core.events import CollectingSink
+from booking_core.models import BookedSeat, Booking, BookingLine, BookingStatus, Customer, Ticket, utc_now
+from booking_core.settings import Settings, load_settings
+from booking_core.ticket_codes import new_ticket_code
+from bot.app import build_application
+from bot.context import BotApplication
+from bot.notifications import TelegramNotifier
+from bot.reminders import HoldReminders
+from bot.running import running_bot
+from roles.resources import Core, open_core, open_worker_context
+from sandbox.telegram import CallbackAnswer, ChatMessage, TelegramSandbox, start_telegram_sandbox
+from tests.flows.harness import BrokerPlan, WorkerResources, free_local_socket, in_process_worker
+from webhooks.app import RouteGroup, create_web_app
+from webhooks.payments import setup_payment_routes
+from webhooks.sandbox_checkout import setup_sandbox_checkout_routes
+from webhooks.telegram import telegram_routes
+from workers.context import WorkerContext
+from workers.payments import PAYMENT_ACTORS
+
+TOKEN = "123456:bot-test-token"
+WEBHOOK_SECRET = "whsec_bot_tests"
+TELEGRAM_SECRET = "telegram-secret_42"
+CHECKOUT_ID = re.compile(r"/sandbox/pay/([A-Za-z0-9_\-]+)")
+
+
+class NotifyingWorkerResources(WorkerResources):
+    """A worker whose core tells users through Telegram (a TelegramNotifier bound to the worker's Bot)."""
+
+    async def open(self) -> WorkerContext:
+        """Open the core and the worker context on the actors' loop, the notifier bound to its Bot."""
+        stack = AsyncExitStack()
+        assert self.settings.REDIS_URL is not None
+        notifier = TelegramNotifier()
+        core = await stack.enter_async_context(open_core(self.settings, self.settings.REDIS_URL, notifier))
+        context = await stack.enter_async_context(
+            open_worker_context(
+                core,
+                telegram_token=TOKEN,
+                telegram_api_base_url=self.telegram_api,
+                twilio_api_base_url=None,
+                smtp_url=self.settings.SMTP_URL or "",
+            )
+        )
+        # Offers a sweep makes here get their reminder scheduled too; a bot process sends it.
+        notifier.bind(context.telegram, core, HoldReminders(core.redis, core.holds))
+        stack.push_async_callback(notifier.drain)
+        context.jobs = self.jobs
+        self._stack = stack
+        return context
+
+
+@dataclass
+class BotWorld:
+    """The running system as tests drive it."""
+
+    settings: Settings
+    core: Core
+    application: BotApplication
+    telegram: TelegramSandbox
+    telegram_url: str
+    base_url: str
+    http: aiohttp.ClientSession
+    users: dict[int, SimulatedUser] = field(default_factory=dict)
+
+    def user(self, user_id: int) -> SimulatedUser:
+        """A simulated Telegram user (created on first use)."""
+        if user_id not in self.users:
+            self.telegram.add_user(user_id, first_name=f"Fan{user_id}")
+            self.users[user_id] = SimulatedUser(self, user_id)
+        return self.users[user_id]
+
+    async def pay(self, checkout_url: str) -> int:
+        """Press Pay on the sandbox checkout page behind `checkout_url`; the page's HTTP status."""
+        match = CHECKOUT_ID.search(checkout_url)
+        assert match, checkout_url
+        async with self.http.post(f"{self.base_url}/sandbox/pay/{match[1]}/pay") as response:
+            await response.read()
+            return response.status
+
+    async def booking_statuses(self, user_id: int) -> list[str]:
+        """The statuses of the user's bookings, oldest first."""
+        async with self.core.sessions() as session:
+            rows = await session.scalars(
+                select(Booking.status)
+                .join(Customer, Customer.id == Booking.customer_id)
+                .where(Customer.telegram_user_id == user_id)
+                .order_by(Booking.id)
+            )
+            return [str(status) for status in rows]
+
+    async def sold_seats(self, show_id: int) -> list[int]:
+        """Every booked_seats row's seat for the show (a seat twice would be a double sale)."""
+        async with self.core.sessions() as session:
+            return list(
+                await session.scalars(select(BookedSeat.seat_id).where(BookedSeat.show_id == show_id))
+            )
+
+    async def count_confirmed(self, show_id: int) -> int:
+        """Confirmed bookings of the show."""
+        async with self.core.sessions() as session:
+            query = select(func.count()).where(
+                Booking.show_id == show_id, Booking.status == BookingStatus.CONFIRMED
+            )
+            return int(await session.scalar(query) or 0)
+
+
+@dataclass
+class SimulatedUser:
+    """One Telegram user talking to the bot through the sandbox."""
+
+    world: BotWorld
+    id: int
+
+    @property
+    def chat(self) -> list[ChatMessage]:
+        """The chat as the user sees it now."""
+        return self.world.telegram.chat(self.id)
+
+    def last(self) -> ChatMessage:
+        """The bot's newest message."""
+        message = self.world.telegram.last_bot_message(self.id)
+        assert message is not None, "the bot has not written to this user"
+        return message
+
+    async def say(self, text: str, timeout: float = 10.0) -> ChatMessage:  # noqa: ASYNC109
+        """Send text; the first bot message after it."""
+        sent = await self.world.telegram.send_text(self.id, text)
+        return await self.world.telegram.wait_for_bot_message(self.id, after=sent.message_id, timeout=timeout)
+
+    async def share_location(self, latitude: float, longitude: float) -> ChatMessage:
+        """Share a location; the bot's answer."""
+        sent = await self.world.telegram.send_location(self.id, latitude, longitude)
+        return await self.world.telegram.wait_for_bot_message(self.id, after=sent.message_id, timeout=10)
+
+    async def share_contact(self, phone: str) -> ChatMessage:
+        """Share their own contact; the bot's answer."""
+        sent = await self.world.telegram.send_contact(self.id, phone)
+        return await self.world.telegram.wait_for_bot_message(self.id, after=sent.message_id, timeout=10)
+
+    async def press(
+        self,
+        data: str,
+        message: ChatMessage | None = None,
+        *,
+        forge: bool = False,
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> CallbackAnswer:
+        """Press the button with `data` on `message` (default: the newest bot message that has it)."""
+        target = message or self.message_with(data)
+        query_id = await self.world.telegram.press(self.id, target.message_id, data, forge=forge)
+        answer = await self.world.telegram.wait_for_callback_answer(query_id, timeout=timeout)
+        return answer
+
+    def message_with(self, data: str) -> ChatMessage:
+        """The newest bot message carrying a button with `data`."""
+        for message in reversed(self.chat):
+            if message.from_bot and data in message.callback_data():
+                return message
+        raise AssertionError(f"no message of user {self.id} has a button {data!r}: {self.describe()}")
+
+    async def wait_for_button(self, data: str, timeout: float = 15.0) -> ChatMessage:  # noqa: ASYNC109
+        """The newest bot message with a button carrying `data`, once there is one."""
+
+        def found(messages: list[ChatMessage]) -> ChatMessage | None:
+            return next((m for m in reversed(messages) if m.from_bot and data in m.callback_data()), None)
+
+        return await self.world.telegram.wait_for(self.id, found, timeout)
+
+    async def wait_for_text(self, needle: str, timeout: float = 15.0) -> ChatMessage:  # noqa: ASYNC109
+        """The first bot message whose text or caption contains `needle`."""
+
+        def found(messages: list[ChatMessage]) -> ChatMessage | None:
+            return next((m for m in messages if m.from_bot and needle in (m.text or m.caption or "")), None)
+
+        return await self.world.telegram.wait_for(self.id, found, timeout)
+
+    def describe(self) -> str:
+        """The chat, one line per message, for assertion messages."""
+        return "\n".join(
+            f"  {m.message_id} {m.sender}: {(m.text or m.caption or m.kind)[:160]!r} {m.callback_data()}"
+            for m in self.chat
+        )
+
+
+def text_of(message: ChatMessage) -> str:
+    """A message's text or caption."""
+    return message.text or message.caption or ""
+
+
+def world_settings(database_url: str, redis_url: str, public_base_url: str, **overrides: Any) -> Settings:
+    """Settings pointing every service at this machine's test instances."""
+    values: dict[str, Any] = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "PUBLIC_BASE_URL": public_base_url,
+        "PAYMENT_PROVIDER": "sandbox",
+        "SANDBOX_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+        "SMTP_URL": "smtp://127.0.0.1:9",
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@asynccontextmanager
+async def open_world(
+    database_url: str,
+    redis_url: str,
+    *,
+    broker: BrokerPlan | None = None,
+    webhook: bool = False,
+    telegram: TelegramSandbox | None = None,
+    **setting_overrides: Any,
+) -> AsyncIterator[BotWorld]:
+    """Start the sandbox, the web app, the bot (polling, or webhook mode) and, with a broker, a worker."""
+    runner_tg, telegram_url, state = await start_telegram_sandbox(
+        state=telegram or TelegramSandbox(webhook_backoff=0.01)
+    )
+    sock = free_local_socket()
+    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    webhook_url = f"{base_url}/webhooks/telegram"
+    overrides = {"TELEGRAM_WEBHOOK_URL": webhook_url} if webhook else {}
+    settings = world_settings(database_url, redis_url, base_url, **overrides, **setting_overrides)
+    notifier = TelegramNotifier()
+    stack = AsyncExitStack()
+    try:
+        stack.push_async_callback(runner_tg.cleanup)
+        jobs: Any
+        if broker is not None:
+            dramatiq_broker = broker.build()
+            resources = NotifyingWorkerResources(settings, telegram_url, CollectingSink())
+            jobs = resources.declare(dramatiq_broker, broker.specs(PAYMENT_ACTORS))
+        else:
+            jobs = _NoJobs()
+        core = await stack.enter_async_context(open_core(settings, redis_url, notifier))
+        http = await stack.enter_async_context(aiohttp.ClientSession())
+        application = build_application(
+            settings,
+            core,
+            token=TOKEN,
+            api_base_url=telegram_url,
+            notifier=notifier,
+            messages_per_second=1000,
+        )
+        route_groups: list[RouteGroup] = [setup_payment_routes, setup_sandbox_checkout_routes]
+        if webhook:
+            route_groups.append(telegram_routes(application, TELEGRAM_SECRET))
+        app = create_web_app(
+            settings=settings,
+            sessions=core.sessions,
+            redis=core.redis,
+            payment_providers={core.payment_provider.name: core.payment_provider},
+            jobs=jobs,
+            route_groups=route_groups,
+        )
+        runner = web.AppRunner(app, shutdown_timeout=1.0)
+        await runner.setup()
+        await web.SockSite(runner, sock).start()
+        stack.push_async_callback(runner.cleanup)
+        if broker is not None:
+            await stack.enter_async_context(in_process_worker(dramatiq_broker, resources))
+        await stack.enter_async_context(
+            running_bot(
+                application,
+                webhook_url=webhook_url if webhook else None,
+                webhook_secret=TELEGRAM_SECRET if webhook else None,
+            )
+        )
+        yield BotWorld(settings, core, application, state, telegram_url, base_url, http)
+    finally:
+        await stack.aclose()
+
+
+class _NoJobs:
+    """A JobQueue for worlds without a worker: stored payment events stay for the test to settle."""
+
+    async def payment_event_received(self, payment_event_id: int) -> None:
+        """Nothing runs them."""
+
+
+def pay_url(message: ChatMessage) -> str:
+    """The URL of the Pay button on a checkout message."""
+    for button in message.buttons():
+        if button.get("text", "").startswith("💳 Pay"):
+            return str(button["url"])
+    raise AssertionError(f"no Pay button on {message.text!r}")
+
+
+async def confirmed_booking(sessions: SessionFactory, show_id: int, user_id: int, seat_ids: list[int]) -> int:
+    """A confirmed booking with its sold seats and ticket, as a past sale would have left the rows."""
+    async with sessions() as session:
+        customer = await session.scalar(select(Customer).where(Customer.telegram_user_id == user_id))
+        if customer is None:
+            customer = Customer(telegram_user_id=user_id, chat_id=user_id, name=f"Fan{user_id}")
+            session.add(customer)
+            await session.flush()
+        booking = Booking(
+            show_id=show_id,
+            customer_id=customer.id,
+            status=BookingStatus.CONFIRMED,
+            hold_token=secrets.token_urlsafe(16),
+            hold_expires_at=utc_now() + timedelta(minutes=5),
+            amount_minor=1200 * len(seat_ids),
+            currency="EUR",
+            lines=[BookingLine(seat_id=seat, category="standard", price_minor=1200) for seat in seat_ids],
+        )
+        session.add(booking)
+        await session.flush()
+        session.add_all(BookedSeat(show_id=show_id, seat_id=seat, booking_id=booking.id) for seat in seat_ids)
+        session.add(Ticket(booking_id=booking.id, code=new_ticket_code()))
+        await session.commit()
+        return booking.id
