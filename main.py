@@ -17,6 +17,7 @@ ROLES = {
     "worker": "Dramatiq workers plus the periodic sweeper, outbox relay, reminders and theatre sync",
     "migrate": "upgrade the database schema to the newest migration",
     "seed": "load the demo catalogue (idempotent)",
+    "sandbox": "the offline stand-ins of Telegram, Twilio and SMTP, for roles run as separate processes",
 }
 
 

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     TWILIO_ACCOUNT_SID: str | None = None
     TWILIO_AUTH_TOKEN: str | None = None
     TWILIO_FROM_NUMBER: str | None = None
+    # Where the Twilio client sends its calls: unset for Twilio itself; the sandbox's URL otherwise.
+    TWILIO_API_BASE_URL: str | None = None
     SMTP_URL: str | None = None
     MAIL_FROM: str = "Marquee <tickets@marquee.example>"
 
@@ -85,6 +87,8 @@ class Settings(BaseSettings):
     PUBLIC_BASE_URL: AnyUrl = AnyUrl("http://127.0.0.1:8080")
     HTTP_HOST: str = "127.0.0.1"
     HTTP_PORT: int = Field(default=8080, ge=1, le=65535)
+    # `run` and `sandbox` serve the stand-ins of Telegram, Twilio and a theatre here, SMTP one port up.
+    SANDBOX_PORT: int = Field(default=8081, ge=1, le=65534)
     LOG_FORMAT: Literal["text", "json"] = "text"
 
     # Connected theatres by the name a Cinema row carries in `system` (DESIGN.md section 10), as JSON:

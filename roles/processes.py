@@ -1,10 +1,155 @@
-"""The long-running roles: run (everything), web, bot, worker."""
+"""The long-running roles: run (everything), web, bot, worker and sandbox, each until SIGINT/SIGTERM.
+
+Stopping is graceful everywhere: the web server finishes in-flight requests, the bot stops polling
+and sends what it has queued, the worker finishes (or hands back) the messages it holds.
+"""
 
 from __future__ import annotations
 
-from booking_core.settings import Settings
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from booking_core.catalogue import seed_demo
+from booking_core.migrate import upgrade_to_head
+from booking_core.redis_server import open_redis
+from booking_core.settings import ConfigurationError, Settings
+from bot.app import build_application
+from bot.notifications import TelegramNotifier
+from bot.running import running_bot
+from roles.endpoints import Endpoints, SandboxUrls, resolve_endpoints
+from roles.resources import open_core
+from roles.sandbox_server import serving_sandboxes
+from roles.web_role import serving, web_application
+from roles.worker_role import declare_jobs, run_worker
+
+log = logging.getLogger(__name__)
+
+RoleMain = Callable[[Settings, asyncio.Event], Awaitable[None]]
 
 
 def run_role(role: str, settings: Settings) -> int:
-    """Run one long-running role until SIGINT/SIGTERM."""
-    raise SystemExit(f"the '{role}' role is not wired yet")
+    """Run one long-running role until it is told to stop; 2 for a configuration it cannot use."""
+    try:
+        asyncio.run(_until_signalled(ROLES[role], settings))
+    except ConfigurationError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+async def _until_signalled(main: RoleMain, settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await main(settings, stop)
+
+
+@asynccontextmanager
+async def _redis_url(settings: Settings) -> AsyncIterator[str]:
+    endpoint = await asyncio.to_thread(open_redis, settings.REDIS_URL, settings.DATA_DIR)
+    try:
+        yield endpoint.url
+    finally:
+        endpoint.stop()
+
+
+async def _serve_web(settings: Settings, endpoints: Endpoints, stop: asyncio.Event) -> None:
+    notifier = TelegramNotifier()
+    async with open_core(settings, endpoints.redis_url, notifier) as core:
+        if not settings.TELEGRAM_WEBHOOK_URL:
+            app = web_application(core, endpoints, declare_jobs(endpoints), None)
+            async with serving(app, settings.HTTP_HOST, settings.HTTP_PORT):
+                log.info("web serving on %s:%s", settings.HTTP_HOST, settings.HTTP_PORT)
+                await stop.wait()
+            return
+        application = build_application(
+            settings,
+            core,
+            token=endpoints.telegram_token,
+            api_base_url=endpoints.telegram_api_base_url,
+            notifier=notifier,
+        )
+        async with running_bot(
+            application,
+            webhook_url=settings.TELEGRAM_WEBHOOK_URL,
+            webhook_secret=settings.TELEGRAM_WEBHOOK_SECRET,
+        ):
+            app = web_application(core, endpoints, declare_jobs(endpoints), application)
+            async with serving(app, settings.HTTP_HOST, settings.HTTP_PORT):
+                log.info("web (and Telegram webhook) on %s:%s", settings.HTTP_HOST, settings.HTTP_PORT)
+                await stop.wait()
+
+
+async def _poll_bot(settings: Settings, endpoints: Endpoints, stop: asyncio.Event) -> None:
+    if settings.TELEGRAM_WEBHOOK_URL:
+        raise ConfigurationError("TELEGRAM_WEBHOOK_URL: set, so updates arrive at the `web` role, not `bot`")
+    notifier = TelegramNotifier()
+    async with open_core(settings, endpoints.redis_url, notifier) as core:
+        application = build_application(
+            settings,
+            core,
+            token=endpoints.telegram_token,
+            api_base_url=endpoints.telegram_api_base_url,
+            notifier=notifier,
+        )
+        async with running_bot(application):
+            log.info("bot polling %s", endpoints.telegram_api_base_url)
+            await stop.wait()
+
+
+def _single(serve: Callable[[Settings, Endpoints, asyncio.Event], Awaitable[None]]) -> RoleMain:
+    """A role of a scaled-out deployment: outside services from the settings (or a `sandbox` process)."""
+
+    async def main(settings: Settings, stop: asyncio.Event) -> None:
+        async with _redis_url(settings) as redis_url:
+            await serve(settings, resolve_endpoints(settings, redis_url, None), stop)
+
+    return main
+
+
+async def _sandbox(settings: Settings, stop: asyncio.Event) -> None:
+    async with serving_sandboxes(settings) as (urls, _telegram):
+        print(f"sandbox serving on {urls.http} (SMTP {urls.smtp})", flush=True)
+        await stop.wait()
+
+
+async def _everything(settings: Settings, stop: asyncio.Event) -> None:
+    """The demo: migrate, seed, then every role and every stand-in in this one process."""
+    await asyncio.to_thread(upgrade_to_head, settings.DATABASE_URL)
+    async with serving_sandboxes(settings) as (sandbox, _telegram), _redis_url(settings) as redis_url:
+        endpoints = resolve_endpoints(settings, redis_url, sandbox)
+        async with open_core(settings, redis_url, TelegramNotifier()) as core:
+            report = await seed_demo(core.sessions, core.catalogue)
+        log.info("demo catalogue: %s", report.summary())
+        _print_welcome(settings, sandbox)
+        await asyncio.gather(
+            _serve_web(settings, endpoints, stop),
+            _poll_bot(settings, endpoints, stop),
+            run_worker(settings, endpoints, stop),
+        )
+
+
+def _print_welcome(settings: Settings, sandbox: SandboxUrls) -> None:
+    print(
+        "\nMarquee is running on embedded defaults.\n"
+        f"  Chat with the bot:      {sandbox.http}/sandbox/telegram/chat\n"
+        f"  Sent SMS:               {sandbox.http}/sandbox/sms.html\n"
+        f"  Sent emails:            {sandbox.http}/sandbox/mail.html\n"
+        f"  Health and metrics:     {settings.public_base_url}/healthz  {settings.public_base_url}/metrics\n"
+        "Press Ctrl-C to stop; data stays in data/ for the next run.\n",
+        flush=True,
+    )
+
+
+ROLES: dict[str, RoleMain] = {
+    "run": _everything,
+    "web": _single(_serve_web),
+    "bot": _single(_poll_bot),
+    "worker": _single(run_worker),
+    "sandbox": _sandbox,
+}

@@ -91,16 +91,20 @@ async def open_worker_context(
     twilio_api_base_url: str | None,
     smtp_url: str,
     broker: dramatiq.Broker | None = None,
+    twilio_credentials: tuple[str, str, str] | None = None,
 ) -> AsyncIterator[WorkerContext]:
-    """The actors' collaborators: the core plus the Telegram, SMS and email senders."""
+    """The actors' collaborators: the core plus the Telegram, SMS and email senders.
+
+    `twilio_credentials` (account SID, auth token, sender number) default to the TWILIO_* settings.
+    """
     settings = core.settings
     bot = telegram_bot(settings, telegram_token, telegram_api_base_url)
-    sms = TwilioSmsSender(
+    sid, token, sender = twilio_credentials or (
         settings.TWILIO_ACCOUNT_SID or "",
         settings.TWILIO_AUTH_TOKEN or "",
         settings.TWILIO_FROM_NUMBER or "",
-        twilio_api_base_url,
     )
+    sms = TwilioSmsSender(sid, token, sender, twilio_api_base_url)
     async with bot:
         try:
             yield WorkerContext(

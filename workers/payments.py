@@ -35,6 +35,7 @@ from booking_core.payments import (
 )
 from workers.context import WorkerContext
 from workers.jobs import EXPIRE_CHECKOUT, PROCESS_PAYMENT_EVENT, REFUND_PAYMENT, DramatiqJobs
+from workers.outbox_relay import relay_new
 from workers.registry import ActorSpec
 
 log = logging.getLogger(__name__)
@@ -91,12 +92,22 @@ async def process_payment_event(ctx: WorkerContext, payment_event_id: int) -> No
     metrics.CONFIRMATIONS.labels(outcome=result.outcome.value).inc()
     if result.outcome in _CONFIRMED:
         metrics.WEBHOOK_TO_CONFIRMATION.observe((utc_now() - stored.received_at).total_seconds())
+        if result.booking_id is not None and ctx.broker is not None:
+            await _deliver_ticket(ctx, result.booking_id)
     if result.outcome in _REFUNDING and result.booking_id is not None and ctx.jobs is not None:
         try:
             await request_refunds(ctx, ctx.jobs, booking_id=result.booking_id)
         except Exception:
             # The event is settled; the periodic refund pass asks for this refund soon anyway.
             log.warning("booking %s: refund not enqueued yet", result.booking_id, exc_info=True)
+
+
+async def _deliver_ticket(ctx: WorkerContext, booking_id: int) -> None:
+    try:
+        await relay_new(ctx, booking_id)
+    except Exception:
+        # The sale stands and its outbox rows are committed: the periodic relay sends them soon anyway.
+        log.warning("booking %s: ticket delivery not enqueued yet", booking_id, exc_info=True)
 
 
 async def _note_attempt_error(sessions: SessionFactory, payment_event_id: int, exc: Exception) -> None:

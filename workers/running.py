@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import dramatiq
 
@@ -26,3 +27,16 @@ def running_worker(
     finally:
         worker.stop(timeout=STOP_TIMEOUT_MS)
         broker.close()
+
+
+@asynccontextmanager
+async def worker_in_background(
+    broker: dramatiq.Broker, *, threads: int = 4, queues: Iterable[str] | None = None
+) -> AsyncIterator[dramatiq.Worker]:
+    """`running_worker` for async code: starting and stopping happen off the event loop."""
+    running = running_worker(broker, threads=threads, queues=queues)
+    worker = await asyncio.to_thread(running.__enter__)
+    try:
+        yield worker
+    finally:
+        await asyncio.to_thread(running.__exit__, None, None, None)

@@ -1,0 +1,71 @@
+"""Where each outside service is: the configured vendor, or the sandbox stand-in when none is set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from booking_core.settings import ConfigurationError, Settings
+from sandbox.twilio_api import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_FROM_NUMBER
+
+TELEGRAM_API = "https://api.telegram.org"
+# Any token works against the sandbox Bot API; this one reads well in logs.
+SANDBOX_BOT_TOKEN = "7000000001:marquee-sandbox"
+
+
+@dataclass(frozen=True)
+class SandboxUrls:
+    """The stand-ins a `run` or `sandbox` process serves (HTTP on SANDBOX_PORT, SMTP one port up)."""
+
+    http: str
+    smtp: str
+
+    @classmethod
+    def on_ports(cls, settings: Settings) -> SandboxUrls:
+        """The sandbox addresses for this configuration."""
+        return cls(
+            http=f"http://{settings.HTTP_HOST}:{settings.SANDBOX_PORT}",
+            smtp=f"smtp://{settings.HTTP_HOST}:{settings.SANDBOX_PORT + 1}",
+        )
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Every outside address a process needs, resolved once at start-up."""
+
+    redis_url: str
+    broker_url: str
+    telegram_token: str
+    telegram_api_base_url: str
+    twilio_credentials: tuple[str, str, str]  # account SID, auth token, sender number
+    twilio_api_base_url: str | None
+    smtp_url: str
+
+
+def resolve_endpoints(settings: Settings, redis_url: str, sandbox: SandboxUrls | None) -> Endpoints:
+    """Fill every unset vendor setting with the sandbox (when one runs); refuse a gap otherwise."""
+    telegram_token = settings.TELEGRAM_BOT_TOKEN
+    telegram_api = settings.TELEGRAM_API_BASE_URL
+    if not telegram_token:
+        if telegram_api is None and sandbox is None:
+            raise ConfigurationError("TELEGRAM_BOT_TOKEN: set it, or TELEGRAM_API_BASE_URL to a sandbox")
+        telegram_token = SANDBOX_BOT_TOKEN
+        telegram_api = telegram_api or (sandbox.http if sandbox else None)
+    twilio = _twilio_credentials(settings)
+    twilio_api = settings.TWILIO_API_BASE_URL or (None if twilio or sandbox is None else sandbox.http)
+    smtp_url = settings.SMTP_URL or (sandbox.smtp if sandbox else None)
+    if smtp_url is None:
+        raise ConfigurationError("SMTP_URL: set it (smtp://host:port), or run the sandbox")
+    return Endpoints(
+        redis_url=redis_url,
+        broker_url=settings.BROKER_URL or redis_url,
+        telegram_token=telegram_token,
+        telegram_api_base_url=(telegram_api or TELEGRAM_API).rstrip("/"),
+        twilio_credentials=twilio or (SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_FROM_NUMBER),
+        twilio_api_base_url=twilio_api,
+        smtp_url=smtp_url,
+    )
+
+
+def _twilio_credentials(settings: Settings) -> tuple[str, str, str] | None:
+    sid, token, sender = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, settings.TWILIO_FROM_NUMBER
+    return (sid, token, sender) if sid and token and sender else None

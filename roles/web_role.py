@@ -1,0 +1,56 @@
+"""The web role: payment and Twilio webhooks, Telegram's webhook in webhook mode, health and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+
+from bot.context import BotApplication
+from roles.endpoints import Endpoints
+from roles.resources import Core
+from webhooks.app import RouteGroup, create_web_app
+from webhooks.keys import TWILIO_AUTH_TOKEN, JobQueue
+from webhooks.payments import setup_payment_routes
+from webhooks.sandbox_checkout import setup_sandbox_checkout_routes
+from webhooks.telegram import telegram_routes
+from webhooks.twilio_status import setup_twilio_routes
+
+# Connections waiting to be accepted: a burst of webhooks beyond the default 128 would wait a second
+# for the kernel to retry a dropped connection attempt.
+LISTEN_BACKLOG = 1024
+
+
+def web_application(
+    core: Core, endpoints: Endpoints, jobs: JobQueue, bot_application: BotApplication | None
+) -> web.Application:
+    """The web app for this configuration: the sandbox checkout only with the sandbox provider."""
+    settings = core.settings
+    groups: list[RouteGroup] = [setup_payment_routes, setup_twilio_routes]
+    if core.payment_provider.name == "sandbox":
+        groups.append(setup_sandbox_checkout_routes)
+    if bot_application is not None and settings.TELEGRAM_WEBHOOK_SECRET:
+        groups.append(telegram_routes(bot_application, settings.TELEGRAM_WEBHOOK_SECRET))
+    app = create_web_app(
+        settings=settings,
+        sessions=core.sessions,
+        redis=core.redis,
+        payment_providers={core.payment_provider.name: core.payment_provider},
+        jobs=jobs,
+        route_groups=groups,
+    )
+    app[TWILIO_AUTH_TOKEN] = endpoints.twilio_credentials[1]
+    return app
+
+
+@asynccontextmanager
+async def serving(app: web.Application, host: str, port: int) -> AsyncIterator[None]:
+    """Serve `app` on host:port until the block ends; in-flight requests finish first."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port, backlog=LISTEN_BACKLOG).start()
+        yield
+    finally:
+        await runner.cleanup()
