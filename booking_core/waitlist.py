@@ -1,6 +1,6 @@
 """A show's waitlist in Redis: join, leave, position, decline, and the offer step (DESIGN.md section 4).
 
-The rules are in `booking_core.waitlist_policy` (pure) and docs/waitlist-policy.md (words). Here they
+The rules are in `booking_core.waitlist_policy` (pure) and README.md ("Waitlist policy") (words). Here they
 meet Redis: the offer step takes a snapshot with the `sweep` script (which first retires due holds),
 plans in Python (best seats need the hall layout), and applies the plan with the `offer` script,
 which refuses it whole if the queue or the reserved pool changed meanwhile; then we plan again.

@@ -1,5 +1,5 @@
 """The waitlist's rules as pure functions: who gets which seats, which freed seats stay reserved, and why
-a waiter is still waiting. docs/waitlist-policy.md states the same policy in words.
+a waiter is still waiting. README.md ("Waitlist policy") states the same policy in words.
 
 "Available" seats are the hall's seats that are neither sold nor held (by a hold or an offer): the
 seats reserved for the waitlist plus those still free to the public. Waitlist offers never include

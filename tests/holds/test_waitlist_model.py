@@ -1,4 +1,4 @@
-"""The waitlist against a small reference model of its policy (docs/waitlist-policy.md), driven by
+"""The waitlist against a small reference model of its policy (README.md ("Waitlist policy")), driven by
 hypothesis through random joins, leaves, holds, releases, declines, sales, cancellations and expiries.
 
 After every step the real system (Redis + SQL through HoldStore) must agree with the model on the

@@ -1,4 +1,4 @@
-"""The waitlist's rules as pure functions (docs/waitlist-policy.md), on a hand-drawn hall."""
+"""The waitlist's rules as pure functions (README.md ("Waitlist policy")), on a hand-drawn hall."""
 
 from __future__ import annotations
 
