@@ -1,16 +1,16 @@
 """Logging: plain text for people, one JSON object a line (LOG_FORMAT=json) for log pipelines.
 
-A request or update id set in `correlation_id` is attached to every record logged while handling it.
+A request, update or job id set in `booking_core.log_context.correlation_id` is attached to every
+record logged while handling it.
 """
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 from datetime import UTC, datetime
 
-correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
+from booking_core.log_context import correlation_id
 
 
 class _CorrelationFilter(logging.Filter):

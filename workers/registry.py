@@ -13,6 +13,7 @@ from typing import Any
 
 import dramatiq
 
+from booking_core.log_context import correlation_id
 from workers.context import ContextProvider, WorkerContext
 
 ActorFunction = Callable[..., Awaitable[None]]
@@ -60,6 +61,7 @@ def register_actors(
 
 def _with_context(fn: ActorFunction, context: ContextProvider) -> Callable[..., Awaitable[None]]:
     async def run(*args: Any) -> None:
+        correlation_id.set(f"{fn.__name__}:{':'.join(map(str, args))[:48]}")
         await fn(await context(), *args)
 
     run.__name__ = fn.__name__
