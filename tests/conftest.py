@@ -8,12 +8,16 @@ are skipped with a reason (shown in the summary) and Redis is an embedded redisl
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import pytest
 import redis.asyncio as aioredis
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking_core.database import SessionFactory, create_engine, create_session_factory
@@ -33,10 +37,19 @@ def service_url(variable: str, what: str) -> str:
     pytest.skip(f"{what} not tested: set {variable} to run it")
 
 
+def _worker_number() -> int:
+    """0 for a plain run; 0, 1, 2... for the processes of a parallel (pytest-xdist) run."""
+    return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+
+
 @pytest.fixture(scope="session")
 def redis_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisEndpoint]:
-    """A real Redis: TEST_REDIS_URL, or an embedded server for this test session."""
-    endpoint = open_redis(os.environ.get("TEST_REDIS_URL"), tmp_path_factory.mktemp("redis"))
+    """A real Redis: a database of TEST_REDIS_URL's server of this process's own, or an embedded server."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        # Tests empty their database: parallel test processes each take another one (1, 2, ...).
+        url = urlunsplit(urlsplit(url)._replace(path=f"/{1 + _worker_number()}"))
+    endpoint = open_redis(url, tmp_path_factory.mktemp("redis"))
     yield endpoint
     endpoint.stop()
 
@@ -50,12 +63,36 @@ async def redis(redis_endpoint: RedisEndpoint) -> AsyncIterator[aioredis.Redis]:
     await client.aclose()
 
 
+async def _on_server(url: str, statement: str) -> None:
+    connection = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of this test process's own beside TEST_POSTGRES_URL's, dropped at the end.
+
+    Suites run worker subprocesses against it, and parallel test processes drop and create tables:
+    a database per process keeps them from pulling tables from under each other.
+    """
+    base = service_url("TEST_POSTGRES_URL", "PostgreSQL")
+    name = f"marquee_test_{os.getpid()}"
+    asyncio.run(_on_server(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(_on_server(base, f'CREATE DATABASE "{name}"'))
+    yield make_url(base).set(database=name).render_as_string(False)
+    asyncio.run(_on_server(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A database URL for each backend: a fresh SQLite file, and PostgreSQL when configured."""
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'marquee.db'}"
-    return service_url("TEST_POSTGRES_URL", "PostgreSQL")
+    url: str = request.getfixturevalue("postgres_url")
+    return url
 
 
 @pytest.fixture
