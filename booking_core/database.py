@@ -14,8 +14,12 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
-def create_engine(database_url: str) -> AsyncEngine:
-    """Build the engine for DATABASE_URL; SQLite gets WAL, foreign keys and a busy timeout."""
+def create_engine(database_url: str, *, read_only: bool = False) -> AsyncEngine:
+    """Build the engine for DATABASE_URL; SQLite gets WAL, foreign keys and a busy timeout.
+
+    On SQLite, writing transactions take the write lock at BEGIN; a `read_only` engine's transactions
+    read a snapshot without waiting for writers at all (and refuse to write).
+    """
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
         return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -23,7 +27,11 @@ def create_engine(database_url: str) -> AsyncEngine:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     event.listen(engine.sync_engine, "connect", _tune_sqlite_connection)
-    event.listen(engine.sync_engine, "begin", _begin_immediate)
+    if read_only:
+        event.listen(engine.sync_engine, "connect", _refuse_writes)
+        event.listen(engine.sync_engine, "begin", _begin_deferred)
+    else:
+        event.listen(engine.sync_engine, "begin", _begin_immediate)
     return engine
 
 
@@ -42,6 +50,16 @@ def _begin_immediate(connection: Any) -> None:
     # Writers queue on the database lock at BEGIN instead of failing to upgrade a read lock later,
     # which is what makes concurrent confirmations on SQLite wait their turn rather than error.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _refuse_writes(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
+
+
+def _begin_deferred(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:

@@ -1,0 +1,51 @@
+"""SQLite under concurrency: writers queue at BEGIN, and readers never wait for them."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
+
+from booking_core.database import create_engine, create_session_factory
+from booking_core.models import Base, City
+
+
+async def test_readers_are_not_blocked_by_a_long_write_and_cannot_write(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
+    writer_engine, reader_engine = create_engine(url), create_engine(url, read_only=True)
+    async with writer_engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    writes, reads = create_session_factory(writer_engine), create_session_factory(reader_engine)
+    try:
+        # Given a writer that holds the write lock for a while,
+        write_started = asyncio.Event()
+
+        async def long_write() -> None:
+            async with writes() as session, session.begin():
+                session.add(City(name="Berlin", latitude=52.5, longitude=13.4, timezone="Europe/Berlin"))
+                await session.flush()
+                write_started.set()
+                await asyncio.sleep(1.0)
+
+        writing = asyncio.create_task(long_write())
+        await write_started.wait()
+
+        # when 20 readers read meanwhile, they all finish before the writer commits, seeing no city yet,
+        async def count() -> int:
+            async with reads() as session:
+                return int(await session.scalar(select(func.count()).select_from(City)) or 0)
+
+        counts = await asyncio.wait_for(asyncio.gather(*(count() for _ in range(20))), timeout=0.8)
+        assert counts == [0] * 20
+        await writing
+        assert await count() == 1
+        # and a reader cannot write.
+        async with reads() as session:
+            with pytest.raises(OperationalError, match="readonly"):
+                await session.execute(text("DELETE FROM cities"))
+    finally:
+        await writer_engine.dispose()
+        await reader_engine.dispose()
