@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,8 @@ def redis_client(url: str) -> aioredis.Redis:
         decode_responses=True,
         socket_timeout=SOCKET_TIMEOUT_SECONDS,
         socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+        # The asyncio Retry: redis-py's synchronous one never awaits the attempt, so it never retries,
+        # and every pooled connection would fail once after a Redis restart.
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
     )
 

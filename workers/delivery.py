@@ -5,11 +5,14 @@ a broker's redelivery of the same message. Every actor
 1. skips a row that is no longer pending, so a redelivered message never re-sends what was marked sent;
 2. takes the row's send lock in Redis for its token: two deliveries of one row (the relay's and the
    periodic pass's) cannot send at once, while a redelivery of a crashed delivery goes ahead;
-3. sends, then marks the row sent with the provider's message id.
-A worker that dies between sending and marking leaves the row pending and its message unacknowledged:
+3. sends, notes the provider's message id in Redis, then marks the row sent with it in SQL. A row
+   whose marking failed (the database was down) is marked on its next try from that note, not re-sent.
+A worker that dies between sending and noting leaves the row pending and its message unacknowledged:
 the broker hands the message out again (and the periodic relay re-enqueues rows whose lease lapsed),
 so a ticket is never lost. The price is a possible duplicate, since neither the Bot API, Twilio's
 Messages API nor SMTP has an idempotency key: at least once, never zero times.
+When Redis or the broker fails under a delivery, the row is handed back to the periodic relay at once:
+the broker may have lost the message's retry with it, and the row's lease would keep it for minutes.
 A transient error is counted on the row and retried with backoff, MAX_ATTEMPTS tries in all across
 retries and relays, then the row fails; a permanent one (an invalid number, a bot the user blocked, a
 mailbox that does not exist) fails the row at once.
@@ -18,14 +21,17 @@ mailbox that does not exist) fails the row at once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import dramatiq
 import redis.asyncio as aioredis
-from sqlalchemy import select
+from dramatiq.errors import BrokerConnectionError
+from redis.exceptions import RedisError
+from sqlalchemy import select, update
 
 from booking_core import metrics
 from booking_core.bookings import ticket_view
+from booking_core.database import SessionFactory
 from booking_core.delivery import PermanentDeliveryError, TransientDeliveryError
 from booking_core.models import Notification, NotificationStatus, utc_now
 from booking_core.outbox import (
@@ -57,6 +63,8 @@ DELIVERY_QUEUE = "delivery"
 MAX_ATTEMPTS = 8
 # Longer than any one send may take (the senders' own timeouts are 10-30 s) plus a pacing wait.
 SEND_LOCK_MS = 120_000
+# How long a sent row's provider message id is kept in Redis: far longer than its retries and relays.
+SENT_NOTE_SECONDS = 24 * 3600
 
 Sender = Callable[[WorkerContext, DueNotification, TicketView], Awaitable[str]]
 
@@ -152,33 +160,88 @@ async def _deliver(
         log.debug("outbox row %s is not pending (or gone): nothing to send", notification_id)
         metrics.NOTIFICATIONS.labels(_channel_of(actor_name), "skipped").inc()
         return
-    channel = row.channel.value
+    try:
+        await _send_once(ctx, actor_name, row, token, sender)
+    except (RedisError, BrokerConnectionError):
+        # The retry of this message goes through the broker, which may be the Redis that just failed.
+        await hand_back(ctx.sessions, [row.id])
+        raise
+
+
+async def _send_once(
+    ctx: WorkerContext, actor_name: str, row: DueNotification, token: str, sender: Sender
+) -> None:
+    notification_id, channel = row.id, row.channel.value
     if not await _take_send_lock(ctx.redis, notification_id, token):
         # Another delivery is sending this row now; if it dies, the row's lease brings it back.
         log.info("outbox row %s is being sent by another delivery", notification_id)
         metrics.NOTIFICATIONS.labels(channel, "busy").inc()
         return
-    view = await ticket_view(ctx.sessions, row.booking_id)
-    if view is None:
-        await mark_failed(ctx.sessions, notification_id, "no standing ticket: the booking is not confirmed")
-        metrics.NOTIFICATIONS.labels(channel, "failed").inc()
-        return
-    try:
-        message_id = await sender(ctx, row, view)
-    except SendLater as later:
-        await enqueue_delivery(ctx, actor_name, notification_id, token, delay_ms=later.delay_ms)
-        metrics.NOTIFICATIONS.labels(channel, "paced").inc()
-        return
-    except PermanentDeliveryError as error:
-        log.warning("outbox row %s (%s) failed for good: %s", notification_id, channel, error)
-        await _fail(ctx, row, str(error))
-        return
-    except TransientDeliveryError as error:
-        await _retry_or_give_up(ctx, row, error)
-        return
+    message_id = await _sent_before(ctx.redis, notification_id)
+    if message_id is None:
+        view = await ticket_view(ctx.sessions, row.booking_id)
+        if view is None:
+            await mark_failed(
+                ctx.sessions, notification_id, "no standing ticket: the booking is not confirmed"
+            )
+            metrics.NOTIFICATIONS.labels(channel, "failed").inc()
+            return
+        try:
+            message_id = await sender(ctx, row, view)
+        except SendLater as later:
+            await enqueue_delivery(ctx, actor_name, notification_id, token, delay_ms=later.delay_ms)
+            metrics.NOTIFICATIONS.labels(channel, "paced").inc()
+            return
+        except PermanentDeliveryError as error:
+            log.warning("outbox row %s (%s) failed for good: %s", notification_id, channel, error)
+            await _fail(ctx, row, str(error))
+            return
+        except TransientDeliveryError as error:
+            await _retry_or_give_up(ctx, row, error)
+            return
+        await _note_sent(ctx.redis, notification_id, message_id)
+    else:
+        log.info("outbox row %s was sent before its marking failed: marking it now", notification_id)
     if not await mark_sent(ctx.sessions, notification_id, utc_now(), message_id):
         log.info("outbox row %s moved on while it was being sent (e.g. a status callback)", notification_id)
     metrics.NOTIFICATIONS.labels(channel, "sent").inc()
+
+
+async def hand_back(sessions: SessionFactory, notification_ids: Sequence[int]) -> None:
+    """Make pending rows due now, so the next relay pass enqueues them (best effort: logged on failure)."""
+    try:
+        async with sessions() as session, session.begin():
+            await session.execute(
+                update(Notification)
+                .where(
+                    Notification.id.in_(notification_ids), Notification.status == NotificationStatus.PENDING
+                )
+                .values(due_at=utc_now())
+                .execution_options(synchronize_session=False)
+            )
+    except Exception:
+        log.warning(
+            "outbox rows %s not handed back: their lease brings them back", notification_ids, exc_info=True
+        )
+
+
+def _sent_key(notification_id: int) -> str:
+    return f"outbox:sent:{notification_id}"
+
+
+async def _sent_before(redis: aioredis.Redis, notification_id: int) -> str | None:
+    noted = await redis.get(_sent_key(notification_id))
+    if noted is None:
+        return None
+    return noted.decode() if isinstance(noted, bytes) else str(noted)
+
+
+async def _note_sent(redis: aioredis.Redis, notification_id: int, message_id: str) -> None:
+    try:
+        await redis.set(_sent_key(notification_id), message_id, ex=SENT_NOTE_SECONDS)
+    except RedisError:
+        # The message is out; SQL is told next. Only a failure of both could lead to a second send.
+        log.warning("outbox row %s sent but not noted in Redis", notification_id, exc_info=True)
 
 
 async def _retry_or_give_up(ctx: WorkerContext, row: DueNotification, error: TransientDeliveryError) -> None:

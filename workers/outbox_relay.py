@@ -16,7 +16,7 @@ from datetime import datetime
 from booking_core.models import utc_now
 from booking_core.outbox import DueNotification, due_notifications
 from workers.context import WorkerContext
-from workers.delivery import ACTOR_FOR, enqueue_delivery
+from workers.delivery import ACTOR_FOR, enqueue_delivery, hand_back
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +44,15 @@ async def relay_due(ctx: WorkerContext, now: datetime) -> int:
 
 
 async def _enqueue_all(ctx: WorkerContext, due: list[DueNotification]) -> int:
-    for row in due:
+    for n, row in enumerate(due):
         actor_name = ACTOR_FOR[(row.channel, row.kind)]
-        # A fresh token per relay: retries and redeliveries of this message share it, another relay's don't.
-        await enqueue_delivery(ctx, actor_name, row.id, secrets.token_hex(8))
+        try:
+            # A fresh token per relay: retries and redeliveries of this message share it, another's don't.
+            await enqueue_delivery(ctx, actor_name, row.id, secrets.token_hex(8))
+        except Exception:
+            # The broker is unreachable: the rows not enqueued are due at the next pass, not after a lease.
+            await hand_back(ctx.sessions, [left.id for left in due[n:]])
+            raise
     if due:
         log.info("outbox relay enqueued %s deliveries", len(due))
     return len(due)

@@ -1,0 +1,125 @@
+"""Redis restarted mid-run under a `web` and a `worker` process that use it for holds, caches and the broker.
+
+The Redis is a redis-server of the test's own on a fixed port with an append-only file, so the roles'
+REDIS_URL stays valid across restarts. First it is restarted with its data (a payment just handed to
+the worker, a hold waiting to be paid); then it comes back empty, as a replaced server would: the
+sold-seat cache must rebuild from SQL, so sold seats stay sold. Bookings made before, across and after
+complete; no seat is sold twice; nothing is lost or doubled; both processes ride it out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from booking_core.hold_types import HoldRefusalReason, HoldRefused
+from booking_core.seat_map import SeatState
+from tests.factories import make_show
+from tests.flows.harness import wait_until
+from tests.ops.chat import ChatUser
+from tests.ops.deployment import Sandbox, Services, WebProcess, deployed
+from tests.ops.invariants import settled_sales
+from tests.ops.services import PrivateRedis
+from tests.ops.shop import PAID, OpenBooking, Shop, open_shop
+
+pytestmark = pytest.mark.timeout(90)
+
+FIRST_USER = 830_001
+USERS = 6
+BOOKED_WITHIN = 30
+
+
+async def health(http: aiohttp.ClientSession, web: WebProcess) -> tuple[int, dict[str, str]]:
+    """The web process's /healthz status and body."""
+    async with http.get(f"{web.url}/healthz") as answer:
+        return answer.status, await answer.json()
+
+
+async def pay_and_settle(shop: Shop, web: WebProcess, booking: OpenBooking) -> None:
+    """Pay on the checkout page; wait until the booking is confirmed."""
+    status, page = await shop.pay(web.url, booking.checkout_id)
+    assert status == 200 and PAID in page, page
+    await wait_until(
+        lambda: shop.all_confirmed([booking.booking_id]), within=BOOKED_WITHIN, what=f"booking {booking}"
+    )
+
+
+async def tickets_delivered(users: list[ChatUser]) -> None:
+    """Until every one of `users` has their ticket in Telegram."""
+    for user in users:
+        await user.wait_for_text("Ticket code:", within=BOOKED_WITHIN)
+
+
+async def test_bookings_before_across_and_after_redis_restarts_all_complete_once(
+    sandbox: Sandbox,
+    http: aiohttp.ClientSession,
+    ops_database: str,
+    private_redis: PrivateRedis,
+    tmp_path: Path,
+) -> None:
+    services = Services(ops_database, private_redis.url)
+    async with deployed(tmp_path, services, sandbox, http) as deployment:
+        web = deployment.start_web("web")
+        worker = deployment.start_worker("worker")
+        async with open_shop(ops_database, private_redis.url, web.url) as shop:
+            # Given a 12-seat show, six customers wanting two seats each, and a web and a worker process
+            show = await make_show(shop.core.sessions, rows=3, seats_per_row=4)
+            pairs = [show.seat_ids[n : n + 2] for n in range(0, len(show.seat_ids), 2)]
+            users = [ChatUser(http, sandbox.url, FIRST_USER + n) for n in range(USERS)]
+            for user in users:
+                await user.create()
+            await deployment.ready()
+            # ... two of whom have paid already
+            for user, pair in list(zip(users, pairs, strict=True))[:2]:
+                await pay_and_settle(shop, web, await shop.open_booking(user.id, pair, show.show_id))
+
+            # When a third pays and Redis restarts at once, while a fourth holds seats waiting to pay
+            third = await shop.open_booking(users[2].id, pairs[2], show.show_id)
+            fourth = await shop.open_booking(users[3].id, pairs[3], show.show_id)
+            status, page = await shop.pay(web.url, third.checkout_id)
+            assert status == 200 and PAID in page, page
+            private_redis.stop()
+            # Then the web process says Redis is down while it is
+            assert await health(http, web) == (503, {"database": "ok", "redis": "down"})
+            private_redis.start()
+
+            # ... and the payment made across the restart completes, and so do the ones after it
+            await wait_until(
+                lambda: shop.all_confirmed([third.booking_id]), within=BOOKED_WITHIN, what="third"
+            )
+            await pay_and_settle(shop, web, fourth)
+            await pay_and_settle(shop, web, await shop.open_booking(users[4].id, pairs[4], show.show_id))
+            await tickets_delivered(users[:5])
+
+            # When Redis comes back empty, as a replaced server would
+            private_redis.stop()
+            private_redis.wipe()
+            private_redis.start()
+            # Then the sold seats are still sold: the cache is rebuilt from SQL
+            refused = await shop.core.holds.hold(show.show_id, users[5].id, pairs[0])
+            assert isinstance(refused, HoldRefused) and refused.reason == HoldRefusalReason.SEAT_SOLD
+            seat_map = await shop.core.holds.seat_map(show.show_id, users[5].id)
+            sold = sorted(seat for seat, state in seat_map.states.items() if state == SeatState.SOLD)
+            assert sold == sorted(seat for pair in pairs[:5] for seat in pair)
+            # ... and the last free seats can still be booked and paid for
+            await pay_and_settle(shop, web, await shop.open_booking(users[5].id, pairs[5], show.show_id))
+            await tickets_delivered(users)
+
+            # And every seat is sold once, each customer has one booking, one ticket, one Telegram ticket
+            sales = await wait_until(
+                lambda: settled_sales(shop.core.sessions, show.show_id, USERS),
+                within=BOOKED_WITHIN,
+                what="every sale settled with nothing amiss",
+            )
+            assert sorted(sales.sold_seats) == sorted(show.seat_ids)
+            assert dict(sales.buyers) == {user.id: 1 for user in users}
+            assert dict(sales.outcomes) == {"confirmed": USERS}
+            for user in users:
+                await user.refresh()
+                assert user.count("Ticket code:") == 1, user.describe()
+            assert await health(http, web) == (200, {"database": "ok", "redis": "ok"})
+        # And both processes rode it out and stop cleanly
+        assert web.process.alive() and worker.alive()
+        await deployment.shutdown()
