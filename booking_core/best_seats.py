@@ -6,10 +6,14 @@ ordered by column. Seats are adjacent when they are in the same row and their co
 A seat is *stranded* when it is free and both its neighbours are taken (sold, held or being chosen);
 a seat at the end of a row or beside an aisle has a missing neighbour and is never stranded.
 Wheelchair seats are only chosen when asked for, and then the block must include one.
+Equally good blocks tie; without a `tie_break` the lower row and column win, with one (the bot passes
+the user's id) the tie goes by an order fixed by that number, so that users asking at the same moment
+spread over the equally good seats instead of all wanting the same one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Collection, Iterator, Sequence
 from typing import NamedTuple
@@ -51,7 +55,7 @@ class _Centre(NamedTuple):
         return cls(row=(len(rows) - 1) / 2, column=(min(columns) + max(columns)) / 2)
 
     def distance(self, row_index: int, first_column: int, last_column: int) -> float:
-        # Rounded so that blocks equally far from the centre tie and fall to the row/column order.
+        # Rounded so that blocks equally far from the centre tie and fall to the tie-break order.
         return round(math.hypot(row_index - self.row, (first_column + last_column) / 2 - self.column), 9)
 
 
@@ -71,14 +75,21 @@ def _strands_beside(run: Sequence[LayoutSeat], start: int, end: int, unavailable
     )
 
 
-def best_block(
-    rows: HallLayout, unavailable: Collection[int], count: int, *, wheelchair: bool = False
-) -> tuple[int, ...] | None:
-    """The best `count` adjacent free seats, preferring blocks that strand no seat; None if none fit."""
+def _tie_rank(tie_break: int | None, seat_id: int) -> int:
+    """Where a block starting at `seat_id` stands among equally good ones (0 for all without a tie-break)."""
+    if tie_break is None:
+        return 0
+    # A stable hash (not hash(), which varies by process for strings): the same user, the same order.
+    digest = hashlib.blake2b(f"{tie_break}:{seat_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def _free_blocks(
+    rows: HallLayout, unavailable: Collection[int], count: int, wheelchair: bool
+) -> Iterator[tuple[int, Sequence[LayoutSeat], int]]:
+    """Every `count` adjacent free seats as (row index, run, start in the run)."""
     if count < 1:
-        return None
-    centre = _Centre.of(rows)
-    best: tuple[tuple[bool, float, int, int], tuple[int, ...]] | None = None
+        return
     for row_index, run in _runs(rows):
         for start in range(len(run) - count + 1):
             block = run[start : start + count]
@@ -86,34 +97,70 @@ def best_block(
                 continue
             if wheelchair and not any(seat.category == WHEELCHAIR for seat in block):
                 continue
-            key = (
-                _strands_beside(run, start, start + count, unavailable),
-                centre.distance(row_index, block[0].column, block[-1].column),
-                row_index,
-                block[0].column,
-            )
-            if best is None or key < best[0]:
-                best = (key, tuple(seat.seat_id for seat in block))
+            yield row_index, run, start
+
+
+def best_block(
+    rows: HallLayout,
+    unavailable: Collection[int],
+    count: int,
+    *,
+    wheelchair: bool = False,
+    tie_break: int | None = None,
+) -> tuple[int, ...] | None:
+    """The best `count` adjacent free seats, preferring blocks that strand no seat; None if none fit."""
+    centre = _Centre.of(rows)
+    best: tuple[tuple[bool, float, int, int, int], tuple[int, ...]] | None = None
+    for row_index, run, start in _free_blocks(rows, unavailable, count, wheelchair):
+        block = run[start : start + count]
+        key = (
+            _strands_beside(run, start, start + count, unavailable),
+            centre.distance(row_index, block[0].column, block[-1].column),
+            _tie_rank(tie_break, block[0].seat_id),
+            row_index,
+            block[0].column,
+        )
+        if best is None or key < best[0]:
+            best = (key, tuple(seat.seat_id for seat in block))
     return best[1] if best else None
 
 
+def candidate_blocks(
+    rows: HallLayout, unavailable: Collection[int], count: int, *, wheelchair: bool = False
+) -> int:
+    """How many blocks of `count` adjacent free seats there are (overlapping ones counted apart)."""
+    return sum(1 for _block in _free_blocks(rows, unavailable, count, wheelchair))
+
+
 def best_seats(
-    rows: HallLayout, unavailable: Collection[int], count: int, *, together: bool, wheelchair: bool = False
+    rows: HallLayout,
+    unavailable: Collection[int],
+    count: int,
+    *,
+    together: bool,
+    wheelchair: bool = False,
+    tie_break: int | None = None,
 ) -> tuple[int, ...] | None:
     """`count` free seats: the best block; if none and not `together`, the best seats one by one."""
-    block = best_block(rows, unavailable, count, wheelchair=wheelchair)
+    block = best_block(rows, unavailable, count, wheelchair=wheelchair, tie_break=tie_break)
     if block is not None or together:
         return block
     centre = _Centre.of(rows)
     free = [
-        (centre.distance(row_index, seat.column, seat.column), row_index, seat.column, seat.seat_id)
+        (
+            centre.distance(row_index, seat.column, seat.column),
+            _tie_rank(tie_break, seat.seat_id),
+            row_index,
+            seat.column,
+            seat.seat_id,
+        )
         for row_index, row in enumerate(rows)
         for seat in row
         if _eligible(seat, unavailable, wheelchair)
     ]
     if len(free) < count or count < 1:
         return None
-    return tuple(sorted(item[3] for item in sorted(free)[:count]))
+    return tuple(sorted(item[-1] for item in sorted(free)[:count]))
 
 
 def stranded_seats(

@@ -161,8 +161,12 @@ def _booked_ticket(booking: Booking, now: datetime, cancel_cutoff: timedelta) ->
         amount_minor=booking.amount_minor,
         currency=booking.currency,
         code=booking.ticket.code if booking.ticket is not None else None,
+        # A connected cinema's ticket is cancelled at its theatre, so it needs the theatre's ticket id.
         can_cancel=status == BookingStatus.CONFIRMED
-        and cinema.system == "local"
+        and (
+            cinema.system == "local"
+            or (booking.ticket is not None and booking.ticket.theatre_ticket_id is not None)
+        )
         and now <= show.starts_at - cancel_cutoff,
         view=_view(booking) if status == BookingStatus.CONFIRMED else None,
     )

@@ -5,6 +5,10 @@ before the show: its seats stop being sold in SQL in the same transaction, then 
 waitlist or the public through the hold store. Refunds are two steps so that no provider call runs
 inside a transaction: whatever decides a refund marks the payment `refund_pending`; a worker lists
 them with `refund_due`, calls the provider and reports with `mark_refunded`.
+
+A connected cinema's ticket is the theatre's (DESIGN.md section 10): it is cancelled at the theatre
+first, outside any transaction, and only then in our database. Without a theatre to ask (no
+THEATRE_SYSTEMS in this deployment, or a ticket the theatre never issued) it is the cinema's to cancel.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from booking_core.models import (
     Booking,
     BookingStatus,
     Cinema,
+    Customer,
     Hall,
     Payment,
     Show,
@@ -36,7 +41,9 @@ from booking_core.models import (
     utc_now,
 )
 from booking_core.outbox import cancel_pending_notifications
-from booking_core.theatre import LOCAL_SYSTEM
+from booking_core.theatre import LOCAL_SYSTEM, TheatreRejected, TheatreUnavailable
+from booking_core.theatre_holds import TheatreHolds
+from booking_core.theatre_sales import cancel_sale
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +57,7 @@ class CancelRefusal(StrEnum):
     TOO_LATE = "too_late"  # within the cut-off before the show
     NOT_CANCELLABLE = "not_cancellable"  # already cancelled, expired or being refunded
     THEATRE_MANAGED = "theatre_managed"  # a connected cinema's ticket: cancel at the cinema
+    THEATRE_UNAVAILABLE = "theatre_unavailable"  # the cinema's own system is not answering: try later
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,14 @@ async def cancel_booking(
 ) -> Cancelled | CancelRefused:
     """Cancel the user's booking: unpaid at any time, confirmed until `cancel_cutoff` before the show."""
     now = now or utc_now()
+    at_theatre = False
+    if holds.theatre is not None:
+        cancelled = await _cancel_at_theatre(
+            sessions, holds.theatre, booking_id, telegram_user_id, cancel_cutoff, now
+        )
+        if isinstance(cancelled, CancelRefused):
+            return cancelled
+        at_theatre = cancelled
     async with sessions() as session, session.begin():
         booking = await session.scalar(
             select(Booking)
@@ -113,7 +129,7 @@ async def cancel_booking(
                 booking_id, refund_started=False, seat_ids=seat_ids, checkouts_to_expire=checkouts
             )
         elif booking.status == BookingStatus.CONFIRMED:
-            refusal = await _confirmed_cancel_refusal(session, show_id, cancel_cutoff, now)
+            refusal = await _confirmed_cancel_refusal(session, show_id, cancel_cutoff, now, at_theatre)
             if refusal is not None:
                 return CancelRefused(refusal)
             await _unsell(session, booking, now)
@@ -185,8 +201,57 @@ async def mark_refunded(
         return bool(payments)
 
 
+async def _cancel_at_theatre(
+    sessions: SessionFactory,
+    theatre: TheatreHolds,
+    booking_id: int,
+    telegram_user_id: int,
+    cancel_cutoff: timedelta,
+    now: datetime,
+) -> CancelRefused | bool:
+    """A confirmed booking's theatre ticket, cancelled at its theatre; False when there is none to cancel."""
+    async with sessions() as session:
+        row = (
+            await session.execute(
+                select(
+                    Booking.status,
+                    Booking.show_id,
+                    Customer.telegram_user_id,
+                    Show.starts_at,
+                    Ticket.theatre_ticket_id,
+                )
+                .join(Customer, Customer.id == Booking.customer_id)
+                .join(Show, Show.id == Booking.show_id)
+                .join(Ticket, Ticket.booking_id == Booking.id)
+                .where(Booking.id == booking_id)
+            )
+        ).one_or_none()
+    if (
+        row is None
+        or row.telegram_user_id != telegram_user_id
+        or row.status != BookingStatus.CONFIRMED
+        or row.theatre_ticket_id is None
+    ):
+        return False  # the transaction decides, with the booking row locked
+    show = await theatre.connected(row.show_id)
+    if show is None:
+        return False
+    if now > row.starts_at - cancel_cutoff:
+        return CancelRefused(CancelRefusal.TOO_LATE)
+    try:
+        await cancel_sale(theatre, show, row.theatre_ticket_id, booking_id)
+    except TheatreUnavailable:
+        return CancelRefused(CancelRefusal.THEATRE_UNAVAILABLE)
+    except TheatreRejected as rejected:
+        if rejected.reason == "show_started":
+            return CancelRefused(CancelRefusal.TOO_LATE)
+        log.error("booking %s: the theatre refused to cancel its ticket: %s", booking_id, rejected)
+        return CancelRefused(CancelRefusal.THEATRE_MANAGED)
+    return True
+
+
 async def _confirmed_cancel_refusal(
-    session: AsyncSession, show_id: int, cancel_cutoff: timedelta, now: datetime
+    session: AsyncSession, show_id: int, cancel_cutoff: timedelta, now: datetime, at_theatre: bool
 ) -> CancelRefusal | None:
     row = await session.execute(
         select(Show.starts_at, Cinema.system)
@@ -195,8 +260,8 @@ async def _confirmed_cancel_refusal(
         .where(Show.id == show_id)
     )
     starts_at, system = row.one()
-    if system != LOCAL_SYSTEM:
-        # The cinema's own system sold the ticket; cancelling it is the cinema's business.
+    if system != LOCAL_SYSTEM and not at_theatre:
+        # The cinema's own system sold the ticket and we could not cancel it there.
         return CancelRefusal.THEATRE_MANAGED
     if now > starts_at - cancel_cutoff:
         return CancelRefusal.TOO_LATE

@@ -10,6 +10,11 @@ The order of work (DESIGN.md section 5):
    the user through the EventSink.
 A payment that cannot become a sale is never kept: the booking (or, for a second payment of a booking
 already paid, that payment) goes to `refund_pending` with its reason, for `refund_due` to pay back.
+
+At a connected cinema (DESIGN.md section 10) the theatre decides instead of Redis: step 1 commits the
+hold's lock at the theatre (booking_core.theatre_sales), and the ticket is the theatre's. A theatre
+that cannot be reached leaves the booking `paid_unconfirmed` with a `theatre_commits` row, for
+booking_core.theatre_retries to finish or refund; no ticket is ever issued that the theatre does not know.
 """
 
 from __future__ import annotations
@@ -29,10 +34,30 @@ from booking_core.checkout import PaymentStatus
 from booking_core.database import SessionFactory
 from booking_core.events import BookingConfirmed, EventSink, RefundStarted
 from booking_core.holds import Hold, HoldRefusalReason, HoldStore
-from booking_core.models import BookedSeat, Booking, BookingStatus, Payment, Show, Ticket, utc_now
+from booking_core.models import (
+    BookedSeat,
+    Booking,
+    BookingStatus,
+    Payment,
+    Show,
+    TheatreCommit,
+    Ticket,
+    utc_now,
+)
 from booking_core.models import PaymentEvent as PaymentEventRow
 from booking_core.outbox import add_ticket_notifications
 from booking_core.payments import PaymentEvent, PaymentEventKind
+from booking_core.theatre import TheatreError
+from booking_core.theatre_holds import TheatreHolds
+from booking_core.theatre_sales import (
+    SaleAttempt,
+    SaleOutcome,
+    SaleRequest,
+    cancel_sale,
+    retry_delay,
+    sell,
+)
+from booking_core.theatre_shows import ConnectedShow
 from booking_core.ticket_codes import new_ticket_code
 
 log = logging.getLogger(__name__)
@@ -54,6 +79,7 @@ class ConfirmationOutcome(StrEnum):
     EXPIRED = "expired"  # the checkout lapsed unpaid
     REFUNDED = "refunded"  # the provider reports the money returned
     IGNORED = "ignored"  # nothing to do (a repeat, a failed attempt, an expiry after payment)
+    PAID_UNCONFIRMED = "paid_unconfirmed"  # paid; the connected cinema's system has not confirmed yet
 
 
 @dataclass(frozen=True)
@@ -84,6 +110,17 @@ class _Booked:
     seat_ids: tuple[int, ...]
     amount_minor: int
     currency: str
+    theatre_lock_id: str | None = None
+
+
+@dataclass(frozen=True)
+class _TheatreStep:
+    """Step 1 at a connected cinema: the theatre's answer to selling the booking."""
+
+    theatre: TheatreHolds
+    show: ConnectedShow
+    attempt: SaleAttempt
+    give_up_at: datetime  # when a booking left waiting for the theatre is refunded instead
 
 
 @dataclass(frozen=True)
@@ -105,6 +142,7 @@ class _Settlement:
     # Seats SQL found sold to others while Redis thought them free (a lost write, a flush).
     sold_elsewhere: tuple[int, ...] = ()
     publish: BookingConfirmed | RefundStarted | None = None
+    booking_refunded: bool = False  # the whole booking goes back (not just a second payment of it)
 
 
 # A payment in one of these states was handled before; an expired checkout may still turn out paid.
@@ -137,14 +175,20 @@ async def confirm_payment(
         await _record_outcome_alone(sessions, event, result, now)
         return result
     claim = None
+    step = None
     if (
         event.kind == PaymentEventKind.COMPLETED
         and _awaits_payment(booked)
         and _amount_matches(event, booked)
     ):
-        claim = await _claim_seats(holds, booked, now)
-    settlement = await _settle(sessions, event, booked, claim, reminder_minutes, now)
-    await _after_commit(holds, events, settlement, claim)
+        show = None if holds.theatre is None else await holds.theatre.connected(booked.show_id)
+        if show is None:
+            claim = await _claim_seats(holds, booked, now)
+        else:
+            assert holds.theatre is not None
+            step = await _sell_at_theatre(holds.theatre, show, booked, now)
+    settlement = await _settle(sessions, event, booked, claim, reminder_minutes, now, step)
+    await _after_commit(holds, events, settlement, claim, step)
     return settlement.result
 
 
@@ -181,6 +225,7 @@ async def _read_booking(sessions: SessionFactory, event: PaymentEvent) -> _Booke
             seat_ids=tuple(sorted(line.seat_id for line in row.lines)),
             amount_minor=row.amount_minor,
             currency=row.currency,
+            theatre_lock_id=row.theatre_lock_id,
         )
 
 
@@ -229,6 +274,25 @@ async def _claim_seats(holds: HoldStore, booked: _Booked, now: datetime) -> _Sea
     return _SeatClaim(token=None, late=True, refusal=_REFUSAL_REASONS.get(again.reason, str(again.reason)))
 
 
+async def _sell_at_theatre(
+    theatre: TheatreHolds, show: ConnectedShow, booked: _Booked, now: datetime
+) -> _TheatreStep:
+    """Step 1 at a connected cinema: commit the hold's lock, or lock the seats again and commit."""
+    lock_id = booked.theatre_lock_id
+    if lock_id is None:
+        try:
+            ours = await theatre.lock_of(booked.show_id, booked.hold_token)
+        except (RedisError, OSError) as exc:
+            if now < booked.hold_expires_at:
+                # The hold's lock still keeps the seats at the theatre, so locking them again would fail.
+                raise ConfirmationDeferred(f"booking {booked.id}: its theatre lock is in Redis") from exc
+            ours = None
+        lock_id = ours.lock_id if ours is not None else None
+    request = SaleRequest(booked.id, show, booked.seat_ids, booked.amount_minor, booked.currency, lock_id)
+    attempt = await sell(theatre, request)
+    return _TheatreStep(theatre, show, attempt, give_up_at=now + theatre.commit_deadline)
+
+
 def _covers(hold: Hold | None, booked: _Booked) -> bool:
     return (
         hold is not None
@@ -244,6 +308,7 @@ async def _settle(
     claim: _SeatClaim | None,
     reminder_minutes: int,
     now: datetime,
+    step: _TheatreStep | None = None,
 ) -> _Settlement:
     """Step 2: one transaction with the booking row locked."""
     async with sessions() as session, session.begin():
@@ -258,7 +323,7 @@ async def _settle(
         assert booking is not None  # bookings are never deleted
         if event.kind == PaymentEventKind.COMPLETED:
             settlement = await _settle_completed(
-                session, event, booking, booked, claim, reminder_minutes, now
+                session, event, booking, booked, claim, reminder_minutes, now, step
             )
         elif event.kind == PaymentEventKind.EXPIRED:
             settlement = await _settle_expired(session, event, booking, booked)
@@ -278,6 +343,7 @@ async def _settle_completed(
     claim: _SeatClaim | None,
     reminder_minutes: int,
     now: datetime,
+    step: _TheatreStep | None,
 ) -> _Settlement:
     payment = await _payment_for(session, event, booking)
     if payment.status in _SETTLED:
@@ -297,31 +363,123 @@ async def _settle_completed(
         return _refund_payment(
             booking, booked, payment, reason, event, outcome=ConfirmationOutcome.AMOUNT_MISMATCH
         )
+    if step is not None:
+        return await _settle_theatre_sale(
+            session, event, booking, booked, payment, step, reminder_minutes, now
+        )
     assert claim is not None  # taken in step 1 for every booking awaiting a matching payment
     if claim.refusal is not None:
         return _refund_payment(booking, booked, payment, claim.refusal, event)
+    return await _sell(session, event, booking, booked, payment, reminder_minutes, now, late=claim.late)
+
+
+async def _settle_theatre_sale(
+    session: AsyncSession,
+    event: PaymentEvent,
+    booking: Booking,
+    booked: _Booked,
+    payment: Payment,
+    step: _TheatreStep,
+    reminder_minutes: int,
+    now: datetime,
+) -> _Settlement:
+    """What the theatre's answer means: a sale with its ticket, a refund, or a wait for the theatre."""
+    attempt = step.attempt
+    booking.theatre_lock_id = attempt.lock_id
+    if attempt.outcome == SaleOutcome.UNAVAILABLE:
+        payment.status = PaymentStatus.PAID
+        booking.status = BookingStatus.PAID_UNCONFIRMED
+        booking.status_reason = "paid; waiting for the cinema's system to confirm the sale"
+        session.add(
+            TheatreCommit(
+                booking_id=booking.id,
+                attempts=1,
+                next_attempt_at=now + retry_delay(1),
+                give_up_at=step.give_up_at,
+                last_error=attempt.reason,
+            )
+        )
+        result = ConfirmationResult(ConfirmationOutcome.PAID_UNCONFIRMED, booking.id, attempt.reason)
+        return _Settlement(result, booked)
+    if attempt.outcome != SaleOutcome.COMMITTED:
+        reason = attempt.reason or "the cinema refused the sale"
+        if attempt.outcome == SaleOutcome.REJECTED:
+            log.error("booking %s: %s; refunding (check the theatre's configuration)", booking.id, reason)
+        return _refund_payment(booking, booked, payment, reason, event)
+    return await _sell(
+        session,
+        event,
+        booking,
+        booked,
+        payment,
+        reminder_minutes,
+        now,
+        # Late as at a local cinema: paid after our hold lapsed (a re-lock within it is the theatre's affair).
+        late=attempt.relocked and now >= booked.hold_expires_at,
+        theatre_ticket_id=attempt.ticket_id,
+    )
+
+
+async def _sell(
+    session: AsyncSession,
+    event: PaymentEvent,
+    booking: Booking,
+    booked: _Booked,
+    payment: Payment,
+    reminder_minutes: int,
+    now: datetime,
+    *,
+    late: bool,
+    theatre_ticket_id: str | None = None,
+) -> _Settlement:
     show = await session.get(Show, booking.show_id)
     assert show is not None
     if not show.on_sale:
         return _refund_payment(booking, booked, payment, "show withdrawn", event)
-    if not await _insert_booked_seats(session, booking):
+    if not await record_sale(
+        session,
+        booking,
+        show.starts_at,
+        now,
+        reminder_minutes=reminder_minutes,
+        theatre_ticket_id=theatre_ticket_id,
+    ):
         settlement = _refund_payment(booking, booked, payment, "seats sold to someone else", event)
         settlement.sold_elsewhere = await _sold_seats(session, booking.show_id, booked.seat_ids)
         return settlement
-    await _issue_ticket(session, booking.id, now)
-    add_ticket_notifications(
-        session, booking.id, booking.customer, show.starts_at, reminder_minutes=reminder_minutes, now=now
-    )
     payment.status = PaymentStatus.PAID
-    booking.status = BookingStatus.CONFIRMED
-    booking.status_reason = "paid after the hold expired; seats were still free" if claim.late else None
-    outcome = ConfirmationOutcome.LATE_CONFIRMED if claim.late else ConfirmationOutcome.CONFIRMED
+    booking.status_reason = "paid after the hold expired; seats were still free" if late else None
+    outcome = ConfirmationOutcome.LATE_CONFIRMED if late else ConfirmationOutcome.CONFIRMED
     return _Settlement(
         ConfirmationResult(outcome, booking.id),
         booked,
         sold=True,
         publish=BookingConfirmed(booking_id=booking.id, user_id=booked.user_id),
     )
+
+
+async def record_sale(
+    session: AsyncSession,
+    booking: Booking,
+    show_starts_at: datetime,
+    now: datetime,
+    *,
+    reminder_minutes: int,
+    theatre_ticket_id: str | None = None,
+) -> bool:
+    """Within the transaction: sell the booking's seats, issue its ticket and its messages, confirm it.
+
+    False, with nothing written, when a seat is already sold. `booking.lines` and `booking.customer`
+    must be loaded.
+    """
+    if not await _insert_booked_seats(session, booking):
+        return False
+    await _issue_ticket(session, booking.id, now, theatre_ticket_id)
+    add_ticket_notifications(
+        session, booking.id, booking.customer, show_starts_at, reminder_minutes=reminder_minutes, now=now
+    )
+    booking.status = BookingStatus.CONFIRMED
+    return True
 
 
 async def _payment_for(session: AsyncSession, event: PaymentEvent, booking: Booking) -> Payment:
@@ -379,6 +537,7 @@ def _refund_payment(
         booked,
         sold=keep_booking and booking.status == BookingStatus.CONFIRMED,
         publish=RefundStarted(booking_id=booking.id, user_id=booked.user_id, reason=reason),
+        booking_refunded=not keep_booking,
     )
 
 
@@ -402,11 +561,20 @@ async def _sold_seats(session: AsyncSession, show_id: int, seat_ids: tuple[int, 
     return tuple(sorted(rows))
 
 
-async def _issue_ticket(session: AsyncSession, booking_id: int, now: datetime) -> None:
+async def _issue_ticket(
+    session: AsyncSession, booking_id: int, now: datetime, theatre_ticket_id: str | None
+) -> None:
+    # At a connected cinema the theatre's ticket id is the ticket; our code stays for support.
     for _attempt in range(TICKET_CODE_ATTEMPTS):
         try:
             async with session.begin_nested():
-                session.add(Ticket(booking_id=booking_id, code=new_ticket_code(), issued_at=now))
+                ticket = Ticket(
+                    booking_id=booking_id,
+                    code=new_ticket_code(),
+                    theatre_ticket_id=theatre_ticket_id,
+                    issued_at=now,
+                )
+                session.add(ticket)
                 await session.flush()
         except IntegrityError:
             continue  # a code collision (2^50 codes make it rare): draw another
@@ -466,18 +634,46 @@ async def _record_outcome_alone(
 
 
 async def _after_commit(
-    holds: HoldStore, events: EventSink, settlement: _Settlement, claim: _SeatClaim | None
+    holds: HoldStore,
+    events: EventSink,
+    settlement: _Settlement,
+    claim: _SeatClaim | None,
+    step: _TheatreStep | None = None,
 ) -> None:
-    """Step 3: bring Redis in line with what SQL decided, then tell the user."""
+    """Step 3: bring Redis (and a connected theatre) in line with what SQL decided, then tell the user."""
     booked = settlement.booking
     if booked is not None:
         try:
-            await _update_holds(holds, settlement, booked, claim)
+            if step is not None:
+                await _after_theatre_sale(holds, settlement, booked, step)
+            else:
+                await _update_holds(holds, settlement, booked, claim)
         except (RedisError, OSError) as exc:
             # The sale (or refund) is committed; Redis is only a cache of it and rebuilds from SQL.
             log.warning("booking %s settled but Redis not updated: %s", booked.id, exc)
     if settlement.publish is not None:
         await events.publish(settlement.publish)
+
+
+async def _after_theatre_sale(
+    holds: HoldStore, settlement: _Settlement, booked: _Booked, step: _TheatreStep
+) -> None:
+    attempt = step.attempt
+    if settlement.sold:
+        # The hold's lock is now the theatre's sale: the hold goes without freeing its seats.
+        await holds.mark_sold(booked.show_id, booked.seat_ids, booked.hold_token)
+        return
+    if not settlement.booking_refunded:
+        return  # the booking waits for the theatre, or another payment or delivery is settling it
+    if attempt.outcome == SaleOutcome.COMMITTED and attempt.ticket_id is not None:
+        # The theatre sold seats for a booking that cannot stand (a withdrawn show, a seat we had sold).
+        try:
+            await cancel_sale(step.theatre, step.show, attempt.ticket_id, booked.id)
+        except TheatreError as exc:
+            log.error(
+                "booking %s refunded but theatre ticket %s stands: %s", booked.id, attempt.ticket_id, exc
+            )
+    await holds.release(booked.show_id, booked.hold_token)
 
 
 async def _update_holds(

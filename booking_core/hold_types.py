@@ -22,6 +22,7 @@ class HoldRefusalReason(enum.StrEnum):
     SHOW_STARTED = "show_started"  # or not on sale / unknown show
     RATE_LIMITED = "rate_limited"
     WAITLIST_FIRST = "waitlist_first"  # freed seats are reserved for people on the waitlist
+    THEATRE_UNAVAILABLE = "theatre_unavailable"  # a connected cinema's own system is not answering
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,11 @@ freed seats handed to the waitlist first (DESIGN.md sections 3 and 4).
 
 Each operation is one Lua script in booking_core/redis_scripts, run by SHA; one Redis round trip per
 hold attempt, rate limit included. A hold past its expiry is never honoured, swept or not.
+
+Shows of connected cinemas (DESIGN.md section 10) use the same holds, and `theatre` (TheatreHolds, when
+given) adds their theatre's side behind the same methods: a hold is then also locked at the theatre (a
+refused lock undoes the hold), releasing or expiring it releases the lock, and the seat map includes the
+seats the theatre sold or locked. Local shows never wait on a theatre.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from booking_core.hold_types import (
 from booking_core.redis_keys import ShowKeys
 from booking_core.seat_map import SeatMap, SeatState, read_seat_map
 from booking_core.show_scripts import ShowScripts, as_list, expiry_events
+from booking_core.theatre_holds import OfferLocking, TheatreHolds
+from booking_core.theatre_shows import ConnectedShow
 from booking_core.waitlist import Waitlist
 
 __all__ = [
@@ -68,7 +75,12 @@ class HoldStore:
         attempts_per_minute: int = 60,
         clock: Callable[[], float] = time.time,
         layouts: LayoutSource | None = None,
+        theatre: TheatreHolds | None = None,
     ) -> None:
+        self.theatre = theatre
+        if theatre is not None:
+            # A waitlist offer of a connected show is locked at its theatre before the waiter hears of it.
+            events = OfferLocking(events, theatre, self._is_live)
         self._shows = ShowScripts(redis, inventory, clock)
         self._events = events
         self._due = DueIndex(self._shows.scripts)
@@ -82,10 +94,26 @@ class HoldStore:
         )
 
     async def hold(self, show_id: int, user_id: int, seat_ids: Sequence[int]) -> Hold | HoldRefused:
-        """Hold exactly these seats for the user, all or nothing, replacing their current selection."""
+        """Hold exactly these seats for the user, all or nothing, replacing their current selection.
+
+        At a connected cinema the seats are then locked at its theatre for the same time; when the theatre
+        refuses (or does not answer) the hold is undone and the refusal names the seats that went elsewhere.
+        """
         seats = sorted({int(seat) for seat in seat_ids})
         if not seats:
             raise ValueError("hold needs at least one seat; use release() to give seats up")
+        connected = await self._connected(show_id)
+        result = await self._hold_in_redis(show_id, user_id, seats)
+        if connected is None or isinstance(result, HoldRefused):
+            return result
+        assert self.theatre is not None  # _connected() finds shows only through it
+        refusal = await self.theatre.lock_hold(connected, result, self._is_live)
+        if refusal is None:
+            return result
+        await self._release_in_redis(show_id, result.token)
+        return refusal
+
+    async def _hold_in_redis(self, show_id: int, user_id: int, seats: list[int]) -> Hold | HoldRefused:
         token = secrets.token_urlsafe(18)
         limits = [self._hold_ms, self._max_seats, self._attempts, RATE_WINDOW_MS]
         args: list[str | int] = [user_id, token, *limits, *seats]
@@ -117,7 +145,17 @@ class HoldStore:
         return await self._lookup(show_id, "token", token)
 
     async def release(self, show_id: int, token: str) -> tuple[int, ...]:
-        """Give up a hold; returns the seats freed (to the waitlist first)."""
+        """Give up a hold (and its theatre lock); returns the seats freed (to the waitlist first)."""
+        reply = await self._shows.run("release", show_id, ["token", token], now_ms=self._shows.now_ms())
+        connected = await self._connected(show_id)
+        if connected is not None:
+            assert self.theatre is not None
+            # Before the waitlist is offered the seats, so that its offer can lock them at the theatre.
+            await self.theatre.release_hold(connected, token)
+        await self._after_change(show_id, reply)
+        return tuple(sorted(int(seat) for seat in as_list(reply["seats"])))
+
+    async def _release_in_redis(self, show_id: int, token: str) -> tuple[int, ...]:
         reply = await self._shows.run("release", show_id, ["token", token], now_ms=self._shows.now_ms())
         await self._after_change(show_id, reply)
         return tuple(sorted(int(seat) for seat in as_list(reply["seats"])))
@@ -127,12 +165,17 @@ class HoldStore:
         args: list[str | int] = [token or "", *sorted({int(seat) for seat in seat_ids})]
         reply = await self._shows.run("mark_sold", show_id, args, now_ms=self._shows.now_ms())
         await self._after_change(show_id, reply)
+        if token and self.theatre is not None and await self._connected(show_id) is not None:
+            # The hold's lock became the theatre's sale: nothing is left to release there.
+            await self.theatre.committed(show_id, token)
 
     async def mark_unsold(self, show_id: int, seat_ids: Sequence[int]) -> None:
         """After the SQL commit of a cancellation: seats out of the sold cache, to the waitlist or public."""
         args = sorted({int(seat) for seat in seat_ids})
         reply = await self._shows.run("mark_unsold", show_id, args, now_ms=self._shows.now_ms())
         await self._after_change(show_id, reply)
+        if self.theatre is not None and await self._connected(show_id) is not None:
+            await self.theatre.status.forget(show_id)
 
     async def forget_sold_cache(self, show_id: int) -> None:
         """Drop the show's sold-seat cache; the next read rebuilds it from SQL."""
@@ -144,8 +187,19 @@ class HoldStore:
         await self._shows.redis.delete(keys.key("meta"), keys.key("seats"))
 
     async def seat_map(self, show_id: int, user_id: int | None) -> SeatMap:
-        """Every seat's state as the user sees it (see booking_core.seat_map)."""
-        return await read_seat_map(self._shows, show_id, user_id, self._shows.now_ms())
+        """Every seat's state as the user sees it (see booking_core.seat_map), the theatre's included."""
+        seat_map = await read_seat_map(self._shows, show_id, user_id, self._shows.now_ms())
+        connected = await self._connected(show_id)
+        if connected is None:
+            return seat_map
+        assert self.theatre is not None
+        merged = await self.theatre.merge(connected, seat_map)
+        learned = set(merged.seats_in(SeatState.SOLD)) - set(seat_map.seats_in(SeatState.SOLD))
+        if learned:
+            # Seats the theatre sold itself join our sold set, so that holds and waitlist offers leave
+            # them alone without asking the theatre (a rebuild from SQL forgets them until the next map).
+            await self.mark_sold(show_id, sorted(learned), None)
+        return merged
 
     async def best_available(
         self,
@@ -155,11 +209,15 @@ class HoldStore:
         *,
         together: bool = True,
         wheelchair: bool = False,
+        tie_break: int | None = None,
     ) -> tuple[int, ...] | None:
-        """The best `count` seats the user could hold now (their own held seats count as available)."""
+        """The best `count` seats the user could hold now (their own held seats count as available).
+
+        `tie_break` (e.g. the user's id) orders equally good blocks, so users asking at once spread out.
+        """
         taken = await self._taken_by_others(show_id, user_id)
         layout = await self.waitlist.layout(show_id)
-        return best_seats(layout, taken, count, together=together, wheelchair=wheelchair)
+        return best_seats(layout, taken, count, together=together, wheelchair=wheelchair, tie_break=tie_break)
 
     async def stranded_by(
         self, show_id: int, user_id: int | None, seat_ids: Sequence[int]
@@ -183,6 +241,10 @@ class HoldStore:
             for show_id in shows:
                 try:
                     outcome = await self.waitlist.settle(show_id, now_ms)
+                    connected = await self._connected(show_id)
+                    if connected is not None:
+                        assert self.theatre is not None
+                        await self.theatre.release_expired(connected, now_ms)
                 except Exception:
                     # Its lease runs out and another sweep takes it again; other shows go on.
                     log.exception("sweeping show %s failed", show_id)
@@ -190,6 +252,12 @@ class HoldStore:
                 freed += outcome.expired
                 await self._due.done(show_id, outcome.next_due_ms)
         return freed
+
+    async def _connected(self, show_id: int) -> ConnectedShow | None:
+        return None if self.theatre is None else await self.theatre.connected(show_id)
+
+    async def _is_live(self, show_id: int, token: str) -> bool:
+        return await self.hold_by_token(show_id, token) is not None
 
     async def _lookup(self, show_id: int, mode: str, key: str) -> Hold | None:
         reply = await self._shows.run("lookup", show_id, [mode, key], now_ms=self._shows.now_ms())

@@ -29,3 +29,20 @@ CHECKOUT_EXPIRIES = Counter(
     "Provider checkouts closed after their hold lapsed, by outcome",
     ["outcome"],
 )
+
+# Connected cinemas (DESIGN.md section 10): what their own ticketing systems answered.
+THEATRE_LOCKS = Counter(
+    "marquee_theatre_locks_total",
+    "Seat locks asked of connected theatres, by system and result",
+    ["system", "result"],
+)
+THEATRE_SALES = Counter(
+    "marquee_theatre_sales_total",
+    "Sales committed at connected theatres, by system and outcome",
+    ["system", "outcome"],
+)
+THEATRE_SYNCS = Counter(
+    "marquee_theatre_syncs_total",
+    "Schedule syncs of connected theatres, by system and result",
+    ["system", "result"],
+)

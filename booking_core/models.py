@@ -302,6 +302,25 @@ class Ticket(Base):
     booking: Mapped[Booking] = relationship(back_populates="ticket")
 
 
+class TheatreCommit(Base):
+    """A paid booking of a connected cinema that still needs its theatre (DESIGN.md section 10).
+
+    `committing`: the theatre has not confirmed the sale yet (the booking is `paid_unconfirmed`); a
+    worker commits again with the same idempotency key until `give_up_at`, then refunds. `releasing`:
+    the booking was refunded while the theatre was unreachable, so its lock is released (and a ticket the
+    theatre issued after all is cancelled) once the theatre answers. The row goes when nothing is owed.
+    """
+
+    __tablename__ = "theatre_commits"
+
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="committing")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    give_up_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
 class Notification(Base):
     """One outgoing message (the outbox): written in the sale's transaction, delivered by workers."""
 

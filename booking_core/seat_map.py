@@ -10,6 +10,10 @@ from dataclasses import dataclass
 from booking_core.hold_types import Hold, parse_hold
 from booking_core.show_scripts import ShowScripts, as_list
 
+# SeatMap.unavailable_reason of a connected cinema's show whose own ticketing system is not answering:
+# the seats cannot be trusted or held right now ("temporarily unavailable"); nothing else is affected.
+THEATRE_UNAVAILABLE = "theatre_unavailable"
+
 
 class SeatState(enum.StrEnum):
     """What a seat is to the user looking at the map."""
@@ -30,6 +34,9 @@ class SeatMap:
     your_hold: Hold | None
     waiting: int
     closed: bool  # started, or not on sale
+    # None when the map can be trusted; THEATRE_UNAVAILABLE while a connected cinema's system is down
+    # (holds are refused until it answers again, so the bot should say so instead of offering seats).
+    unavailable_reason: str | None = None
 
     def seats_in(self, state: SeatState) -> tuple[int, ...]:
         """The seats in `state`, sorted."""

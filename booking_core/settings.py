@@ -96,6 +96,14 @@ class Settings(BaseSettings):
     # NoDecode: our validator parses the JSON, so bad JSON becomes a ConfigurationError like any other.
     THEATRE_SYSTEMS: Annotated[dict[str, TheatreSystemConfig], NoDecode] = Field(default_factory=dict)
     THEATRE_SYNC_SECONDS: int = Field(default=300, gt=0)
+    # How far ahead a theatre's schedule is synced (the Theatre API allows at most 62 days).
+    THEATRE_SYNC_DAYS: int = Field(default=14, gt=0, le=62)
+    # How long a connected show's sold/locked seats are reused before the theatre is asked again.
+    THEATRE_STATUS_SECONDS: float = Field(default=1.0, gt=0, le=30)
+    # One call to a theatre, retries included; past it the theatre counts as unavailable.
+    THEATRE_TIMEOUT_SECONDS: float = Field(default=1.0, gt=0, le=60)
+    # A paid booking waits this long for its theatre to confirm the sale before it is refunded.
+    THEATRE_COMMIT_DEADLINE_MINUTES: int = Field(default=30, gt=0)
 
     @field_validator("DATABASE_URL")
     @classmethod

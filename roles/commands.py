@@ -66,6 +66,21 @@ async def import_catalogue_file(settings: Settings, path: Path) -> int:
 
 
 async def sync_theatres(settings: Settings) -> int:
-    """Sync every connected theatre's schedule into the catalogue now."""
-    print("no connected theatre systems are configured (THEATRE_SYSTEMS)")
-    return 0
+    """Sync every connected theatre's schedule into the catalogue now; 1 if any theatre failed."""
+    if not settings.THEATRE_SYSTEMS:
+        print("no connected theatre systems are configured (THEATRE_SYSTEMS)")
+        return 0
+    from booking_core.events import CollectingSink
+    from roles.resources import open_core
+    from workers.theatre import sync_theatres as sync_now
+
+    endpoint = await asyncio.to_thread(open_redis, settings.REDIS_URL, settings.DATA_DIR)
+    try:
+        # Refunds of withdrawn shows are recorded here and paid back by the workers' refund pass.
+        async with open_core(settings, endpoint.url, CollectingSink()) as core:
+            reports = await sync_now(core)
+    finally:
+        endpoint.stop()
+    for report in reports:
+        print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
+    return 0 if all(report.ok for report in reports) else 1

@@ -20,11 +20,13 @@ from booking_core.settings import ConfigurationError, Settings
 from bot.app import build_application
 from bot.notifications import TelegramNotifier
 from bot.running import running_bot
+from roles.demo_theatre import connect_demo_theatre
 from roles.endpoints import Endpoints, SandboxUrls, resolve_endpoints
 from roles.resources import open_core
 from roles.sandbox_server import serving_sandboxes
 from roles.web_role import serving, web_application
 from roles.worker_role import declare_jobs, run_worker
+from workers.theatre import sync_theatres as sync_connected_theatres
 
 log = logging.getLogger(__name__)
 
@@ -119,14 +121,25 @@ async def _sandbox(settings: Settings, stop: asyncio.Event) -> None:
 
 
 async def _everything(settings: Settings, stop: asyncio.Event) -> None:
-    """The demo: migrate, seed, then every role and every stand-in in this one process."""
+    """The demo: migrate, seed, then every role and every stand-in in this one process.
+
+    One demo cinema sells through a sandbox theatre's own ticketing system (unless THEATRE_SYSTEMS is
+    set), so the demo shows both kinds of cinema.
+    """
     await asyncio.to_thread(upgrade_to_head, settings.DATABASE_URL)
-    async with serving_sandboxes(settings) as (sandbox, _telegram), _redis_url(settings) as redis_url:
+    async with (
+        connect_demo_theatre(settings) as theatre,
+        serving_sandboxes(theatre.settings) as (sandbox, _telegram),
+        _redis_url(theatre.settings) as redis_url,
+    ):
+        settings = theatre.settings
         endpoints = resolve_endpoints(settings, redis_url, sandbox)
         async with open_core(settings, redis_url, TelegramNotifier()) as core:
             report = await seed_demo(core.sessions, core.catalogue)
-        log.info("demo catalogue: %s", report.summary())
-        _print_welcome(settings, sandbox)
+            log.info("demo catalogue: %s", report.summary())
+            for synced in await sync_connected_theatres(core):
+                log.info("theatre sync: %s", synced.summary())
+        _print_welcome(settings, sandbox, theatre.box_office_url)
         await asyncio.gather(
             _serve_web(settings, endpoints, stop),
             _poll_bot(settings, endpoints, stop),
@@ -134,16 +147,19 @@ async def _everything(settings: Settings, stop: asyncio.Event) -> None:
         )
 
 
-def _print_welcome(settings: Settings, sandbox: SandboxUrls) -> None:
-    print(
-        "\nMarquee is running on embedded defaults.\n"
-        f"  Chat with the bot:      {sandbox.http}/sandbox/telegram/chat\n"
-        f"  Sent SMS:               {sandbox.http}/sandbox/sms.html\n"
-        f"  Sent emails:            {sandbox.http}/sandbox/mail.html\n"
-        f"  Health and metrics:     {settings.public_base_url}/healthz  {settings.public_base_url}/metrics\n"
-        "Press Ctrl-C to stop; data stays in data/ for the next run.\n",
-        flush=True,
-    )
+def _print_welcome(settings: Settings, sandbox: SandboxUrls, box_office_url: str | None) -> None:
+    lines = [
+        "",
+        "Marquee is running on embedded defaults.",
+        f"  Chat with the bot:      {sandbox.http}/sandbox/telegram/chat",
+        f"  Sent SMS:               {sandbox.http}/sandbox/sms.html",
+        f"  Sent emails:            {sandbox.http}/sandbox/mail.html",
+        f"  Health and metrics:     {settings.public_base_url}/healthz  {settings.public_base_url}/metrics",
+    ]
+    if box_office_url:
+        lines.append(f"  Theatre box office:     {box_office_url}")
+    lines.append("Press Ctrl-C to stop; data stays in data/ for the next run.\n")
+    print("\n".join(lines), flush=True)
 
 
 ROLES: dict[str, RoleMain] = {

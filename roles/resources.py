@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 import dramatiq
 import redis.asyncio as aioredis
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.mail_smtp import SmtpMailSender
 from adapters.payment_provider import open_payment_provider
 from adapters.sms_twilio import TwilioSmsSender
+from adapters.theatre_http import theatre_systems_from_settings
 from booking_core.bookings import Bookings
 from booking_core.catalogue.queries import CatalogueQueries
 from booking_core.database import SessionFactory, create_engine, create_session_factory
@@ -28,6 +30,8 @@ from booking_core.inventory import SqlInventory
 from booking_core.payments import PaymentProvider
 from booking_core.redis_server import redis_client
 from booking_core.settings import Settings
+from booking_core.theatre_holds import TheatreHolds
+from booking_core.theatre_shows import ConnectedShows
 from workers.context import WorkerContext
 
 
@@ -52,16 +56,34 @@ async def open_core(settings: Settings, redis_url: str, events: EventSink) -> As
         engine = create_engine(settings.DATABASE_URL)
         stack.push_async_callback(engine.dispose)
         sessions = create_session_factory(engine)
+        # Catalogue and inventory reads never write: on SQLite they need not queue behind writers.
+        read_engine = create_engine(settings.DATABASE_URL, read_only=True)
+        stack.push_async_callback(read_engine.dispose)
+        reads = create_session_factory(read_engine)
         redis = redis_client(redis_url)
         stack.push_async_callback(redis.aclose)
+        timeout = settings.THEATRE_TIMEOUT_SECONDS
+        theatres = theatre_systems_from_settings(settings, timeout=timeout, attempt_timeout=timeout / 2)
+        for theatre in theatres.values():
+            stack.push_async_callback(theatre.close)
+        # Always present, even with no THEATRE_SYSTEMS: a connected cinema's show is then unavailable,
+        # never sold as if it were local.
+        theatre_holds = TheatreHolds(
+            redis,
+            ConnectedShows(sessions),
+            theatres,
+            status_seconds=settings.THEATRE_STATUS_SECONDS,
+            commit_deadline=timedelta(minutes=settings.THEATRE_COMMIT_DEADLINE_MINUTES),
+        )
         holds = HoldStore(
             redis,
-            SqlInventory(sessions),
+            SqlInventory(reads),
             events,
             hold_seconds=settings.HOLD_SECONDS,
             offer_seconds=settings.OFFER_SECONDS,
             max_seats=settings.MAX_SEATS_PER_BOOKING,
             attempts_per_minute=settings.HOLD_ATTEMPTS_PER_MINUTE,
+            theatre=theatre_holds,
         )
         provider = open_payment_provider(settings, redis)
         stack.push_async_callback(provider.aclose)
@@ -70,7 +92,7 @@ async def open_core(settings: Settings, redis_url: str, events: EventSink) -> As
             engine=engine,
             sessions=sessions,
             redis=redis,
-            catalogue=CatalogueQueries(sessions, redis, settings.CATALOGUE_CACHE_SECONDS),
+            catalogue=CatalogueQueries(reads, redis, settings.CATALOGUE_CACHE_SECONDS),
             holds=holds,
             bookings=Bookings.from_settings(settings, sessions, holds, events),
             payment_provider=provider,

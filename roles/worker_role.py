@@ -30,6 +30,7 @@ from workers.payments import PAYMENT_ACTORS
 from workers.periodic import run_periodic_tasks
 from workers.registry import ActorSpec, lazy_context, register_actors
 from workers.running import worker_in_background
+from workers.theatre import run_theatre_passes
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,9 @@ async def run_worker(settings: Settings, endpoints: Endpoints, stop: asyncio.Eve
             async with open_full_worker_context(settings, endpoints, broker, actors.jobs) as context:
                 log.info("worker running: actors %s", ", ".join(spec.name for spec in ACTORS))
                 await asyncio.gather(
-                    run_periodic_tasks(context, stop, actors.jobs), _relay_outbox(context, stop)
+                    run_periodic_tasks(context, stop, actors.jobs),
+                    _relay_outbox(context, stop),
+                    run_theatre_passes(context, stop),
                 )
         finally:
             await asyncio.to_thread(actors.close)

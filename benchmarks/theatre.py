@@ -1,0 +1,360 @@
+"""Benchmark: hold attempts per second at a connected cinema (the sandbox theatre over real HTTP),
+with a local cinema's figure from the same run as the baseline.
+
+    python -m benchmarks.theatre         # embedded Redis and a SQLite file; REDIS_URL=redis://... for another
+    BENCH_CLIENTS=16 BENCH_SECONDS=8     # the defaults: concurrent users, seconds per phase
+
+The system is the production wiring (roles/resources.open_core) with THEATRE_SYSTEMS pointing at the
+sandbox theatre, run in a process of its own as a theatre's server would be; its schedule is synced
+first. Each client is one user who keeps re-holding a random block of 1-3 adjacent seats of one show:
+every attempt replaces their previous selection, so at the connected cinema it is our Redis hold, then
+releasing the previous theatre lock and taking a new one (two HTTP calls). Meanwhile the theatre's box
+office sells a seat four times a second. The local phase runs the same clients and seat choices
+against an identical hall of a local cinema.
+Then every client pays for what they hold, and the sales are counted: a seat in two tickets at the
+theatre, or a ticket or seat the theatre and we disagree about, is a double sale.
+Last line: RESULT connected_holds_per_s= local_holds_per_s= ratio= p99_ms= double_sales=0
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import secrets
+import socket
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from sqlalchemy import select
+
+from booking_core.catalogue import import_catalogue, parse_catalogue
+from booking_core.checkout import CheckoutStarted
+from booking_core.customers import get_or_create_customer
+from booking_core.database import create_engine
+from booking_core.events import CollectingSink
+from booking_core.holds import Hold
+from booking_core.models import Base, BookedSeat, Booking, BookingLine, Seat, Show, Ticket, utc_now
+from booking_core.payments import PaymentEvent, PaymentEventKind
+from booking_core.redis_server import open_redis
+from booking_core.settings import load_settings
+from roles.resources import Core, open_core
+from sandbox.theatre import SANDBOX_TOKEN
+from workers.theatre import sync_theatres
+
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "16"))
+PHASE_SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
+BOX_OFFICE_EVERY_SECONDS = 0.25
+THEATRE = "northlight"
+HALL = "riverside-1"  # rows A-H of 12 seats, aisle after 6 (the local hall copies it)
+ROWS, SEATS_PER_ROW = "ABCDEFGH", 12
+FIRST_USER = 5000
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def seat_choices(seed: int, count: int) -> list[list[str]]:
+    """The same random blocks of 1-3 adjacent seats (as labels) for both phases."""
+    rng = random.Random(seed)
+    choices = []
+    for _ in range(count):
+        size = rng.randint(1, 3)
+        row, start = rng.choice(ROWS), rng.randint(1, SEATS_PER_ROW - size + 1)
+        choices.append([f"{row}{start + k}" for k in range(size)])
+    return choices
+
+
+def local_catalogue(starts_in: timedelta) -> dict[str, Any]:
+    """A local cinema with a hall like the theatre's big one and one show."""
+    layout = "SSSSSS_SSSSSS"
+    return {
+        "version": 1,
+        "cities": [{"name": "Benchburg", "latitude": 52.0, "longitude": 13.0, "timezone": "Europe/Berlin"}],
+        "cinemas": [
+            {
+                "id": "bench-local",
+                "name": "Bench Local",
+                "city": "Benchburg",
+                "address": "1 Test Street",
+                "latitude": 52.0,
+                "longitude": 13.0,
+                "timezone": "Europe/Berlin",
+            }
+        ],
+        "halls": [
+            {
+                "cinema": "bench-local",
+                "name": "Big",
+                "rows": [{"label": row, "layout": layout} for row in ROWS],
+            }
+        ],
+        "movies": [
+            {
+                "id": "bench-movie",
+                "title": "Bench",
+                "runtime_minutes": 90,
+                "age_rating": "0",
+                "language": "en",
+            }
+        ],
+        "shows": [
+            {
+                "id": "bench-local-show",
+                "cinema": "bench-local",
+                "hall": "Big",
+                "movie": "bench-movie",
+                "starts_at": (utc_now() + starts_in).isoformat(),
+                "currency": "EUR",
+                "prices": {"standard": 1000},
+            }
+        ],
+    }
+
+
+async def seat_ids(core: Core, show_id: int) -> dict[str, int]:
+    """Our seat ids of a show's hall by label."""
+    async with core.sessions() as session:
+        hall_id = await session.scalar(select(Show.hall_id).where(Show.id == show_id))
+        seats = await session.scalars(select(Seat).where(Seat.hall_id == hall_id))
+        return {seat.label: seat.id for seat in seats}
+
+
+async def run_clients(work: Callable[[int, int], Awaitable[None]], deadline: float) -> list[float]:
+    """Run CLIENTS loops of `work(client, i)` until the deadline; the latency of each call in ms."""
+    latencies: list[float] = []
+
+    async def one(client: int) -> None:
+        i = 0
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            await work(client, i)
+            latencies.append((time.perf_counter() - started) * 1000)
+            i += 1
+
+    await asyncio.gather(*(one(client) for client in range(CLIENTS)))
+    return latencies
+
+
+async def holds_phase(
+    core: Core, show_id: int, choices: list[list[str]], box_office: Callable[[], Awaitable[None]] | None
+) -> dict[str, float]:
+    """Every client re-holding seats of one show for PHASE_SECONDS; attempts/s, granted, p99."""
+    labels = await seat_ids(core, show_id)
+    warm = await core.holds.hold(show_id, FIRST_USER - 1, [labels["A1"]])
+    assert isinstance(warm, Hold), warm
+    await core.holds.release(show_id, warm.token)
+    granted = 0
+    stop = asyncio.Event()
+
+    async def work(client: int, i: int) -> None:
+        nonlocal granted
+        seats = [labels[label] for label in choices[(client * 7919 + i) % len(choices)]]
+        result = await core.holds.hold(show_id, FIRST_USER + client, seats)
+        granted += isinstance(result, Hold)
+
+    async def sell_at_the_till() -> None:
+        while box_office is not None and not stop.is_set():
+            await box_office()
+            await asyncio.sleep(BOX_OFFICE_EVERY_SECONDS)
+
+    till = asyncio.create_task(sell_at_the_till())
+    started = time.perf_counter()
+    latencies = await run_clients(work, started + PHASE_SECONDS)
+    elapsed = time.perf_counter() - started
+    stop.set()
+    await till
+    latencies.sort()
+    return {
+        "per_s": len(latencies) / elapsed,
+        "attempts": len(latencies),
+        "granted": granted,
+        "p50": statistics.median(latencies),
+        "p99": latencies[max(0, int(len(latencies) * 0.99) - 1)],
+    }
+
+
+async def pay_for_every_hold(core: Core, show_id: int) -> Counter[str]:
+    """Each client checks out and pays for their current hold; outcomes by name."""
+    outcomes: Counter[str] = Counter()
+    for client in range(CLIENTS):
+        hold = await core.holds.current_hold(show_id, FIRST_USER + client)
+        if hold is None:
+            continue
+        started = await core.bookings.start_checkout(hold)
+        if not isinstance(started, CheckoutStarted):
+            outcomes[started.reason.value] += 1
+            continue
+        checkout_id = f"cs_bench_{started.booking_id}_{secrets.token_hex(3)}"
+        await core.bookings.record_checkout(started.booking_id, "sandbox", checkout_id, "http://127.0.0.1/")
+        event = PaymentEvent(
+            provider="sandbox",
+            event_id=f"evt_{checkout_id}",
+            kind=PaymentEventKind.COMPLETED,
+            checkout_id=checkout_id,
+            booking_id=started.booking_id,
+            amount_minor=started.amount_minor,
+            currency=started.currency,
+            payment_id=f"pi_{checkout_id}",
+            raw=b"{}",
+        )
+        outcomes[(await core.bookings.confirm_payment(event)).outcome.value] += 1
+    return outcomes
+
+
+@asynccontextmanager
+async def theatre_server(workdir: Path) -> AsyncIterator[tuple[str, Path]]:
+    """The sandbox theatre in a process of its own; its base URL and its database file."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    database = workdir / "theatre.db"
+    command = [sys.executable, "-m", "sandbox.theatre", "--port", str(port), "--db", str(database)]
+    process = await asyncio.create_subprocess_exec(*command, cwd=ROOT, stdout=asyncio.subprocess.PIPE)
+    try:
+        assert process.stdout is not None
+        await asyncio.wait_for(process.stdout.readline(), timeout=30)  # "Theatre API v1 at ..."
+        yield f"http://127.0.0.1:{port}", database
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+def theatre_tickets(database: Path, theatre_show: str) -> dict[str, tuple[str, list[str]]]:
+    """The theatre's valid tickets of the show, read from its database: id -> (reference, seats)."""
+    tickets: dict[str, tuple[str, list[str]]] = {}
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as sql:
+        rows = sql.execute(
+            "SELECT t.id, t.reference, s.label FROM tickets t JOIN ticket_seats s ON s.ticket_id = t.id"
+            " WHERE t.show_id = ? AND t.status = 'valid' ORDER BY s.label",
+            (theatre_show,),
+        )
+        for ticket_id, reference, label in rows:
+            tickets.setdefault(ticket_id, (reference, []))[1].append(label)
+    return tickets
+
+
+async def double_sales(core: Core, database: Path, show_id: int, theatre_show: str) -> int:
+    """Seats sold twice at the theatre, plus tickets and seats the theatre and we disagree about."""
+    tickets = theatre_tickets(database, theatre_show)
+    sold = Counter(seat for _reference, seats in tickets.values() for seat in seats)
+    twice = sum(count - 1 for count in sold.values() if count > 1)
+    theirs = {ticket: sorted(seats) for ticket, (ref, seats) in tickets.items() if ref.startswith("marquee-")}
+    async with core.sessions() as session:
+        rows = await session.execute(
+            select(Ticket.theatre_ticket_id, Seat.row_label, Seat.number)
+            .join(Booking, Booking.id == Ticket.booking_id)
+            .join(BookingLine, BookingLine.booking_id == Booking.id)
+            .join(Seat, Seat.id == BookingLine.seat_id)
+            .where(Booking.show_id == show_id, Ticket.cancelled_at.is_(None))
+        )
+        ours: dict[str, list[str]] = {}
+        for ticket_id, row_label, number in rows:
+            ours.setdefault(str(ticket_id), []).append(f"{row_label}{number}")
+        booked = await session.execute(
+            select(Seat.row_label, Seat.number)
+            .join(BookedSeat, BookedSeat.seat_id == Seat.id)
+            .where(BookedSeat.show_id == show_id)
+        )
+        booked_labels = sorted(f"{row_label}{number}" for row_label, number in booked)
+    ours = {ticket: sorted(seats) for ticket, seats in ours.items()}
+    disagreeing = set(theirs) ^ set(ours) | {t for t in set(theirs) & set(ours) if theirs[t] != ours[t]}
+    ours_seats = sorted(seat for seats in ours.values() for seat in seats)
+    return twice + len(disagreeing) + len(set(ours_seats) ^ set(booked_labels))
+
+
+async def main() -> None:
+    """Set everything up, run both phases, pay, count, print."""
+    workdir = Path(tempfile.mkdtemp(prefix="bench-theatre-"))
+    endpoint = open_redis(os.environ.get("REDIS_URL"), workdir)
+    database_url = f"sqlite+aiosqlite:///{workdir / 'marquee.db'}"
+    engine = create_engine(database_url)
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    await engine.dispose()
+    try:
+        async with theatre_server(workdir) as (base_url, theatre_database):
+            settings = load_settings(
+                DATABASE_URL=database_url,
+                DATA_DIR=workdir,
+                THEATRE_SYSTEMS={THEATRE: {"base_url": base_url, "token": SANDBOX_TOKEN}},
+                THEATRE_TIMEOUT_SECONDS=10,
+                HOLD_ATTEMPTS_PER_MINUTE=10**9,
+            )
+            async with (
+                open_core(settings, endpoint.url, CollectingSink()) as core,
+                aiohttp.ClientSession() as http,
+            ):
+                figures = await measure(core, http, base_url, theatre_database)
+        report(*figures)
+    finally:
+        endpoint.stop()
+
+
+async def measure(
+    core: Core, http: aiohttp.ClientSession, base_url: str, theatre_database: Path
+) -> tuple[dict[str, float], dict[str, float], Counter[str], int]:
+    """Sync, build the local twin, run both phases, pay and count the double sales."""
+    (synced,) = await sync_theatres(core)
+    assert synced.ok, synced.summary()
+    await import_catalogue(core.sessions, parse_catalogue(local_catalogue(timedelta(days=1))))
+    async with core.sessions() as session:
+        connected_show, external_id = (
+            await session.execute(
+                select(Show.id, Show.external_id)
+                .where(
+                    Show.external_id.like(f"{THEATRE}:{HALL}-%"),
+                    Show.starts_at > utc_now() + timedelta(days=1),
+                )
+                .order_by(Show.starts_at)
+                .limit(1)
+            )
+        ).one()
+        local_show = await session.scalar(select(Show.id).where(Show.external_id == "bench-local-show"))
+    assert local_show is not None
+    theatre_show = external_id.removeprefix(f"{THEATRE}:")
+    for client in range(CLIENTS):
+        await get_or_create_customer(core.sessions, FIRST_USER + client, chat_id=FIRST_USER + client)
+    till = random.Random(11)
+
+    async def box_office() -> None:
+        seat = f"{till.choice(ROWS)}{till.randint(1, SEATS_PER_ROW)}"
+        async with http.post(
+            f"{base_url}/boxoffice/shows/{theatre_show}/sell", json={"seats": [seat]}
+        ) as answer:
+            await answer.read()
+
+    choices = seat_choices(seed=7, count=10_000)
+    connected = await holds_phase(core, connected_show, choices, box_office)
+    local = await holds_phase(core, local_show, choices, None)
+    paid = await pay_for_every_hold(core, connected_show)
+    doubles = await double_sales(core, theatre_database, connected_show, theatre_show)
+    return connected, local, paid, doubles
+
+
+def report(connected: dict[str, float], local: dict[str, float], paid: Counter[str], doubles: int) -> None:
+    """Print the figures, the RESULT line last."""
+    ratio = connected["per_s"] / local["per_s"]
+    print(f"clients={CLIENTS} seats={len(ROWS) * SEATS_PER_ROW} seconds_per_phase={PHASE_SECONDS:g}")
+    for name, phase in (("connected", connected), ("local", local)):
+        print(
+            f"{name}: {phase['per_s']:.0f} hold attempts/s ({phase['attempts']:.0f} attempts, "
+            f"{phase['granted']:.0f} granted), p50 {phase['p50']:.2f} ms, p99 {phase['p99']:.2f} ms"
+        )
+    print(f"payments for the holds left at the end: {dict(paid)}")
+    print(
+        f"RESULT connected_holds_per_s={connected['per_s']:.0f} local_holds_per_s={local['per_s']:.0f} "
+        f"ratio={ratio:.3f} p99_ms={connected['p99']:.2f} double_sales={doubles}"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

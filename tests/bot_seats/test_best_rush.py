@@ -1,0 +1,141 @@
+"""A rush on the BEST button: many users press "best N" at once, through the real Application.
+
+Everyone's first plan wants the same best seats, so most first holds lose their race. However hard the
+rush, every press must end with N seats as long as a block of N is free, and only the presses that find
+none left are refused, saying so. No seat is ever held twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from booking_core.best_seats import LayoutSeat, best_block, best_seats, candidate_blocks
+from booking_core.database import SessionFactory
+from booking_core.hold_types import Hold
+from booking_core.redis_keys import ShowKeys
+from booking_core.seat_map import SeatState
+from bot.codec import Action
+from sandbox.telegram import CallbackAnswer
+from tests.bot_seats.bot_harness import SeatBot, action_button
+from tests.factories import make_show
+
+RUSH = 50
+FIRST_USER = 700_001
+USERS = range(FIRST_USER, FIRST_USER + RUSH)
+NOTHING_LEFT = "Only 0 seat(s) are free"
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """A fresh SQLite file (this module runs on SQLite only)."""
+    # The rush is decided in Redis (SQL only lists the show), and each run spends seconds under the bot's
+    # Telegram rate limit; test_seat_handlers.py covers the BEST button on both backends.
+    return f"sqlite+aiosqlite:///{tmp_path / 'marquee.db'}"
+
+
+async def _rush(seat_bot: SeatBot, show_id: int, count: int) -> dict[int, CallbackAnswer]:
+    """Every user opens the show's map, then all press ✨`count` at the same moment; answers by user."""
+    maps = await asyncio.gather(*(seat_bot.open_map(show_id, user) for user in USERS))
+    presses = [
+        seat_bot.press(message.message_id, action_button(message, Action.BEST, f"✨{count}"), user)
+        for user, message in zip(USERS, maps, strict=True)
+    ]
+    return dict(zip(USERS, await asyncio.gather(*presses), strict=True))
+
+
+async def _holds(seat_bot: SeatBot, show_id: int) -> dict[int, Hold]:
+    """The holds the rushing users have now, by user."""
+    found = [await seat_bot.core.holds.current_hold(show_id, user) for user in USERS]
+    return {user: hold for user, hold in zip(USERS, found, strict=True) if hold is not None}
+
+
+async def _hold_attempts(seat_bot: SeatBot, show_id: int) -> int:
+    """How many holds the rushing users tried, as the hold script's rate limiter counted them."""
+    keys = ShowKeys(show_id)
+    counted = [await seat_bot.core.redis.get(keys.attempts(user)) for user in USERS]
+    return sum(int(value or 0) for value in counted)
+
+
+def _assert_fair_outcome(answers: dict[int, CallbackAnswer], holds: dict[int, Hold], blocks: int) -> None:
+    """As many winners as there were blocks, no seat twice, and every loser told that nothing is left."""
+    assert len(holds) == min(RUSH, blocks), {user: answer.text for user, answer in answers.items()}
+    seats = Counter(seat for hold in holds.values() for seat in hold.seat_ids)
+    assert all(times == 1 for times in seats.values()), seats
+    for user, answer in answers.items():
+        assert answer.text is not None, answer
+        if user in holds:
+            assert answer.text.startswith("Held "), answer.text
+        else:
+            # Refused only because nothing is left, not because a seat was "just taken by someone else"
+            assert answer.show_alert and answer.text.startswith(NOTHING_LEFT), answer.text
+
+
+async def test_fifty_users_pressing_best_one_fill_every_free_seat(
+    seat_bot: SeatBot, sessions: SessionFactory
+) -> None:
+    # Given a show with 10 free seats left here and there, the rest of the hall sold
+    show = await make_show(sessions, rows=4, seats_per_row=6)
+    free = sorted(show.seat_ids[i] for i in (1, 4, 7, 8, 9, 10, 13, 15, 20, 22))
+    holds = seat_bot.core.holds
+    await holds.seat_map(show.show_id, None)  # the sold-seat cache exists once the show has been read
+    await holds.mark_sold(show.show_id, sorted(set(show.seat_ids) - set(free)), None)
+    assert (await holds.seat_map(show.show_id, None)).seats_in(SeatState.FREE) == tuple(free)
+    # When 50 users press ✨1 at the same moment
+    answers = await _rush(seat_bot, show.show_id, 1)
+    # Then 10 of them hold one seat each, together every free seat, and the 40 others hear none is left
+    held = await _holds(seat_bot, show.show_id)
+    _assert_fair_outcome(answers, held, blocks=len(free))
+    assert sorted(seat for hold in held.values() for seat in hold.seat_ids) == free
+    # And the rush really raced: first plans collided and were planned again
+    assert await _hold_attempts(seat_bot, show.show_id) > RUSH
+
+
+async def test_fifty_users_pressing_best_two_take_every_free_pair(
+    seat_bot: SeatBot, sessions: SessionFactory
+) -> None:
+    # Given a hall of pairs: 5 rows of 2 seats, an aisle, 2 seats; all free (10 pairs)
+    show = await make_show(sessions, rows=5, seats_per_row=4, aisle_after=2)
+    pairs = {frozenset(show.seat_ids[i : i + 2]) for i in range(0, len(show.seat_ids), 2)}
+    # When 50 users press ✨2 at the same moment
+    answers = await _rush(seat_bot, show.show_id, 2)
+    # Then 10 of them hold a pair side by side, together every pair, and the 40 others hear none is left
+    held = await _holds(seat_bot, show.show_id)
+    _assert_fair_outcome(answers, held, blocks=len(pairs))
+    assert {frozenset(hold.seat_ids) for hold in held.values()} == pairs
+    assert await _hold_attempts(seat_bot, show.show_id) > RUSH
+
+
+# The tie-break that spreads a rush, as pure functions: it only ever chooses among equally good blocks.
+
+# Three rows of 8 seats (ids 1-8, 11-18, 21-28): the centre lies between B4 and B5, which tie for best.
+ROWS = [[LayoutSeat(row * 10 + column, column) for column in range(1, 9)] for row in range(3)]
+
+
+def test_a_tie_break_picks_among_equally_good_blocks_only() -> None:
+    picks = {best_block(ROWS, (), 1, tie_break=user) for user in USERS}
+    # Every user gets one of the two middle seats of the middle row, and users spread over both
+    assert picks == {(14,), (15,)}
+    # With those two taken, the four next-best seats (A4, A5, C4, C5) all come up
+    picks = {best_block(ROWS, {14, 15}, 1, tie_break=user) for user in USERS}
+    assert picks == {(4,), (5,), (24,), (25,)}
+    # Without a tie-break the choice is the lower row and column, as before
+    assert best_block(ROWS, (), 1) == (14,) and best_block(ROWS, {14, 15}, 1) == (4,)
+
+
+def test_a_tie_break_is_deterministic_for_the_same_input() -> None:
+    for user in USERS:
+        assert best_block(ROWS, {14}, 2, tie_break=user) == best_block(ROWS, {14}, 2, tie_break=user)
+        assert best_seats(ROWS, (), 3, together=True, tie_break=user) == best_block(
+            ROWS, (), 3, tie_break=user
+        )
+
+
+def test_candidate_blocks_counts_every_free_block() -> None:
+    assert candidate_blocks(ROWS, (), 1) == 24
+    assert candidate_blocks(ROWS, (), 8) == 3
+    assert candidate_blocks(ROWS, {14}, 2) == 7 + 5 + 7  # row B: 11-12, 12-13, 15-16, 16-17, 17-18
+    assert candidate_blocks(ROWS, (), 9) == 0 and candidate_blocks(ROWS, (), 0) == 0
