@@ -24,7 +24,13 @@ from bot.replies import show
 from bot.seat_choice import best_for, free_seats
 from bot.seat_keyboard import HOME_BLOCK, BlockPlan, home_block, plan_blocks
 from bot.views.screen import Screen
-from bot.views.seat_map import SeatMapView, WaitlistButton, seat_map_caption, seat_map_keyboard
+from bot.views.seat_map import (
+    SeatMapView,
+    WaitlistButton,
+    seat_map_caption,
+    seat_map_keyboard,
+    seats_locked,
+)
 
 PICTURE_ID_SECONDS = 86_400
 CACHED_PLANS = 64
@@ -60,7 +66,7 @@ async def load_show_hall(context: BotContext, show_id: int) -> ShowHall | None:
 
 async def _waitlist_button(context: BotContext, seat_map: SeatMap, user: int) -> WaitlistButton:
     """The waitlist button: status for a waiter; join when few seats are free or people already wait."""
-    if seat_map.your_hold is not None or seat_map.closed:
+    if seat_map.your_hold is not None or seats_locked(seat_map):
         return WaitlistButton.NONE
     if seat_map.waiting and await core(context).holds.waitlist.position(seat_map.show_id, user) is not None:
         return WaitlistButton.STATUS

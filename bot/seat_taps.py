@@ -64,6 +64,9 @@ async def toggle(
     state = current.states.get(seat_id)
     if current.closed:
         refusal: HoldRefusalReason | None = HoldRefusalReason.SHOW_STARTED
+    elif current.unavailable_reason is not None:
+        # A tap on a map drawn before the cinema's system went down: its states cannot be trusted.
+        refusal = HoldRefusalReason.THEATRE_UNAVAILABLE
     else:
         refusal = HoldRefusalReason.UNKNOWN_SEAT if state is None else _UNAVAILABLE.get(state)
     if refusal is not None:
@@ -106,6 +109,8 @@ async def _hold_best(holds: HoldStore, hall: ShowHall, user: int, count: int) ->
         current = await holds.seat_map(show_id, user)
         if current.closed:
             return HoldRefused(HoldRefusalReason.SHOW_STARTED)
+        if current.unavailable_reason is not None:
+            return HoldRefused(HoldRefusalReason.THEATRE_UNAVAILABLE)
         unavailable = taken_by_others(current) | lost
         seats = best_seats.best_block(rows, unavailable, count, tie_break=user)
         if seats is None:

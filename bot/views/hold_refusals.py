@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import assert_never
 
 from booking_core.hold_types import HoldRefusalReason
 from booking_core.waitlist import JoinRefusal
@@ -11,25 +12,32 @@ from booking_core.waitlist import JoinRefusal
 def hold_refusal(reason: HoldRefusalReason, seat_labels: Sequence[str] = (), *, max_seats: int = 10) -> str:
     """Why seats could not be held, for an alert."""
     seats = ", ".join(seat_labels)
-    if reason == HoldRefusalReason.SEAT_TAKEN:
-        return f"Sorry, {seats or 'that seat'} was just taken by someone else. The map is updated."
-    if reason == HoldRefusalReason.SEAT_SOLD:
-        return f"Sorry, {seats or 'that seat'} is already sold. The map is updated."
-    if reason == HoldRefusalReason.TOO_MANY_SEATS:
-        return (
-            f"You can hold at most {max_seats} seats in one booking (from a waitlist offer: as many as "
-            "were offered). Tap one of yours to let it go first."
-        )
-    if reason == HoldRefusalReason.SHOW_STARTED:
-        return "Booking for this show has closed: it has started or is no longer on sale."
-    if reason == HoldRefusalReason.RATE_LIMITED:
-        return "That was a lot of taps in a minute. Please wait a moment, then try again."
-    if reason == HoldRefusalReason.WAITLIST_FIRST:
-        return (
-            f"{seats or 'These seats'} just came free and go to people on the waitlist first. "
-            "Join the waitlist to be offered seats."
-        )
-    return "That seat is not part of this show's hall any more. The map is updated."
+    # A match with assert_never, so that mypy flags a reason the core adds before the bot has words for it.
+    match reason:
+        case HoldRefusalReason.SEAT_TAKEN:
+            return f"Sorry, {seats or 'that seat'} was just taken by someone else. The map is updated."
+        case HoldRefusalReason.SEAT_SOLD:
+            return f"Sorry, {seats or 'that seat'} is already sold. The map is updated."
+        case HoldRefusalReason.UNKNOWN_SEAT:
+            return "That seat is not part of this show's hall any more. The map is updated."
+        case HoldRefusalReason.TOO_MANY_SEATS:
+            return (
+                f"You can hold at most {max_seats} seats in one booking (from a waitlist offer: as many as "
+                "were offered). Tap one of yours to let it go first."
+            )
+        case HoldRefusalReason.SHOW_STARTED:
+            return "Booking for this show has closed: it has started or is no longer on sale."
+        case HoldRefusalReason.RATE_LIMITED:
+            return "That was a lot of taps in a minute. Please wait a moment, then try again."
+        case HoldRefusalReason.WAITLIST_FIRST:
+            return (
+                f"{seats or 'These seats'} just came free and go to people on the waitlist first. "
+                "Join the waitlist to be offered seats."
+            )
+        case HoldRefusalReason.THEATRE_UNAVAILABLE:
+            return "This cinema's booking system is temporarily unavailable. Please try again in a minute."
+        case _:
+            assert_never(reason)
 
 
 def join_refusal(reason: JoinRefusal, *, max_seats: int = 10) -> str:

@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from booking_core.catalogue.views import HallLayout, ShowDetails
 from booking_core.hold_types import Hold
-from booking_core.seat_map import SeatMap
+from booking_core.seat_map import THEATRE_UNAVAILABLE, SeatMap
 from booking_core.ticket_content import compact_seats, format_money, format_show_time_short
 from bot.codec import Action
 from bot.seat_choice import seat_labels
@@ -31,6 +31,10 @@ from bot.views.screen import button, esc, keyboard
 
 # Longer titles are cut so that the caption stays within Telegram's 1024 characters.
 MAX_TITLE = 120
+CLOSED_LINE = "🚫 Booking for this show has closed."
+THEATRE_UNAVAILABLE_LINE = (
+    "⚠️ This cinema's booking system is temporarily unavailable. Please try again in a minute."
+)
 
 
 class WaitlistButton(enum.Enum):
@@ -101,11 +105,25 @@ def _minutes_left(hold: Hold, now: datetime) -> int:
     return max(0, math.ceil((hold.expires_at - now).total_seconds() / 60))
 
 
+def seats_locked(seat_map: SeatMap) -> bool:
+    """No seat can be picked right now: the show is closed, or its cinema's own system is not answering."""
+    return seat_map.closed or seat_map.unavailable_reason is not None
+
+
+def _locked_line(seat_map: SeatMap) -> str:
+    if seat_map.closed:
+        return CLOSED_LINE
+    if seat_map.unavailable_reason == THEATRE_UNAVAILABLE:
+        return THEATRE_UNAVAILABLE_LINE
+    # A reason the core adds later still gets an honest, if vaguer, line rather than a seat keyboard.
+    return "⚠️ Seats for this show can't be booked right now. Please try again in a minute."
+
+
 def hold_lines(view: SeatMapView) -> list[str]:
     """Your seats with their price and how long they stay yours; or how to pick seats."""
     hold, layout = view.seat_map.your_hold, view.plan.layout
-    if view.seat_map.closed:
-        return ["🚫 Booking for this show has closed."]
+    if seats_locked(view.seat_map):
+        return [_locked_line(view.seat_map)]
     if hold is None:
         return ["Tap free seats to hold them, or ✨N for the best N seats side by side."]
     total = selection_total(view.details, layout, hold.seat_ids)
@@ -170,6 +188,10 @@ def seat_map_keyboard(view: SeatMapView) -> InlineKeyboardMarkup:
     show_id, seat_map = view.details.show_id, view.seat_map
     if seat_map.closed:
         return keyboard([[_other_shows(view.details)]])
+    if seats_locked(seat_map):
+        # Only for a while: offer a refresh of the same block next to the way back.
+        refresh = button("🔄 Refresh", Action.SHOW, show_id, view.block.number)
+        return keyboard([[_other_shows(view.details), refresh]])
     counts = [count for count in view.plan.best_counts if count <= view.max_seats]
     return keyboard(
         [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import assert_never
 
 from telegram import InlineKeyboardButton
 
@@ -135,12 +136,23 @@ def cancelled_booking_screen(ticket: BookedTicket | None, refund_started: bool) 
 
 def cancel_refused_text(reason: CancelRefusal, cutoff_minutes: int) -> str:
     """Why a booking cannot be cancelled, as an alert."""
-    return {
-        CancelRefusal.NOT_FOUND: "That booking isn't one of yours.",
-        CancelRefusal.TOO_LATE: f"Bookings can be cancelled until {cutoff_minutes} minutes before the show.",
-        CancelRefusal.NOT_CANCELLABLE: "This booking can't be cancelled any more.",
-        CancelRefusal.THEATRE_MANAGED: "This cinema handles its own cancellations: ask at the box office.",
-    }[reason]
+    # A match with assert_never, so that mypy flags a reason the core adds before the bot has words for it.
+    match reason:
+        case CancelRefusal.NOT_FOUND:
+            return "That booking isn't one of yours."
+        case CancelRefusal.TOO_LATE:
+            return f"Bookings can be cancelled until {cutoff_minutes} minutes before the show."
+        case CancelRefusal.NOT_CANCELLABLE:
+            return "This booking can't be cancelled any more."
+        case CancelRefusal.THEATRE_MANAGED:
+            return "This cinema handles its own cancellations: ask at the box office."
+        case CancelRefusal.THEATRE_UNAVAILABLE:
+            return (
+                "This cinema's booking system is temporarily unavailable, so the booking can't be "
+                "cancelled right now. Please try again in a minute."
+            )
+        case _:
+            assert_never(reason)
 
 
 def checkout_cancelled_screen(show_id: int | None) -> Screen:

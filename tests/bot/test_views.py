@@ -8,6 +8,7 @@ import pytest
 from telegram import InlineKeyboardMarkup
 
 from booking_core.bookings import BookedTicket
+from booking_core.cancellation import CancelRefusal
 from booking_core.catalogue.views import (
     CinemaInfo,
     CinemaSchedule,
@@ -23,11 +24,13 @@ from booking_core.catalogue.views import (
 )
 from booking_core.checkout import CheckoutRefusal
 from booking_core.customers import CustomerRecord
+from booking_core.hold_types import HoldRefusalReason
 from booking_core.models import BookingStatus
 from booking_core.ticket_content import TicketView
 from bot.codec import Action, decode, encode
 from bot.views import catalogue, checkout, contacts, help, notices, tickets
 from bot.views.format import countdown, day_label, language_label, runtime_label
+from bot.views.hold_refusals import hold_refusal
 from bot.views.screen import MAX_BUTTONS, MAX_BUTTONS_PER_ROW, Screen
 
 NOW = datetime(2026, 3, 13, 17, 0, tzinfo=UTC)  # a Friday, 18:00 in Berlin
@@ -230,6 +233,19 @@ def test_tickets_list_and_one_ticket() -> None:
     refunded = tickets.ticket_screen(past[0], None, NOW)
     assert refunded.photo is None and "refunded" in refunded.text
     assert tickets.tickets_screen([], [], NOW).text == "🎟 You have no tickets yet."
+
+
+def test_every_refusal_of_a_cancellation_or_a_hold_has_its_own_words() -> None:
+    # Given every reason the core can give, today's and any it adds (a missing one raises or falls through)
+    cancel_texts = {reason: tickets.cancel_refused_text(reason, 30) for reason in CancelRefusal}
+    hold_texts = {reason: hold_refusal(reason, ("A1",), max_seats=10) for reason in HoldRefusalReason}
+    # Then each fits an alert, and no two reasons share one generic text
+    for texts in (cancel_texts, hold_texts):
+        assert all(20 < len(text) <= 200 for text in texts.values()), texts
+        assert len(set(texts.values())) == len(texts), texts
+    assert "temporarily unavailable" in cancel_texts[CancelRefusal.THEATRE_UNAVAILABLE]
+    assert "temporarily unavailable" in hold_texts[HoldRefusalReason.THEATRE_UNAVAILABLE]
+    assert "hall" not in hold_texts[HoldRefusalReason.THEATRE_UNAVAILABLE]
 
 
 def test_notices_name_the_show_and_the_seats() -> None:

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from booking_core.hold_types import Hold, HoldRefusalReason
-from booking_core.seat_map import SeatState
+from booking_core.seat_map import THEATRE_UNAVAILABLE, SeatState
 from booking_core.waitlist import JoinRefusal, WaitlistPosition
 from booking_core.waitlist_policy import WaitReason
 from bot.codec import Action, decode
@@ -107,6 +107,24 @@ def test_a_closed_show_has_no_seat_buttons_and_says_so() -> None:
     assert "🚫 Booking for this show has closed." in seat_map_caption(view)
 
 
+def test_a_cinema_whose_system_is_down_hides_the_seats_but_offers_a_refresh() -> None:
+    # Given a connected cinema's show whose own booking system is not answering
+    view = _view()
+    down = replace(view, seat_map=replace(view.seat_map, unavailable_reason=THEATRE_UNAVAILABLE))
+    # Then the caption says so, and only the way back and a refresh of the same block remain
+    caption = seat_map_caption(down)
+    warning = "⚠️ This cinema's booking system is temporarily unavailable. Please try again in a minute."
+    assert warning in caption
+    assert "Tap free seats" not in caption
+    assert [action for _text, action in _actions(down)] == [Action.MOVIE, Action.SHOW]
+    refresh = seat_map_keyboard(down).inline_keyboard[0][1]
+    assert refresh.text == "🔄 Refresh"
+    callback = decode(str(refresh.callback_data))
+    assert callback is not None and callback.args == (SHOW_ID, 2)
+    # And once it answers again the seats are back
+    assert Action.SEAT in [action for _text, action in _actions(view)]
+
+
 def test_best_counts_stop_at_the_booking_limit() -> None:
     view = replace(_view(), max_seats=2)
     assert [text for text, action in _actions(view) if action == Action.BEST] == ["✨1", "✨2"]
@@ -146,6 +164,12 @@ def test_refusals_are_plain_words_short_enough_for_an_alert() -> None:
     for join_reason in JoinRefusal:
         assert 20 < len(join_refusal(join_reason)) <= 200
     assert "A1, A2" in hold_refusal(HoldRefusalReason.SEAT_TAKEN, ("A1", "A2"))
+
+
+def test_a_hold_refused_while_the_cinema_is_down_says_so() -> None:
+    text = hold_refusal(HoldRefusalReason.THEATRE_UNAVAILABLE, ("A1",))
+    assert "temporarily unavailable" in text
+    assert "hall" not in text
 
 
 def test_joining_asks_for_a_seat_count_side_by_side_or_not() -> None:
