@@ -7,12 +7,14 @@ is set (queues named per test, deleted afterwards).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking_core.redis_server import RedisEndpoint
 from sandbox.telegram.app import start_telegram_sandbox
-from tests.flows.harness import broker_plan
+from tests.flows.harness import Flow, broker_plan, open_flow
 from tests.flows.worker_setup import BrokerPlan
 
 
@@ -36,3 +38,17 @@ async def telegram_api() -> AsyncIterator[str]:
     runner, base_url, _state = await start_telegram_sandbox()
     yield base_url
     await runner.cleanup()
+
+
+@pytest.fixture
+async def flow(
+    engine: AsyncEngine,
+    database_url: str,
+    redis: Any,
+    redis_endpoint: RedisEndpoint,
+    redis_broker: BrokerPlan,
+    telegram_api: str,
+) -> AsyncIterator[Flow]:
+    """Web app and a worker on the Redis broker."""
+    async with open_flow(database_url, redis_endpoint.url, redis_broker, telegram_api) as flow:
+        yield flow

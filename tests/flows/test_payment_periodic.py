@@ -9,21 +9,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking_core.events import HoldExpired
 from booking_core.models import BookingStatus, utc_now
 from booking_core.payment_inbox import store_payment_event
 from booking_core.payments import PaymentEventKind
-from booking_core.redis_server import RedisEndpoint
 from tests.flows.harness import (
-    BrokerPlan,
     Flow,
     counter,
-    open_flow,
     outcomes,
     paid_but_webhook_lost,
     periodic_context,
@@ -36,20 +31,6 @@ from workers.periodic import requeue_lost_payment_events, run_periodic_tasks, sw
 pytestmark = pytest.mark.timeout(90)
 
 SEATS = 2
-
-
-@pytest.fixture
-async def flow(
-    engine: AsyncEngine,
-    database_url: str,
-    redis: Any,
-    redis_endpoint: RedisEndpoint,
-    redis_broker: BrokerPlan,
-    telegram_api: str,
-) -> AsyncIterator[Flow]:
-    """Web app and a worker on the Redis broker."""
-    async with open_flow(database_url, redis_endpoint.url, redis_broker, telegram_api) as flow:
-        yield flow
 
 
 @pytest.fixture

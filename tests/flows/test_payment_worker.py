@@ -35,20 +35,6 @@ NO_SALE = {"seats": 0, "tickets": 0, "notifications": 0}
 
 
 @pytest.fixture
-async def flow(
-    engine: AsyncEngine,
-    database_url: str,
-    redis: Any,
-    redis_endpoint: RedisEndpoint,
-    redis_broker: BrokerPlan,
-    telegram_api: str,
-) -> AsyncIterator[Flow]:
-    """Web app and a worker on the Redis broker."""
-    async with open_flow(database_url, redis_endpoint.url, redis_broker, telegram_api) as flow:
-        yield flow
-
-
-@pytest.fixture
 async def any_broker_flow(
     engine: AsyncEngine,
     database_url: str,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import aiohttp
 import pytest
 from aiohttp import web
@@ -31,21 +29,6 @@ from tests.sandbox.telegram_harness import (
     sandbox_bot,
     serve_sandbox,
 )
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    """A running sandbox."""
-    async with serve_sandbox() as running:
-        yield running
-
-
-@pytest.fixture
-async def bot(sandbox: Sandbox) -> AsyncIterator[Bot]:
-    """The real python-telegram-bot Bot pointed at the sandbox."""
-    async with sandbox_bot(sandbox.url) as real_bot:
-        yield real_bot
-
 
 # -- sending and editing -------------------------------------------------------------------------
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -29,21 +28,6 @@ from tests.sandbox.telegram_harness import (
     sandbox_bot,
     serve_sandbox,
 )
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    """A running sandbox."""
-    async with serve_sandbox() as running:
-        yield running
-
-
-@pytest.fixture
-async def bot(sandbox: Sandbox) -> AsyncIterator[Bot]:
-    """The real python-telegram-bot Bot pointed at the sandbox."""
-    async with sandbox_bot(sandbox.url) as real_bot:
-        yield real_bot
-
 
 # -- updates: polling, webhook -------------------------------------------------------------------
 
