@@ -99,7 +99,7 @@ async def open_core(settings: Settings, redis_url: str, events: EventSink) -> As
         )
 
 
-def telegram_bot(settings: Settings, token: str, api_base_url: str) -> telegram.Bot:
+def telegram_bot(token: str, api_base_url: str) -> telegram.Bot:
     """A Bot API client for sending messages outside the bot's own Application (workers)."""
     return telegram.Bot(token, base_url=f"{api_base_url.rstrip('/')}/bot")
 
@@ -120,7 +120,7 @@ async def open_worker_context(
     `twilio_credentials` (account SID, auth token, sender number) default to the TWILIO_* settings.
     """
     settings = core.settings
-    bot = telegram_bot(settings, telegram_token, telegram_api_base_url)
+    bot = telegram_bot(telegram_token, telegram_api_base_url)
     sid, token, sender = twilio_credentials or (
         settings.TWILIO_ACCOUNT_SID or "",
         settings.TWILIO_AUTH_TOKEN or "",

@@ -191,18 +191,11 @@ async def test_database_down_answers_503_so_the_provider_retries(flow: Flow, boo
         jobs=flow.jobs,
         route_groups=[setup_payment_routes],
     )
-    runner = web.AppRunner(app)
-    await runner.setup()
-    sock = free_local_socket()
-    await web.SockSite(runner, sock).start()
     body, headers = await completed_event(flow, booked)
     try:
         # When a genuine event arrives
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}/webhooks/payments/sandbox"
-        async with flow.http.post(url, data=body, headers=headers) as response:
-            status, answer = response.status, await response.json()
+        status, answer = await _post_to(app, flow, body, headers)
     finally:
-        await runner.cleanup()
         await engine.dispose()
     # Then it is refused with 503 and nothing was queued
     assert (status, answer) == (503, {"status": "unavailable"})
@@ -232,17 +225,10 @@ async def test_an_event_stored_but_not_enqueued_is_still_accepted(
         jobs=jobs,
         route_groups=[setup_payment_routes],
     )
-    runner = web.AppRunner(app)
-    await runner.setup()
-    sock = free_local_socket()
-    await web.SockSite(runner, sock).start()
     body, headers = await completed_event(flow, booked)
     try:
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}/webhooks/payments/sandbox"
-        async with flow.http.post(url, data=body, headers=headers) as response:
-            status, answer = response.status, await response.json()
+        status, answer = await _post_to(app, flow, body, headers)
     finally:
-        await runner.cleanup()
         dead_broker.close()
     # Then the provider is told it arrived (it is stored), for the periodic pass to enqueue later
     assert (status, answer) == (200, {"status": "accepted"})
@@ -300,3 +286,17 @@ async def test_declining_on_the_sandbox_page_leaves_the_checkout_payable(flow: F
     assert [row.event_type for row in await flow.event_rows()] == ["payment_intent.payment_failed"]
     async with flow.http.get(f"{flow.base_url}/sandbox/pay/{booked.checkout_id}") as response:
         assert ">Pay 24.00 EUR<" in await response.text()
+
+
+async def _post_to(app: web.Application, flow: Flow, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+    """Serve `app` on a free port just for one signed sandbox webhook; its status and JSON answer."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    sock = free_local_socket()
+    await web.SockSite(runner, sock).start()
+    try:
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/webhooks/payments/sandbox"
+        async with flow.http.post(url, data=body, headers=headers) as response:
+            return response.status, await response.json()
+    finally:
+        await runner.cleanup()
