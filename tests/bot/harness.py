@@ -218,6 +218,7 @@ def world_settings(database_url: str, redis_url: str, public_base_url: str, **ov
         "PUBLIC_BASE_URL": public_base_url,
         "PAYMENT_PROVIDER": "sandbox",
         "SANDBOX_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "MODE": "demo",
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
         "SMTP_URL": "smtp://127.0.0.1:9",

@@ -176,6 +176,7 @@ class Stand:
         return {
             **os.environ,
             "DATABASE_URL": settings.DATABASE_URL,
+            "MODE": "demo",
             "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
             "TELEGRAM_API_BASE_URL": self.sandboxes.telegram_url,
             "TWILIO_ACCOUNT_SID": TWILIO_SID,
@@ -213,6 +214,7 @@ def flow_settings(database_url: str, web_url: str, telegram_url: str, smtp_url: 
     """Settings for a stand: the database under test and the sandboxes, through the usual names."""
     return load_settings(
         DATABASE_URL=database_url,
+        MODE="demo",
         TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN,
         TELEGRAM_API_BASE_URL=telegram_url,
         TWILIO_ACCOUNT_SID=TWILIO_SID,

@@ -104,6 +104,7 @@ def flow_settings(database_url: str, redis_url: str, public_base_url: str, **ove
         "PUBLIC_BASE_URL": public_base_url,
         "PAYMENT_PROVIDER": "sandbox",
         "SANDBOX_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "MODE": "demo",
         "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
         "SMTP_URL": "smtp://127.0.0.1:9",
     }
