@@ -51,8 +51,8 @@ async def client(sessions: SessionFactory, redis: aioredis.Redis) -> AsyncIterat
         yield test_client
 
 
-async def sms_row(sessions: SessionFactory) -> int:
-    """The SMS outbox row of a confirmed booking."""
+async def sms_row(sessions: SessionFactory) -> tuple[int, str]:
+    """The SMS outbox row of a confirmed booking: its id and its status callback reference."""
     show = await make_show(sessions, rows=1, seats_per_row=2)
     customer_id = await make_customer(sessions, secrets.randbelow(10**9), phone="+4915112345678")
     async with sessions() as session:
@@ -73,12 +73,12 @@ async def sms_row(sessions: SessionFactory) -> int:
             session, booking.id, customer, utc_now() + timedelta(days=1), reminder_minutes=0, now=utc_now()
         )
         await session.commit()
-        query = select(Notification.id).where(
+        query = select(Notification.id, Notification.callback_ref).where(
             Notification.booking_id == booking.id, Notification.channel == "sms"
         )
-        notification_id = await session.scalar(query)
-        assert notification_id is not None
-        return notification_id
+        notification_id, ref = (await session.execute(query)).one()
+        assert ref is not None
+        return notification_id, ref
 
 
 async def row(sessions: SessionFactory, notification_id: int) -> Notification:
@@ -88,10 +88,10 @@ async def row(sessions: SessionFactory, notification_id: int) -> Notification:
         return found
 
 
-def callback(notification_id: int, status: str, **extra: str) -> tuple[str, dict[str, str]]:
+def callback(ref: str, status: str, **extra: str) -> tuple[str, dict[str, str]]:
     """A status callback's path (as our app sees it) and its POST parameters."""
     params = {"MessageSid": SID, "SmsSid": SID, "MessageStatus": status, "To": "+4915112345678", **extra}
-    return status_callback_url("", notification_id), params
+    return status_callback_url("", ref), params
 
 
 def signed(url: str, params: dict[str, str], token: str = TOKEN) -> dict[str, str]:
@@ -102,9 +102,9 @@ async def test_a_forged_status_callback_is_refused_and_changes_nothing(
     client: TestClient, sessions: SessionFactory
 ) -> None:
     # Given an SMS handed to Twilio
-    notification_id = await sms_row(sessions)
+    notification_id, ref = await sms_row(sessions)
     await mark_sent(sessions, notification_id, utc_now(), SID)
-    path, params = callback(notification_id, "failed", ErrorCode="30003")
+    path, params = callback(ref, "failed", ErrorCode="30003")
     internal_url = str(client.make_url(path))
 
     forgeries = {
@@ -112,7 +112,7 @@ async def test_a_forged_status_callback_is_refused_and_changes_nothing(
         "another account's token": signed(PUBLIC + path, params, token="not-our-token"),
         "signed for other parameters": signed(PUBLIC + path, {**params, "MessageStatus": "delivered"}),
         "signed for the internal URL": signed(internal_url, params),
-        "signed for another row": signed(PUBLIC + status_callback_url("", notification_id + 1), params),
+        "signed for another row": signed(PUBLIC + status_callback_url("", ref + "x"), params),
     }
     for name, headers in forgeries.items():
         # When a callback arrives without a valid signature
@@ -131,11 +131,11 @@ async def test_a_forged_status_callback_is_refused_and_changes_nothing(
 async def test_signed_callbacks_move_the_row_forward_only(
     client: TestClient, sessions: SessionFactory
 ) -> None:
-    notification_id = await sms_row(sessions)
+    notification_id, ref = await sms_row(sessions)
     await mark_sent(sessions, notification_id, utc_now(), SID)
 
     async def post(status: str, **extra: str) -> int:
-        path, params = callback(notification_id, status, **extra)
+        path, params = callback(ref, status, **extra)
         return (await client.post(path, data=params, headers=signed(PUBLIC + path, params))).status
 
     # When Twilio reports delivery, then repeats a stale "sent" and a contradictory "undelivered"
@@ -151,9 +151,9 @@ async def test_signed_callbacks_move_the_row_forward_only(
 async def test_an_undelivered_report_fails_the_row_with_twilios_error(
     client: TestClient, sessions: SessionFactory
 ) -> None:
-    notification_id = await sms_row(sessions)
+    notification_id, ref = await sms_row(sessions)
     await mark_sent(sessions, notification_id, utc_now(), SID)
-    path, params = callback(notification_id, "undelivered", ErrorCode="30003")
+    path, params = callback(ref, "undelivered", ErrorCode="30003")
 
     answer = await client.post(path, data=params, headers=signed(PUBLIC + path, params))
 
@@ -166,8 +166,8 @@ async def test_a_callback_that_beats_the_worker_records_the_sending_itself(
     client: TestClient, sessions: SessionFactory
 ) -> None:
     # Given an SMS Twilio accepted, whose worker has not yet stored the message sid
-    notification_id = await sms_row(sessions)
-    path, params = callback(notification_id, "delivered")
+    notification_id, ref = await sms_row(sessions)
+    path, params = callback(ref, "delivered")
 
     # When Twilio's "delivered" arrives first
     answer = await client.post(path, data=params, headers=signed(PUBLIC + path, params))
