@@ -148,15 +148,16 @@ def production(**settings: str) -> dict[str, str]:
         "STRIPE_WEBHOOK_SECRET": "whsec_production_start",
         "PUBLIC_BASE_URL": "https://tickets.marquee.example",
         "SMTP_URL": "smtp://127.0.0.1:9",
+        "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9",  # nothing leaves this machine
         **settings,
     }
 
 
 def test_a_real_bot_token_without_a_mode_stops_start_up(tmp_path: Path) -> None:
-    # Given a real bot token and a public address, the payment provider left unset
-    lines = start_up_refusal(
-        tmp_path, "web", TELEGRAM_BOT_TOKEN=BOT_TOKEN, PUBLIC_BASE_URL="https://tickets.marquee.example"
-    )
+    # Given a real bot token, a public address and mail, the payment provider left unset
+    settings = production()
+    del settings["MODE"], settings["PAYMENT_PROVIDER"]
+    lines = start_up_refusal(tmp_path, "web", **settings)
     # Then the web role does not start on the sandbox provider: one line names the setting to choose
     assert len(lines) == 1 and lines[0].startswith("configuration error: MODE: "), lines
 
