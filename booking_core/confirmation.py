@@ -13,7 +13,7 @@ already paid, that payment) goes to `refund_pending` with its reason, for `refun
 
 Only what Marquee recorded identifies a payment: a completion counts for a checkout Marquee opened and
 recorded, never for a booking id named in the event's metadata. Providers deliver in any order, so a
-refund is settled whenever it comes (the refund policy, README "Payments and refunds"): a full refund
+refund is settled whenever it comes (the policy: README, "Refunds"): a full refund
 of a confirmed booking voids its sale (seats back through the waitlist rules, ticket cancelled, the
 customer told); a refund that arrives before its completion refunds the booking, and the completion
 then finds its payment refunded and is never confirmed.
