@@ -544,17 +544,10 @@ def _completed_after_refund(
     """A completion whose money is back already: never a sale; the booking goes if it still waited."""
     payment.status = PaymentStatus.REFUNDED
     payment.provider_payment_id = event.payment_id
-    reason = REFUNDED_BEFORE_CONFIRMATION
     if booking.status not in (BookingStatus.PENDING_PAYMENT, BookingStatus.EXPIRED):
-        return _Settlement(ConfirmationResult(ConfirmationOutcome.REFUNDED, booking.id, reason), booked)
-    booking.status = BookingStatus.REFUNDED
-    booking.status_reason = reason
-    return _Settlement(
-        ConfirmationResult(ConfirmationOutcome.REFUNDED, booking.id, reason),
-        booked,
-        publish=RefundStarted(booking_id=booking.id, user_id=booked.user_id, reason=reason),
-        booking_refunded=True,
-    )
+        result = ConfirmationResult(ConfirmationOutcome.REFUNDED, booking.id, REFUNDED_BEFORE_CONFIRMATION)
+        return _Settlement(result, booked)
+    return _refunded_booking(booking, booked, unsold=False)
 
 
 async def _has_other_payment(session: AsyncSession, booking_id: int, payment: Payment) -> bool:
@@ -681,15 +674,23 @@ async def _settle_refunded(
         )
     if sale_refunded:
         await void_sale(session, booking.id, now)
-    reason = REFUNDED_AT_PROVIDER if sale_refunded else REFUNDED_BEFORE_CONFIRMATION
+    return _refunded_booking(booking, booked, unsold=sale_refunded)
+
+
+def _refunded_booking(booking: Booking, booked: _Booked, *, unsold: bool) -> _Settlement:
+    """The provider gave the booking's money back: it ends `refunded` and the customer is told.
+
+    `unsold`: it had been sold (its sale is void already); otherwise it was still awaiting payment.
+    """
+    reason = REFUNDED_AT_PROVIDER if unsold else REFUNDED_BEFORE_CONFIRMATION
     booking.status = BookingStatus.REFUNDED
     booking.status_reason = reason
     return _Settlement(
         ConfirmationResult(ConfirmationOutcome.REFUNDED, booking.id, reason),
         booked,
         publish=RefundStarted(booking_id=booking.id, user_id=booked.user_id, reason=reason),
-        booking_refunded=unpaid_refunded,
-        unsold=sale_refunded,
+        booking_refunded=not unsold,
+        unsold=unsold,
     )
 
 

@@ -7,11 +7,9 @@ them, served on a real port; the bot is the real python-telegram-bot Application
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -22,8 +20,8 @@ from twilio.request_validator import RequestValidator
 
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink
-from booking_core.models import Booking, BookingStatus, Customer, Notification, utc_now
-from booking_core.outbox import add_ticket_notifications, mark_sent
+from booking_core.models import Notification, utc_now
+from booking_core.outbox import mark_sent
 from booking_core.redis_server import RedisEndpoint
 from booking_core.settings import Settings, load_settings
 from bot.app import build_application
@@ -34,7 +32,7 @@ from roles.resources import open_core
 from roles.web_role import serving, web_application
 from sandbox.telegram.app import start_telegram_sandbox
 from sandbox.twilio_api import SANDBOX_AUTH_TOKEN
-from tests.factories import make_customer, make_show
+from tests.factories import make_ticketed_booking
 from tests.flows.harness import free_local_socket
 
 pytestmark = pytest.mark.timeout(60)
@@ -118,27 +116,7 @@ def deployment(
 
 async def ticket_rows(sessions: SessionFactory) -> dict[str, Notification]:
     """A confirmed booking's Telegram and SMS ticket rows, the Telegram one sent (message id 4242)."""
-    show = await make_show(sessions, rows=1, seats_per_row=2)
-    customer_id = await make_customer(sessions, secrets.randbelow(10**9), phone="+4915112345678")
-    async with sessions() as session:
-        booking = Booking(
-            show_id=show.show_id,
-            customer_id=customer_id,
-            status=BookingStatus.CONFIRMED,
-            hold_token=secrets.token_hex(8),
-            hold_expires_at=utc_now(),
-            amount_minor=1200,
-            currency="EUR",
-        )
-        session.add(booking)
-        await session.flush()
-        customer = await session.get(Customer, customer_id)
-        assert customer is not None
-        add_ticket_notifications(
-            session, booking.id, customer, utc_now() + timedelta(days=1), reminder_minutes=0, now=utc_now()
-        )
-        await session.commit()
-        booking_id = booking.id
+    booking_id = await make_ticketed_booking(sessions, phone="+4915112345678")
     rows = await _rows(sessions, booking_id)
     await mark_sent(sessions, rows["telegram"].id, utc_now(), "4242")
     return await _rows(sessions, booking_id)

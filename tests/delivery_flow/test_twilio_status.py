@@ -6,9 +6,7 @@ signature is valid only for the public URL. Callbacks are signed with the offici
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
-from datetime import timedelta
 
 import pytest
 import redis.asyncio as aioredis
@@ -17,10 +15,10 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from booking_core.database import SessionFactory
-from booking_core.models import Booking, BookingStatus, Customer, Notification, utc_now
-from booking_core.outbox import add_ticket_notifications, mark_sent
+from booking_core.models import Notification, utc_now
+from booking_core.outbox import mark_sent
 from booking_core.settings import load_settings
-from tests.factories import make_customer, make_show
+from tests.factories import make_ticketed_booking
 from webhooks.app import create_web_app
 from webhooks.keys import TWILIO_AUTH_TOKEN
 from webhooks.twilio_status import setup_twilio_routes, status_callback_url
@@ -53,28 +51,10 @@ async def client(sessions: SessionFactory, redis: aioredis.Redis) -> AsyncIterat
 
 async def sms_row(sessions: SessionFactory) -> tuple[int, str]:
     """The SMS outbox row of a confirmed booking: its id and its status callback reference."""
-    show = await make_show(sessions, rows=1, seats_per_row=2)
-    customer_id = await make_customer(sessions, secrets.randbelow(10**9), phone="+4915112345678")
+    booking_id = await make_ticketed_booking(sessions, phone="+4915112345678")
     async with sessions() as session:
-        booking = Booking(
-            show_id=show.show_id,
-            customer_id=customer_id,
-            status=BookingStatus.CONFIRMED,
-            hold_token=secrets.token_hex(8),
-            hold_expires_at=utc_now(),
-            amount_minor=1200,
-            currency="EUR",
-        )
-        session.add(booking)
-        await session.flush()
-        customer = await session.get(Customer, customer_id)
-        assert customer is not None
-        add_ticket_notifications(
-            session, booking.id, customer, utc_now() + timedelta(days=1), reminder_minutes=0, now=utc_now()
-        )
-        await session.commit()
         query = select(Notification.id, Notification.callback_ref).where(
-            Notification.booking_id == booking.id, Notification.channel == "sms"
+            Notification.booking_id == booking_id, Notification.channel == "sms"
         )
         notification_id, ref = (await session.execute(query)).one()
         assert ref is not None
