@@ -152,6 +152,7 @@ class _Settlement:
     publish: BookingConfirmed | RefundStarted | None = None
     booking_refunded: bool = False  # the whole booking goes back (not just a second payment of it)
     unsold: bool = False  # a confirmed sale was voided: its seats go back through the waitlist rules
+    voided_theatre_ticket: str | None = None  # the connected cinema's ticket of a voided sale
 
 
 # A payment in one of these states was handled before; an expired checkout may still turn out paid.
@@ -672,9 +673,10 @@ async def _settle_refunded(
         return _Settlement(
             ConfirmationResult(ConfirmationOutcome.REFUNDED, booking.id), booked, sold=standing
         )
-    if sale_refunded:
-        await void_sale(session, booking.id, now)
-    return _refunded_booking(booking, booked, unsold=sale_refunded)
+    theatre_ticket = await void_sale(session, booking.id, now) if sale_refunded else None
+    settlement = _refunded_booking(booking, booked, unsold=sale_refunded)
+    settlement.voided_theatre_ticket = theatre_ticket
+    return settlement
 
 
 def _refunded_booking(booking: Booking, booked: _Booked, *, unsold: bool) -> _Settlement:
@@ -723,6 +725,8 @@ async def _after_commit(
 ) -> None:
     """Step 3: bring Redis (and a connected theatre) in line with what SQL decided, then tell the user."""
     booked = settlement.booking
+    if booked is not None and settlement.voided_theatre_ticket is not None:
+        await _cancel_at_theatre(holds, booked, settlement.voided_theatre_ticket)
     if booked is not None:
         try:
             if step is not None:
@@ -734,6 +738,18 @@ async def _after_commit(
             log.warning("booking %s settled but Redis not updated: %s", booked.id, exc)
     if settlement.publish is not None:
         await events.publish(settlement.publish)
+
+
+async def _cancel_at_theatre(holds: HoldStore, booked: _Booked, ticket_id: str) -> None:
+    """A connected cinema's ticket whose money went back: cancelled at the theatre too."""
+    show = None if holds.theatre is None else await holds.theatre.connected(booked.show_id)
+    if holds.theatre is None or show is None:
+        log.error("booking %s refunded; theatre ticket %s is the cinema's to cancel", booked.id, ticket_id)
+        return
+    try:
+        await cancel_sale(holds.theatre, show, ticket_id, booked.id)
+    except TheatreError as exc:
+        log.error("booking %s refunded but theatre ticket %s stands: %s", booked.id, ticket_id, exc)
 
 
 async def _after_theatre_sale(
