@@ -17,7 +17,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from booking_core.delivery import PermanentDeliveryError, SentMessage, TransientDeliveryError
+from booking_core.tickets.senders import PermanentDeliveryError, SentMessage, TransientDeliveryError
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 

@@ -32,8 +32,8 @@ from bot.handlers import (
     tracking,
     waitlist,
 )
+from bot.memory.reminders import HoldReminders
 from bot.notifications import TelegramNotifier
-from bot.reminders import HoldReminders
 from bot.views.help import COMMANDS
 
 if TYPE_CHECKING:

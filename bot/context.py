@@ -16,8 +16,8 @@ from telegram.ext import Application, CallbackContext, ContextTypes
 from booking_core.settings import Settings
 
 if TYPE_CHECKING:
+    from bot.memory.reminders import HoldReminders
     from bot.notifications import TelegramNotifier
-    from bot.reminders import HoldReminders
     from roles.resources import Core
 
 # The context every handler receives (python-telegram-bot's default types).

@@ -20,7 +20,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
-from booking_core.cancellation import CANCELLED_BY_CUSTOMER
+from booking_core.bookings.cancellation import CANCELLED_BY_CUSTOMER
 from booking_core.catalogue.views import ShowDetails
 from booking_core.events import (
     BookingConfirmed,
@@ -30,16 +30,16 @@ from booking_core.events import (
     OfferMade,
     RefundStarted,
 )
-from booking_core.holds import Hold
+from booking_core.holds.store import Hold
 from booking_core.models import utc_now
-from bot.checkout_messages import CheckoutMessages
+from bot.memory.checkout_messages import CheckoutMessages
 from bot.replies import send
 from bot.views import notices
 from bot.views.checkout import closed_checkout_text
 from bot.views.screen import Screen
 
 if TYPE_CHECKING:
-    from bot.reminders import HoldReminders
+    from bot.memory.reminders import HoldReminders
     from roles.resources import Core
 
 log = logging.getLogger(__name__)

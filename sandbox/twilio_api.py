@@ -26,7 +26,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from booking_core.sms_encoding import sms_segments
+from booking_core.tickets.sms_encoding import sms_segments
 
 SANDBOX_ACCOUNT_SID = "AC" + "5a" * 16
 SANDBOX_AUTH_TOKEN = "sandbox-auth-token-0123456789abcdef"

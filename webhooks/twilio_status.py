@@ -19,7 +19,7 @@ from adapters.sms_twilio import verify_twilio_signature
 from booking_core import metrics
 from booking_core.database import SessionFactory
 from booking_core.models import NotificationStatus, utc_now
-from booking_core.outbox import mark_sent, record_delivery_report
+from booking_core.tickets.outbox import mark_sent, record_delivery_report
 from webhooks.keys import SESSIONS, SETTINGS, TWILIO_AUTH_TOKEN
 
 log = logging.getLogger(__name__)

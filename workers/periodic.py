@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from booking_core.models import utc_now
-from booking_core.payment_inbox import unprocessed_payment_events
+from booking_core.payments.inbox import unprocessed_payment_events
 from workers.context import WorkerContext
 from workers.jobs import DramatiqJobs
 from workers.payments import request_refunds

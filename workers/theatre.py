@@ -22,16 +22,16 @@ from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 
-from booking_core.bookings import Bookings
+from booking_core.bookings.service import Bookings
+from booking_core.bookings.theatre_commits import RetryReport
+from booking_core.bookings.theatre_commits import finish_paid_unconfirmed as finish_waiting_sales
 from booking_core.catalogue.queries import CatalogueQueries
 from booking_core.database import SessionFactory
-from booking_core.holds import HoldStore
+from booking_core.holds.store import HoldStore
 from booking_core.models import utc_now
+from booking_core.schedule_sync import TheatreSyncReport
+from booking_core.schedule_sync import sync_theatres as sync_theatre_schedules
 from booking_core.settings import Settings
-from booking_core.theatre_retries import RetryReport
-from booking_core.theatre_retries import finish_paid_unconfirmed as finish_waiting_sales
-from booking_core.theatre_sync import TheatreSyncReport
-from booking_core.theatre_sync import sync_theatres as sync_theatre_schedules
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from booking_core.sms_encoding import sms_encoding, sms_segments
-from booking_core.ticket_content import (
+from booking_core.tickets.content import (
     TELEGRAM_CAPTION_LIMIT,
     compact_seats,
     format_money,
@@ -15,6 +14,7 @@ from booking_core.ticket_content import (
     sms_text,
     telegram_caption,
 )
+from booking_core.tickets.sms_encoding import sms_encoding, sms_segments
 from tests.delivery.conftest import make_view
 
 

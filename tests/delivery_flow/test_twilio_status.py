@@ -18,8 +18,8 @@ from twilio.request_validator import RequestValidator
 
 from booking_core.database import SessionFactory
 from booking_core.models import Booking, BookingStatus, Customer, Notification, utc_now
-from booking_core.outbox import add_ticket_notifications, mark_sent
 from booking_core.settings import load_settings
+from booking_core.tickets.outbox import add_ticket_notifications, mark_sent
 from tests.factories import make_customer, make_show
 from webhooks.app import create_web_app
 from webhooks.keys import TWILIO_AUTH_TOKEN
