@@ -29,6 +29,7 @@ from dramatiq.errors import BrokerConnectionError
 from redis.exceptions import RedisError
 from sqlalchemy import select, update
 
+from adapters.sms_twilio import status_callback_url
 from booking_core import metrics
 from booking_core.bookings.service import ticket_view
 from booking_core.database import SessionFactory
@@ -45,7 +46,6 @@ from booking_core.tickets.outbox import (
     record_attempt,
 )
 from booking_core.tickets.senders import PermanentDeliveryError, TransientDeliveryError
-from webhooks.twilio_status import status_callback_url
 from workers.context import WorkerContext
 from workers.registry import ActorSpec, send
 from workers.telegram_tickets import FloodWait, SendLater, send_reminder, send_ticket

@@ -14,9 +14,6 @@ Two periodic passes, safe to run in every worker process at once:
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -32,8 +29,7 @@ from booking_core.models import utc_now
 from booking_core.schedule_sync import TheatreSyncReport
 from booking_core.schedule_sync import sync_theatres as sync_theatre_schedules
 from booking_core.settings import Settings
-
-log = logging.getLogger(__name__)
+from workers.passes import run_pass, wait_next
 
 RETRY_INTERVAL_SECONDS = 5.0
 
@@ -106,17 +102,6 @@ async def run_theatre_passes(
         started = loop.time()
         if started - last_sync >= sync_every:
             last_sync = started
-            await _pass("theatre sync", sync_theatres(resources))
-        await _pass("theatre commits", finish_paid_unconfirmed(resources))
-        remaining = retry_interval - (loop.time() - started)
-        if remaining > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=remaining)
-
-
-async def _pass(name: str, work: Awaitable[object]) -> None:
-    try:
-        await work
-    except Exception:
-        # A database or Redis outage: keep the loop alive for when they return.
-        log.warning("periodic %s pass failed", name, exc_info=True)
+            await run_pass("theatre sync", sync_theatres(resources))
+        await run_pass("theatre commits", finish_paid_unconfirmed(resources))
+        await wait_next(stop, started, retry_interval)

@@ -1,4 +1,4 @@
-"""Seat holds in Redis (HOLDS_CONTRACT.md): all-or-nothing holds by Lua script, expiry by sweeper,
+"""Seat holds in Redis (DESIGN.md section 3): all-or-nothing holds by Lua script, expiry by sweeper,
 freed seats handed to the waitlist first (DESIGN.md sections 3 and 4).
 
 Each operation is one Lua script in booking_core/holds/lua, run by SHA; one Redis round trip per

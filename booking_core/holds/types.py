@@ -1,4 +1,4 @@
-"""The words of seat holding (HOLDS_CONTRACT.md): holds, typed refusals and what the hold store needs
+"""The words of seat holding (DESIGN.md section 3): holds, typed refusals and what the hold store needs
 to know about a show. Re-exported by `booking_core.holds.store`; kept apart so every hold module can use them.
 """
 
