@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from urllib.parse import urlencode
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
@@ -17,9 +18,17 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from booking_core.delivery import PermanentDeliveryError, SentMessage, TransientDeliveryError
+from booking_core.tickets.senders import PermanentDeliveryError, SentMessage, TransientDeliveryError
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
+# Where Twilio reports an SMS's status: served by webhooks/twilio_status.py.
+TWILIO_STATUS_PATH = "/webhooks/twilio/status"
+REFERENCE_PARAM = "ref"
+
+
+def status_callback_url(public_base_url: str, callback_ref: str) -> str:
+    """The StatusCallback URL for the SMS of one outbox row, named by its unguessable `callback_ref`."""
+    return f"{public_base_url.rstrip('/')}{TWILIO_STATUS_PATH}?{urlencode({REFERENCE_PARAM: callback_ref})}"
 
 
 class TwilioSmsSender:

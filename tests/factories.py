@@ -22,7 +22,7 @@ from booking_core.models import (
     ShowPrice,
     utc_now,
 )
-from booking_core.outbox import add_ticket_notifications
+from booking_core.tickets.outbox import add_ticket_notifications
 
 _serial = itertools.count(1)
 

@@ -21,13 +21,13 @@ from twilio.request_validator import RequestValidator
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink
 from booking_core.models import Notification, utc_now
-from booking_core.outbox import mark_sent
-from booking_core.redis_server import RedisEndpoint
 from booking_core.settings import Settings, load_settings
+from booking_core.tickets.outbox import mark_sent
 from bot.app import build_application
 from bot.notifications import TelegramNotifier
 from bot.running import running_bot
 from roles.endpoints import resolve_endpoints
+from roles.redis_server import RedisEndpoint
 from roles.resources import open_core
 from roles.web_role import serving, web_application
 from sandbox.telegram.app import start_telegram_sandbox

@@ -1,8 +1,9 @@
 """Where the payment provider sends the customer back: /checkout/success and /checkout/cancel.
 
-Stripe's `success_url` and `cancel_url` (adapters/payments_stripe.py) point here. The page only sends
-the customer back to the chat, through a t.me link once a bot process has recorded its username; the
-booking is settled by the provider's webhook, never by this redirect (its `session_id` is not read).
+Stripe's `success_url` and `cancel_url` (adapters/payments/stripe_provider.py) point here. The page
+only sends the customer back to the chat, through a t.me link once a bot process has recorded its
+username; the booking is settled by the provider's webhook, never by this redirect (its `session_id`
+is not read).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from bot.username import chat_link, recorded_username
+from bot.memory.username import chat_link, recorded_username
 from webhooks.keys import REDIS
 
 log = logging.getLogger(__name__)

@@ -1,10 +1,11 @@
 """Twilio's SMS status callbacks: verify the signature, move the outbox row forward, answer.
 
-Each ticket SMS is created with `status_callback_url(...)`, which names its outbox row by an
-unguessable reference in the query string (never the sequential row id); Twilio signs the full public
-URL (query included) together with the POST parameters, so the reference is as trustworthy as the
-rest of the callback. Only SMS rows are ever changed. The route exists only where Twilio (or, in a
-demo, its stand-in) is configured: without its auth token nothing can be verified. Answers:
+Each ticket SMS is created with `adapters.sms_twilio.status_callback_url(...)`, which names its
+outbox row by an unguessable reference in the query string (never the sequential row id); Twilio signs
+the full public URL (query included) together with the POST parameters, so the reference is as
+trustworthy as the rest of the callback. Only SMS rows are ever changed. The route exists only where
+Twilio (or, in a demo, its stand-in) is configured: without its auth token nothing can be verified.
+Answers:
     204 applied, or nothing to change (an early status, a repeat, a late one that would move back)
     403 no or a wrong X-Twilio-Signature: nothing changes
 Behind a proxy the signature covers the URL Twilio called, so it is checked against PUBLIC_BASE_URL
@@ -14,21 +15,18 @@ plus the request's path, never the internal address this process listens on.
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode
 
 from aiohttp import web
 
-from adapters.sms_twilio import verify_twilio_signature
+from adapters.sms_twilio import REFERENCE_PARAM, TWILIO_STATUS_PATH, verify_twilio_signature
 from booking_core import metrics
 from booking_core.database import SessionFactory
 from booking_core.models import NotificationStatus, utc_now
-from booking_core.outbox import mark_sms_sent, record_delivery_report
+from booking_core.tickets.outbox import mark_sms_sent, record_delivery_report
 from webhooks.keys import SESSIONS, SETTINGS, TWILIO_AUTH_TOKEN
 
 log = logging.getLogger(__name__)
 
-TWILIO_STATUS_PATH = "/webhooks/twilio/status"
-REFERENCE_PARAM = "ref"
 METRICS_SOURCE = "twilio"
 
 # Twilio's message statuses that change our row; queued, accepted, sending and scheduled do not.
@@ -40,11 +38,6 @@ _OUR_STATUS = {
     "failed": NotificationStatus.FAILED,
     "canceled": NotificationStatus.FAILED,
 }
-
-
-def status_callback_url(public_base_url: str, callback_ref: str) -> str:
-    """The StatusCallback URL for the SMS of one outbox row, named by its `callback_ref`."""
-    return f"{public_base_url.rstrip('/')}{TWILIO_STATUS_PATH}?{urlencode({REFERENCE_PARAM: callback_ref})}"
 
 
 async def twilio_status_callback(request: web.Request) -> web.Response:

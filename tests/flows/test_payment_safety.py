@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from adapters.payments_sandbox import SandboxCheckout
-from booking_core.confirmation import REFUNDED_AT_PROVIDER, REFUNDED_BEFORE_CONFIRMATION
+from booking_core.bookings.confirmation import REFUNDED_AT_PROVIDER, REFUNDED_BEFORE_CONFIRMATION
 from booking_core.events import BookingConfirmed, RefundStarted
-from booking_core.holds import Hold
+from booking_core.holds.store import Hold
 from booking_core.models import BookingStatus, Ticket
-from booking_core.payments import PaymentEventKind
+from booking_core.payments.port import PaymentEventKind
 from tests.flows.harness import Booked, Flow, outcomes, paid_but_webhook_lost, settled, wait_until
 
 pytestmark = pytest.mark.timeout(90)

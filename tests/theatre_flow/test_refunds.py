@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 import secrets
 
-from booking_core.confirmation import REFUNDED_AT_PROVIDER, ConfirmationOutcome
+from booking_core.bookings.confirmation import REFUNDED_AT_PROVIDER, ConfirmationOutcome
 from booking_core.events import RefundStarted
+from booking_core.holds.seat_map import SeatState
 from booking_core.models import BookingStatus
-from booking_core.payments import PaymentEventKind
-from booking_core.seat_map import SeatState
+from booking_core.payments.port import PaymentEventKind
 from tests.theatre_flow.stand import Stand
 
 
