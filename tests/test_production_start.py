@@ -216,6 +216,7 @@ async def test_run_with_real_settings_seeds_nothing_and_serves_no_stand_in(tmp_p
     # Given real settings (the Bot API is a stand-in here only because tests stay on this machine)
     runner, telegram_url, _state = await start_telegram_sandbox()
     env = environment(tmp_path, **production(TELEGRAM_API_BASE_URL=telegram_url))
+    Path(env["DATA_DIR"]).mkdir()
     web_url = f"http://127.0.0.1:{env['HTTP_PORT']}"
     try:
         with running(tmp_path, "run", env) as process:
