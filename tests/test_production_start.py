@@ -66,7 +66,11 @@ def redis_url() -> str | None:
 
 
 def environment(tmp_path: Path, **settings: str) -> dict[str, str]:
-    """The process environment: this machine's services, and `settings` over nothing inherited."""
+    """The process environment: this machine's services, and `settings` over nothing inherited.
+
+    DATA_DIR is `tmp_path/data`, which exists, unless `settings` name another.
+    """
+    (tmp_path / "data").mkdir(exist_ok=True)
     env = {name: value for name, value in os.environ.items() if name not in _CLEARED}
     env.update(
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'marquee.db'}",
@@ -216,7 +220,6 @@ async def test_run_with_real_settings_seeds_nothing_and_serves_no_stand_in(tmp_p
     # Given real settings (the Bot API is a stand-in here only because tests stay on this machine)
     runner, telegram_url, _state = await start_telegram_sandbox()
     env = environment(tmp_path, **production(TELEGRAM_API_BASE_URL=telegram_url))
-    Path(env["DATA_DIR"]).mkdir()
     web_url = f"http://127.0.0.1:{env['HTTP_PORT']}"
     try:
         with running(tmp_path, "run", env) as process:
