@@ -49,7 +49,8 @@ from sqlalchemy.engine import make_url
 
 from adapters.payments_sandbox import SandboxCheckout, SandboxPaymentProvider
 from booking_core.events import CollectingSink
-from booking_core.holds.store import Hold, HoldRefused
+from booking_core.holds.errors import HoldRefused
+from booking_core.holds.store import Hold
 from booking_core.models import (
     Base,
     Booking,

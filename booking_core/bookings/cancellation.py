@@ -17,7 +17,6 @@ import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from redis.exceptions import RedisError
 from sqlalchemy import delete, select
@@ -25,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from booking_core.bookings.checkout import OpenCheckout, PaymentStatus
+from booking_core.bookings.errors import CancelRefusal, CancelRefused
 from booking_core.bookings.theatre_sale import cancel_sale
 from booking_core.database import SessionFactory
 from booking_core.events import EventSink, RefundStarted
@@ -50,16 +50,6 @@ log = logging.getLogger(__name__)
 CANCELLED_BY_CUSTOMER = "cancelled by the customer"
 
 
-class CancelRefusal(StrEnum):
-    """Why a booking could not be cancelled; stable codes the bot turns into words."""
-
-    NOT_FOUND = "not_found"  # no such booking for this user
-    TOO_LATE = "too_late"  # within the cut-off before the show
-    NOT_CANCELLABLE = "not_cancellable"  # already cancelled, expired or being refunded
-    THEATRE_MANAGED = "theatre_managed"  # a connected cinema's ticket: cancel at the cinema
-    THEATRE_UNAVAILABLE = "theatre_unavailable"  # the cinema's own system is not answering: try later
-
-
 @dataclass(frozen=True)
 class Cancelled:
     """A cancelled booking: `refund_started` if money goes back; expire `checkouts_to_expire` at providers."""
@@ -68,13 +58,6 @@ class Cancelled:
     refund_started: bool
     seat_ids: tuple[int, ...]
     checkouts_to_expire: tuple[OpenCheckout, ...] = ()
-
-
-@dataclass(frozen=True)
-class CancelRefused:
-    """Nothing changed."""
-
-    reason: CancelRefusal
 
 
 @dataclass(frozen=True)

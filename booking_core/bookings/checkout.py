@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking_core.bookings.errors import CheckoutRefusal, CheckoutRefused
 from booking_core.database import SessionFactory
 from booking_core.holds.store import Hold, HoldStore
 from booking_core.models import (
@@ -43,16 +44,6 @@ class PaymentStatus(StrEnum):
     REFUNDED = "refunded"
 
 
-class CheckoutRefusal(StrEnum):
-    """Why a hold could not be turned into a booking; stable codes the bot turns into words."""
-
-    HOLD_EXPIRED = "hold_expired"  # expired, released, replaced by another selection, or not this user's
-    UNKNOWN_CUSTOMER = "unknown_customer"
-    SHOW_UNAVAILABLE = "show_unavailable"  # started or withdrawn
-    NO_PRICE = "no_price"  # a seat's category has no price for this show
-    ALREADY_BOOKED = "already_booked"  # this hold already became a booking that is no longer awaiting payment
-
-
 @dataclass(frozen=True)
 class CheckoutStarted:
     """A booking awaiting payment; open the provider checkout for exactly this amount."""
@@ -75,13 +66,6 @@ class CheckoutStarted:
             expires_at=self.expires_at,
             idempotency_key=f"marquee-checkout-{self.booking_id}",
         )
-
-
-@dataclass(frozen=True)
-class CheckoutRefused:
-    """No booking was made."""
-
-    reason: CheckoutRefusal
 
 
 @dataclass(frozen=True)

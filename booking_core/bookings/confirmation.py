@@ -39,6 +39,7 @@ from sqlalchemy.orm import selectinload
 
 from booking_core.bookings.cancellation import void_sale
 from booking_core.bookings.checkout import PaymentStatus
+from booking_core.bookings.errors import ConfirmationDeferred
 from booking_core.bookings.sale import locked_booking, record_sale
 from booking_core.bookings.theatre_sale import (
     SaleAttempt,
@@ -50,7 +51,8 @@ from booking_core.bookings.theatre_sale import (
 )
 from booking_core.database import SessionFactory
 from booking_core.events import BookingConfirmed, EventSink, RefundStarted
-from booking_core.holds.store import Hold, HoldRefusalReason, HoldStore
+from booking_core.holds.errors import HoldRefusalReason
+from booking_core.holds.store import Hold, HoldStore
 from booking_core.holds.theatre_holds import TheatreHolds
 from booking_core.models import (
     BookedSeat,
@@ -93,12 +95,6 @@ class ConfirmationResult:
     outcome: ConfirmationOutcome
     booking_id: int | None = None
     reason: str | None = None
-
-
-class ConfirmationDeferred(Exception):
-    """Redis cannot say now whether a late payment's seats are free: process the event again later."""
-
-    code = "confirmation_deferred"
 
 
 @dataclass(frozen=True)

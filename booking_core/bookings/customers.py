@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from booking_core.bookings.errors import CustomerNotFound, InvalidContact
 from booking_core.database import SessionFactory
 from booking_core.models import Customer
 
@@ -24,19 +25,6 @@ _PHONE_PUNCTUATION = re.compile(r"[\s().\-/]")
 # A practical address check (RFC 5321 lengths, one @, a dotted domain of LDH labels), not full RFC 5322.
 _EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 _DOMAIN_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-
-
-class InvalidContact(ValueError):
-    """A phone number or email address that cannot be used; `code` says which (stable, for the bot)."""
-
-    def __init__(self, code: str, value: str) -> None:
-        super().__init__(f"{code}: {value!r}")
-        self.code = code
-        self.value = value
-
-
-class CustomerNotFound(LookupError):
-    """No customer for that Telegram user (they have not talked to the bot yet)."""
 
 
 @dataclass(frozen=True)

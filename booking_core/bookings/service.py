@@ -12,16 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
-from booking_core.bookings.cancellation import (
-    Cancelled,
-    CancelRefused,
-    RefundDue,
-    cancel_booking,
-    mark_refunded,
-    refund_due,
-)
+from booking_core.bookings.cancellation import Cancelled, RefundDue, cancel_booking, mark_refunded, refund_due
 from booking_core.bookings.checkout import (
-    CheckoutRefused,
     CheckoutStarted,
     OpenCheckout,
     expire_lapsed_bookings,
@@ -29,6 +21,7 @@ from booking_core.bookings.checkout import (
     start_checkout,
 )
 from booking_core.bookings.confirmation import ConfirmationResult, confirm_payment
+from booking_core.bookings.errors import CancelRefused, CheckoutRefused
 from booking_core.database import SessionFactory
 from booking_core.events import EventSink
 from booking_core.holds.store import Hold, HoldStore

@@ -18,6 +18,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from booking_core.events import Event, HoldExpired, OfferExpired
+from booking_core.holds.errors import InventoryUnavailable
 from booking_core.holds.lua import RedisScripts
 from booking_core.holds.types import InventorySource, to_ms
 from booking_core.redis_keys import ShowKeys
@@ -28,10 +29,6 @@ LOAD_ATTEMPTS = 3
 # How long a show's cached inventory outlives its start; an unknown show is remembered briefly.
 INVENTORY_AFTER_START = timedelta(days=1)
 UNKNOWN_SHOW_MS = 60_000
-
-
-class InventoryUnavailable(RuntimeError):
-    """Redis kept refusing the show's inventory (sold seats changing faster than we can read them)."""
 
 
 class ShowScripts:

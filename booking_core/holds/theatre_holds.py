@@ -29,8 +29,9 @@ import redis.asyncio as aioredis
 
 from booking_core import metrics
 from booking_core.events import Event, EventSink, OfferMade
+from booking_core.holds.errors import HoldRefusalReason, HoldRefused
 from booking_core.holds.seat_map import THEATRE_UNAVAILABLE, SeatMap, SeatState
-from booking_core.holds.types import Hold, HoldRefusalReason, HoldRefused
+from booking_core.holds.types import Hold
 from booking_core.redis_keys import ShowKeys
 from booking_core.theatre.port import (
     SeatsUnavailable,

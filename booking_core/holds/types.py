@@ -1,36 +1,15 @@
-"""The words of seat holding (DESIGN.md section 3): holds, typed refusals and what the hold store needs
-to know about a show. Re-exported by `booking_core.holds.store`; kept apart so every hold module can use them.
+"""The words of seat holding (DESIGN.md section 3): holds and what the hold store needs to know about
+a show (its refusals are in `booking_core.holds.errors`). Re-exported by `booking_core.holds.store`;
+kept apart so every hold module can use them.
 """
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
 from booking_core.holds.best_seats import HallLayout
-
-
-class HoldRefusalReason(enum.StrEnum):
-    """Why a hold was refused; stable codes the bot turns into words."""
-
-    SEAT_TAKEN = "seat_taken"  # held by someone else (or offered to a waiter)
-    SEAT_SOLD = "seat_sold"
-    UNKNOWN_SEAT = "unknown_seat"  # not a seat of this show's hall
-    TOO_MANY_SEATS = "too_many_seats"  # over MAX_SEATS_PER_BOOKING (or over the seats of an offer)
-    SHOW_STARTED = "show_started"  # or not on sale / unknown show
-    RATE_LIMITED = "rate_limited"
-    WAITLIST_FIRST = "waitlist_first"  # freed seats are reserved for people on the waitlist
-    THEATRE_UNAVAILABLE = "theatre_unavailable"  # a connected cinema's own system is not answering
-
-
-@dataclass(frozen=True)
-class HoldRefused:
-    """A hold that was not granted, and the seats that caused it when it is about seats."""
-
-    reason: HoldRefusalReason
-    seat_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ which refuses it whole if the queue or the reserved pool changed meanwhile; then
 
 from __future__ import annotations
 
-import enum
 import logging
 import secrets
 from collections.abc import Sequence
@@ -18,6 +17,7 @@ from typing import Any
 from booking_core.events import EventSink, OfferMade
 from booking_core.holds.best_seats import HallLayout, LayoutSeat
 from booking_core.holds.due_index import DueIndex
+from booking_core.holds.errors import JoinRefusal, JoinRefused
 from booking_core.holds.scripts import ShowScripts, as_list, expiry_events
 from booking_core.holds.types import Hold, LayoutSource, from_ms, parse_hold
 from booking_core.holds.waitlist_policy import WaitReason, WaitRequest, diagnose, plan_offers
@@ -28,22 +28,6 @@ log = logging.getLogger(__name__)
 SWEEP_BATCH = 500
 # Offer-step attempts when concurrent changes keep invalidating the plan; each retry follows progress.
 PLAN_ATTEMPTS = 8
-
-
-class JoinRefusal(enum.StrEnum):
-    """Why joining a waitlist was refused."""
-
-    SHOW_STARTED = "show_started"  # or not on sale / unknown show
-    TOO_MANY_SEATS = "too_many_seats"  # over MAX_SEATS_PER_BOOKING
-    HOLDING = "holding"  # you hold seats of this show: release them first
-    OFFERED = "offered"  # you already have an offer for this show
-
-
-@dataclass(frozen=True)
-class JoinRefused:
-    """A join that was refused."""
-
-    reason: JoinRefusal
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ import logging
 
 from telegram import Message, Update
 
-from booking_core.bookings.checkout import CheckoutRefusal, CheckoutRefused
 from booking_core.bookings.customers import get_or_create_customer
+from booking_core.bookings.errors import CheckoutRefusal, CheckoutRefused
 from booking_core.models import utc_now
 from booking_core.payments.port import PaymentError
 from bot import context as ctx

@@ -9,7 +9,8 @@ from telegram import Message, ReplyKeyboardRemove, Update
 from telegram.error import TelegramError
 from telegram.ext import MessageHandler, filters
 
-from booking_core.bookings.customers import InvalidContact, get_or_create_customer, set_email, set_phone
+from booking_core.bookings.customers import get_or_create_customer, set_email, set_phone
+from booking_core.bookings.errors import InvalidContact
 from bot import context as ctx
 from bot.codec import Action
 from bot.context import BotApplication, BotContext

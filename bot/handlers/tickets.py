@@ -12,7 +12,7 @@ from telegram import Message, Update
 from telegram.error import TelegramError
 from telegram.ext import CommandHandler
 
-from booking_core.bookings.cancellation import CancelRefused
+from booking_core.bookings.errors import CancelRefused
 from booking_core.bookings.service import BookedTicket
 from booking_core.models import utc_now
 from booking_core.tickets.content import qr_png

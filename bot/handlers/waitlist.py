@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 from telegram import Update
 
+from booking_core.holds.errors import JoinRefusal, JoinRefused
 from booking_core.holds.types import Hold
-from booking_core.holds.waitlist import JoinRefusal, JoinRefused, WaitlistPosition
+from booking_core.holds.waitlist import WaitlistPosition
 from bot import context as ctx
 from bot.codec import Action
 from bot.context import BotApplication, BotContext

@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from booking_core.holds import best_seats
+from booking_core.holds.errors import HoldRefusalReason, HoldRefused
 from booking_core.holds.seat_map import SeatMap, SeatState
 from booking_core.holds.store import HoldStore
-from booking_core.holds.types import Hold, HoldRefusalReason, HoldRefused
+from booking_core.holds.types import Hold
 from bot.seat_map.choice import free_seats, hall_rows, seat_labels, stranded_by, taken_by_others, toggled
 from bot.seat_map.screen import ShowHall
 from bot.views.hold_refusals import hold_refusal

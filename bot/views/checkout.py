@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from booking_core.bookings.checkout import CheckoutRefusal
 from booking_core.bookings.customers import CustomerRecord
+from booking_core.bookings.errors import CheckoutRefusal
 from booking_core.catalogue.views import HallLayout, ShowDetails
 from bot.codec import Action
 from bot.views.format import countdown, format_money, format_show_time, language_label, local

@@ -9,7 +9,7 @@ from typing import assert_never
 
 from telegram import InlineKeyboardButton
 
-from booking_core.bookings.cancellation import CancelRefusal
+from booking_core.bookings.errors import CancelRefusal
 from booking_core.bookings.service import BookedTicket
 from booking_core.models import BookingStatus
 from booking_core.tickets.content import TicketView, shorten

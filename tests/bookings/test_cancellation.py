@@ -6,19 +6,14 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from booking_core.bookings.cancellation import (
-    Cancelled,
-    CancelRefusal,
-    CancelRefused,
-    cancel_booking,
-    mark_refunded,
-    refund_due,
-)
+from booking_core.bookings.cancellation import Cancelled, cancel_booking, mark_refunded, refund_due
 from booking_core.bookings.confirmation import ConfirmationOutcome
 from booking_core.bookings.customers import get_or_create_customer
+from booking_core.bookings.errors import CancelRefusal, CancelRefused
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink, OfferMade, RefundStarted
-from booking_core.holds.store import Hold, HoldRefused, HoldStore
+from booking_core.holds.errors import HoldRefused
+from booking_core.holds.store import Hold, HoldStore
 from booking_core.models import BookingStatus, Notification, Ticket, utc_now
 from tests.bookings.flow import (
     booking_row,

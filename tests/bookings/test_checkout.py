@@ -9,13 +9,12 @@ from datetime import timedelta
 from sqlalchemy import delete, update
 
 from booking_core.bookings.checkout import (
-    CheckoutRefusal,
-    CheckoutRefused,
     CheckoutStarted,
     expire_lapsed_bookings,
     record_checkout,
     start_checkout,
 )
+from booking_core.bookings.errors import CheckoutRefusal, CheckoutRefused
 from booking_core.database import SessionFactory
 from booking_core.holds.store import Hold, HoldStore
 from booking_core.models import BookingStatus, Show, ShowPrice, utc_now

@@ -14,7 +14,8 @@ from booking_core.bookings.confirmation import ConfirmationOutcome, Confirmation
 from booking_core.bookings.customers import set_phone
 from booking_core.database import SessionFactory
 from booking_core.events import BookingConfirmed, CollectingSink, RefundStarted
-from booking_core.holds.store import Hold, HoldRefusalReason, HoldStore
+from booking_core.holds.errors import HoldRefusalReason
+from booking_core.holds.store import Hold, HoldStore
 from booking_core.models import BookingStatus, Notification, Ticket
 from booking_core.models import PaymentEvent as PaymentEventRow
 from booking_core.payments.port import PaymentEvent, PaymentEventKind

@@ -7,8 +7,6 @@ import asyncio
 import pytest
 
 from booking_core.bookings.customers import (
-    CustomerNotFound,
-    InvalidContact,
     find_customer,
     get_or_create_customer,
     normalize_email,
@@ -16,6 +14,7 @@ from booking_core.bookings.customers import (
     set_email,
     set_phone,
 )
+from booking_core.bookings.errors import CustomerNotFound, InvalidContact
 from booking_core.database import SessionFactory
 
 

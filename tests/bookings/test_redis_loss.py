@@ -10,11 +10,13 @@ import pytest
 import redis.asyncio as aioredis
 
 from booking_core.bookings.checkout import record_checkout
-from booking_core.bookings.confirmation import ConfirmationDeferred, ConfirmationOutcome
+from booking_core.bookings.confirmation import ConfirmationOutcome
+from booking_core.bookings.errors import ConfirmationDeferred
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink
+from booking_core.holds.errors import HoldRefusalReason, HoldRefused
 from booking_core.holds.inventory import SqlInventory
-from booking_core.holds.store import HoldRefusalReason, HoldRefused, HoldStore
+from booking_core.holds.store import HoldStore
 from booking_core.models import BookingStatus
 from booking_core.payments.port import PaymentEvent, PaymentEventKind
 from roles.redis_server import redis_client

@@ -7,9 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from telegram import InlineKeyboardMarkup
 
-from booking_core.bookings.cancellation import CancelRefusal
-from booking_core.bookings.checkout import CheckoutRefusal
 from booking_core.bookings.customers import CustomerRecord
+from booking_core.bookings.errors import CancelRefusal, CheckoutRefusal
 from booking_core.bookings.service import BookedTicket
 from booking_core.catalogue.views import (
     CinemaInfo,
@@ -24,7 +23,7 @@ from booking_core.catalogue.views import (
     ShowDetails,
     ShowTime,
 )
-from booking_core.holds.types import HoldRefusalReason
+from booking_core.holds.errors import HoldRefusalReason
 from booking_core.models import BookingStatus
 from booking_core.tickets.content import TicketView
 from bot.codec import Action, decode, encode

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from booking_core.holds.errors import HoldRefusalReason, JoinRefusal
 from booking_core.holds.seat_map import THEATRE_UNAVAILABLE, SeatState
-from booking_core.holds.types import Hold, HoldRefusalReason
-from booking_core.holds.waitlist import JoinRefusal, WaitlistPosition
+from booking_core.holds.types import Hold
+from booking_core.holds.waitlist import WaitlistPosition
 from booking_core.holds.waitlist_policy import WaitReason
 from bot.codec import Action, decode
 from bot.seat_map.choice import best_for, stranded_by, toggled

@@ -14,7 +14,8 @@ from datetime import timedelta
 import pytest
 
 from booking_core.events import BookingConfirmed, RefundStarted
-from booking_core.holds.store import Hold, HoldRefusalReason, HoldRefused
+from booking_core.holds.errors import HoldRefusalReason, HoldRefused
+from booking_core.holds.store import Hold
 from booking_core.models import BookingStatus, PaymentEvent, utc_now
 from booking_core.payments.inbox import unprocessed_payment_events
 from booking_core.payments.port import PaymentEventKind

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink, OfferExpired, OfferMade
+from booking_core.holds.errors import HoldRefusalReason, HoldRefused, JoinRefusal, JoinRefused
 from booking_core.holds.seat_map import SeatState
-from booking_core.holds.store import Hold, HoldRefusalReason, HoldRefused, HoldStore
-from booking_core.holds.waitlist import JoinRefusal, JoinRefused, WaitlistPosition
+from booking_core.holds.store import Hold, HoldStore
+from booking_core.holds.waitlist import WaitlistPosition
 from booking_core.holds.waitlist_policy import WaitReason
 from booking_core.models import utc_now
 from tests.factories import ShowFixture, make_show

@@ -29,10 +29,11 @@ from hypothesis.stateful import (
 from booking_core.database import create_engine, create_session_factory
 from booking_core.events import CollectingSink, HoldExpired, OfferExpired, OfferMade
 from booking_core.holds.best_seats import HallLayout, best_seats
+from booking_core.holds.errors import HoldRefused, JoinRefused
 from booking_core.holds.inventory import SqlInventory
 from booking_core.holds.seat_map import SeatState
-from booking_core.holds.store import Hold, HoldRefused, HoldStore
-from booking_core.holds.waitlist import JoinRefused, WaitlistPosition
+from booking_core.holds.store import Hold, HoldStore
+from booking_core.holds.waitlist import WaitlistPosition
 from booking_core.models import Base
 from roles.redis_server import RedisEndpoint
 from tests.factories import make_show

@@ -24,8 +24,9 @@ from booking_core.bookings.confirmation import ConfirmationResult
 from booking_core.bookings.customers import get_or_create_customer
 from booking_core.bookings.theatre_commits import RetryReport
 from booking_core.events import CollectingSink
+from booking_core.holds.errors import HoldRefused
 from booking_core.holds.seat_map import SeatMap
-from booking_core.holds.store import Hold, HoldRefused, HoldStore
+from booking_core.holds.store import Hold, HoldStore
 from booking_core.holds.theatre_holds import TheatreHolds
 from booking_core.models import Booking, BookingLine, Show, TheatreCommit, Ticket
 from booking_core.models import PaymentEvent as PaymentEventRow

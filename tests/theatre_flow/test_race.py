@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from booking_core.bookings.confirmation import ConfirmationOutcome
 from booking_core.bookings.customers import get_or_create_customer
+from booking_core.holds.errors import HoldRefused
 from booking_core.holds.inventory import SqlInventory
-from booking_core.holds.store import Hold, HoldRefused, HoldStore
+from booking_core.holds.store import Hold, HoldStore
 from booking_core.models import BookedSeat, Seat
 from tests.theatre_flow.stand import Stand
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from booking_core.bookings.cancellation import Cancelled, CancelRefusal, CancelRefused
+from booking_core.bookings.cancellation import Cancelled
 from booking_core.bookings.confirmation import ConfirmationOutcome
+from booking_core.bookings.errors import CancelRefusal, CancelRefused
 from booking_core.events import BookingConfirmed, RefundStarted
 from booking_core.holds.seat_map import SeatState
 from booking_core.models import BookingStatus, utc_now

@@ -8,8 +8,9 @@ from datetime import timedelta
 
 from booking_core.bookings.confirmation import ConfirmationOutcome
 from booking_core.bookings.customers import get_or_create_customer
+from booking_core.holds.errors import HoldRefusalReason, HoldRefused
 from booking_core.holds.seat_map import THEATRE_UNAVAILABLE, SeatState
-from booking_core.holds.store import Hold, HoldRefusalReason, HoldRefused
+from booking_core.holds.store import Hold
 from booking_core.holds.waitlist import WaitlistPosition
 from tests.factories import make_show
 from tests.theatre_flow.stand import Stand

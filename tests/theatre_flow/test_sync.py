@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from booking_core.bookings.confirmation import ConfirmationOutcome
 from booking_core.events import RefundStarted
-from booking_core.holds.store import HoldRefusalReason, HoldRefused
+from booking_core.holds.errors import HoldRefusalReason, HoldRefused
 from booking_core.models import BookingStatus, Hall, Movie, Seat, Show, ShowPrice, utc_now
 from tests.theatre_flow.stand import Stand
 
