@@ -8,7 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
-from booking_core.settings import ConfigurationError, Settings, load_settings
+from booking_core.settings import ConfigurationError
+from roles.settings import MarqueeSettings, load_settings
 
 ROLES = {
     "run": "everything in one process on embedded defaults: the demo (sandboxes included)",
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     return dispatch(args, settings)
 
 
-def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+def dispatch(args: argparse.Namespace, settings: MarqueeSettings) -> int:
     """Run one parsed command."""
     from roles import commands
 

@@ -13,11 +13,13 @@ from collections.abc import Mapping
 from urllib.parse import urlencode
 
 import aiohttp
+from pydantic_settings import BaseSettings
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from booking_core.settings import ENVIRONMENT
 from booking_core.tickets.senders import PermanentDeliveryError, SentMessage, TransientDeliveryError
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
@@ -29,6 +31,18 @@ REFERENCE_PARAM = "ref"
 def status_callback_url(public_base_url: str, callback_ref: str) -> str:
     """The StatusCallback URL for the SMS of one outbox row, named by its unguessable `callback_ref`."""
     return f"{public_base_url.rstrip('/')}{TWILIO_STATUS_PATH}?{urlencode({REFERENCE_PARAM: callback_ref})}"
+
+
+class TwilioSettings(BaseSettings):
+    """TWILIO_*: unset, a demo sends SMS to the sandbox; composed with the rest in roles.settings."""
+
+    model_config = ENVIRONMENT
+
+    TWILIO_ACCOUNT_SID: str | None = None
+    TWILIO_AUTH_TOKEN: str | None = None
+    TWILIO_FROM_NUMBER: str | None = None
+    # Where the Twilio client sends its calls: unset for Twilio itself; the sandbox's URL otherwise.
+    TWILIO_API_BASE_URL: str | None = None
 
 
 class TwilioSmsSender:

@@ -69,9 +69,9 @@ from booking_core.models import (
     Ticket,
 )
 from booking_core.payments.port import PaymentEventKind
-from booking_core.settings import Settings, load_settings
 from roles.redis_server import open_redis
 from roles.resources import open_core
+from roles.settings import MarqueeSettings, load_settings
 from roles.web_role import core_web_app
 from sandbox.telegram.app import start_telegram_sandbox
 from tests.support.settings import NO_SMTP
@@ -118,7 +118,7 @@ def setup_noop_route(app: web.Application) -> None:
     app.router.add_post(NOOP_PATH, noop)
 
 
-async def serve_web(settings: Settings, port: int) -> None:
+async def serve_web(settings: MarqueeSettings, port: int) -> None:
     """The web role: the payment route group (and the no-op route) until SIGTERM."""
     assert settings.REDIS_URL is not None
     broker = build_broker(settings.REDIS_URL, namespace=NAMESPACE)
@@ -139,7 +139,7 @@ async def serve_web(settings: Settings, port: int) -> None:
     broker.close()
 
 
-def serve_worker(settings: Settings, telegram_api: str, ready_file: Path) -> None:
+def serve_worker(settings: MarqueeSettings, telegram_api: str, ready_file: Path) -> None:
     """The worker role: the payment actors on the Redis broker until SIGTERM."""
     assert settings.REDIS_URL is not None
     broker = build_broker(settings.REDIS_URL, namespace=NAMESPACE)
@@ -172,7 +172,7 @@ def serve_worker(settings: Settings, telegram_api: str, ready_file: Path) -> Non
 # -- seeding ----------------------------------------------------------------------------------------
 
 
-async def seed(settings: Settings) -> tuple[list[tuple[bytes, dict[str, str]]], dict[str, int]]:
+async def seed(settings: MarqueeSettings) -> tuple[list[tuple[bytes, dict[str, str]]], dict[str, int]]:
     """Create the schema, a show, BOOKINGS one-seat bookings on live holds; their signed completed events
     and the booking each event pays for."""
     assert settings.REDIS_URL is not None
@@ -336,7 +336,7 @@ async def post_paced(
     return answers
 
 
-async def wait_confirmed(settings: Settings, expected: int) -> int:
+async def wait_confirmed(settings: MarqueeSettings, expected: int) -> int:
     """Poll until `expected` bookings are confirmed or the deadline passes; how many are."""
     assert settings.REDIS_URL is not None
     async with open_core(settings, settings.REDIS_URL, CollectingSink()) as core:
@@ -350,7 +350,9 @@ async def wait_confirmed(settings: Settings, expected: int) -> int:
             await asyncio.sleep(0.1)
 
 
-async def spans(settings: Settings, booking_of_event: dict[str, int]) -> list[tuple[datetime, datetime]]:
+async def spans(
+    settings: MarqueeSettings, booking_of_event: dict[str, int]
+) -> list[tuple[datetime, datetime]]:
     """(webhook received, booking confirmed) for each of these events whose booking is confirmed."""
     assert settings.REDIS_URL is not None
     async with open_core(settings, settings.REDIS_URL, CollectingSink()) as core, core.sessions() as session:
@@ -383,7 +385,7 @@ def p99(values: list[float]) -> float:
     return values[max(0, -(-len(values) * 99 // 100) - 1)] if values else float("nan")
 
 
-async def duplicates_confirmed(settings: Settings, unique_events: int) -> int:
+async def duplicates_confirmed(settings: MarqueeSettings, unique_events: int) -> int:
     """Repeats stored as a second event, plus tickets beyond one per booking (both must be 0)."""
     assert settings.REDIS_URL is not None
     async with open_core(settings, settings.REDIS_URL, CollectingSink()) as core, core.sessions() as session:
@@ -445,7 +447,7 @@ class Figures:
     answers: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-async def run_phases(settings: Settings, base_url: str, tmp: Path, env: dict[str, str]) -> Figures:
+async def run_phases(settings: MarqueeSettings, base_url: str, tmp: Path, env: dict[str, str]) -> Figures:
     """Seed, start the roles, and run the baseline, burst and paced phases."""
     events, booking_of_event = await seed(settings)
     event_ids = list(booking_of_event)

@@ -1,6 +1,8 @@
-"""Configuration: one settings object read from the environment (and `.env`).
+"""The core's configuration, read from the environment (and `.env`).
 
-The names in DESIGN.md section 7 are a contract with operators and tests: keep them stable.
+The names in DESIGN.md section 7 are a contract with operators and tests: keep them stable. The bot's
+and the adapters' variables live with them (bot.settings, adapters.payments.settings,
+adapters.sms_twilio); roles.settings composes them all and decides the deployment.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ import json
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal
 
 from pydantic import (
     AnyHttpUrl,
@@ -18,9 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     field_validator,
-    model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -46,16 +46,16 @@ class TheatreSystemConfig(BaseModel):
 
 
 _SYSTEM_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-# Telegram's rule for a webhook's secret_token (Bot API, setWebhook).
-_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 Mode = Literal["demo", "production"]
+# How every part of the settings is read: the environment, then `.env`; names as written; others ignored.
+ENVIRONMENT = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True)
 
 
 class Settings(BaseSettings):
-    """Everything Marquee reads from its environment, with the defaults of DESIGN.md section 7."""
+    """The core's variables, with the defaults of DESIGN.md section 7 (MODE is settled in roles.settings)."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True)
+    model_config = ENVIRONMENT
 
     # demo: stand-ins, demo data and the sandbox provider may serve; production: real services only.
     # Unset means demo on embedded defaults, and is refused once a real bot token is configured.
@@ -66,23 +66,6 @@ class Settings(BaseSettings):
     BROKER_URL: str | None = None
     DATA_DIR: Path = Path("data")
 
-    TELEGRAM_BOT_TOKEN: str | None = None
-    TELEGRAM_API_BASE_URL: str | None = None
-    TELEGRAM_WEBHOOK_URL: str | None = None
-    TELEGRAM_WEBHOOK_SECRET: str | None = None
-
-    # Unset: the sandbox in a demo; a production deployment must name its provider.
-    PAYMENT_PROVIDER: Literal["sandbox", "stripe"] | None = None
-    STRIPE_API_KEY: str | None = None
-    STRIPE_WEBHOOK_SECRET: str | None = None
-    STRIPE_API_BASE: str | None = None
-    SANDBOX_WEBHOOK_SECRET: str = "whsec_marquee_sandbox"
-
-    TWILIO_ACCOUNT_SID: str | None = None
-    TWILIO_AUTH_TOKEN: str | None = None
-    TWILIO_FROM_NUMBER: str | None = None
-    # Where the Twilio client sends its calls: unset for Twilio itself; the sandbox's URL otherwise.
-    TWILIO_API_BASE_URL: str | None = None
     SMTP_URL: str | None = None
     MAIL_FROM: str = "Marquee <tickets@marquee.example>"
 
@@ -135,13 +118,6 @@ class Settings(BaseSettings):
             raise ValueError("expected redis://, rediss://, unix:// or amqp://")
         return value
 
-    @field_validator("TELEGRAM_WEBHOOK_SECRET")
-    @classmethod
-    def _webhook_secret_is_telegrams(cls, value: str | None) -> str | None:
-        if value is not None and not _WEBHOOK_SECRET.fullmatch(value):
-            raise ValueError("1 to 256 characters of A-Z a-z 0-9 _ -")
-        return value
-
     @field_validator("THEATRE_SYSTEMS", mode="before")
     @classmethod
     def _theatre_systems_json(cls, value: object) -> object:
@@ -161,39 +137,6 @@ class Settings(BaseSettings):
                 raise ValueError(f"{name!r} is not a system name: lowercase a-z 0-9 _ -, not 'local'")
         return value
 
-    @model_validator(mode="after")
-    def _deployment_is_decided(self) -> Self:
-        """Settle MODE and the payment provider; a real deployment never falls back to a stand-in.
-
-        Raises ConfigurationError (not wrapped by pydantic) so that the one line names the setting.
-        """
-        if self.TELEGRAM_WEBHOOK_URL and not self.TELEGRAM_WEBHOOK_SECRET:
-            # Without it the webhook would be registered but never served: every update a 404.
-            raise ConfigurationError(
-                "TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL (1-256 of A-Z a-z 0-9 _ -)"
-            )
-        if self.MODE is None:
-            if self.TELEGRAM_BOT_TOKEN:
-                raise ConfigurationError(
-                    "MODE: TELEGRAM_BOT_TOKEN is set, so choose MODE=production (real services only) "
-                    "or MODE=demo (sandbox stand-ins and demo data)"
-                )
-            self.MODE = "demo"
-        if self.MODE == "demo":
-            self.PAYMENT_PROVIDER = self.PAYMENT_PROVIDER or "sandbox"
-            return self
-        if not self.TELEGRAM_BOT_TOKEN:
-            raise ConfigurationError("TELEGRAM_BOT_TOKEN: required with MODE=production")
-        if self.PAYMENT_PROVIDER != "stripe":
-            raise ConfigurationError(
-                "PAYMENT_PROVIDER: set it to stripe; the sandbox provider serves MODE=demo only"
-            )
-        if "PUBLIC_BASE_URL" not in self.model_fields_set:
-            raise ConfigurationError(
-                "PUBLIC_BASE_URL: required with MODE=production (where Stripe and customers reach us)"
-            )
-        return self
-
     @property
     def is_demo(self) -> bool:
         """True when stand-ins, demo data and the sandbox payment provider may serve."""
@@ -208,13 +151,3 @@ class Settings(BaseSettings):
     def public_base_url(self) -> str:
         """PUBLIC_BASE_URL without a trailing slash, ready to join paths onto."""
         return str(self.PUBLIC_BASE_URL).rstrip("/")
-
-
-def load_settings(**overrides: object) -> Settings:
-    """Read the settings, turning a bad value into one ConfigurationError line naming the variable."""
-    try:
-        return Settings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = ".".join(str(part) for part in first["loc"]) or "settings"
-        raise ConfigurationError(f"{name}: {first['msg']}") from None

@@ -21,6 +21,10 @@ class BookingCore(Protocol):
     holds: HoldStore
     bookings: Bookings
     payment_provider: PaymentProvider
-    settings: Settings
     sessions: SessionFactory
     redis: aioredis.Redis
+
+    @property
+    def settings(self) -> Settings:
+        """The core's settings (the process's own settings hold them and more)."""
+        ...

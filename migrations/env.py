@@ -7,7 +7,7 @@ from sqlalchemy.engine import Connection
 
 from booking_core.database import create_engine
 from booking_core.models import Base
-from booking_core.settings import load_settings
+from roles.settings import load_settings
 
 target_metadata = Base.metadata
 

@@ -11,19 +11,21 @@ from pathlib import Path
 from booking_core.catalogue import InvalidCatalogue, import_catalogue, load_catalogue_file, seed_demo
 from booking_core.catalogue.queries import CatalogueQueries
 from booking_core.database import SessionFactory, create_engine, create_session_factory
-from booking_core.settings import Settings
 from roles.migrate import upgrade_to_head
 from roles.redis_server import open_redis
+from roles.settings import MarqueeSettings
 
 
-def migrate(settings: Settings) -> None:
+def migrate(settings: MarqueeSettings) -> None:
     """Upgrade the database to the newest migration."""
     upgrade_to_head(settings.DATABASE_URL)
     print("database is at the newest migration")
 
 
 @asynccontextmanager
-async def _catalogue_access(settings: Settings) -> AsyncIterator[tuple[SessionFactory, CatalogueQueries]]:
+async def _catalogue_access(
+    settings: MarqueeSettings,
+) -> AsyncIterator[tuple[SessionFactory, CatalogueQueries]]:
     endpoint = await asyncio.to_thread(open_redis, settings.REDIS_URL, settings.DATA_DIR)
     engine = create_engine(settings.DATABASE_URL)
     redis = endpoint.client()
@@ -36,7 +38,7 @@ async def _catalogue_access(settings: Settings) -> AsyncIterator[tuple[SessionFa
         endpoint.stop()
 
 
-async def seed(settings: Settings) -> int:
+async def seed(settings: MarqueeSettings) -> int:
     """Load the demo catalogue (shows for the next 7 days); a second run changes nothing."""
     async with _catalogue_access(settings) as (sessions, catalogue):
         report = await seed_demo(sessions, catalogue)
@@ -44,7 +46,7 @@ async def seed(settings: Settings) -> int:
     return 0
 
 
-async def import_catalogue_file(settings: Settings, path: Path) -> int:
+async def import_catalogue_file(settings: MarqueeSettings, path: Path) -> int:
     """Validate a catalogue file whole, then import all of it, or report every bad row and import nothing."""
     try:
         catalogue = load_catalogue_file(path)
@@ -65,7 +67,7 @@ async def import_catalogue_file(settings: Settings, path: Path) -> int:
     return 0
 
 
-async def sync_theatres(settings: Settings) -> int:
+async def sync_theatres(settings: MarqueeSettings) -> int:
     """Sync every connected theatre's schedule into the catalogue now; 1 if any theatre failed."""
     if not settings.THEATRE_SYSTEMS:
         print("no connected theatre systems are configured (THEATRE_SYSTEMS)")

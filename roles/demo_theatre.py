@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 from pydantic import AnyHttpUrl, SecretStr
 
-from booking_core.settings import Settings, TheatreSystemConfig
+from booking_core.settings import TheatreSystemConfig
 from roles.endpoints import LOOPBACK
 from roles.ports import port_of
+from roles.settings import MarqueeSettings
 from sandbox.theatre import SANDBOX_TOKEN, start_theatre_sandbox
 
 DEMO_SYSTEM = "northlight"
@@ -26,12 +27,12 @@ DEMO_SYSTEM = "northlight"
 class DemoTheatre:
     """The settings to run with (THEATRE_SYSTEMS pointing at the sandbox) and where its box office is."""
 
-    settings: Settings
+    settings: MarqueeSettings
     box_office_url: str | None  # None when THEATRE_SYSTEMS was configured already
 
 
 @asynccontextmanager
-async def connect_demo_theatre(settings: Settings) -> AsyncIterator[DemoTheatre]:
+async def connect_demo_theatre(settings: MarqueeSettings) -> AsyncIterator[DemoTheatre]:
     """Run the sandbox theatre on loopback:DEMO_THEATRE_PORT (its database under DATA_DIR) during the demo."""
     if settings.THEATRE_SYSTEMS:
         yield DemoTheatre(settings, None)

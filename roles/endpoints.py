@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from booking_core.settings import ConfigurationError, Settings
+from booking_core.settings import ConfigurationError
+from roles.settings import MarqueeSettings
 from sandbox.twilio_api import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_FROM_NUMBER
 
 TELEGRAM_API = "https://api.telegram.org"
@@ -22,7 +23,7 @@ class SandboxUrls:
     smtp: str
 
     @classmethod
-    def on_ports(cls, settings: Settings) -> SandboxUrls:
+    def on_ports(cls, settings: MarqueeSettings) -> SandboxUrls:
         """The sandbox addresses for this configuration."""
         return cls(
             http=f"http://{LOOPBACK}:{settings.SANDBOX_PORT}",
@@ -44,7 +45,7 @@ class Endpoints:
     smtp_url: str
 
 
-def resolve_endpoints(settings: Settings, redis_url: str, sandbox: SandboxUrls | None) -> Endpoints:
+def resolve_endpoints(settings: MarqueeSettings, redis_url: str, sandbox: SandboxUrls | None) -> Endpoints:
     """Fill every unset vendor setting with the sandbox (in a demo, when one runs); refuse a gap otherwise."""
     telegram_token = settings.TELEGRAM_BOT_TOKEN
     telegram_api = settings.TELEGRAM_API_BASE_URL
@@ -72,6 +73,6 @@ def resolve_endpoints(settings: Settings, redis_url: str, sandbox: SandboxUrls |
 _SANDBOX_TWILIO = (SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_FROM_NUMBER)
 
 
-def _twilio_credentials(settings: Settings) -> tuple[str, str, str] | None:
+def _twilio_credentials(settings: MarqueeSettings) -> tuple[str, str, str] | None:
     sid, token, sender = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, settings.TWILIO_FROM_NUMBER
     return (sid, token, sender) if sid and token and sender else None

@@ -7,10 +7,11 @@ import redis.asyncio as aioredis
 from adapters.payments.stripe_provider import StripePaymentProvider
 from adapters.payments_sandbox import SandboxPaymentProvider
 from booking_core.payments.port import PaymentProvider
-from booking_core.settings import ConfigurationError, Settings
+from booking_core.settings import ConfigurationError
+from roles.settings import MarqueeSettings
 
 
-def open_payment_provider(settings: Settings, store: aioredis.Redis) -> PaymentProvider:
+def open_payment_provider(settings: MarqueeSettings, store: aioredis.Redis) -> PaymentProvider:
     """The configured provider (the sandbox keeps its checkouts in `store`); close it with aclose()."""
     if settings.PAYMENT_PROVIDER == "stripe":
         if not settings.STRIPE_API_KEY or not settings.STRIPE_WEBHOOK_SECRET:
@@ -22,6 +23,6 @@ def open_payment_provider(settings: Settings, store: aioredis.Redis) -> PaymentP
             settings.public_base_url,
         )
     if not settings.is_demo:
-        # Settings refuse this already; the sandbox accepts any payment signed with a published secret.
+        # The settings refuse this already; the sandbox accepts any payment signed with a published secret.
         raise ConfigurationError("PAYMENT_PROVIDER: the sandbox provider serves MODE=demo only")
     return SandboxPaymentProvider(settings.public_base_url, settings.SANDBOX_WEBHOOK_SECRET, store)

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from booking_core.catalogue import seed_demo
-from booking_core.settings import ConfigurationError, Settings
+from booking_core.settings import ConfigurationError
 from bot.app import build_application
 from bot.notifications import TelegramNotifier
 from bot.running import running_bot
@@ -24,16 +24,17 @@ from roles.migrate import upgrade_to_head
 from roles.redis_server import open_redis
 from roles.resources import open_core
 from roles.sandbox_server import serving_sandboxes
+from roles.settings import MarqueeSettings
 from roles.web_role import serving, web_application
 from roles.worker_role import declare_jobs, run_worker
 from workers.theatre import sync_theatres as sync_connected_theatres
 
 log = logging.getLogger(__name__)
 
-RoleMain = Callable[[Settings, asyncio.Event], Awaitable[None]]
+RoleMain = Callable[[MarqueeSettings, asyncio.Event], Awaitable[None]]
 
 
-def run_role(role: str, settings: Settings) -> int:
+def run_role(role: str, settings: MarqueeSettings) -> int:
     """Run one long-running role until it is told to stop; 2 for a configuration it cannot use."""
     try:
         asyncio.run(_until_signalled(ROLES[role], settings))
@@ -43,7 +44,7 @@ def run_role(role: str, settings: Settings) -> int:
     return 0
 
 
-async def _until_signalled(main: RoleMain, settings: Settings) -> None:
+async def _until_signalled(main: RoleMain, settings: MarqueeSettings) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -52,7 +53,7 @@ async def _until_signalled(main: RoleMain, settings: Settings) -> None:
 
 
 @asynccontextmanager
-async def _redis_url(settings: Settings) -> AsyncIterator[str]:
+async def _redis_url(settings: MarqueeSettings) -> AsyncIterator[str]:
     endpoint = await asyncio.to_thread(open_redis, settings.REDIS_URL, settings.DATA_DIR)
     try:
         yield endpoint.url
@@ -60,7 +61,7 @@ async def _redis_url(settings: Settings) -> AsyncIterator[str]:
         endpoint.stop()
 
 
-async def _serve_web(settings: Settings, endpoints: Endpoints, stop: asyncio.Event) -> None:
+async def _serve_web(settings: MarqueeSettings, endpoints: Endpoints, stop: asyncio.Event) -> None:
     notifier = TelegramNotifier()
     async with open_core(settings, endpoints.redis_url, notifier) as core:
         if not settings.TELEGRAM_WEBHOOK_URL:
@@ -87,7 +88,7 @@ async def _serve_web(settings: Settings, endpoints: Endpoints, stop: asyncio.Eve
                 await stop.wait()
 
 
-async def _poll_bot(settings: Settings, endpoints: Endpoints, stop: asyncio.Event) -> None:
+async def _poll_bot(settings: MarqueeSettings, endpoints: Endpoints, stop: asyncio.Event) -> None:
     if settings.TELEGRAM_WEBHOOK_URL:
         raise ConfigurationError("TELEGRAM_WEBHOOK_URL: set, so updates arrive at the `web` role, not `bot`")
     notifier = TelegramNotifier()
@@ -104,17 +105,17 @@ async def _poll_bot(settings: Settings, endpoints: Endpoints, stop: asyncio.Even
             await stop.wait()
 
 
-def _single(serve: Callable[[Settings, Endpoints, asyncio.Event], Awaitable[None]]) -> RoleMain:
+def _single(serve: Callable[[MarqueeSettings, Endpoints, asyncio.Event], Awaitable[None]]) -> RoleMain:
     """A role of a scaled-out deployment: outside services from the settings (or a `sandbox` process)."""
 
-    async def main(settings: Settings, stop: asyncio.Event) -> None:
+    async def main(settings: MarqueeSettings, stop: asyncio.Event) -> None:
         async with _redis_url(settings) as redis_url:
             await serve(settings, resolve_endpoints(settings, redis_url, None), stop)
 
     return main
 
 
-async def _sandbox(settings: Settings, stop: asyncio.Event) -> None:
+async def _sandbox(settings: MarqueeSettings, stop: asyncio.Event) -> None:
     if not settings.is_demo:
         raise ConfigurationError("MODE: the sandbox stand-ins serve MODE=demo only")
     async with serving_sandboxes(settings) as (urls, _telegram):
@@ -122,7 +123,7 @@ async def _sandbox(settings: Settings, stop: asyncio.Event) -> None:
         await stop.wait()
 
 
-async def _everything(settings: Settings, stop: asyncio.Event) -> None:
+async def _everything(settings: MarqueeSettings, stop: asyncio.Event) -> None:
     """`run`: the demo, or with MODE=production every role on the real services in this one process."""
     if settings.is_demo:
         await _demo(settings, stop)
@@ -136,7 +137,7 @@ async def _everything(settings: Settings, stop: asyncio.Event) -> None:
         await asyncio.gather(*roles)
 
 
-async def _demo(settings: Settings, stop: asyncio.Event) -> None:
+async def _demo(settings: MarqueeSettings, stop: asyncio.Event) -> None:
     """The demo: migrate, seed, then every role and every stand-in (on loopback) in this one process.
 
     One demo cinema sells through a sandbox theatre's own ticketing system (unless THEATRE_SYSTEMS is
@@ -163,7 +164,7 @@ async def _demo(settings: Settings, stop: asyncio.Event) -> None:
         )
 
 
-def _print_welcome(settings: Settings, sandbox: SandboxUrls, box_office_url: str | None) -> None:
+def _print_welcome(settings: MarqueeSettings, sandbox: SandboxUrls, box_office_url: str | None) -> None:
     lines = [
         "",
         "Marquee is running on embedded defaults.",

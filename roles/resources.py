@@ -28,10 +28,10 @@ from booking_core.holds.inventory import SqlInventory
 from booking_core.holds.store import HoldStore
 from booking_core.holds.theatre_holds import TheatreHolds
 from booking_core.payments.port import PaymentProvider
-from booking_core.settings import Settings
 from booking_core.theatre.shows import ConnectedShows
 from roles.payment_provider import open_payment_provider
 from roles.redis_server import redis_client
+from roles.settings import MarqueeSettings
 from workers.context import WorkerContext
 
 
@@ -39,7 +39,7 @@ from workers.context import WorkerContext
 class Core:
     """The booking core bound to its database and Redis."""
 
-    settings: Settings
+    settings: MarqueeSettings
     engine: AsyncEngine
     sessions: SessionFactory
     redis: aioredis.Redis
@@ -50,7 +50,7 @@ class Core:
 
 
 @asynccontextmanager
-async def open_core(settings: Settings, redis_url: str, events: EventSink) -> AsyncIterator[Core]:
+async def open_core(settings: MarqueeSettings, redis_url: str, events: EventSink) -> AsyncIterator[Core]:
     """Open the database, Redis, the hold store, bookings and the payment provider; close them after."""
     async with AsyncExitStack() as stack:
         engine = create_engine(settings.DATABASE_URL)

@@ -12,9 +12,9 @@ from contextlib import asynccontextmanager
 
 from aiohttp import web
 
-from booking_core.settings import Settings
 from roles.endpoints import LOOPBACK, SandboxUrls
 from roles.ports import port_of
+from roles.settings import MarqueeSettings
 from sandbox.mailbox import setup_mailbox_pages, start_mailbox
 from sandbox.telegram import TelegramSandbox, install_telegram_sandbox
 from sandbox.telegram.app import MAX_UPLOAD_BYTES
@@ -34,7 +34,7 @@ async def _index(_request: web.Request) -> web.Response:
 
 
 @asynccontextmanager
-async def serving_sandboxes(settings: Settings) -> AsyncIterator[tuple[SandboxUrls, TelegramSandbox]]:
+async def serving_sandboxes(settings: MarqueeSettings) -> AsyncIterator[tuple[SandboxUrls, TelegramSandbox]]:
     """Serve the stand-ins on loopback, SANDBOX_PORT (SMTP on the next port), until the block ends."""
     urls = SandboxUrls.on_ports(settings)
     telegram = TelegramSandbox()

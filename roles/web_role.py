@@ -39,7 +39,9 @@ def web_application(
     if core.payment_provider.name == "sandbox":
         groups.append(setup_sandbox_checkout_routes)
     if bot_application is not None and settings.TELEGRAM_WEBHOOK_SECRET:
-        groups.append(telegram_routes(bot_application, settings.TELEGRAM_WEBHOOK_SECRET))
+        groups.append(
+            telegram_routes(bot_application, settings.TELEGRAM_WEBHOOK_SECRET, settings.TELEGRAM_WEBHOOK_URL)
+        )
     app = core_web_app(core, jobs, groups)
     if endpoints.twilio_credentials is not None:
         app[TWILIO_AUTH_TOKEN] = endpoints.twilio_credentials[1]

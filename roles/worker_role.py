@@ -17,10 +17,10 @@ import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
 
 from booking_core.models import utc_now
-from booking_core.settings import Settings
 from bot.notifications import TelegramNotifier
 from roles.endpoints import Endpoints
 from roles.resources import open_core, open_worker_context
+from roles.settings import MarqueeSettings
 from workers.broker import build_broker
 from workers.context import WorkerContext
 from workers.delivery import DELIVERY_ACTORS
@@ -41,7 +41,7 @@ WORKER_THREADS = 8
 
 @asynccontextmanager
 async def open_full_worker_context(
-    settings: Settings, endpoints: Endpoints, broker: dramatiq.Broker, jobs: DramatiqJobs | None
+    settings: MarqueeSettings, endpoints: Endpoints, broker: dramatiq.Broker, jobs: DramatiqJobs | None
 ) -> AsyncIterator[WorkerContext]:
     """The core and the senders for one event loop, with core events told to users over Telegram."""
     notifier = TelegramNotifier()
@@ -68,7 +68,7 @@ async def open_full_worker_context(
 class ActorContext:
     """Opens the actors' context once, on Dramatiq's event loop, and closes it there."""
 
-    def __init__(self, settings: Settings, endpoints: Endpoints, broker: dramatiq.Broker) -> None:
+    def __init__(self, settings: MarqueeSettings, endpoints: Endpoints, broker: dramatiq.Broker) -> None:
         self._settings, self._endpoints, self._broker = settings, endpoints, broker
         self._stack: AsyncExitStack | None = None
         self.jobs = DramatiqJobs(register_actors(broker, ACTORS, lazy_context(self._open)))
@@ -99,7 +99,7 @@ def declare_jobs(endpoints: Endpoints) -> DramatiqJobs:
     return DramatiqJobs(register_actors(broker, ACTORS, never_opened))
 
 
-async def run_worker(settings: Settings, endpoints: Endpoints, stop: asyncio.Event) -> None:
+async def run_worker(settings: MarqueeSettings, endpoints: Endpoints, stop: asyncio.Event) -> None:
     """Consume every queue and run the periodic passes until `stop` is set; then finish in-flight work."""
     broker = build_broker(endpoints.broker_url)
     actors = ActorContext(settings, endpoints, broker)

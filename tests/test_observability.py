@@ -10,8 +10,8 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 
 from booking_core.database import SessionFactory, create_engine, create_session_factory
-from booking_core.settings import load_settings
 from roles.logging_setup import configure_logging
+from roles.settings import load_settings
 from webhooks.app import create_web_app
 
 

@@ -21,7 +21,6 @@ from twilio.request_validator import RequestValidator
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink
 from booking_core.models import Notification, utc_now
-from booking_core.settings import Settings, load_settings
 from booking_core.tickets.outbox import mark_sent
 from bot.app import build_application
 from bot.notifications import TelegramNotifier
@@ -29,6 +28,7 @@ from bot.running import running_bot
 from roles.endpoints import resolve_endpoints
 from roles.redis_server import RedisEndpoint
 from roles.resources import open_core
+from roles.settings import MarqueeSettings, load_settings
 from roles.web_role import serving, web_application
 from sandbox.telegram.app import start_telegram_sandbox
 from sandbox.twilio_api import SANDBOX_AUTH_TOKEN
@@ -51,7 +51,9 @@ class _NoJobs:
         raise AssertionError("no payment webhooks in these tests")
 
 
-def production_settings(database_url: str, redis_url: str, public_url: str, **overrides: Any) -> Settings:
+def production_settings(
+    database_url: str, redis_url: str, public_url: str, **overrides: Any
+) -> MarqueeSettings:
     """A real deployment's settings: a bot token, Stripe, a public address, no stand-in."""
     values: dict[str, Any] = {
         "MODE": "production",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from booking_core.settings import ConfigurationError, load_settings
+from booking_core.settings import ConfigurationError
+from roles.settings import load_settings
 
 
 @pytest.fixture(autouse=True)

@@ -21,7 +21,7 @@ from telegram import Update
 from booking_core import metrics
 from bot.context import BotApplication
 from webhooks.app import MAX_BODY_BYTES, RouteGroup
-from webhooks.keys import REDIS, SETTINGS
+from webhooks.keys import REDIS
 
 log = logging.getLogger(__name__)
 
@@ -71,22 +71,22 @@ def webhook_path(webhook_url: str | None) -> str:
     return path if path and path != "/" else DEFAULT_PATH
 
 
-def setup_telegram_routes(app: web.Application) -> None:
+def setup_telegram_routes(app: web.Application, webhook_url: str | None) -> None:
     """Add the webhook route; the app must hold TELEGRAM_APPLICATION and TELEGRAM_WEBHOOK_SECRET.
 
-    The path comes from the settings' TELEGRAM_WEBHOOK_URL.
+    The path is that of `webhook_url` (TELEGRAM_WEBHOOK_URL).
     """
     if not app.get(TELEGRAM_WEBHOOK_SECRET):
         raise ValueError("webhook mode needs TELEGRAM_WEBHOOK_SECRET: refusing to serve updates unchecked")
-    app.router.add_post(webhook_path(app[SETTINGS].TELEGRAM_WEBHOOK_URL), telegram_update)
+    app.router.add_post(webhook_path(webhook_url), telegram_update)
 
 
-def telegram_routes(application: BotApplication, secret: str) -> RouteGroup:
+def telegram_routes(application: BotApplication, secret: str, webhook_url: str | None) -> RouteGroup:
     """The route group for `create_web_app(route_groups=[...])`: the Application and secret installed."""
 
     def setup(app: web.Application) -> None:
         app[TELEGRAM_APPLICATION] = application
         app[TELEGRAM_WEBHOOK_SECRET] = secret
-        setup_telegram_routes(app)
+        setup_telegram_routes(app, webhook_url)
 
     return setup

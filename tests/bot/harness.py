@@ -23,7 +23,6 @@ from sqlalchemy import func, select
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink
 from booking_core.models import BookedSeat, Booking, BookingLine, BookingStatus, Customer, Ticket, utc_now
-from booking_core.settings import Settings
 from booking_core.tickets.codes import new_ticket_code
 from bot.app import build_application
 from bot.context import BotApplication
@@ -31,6 +30,7 @@ from bot.memory.reminders import HoldReminders
 from bot.notifications import TelegramNotifier
 from bot.running import running_bot
 from roles.resources import Core, open_core
+from roles.settings import MarqueeSettings
 from roles.web_role import core_web_app
 from sandbox.telegram import CallbackAnswer, ChatMessage, TelegramSandbox, start_telegram_sandbox
 from tests.flows.harness import BrokerPlan, WorkerResources, free_local_socket, in_process_worker
@@ -73,7 +73,7 @@ class NotifyingWorkerResources(WorkerResources):
 class BotWorld:
     """The running system as tests drive it."""
 
-    settings: Settings
+    settings: MarqueeSettings
     core: Core
     application: BotApplication
     telegram: TelegramSandbox
@@ -260,7 +260,7 @@ async def open_world(
         )
         route_groups: list[RouteGroup] = [setup_payment_routes, setup_sandbox_checkout_routes]
         if webhook:
-            route_groups.append(telegram_routes(application, TELEGRAM_SECRET))
+            route_groups.append(telegram_routes(application, TELEGRAM_SECRET, webhook_url))
         app = core_web_app(core, jobs, route_groups)
         runner = web.AppRunner(app, shutdown_timeout=1.0)
         await runner.setup()

@@ -1,6 +1,6 @@
 """The whole delivery path on this machine: sandboxes, our web app, the core, a broker and a worker.
 
-Everything is built by roles.resources (the production wiring) from Settings that point at the
+Everything is built by roles.resources (the production wiring) from settings that point at the
 sandboxes: the Telegram Bot API stand-in, the Twilio stand-in (driven by the real twilio client) and
 a real SMTP server. Only the actors' queue (unique per test, so concurrent runs never share one) and
 their backoff (short, so retries take milliseconds) differ from production.
@@ -31,8 +31,8 @@ from booking_core.events import CollectingSink
 from booking_core.holds.store import Hold
 from booking_core.models import Notification, utc_now
 from booking_core.payments.port import PaymentEvent, PaymentEventKind
-from booking_core.settings import Settings
 from roles.resources import Core
+from roles.settings import MarqueeSettings
 from roles.web_role import core_web_app
 from sandbox.mailbox import Mailbox, start_mailbox
 from sandbox.telegram import TelegramSandbox, install_telegram_sandbox
@@ -104,7 +104,7 @@ class Sandboxes:
 class Stand:
     """A running stand; `ctx` is the test process's own worker context (for relays and reads)."""
 
-    settings: Settings
+    settings: MarqueeSettings
     redis_url: str
     broker_url: str
     broker: dramatiq.Broker
@@ -215,7 +215,7 @@ async def poll(
 
 
 def worker_side(
-    settings: Settings, redis_url: str, twilio_api: str, broker: dramatiq.Broker | None
+    settings: MarqueeSettings, redis_url: str, twilio_api: str, broker: dramatiq.Broker | None
 ) -> AbstractAsyncContextManager[tuple[Core, WorkerContext]]:
     """This stand's worker side: Telegram, Twilio and the mailbox are its sandboxes."""
     return open_worker_side(

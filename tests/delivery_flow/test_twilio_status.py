@@ -17,8 +17,8 @@ from twilio.request_validator import RequestValidator
 from adapters.sms_twilio import status_callback_url
 from booking_core.database import SessionFactory
 from booking_core.models import Notification, utc_now
-from booking_core.settings import load_settings
 from booking_core.tickets.outbox import mark_sent
+from roles.settings import load_settings
 from tests.factories import make_ticketed_booking
 from webhooks.app import create_web_app
 from webhooks.keys import TWILIO_AUTH_TOKEN

@@ -13,7 +13,7 @@ import os
 import threading
 from contextlib import AsyncExitStack
 
-from booking_core.settings import load_settings
+from roles.settings import load_settings
 from tests.delivery_flow.stand import delivery_specs, flow_broker, worker_side
 from workers.context import WorkerContext
 from workers.registry import lazy_context, register_actors

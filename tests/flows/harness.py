@@ -34,8 +34,8 @@ from booking_core.holds.inventory import SqlInventory
 from booking_core.holds.store import Hold, HoldStore
 from booking_core.models import BookedSeat, Booking, Notification, Payment, PaymentEvent, Ticket
 from booking_core.payments.port import ProviderUnavailable
-from booking_core.settings import Settings
 from roles.resources import Core, open_core, open_worker_context
+from roles.settings import MarqueeSettings
 from roles.web_role import core_web_app
 from tests.conftest import service_url
 from tests.factories import ShowFixture, make_customer, make_show
@@ -78,7 +78,7 @@ class Booked:
 class Flow:
     """The running system as a test drives it."""
 
-    settings: Settings
+    settings: MarqueeSettings
     core: Core
     jobs: DramatiqJobs
     broker: dramatiq.Broker
@@ -321,7 +321,9 @@ async def periodic_context(flow: Flow, telegram_api: str) -> AsyncIterator[Worke
         yield ctx
 
 
-def subprocess_env(settings: Settings, plan: BrokerPlan, telegram_api: str, **extra: str) -> dict[str, str]:
+def subprocess_env(
+    settings: MarqueeSettings, plan: BrokerPlan, telegram_api: str, **extra: str
+) -> dict[str, str]:
     """The environment of a worker subprocess: the flow's settings and broker plan."""
     env = dict(os.environ)
     env.update(

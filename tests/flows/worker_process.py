@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 
 from booking_core.events import CollectingSink
-from booking_core.settings import load_settings
+from roles.settings import load_settings
 from tests.flows.worker_setup import BrokerPlan, WorkerResources
 from workers.context import WorkerContext
 from workers.jobs import PROCESS_PAYMENT_EVENT

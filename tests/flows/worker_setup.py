@@ -16,7 +16,7 @@ import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
 
 from booking_core.events import CollectingSink
-from booking_core.settings import Settings
+from roles.settings import MarqueeSettings
 from tests.support.worker import open_worker_side
 from workers.broker import HEARTBEAT_TIMEOUT_MS, MAINTENANCE_CHANCE, build_broker
 from workers.context import WorkerContext
@@ -98,7 +98,7 @@ class BrokerPlan:
 class WorkerResources:
     """Opens a worker process's context on the actors' event loop, and closes it there."""
 
-    def __init__(self, settings: Settings, telegram_api: str, events: CollectingSink) -> None:
+    def __init__(self, settings: MarqueeSettings, telegram_api: str, events: CollectingSink) -> None:
         self.settings = settings
         self.telegram_api = telegram_api
         self.events = events

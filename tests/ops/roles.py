@@ -19,7 +19,7 @@ from pathlib import Path
 
 import aiohttp
 
-from booking_core.settings import Settings
+from roles.settings import MarqueeSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = ROOT / "main.py"
@@ -30,7 +30,7 @@ WORKER_READY_LINE = "worker running: actors"
 
 def role_environment(**settings: str | int) -> dict[str, str]:
     """This process's environment without any Marquee setting, plus `settings` (as strings)."""
-    env = {name: value for name, value in os.environ.items() if name not in Settings.model_fields}
+    env = {name: value for name, value in os.environ.items() if name not in MarqueeSettings.model_fields}
     env.update({name: str(value) for name, value in settings.items()})
     env["PYTHONUNBUFFERED"] = "1"
     return env

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from booking_core.settings import Settings, load_settings
+from roles.settings import MarqueeSettings, load_settings
 
 # Port 9 (discard) is closed here: a stand that does not test email never reaches a mail server.
 NO_SMTP = "smtp://127.0.0.1:9"
 
 
-def stand_settings(database_url: str, **values: Any) -> Settings:
+def stand_settings(database_url: str, **values: Any) -> MarqueeSettings:
     """Settings read as production reads them (load_settings), from DATABASE_URL and `values`.
 
     Unless `values` say otherwise, this is a demo (MODE=demo: stand-ins allowed, with a bot token too),

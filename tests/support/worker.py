@@ -8,14 +8,14 @@ from contextlib import asynccontextmanager
 import dramatiq
 
 from booking_core.events import EventSink
-from booking_core.settings import Settings
 from roles.resources import Core, open_core, open_worker_context
+from roles.settings import MarqueeSettings
 from workers.context import WorkerContext
 
 
 @asynccontextmanager
 async def open_worker_side(
-    settings: Settings,
+    settings: MarqueeSettings,
     events: EventSink,
     *,
     telegram_token: str,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from adapters.theatre.http import HttpTheatreSystem, theatre_systems_from_settings
-from booking_core.settings import ConfigurationError, load_settings
+from booking_core.settings import ConfigurationError
 from booking_core.theatre.port import (
     TheatreCinema,
     TheatreHall,
@@ -16,6 +16,7 @@ from booking_core.theatre.port import (
     TheatreSeat,
     TheatreShow,
 )
+from roles.settings import load_settings
 
 BERLIN_SUMMER = timezone(timedelta(hours=2))
 

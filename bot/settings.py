@@ -1,0 +1,31 @@
+"""The bot's settings: its Telegram token, the Bot API server it talks to, and webhook mode."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings
+
+from booking_core.settings import ENVIRONMENT
+
+# Telegram's rule for a webhook's secret_token (Bot API, setWebhook).
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+class TelegramSettings(BaseSettings):
+    """TELEGRAM_*: unset, a demo talks to the sandbox Bot API; composed with the rest in roles.settings."""
+
+    model_config = ENVIRONMENT
+
+    TELEGRAM_BOT_TOKEN: str | None = None
+    TELEGRAM_API_BASE_URL: str | None = None
+    TELEGRAM_WEBHOOK_URL: str | None = None
+    TELEGRAM_WEBHOOK_SECRET: str | None = None
+
+    @field_validator("TELEGRAM_WEBHOOK_SECRET")
+    @classmethod
+    def _webhook_secret_is_telegrams(cls, value: str | None) -> str | None:
+        if value is not None and not _WEBHOOK_SECRET.fullmatch(value):
+            raise ValueError("1 to 256 characters of A-Z a-z 0-9 _ -")
+        return value
