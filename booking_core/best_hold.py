@@ -42,10 +42,9 @@ def _taken_by_others(seat_map: SeatMap) -> frozenset[int]:
 
 
 async def hold_best(
-    holds: HoldStore, show_id: int, user: int, count: int
+    holds: HoldStore, show_id: int, rows: best_seats.HallLayout, user: int, count: int
 ) -> Hold | HoldRefused | NoBlockFree:
-    """Hold the best `count` seats side by side for `user`, replacing their selection."""
-    rows = await holds.waitlist.layout(show_id)
+    """Hold the best `count` seats side by side in the hall `rows` for `user`, replacing their selection."""
     lost: set[int] = set()
     attempts_left: int | None = None
     result: Hold | HoldRefused = HoldRefused(HoldRefusalReason.SEAT_TAKEN)

@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     # `run` and `sandbox` serve the stand-ins of Telegram, Twilio and a theatre here, SMTP one port up.
     SANDBOX_PORT: int = Field(default=8081, ge=1, le=65534)
     LOG_FORMAT: Literal["text", "json"] = "text"
+    # The seat-map Mini App: where its page is (default PUBLIC_BASE_URL/app; Telegram opens only https),
+    # and how old the initData a page presents may be before the API refuses it.
+    MINIAPP_URL: AnyHttpUrl | None = None
+    MINIAPP_INIT_DATA_MAX_AGE_SECONDS: int = Field(default=3600, gt=0)
 
     # Connected theatres by the name a Cinema row carries in `system` (DESIGN.md section 10), as JSON:
     # {"northlight": {"base_url": "https://tickets.example/api", "token": "..."}}.
@@ -151,6 +155,15 @@ class Settings(BaseSettings):
     def public_base_url(self) -> str:
         """PUBLIC_BASE_URL without a trailing slash, ready to join paths onto."""
         return str(self.PUBLIC_BASE_URL).rstrip("/")
+
+    @property
+    def miniapp_url(self) -> str | None:
+        """The Mini App's base URL for `web_app` buttons; None where Telegram could not open it.
+
+        Telegram opens only https pages; the sandbox Bot API (no TELEGRAM_BOT_TOKEN) opens http ones too.
+        """
+        url = str(self.MINIAPP_URL).rstrip("/") if self.MINIAPP_URL else f"{self.public_base_url}/app"
+        return url if url.startswith("https://") or not self.TELEGRAM_BOT_TOKEN else None
 
 
 def load_settings(**overrides: object) -> Settings:

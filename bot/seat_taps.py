@@ -12,7 +12,7 @@ from booking_core.best_hold import NoBlockFree, hold_best
 from booking_core.hold_types import HoldRefusalReason, HoldRefused
 from booking_core.holds import HoldStore
 from booking_core.seat_map import SeatState
-from bot.seat_choice import seat_labels, stranded_by, toggled
+from bot.seat_choice import hall_rows, seat_labels, stranded_by, toggled
 from bot.seat_keyboard import HOME_BLOCK
 from bot.seat_map_screen import ShowHall
 from bot.views.hold_refusals import hold_refusal
@@ -90,7 +90,7 @@ async def best(holds: HoldStore, hall: ShowHall, user: int, count: int, max_seat
     """Replace the user's selection with the best `count` seats side by side."""
     if count > max_seats:
         return refused(hall, HoldRefused(HoldRefusalReason.TOO_MANY_SEATS), max_seats)
-    result = await hold_best(holds, hall.details.show_id, user, count)
+    result = await hold_best(holds, hall.details.show_id, hall_rows(hall.layout), user, count)
     if isinstance(result, NoBlockFree):
         return Outcome(none_side_by_side(result), alert=True)
     if isinstance(result, HoldRefused):
