@@ -24,7 +24,7 @@ from roles.demo_theatre import connect_demo_theatre
 from roles.endpoints import Endpoints, SandboxUrls, resolve_endpoints
 from roles.resources import open_core
 from roles.sandbox_server import serving_sandboxes
-from roles.web_role import serving, web_application
+from roles.web_role import opened_miniapp, serving, web_application
 from roles.worker_role import declare_jobs, run_worker
 from workers.theatre import sync_theatres as sync_connected_theatres
 
@@ -64,10 +64,11 @@ async def _serve_web(settings: Settings, endpoints: Endpoints, stop: asyncio.Eve
     notifier = TelegramNotifier()
     async with open_core(settings, endpoints.redis_url, notifier) as core:
         if not settings.TELEGRAM_WEBHOOK_URL:
-            app = web_application(core, endpoints, declare_jobs(endpoints), None)
-            async with serving(app, settings.HTTP_HOST, settings.HTTP_PORT):
-                log.info("web serving on %s:%s", settings.HTTP_HOST, settings.HTTP_PORT)
-                await stop.wait()
+            async with opened_miniapp(core, endpoints, notifier, None) as miniapp:
+                app = web_application(core, endpoints, declare_jobs(endpoints), None, miniapp)
+                async with serving(app, settings.HTTP_HOST, settings.HTTP_PORT):
+                    log.info("web serving on %s:%s", settings.HTTP_HOST, settings.HTTP_PORT)
+                    await stop.wait()
             return
         application = build_application(
             settings,
@@ -76,12 +77,13 @@ async def _serve_web(settings: Settings, endpoints: Endpoints, stop: asyncio.Eve
             api_base_url=endpoints.telegram_api_base_url,
             notifier=notifier,
         )
-        async with running_bot(
+        webhook = running_bot(
             application,
             webhook_url=settings.TELEGRAM_WEBHOOK_URL,
             webhook_secret=settings.TELEGRAM_WEBHOOK_SECRET,
-        ):
-            app = web_application(core, endpoints, declare_jobs(endpoints), application)
+        )
+        async with webhook, opened_miniapp(core, endpoints, notifier, application) as miniapp:
+            app = web_application(core, endpoints, declare_jobs(endpoints), application, miniapp)
             async with serving(app, settings.HTTP_HOST, settings.HTTP_PORT):
                 log.info("web (and Telegram webhook) on %s:%s", settings.HTTP_HOST, settings.HTTP_PORT)
                 await stop.wait()
