@@ -1,6 +1,6 @@
 """The whole bot for tests: the real Application against the sandbox Bot API, with our web app
-(payment webhooks, sandbox checkout page, Telegram webhook) on a real port and, when asked, an
-in-process Dramatiq worker that settles payments and tells the user through its own Bot.
+(payment webhooks, sandbox checkout page, the seat-map Mini App, Telegram webhook) on a real port and,
+when asked, an in-process Dramatiq worker that settles payments and tells the user through its own Bot.
 
 Everything is built through roles/resources.py and the production route groups and actor specs.
 Simulated users act through `BotWorld.user(id)`: send text, press buttons, wait for the bot's answer.
@@ -30,10 +30,14 @@ from bot.context import BotApplication
 from bot.notifications import TelegramNotifier
 from bot.reminders import HoldReminders
 from bot.running import running_bot
+from roles.endpoints import SANDBOX_WEB_APP_SCRIPT
 from roles.resources import Core, open_core, open_worker_context
 from sandbox.telegram import CallbackAnswer, ChatMessage, TelegramSandbox, start_telegram_sandbox
 from tests.flows.harness import BrokerPlan, WorkerResources, free_local_socket, in_process_worker
 from webhooks.app import RouteGroup, create_web_app
+from webhooks.keys import MINIAPP
+from webhooks.miniapp.context import MiniApp
+from webhooks.miniapp.routes import setup_miniapp_routes
 from webhooks.payments import setup_payment_routes
 from webhooks.sandbox_checkout import setup_sandbox_checkout_routes
 from webhooks.telegram import telegram_routes
@@ -266,7 +270,11 @@ async def open_world(
             notifier=notifier,
             messages_per_second=1000,
         )
-        route_groups: list[RouteGroup] = [setup_payment_routes, setup_sandbox_checkout_routes]
+        route_groups: list[RouteGroup] = [
+            setup_payment_routes,
+            setup_sandbox_checkout_routes,
+            setup_miniapp_routes,
+        ]
         if webhook:
             route_groups.append(telegram_routes(application, TELEGRAM_SECRET))
         app = create_web_app(
@@ -277,6 +285,9 @@ async def open_world(
             jobs=jobs,
             route_groups=route_groups,
         )
+        # As the web role in webhook mode: the Mini App speaks in the chat through the bot's own Bot.
+        reminders = HoldReminders(core.redis, core.holds)
+        app[MINIAPP] = MiniApp(core, application.bot, TOKEN, reminders, telegram_url + SANDBOX_WEB_APP_SCRIPT)
         runner = web.AppRunner(app, shutdown_timeout=1.0)
         await runner.setup()
         await web.SockSite(runner, sock).start()
