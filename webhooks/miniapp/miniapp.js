@@ -6,6 +6,7 @@ const tg = window.Telegram.WebApp;
 const showId = document.body.dataset.showId;
 const api = `/app/api/shows/${showId}`;
 const POLL_MS = 500;
+const GAP_PX = 2;
 const GLYPH = { yours: "✓", held: "–", sold: "✕", offered: "⏳" };
 const WORD = { free: "free", yours: "yours", held: "taken", sold: "sold", offered: "kept for the waitlist" };
 
@@ -41,8 +42,10 @@ function say(text, kind) {
 
 function buildHall(state) {
   const hall = $("hall");
-  const fit = Math.floor((Math.min(window.innerWidth, 720) - 24) / (state.width + 1)) - 3;
-  document.documentElement.style.setProperty("--seat", `${Math.max(14, Math.min(28, fit))}px`);
+  // The whole hall fits the screen's width (seats of at least 12 px; pinch to zoom, or scroll beyond).
+  const columns = state.width + 1;
+  const fit = Math.floor((Math.min(window.innerWidth, 720) - 16 - GAP_PX * (columns - 1)) / columns);
+  document.documentElement.style.setProperty("--seat", `${Math.max(12, Math.min(28, fit))}px`);
   hall.style.gridTemplateColumns = `repeat(${state.width + 1}, var(--seat))`;
   hall.replaceChildren();
   state.rows.forEach((row, index) => {
