@@ -65,12 +65,21 @@ def _alive(pid: int) -> bool:
 
 # An unreachable Redis fails a call within about a second instead of redis-py's default of several.
 SOCKET_TIMEOUT_SECONDS = 2.0
+MAX_CONNECTIONS = 100
+POOL_WAIT_SECONDS = 5.0
 
 
 def redis_client(url: str) -> aioredis.Redis:
-    """An asyncio client for `url` with decoded strings, short timeouts and two quick retries."""
-    return aioredis.from_url(
+    """An asyncio client for `url` with decoded strings, short timeouts and two quick retries.
+
+    Its pool holds at most MAX_CONNECTIONS connections; a command finding them all busy (a rush of web
+    requests) waits up to POOL_WAIT_SECONDS for one instead of failing at once, as redis-py's default
+    pool does past 100.
+    """
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=POOL_WAIT_SECONDS,
         decode_responses=True,
         socket_timeout=SOCKET_TIMEOUT_SECONDS,
         socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
@@ -78,6 +87,7 @@ def redis_client(url: str) -> aioredis.Redis:
         # and every pooled connection would fail once after a Redis restart.
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
     )
+    return aioredis.Redis.from_pool(pool)
 
 
 def open_redis(redis_url: str | None, data_dir: Path) -> RedisEndpoint:

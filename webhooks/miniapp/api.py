@@ -20,16 +20,16 @@ from aiohttp import web
 from booking_core.best_hold import NoBlockFree, hold_best
 from booking_core.checkout import CheckoutRefusal
 from booking_core.hold_types import Hold, HoldRefusalReason, HoldRefused
+from booking_core.theatre import LOCAL_SYSTEM
 from booking_core.waitlist import JoinRefused, WaitlistPosition
 from bot.checkout_flow import CheckoutNotOpened, Payer, open_checkout, remember_checkout_message
 from bot.replies import send
-from bot.seat_choice import hall_rows
 from bot.seat_taps import none_side_by_side
 from bot.views.hold_refusals import hold_refusal, join_refusal
 from webhooks.keys import MINIAPP, SETTINGS
 from webhooks.miniapp.context import MiniApp
 from webhooks.miniapp.init_data import InitDataRejected, WebAppUser, verify_init_data
-from webhooks.miniapp.show_state import ShowHall, show_state
+from webhooks.miniapp.show_state import ShowHall, live_state, show_state
 
 PREFIX = "/app/api/shows/{show_id:[0-9]+}"
 AUTH_SCHEME = "tma "
@@ -75,12 +75,10 @@ def _user(request: web.Request) -> WebAppUser:
 
 
 async def _hall(miniapp: MiniApp, show_id: int) -> ShowHall:
-    catalogue = miniapp.core.catalogue
-    details = await catalogue.show_details(show_id)
-    layout = await catalogue.hall_layout(show_id) if details is not None else None
-    if details is None or layout is None or layout.seat_count == 0:
+    hall = await miniapp.halls.hall(show_id)
+    if hall is None:
         raise ApiError(404, "unknown_show", "This show is no longer listed.")
-    return ShowHall(details, layout)
+    return hall
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -95,11 +93,14 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-async def _state(miniapp: MiniApp, hall: ShowHall, user: WebAppUser) -> dict[str, Any]:
+async def _state(
+    miniapp: MiniApp, hall: ShowHall, user: WebAppUser, *, whole: bool = False
+) -> dict[str, Any]:
+    """The user's view of the show now: live part only after an action; `whole` adds the hall (GET)."""
     holds, show_id = miniapp.core.holds, hall.details.show_id
     seat_map = await holds.seat_map(show_id, user.id)
     position = await holds.waitlist.position(show_id, user.id) if seat_map.waiting else None
-    return show_state(
+    return (show_state if whole else live_state)(
         hall,
         seat_map,
         waitlist_position=position.position if position else None,
@@ -134,11 +135,15 @@ def api_route(operation: Operation) -> Callable[[web.Request], Awaitable[web.Str
 
 
 async def get_show(request: web.Request) -> web.StreamResponse:
-    """The hall, every seat's state, your hold and the version; 304 when If-None-Match has that version."""
+    """The hall, every seat's state, your hold and the version; 304 when If-None-Match has that version.
+
+    `?part=live` leaves the hall out (a page that has it polls so).
+    """
     try:
         user = _user(request)
         miniapp = request.app[MINIAPP]
-        state = await _state(miniapp, await _hall(miniapp, int(request.match_info["show_id"])), user)
+        hall = await _hall(miniapp, int(request.match_info["show_id"]))
+        state = await _state(miniapp, hall, user, whole=request.query.get("part") != "live")
     except ApiError as error:
         return error.response()
     etag = f'"{state["version"]}"'
@@ -160,7 +165,12 @@ def _seat_names(body: dict[str, Any]) -> list[str]:
 
 
 async def _locked(miniapp: MiniApp, hall: ShowHall, user: WebAppUser) -> None:
-    """Refuse when no seat of the show can be held now (closed, or its cinema's system is down)."""
+    """Refuse when no seat of a connected cinema's show can be held now (closed, or its system is down).
+
+    A local show needs no look first: the hold script itself refuses a closed show.
+    """
+    if hall.details.cinema.system == LOCAL_SYSTEM:
+        return
     current = await miniapp.core.holds.seat_map(hall.details.show_id, user.id)
     reason = HoldRefusalReason.SHOW_STARTED if current.closed else None
     if current.unavailable_reason is not None:
@@ -209,7 +219,7 @@ async def post_best(
     max_seats = miniapp.core.settings.MAX_SEATS_PER_BOOKING
     if count > max_seats:
         raise _hold_refused(hall, HoldRefused(HoldRefusalReason.TOO_MANY_SEATS), max_seats)
-    result = await hold_best(miniapp.core.holds, hall.details.show_id, hall_rows(hall.layout), user.id, count)
+    result = await hold_best(miniapp.core.holds, hall.details.show_id, hall.rows, user.id, count)
     if isinstance(result, NoBlockFree):
         code = "too_few_seats" if result.too_few else "no_seats_together"
         raise ApiError(409, code, none_side_by_side(result))

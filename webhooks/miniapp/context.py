@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import telegram
 
 from bot.reminders import HoldReminders
+from webhooks.miniapp.halls import HallCache
 
 if TYPE_CHECKING:
     from roles.resources import Core
@@ -25,7 +26,11 @@ class MiniApp:
     reminders: HoldReminders
     # Telegram's telegram-web-app.js in production; the sandbox's stand-in when the bot talks to the sandbox.
     web_app_script: str
+    halls: HallCache = field(init=False)
     _background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.halls = HallCache(self.core.catalogue)
 
     def run_in_background(self, job: Coroutine[Any, Any, None]) -> None:
         """Run `job` after the answer (closing superseded checkouts), keeping it referenced until it ends."""

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import parse_qsl
 
 
@@ -34,6 +35,7 @@ class WebAppUser:
         return f"{self.first_name} {self.last_name}" if self.last_name else self.first_name
 
 
+@lru_cache(maxsize=4)
 def secret_key(bot_token: str) -> bytes:
     """The key initData is signed with: HMAC-SHA256 of the bot token, keyed with "WebAppData"."""
     return hmac.new(b"WebAppData", bot_token.encode(), hashlib.sha256).digest()

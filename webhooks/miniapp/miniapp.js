@@ -10,7 +10,8 @@ const GAP_PX = 2;
 const GLYPH = { yours: "✓", held: "–", sold: "✕", offered: "⏳" };
 const WORD = { free: "free", yours: "yours", held: "taken", sold: "sold", offered: "kept for the waitlist" };
 
-const view = { state: null, version: null, seats: new Map(), wanted: null, busy: false, expiresAt: 0 };
+// `hall` is the show and its rows (sent by GET); `state` the live part every answer carries.
+const view = { hall: null, state: null, version: null, seats: new Map(), wanted: null, busy: false, expiresAt: 0 };
 const $ = (id) => document.getElementById(id);
 
 async function call(path, body) {
@@ -71,12 +72,12 @@ function buildHall(state) {
 }
 
 function priceOf(category) {
-  const price = view.state.prices.find((p) => p.category === category);
+  const price = view.hall.prices.find((p) => p.category === category);
   return price ? price.price : "no price";
 }
 
 function paintSeat(name, node) {
-  const state = view.state.states[name] || "sold";
+  const state = view.state.states[name] || "free";
   const wheelchair = node.dataset.category === "wheelchair";
   node.className = `seat ${state}${wheelchair ? " wheelchair" : ""}${view.wanted && view.wanted.has(name) !== (state === "yours") ? " pending" : ""}`;
   node.textContent = state === "free" ? (wheelchair ? "♿" : node.dataset.number) : GLYPH[state];
@@ -84,22 +85,28 @@ function paintSeat(name, node) {
   node.disabled = view.state.closed || Boolean(view.state.unavailable);
 }
 
+function renderHall(hall) {
+  view.hall = hall;
+  buildHall(hall);
+  $("movie").textContent = hall.show.movie;
+  const starts = new Date(hall.show.starts_at.slice(0, 16));
+  const when = starts.toLocaleString([], { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  $("where").textContent = `${hall.show.cinema} · ${hall.show.hall} · ${when}`;
+  $("prices").textContent = hall.prices.map((p) => `${p.category} ${p.price}`).join(" · ");
+}
+
 function render(state) {
-  const first = !view.state || view.state.rows.length !== state.rows.length;
+  if (state.rows && (!view.hall || JSON.stringify(state.rows) !== JSON.stringify(view.hall.rows))) renderHall(state);
+  if (!view.hall) return;
   view.state = state;
   view.version = state.version;
-  if (first) buildHall(state);
-  $("movie").textContent = state.show.movie;
-  const starts = new Date(state.show.starts_at.slice(0, 16));
-  $("where").textContent = `${state.show.cinema} · ${state.show.hall} · ${starts.toLocaleString([], { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" })}`;
-  $("prices").textContent = state.prices.map((p) => `${p.category} ${p.price}`).join(" · ");
   for (const [name, node] of view.seats) paintSeat(name, node);
   renderActions(state);
 }
 
 function renderActions(state) {
   const hold = state.hold;
-  const free = Object.values(state.states).filter((s) => s === "free").length;
+  const free = view.seats.size - Object.keys(state.states).length;
   view.expiresAt = hold ? Date.now() + hold.seconds_left * 1000 : 0;
   $("pay").hidden = !hold;
   $("release").hidden = !hold;
@@ -141,7 +148,7 @@ function tick() {
 
 // A tap changes the selection at once on screen; requests go one at a time, each with the latest wish.
 function tap(name) {
-  const state = view.state.states[name];
+  const state = view.state.states[name] || "free";
   if (state !== "free" && state !== "yours") {
     say(state === "offered" ? `${name} is kept for people on the waitlist.` : `${name} is ${WORD[state]}.`);
     return;
@@ -192,7 +199,8 @@ async function act(action, body) {
 
 async function refresh() {
   try {
-    const state = await call(api);
+    // Once the page has the hall, only the live part is asked for.
+    const state = await call(view.hall ? `${api}?part=live` : api);
     if (state) render(state);
   } catch (error) {
     say(error.message);
