@@ -94,11 +94,16 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 
 async def _state(
-    miniapp: MiniApp, hall: ShowHall, user: WebAppUser, *, whole: bool = False
+    miniapp: MiniApp, hall: ShowHall, user: WebAppUser, *, polled: bool = False, whole: bool = False
 ) -> dict[str, Any]:
-    """The user's view of the show now: live part only after an action; `whole` adds the hall (GET)."""
+    """The user's view of the show: after an action read afresh (live part only); `polled` from the
+    shared seat map of the last moment; `whole` with the hall."""
     holds, show_id = miniapp.core.holds, hall.details.show_id
-    seat_map = await holds.seat_map(show_id, user.id)
+    if polled:
+        seat_map = await miniapp.seat_maps.seat_map(show_id, user.id)
+    else:
+        miniapp.seat_maps.forget(show_id)
+        seat_map = await holds.seat_map(show_id, user.id)
     position = await holds.waitlist.position(show_id, user.id) if seat_map.waiting else None
     return (show_state if whole else live_state)(
         hall,
@@ -143,7 +148,7 @@ async def get_show(request: web.Request) -> web.StreamResponse:
         user = _user(request)
         miniapp = request.app[MINIAPP]
         hall = await _hall(miniapp, int(request.match_info["show_id"]))
-        state = await _state(miniapp, hall, user, whole=request.query.get("part") != "live")
+        state = await _state(miniapp, hall, user, polled=True, whole=request.query.get("part") != "live")
     except ApiError as error:
         return error.response()
     etag = f'"{state["version"]}"'

@@ -11,6 +11,7 @@ import telegram
 
 from bot.reminders import HoldReminders
 from webhooks.miniapp.halls import HallCache
+from webhooks.miniapp.snapshots import SeatMapSnapshots
 
 if TYPE_CHECKING:
     from roles.resources import Core
@@ -27,10 +28,12 @@ class MiniApp:
     # Telegram's telegram-web-app.js in production; the sandbox's stand-in when the bot talks to the sandbox.
     web_app_script: str
     halls: HallCache = field(init=False)
+    seat_maps: SeatMapSnapshots = field(init=False)
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.halls = HallCache(self.core.catalogue)
+        self.seat_maps = SeatMapSnapshots(self.core.holds)
 
     def run_in_background(self, job: Coroutine[Any, Any, None]) -> None:
         """Run `job` after the answer (closing superseded checkouts), keeping it referenced until it ends."""

@@ -120,10 +120,11 @@ def live_state(
     """What changes: the states of seats not free, the user's hold, the waitlist, and its version."""
     names = hall.names
     hold = seat_map.your_hold
-    taken = sorted((seat, state) for seat, state in seat_map.states.items() if state != SeatState.FREE)
+    free = SeatState.FREE
+    taken = sorted((seat, state.value) for seat, state in seat_map.states.items() if state is not free)
     live: dict[str, Any] = {
         # A seat of the hall not named here is free: most are, and the answer stays small.
-        "states": {names[seat]: str(state) for seat, state in taken if seat in names},
+        "states": {names[seat]: state for seat, state in taken if seat in names},
         "waitlist": {"waiting": seat_map.waiting, "position": waitlist_position},
         "closed": seat_map.closed,
         "unavailable": seat_map.unavailable_reason,
