@@ -7,48 +7,23 @@ hall's part of the answer is built once for all of them.
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable
-
 from booking_core.catalogue.queries import CatalogueQueries
+from webhooks.miniapp.shared_reads import SharedReads
 from webhooks.miniapp.show_state import ShowHall
 
 KEEP_SECONDS = 5.0
-# Past this many shows kept, the expired ones are dropped.
-MAX_SHOWS = 1024
 
 
 class HallCache:
-    """The halls of shows, read once per KEEP_SECONDS per show; None for an unknown show or empty hall."""
+    """The halls of shows, read once per KEEP_SECONDS per show."""
 
-    def __init__(
-        self,
-        catalogue: CatalogueQueries,
-        *,
-        keep_seconds: float = KEEP_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, catalogue: CatalogueQueries, *, keep_seconds: float = KEEP_SECONDS) -> None:
         self._catalogue = catalogue
-        self._keep = keep_seconds
-        self._clock = clock
-        self._halls: dict[int, tuple[float, asyncio.Future[ShowHall | None]]] = {}
+        self._halls: SharedReads[ShowHall | None] = SharedReads(keep_seconds)
 
     async def hall(self, show_id: int) -> ShowHall | None:
-        """The show with its hall; concurrent first requests share one read."""
-        now = self._clock()
-        kept = self._halls.get(show_id)
-        if kept is not None and kept[0] > now:
-            return await asyncio.shield(kept[1])
-        if len(self._halls) > MAX_SHOWS:
-            self._halls = {show: kept for show, kept in self._halls.items() if kept[0] > now}
-        reading = asyncio.ensure_future(self._read(show_id))
-        self._halls[show_id] = (now + self._keep, reading)
-        try:
-            return await asyncio.shield(reading)
-        except Exception:
-            self._halls.pop(show_id, None)
-            raise
+        """The show with its hall; None for an unknown show or an empty hall."""
+        return await self._halls.get(show_id, lambda: self._read(show_id))
 
     async def _read(self, show_id: int) -> ShowHall | None:
         details = await self._catalogue.show_details(show_id)

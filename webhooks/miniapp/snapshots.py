@@ -10,36 +10,28 @@ a poll interval. A change made through this process (a tap, a release) drops the
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from dataclasses import replace
 
 from booking_core.holds import HoldStore
 from booking_core.seat_map import SeatMap, SeatState
+from webhooks.miniapp.shared_reads import SharedReads
 
 FRESH_SECONDS = 0.25
-# Past this many shows kept, the stale ones are dropped.
-MAX_SHOWS = 1024
 
 
 class SeatMapSnapshots:
     """Shows' seat maps as anyone sees them, re-read when older than `fresh_seconds`."""
 
-    def __init__(
-        self,
-        holds: HoldStore,
-        *,
-        fresh_seconds: float = FRESH_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, holds: HoldStore, *, fresh_seconds: float = FRESH_SECONDS) -> None:
         self._holds = holds
-        self._fresh = fresh_seconds
-        self._clock = clock
-        self._maps: dict[int, tuple[float, asyncio.Future[SeatMap]]] = {}
+        self._maps: SharedReads[SeatMap] = SharedReads(fresh_seconds)
 
     async def seat_map(self, show_id: int, user_id: int) -> SeatMap:
         """The show's map as `user_id` sees it: the shared map with their own hold (or offer) on it."""
-        shared, hold = await asyncio.gather(self._shared(show_id), self._holds.current_hold(show_id, user_id))
+        shared, hold = await asyncio.gather(
+            self._maps.get(show_id, lambda: self._holds.seat_map(show_id, None)),
+            self._holds.current_hold(show_id, user_id),
+        )
         if hold is None:
             return shared
         states = dict(shared.states)
@@ -48,19 +40,4 @@ class SeatMapSnapshots:
 
     def forget(self, show_id: int) -> None:
         """Drop the show's shared map (this process just changed it)."""
-        self._maps.pop(show_id, None)
-
-    async def _shared(self, show_id: int) -> SeatMap:
-        now = self._clock()
-        kept = self._maps.get(show_id)
-        if kept is None or kept[0] <= now:
-            if len(self._maps) > MAX_SHOWS:
-                self._maps = {show: kept for show, kept in self._maps.items() if kept[0] > now}
-            kept = (now + self._fresh, asyncio.ensure_future(self._holds.seat_map(show_id, None)))
-            self._maps[show_id] = kept
-        try:
-            return await asyncio.shield(kept[1])
-        except Exception:
-            if self._maps.get(show_id) is kept:
-                del self._maps[show_id]
-            raise
+        self._maps.forget(show_id)
