@@ -43,10 +43,10 @@ from aiohttp import web
 from benchmarks.webhooks import free_port, p99, wait_for
 from booking_core.events import CollectingSink
 from booking_core.models import Base
-from booking_core.redis_server import open_redis
 from booking_core.settings import load_settings
 from bot.notifications import TelegramNotifier
 from roles.endpoints import resolve_endpoints
+from roles.redis_server import open_redis
 from roles.resources import open_core
 from roles.web_role import opened_miniapp, serving, web_application
 from sandbox.telegram.app import start_telegram_sandbox

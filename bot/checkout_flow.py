@@ -10,18 +10,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis.asyncio as aioredis
 from telegram import Message
 
-from booking_core.checkout import CheckoutRefusal, CheckoutRefused
-from booking_core.customers import get_or_create_customer
-from booking_core.hold_types import Hold
+from booking_core.bookings.checkout import CheckoutRefusal, CheckoutRefused
+from booking_core.bookings.customers import get_or_create_customer
+from booking_core.holds.types import Hold
 from booking_core.models import utc_now
-from booking_core.payments import PaymentError
-from bot.checkout_messages import CheckoutMessage, CheckoutMessages
-from bot.provider_checkouts import expire_checkouts
+from booking_core.payments.port import PaymentError
+from bot.core import BookingCore
+from bot.memory.checkout_messages import CheckoutMessage, CheckoutMessages
+from bot.memory.provider_checkouts import expire_checkouts
 from bot.views.checkout import (
     checkout_screen,
     hold_gone_screen,
@@ -30,9 +31,6 @@ from bot.views.checkout import (
     seat_lines,
 )
 from bot.views.screen import Screen
-
-if TYPE_CHECKING:
-    from roles.resources import Core
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +66,7 @@ class CheckoutNotOpened:
 
 
 async def open_checkout(
-    core: Core, hold: Hold, payer: Payer, background: Background
+    core: BookingCore, hold: Hold, payer: Payer, background: Background
 ) -> CheckoutOpened | CheckoutNotOpened:
     """Turn the hold into a booking awaiting payment and open the provider's checkout for it.
 

@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 
 from bot.context import BotApplication
+from bot.memory.reminders import HoldReminders
 from bot.notifications import TelegramNotifier
-from bot.reminders import HoldReminders
 from roles.endpoints import Endpoints
 from roles.resources import Core, telegram_bot
 from webhooks.app import RouteGroup, create_web_app
@@ -62,18 +62,23 @@ def web_application(
         groups.append(setup_sandbox_checkout_routes)
     if bot_application is not None and settings.TELEGRAM_WEBHOOK_SECRET:
         groups.append(telegram_routes(bot_application, settings.TELEGRAM_WEBHOOK_SECRET))
-    app = create_web_app(
-        settings=settings,
-        sessions=core.sessions,
-        redis=core.redis,
-        payment_providers={core.payment_provider.name: core.payment_provider},
-        jobs=jobs,
-        route_groups=groups,
-    )
+    app = core_web_app(core, jobs, groups)
     app[TWILIO_AUTH_TOKEN] = endpoints.twilio_credentials[1]
     if miniapp is not None:
         app[MINIAPP] = miniapp
     return app
+
+
+def core_web_app(core: Core, jobs: JobQueue, route_groups: list[RouteGroup]) -> web.Application:
+    """A web app serving `route_groups` over the core's database, Redis and payment provider."""
+    return create_web_app(
+        settings=core.settings,
+        sessions=core.sessions,
+        redis=core.redis,
+        payment_providers={core.payment_provider.name: core.payment_provider},
+        jobs=jobs,
+        route_groups=route_groups,
+    )
 
 
 @asynccontextmanager

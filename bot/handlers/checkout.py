@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from telegram import Message, Update
 
-from booking_core.checkout import CheckoutRefusal
+from booking_core.bookings.checkout import CheckoutRefusal
 from bot import context as ctx
 from bot.checkout_flow import CheckoutNotOpened, Payer, open_checkout, remember_checkout_message
 from bot.codec import Action
 from bot.context import BotApplication, BotContext
 from bot.replies import answer, pressed, show
 from bot.routing import on_button
-from bot.seat_keyboard import HOME_BLOCK
-from bot.seat_map_screen import load_show_hall, present_seat_map
+from bot.seat_map.screen import load_show_hall, present_seat_map
 from bot.views.checkout import hold_gone_screen
+from bot.views.seat_keyboard import HOME_BLOCK
 
 
 async def checkout(update: Update, context: BotContext) -> None:

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from booking_core.redis_server import RedisEndpoint
+from roles.redis_server import RedisEndpoint
 from tests.bot.harness import BotWorld, open_world
 
 

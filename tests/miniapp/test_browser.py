@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from booking_core.redis_server import RedisEndpoint
 from bot.codec import Action, encode
+from roles.redis_server import RedisEndpoint
 from tests.bot.conftest import broker  # noqa: F401 - the Dramatiq broker fixture, shared
 from tests.bot.harness import BotWorld, confirmed_booking, open_world
 from tests.factories import make_show

@@ -8,10 +8,10 @@ from datetime import date
 import pytest
 
 from booking_core.catalogue.views import CinemaSchedule, ShowDay
-from booking_core.seat_map import SeatState
+from booking_core.holds.seat_map import SeatState
 from booking_core.settings import load_settings
-from bot.seat_keyboard import plan_blocks
 from bot.views import catalogue
+from bot.views.seat_keyboard import plan_blocks
 from bot.views.seat_map import WHOLE_HALL, SeatMapView, WaitlistButton, seat_map_keyboard
 from tests.bot.test_views import CITY, MOVIE, NOW, cinema, show_time
 from tests.bot_seats import screens

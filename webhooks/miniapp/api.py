@@ -17,14 +17,14 @@ from typing import Any
 
 from aiohttp import web
 
-from booking_core.best_hold import NoBlockFree, hold_best
-from booking_core.checkout import CheckoutRefusal
-from booking_core.hold_types import Hold, HoldRefusalReason, HoldRefused
-from booking_core.theatre import LOCAL_SYSTEM
-from booking_core.waitlist import JoinRefused, WaitlistPosition
+from booking_core.bookings.checkout import CheckoutRefusal
+from booking_core.holds.best_hold import NoBlockFree, hold_best
+from booking_core.holds.types import Hold, HoldRefusalReason, HoldRefused
+from booking_core.holds.waitlist import JoinRefused, WaitlistPosition
+from booking_core.theatre.port import LOCAL_SYSTEM
 from bot.checkout_flow import CheckoutNotOpened, Payer, open_checkout, remember_checkout_message
 from bot.replies import send
-from bot.seat_taps import none_side_by_side
+from bot.seat_map.taps import none_side_by_side
 from bot.views.hold_refusals import hold_refusal, join_refusal
 from webhooks.keys import MINIAPP, SETTINGS
 from webhooks.miniapp.context import MiniApp

@@ -5,23 +5,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import telegram
 
-from bot.reminders import HoldReminders
+from bot.core import BookingCore
+from bot.memory.reminders import HoldReminders
 from webhooks.miniapp.halls import HallCache
 from webhooks.miniapp.snapshots import SeatMapSnapshots
-
-if TYPE_CHECKING:
-    from roles.resources import Core
 
 
 @dataclass
 class MiniApp:
     """The core the API calls, the Bot that puts checkouts in the chat, and how initData is checked."""
 
-    core: Core
+    core: BookingCore
     bot: telegram.Bot
     bot_token: str  # initData is signed with it
     reminders: HoldReminders

@@ -15,11 +15,11 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from booking_core import best_seats
 from booking_core.catalogue.views import HallLayout, ShowDetails
-from booking_core.hold_types import Hold
-from booking_core.seat_map import SeatMap, SeatState
-from booking_core.ticket_content import format_money
+from booking_core.holds import best_seats
+from booking_core.holds.seat_map import SeatMap, SeatState
+from booking_core.holds.types import Hold
+from booking_core.tickets.content import format_money
 
 
 @dataclass(frozen=True)

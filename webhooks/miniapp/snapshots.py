@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-from booking_core.holds import HoldStore
-from booking_core.seat_map import SeatMap, SeatState
+from booking_core.holds.seat_map import SeatMap, SeatState
+from booking_core.holds.store import HoldStore
 from webhooks.miniapp.shared_reads import SharedReads
 
 FRESH_SECONDS = 0.25
