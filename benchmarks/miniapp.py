@@ -42,7 +42,6 @@ from aiohttp import web
 
 from benchmarks.webhooks import free_port, p99, wait_for
 from booking_core.events import CollectingSink
-from booking_core.models import Base
 from booking_core.settings import load_settings
 from bot.notifications import TelegramNotifier
 from roles.endpoints import resolve_endpoints
@@ -52,6 +51,7 @@ from roles.web_role import opened_miniapp, serving, web_application
 from sandbox.telegram.app import start_telegram_sandbox
 from sandbox.telegram.web_apps import signed_init_data
 from tests.factories import make_show
+from tests.support.database import fresh_schema
 
 PEOPLE = int(os.environ.get("BENCH_PEOPLE", 200))
 TAPS = int(os.environ.get("BENCH_TAPS", 10))  # a multiple of ROUNDS
@@ -102,10 +102,9 @@ async def serve_web(port: int) -> None:
 
 async def seed(env: dict[str, str]) -> int:
     """The schema and one show in a 300-seat hall; its id."""
+    await fresh_schema(env["DATABASE_URL"])
     settings = load_settings(DATABASE_URL=env["DATABASE_URL"], REDIS_URL=env["REDIS_URL"])
     async with open_core(settings, env["REDIS_URL"], CollectingSink()) as core:
-        async with core.engine.begin() as connection:
-            await connection.run_sync(Base.metadata.create_all)
         show = await make_show(core.sessions, rows=ROWS, seats_per_row=SEATS_PER_ROW, aisle_after=10)
         return show.show_id
 
