@@ -253,6 +253,7 @@ async def main() -> None:
             "TELEGRAM_API_BASE_URL": telegram_api,
             "SMTP_URL": "smtp://127.0.0.1:9",
             "HOLD_ATTEMPTS_PER_MINUTE": str(TAPS * 4),
+            "MODE": "demo",  # the sandbox Bot API stands in for Telegram
         }
         log = Path(os.environ.get("BENCH_LOG", tmp / "web.log"))
         try:

@@ -83,4 +83,4 @@ def test_the_show_list_opens_each_shows_hall() -> None:
 def test_the_button_appears_only_where_telegram_can_open_the_page(
     settings: dict[str, str], expected: str | None
 ) -> None:
-    assert load_settings(**{"TELEGRAM_BOT_TOKEN": None, **settings}).miniapp_url == expected
+    assert load_settings(**{"TELEGRAM_BOT_TOKEN": None, "MODE": "demo", **settings}).miniapp_url == expected
