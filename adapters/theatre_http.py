@@ -41,6 +41,8 @@ T = TypeVar("T")
 
 # Answers worth asking again for: the theatre is busy or broken right now, not saying no.
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+# TheatreUnavailable.reason when the theatre kept answering 409 request_in_progress to the last attempt.
+IN_PROGRESS = "in_progress"
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,10 @@ class HttpTheatreSystem:
                 per_attempt=per_attempt or self.attempt_timeout,
             )
         except TheatreUnavailable as exc:
-            self.breaker.record_failure()
+            if exc.reason == IN_PROGRESS:
+                self.breaker.record_success()  # it answered: alive, only still busy with our request
+            else:
+                self.breaker.record_failure()
             log.warning("theatre %s: %s %s failed: %s", self.name, method, path, exc)
             raise
         self.breaker.record_success()
@@ -223,9 +228,8 @@ class HttpTheatreSystem:
                 answer = _answer(status, raw)
                 if not _retryable(answer):
                     return answer
-                failure = TheatreUnavailable(
-                    "server_error", f"{self.name}: answered {status} {_code(answer)}"
-                )
+                reason = IN_PROGRESS if answer.status == 409 else "server_error"
+                failure = TheatreUnavailable(reason, f"{self.name}: answered {status} {_code(answer)}")
             # Jitter keeps many bot processes from retrying a recovering theatre in step.
             delay = self.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)
             if attempt > self.retries or loop.time() + delay >= deadline:

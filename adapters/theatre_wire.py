@@ -109,7 +109,12 @@ def parse_seat_status(body: Any) -> SeatStatus:
 
 def parse_lock(body: Any) -> Lock:
     """A Lock from the JSON of a 201 to POST /v1/shows/{show}/locks."""
-    return Lock(lock_id=str(body["lock_id"]), expires_at=_utc(body["expires_at"]))
+    return Lock(
+        lock_id=str(body["lock_id"]),
+        expires_at=_utc(body["expires_at"]),
+        amount_minor=int(body["amount"]),
+        currency=str(body["currency"]).upper(),
+    )
 
 
 def parse_sale(body: Any) -> Sale:

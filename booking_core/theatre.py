@@ -173,10 +173,15 @@ class SeatStatus:
 
 @dataclass(frozen=True)
 class Lock:
-    """A theatre's promise to keep seats for us until `expires_at` (UTC)."""
+    """A theatre's promise to keep seats for us until `expires_at` (UTC), and sell them for `amount_minor`.
+
+    The theatre may grant less time than asked; its `expires_at` and price are what count.
+    """
 
     lock_id: str
     expires_at: datetime
+    amount_minor: int
+    currency: str
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "expires_at", require_utc(self.expires_at, "expires_at"))
@@ -213,8 +218,9 @@ class LockExpired(TheatreError):
 
 
 class TheatreUnavailable(TheatreError):
-    """The theatre did not answer usefully: `reason` is timeout, connection, server_error,
-    bad_response or circuit_open. Safe to try again later with the same idempotency key."""
+    """The theatre did not answer usefully: `reason` is timeout, connection, server_error, in_progress
+    (our first request with this key still runs there), bad_response or circuit_open. Safe to try again
+    later with the same idempotency key."""
 
     code = "theatre_unavailable"
 

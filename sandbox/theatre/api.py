@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
 from sandbox.theatre.errors import Refusal
 from sandbox.theatre.store import TheatreStore
@@ -29,9 +29,14 @@ DEFAULT_WINDOW = timedelta(days=14)
 MAX_WINDOW = timedelta(days=62)
 
 
-def create_api_app(store: TheatreStore, clients: Mapping[str, str]) -> web.Application:
-    """The /v1 application: routes behind the bearer-token check and the idempotency store."""
-    app = web.Application(middlewares=[require_token, replay_by_idempotency_key])
+def create_api_app(
+    store: TheatreStore, clients: Mapping[str, str], inner: Sequence[Middleware] = ()
+) -> web.Application:
+    """The /v1 application: routes behind the bearer-token check and the idempotency store.
+
+    `inner` middlewares run inside the idempotency store (the fault switches' slow requests).
+    """
+    app = web.Application(middlewares=[require_token, replay_by_idempotency_key, *inner])
     app[STORE] = store
     app[CLIENTS] = dict(clients)
     app.router.add_get("/schedule", get_schedule)

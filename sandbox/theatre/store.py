@@ -44,6 +44,8 @@ class TheatreStore(ThreadedDatabase):
     ) -> None:
         super().__init__(path, clock, workers)
         self.guarded = guarded
+        # The theatre's own limit on a lock, below the API's 1800 s (None: none); expires_at tells the client.
+        self.max_lock_seconds: int | None = None
         self.keys = IdempotencyKeys(self)
         self.seed()
 
@@ -144,7 +146,7 @@ class TheatreStore(ThreadedDatabase):
             lock_id = "L-" + secrets.token_hex(8)
             self._claim(connection, show_id, labels, kind="lock", owner=lock_id)
             now = self.now()
-            expires_at = now + ttl_seconds
+            expires_at = now + min(ttl_seconds, self.max_lock_seconds or ttl_seconds)
             connection.execute(
                 "INSERT INTO locks (id, client, show_id, reference, status, amount, created_at, expires_at)"
                 " VALUES (?, ?, ?, ?, 'active', ?, ?, ?)",

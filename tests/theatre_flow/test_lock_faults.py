@@ -1,0 +1,104 @@
+"""A connected cinema's lock under faults: slow and unreadable answers, a short lock, a changed price.
+
+Each test injects the fault at the sandbox theatre and checks what the user and the theatre end up with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from booking_core.checkout import CheckoutRefusal, CheckoutRefused, CheckoutStarted
+from booking_core.holds import Hold, HoldRefusalReason, HoldRefused
+from tests.theatre_flow.stand import Stand
+
+
+async def locks_at_theatre(stand: Stand, theatre_show: str) -> dict[str, str]:
+    """Seat label -> lock id of every seat the theatre holds locked for the show."""
+    return {label: owner for label, (kind, owner) in (await stand.claims(theatre_show)).items() if kind == "lock"}
+
+
+async def test_a_garbled_lock_answer_is_replayed_and_the_lock_given_to_the_user(stand: Stand) -> None:
+    # Given a theatre that locks the seats but whose answer arrives cut short
+    show_id, theatre_show = await stand.show()
+    stand.sandbox.faults.garble_next = 1
+    # When the user holds two seats
+    hold = await stand.hold(show_id, 20, "E3", "E4")
+    # Then the replayed key hands over the lock: the user holds the seats under the theatre's one lock
+    assert isinstance(hold, Hold), hold
+    ours = await stand.theatre.lock_of(show_id, hold.token)
+    assert ours is not None
+    assert await locks_at_theatre(stand, theatre_show) == {"E3": ours.lock_id, "E4": ours.lock_id}
+    # and releasing the hold leaves nothing locked at the theatre
+    await stand.holds.release(show_id, hold.token)
+    assert await locks_at_theatre(stand, theatre_show) == {}
+
+
+async def test_a_lock_answered_after_the_timeout_is_learned_by_replaying_its_key(stand: Stand) -> None:
+    # Given a theatre that takes 1.5 s over a lock (the budget per call is 1 s; meanwhile a replay of
+    # the key is told 409 request_in_progress)
+    show_id, theatre_show = await stand.show()
+    stand.sandbox.faults.slow_next, stand.sandbox.faults.slow_seconds = 1, 1.5
+    # When the user holds a seat
+    hold = await stand.hold(show_id, 21, "F7")
+    # Then they get it, under the one lock the theatre granted
+    assert isinstance(hold, Hold), hold
+    ours = await stand.theatre.lock_of(show_id, hold.token)
+    assert ours is not None and await locks_at_theatre(stand, theatre_show) == {"F7": ours.lock_id}
+
+
+async def test_no_lock_of_ours_survives_a_hold_refused_for_a_slow_answer(stand: Stand) -> None:
+    # Given a theatre slower than the hold will wait for its answer
+    show_id, theatre_show = await stand.show()
+    stand.theatre.lock_recovery_seconds = 0.5
+    stand.sandbox.faults.slow_next, stand.sandbox.faults.slow_seconds = 1, 2.5
+    # When the user holds a seat, the hold is refused: the theatre did not answer in time
+    refused = await stand.hold(show_id, 22, "G2")
+    assert refused == HoldRefused(HoldRefusalReason.THEATRE_UNAVAILABLE)
+    # Then, once the theatre answers, the lock it granted is learned and released
+    async with asyncio.timeout(10):
+        await stand.theatre.settle_recoveries()
+    assert await locks_at_theatre(stand, theatre_show) == {}
+    # and the same user can hold the seat again (it is not "taken" by their own orphaned lock)
+    again = await stand.hold(show_id, 22, "G2")
+    assert isinstance(again, Hold), again
+
+
+async def test_a_shorter_lock_than_asked_ends_the_hold_when_the_lock_ends(stand: Stand) -> None:
+    # Given a theatre that grants locks of at most 3 s, whatever was asked
+    show_id, theatre_show = await stand.show()
+    stand.sandbox.store.max_lock_seconds = 3
+    asked_at = datetime.now(UTC)
+    # When the user holds a seat (Marquee holds for 5 minutes)
+    hold = await stand.hold(show_id, 23, "H5")
+    # Then the hold the user is shown ends with the theatre's lock, not 5 minutes on
+    assert isinstance(hold, Hold), hold
+    assert hold.expires_at <= stand.clock.now + timedelta(seconds=3)
+    assert hold.expires_at - asked_at < timedelta(seconds=4)
+    live = await stand.holds.current_hold(show_id, 23)
+    assert live is not None and live.expires_at == hold.expires_at
+    # and a checkout started now closes at that deadline too
+    started = await stand.core.bookings.start_checkout(hold)
+    assert isinstance(started, CheckoutStarted) and started.expires_at == hold.expires_at
+    assert (await stand.claims(theatre_show))["H5"][0] == "lock"
+
+
+async def test_a_price_changed_since_the_sync_stops_the_checkout_before_payment(stand: Stand) -> None:
+    # Given the theatre raised the price of its standard seats after our last sync
+    show_id, theatre_show = await stand.show()
+    await stand.change_theatre(
+        "UPDATE show_prices SET amount = amount + 250 WHERE show_id = ? AND category = 'standard'",
+        theatre_show,
+    )
+    # When a user holds two standard seats and goes to pay
+    hold = await stand.hold(show_id, 24, "E8", "E9")
+    assert isinstance(hold, Hold), hold
+    ours = await stand.theatre.lock_of(show_id, hold.token)
+    assert ours is not None and ours.amount_minor is not None
+    started = await stand.core.bookings.start_checkout(hold)
+    # Then no booking awaits payment: the checkout stops naming the theatre's price
+    assert started == CheckoutRefused(CheckoutRefusal.PRICE_CHANGED, ours.amount_minor, "EUR")
+    # and once the sync has the new price, the same hold checks out at the theatre's price
+    assert (await stand.sync()).ok
+    started = await stand.core.bookings.start_checkout(hold)
+    assert isinstance(started, CheckoutStarted) and started.amount_minor == ours.amount_minor
