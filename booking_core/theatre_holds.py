@@ -366,6 +366,8 @@ class TheatreHolds:
         except TheatreRejected as exc:
             # Committed (the sale goes on) or unknown there: either way nothing is left to release.
             log.info("theatre %s: lock %s not released: %s", show.system, lock_id, exc)
+        if ask_if_down:
+            await self.status.note_up(show.system)  # it answered: holds need not wait any longer
         await self.status.forget(show.show_id)
         return True
 

@@ -8,12 +8,14 @@ and `faults` makes it hang or fail, to show what Marquee does when a theatre mis
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -39,6 +41,8 @@ class TheatreFaults:
         self.garble_next = 0  # do this many API requests, then answer them with a body that is not JSON
         self.slow_next = 0  # take `slow_seconds` over this many API requests, their answers kept meanwhile
         self.slow_seconds = 1.5
+        # Edits the next schedule answers before they are sent (a theatre with bad rows); None: none.
+        self.edit_schedule: Callable[[dict[str, Any]], None] | None = None
         self._hanging: asyncio.Event | None = None
 
     def hang(self) -> None:
@@ -66,6 +70,11 @@ class TheatreFaults:
         if self.lose_next > 0:
             self.lose_next -= 1
             raise Refusal(502, "bad_gateway", "the answer was lost on the way")
+        if self.edit_schedule is not None and request.path == "/v1/schedule" and response.status == 200:
+            assert isinstance(response, web.Response) and response.text is not None
+            schedule = json.loads(response.text)
+            self.edit_schedule(schedule)
+            response = web.json_response(schedule)
         if self.garble_next > 0:
             self.garble_next -= 1
             # The work is done and its answer kept for a replay; only this copy arrives cut short.

@@ -15,7 +15,9 @@ from tests.theatre_flow.stand import Stand
 
 async def locks_at_theatre(stand: Stand, theatre_show: str) -> dict[str, str]:
     """Seat label -> lock id of every seat the theatre holds locked for the show."""
-    return {label: owner for label, (kind, owner) in (await stand.claims(theatre_show)).items() if kind == "lock"}
+    return {
+        label: owner for label, (kind, owner) in (await stand.claims(theatre_show)).items() if kind == "lock"
+    }
 
 
 async def test_a_garbled_lock_answer_is_replayed_and_the_lock_given_to_the_user(stand: Stand) -> None:
