@@ -229,7 +229,12 @@ def schedule_catalogue(
             for cinema in schedule.cinemas
         ],
         "halls": [
-            {"cinema": hall.cinema_external_id, "name": hall.name, "rows": _rows(hall)}
+            {
+                "cinema": hall.cinema_external_id,
+                "id": hall.external_id,
+                "name": hall.name,
+                "rows": _rows(hall),
+            }
             for hall in schedule.halls
         ],
         "movies": [

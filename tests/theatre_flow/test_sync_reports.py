@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from booking_core.models import Show
+from booking_core.models import BookingStatus, Hall, Show
 from tests.theatre_flow.stand import Stand
 from tests.theatre_flow.test_sync import catalogue
 
@@ -99,3 +99,27 @@ async def test_a_withdrawn_show_that_comes_back_is_on_sale_again_and_reported_as
     async with stand.core.sessions() as session:
         assert await session.scalar(select(Show.on_sale).where(Show.id == show_id)) is True
     assert not (await stand.holds.seat_map(show_id, 5)).closed
+
+
+async def test_a_hall_renamed_at_the_theatre_is_renamed_here_with_its_shows_and_bookings(
+    stand: Stand,
+) -> None:
+    # Given a booking in the theatre's big hall
+    show_id, _ = await stand.show()
+    checkout = await stand.buy(show_id, 30, "C9")
+    async with stand.core.sessions() as session:
+        hall_id = await session.scalar(select(Show.hall_id).where(Show.id == show_id))
+    # When the theatre renames the hall (same hall id) and the schedule is synced
+    await stand.change_theatre("UPDATE halls SET name = 'Saal 1 (renoviert)' WHERE id = 'riverside-1'")
+    report = await stand.sync()
+    # Then it is the same hall under its new name: the show, its seats and the booking stay
+    assert report.ok and report.imported is not None, report.summary()
+    assert report.imported.updated.get("halls") == 1 and "halls" not in report.imported.created
+    async with stand.core.sessions() as session:
+        hall = await session.get(Hall, hall_id)
+        assert hall is not None and (hall.name, hall.external_id) == ("Saal 1 (renoviert)", "riverside-1")
+        assert await session.scalar(select(Show.hall_id).where(Show.id == show_id)) == hall_id
+    assert (await stand.booking(checkout.booking_id)).status == BookingStatus.PENDING_PAYMENT
+    # and the next sync finds nothing to change
+    again = await stand.sync()
+    assert again.ok and again.imported is not None and not again.imported.changed, again.summary()
