@@ -301,13 +301,17 @@ def _refusal(answer: _Answer) -> TheatreError:
     error = answer.body.get("error") if isinstance(answer.body, dict) else None
     message = error.get("message", "") if isinstance(error, dict) else ""
     if answer.status == 409 and code == "seats_unavailable":
-        seats = error.get("seats") if isinstance(error, dict) else None
+        details = error if isinstance(error, dict) else {}
         return SeatsUnavailable(
-            [str(seat) for seat in seats] if isinstance(seats, list) else [], str(message)
+            _labels(details.get("seats")), str(message), sold=_labels(details.get("sold"))
         )
     if answer.status == 410:
         return LockExpired(str(message) or "the lock has expired")
     return TheatreRejected(answer.status, code, str(message))
+
+
+def _labels(seats: Any) -> list[str]:
+    return [str(seat) for seat in seats] if isinstance(seats, list) else []
 
 
 def _segment(external_id: str) -> str:

@@ -242,12 +242,14 @@ class ScheduleRefused(TheatreError):
 
 
 class SeatsUnavailable(TheatreError):
-    """The theatre has sold or locked some of the seats asked for (HTTP 409); `seats` names them."""
+    """The theatre has sold or locked some of the seats asked for (HTTP 409); `seats` names them, and
+    `sold` those of them that are sold (the rest are locked)."""
 
     code = "seats_unavailable"
 
-    def __init__(self, seats: Sequence[str], message: str = "") -> None:
+    def __init__(self, seats: Sequence[str], message: str = "", *, sold: Sequence[str] = ()) -> None:
         self.seats = tuple(seats)
+        self.sold = tuple(seat for seat in sold if seat in self.seats)
         super().__init__(message or f"seats not available: {', '.join(self.seats)}")
 
 

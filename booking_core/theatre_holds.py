@@ -225,7 +225,10 @@ class TheatreHolds:
                 if attempt == 0 and await self._drop_dangling(show, refused.seats, hold.token, is_live):
                     continue
                 metrics.THEATRE_LOCKS.labels(system=show.system, result="taken").inc()
-                return HoldRefused(HoldRefusalReason.SEAT_TAKEN, show.ids_of(refused.seats))
+                # Sold at the box office (not yet on our map) is "sold", not "taken by someone".
+                sold_only = refused.seats and set(refused.sold) == set(refused.seats)
+                reason = HoldRefusalReason.SEAT_SOLD if sold_only else HoldRefusalReason.SEAT_TAKEN
+                return HoldRefused(reason, show.ids_of(refused.seats))
             except TheatreRejected as rejected:
                 reason = _LOCK_REFUSALS.get(rejected.reason)
                 metrics.THEATRE_LOCKS.labels(system=show.system, result="rejected").inc()

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from booking_core.checkout import CheckoutRefusal, CheckoutRefused, CheckoutStarted
 from booking_core.holds import Hold, HoldRefusalReason, HoldRefused
+from bot.views.hold_refusals import hold_refusal
 from tests.theatre_flow.stand import Stand
 
 
@@ -104,3 +105,22 @@ async def test_a_price_changed_since_the_sync_stops_the_checkout_before_payment(
     assert (await stand.sync()).ok
     started = await stand.core.bookings.start_checkout(hold)
     assert isinstance(started, CheckoutStarted) and started.amount_minor == ours.amount_minor
+
+
+async def test_seats_sold_at_the_box_office_are_refused_as_sold_in_words_with_plurals(stand: Stand) -> None:
+    # Given seats the box office sold a moment ago (our map has not shown them yet)
+    show_id, theatre_show = await stand.show()
+    assert await stand.box_office(theatre_show, "A5", "A6") == 201
+    # When a user tries to hold them
+    refused = await stand.hold(show_id, 25, "A5", "A6")
+    # Then they are told the seats are sold, not taken by someone else, in plural words
+    assert refused == HoldRefused(HoldRefusalReason.SEAT_SOLD, tuple(await stand.seats(show_id, "A5", "A6")))
+    assert hold_refusal(refused.reason, ["A5", "A6"]).startswith("Sorry, A5, A6 are already sold.")
+    # while a seat locked by another application is "taken", and the plural fits there too
+    assert isinstance(await stand.hold(show_id, 26, "A7", "A8"), Hold)
+    taken = await stand.hold(show_id, 27, "A7", "A8")
+    assert isinstance(taken, HoldRefused) and taken.reason == HoldRefusalReason.SEAT_TAKEN
+    assert hold_refusal(taken.reason, ["A7", "A8"]).startswith(
+        "Sorry, A7, A8 were just taken by someone else."
+    )
+    assert hold_refusal(taken.reason, ["A7"]).startswith("Sorry, A7 was just taken")
