@@ -197,7 +197,9 @@ class TheatreStore(ThreadedDatabase):
                 "SELECT label FROM lock_seats WHERE lock_id = ? ORDER BY label", (lock_id,)
             )]  # fmt: skip
             if lock["status"] == "committed":
-                return self._sale(connection, lock["ticket_id"])
+                return self._sale(connection, lock["ticket_id"])  # whatever the key, amount or reference
+            if show["starts_at"] <= self.now():
+                raise Refusal(422, "show_closed", "the show has started; it is no longer on sale")
             if amount != lock["amount"] or currency != show["currency"]:
                 raise Refusal(
                     422,
