@@ -226,9 +226,9 @@ class TheatreHolds:
                     continue
                 metrics.THEATRE_LOCKS.labels(system=show.system, result="taken").inc()
                 # Sold at the box office (not yet on our map) is "sold", not "taken by someone".
-                sold_only = refused.seats and set(refused.sold) == set(refused.seats)
-                reason = HoldRefusalReason.SEAT_SOLD if sold_only else HoldRefusalReason.SEAT_TAKEN
-                return HoldRefused(reason, show.ids_of(refused.seats))
+                sold_only = bool(refused.seats) and set(refused.sold) == set(refused.seats)
+                why = HoldRefusalReason.SEAT_SOLD if sold_only else HoldRefusalReason.SEAT_TAKEN
+                return HoldRefused(why, show.ids_of(refused.seats))
             except TheatreRejected as rejected:
                 reason = _LOCK_REFUSALS.get(rejected.reason)
                 metrics.THEATRE_LOCKS.labels(system=show.system, result="rejected").inc()

@@ -72,7 +72,7 @@ async def replay_by_idempotency_key(request: web.Request, handler: Handler) -> w
     if not key:
         raise Refusal(400, "idempotency_key_required", "send an Idempotency-Key header of 1-255 characters")
     if len(key) > MAX_KEY_LENGTH:
-        raise Refusal(400, "invalid_request", f"the Idempotency-Key is longer than {MAX_KEY_LENGTH} characters")
+        raise Refusal(400, "invalid_request", f"the Idempotency-Key has over {MAX_KEY_LENGTH} characters")
     store, client = request.app[STORE], request[CLIENT]
     fingerprint = await _fingerprint(request)
     first = await store.call(store.keys.claim, client, key, fingerprint)
