@@ -1,15 +1,18 @@
 """Theatre API v1 JSON to and from the port's dataclasses (docs/theatre-api.md).
 
 Parsers raise KeyError, TypeError or ValueError on an answer that does not fit; the HTTP adapter turns
-those into TheatreUnavailable("bad_response"). A schedule with bad rows raises ScheduleRefused instead,
-naming each row and field ("show X (shows[12].prices.premium): missing").
+those into TheatreUnavailable("bad_response"). The schedule is validated by pydantic models instead,
+and one with bad rows raises ScheduleRefused naming each row and field, e.g.
+"show X (shows[12].prices.premium): Input should be a valid integer".
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+from pydantic_core import ErrorDetails
 
 from booking_core.theatre import (
     Lock,
@@ -24,8 +27,6 @@ from booking_core.theatre import (
     TheatreShow,
     row_problem,
 )
-
-T = TypeVar("T")
 
 
 def rfc3339(moment: datetime) -> str:
@@ -42,164 +43,122 @@ def _utc(text: Any) -> datetime:
     return moment.astimezone(UTC)
 
 
-class _BadField(Exception):
-    """One field of a schedule row that does not fit: where (under the row) and what is wrong."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(message)
-        self.path = path
-        self.message = message
+Id = Annotated[StrictStr, Field(min_length=1)]
 
 
-def _field(row: Any, name: str, convert: Callable[[Any], T], what: str) -> T:
-    if not isinstance(row, dict):
-        raise _BadField("", "is not a JSON object")
-    if name not in row:
-        raise _BadField(f".{name}", "missing")
-    try:
-        return convert(row[name])
-    except (TypeError, ValueError):
-        raise _BadField(f".{name}", f"{row[name]!r} is not {what}") from None
+class _Wire(BaseModel):
+    """A JSON object of the Theatre API; fields it adds later are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-def _text(value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(value)
-    return value
+class _Cinema(_Wire):
+    id: Id
+    name: Id
+    city: Id
+    latitude: Annotated[float, Field(strict=True)]
+    longitude: Annotated[float, Field(strict=True)]
+    timezone: Id
+    address: StrictStr
+
+    def port(self) -> TheatreCinema:
+        return TheatreCinema(
+            self.id, self.name, self.city, self.latitude, self.longitude, self.timezone, self.address
+        )
 
 
-def _whole(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError(value)
-    return value
+class _Seat(_Wire):
+    number: StrictInt
+    column: StrictInt
+    category: Id
 
 
-def _number(value: Any) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise ValueError(value)
-    return float(value)
+class _Row(_Wire):
+    label: Id
+    index: StrictInt
+    seats: list[_Seat]
 
 
-def _time(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise ValueError(value)
-    return _utc(value)
+class _Hall(_Wire):
+    id: Id
+    cinema: Id
+    name: Id
+    rows: list[_Row]
+
+    def port(self) -> TheatreHall:
+        seats = tuple(
+            TheatreSeat(row.label, seat.number, row.index, seat.column, seat.category)
+            for row in self.rows
+            for seat in row.seats
+        )
+        return TheatreHall(self.id, self.cinema, self.name, seats)
 
 
-def _list(value: Any) -> list[Any]:
-    if not isinstance(value, list):
-        raise ValueError(value)
-    return value
+class _Movie(_Wire):
+    id: Id
+    title: Id
+    runtime_minutes: StrictInt
+    age_rating: StrictStr
+    language: Id
+    synopsis: StrictStr | None = None
+
+    def port(self) -> TheatreMovie:
+        return TheatreMovie(
+            self.id, self.title, self.runtime_minutes, self.age_rating, self.language, self.synopsis or ""
+        )
 
 
-TEXT, WHOLE, NUMBER = "text", "a whole number", "a number"
-TIME = "an RFC 3339 time with an offset"
+class _Show(_Wire):
+    id: Id
+    cinema: Id
+    hall: Id
+    movie: Id
+    starts_at: AwareDatetime
+    prices: dict[str, StrictInt]
+    currency: Id
+
+    def port(self) -> TheatreShow:
+        return TheatreShow(
+            self.id, self.cinema, self.hall, self.movie, self.starts_at, self.prices, self.currency
+        )
+
+
+class _Schedule(_Wire):
+    cinemas: list[_Cinema]
+    halls: list[_Hall]
+    movies: list[_Movie]
+    shows: list[_Show]
+
+
+_KINDS = {"cinemas": "cinema", "halls": "hall", "movies": "movie", "shows": "show"}
 
 
 def parse_schedule(body: Any) -> TheatreSchedule:
     """A TheatreSchedule from the JSON of GET /v1/schedule.
 
-    Raises ScheduleRefused naming every row that does not fit, e.g. "show X (shows[3].starts_at): ...",
-    and ValueError when the answer is not a schedule at all.
+    Raises ScheduleRefused naming every row that does not fit, e.g. "show X (shows[3].starts_at): ...".
     """
-    if not isinstance(body, dict):
-        raise ValueError("the schedule is not a JSON object")
-    problems: list[str] = []
-    cinemas = _rows(body, "cinemas", "cinema", _cinema, problems)
-    halls = _rows(body, "halls", "hall", _hall, problems)
-    movies = _rows(body, "movies", "movie", _movie, problems)
-    shows = _rows(body, "shows", "show", _show, problems)
-    if problems:
-        raise ScheduleRefused(problems)
-    return TheatreSchedule(cinemas=cinemas, halls=halls, movies=movies, shows=shows)
-
-
-def _rows(
-    body: dict[str, Any], section: str, kind: str, parse: Callable[[Any], T], problems: list[str]
-) -> tuple[T, ...]:
-    rows = body.get(section)
-    if not isinstance(rows, list):
-        problems.append(f"{section}: {'missing' if rows is None else 'not a list'}")
-        return ()
-    parsed = []
-    for index, row in enumerate(rows):
-        try:
-            parsed.append(parse(row))
-        except _BadField as bad:
-            row_id = row.get("id", "?") if isinstance(row, dict) else "?"
-            problems.append(row_problem(kind, row_id, f"{section}[{index}]{bad.path}", bad.message))
-    return tuple(parsed)
-
-
-def _cinema(row: Any) -> TheatreCinema:
-    return TheatreCinema(
-        external_id=_field(row, "id", _text, TEXT),
-        name=_field(row, "name", _text, TEXT),
-        city=_field(row, "city", _text, TEXT),
-        latitude=_field(row, "latitude", _number, NUMBER),
-        longitude=_field(row, "longitude", _number, NUMBER),
-        timezone=_field(row, "timezone", _text, TEXT),
-        address=_field(row, "address", _text, TEXT),
+    try:
+        wire = _Schedule.model_validate(body)
+    except ValidationError as invalid:
+        raise ScheduleRefused([_problem(body, error) for error in invalid.errors()]) from None
+    return TheatreSchedule(
+        cinemas=tuple(cinema.port() for cinema in wire.cinemas),
+        halls=tuple(hall.port() for hall in wire.halls),
+        movies=tuple(movie.port() for movie in wire.movies),
+        shows=tuple(show.port() for show in wire.shows),
     )
 
 
-def _movie(row: Any) -> TheatreMovie:
-    return TheatreMovie(
-        external_id=_field(row, "id", _text, TEXT),
-        title=_field(row, "title", _text, TEXT),
-        runtime_minutes=_field(row, "runtime_minutes", _whole, WHOLE),
-        age_rating=_field(row, "age_rating", _text, TEXT),
-        language=_field(row, "language", _text, TEXT),
-        synopsis=str(row.get("synopsis") or ""),
-    )
-
-
-def _show(row: Any) -> TheatreShow:
-    prices = _field(row, "prices", _price_object, "an object of seat categories")
-    for category, amount in prices.items():
-        if not isinstance(amount, int) or isinstance(amount, bool):
-            raise _BadField(f".prices.{category}", f"{amount!r} is not {WHOLE}")
-    return TheatreShow(
-        external_id=_field(row, "id", _text, TEXT),
-        cinema_external_id=_field(row, "cinema", _text, TEXT),
-        hall_external_id=_field(row, "hall", _text, TEXT),
-        movie_external_id=_field(row, "movie", _text, TEXT),
-        starts_at=_field(row, "starts_at", _time, TIME),
-        prices=prices,
-        currency=_field(row, "currency", _text, TEXT),
-    )
-
-
-def _price_object(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ValueError(value)
-    return value
-
-
-def _hall(hall: Any) -> TheatreHall:
-    seats = []
-    for row_index, row in enumerate(_field(hall, "rows", _list, "a list")):
-        where = f".rows[{row_index}]"
-        try:
-            label, index = _field(row, "label", _text, TEXT), _field(row, "index", _whole, WHOLE)
-            for seat_index, seat in enumerate(_field(row, "seats", _list, "a list")):
-                try:
-                    number, column = (
-                        _field(seat, "number", _whole, WHOLE),
-                        _field(seat, "column", _whole, WHOLE),
-                    )
-                    category = _field(seat, "category", _text, TEXT)
-                except _BadField as bad:
-                    raise _BadField(f".seats[{seat_index}]{bad.path}", bad.message) from None
-                seats.append(TheatreSeat(label, number, index, column, category))
-        except _BadField as bad:
-            raise _BadField(where + bad.path, bad.message) from None
-    return TheatreHall(
-        external_id=_field(hall, "id", _text, TEXT),
-        cinema_external_id=_field(hall, "cinema", _text, TEXT),
-        name=_field(hall, "name", _text, TEXT),
-        seats=tuple(seats),
-    )
+def _problem(body: Any, error: ErrorDetails) -> str:
+    """One validation error as a row problem: the row's kind and id, and the path to the field."""
+    loc = error["loc"]
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+    if len(loc) >= 2 and loc[0] in _KINDS and isinstance(loc[1], int):
+        row = body[loc[0]][loc[1]]
+        row_id = row.get("id", "?") if isinstance(row, dict) else "?"
+        return row_problem(_KINDS[str(loc[0])], row_id, path, error["msg"])
+    return f"schedule{f' ({path})' if path else ''}: {error['msg']}"
 
 
 def parse_seat_status(body: Any) -> SeatStatus:
