@@ -81,7 +81,7 @@ class HoldStore:
         self.theatre = theatre
         if theatre is not None:
             # A waitlist offer of a connected show is locked at its theatre before the waiter hears of it.
-            events = OfferLocking(events, theatre, self._is_live)
+            events = OfferLocking(events, theatre, self._is_live, self._end_by)
         self._shows = ShowScripts(redis, inventory, clock)
         self._events = events
         self._due = DueIndex(self._shows.scripts)
@@ -112,12 +112,12 @@ class HoldStore:
         if isinstance(locked, HoldRefused):
             await self._release_in_redis(show_id, result.token)
             return locked
-        if locked.expires_ms < to_ms(result.expires_at):
-            return await self._shorten(result, locked.expires_ms)
-        return result
+        return await self._end_by(result, locked.expires_ms)
 
-    async def _shorten(self, hold: Hold, end_ms: int) -> Hold:
+    async def _end_by(self, hold: Hold, end_ms: int) -> Hold:
         """The hold ends by `end_ms` (its theatre's lock ends then), so the user sees the true deadline."""
+        if end_ms >= to_ms(hold.expires_at):
+            return hold
         reply = await self._shows.run(
             "shorten", hold.show_id, [hold.token, end_ms], now_ms=self._shows.now_ms()
         )

@@ -67,6 +67,7 @@ _LOCK_REFUSALS = {
 }
 
 IsLive = Callable[[int, str], Awaitable[bool]]  # (show id, hold token) -> is that hold still live?
+EndBy = Callable[[Hold, int], Awaitable[Hold]]  # (hold, end ms) -> the hold, ending by then at the latest
 
 
 def reference_of(token: str) -> str:
@@ -425,19 +426,21 @@ class OfferLocking:
     """An EventSink that locks a waitlist offer's seats at the theatre before the waiter is told.
 
     A refused lock leaves the offer standing without one: paying for it then locks the seats again
-    (booking_core.theatre_sales), and a seat the theatre sold meanwhile means a refund.
+    (booking_core.theatre_sales), and a seat the theatre sold meanwhile means a refund. A lock shorter
+    than the offer ends the offer with it (`end_by`), and the waiter is told that deadline.
     """
 
-    def __init__(self, inner: EventSink, theatre: TheatreHolds, is_live: IsLive) -> None:
+    def __init__(self, inner: EventSink, theatre: TheatreHolds, is_live: IsLive, end_by: EndBy) -> None:
         self._inner = inner
         self._theatre = theatre
         self._is_live = is_live
+        self._end_by = end_by
 
     async def publish(self, event: Event) -> None:
         """Lock the seats of an offer of a connected show, then pass the event on."""
         if isinstance(event, OfferMade):
             try:
-                await self._lock_offer(event)
+                event = await self._lock_offer(event)
             except Exception:
                 log.warning(
                     "show %s: offer to %s not locked at the theatre",
@@ -447,11 +450,13 @@ class OfferLocking:
                 )
         await self._inner.publish(event)
 
-    async def _lock_offer(self, offer: OfferMade) -> None:
+    async def _lock_offer(self, offer: OfferMade) -> OfferMade:
         show = await self._theatre.connected(offer.show_id)
         if show is None:
-            return
+            return offer
         hold = Hold(offer.hold_token, offer.show_id, offer.user_id, offer.seat_ids, offer.expires_at, True)
         locked = await self._theatre.lock_hold(show, hold, self._is_live)
         if isinstance(locked, HoldRefused):
             log.warning("show %s: the theatre refused the offer's seats: %s", offer.show_id, locked)
+            return offer
+        return replace(offer, expires_at=(await self._end_by(hold, locked.expires_ms)).expires_at)

@@ -9,7 +9,11 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from booking_core.checkout import CheckoutRefusal, CheckoutRefused, CheckoutStarted
+from booking_core.customers import get_or_create_customer
+from booking_core.events import OfferMade
 from booking_core.holds import Hold, HoldRefusalReason, HoldRefused
+from booking_core.seat_map import SeatState
+from booking_core.waitlist import WaitlistPosition
 from bot.views.hold_refusals import hold_refusal
 from tests.theatre_flow.stand import Stand
 
@@ -124,3 +128,28 @@ async def test_seats_sold_at_the_box_office_are_refused_as_sold_in_words_with_pl
         "Sorry, A7, A8 were just taken by someone else."
     )
     assert hold_refusal(taken.reason, ["A7"]).startswith("Sorry, A7 was just taken")
+
+
+async def test_a_waitlist_offer_ends_with_a_shorter_theatre_lock_and_the_waiter_is_told_so(
+    stand: Stand,
+) -> None:
+    # Given a sold-out show but for E8, which a user holds, and someone waiting for one seat
+    show_id, theatre_show = await stand.show(hall="riverside-2")
+    others = [f"{row}{n}" for row in "ABCDE" for n in range(1, 9) if f"{row}{n}" != "E8"]
+    assert await stand.box_office(theatre_show, *others) == 201
+    (e8,) = await stand.seats(show_id, "E8")
+    await stand.seat_map_once(show_id, 1, lambda seen: seen.seats_in(SeatState.FREE) == (e8,), within=5)
+    holder = await stand.hold(show_id, 1, "E8")
+    assert isinstance(holder, Hold), holder
+    await get_or_create_customer(stand.core.sessions, 2, chat_id=2)
+    assert isinstance(await stand.holds.waitlist.join(show_id, 2, 1), WaitlistPosition)
+    # and a theatre that now grants locks of at most 3 s
+    stand.sandbox.store.max_lock_seconds = 3
+    # When the holder lets E8 go and it is offered to the waiter
+    await stand.holds.release(show_id, holder.token)
+    # Then the offer ends when the theatre's lock does, and that is the deadline the waiter is told
+    offer = await stand.holds.current_hold(show_id, 2)
+    assert offer is not None and offer.is_offer
+    assert offer.expires_at <= stand.clock.now + timedelta(seconds=3)
+    (told,) = [event for event in stand.sink.events if isinstance(event, OfferMade)]
+    assert told.expires_at == offer.expires_at
