@@ -11,8 +11,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from adapters.theatre_http import HttpTheatreSystem
-from booking_core.theatre import SeatsUnavailable, TheatreRejected
+from adapters.theatre.http import HttpTheatreSystem
+from booking_core.theatre.port import SeatsUnavailable, TheatreRejected
 from sandbox.theatre import SANDBOX_TOKEN, TheatreSandbox
 from tests.theatre.conftest import TheatreClock
 

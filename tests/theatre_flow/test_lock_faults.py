@@ -8,12 +8,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from booking_core.checkout import CheckoutRefusal, CheckoutRefused, CheckoutStarted
-from booking_core.customers import get_or_create_customer
+from booking_core.bookings.checkout import CheckoutRefusal, CheckoutRefused, CheckoutStarted
+from booking_core.bookings.customers import get_or_create_customer
 from booking_core.events import OfferMade
-from booking_core.holds import Hold, HoldRefusalReason, HoldRefused
-from booking_core.seat_map import SeatState
-from booking_core.waitlist import WaitlistPosition
+from booking_core.holds.seat_map import SeatState
+from booking_core.holds.store import Hold, HoldRefusalReason, HoldRefused
+from booking_core.holds.waitlist import WaitlistPosition
 from bot.views.hold_refusals import hold_refusal
 from tests.theatre_flow.stand import Stand
 
