@@ -220,7 +220,7 @@ class TheatreHolds:
         for attempt in range(2):
             request = _LockRequest(show.theatre_show_id, labels, ttl, reference, f"{reference}-{attempt}")
             try:
-                granted = await self._ask_lock(show, request, self.lock_recovery_seconds)
+                granted, replayed = await self._ask_lock(show, request, self.lock_recovery_seconds)
             except SeatsUnavailable as refused:
                 # A lock of ours whose hold is gone (a double tap, a lost release) may be in the way.
                 if attempt == 0 and await self._drop_dangling(show, refused.seats, hold.token, is_live):
@@ -245,7 +245,7 @@ class TheatreHolds:
                 if isinstance(down, LockAnswerLost):
                     self._recover_later(show, request)
                 return HoldRefused(HoldRefusalReason.THEATRE_UNAVAILABLE)
-            if not await is_live(show.show_id, hold.token):
+            if replayed and not await is_live(show.show_id, hold.token):
                 # Learned only after the hold was given up (a slow theatre): the lock goes back at once.
                 await self.release_lock(show, granted.lock_id)
                 return HoldRefused(HoldRefusalReason.THEATRE_UNAVAILABLE)
@@ -273,8 +273,9 @@ class TheatreHolds:
 
     async def _ask_lock(
         self, show: ConnectedShow, request: _LockRequest, within: float, *, sent: bool = False
-    ) -> Lock:
-        """The theatre's lock; while its answer may have been lost, the same key is replayed for `within` s.
+    ) -> tuple[Lock, bool]:
+        """The theatre's lock, and whether it took a replay; while its answer may have been lost, the same
+        key is replayed for `within` s.
 
         The theatre keeps the answer of a key, so a replay hands over the lock a slow or garbled answer
         was carrying (or `409 request_in_progress` while the first request still runs: asked again).
@@ -283,9 +284,10 @@ class TheatreHolds:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         pause = REPLAY_PAUSE_SECONDS
+        replayed = False
         while True:
             try:
-                return await self.system(show.system).lock(*request)
+                return await self.system(show.system).lock(*request), replayed
             except TheatreUnavailable as down:
                 sent = sent or down.reason in ANSWER_MAY_BE_LOST
                 if not sent:
@@ -295,6 +297,7 @@ class TheatreHolds:
                 log.info("theatre %s: lock answer lost (%s), asking again", show.system, down.reason)
             await asyncio.sleep(pause)
             pause = min(pause * 2, MAX_REPLAY_PAUSE_SECONDS)
+            replayed = True
 
     def _recover_later(self, show: ConnectedShow, request: _LockRequest) -> None:
         """Keep replaying a lock request whose answer never came, and release the lock it learns.
@@ -307,7 +310,7 @@ class TheatreHolds:
 
     async def _release_lost_lock(self, show: ConnectedShow, request: _LockRequest) -> None:
         try:
-            lock = await self._ask_lock(show, request, request.ttl_seconds, sent=True)
+            lock, _ = await self._ask_lock(show, request, request.ttl_seconds, sent=True)
         except TheatreError as exc:
             log.info("theatre %s: lock %s not learned: %s", show.system, request.idempotency_key, exc)
             return
