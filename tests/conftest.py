@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from booking_core.database import SessionFactory, create_engine, create_session_factory
 from booking_core.models import Base
 from booking_core.redis_server import RedisEndpoint, open_redis
+from tests.redis_topologies import RedisClusterServers, SentinelGroup, redis_binaries_missing
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -61,6 +62,51 @@ async def redis(redis_endpoint: RedisEndpoint) -> AsyncIterator[aioredis.Redis]:
     await client.flushdb()
     yield client
     await client.aclose()
+
+
+def _need_redis_binaries() -> None:
+    """Skip (fail in CI) a test that starts its own Redis deployment on a machine without redis-server."""
+    missing = redis_binaries_missing()
+    if missing and IN_CI:
+        pytest.fail(f"{missing}: CI must test Redis Cluster and Sentinel")
+    if missing:
+        pytest.skip(f"Redis Cluster and Sentinel not tested: {missing}")
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterServers]:
+    """A real Redis Cluster (three masters, a replica each) shared by the session; tests empty it."""
+    _need_redis_binaries()
+    servers = RedisClusterServers(tmp_path_factory.mktemp("cluster"))
+    try:
+        servers.start()
+        yield servers
+    finally:
+        servers.stop()
+
+
+@pytest.fixture
+def crashable_redis_cluster(tmp_path: Path) -> Iterator[RedisClusterServers]:
+    """A Redis Cluster of the test's own, for a test that crashes one of its nodes."""
+    _need_redis_binaries()
+    servers = RedisClusterServers(tmp_path / "cluster")
+    try:
+        servers.start()
+        yield servers
+    finally:
+        servers.stop()
+
+
+@pytest.fixture
+def sentinel_group(tmp_path: Path) -> Iterator[SentinelGroup]:
+    """A master, its replica and a Sentinel of the test's own, for a test that fails the master over."""
+    _need_redis_binaries()
+    group = SentinelGroup(tmp_path / "sentinel")
+    try:
+        group.start()
+        yield group
+    finally:
+        group.stop()
 
 
 async def _on_server(url: str, statement: str) -> None:
