@@ -92,15 +92,6 @@ class RedisNode:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=START_SECONDS)
 
-    def stop(self) -> None:
-        """Stop the server if it runs."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=START_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
 
 class RedisClusterServers:
     """A Redis Cluster of three masters, each with one replica, made with `redis-cli --cluster create`."""
@@ -180,9 +171,9 @@ class RedisClusterServers:
         return self.master_of(key)
 
     def stop(self) -> None:
-        """Stop every node (their files go with the temporary folder)."""
+        """Stop every node (nothing of theirs is kept: a master would wait for its replicas on SIGTERM)."""
         for node in self.nodes:
-            node.stop()
+            node.kill()
 
 
 class SentinelGroup:
@@ -234,4 +225,4 @@ class SentinelGroup:
     def stop(self) -> None:
         """Stop all three."""
         for node in (self.sentinel, self.replica, self.master):
-            node.stop()
+            node.kill()
