@@ -182,7 +182,7 @@ class SentinelGroup:
     SERVICE = "marquee"
 
     def __init__(self, folder: Path) -> None:
-        self.master = RedisNode(folder / "master")
+        self.master = RedisNode(folder / "master", ["--repl-diskless-sync-delay", "0"])
         self.replica = RedisNode(folder / "replica", ["--replicaof", "127.0.0.1", str(self.master.port)])
         self.sentinel_folder = folder / "sentinel"
         self.sentinel = RedisNode(self.sentinel_folder, ["--sentinel"])
@@ -215,6 +215,27 @@ class SentinelGroup:
             lambda: self.sentinel.client().sentinel_slaves(self.SERVICE),
             "the Sentinel to discover the replica",
             START_SECONDS,
+        )
+
+    def wait_replica_in_sync(self) -> None:
+        """Until the replica has every write the master has acknowledged so far."""
+        offset = self.master.client().info("replication")["master_repl_offset"]
+        wait_until(
+            lambda: self.replica.client().info("replication")["slave_repl_offset"] >= offset,
+            "the replica to catch up",
+            START_SECONDS,
+        )
+
+    def fail_over(self) -> None:
+        """Crash the master; wait until the Sentinel names the replica as the new master."""
+        self.master.kill()
+        wait_until(
+            lambda: self.current_master_port() == self.replica.port,
+            "the Sentinel to promote the replica",
+            FAILOVER_SECONDS,
+        )
+        wait_until(
+            lambda: self.replica.client().info("replication")["role"] == "master", "promotion", START_SECONDS
         )
 
     def current_master_port(self) -> int:
