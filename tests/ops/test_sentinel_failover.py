@@ -47,6 +47,8 @@ async def test_web_and_worker_follow_the_new_master_after_a_failover(
                 await user.create()
             await deployment.ready()
             await pay_and_settle(shop, web, await shop.open_booking(users[0].id, pairs[0], show.show_id))
+            # (its ticket delivered: a delivery job in flight at the crash may wait for the outbox lease)
+            await tickets_delivered(users[:1])
             # ... and a second holding seats, about to pay
             second = await shop.open_booking(users[1].id, pairs[1], show.show_id)
             sentinel_group.wait_replica_in_sync()
