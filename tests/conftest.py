@@ -43,8 +43,33 @@ def _worker_number() -> int:
     return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
 
 
+# A test module marked so runs twice: on one Redis server, and on a real Redis Cluster, where a script
+# call or a transaction whose keys span two slots is refused.
+ON_A_CLUSTER_TOO = "on_a_redis_cluster_too"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Declare the marker above."""
+    config.addinivalue_line("markers", f"{ON_A_CLUSTER_TOO}: run on one Redis server and on a Redis Cluster")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Give the tests of marked modules both kinds of Redis."""
+    if metafunc.definition.get_closest_marker(ON_A_CLUSTER_TOO) and "redis_endpoint" in metafunc.fixturenames:
+        metafunc.parametrize("redis_endpoint", ["server", "cluster"], indirect=True)
+
+
+@pytest.fixture
+def redis_endpoint(request: pytest.FixtureRequest, redis_server: RedisEndpoint) -> RedisEndpoint:
+    """The session's Redis server, or (param "cluster", see ON_A_CLUSTER_TOO) the session's Redis Cluster."""
+    if getattr(request, "param", "server") == "server":
+        return redis_server
+    cluster: RedisClusterServers = request.getfixturevalue("redis_cluster")
+    return RedisEndpoint(url=cluster.url)
+
+
 @pytest.fixture(scope="session")
-def redis_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisEndpoint]:
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisEndpoint]:
     """A real Redis: a database of TEST_REDIS_URL's server of this process's own, or an embedded server."""
     url = os.environ.get("TEST_REDIS_URL")
     if url:

@@ -12,35 +12,6 @@ from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink
 from booking_core.holds import HoldStore
 from booking_core.inventory import SqlInventory
-from booking_core.redis_server import RedisEndpoint
-from tests.redis_topologies import RedisClusterServers
-
-# These modules run twice: on one Redis server, and on a real Redis Cluster, where a script call whose
-# keys span two slots is refused (so every script must keep to its show's `{show:<id>}` slot).
-ON_A_CLUSTER_TOO = {
-    "test_holds",
-    "test_races",
-    "test_recovery",
-    "test_seat_map",
-    "test_sweeper",
-    "test_waitlist",
-}
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Run the modules above on both kinds of Redis."""
-    module = metafunc.module.__name__.rpartition(".")[2]
-    if module in ON_A_CLUSTER_TOO and "redis_endpoint" in metafunc.fixturenames:
-        metafunc.parametrize("redis_endpoint", ["server", "cluster"], indirect=True)
-
-
-@pytest.fixture
-def redis_endpoint(request: pytest.FixtureRequest, redis_endpoint: RedisEndpoint) -> RedisEndpoint:
-    """The session's Redis server, or (param "cluster") the session's Redis Cluster."""
-    if getattr(request, "param", "server") == "server":
-        return redis_endpoint
-    cluster: RedisClusterServers = request.getfixturevalue("redis_cluster")
-    return RedisEndpoint(url=cluster.url)
 
 
 class FakeClock:
