@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -98,40 +100,39 @@ def _need_redis_binaries() -> None:
         pytest.skip(f"Redis Cluster and Sentinel not tested: {missing}")
 
 
+Deployment = TypeVar("Deployment", RedisClusterServers, SentinelGroup)
+
+
+@contextmanager
+def _started(deployment: Deployment) -> Iterator[Deployment]:
+    """Start a Redis deployment of the test's own (skipped without redis-server); stop it afterwards."""
+    _need_redis_binaries()
+    try:
+        deployment.start()
+        yield deployment
+    finally:
+        deployment.stop()
+
+
 @pytest.fixture(scope="session")
 def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterServers]:
     """A real Redis Cluster (three masters, a replica each) shared by the session; tests empty it."""
-    _need_redis_binaries()
-    servers = RedisClusterServers(tmp_path_factory.mktemp("cluster"))
-    try:
-        servers.start()
+    with _started(RedisClusterServers(tmp_path_factory.mktemp("cluster"))) as servers:
         yield servers
-    finally:
-        servers.stop()
 
 
 @pytest.fixture
 def crashable_redis_cluster(tmp_path: Path) -> Iterator[RedisClusterServers]:
     """A Redis Cluster of the test's own, for a test that crashes one of its nodes."""
-    _need_redis_binaries()
-    servers = RedisClusterServers(tmp_path / "cluster")
-    try:
-        servers.start()
+    with _started(RedisClusterServers(tmp_path / "cluster")) as servers:
         yield servers
-    finally:
-        servers.stop()
 
 
 @pytest.fixture
 def sentinel_group(tmp_path: Path) -> Iterator[SentinelGroup]:
     """A master, its replica and a Sentinel of the test's own, for a test that fails the master over."""
-    _need_redis_binaries()
-    group = SentinelGroup(tmp_path / "sentinel")
-    try:
-        group.start()
+    with _started(SentinelGroup(tmp_path / "sentinel")) as group:
         yield group
-    finally:
-        group.stop()
 
 
 async def _on_server(url: str, statement: str) -> None:

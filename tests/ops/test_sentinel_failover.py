@@ -12,13 +12,17 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.factories import make_show
 from tests.flows.harness import wait_until
-from tests.ops.chat import ChatUser
 from tests.ops.deployment import Sandbox, Services, deployed
-from tests.ops.invariants import settled_sales
 from tests.ops.shop import PAID, open_shop
-from tests.ops.test_redis_restart import BOOKED_WITHIN, health, pay_and_settle, tickets_delivered
+from tests.ops.test_redis_restart import (
+    BOOKED_WITHIN,
+    each_seat_sold_once,
+    health,
+    pairs_for_new_users,
+    pay_and_settle,
+    tickets_delivered,
+)
 from tests.redis_topologies import SentinelGroup
 
 pytestmark = pytest.mark.timeout(90)
@@ -40,11 +44,7 @@ async def test_web_and_worker_follow_the_new_master_after_a_failover(
         worker = deployment.start_worker("worker")
         async with open_shop(ops_database, sentinel_group.url, web.url) as shop:
             # Given an 8-seat show, four customers wanting two seats each, one of whom has paid already
-            show = await make_show(shop.core.sessions, rows=2, seats_per_row=4)
-            pairs = [show.seat_ids[n : n + 2] for n in range(0, len(show.seat_ids), 2)]
-            users = [ChatUser(http, sandbox.url, FIRST_USER + n) for n in range(USERS)]
-            for user in users:
-                await user.create()
+            show, pairs, users = await pairs_for_new_users(shop, http, sandbox, FIRST_USER, USERS)
             await deployment.ready()
             await pay_and_settle(shop, web, await shop.open_booking(users[0].id, pairs[0], show.show_id))
             # (its ticket delivered: a delivery job in flight at the crash may wait for the outbox lease)
@@ -66,16 +66,7 @@ async def test_web_and_worker_follow_the_new_master_after_a_failover(
                 await pay_and_settle(shop, web, await shop.open_booking(user.id, pair, show.show_id))
             await tickets_delivered(users)
             # And every seat is sold once, each customer has one booking and one Telegram ticket
-            sales = await wait_until(
-                lambda: settled_sales(shop.core.sessions, show.show_id, USERS),
-                within=BOOKED_WITHIN,
-                what="every sale settled with nothing amiss",
-            )
-            assert sorted(sales.sold_seats) == sorted(show.seat_ids)
-            assert dict(sales.outcomes) == {"confirmed": USERS}
-            for user in users:
-                await user.refresh()
-                assert user.count("Ticket code:") == 1, user.describe()
+            await each_seat_sold_once(shop, show, users)
             # And the holds and the broker's queues now live on the promoted replica
             assert sentinel_group.replica.client().dbsize() > 0
             assert await health(http, web) == (200, {"database": "ok", "redis": "ok"})
