@@ -14,16 +14,16 @@ from dataclasses import dataclass, field
 
 from redis.exceptions import RedisError
 
-from booking_core.checkout import CheckoutStarted, record_checkout, start_checkout
-from booking_core.confirmation import ConfirmationOutcome
-from booking_core.customers import get_or_create_customer
+from booking_core.bookings.checkout import CheckoutStarted, record_checkout, start_checkout
+from booking_core.bookings.confirmation import ConfirmationOutcome
+from booking_core.bookings.customers import get_or_create_customer
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink
-from booking_core.holds import Hold, HoldStore
-from booking_core.inventory import SqlInventory
+from booking_core.holds.inventory import SqlInventory
+from booking_core.holds.store import Hold, HoldStore
 from booking_core.models import BookingStatus
 from booking_core.redis_keys import ShowKeys
-from booking_core.redis_server import redis_client
+from roles.redis_server import redis_client
 from tests.bookings.flow import PROVIDER, Checkout, booking_row, confirm, payment, sold_seats
 from tests.factories import make_show
 from tests.redis_topologies import RedisClusterServers

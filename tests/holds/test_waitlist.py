@@ -8,14 +8,14 @@ import pytest
 
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink, OfferExpired, OfferMade
-from booking_core.holds import Hold, HoldRefusalReason, HoldRefused, HoldStore
+from booking_core.holds.seat_map import SeatState
+from booking_core.holds.store import Hold, HoldRefusalReason, HoldRefused, HoldStore
+from booking_core.holds.waitlist import JoinRefusal, JoinRefused, WaitlistPosition
+from booking_core.holds.waitlist_policy import WaitReason
 from booking_core.models import utc_now
-from booking_core.seat_map import SeatState
-from booking_core.waitlist import JoinRefusal, JoinRefused, WaitlistPosition
-from booking_core.waitlist_policy import WaitReason
 from tests.factories import ShowFixture, make_show
-from tests.holds.conftest import FakeClock
 from tests.holds.sales import sell_in_sql, unsell_in_sql
+from tests.support.clocks import HandClock
 
 pytestmark = pytest.mark.on_a_redis_cluster_too
 
@@ -40,7 +40,7 @@ def offers(sink: CollectingSink) -> list[tuple[int, tuple[int, ...]]]:
 
 
 async def test_joining_when_seats_are_free_gets_an_offer_at_once(
-    store: HoldStore, sessions: SessionFactory, sink: CollectingSink, clock: FakeClock
+    store: HoldStore, sessions: SessionFactory, sink: CollectingSink, clock: HandClock
 ) -> None:
     show = await make_show(sessions, rows=3, seats_per_row=6)
     offer = await store.waitlist.join(show.show_id, ANN, 2, together=True)
@@ -147,7 +147,7 @@ async def test_decline_passes_the_seats_to_the_next_waiter(
 
 
 async def test_an_unanswered_offer_expires_and_passes_on(
-    store: HoldStore, sessions: SessionFactory, sink: CollectingSink, clock: FakeClock
+    store: HoldStore, sessions: SessionFactory, sink: CollectingSink, clock: HandClock
 ) -> None:
     show, holds = await full_show(store, sessions)
     await store.waitlist.join(show.show_id, ANN, 1)
