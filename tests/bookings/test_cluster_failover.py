@@ -28,8 +28,7 @@ from tests.bookings.flow import PROVIDER, Checkout, booking_row, confirm, paymen
 from tests.factories import make_show
 from tests.redis_topologies import RedisClusterServers
 
-CUSTOMERS = 80
-ARRIVALS_SECONDS = 4.0  # customers arrive one by one over this time, so the rush spans the crash
+WAVE = 30  # customers rushing before the crash, and as many arriving as it happens
 PATIENCE = 40  # refusals a customer takes (one every 50 ms) before giving up
 RUSH_SECONDS = 20.0
 CRASH_AFTER_SALES = 5
@@ -46,15 +45,17 @@ class Rush:
     holds: HoldStore
     sink: CollectingSink
     sales_made: asyncio.Event = field(default_factory=asyncio.Event)  # set after CRASH_AFTER_SALES
+    crashed: asyncio.Event = field(default_factory=asyncio.Event)
     crashed_at: float | None = None
     redis_errors: int = 0
     holds_after_crash: int = 0
     paid: list[tuple[Checkout, Outcome, float]] = field(default_factory=list)  # with the time of payment
 
 
-async def customer(rush: Rush, user: int, arrives_after: float) -> None:
+async def customer(rush: Rush, user: int, arrives: asyncio.Event | None = None) -> None:
     """Try for 1-2 random seats until one purchase is paid for, pressing again after any failure."""
-    await asyncio.sleep(arrives_after)
+    if arrives is not None:
+        await arrives.wait()
     rng = random.Random(user)
     await get_or_create_customer(rush.sessions, user, chat_id=user)
     deadline, refusals = time.monotonic() + RUSH_SECONDS, 0
@@ -91,24 +92,24 @@ async def customer(rush: Rush, user: int, arrives_after: float) -> None:
 async def test_a_master_crash_mid_rush_costs_holds_never_a_sale(
     crashable_redis_cluster: RedisClusterServers, sessions: SessionFactory
 ) -> None:
-    # Given a 60-seat show, a cluster with a replica for every master, and 80 customers arriving in 4 s
+    # Given a 150-seat show, a cluster with a replica for every master, and 30 customers rushing for seats
     cluster = crashable_redis_cluster
-    show = await make_show(sessions, rows=6, seats_per_row=10)
+    show = await make_show(sessions, rows=10, seats_per_row=15)
     redis = redis_client(cluster.url)
     sink = CollectingSink()
     # (customers press again at once after a refusal: the per-user rate limit is not what is tested here)
     holds = HoldStore(redis, SqlInventory(sessions), sink, attempts_per_minute=100_000)
     rush = Rush(show.show_id, show.seat_ids, sessions, holds, sink)
-    crowd = [
-        asyncio.create_task(customer(rush, 500 + n, arrives_after=ARRIVALS_SECONDS * n / CUSTOMERS))
-        for n in range(CUSTOMERS)
-    ]
+    crowd = [asyncio.create_task(customer(rush, 500 + n)) for n in range(WAVE)]
+    # ... and 30 more who arrive as the crash happens (all want at most 120 seats: some are always free)
+    crowd += [asyncio.create_task(customer(rush, 600 + n, rush.crashed)) for n in range(WAVE)]
 
     # When the master serving the show's slot crashes once some sales are made
     await asyncio.wait_for(rush.sales_made.wait(), RUSH_SECONDS)
     show_key = ShowKeys(show.show_id).key("holds")
     dead = cluster.kill_master_of(show_key)
     rush.crashed_at = time.monotonic()
+    rush.crashed.set()
     promoted = await asyncio.to_thread(cluster.wait_for_failover, show_key, dead)
     await asyncio.gather(*crowd)
     await redis.aclose()
