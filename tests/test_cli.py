@@ -77,7 +77,7 @@ def test_a_cluster_as_the_broker_stops_start_up_with_one_line(tmp_path: Path) ->
     # Given Redis Cluster as REDIS_URL and no BROKER_URL (so the broker would be the cluster)
     (tmp_path / ".env").write_text(
         "REDIS_URL=redis+cluster://127.0.0.1:1,127.0.0.1:2\n"
-        "TELEGRAM_BOT_TOKEN=1:token\nSMTP_URL=smtp://127.0.0.1:1\n"
+        "MODE=demo\nTELEGRAM_BOT_TOKEN=1:token\nSMTP_URL=smtp://127.0.0.1:1\n"
     )
     # When a worker starts, Then it refuses at once, saying why and what to use instead
     refused = _main(tmp_path, "worker")
