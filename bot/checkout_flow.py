@@ -30,6 +30,7 @@ from bot.views.checkout import (
     refused_screen,
     seat_lines,
 )
+from bot.views.format import format_money
 from bot.views.screen import Screen
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,11 @@ async def open_checkout(
     details = await core.catalogue.show_details(show_id)
     if isinstance(started, CheckoutRefused):
         log.info("checkout of show %s for user %s refused: %s", show_id, payer.user_id, started.reason)
-        return CheckoutNotOpened(started.reason, refused_screen(started.reason, details, show_id))
+        price = None
+        if started.amount_minor is not None and started.currency:
+            price = format_money(started.amount_minor, started.currency)
+        screen = refused_screen(started.reason, details, show_id, cinema_price=price)
+        return CheckoutNotOpened(started.reason, screen)
     if details is None:
         return CheckoutNotOpened(CheckoutRefusal.SHOW_UNAVAILABLE, hold_gone_screen(None, show_id))
     provider = core.payment_provider

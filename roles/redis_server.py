@@ -15,6 +15,8 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
+from booking_core.redis_url import async_client, parse_redis_url
+
 log = logging.getLogger(__name__)
 
 SHUTDOWN_WAIT_SECONDS = 10.0
@@ -70,22 +72,24 @@ POOL_WAIT_SECONDS = 5.0
 
 
 def redis_client(url: str) -> aioredis.Redis:
-    """An asyncio client for `url` with decoded strings, short timeouts and two quick retries.
+    """An asyncio client for any Redis URL form, with decoded strings, short timeouts and quick retries.
 
-    Its pool holds at most MAX_CONNECTIONS connections; a command finding them all busy (a rush of web
-    requests) waits up to POOL_WAIT_SECONDS for one instead of failing at once, as redis-py's default
-    pool does past 100.
+    For one server its pool holds at most MAX_CONNECTIONS connections, and a command finding them all
+    busy (a rush of web requests) waits up to POOL_WAIT_SECONDS for one instead of failing at once, as
+    redis-py's default pool does past 100.
     """
-    pool = aioredis.BlockingConnectionPool.from_url(
-        url,
-        max_connections=MAX_CONNECTIONS,
-        timeout=POOL_WAIT_SECONDS,
-        decode_responses=True,
-        socket_timeout=SOCKET_TIMEOUT_SECONDS,
-        socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+    options: dict[str, Any] = {
+        "decode_responses": True,
+        "socket_timeout": SOCKET_TIMEOUT_SECONDS,
+        "socket_connect_timeout": SOCKET_TIMEOUT_SECONDS,
         # The asyncio Retry: redis-py's synchronous one never awaits the attempt, so it never retries,
         # and every pooled connection would fail once after a Redis restart.
-        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
+        "retry": Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
+    }
+    if parse_redis_url(url).mode != "server":
+        return async_client(url, **options)
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_SECONDS, **options
     )
     return aioredis.Redis.from_pool(pool)
 
