@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     HTTP_PORT: int = Field(default=8080, ge=1, le=65535)
     # `run` and `sandbox` serve the stand-ins of Telegram, Twilio and a theatre here, SMTP one port up.
     SANDBOX_PORT: int = Field(default=8081, ge=1, le=65534)
+    # `run` serves the demo's sandbox theatre (Theatre API and box office) here.
+    DEMO_THEATRE_PORT: int = Field(default=8090, ge=1, le=65535)
     LOG_FORMAT: Literal["text", "json"] = "text"
 
     # Connected theatres by the name a Cinema row carries in `system` (DESIGN.md section 10), as JSON:
