@@ -29,6 +29,7 @@ from tests.bookings.flow import (
     store_event,
     ticket_count,
 )
+from tests.conftest import postgresql_only
 from tests.factories import make_show
 
 Outcome = ConfirmationOutcome
@@ -110,6 +111,7 @@ async def test_the_same_payment_confirmed_again_changes_nothing(
     assert await refund_due(sessions) == []
 
 
+@postgresql_only
 async def test_concurrent_duplicate_confirmations_make_one_booking(
     sessions: SessionFactory, holds: HoldStore, sink: CollectingSink
 ) -> None:
