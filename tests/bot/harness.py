@@ -108,12 +108,16 @@ class BotWorld:
                 raise AssertionError(f"update {update_id} not handled within {within} s")
             await asyncio.sleep(0.01)
 
-    def idle(self) -> bool:
-        """No update waiting in the bot's queue and none being handled."""
-        return (
+    async def until_idle(self, within: float = 15.0) -> None:
+        """Until no update waits in the bot's queue and none is being handled."""
+        deadline = time.monotonic() + within
+        while not (
             self.application.update_queue.empty()
             and self.application.update_processor.current_concurrent_updates == 0
-        )
+        ):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the bot still busy after {within} s")
+            await asyncio.sleep(0.01)
 
     async def notices_sent(self, within: float = 15.0) -> None:
         """Until every message the bot's notifier has begun sending (offers, confirmations) is sent."""

@@ -82,7 +82,7 @@ async def test_a_wrong_or_missing_secret_is_refused_and_nothing_processed(
     # And once the bot has handled it and nothing else is queued or in hand, it was handled once: the
     # refused one never reached the bot
     await world.until_handled(424_242)
-    assert world.idle()
+    await world.until_idle()
     assert world.handled == [424_242]
     assert len([m for m in world.telegram.chat(USER) if m.from_bot]) == 1
 
@@ -95,7 +95,7 @@ async def test_a_repeated_update_is_handled_once(world: BotWorld) -> None:
     assert first == (200, {"status": "queued"}) and again == (200, {"status": "duplicate"})
     await world.until_handled(515_151)
     # Then, with nothing left queued or in hand, the bot handled it and answered once
-    assert world.idle()
+    await world.until_idle()
     assert world.handled == [515_151]
     assert len([m for m in world.telegram.chat(USER) if m.from_bot]) == 1
 
