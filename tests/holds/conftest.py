@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
@@ -12,6 +14,7 @@ from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink
 from booking_core.holds import HoldStore
 from booking_core.inventory import SqlInventory
+from booking_core.redis_server import open_redis
 
 
 class FakeClock:
@@ -52,3 +55,24 @@ async def store(
 ) -> AsyncIterator[HoldStore]:
     """A hold store with the fake clock: holds last 300 s, offers 120 s, 10 seats, 60 attempts a minute."""
     yield HoldStore(redis, inventory, sink, clock=clock)
+
+
+@pytest.fixture
+async def counted_redis(tmp_path: Path) -> AsyncIterator[aioredis.Redis]:
+    """A Redis server of the test's own (embedded), so INFO commandstats counts this test's commands
+    alone: on a shared server it also counts every other test process's."""
+    endpoint = await asyncio.to_thread(open_redis, None, tmp_path / "counted-redis")
+    client = endpoint.client()
+    try:
+        yield client
+    finally:
+        await client.aclose()
+        endpoint.stop()
+
+
+@pytest.fixture
+def counted_store(
+    counted_redis: aioredis.Redis, inventory: SqlInventory, sink: CollectingSink, clock: FakeClock
+) -> HoldStore:
+    """The `store` of the other tests, on `counted_redis`."""
+    return HoldStore(counted_redis, inventory, sink, clock=clock)
