@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support.settings import stand_settings
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from telegram import Update
@@ -37,14 +39,13 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, CallbackQueryHandle
 from booking_core.catalogue import seed_demo
 from booking_core.database import create_engine
 from booking_core.models import Base, utc_now
-from booking_core.redis_server import open_redis
-from booking_core.settings import load_settings
 from bot.app import build_application
 from bot.codec import Action, encode
 from bot.context import BotApplication
 from bot.notifications import TelegramNotifier
 from bot.running import running_bot
 from bot.views.catalogue import pick_day
+from roles.redis_server import open_redis
 from roles.resources import Core, open_core
 from sandbox.telegram import ChatMessage, TelegramSandbox, start_telegram_sandbox
 
@@ -288,8 +289,8 @@ async def main() -> None:
         await connection.run_sync(Base.metadata.drop_all)
         await connection.run_sync(Base.metadata.create_all)
     await engine.dispose()
-    settings = load_settings(
-        DATABASE_URL=database_url,
+    settings = stand_settings(
+        database_url,
         REDIS_URL=endpoint.url,
         PUBLIC_BASE_URL="http://127.0.0.1:9",
         HOLD_ATTEMPTS_PER_MINUTE=1_000_000,

@@ -15,11 +15,11 @@ import pytest
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters import stripe_signature
+from adapters.payments import stripe_signature
 from booking_core.database import create_engine, create_session_factory
 from booking_core.models import BookingStatus
-from booking_core.payments import PaymentEventKind
-from booking_core.redis_server import RedisEndpoint
+from booking_core.payments.port import PaymentEventKind
+from roles.redis_server import RedisEndpoint
 from tests.flows.harness import Booked, BrokerPlan, Flow, free_local_socket, open_flow
 from tests.flows.worker_setup import WEBHOOK_SECRET
 from webhooks.app import MAX_BODY_BYTES, create_web_app

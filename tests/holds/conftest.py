@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,29 +11,16 @@ import redis.asyncio as aioredis
 
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink
-from booking_core.holds import HoldStore
-from booking_core.inventory import SqlInventory
-from booking_core.redis_server import open_redis
-
-
-class FakeClock:
-    """A clock the test moves by hand (seconds since the epoch, starting at the real time)."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move time forward."""
-        self.now += seconds
+from booking_core.holds.inventory import SqlInventory
+from booking_core.holds.store import HoldStore
+from roles.redis_server import open_redis
+from tests.support.clocks import HandClock
 
 
 @pytest.fixture
-def clock() -> FakeClock:
+def clock() -> HandClock:
     """Time that moves only when the test says so."""
-    return FakeClock()
+    return HandClock()
 
 
 @pytest.fixture
@@ -51,7 +37,7 @@ def inventory(sessions: SessionFactory) -> SqlInventory:
 
 @pytest.fixture
 async def store(
-    redis: aioredis.Redis, inventory: SqlInventory, sink: CollectingSink, clock: FakeClock
+    redis: aioredis.Redis, inventory: SqlInventory, sink: CollectingSink, clock: HandClock
 ) -> AsyncIterator[HoldStore]:
     """A hold store with the fake clock: holds last 300 s, offers 120 s, 10 seats, 60 attempts a minute."""
     yield HoldStore(redis, inventory, sink, clock=clock)
@@ -72,7 +58,7 @@ async def counted_redis(tmp_path: Path) -> AsyncIterator[aioredis.Redis]:
 
 @pytest.fixture
 def counted_store(
-    counted_redis: aioredis.Redis, inventory: SqlInventory, sink: CollectingSink, clock: FakeClock
+    counted_redis: aioredis.Redis, inventory: SqlInventory, sink: CollectingSink, clock: HandClock
 ) -> HoldStore:
     """The `store` of the other tests, on `counted_redis`."""
     return HoldStore(counted_redis, inventory, sink, clock=clock)

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select, text
 
 from booking_core.database import create_engine
-from booking_core.holds import Hold
+from booking_core.holds.store import Hold
 from booking_core.models import BookedSeat, Booking
 from booking_core.redis_keys import ShowKeys
 from tests.factories import make_show
