@@ -33,7 +33,7 @@ lint: $(INSTALLED)
 	$(VENV)/bin/mypy
 
 # Test processes in parallel (pytest-xdist): each takes its own databases, Redis db and ports.
-TEST_PROCESSES ?= 3
+TEST_PROCESSES ?= 2
 
 test: $(INSTALLED) system-packages lint
 	$(VENV)/bin/pytest -n $(TEST_PROCESSES)
