@@ -45,14 +45,14 @@ from benchmarks._load import p99, run_clients
 from booking_core.bookings.checkout import CheckoutStarted
 from booking_core.bookings.customers import get_or_create_customer
 from booking_core.catalogue import import_catalogue, parse_catalogue
-from booking_core.database import create_engine
 from booking_core.events import CollectingSink
 from booking_core.holds.store import Hold
-from booking_core.models import Base, BookedSeat, Booking, BookingLine, Seat, Show, Ticket, utc_now
+from booking_core.models import BookedSeat, Booking, BookingLine, Seat, Show, Ticket, utc_now
 from booking_core.payments.port import PaymentEvent, PaymentEventKind
 from roles.redis_server import open_redis
 from roles.resources import Core, open_core
 from sandbox.theatre import SANDBOX_TOKEN
+from tests.support.database import fresh_schema
 from tests.support.settings import stand_settings
 from workers.theatre import sync_theatres
 
@@ -263,10 +263,7 @@ async def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-theatre-"))
     endpoint = open_redis(os.environ.get("REDIS_URL"), workdir)
     database_url = f"sqlite+aiosqlite:///{workdir / 'marquee.db'}"
-    engine = create_engine(database_url)
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
-    await engine.dispose()
+    await fresh_schema(database_url)
     try:
         async with theatre_server(workdir) as (base_url, theatre_database):
             settings = stand_settings(

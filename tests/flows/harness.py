@@ -15,7 +15,7 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -255,6 +255,11 @@ def free_local_socket() -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     return sock
+
+
+# `open_flow` with a test's database, Redis and Telegram stand-in bound (the `open_test_flow` fixture): pass
+# the broker plan, and `worker=` or settings as `open_flow` takes them.
+FlowOpener = Callable[..., AbstractAsyncContextManager[Flow]]
 
 
 @asynccontextmanager

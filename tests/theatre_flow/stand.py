@@ -23,17 +23,17 @@ from booking_core.bookings.checkout import CheckoutStarted
 from booking_core.bookings.confirmation import ConfirmationResult
 from booking_core.bookings.customers import get_or_create_customer
 from booking_core.bookings.theatre_commits import RetryReport
-from booking_core.database import create_engine
 from booking_core.events import CollectingSink
 from booking_core.holds.seat_map import SeatMap
 from booking_core.holds.store import Hold, HoldRefused, HoldStore
 from booking_core.holds.theatre_holds import TheatreHolds
-from booking_core.models import Base, Booking, BookingLine, Show, TheatreCommit, Ticket
+from booking_core.models import Booking, BookingLine, Show, TheatreCommit, Ticket
 from booking_core.models import PaymentEvent as PaymentEventRow
 from booking_core.payments.port import PaymentEvent, PaymentEventKind
 from roles.resources import Core, open_core
 from sandbox.theatre import SANDBOX_TOKEN, TheatreSandbox
 from tests.support.clocks import TheatreClock
+from tests.support.database import fresh_schema
 from tests.support.settings import stand_settings
 from workers.theatre import finish_paid_unconfirmed, sync_theatres
 
@@ -285,11 +285,7 @@ async def open_stand(
     """
     if redis_connections is not None:
         redis_url += f"{'&' if '?' in redis_url else '?'}max_connections={redis_connections}"
-    engine = create_engine(database_url)
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.drop_all)
-        await connection.run_sync(Base.metadata.create_all)
-    await engine.dispose()
+    await fresh_schema(database_url)
     settings = stand_settings(
         database_url,
         **{
