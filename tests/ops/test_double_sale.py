@@ -11,6 +11,7 @@ is confirmed, the other refunded. The control drops the constraint and shows the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -69,11 +70,32 @@ async def sold_to(shop: Shop, show_id: int) -> list[tuple[int, int]]:
         return [(int(seat), int(booking)) for seat, booking in rows]
 
 
+@dataclass(frozen=True)
+class Stage:
+    """Where the race runs: the session's sandbox, the test's PostgreSQL database and Redis db, a folder."""
+
+    sandbox: Sandbox
+    http: aiohttp.ClientSession
+    database_url: str
+    redis_url: str
+    folder: Path
+
+
+@pytest.fixture
+def stage(
+    sandbox: Sandbox, http: aiohttp.ClientSession, shared_postgres: str, shared_redis: str, tmp_path: Path
+) -> Stage:
+    """The race's services."""
+    return Stage(sandbox, http, shared_postgres, shared_redis, tmp_path)
+
+
 async def race_two_payments(
-    sandbox: Sandbox, http: aiohttp.ClientSession, database_url: str, redis_url: str, folder: Path
+    stage: Stage,
 ) -> tuple[dict[int, str], list[tuple[int, int]], list[OpenBooking], list[int]]:
     """Both bookings paid through web, broker and worker; statuses, sold seats, bookings, seats asked."""
-    async with deployed(folder, Services(database_url, redis_url), sandbox, http) as deployment:
+    database_url, redis_url = stage.database_url, stage.redis_url
+    services = Services(database_url, redis_url)
+    async with deployed(stage.folder, services, stage.sandbox, stage.http) as deployment:
         web = deployment.start_web("web")
         deployment.start_worker("worker")
         async with open_shop(database_url, redis_url, web.url) as shop:
@@ -110,17 +132,9 @@ async def _settled(shop: Shop, ids: list[int]) -> dict[int, str] | None:
     return statuses if "pending_payment" not in statuses.values() else None
 
 
-async def test_two_payments_for_the_same_seats_past_redis_sell_them_once(
-    sandbox: Sandbox,
-    http: aiohttp.ClientSession,
-    shared_postgres: str,
-    shared_redis: str,
-    tmp_path: Path,
-) -> None:
+async def test_two_payments_for_the_same_seats_past_redis_sell_them_once(stage: Stage) -> None:
     # Given two customers whose holds of the same two seats Redis both vouches for, both paying
-    statuses, sold, bookings, seats = await race_two_payments(
-        sandbox, http, shared_postgres, shared_redis, tmp_path
-    )
+    statuses, sold, bookings, seats = await race_two_payments(stage)
 
     # Then one booking is confirmed and owns both seats, once each; the other is refunded, nothing sold
     assert sorted(statuses.values()) == ["confirmed", "refund_pending"], statuses
@@ -130,21 +144,15 @@ async def test_two_payments_for_the_same_seats_past_redis_sell_them_once(
 
 
 async def test_control_without_the_unique_constraint_the_same_payments_sell_the_seats_twice(
-    sandbox: Sandbox,
-    http: aiohttp.ClientSession,
-    shared_postgres: str,
-    shared_redis: str,
-    tmp_path: Path,
+    stage: Stage,
 ) -> None:
     # Given the last line of defence switched off
-    engine = create_engine(shared_postgres)
+    engine = create_engine(stage.database_url)
     async with engine.begin() as connection:
         await connection.execute(text("ALTER TABLE booked_seats DROP CONSTRAINT uq_booked_seats_show_id"))
     await engine.dispose()
 
-    statuses, sold, bookings, seats = await race_two_payments(
-        sandbox, http, shared_postgres, shared_redis, tmp_path
-    )
+    statuses, sold, bookings, seats = await race_two_payments(stage)
 
     # Then the race really reaches SQL: both are confirmed and every seat is sold twice
     assert sorted(statuses.values()) == ["confirmed", "confirmed"], statuses
