@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pydantic import AnyHttpUrl, SecretStr
 
 from booking_core.settings import Settings, TheatreSystemConfig
+from roles.endpoints import LOOPBACK
+from roles.ports import port_of
 from sandbox.theatre import SANDBOX_TOKEN, start_theatre_sandbox
 
 DEMO_SYSTEM = "northlight"
@@ -30,13 +32,16 @@ class DemoTheatre:
 
 @asynccontextmanager
 async def connect_demo_theatre(settings: Settings) -> AsyncIterator[DemoTheatre]:
-    """Run the sandbox theatre (on DEMO_THEATRE_PORT, its database under DATA_DIR) while the demo runs."""
+    """Run the sandbox theatre on loopback:DEMO_THEATRE_PORT (its database under DATA_DIR) during the demo."""
     if settings.THEATRE_SYSTEMS:
         yield DemoTheatre(settings, None)
         return
-    _, base_url, sandbox = await start_theatre_sandbox(
-        port=settings.DEMO_THEATRE_PORT, db_path=settings.DATA_DIR / "theatre.db", token=SANDBOX_TOKEN
-    )
+    port = settings.DEMO_THEATRE_PORT
+    settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+    with port_of("DEMO_THEATRE_PORT", LOOPBACK, port):
+        _, base_url, sandbox = await start_theatre_sandbox(
+            port=port, db_path=settings.DATA_DIR / "theatre.db", token=SANDBOX_TOKEN, host=LOOPBACK
+        )
     config = TheatreSystemConfig(base_url=AnyHttpUrl(base_url), token=SecretStr(SANDBOX_TOKEN))
     try:
         yield DemoTheatre(
