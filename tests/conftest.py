@@ -158,6 +158,11 @@ def postgres_url() -> Iterator[str]:
     asyncio.run(_on_server(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+# Claims about row locks (FOR UPDATE, SKIP LOCKED) run on PostgreSQL alone: SQLite lets one writer in
+# at a time, so a locking test passes there whatever the locks do, and must not be read as coverage.
+postgresql_only = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A database URL for each backend: a fresh SQLite file, and PostgreSQL when configured."""

@@ -8,8 +8,10 @@ Simulated users act through `BotWorld.user(id)`: send text, press buttons, wait 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -19,6 +21,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from sqlalchemy import func, select
+from telegram import Update
+from telegram.ext import TypeHandler
 
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink
@@ -50,6 +54,8 @@ from workers.payments import PAYMENT_ACTORS
 TOKEN = "123456:bot-test-token"
 WEBHOOK_SECRET = "whsec_bot_tests"
 TELEGRAM_SECRET = "telegram-secret_42"
+# After every group the bot registers: an update is noted once all its handlers have run.
+HANDLED_GROUP = 1_000
 CHECKOUT_ID = re.compile(r"/sandbox/pay/([A-Za-z0-9_\-]+)")
 
 
@@ -84,6 +90,8 @@ class BotWorld:
     telegram_url: str
     base_url: str
     http: aiohttp.ClientSession
+    notifier: TelegramNotifier
+    handled: list[int]  # update ids whose every handler has finished, in that order
     users: dict[int, SimulatedUser] = field(default_factory=dict)
 
     def user(self, user_id: int) -> SimulatedUser:
@@ -92,6 +100,29 @@ class BotWorld:
             self.telegram.add_user(user_id, first_name=f"Fan{user_id}")
             self.users[user_id] = SimulatedUser(self, user_id)
         return self.users[user_id]
+
+    async def until_handled(self, update_id: int, within: float = 15.0) -> None:
+        """Until the bot has finished handling update `update_id`."""
+        deadline = time.monotonic() + within
+        while update_id not in self.handled:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"update {update_id} not handled within {within} s")
+            await asyncio.sleep(0.01)
+
+    async def until_idle(self, within: float = 15.0) -> None:
+        """Until no update waits in the bot's queue and none is being handled."""
+        deadline = time.monotonic() + within
+        while not (
+            self.application.update_queue.empty()
+            and self.application.update_processor.current_concurrent_updates == 0
+        ):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the bot still busy after {within} s")
+            await asyncio.sleep(0.01)
+
+    async def notices_sent(self, within: float = 15.0) -> None:
+        """Until every message the bot's notifier has begun sending (offers, confirmations) is sent."""
+        assert await self.notifier.drain(within), f"notices still being sent after {within} s"
 
     async def pay(self, checkout_url: str) -> int:
         """Press Pay on the sandbox checkout page behind `checkout_url`; the page's HTTP status."""
@@ -262,6 +293,13 @@ async def open_world(
             notifier=notifier,
             messages_per_second=1000,
         )
+        handled: list[int] = []
+
+        async def note_handled(update: object, _context: object) -> None:
+            if isinstance(update, Update):
+                handled.append(update.update_id)
+
+        application.add_handler(TypeHandler(Update, note_handled), group=HANDLED_GROUP)
         route_groups: list[RouteGroup] = [
             setup_payment_routes,
             setup_sandbox_checkout_routes,
@@ -286,7 +324,7 @@ async def open_world(
                 webhook_secret=TELEGRAM_SECRET if webhook else None,
             )
         )
-        yield BotWorld(settings, core, application, state, telegram_url, base_url, http)
+        yield BotWorld(settings, core, application, state, telegram_url, base_url, http, notifier, handled)
     finally:
         await stack.aclose()
 

@@ -46,8 +46,9 @@ async def test_every_state_as_the_user_sees_it(store: HoldStore, sessions: Sessi
 
 
 async def test_one_round_trip_two_when_the_cache_is_rebuilt(
-    store: HoldStore, redis: aioredis.Redis, sessions: SessionFactory
+    counted_store: HoldStore, counted_redis: aioredis.Redis, sessions: SessionFactory
 ) -> None:
+    store, redis = counted_store, counted_redis
     show = await make_show(sessions)
     await sell_in_sql(sessions, show.show_id, show.seat_ids[:3])
     await store.seat_map(show.show_id, ANN)  # the scripts are loaded in Redis from here on

@@ -1,10 +1,13 @@
 """Redis restarted mid-run under a `web` and a `worker` process that use it for holds, caches and the broker.
 
 The Redis is a redis-server of the test's own on a fixed port with an append-only file, so the roles'
-REDIS_URL stays valid across restarts. First it is restarted with its data (a payment just handed to
-the worker, a hold waiting to be paid); then it comes back empty, as a replaced server would: the
-sold-seat cache must rebuild from SQL, so sold seats stay sold. Bookings made before, across and after
-complete; no seat is sold twice; nothing is lost or doubled; both processes ride it out.
+REDIS_URL stays valid across restarts. First it is stopped while a payment is provably in flight (the
+test holds the booking's row lock in PostgreSQL, so the worker's confirmation waits inside its
+transaction, which PostgreSQL shows) and a hold waits to be paid; the payment is let go while Redis is
+down, so SQL alone settles it, and Redis comes back with its data. Then it comes back empty, as a
+replaced server would: the sold-seat cache must rebuild from SQL, so sold seats stay sold. Bookings made
+before, across and after complete; no seat is sold twice; nothing is lost or doubled; both processes
+ride it out.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from tests.flows.harness import wait_until
 from tests.ops.chat import ChatUser
 from tests.ops.deployment import Sandbox, Services, WebProcess, deployed
 from tests.ops.invariants import settled_sales
+from tests.ops.locks import ports_waiting_on_locks, rows_locked
 from tests.ops.services import PrivateRedis
 from tests.ops.shop import PAID, OpenBooking, Shop, open_shop
 
@@ -82,15 +86,15 @@ async def tickets_delivered(users: list[ChatUser]) -> None:
 async def test_bookings_before_across_and_after_redis_restarts_all_complete_once(
     sandbox: Sandbox,
     http: aiohttp.ClientSession,
-    ops_database: str,
+    shared_postgres: str,
     private_redis: PrivateRedis,
     tmp_path: Path,
 ) -> None:
-    services = Services(ops_database, private_redis.url)
+    services = Services(shared_postgres, private_redis.url)
     async with deployed(tmp_path, services, sandbox, http) as deployment:
         web = deployment.start_web("web")
         worker = deployment.start_worker("worker")
-        async with open_shop(ops_database, private_redis.url, web.url) as shop:
+        async with open_shop(shared_postgres, private_redis.url, web.url) as shop:
             # Given a 12-seat show, six customers wanting two seats each, and a web and a worker process
             show, pairs, users = await pairs_for_new_users(shop, http, sandbox, FIRST_USER, USERS)
             await deployment.ready()
@@ -98,20 +102,30 @@ async def test_bookings_before_across_and_after_redis_restarts_all_complete_once
             for user, pair in list(zip(users, pairs, strict=True))[:2]:
                 await pay_and_settle(shop, web, await shop.open_booking(user.id, pair, show.show_id))
 
-            # When a third pays and Redis restarts at once, while a fourth holds seats waiting to pay
+            # When a third pays and the worker is inside the confirmation, held at the booking's row lock,
+            # while a fourth holds seats waiting to pay
             third = await shop.open_booking(users[2].id, pairs[2], show.show_id)
             fourth = await shop.open_booking(users[3].id, pairs[3], show.show_id)
-            status, page = await shop.pay(web.url, third.checkout_id)
-            assert status == 200 and PAID in page, page
-            private_redis.stop()
-            # Then the web process says Redis is down while it is
-            assert await health(http, web) == (503, {"database": "ok", "redis": "down"})
-            private_redis.start()
-
-            # ... and the payment made across the restart completes, and so do the ones after it
+            async with rows_locked(shared_postgres, third.booking_id):
+                status, page = await shop.pay(web.url, third.checkout_id)
+                assert status == 200 and PAID in page, page
+                await wait_until(
+                    lambda: ports_waiting_on_locks(shop.core.sessions),
+                    within=BOOKED_WITHIN,
+                    what="the worker's confirmation waiting at the booking's row lock",
+                )
+                assert await shop.statuses([third.booking_id]) == {third.booking_id: "pending_payment"}
+                # ... and Redis stops right then
+                private_redis.stop()
+                # Then the web process says Redis is down while it is
+                assert await health(http, web) == (503, {"database": "ok", "redis": "down"})
+            # When the payment in flight goes on with Redis still down: SQL alone settles it
             await wait_until(
                 lambda: shop.all_confirmed([third.booking_id]), within=BOOKED_WITHIN, what="third"
             )
+            private_redis.start()
+
+            # ... and once Redis is back, the bookings after it complete too
             await pay_and_settle(shop, web, fourth)
             await pay_and_settle(shop, web, await shop.open_booking(users[4].id, pairs[4], show.show_id))
             await tickets_delivered(users[:5])
