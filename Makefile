@@ -15,12 +15,13 @@ $(INSTALLED): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(INSTALLED)
 
-# Debian's chromium for the browser test of the web chat (no browser download); skipped when not root.
+# Debian's chromium for the browser tests of the web chat (no browser download), and an emoji font for
+# their screenshots; skipped when not root.
 system-packages:
-	@if ! command -v chromium >/dev/null 2>&1; then \
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi emoji; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "chromium not installed: the browser test will be skipped"; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null; \
+	  else echo "chromium (browser tests skipped without it) or fonts-noto-color-emoji not installed"; fi; \
 	fi
 
 run: $(INSTALLED)
@@ -31,8 +32,11 @@ lint: $(INSTALLED)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+# Test processes in parallel (pytest-xdist): each takes its own databases, Redis db and ports.
+TEST_PROCESSES ?= 2
+
 test: $(INSTALLED) system-packages lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_PROCESSES)
 
 bench: $(INSTALLED)
 	@mkdir -p data

@@ -11,6 +11,9 @@ The baseline, in the same run with the same users and number of presses, is a bo
 answers the callback query. The sandbox enforces no flood limits, so the Marquee bot's limiter is set
 far above Telegram's 30 messages/s here: the figure is the bot's own cost, not Telegram's cap.
 Users, sandbox and bot share one process and event loop, so both figures include the sandbox's work.
+The baseline does the Bot API round trips of a press (getUpdates, answerCallbackQuery) and nothing
+else: it does NOT read the catalogue or Redis, hold or release seats, render text, keyboards or hall
+pictures, or edit messages, so the ratio is the cost of all that per update.
 Last line: RESULT updates_per_s=... baseline_per_s=... ratio=... p99_ms=...
 """
 

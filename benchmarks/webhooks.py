@@ -14,6 +14,10 @@ one-seat bookings on live holds, then, with CONCURRENCY clients:
      confirm_p99_ms is the p99 from a webhook's arrival (`received_at`) to its booking's confirmation
      (`updated_at`), read back from SQL.
 "duplicates_confirmed" counts repeats that were stored as a second event or sold a second ticket.
+The baseline (the no-op route) does the HTTP work only: the same server, clients, bodies and sizes. It
+does NOT verify a signature, touch the database or Redis, store, de-duplicate or enqueue anything, and
+no worker confirms behind it: the ratio is what intake costs over the bare request, not a like-for-like
+race.
 Last line: RESULT webhooks_per_s=<n> noop_per_s=<n> ratio=<r> confirm_p99_ms=<n> duplicates_confirmed=0
 """
 

@@ -26,6 +26,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from booking_core.redis_url import RedisUrlError, parse_redis_url
+
 
 class ConfigurationError(Exception):
     """A setting has a value Marquee cannot use; the message names the variable."""
@@ -85,6 +87,10 @@ class Settings(BaseSettings):
     # Where `run` serves the demo's sandbox theatre (its Theatre API and box office).
     DEMO_THEATRE_PORT: int = Field(default=8090, ge=1, le=65535)
     LOG_FORMAT: Literal["text", "json"] = "text"
+    # The seat-map Mini App: where its page is (default PUBLIC_BASE_URL/app; Telegram opens only https),
+    # and how old the initData a page presents may be before the API refuses it.
+    MINIAPP_URL: AnyHttpUrl | None = None
+    MINIAPP_INIT_DATA_MAX_AGE_SECONDS: int = Field(default=3600, gt=0)
 
     # Connected theatres by the name a Cinema row carries in `system` (DESIGN.md section 10), as JSON:
     # {"northlight": {"base_url": "https://tickets.example/api", "token": "..."}}.
@@ -114,8 +120,12 @@ class Settings(BaseSettings):
     @field_validator("REDIS_URL", "BROKER_URL")
     @classmethod
     def _queue_url_parses(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("redis://", "rediss://", "unix://", "amqp://")):
-            raise ValueError("expected redis://, rediss://, unix:// or amqp://")
+        if value is None or value.startswith("amqp://"):
+            return value
+        try:
+            parse_redis_url(value)
+        except RedisUrlError as exc:
+            raise ValueError(f"{exc} (or amqp:// for the broker)") from None
         return value
 
     @field_validator("THEATRE_SYSTEMS", mode="before")

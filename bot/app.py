@@ -14,7 +14,6 @@ import logging
 
 from telegram.ext import AIORateLimiter, ApplicationBuilder
 
-from booking_core.settings import Settings
 from bot.context import BotApplication, BotServices, install_services, installed_services
 from bot.core import BookingCore
 from bot.handlers import (
@@ -35,6 +34,7 @@ from bot.handlers import (
 from bot.memory.reminders import HoldReminders
 from bot.memory.username import remember_username
 from bot.notifications import TelegramNotifier
+from bot.settings import BotSettings
 from bot.views.help import COMMANDS
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ _REMINDER_TASK = "marquee.reminder_task"
 
 
 def build_application(
-    settings: Settings,
+    settings: BotSettings,
     core: BookingCore,
     *,
     token: str,

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ContextTypes
 
-from booking_core.settings import Settings
 from bot.core import BookingCore
+from bot.settings import BotSettings
 
 if TYPE_CHECKING:
     from bot.memory.reminders import HoldReminders
@@ -59,7 +59,7 @@ def core(context: CallbackContext[Any, Any, Any, Any]) -> BookingCore:
     return services(context).core
 
 
-def settings(context: CallbackContext[Any, Any, Any, Any]) -> Settings:
+def settings(context: CallbackContext[Any, Any, Any, Any]) -> BotSettings:
     """The process settings."""
     return services(context).core.settings
 

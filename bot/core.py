@@ -11,7 +11,7 @@ from booking_core.catalogue.queries import CatalogueQueries
 from booking_core.database import SessionFactory
 from booking_core.holds.store import HoldStore
 from booking_core.payments.port import PaymentProvider
-from booking_core.settings import Settings
+from bot.settings import BotSettings
 
 
 class BookingCore(Protocol):
@@ -25,6 +25,6 @@ class BookingCore(Protocol):
     redis: aioredis.Redis
 
     @property
-    def settings(self) -> Settings:
-        """The core's settings (the process's own settings hold them and more)."""
+    def settings(self) -> BotSettings:
+        """The settings the bot reads (the process's own settings hold them and more)."""
         ...

@@ -76,11 +76,13 @@ class TelegramNotifier:
         screen = await hold_expiring_notice(self._core, hold)
         await send_notice(self._bot, hold.user_id, screen)
 
-    async def drain(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - bounded wait at shutdown
-        """Wait (at most `timeout` seconds) for messages still being sent."""
+    async def drain(self, timeout: float = 10.0) -> bool:  # noqa: ASYNC109 - bounded wait at shutdown
+        """Wait (at most `timeout` seconds) for messages still being sent; whether they all were."""
         pending = set(self._tasks)
-        if pending:
-            await asyncio.wait(pending, timeout=timeout)
+        if not pending:
+            return True
+        _sent, unsent = await asyncio.wait(pending, timeout=timeout)
+        return not unsent
 
     async def _deliver(self, bot: Bot, core: BookingCore, event: Event) -> None:
         try:

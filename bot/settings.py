@@ -7,7 +7,7 @@ import re
 from pydantic import field_validator
 from pydantic_settings import BaseSettings
 
-from booking_core.settings import ENVIRONMENT
+from booking_core.settings import ENVIRONMENT, Settings
 
 # Telegram's rule for a webhook's secret_token (Bot API, setWebhook).
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -29,3 +29,18 @@ class TelegramSettings(BaseSettings):
         if value is not None and not _WEBHOOK_SECRET.fullmatch(value):
             raise ValueError("1 to 256 characters of A-Z a-z 0-9 _ -")
         return value
+
+
+class BotSettings(TelegramSettings, Settings):
+    """What the bot reads: the core's settings and its own (roles.settings adds the adapters')."""
+
+    model_config = ENVIRONMENT
+
+    @property
+    def miniapp_url(self) -> str | None:
+        """The Mini App's base URL for `web_app` buttons; None where Telegram could not open it.
+
+        Telegram opens only https pages; the sandbox Bot API (no TELEGRAM_BOT_TOKEN) opens http ones too.
+        """
+        url = str(self.MINIAPP_URL).rstrip("/") if self.MINIAPP_URL else f"{self.public_base_url}/app"
+        return url if url.startswith("https://") or not self.TELEGRAM_BOT_TOKEN else None

@@ -9,6 +9,8 @@ from roles.settings import MarqueeSettings
 from sandbox.twilio_api import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_FROM_NUMBER
 
 TELEGRAM_API = "https://api.telegram.org"
+TELEGRAM_WEB_APP_SCRIPT = "https://telegram.org/js/telegram-web-app.js"
+SANDBOX_WEB_APP_SCRIPT = "/sandbox/telegram/telegram-web-app.js"
 # Stand-ins listen here only: their pages list every customer's messages, phone numbers and emails.
 LOOPBACK = "127.0.0.1"
 # Any token works against the sandbox Bot API; this one reads well in logs.
@@ -43,17 +45,21 @@ class Endpoints:
     twilio_credentials: tuple[str, str, str] | None
     twilio_api_base_url: str | None
     smtp_url: str
+    # The script a Mini App page loads for window.Telegram.WebApp: Telegram's, or the sandbox's stand-in.
+    telegram_web_app_script: str = TELEGRAM_WEB_APP_SCRIPT
 
 
 def resolve_endpoints(settings: MarqueeSettings, redis_url: str, sandbox: SandboxUrls | None) -> Endpoints:
     """Fill every unset vendor setting with the sandbox (in a demo, when one runs); refuse a gap otherwise."""
     telegram_token = settings.TELEGRAM_BOT_TOKEN
     telegram_api = settings.TELEGRAM_API_BASE_URL
+    web_app_script = TELEGRAM_WEB_APP_SCRIPT
     if not telegram_token:
         if telegram_api is None and sandbox is None:
             raise ConfigurationError("TELEGRAM_BOT_TOKEN: set it, or TELEGRAM_API_BASE_URL to a sandbox")
         telegram_token = SANDBOX_BOT_TOKEN
         telegram_api = telegram_api or (sandbox.http if sandbox else None)
+        web_app_script = f"{str(telegram_api).rstrip('/')}{SANDBOX_WEB_APP_SCRIPT}"
     twilio = _twilio_credentials(settings)
     twilio_api = settings.TWILIO_API_BASE_URL or (None if twilio or sandbox is None else sandbox.http)
     smtp_url = settings.SMTP_URL or (sandbox.smtp if sandbox else None)
@@ -67,6 +73,7 @@ def resolve_endpoints(settings: MarqueeSettings, redis_url: str, sandbox: Sandbo
         twilio_credentials=twilio or (_SANDBOX_TWILIO if settings.is_demo else None),
         twilio_api_base_url=twilio_api,
         smtp_url=smtp_url,
+        telegram_web_app_script=web_app_script,
     )
 
 

@@ -25,7 +25,7 @@ from roles.redis_server import open_redis
 from roles.resources import open_core
 from roles.sandbox_server import serving_sandboxes
 from roles.settings import MarqueeSettings
-from roles.web_role import serving, web_application
+from roles.web_role import opened_miniapp, serving, web_application
 from roles.worker_role import declare_jobs, run_worker
 from workers.theatre import sync_theatres as sync_connected_theatres
 
@@ -65,10 +65,11 @@ async def _serve_web(settings: MarqueeSettings, endpoints: Endpoints, stop: asyn
     notifier = TelegramNotifier()
     async with open_core(settings, endpoints.redis_url, notifier) as core:
         if not settings.TELEGRAM_WEBHOOK_URL:
-            app = web_application(core, endpoints, declare_jobs(endpoints), None)
-            async with serving(app, settings.HTTP_HOST, settings.HTTP_PORT):
-                log.info("web serving on %s:%s", settings.HTTP_HOST, settings.HTTP_PORT)
-                await stop.wait()
+            async with opened_miniapp(core, endpoints, notifier, None) as miniapp:
+                app = web_application(core, endpoints, declare_jobs(endpoints), None, miniapp)
+                async with serving(app, settings.HTTP_HOST, settings.HTTP_PORT):
+                    log.info("web serving on %s:%s", settings.HTTP_HOST, settings.HTTP_PORT)
+                    await stop.wait()
             return
         application = build_application(
             settings,
@@ -77,12 +78,13 @@ async def _serve_web(settings: MarqueeSettings, endpoints: Endpoints, stop: asyn
             api_base_url=endpoints.telegram_api_base_url,
             notifier=notifier,
         )
-        async with running_bot(
+        webhook = running_bot(
             application,
             webhook_url=settings.TELEGRAM_WEBHOOK_URL,
             webhook_secret=settings.TELEGRAM_WEBHOOK_SECRET,
-        ):
-            app = web_application(core, endpoints, declare_jobs(endpoints), application)
+        )
+        async with webhook, opened_miniapp(core, endpoints, notifier, application) as miniapp:
+            app = web_application(core, endpoints, declare_jobs(endpoints), application, miniapp)
             async with serving(app, settings.HTTP_HOST, settings.HTTP_PORT):
                 log.info("web (and Telegram webhook) on %s:%s", settings.HTTP_HOST, settings.HTTP_PORT)
                 await stop.wait()

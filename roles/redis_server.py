@@ -15,6 +15,8 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
+from booking_core.redis_url import async_client, parse_redis_url
+
 log = logging.getLogger(__name__)
 
 SHUTDOWN_WAIT_SECONDS = 10.0
@@ -65,19 +67,31 @@ def _alive(pid: int) -> bool:
 
 # An unreachable Redis fails a call within about a second instead of redis-py's default of several.
 SOCKET_TIMEOUT_SECONDS = 2.0
+MAX_CONNECTIONS = 100
+POOL_WAIT_SECONDS = 5.0
 
 
 def redis_client(url: str) -> aioredis.Redis:
-    """An asyncio client for `url` with decoded strings, short timeouts and two quick retries."""
-    return aioredis.from_url(
-        url,
-        decode_responses=True,
-        socket_timeout=SOCKET_TIMEOUT_SECONDS,
-        socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+    """An asyncio client for any Redis URL form, with decoded strings, short timeouts and quick retries.
+
+    For one server its pool holds at most MAX_CONNECTIONS connections, and a command finding them all
+    busy (a rush of web requests) waits up to POOL_WAIT_SECONDS for one instead of failing at once, as
+    redis-py's default pool does past 100.
+    """
+    options: dict[str, Any] = {
+        "decode_responses": True,
+        "socket_timeout": SOCKET_TIMEOUT_SECONDS,
+        "socket_connect_timeout": SOCKET_TIMEOUT_SECONDS,
         # The asyncio Retry: redis-py's synchronous one never awaits the attempt, so it never retries,
         # and every pooled connection would fail once after a Redis restart.
-        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
+        "retry": Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
+    }
+    if parse_redis_url(url).mode != "server":
+        return async_client(url, **options)
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_SECONDS, **options
     )
+    return aioredis.Redis.from_pool(pool)
 
 
 def open_redis(redis_url: str | None, data_dir: Path) -> RedisEndpoint:

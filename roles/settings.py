@@ -12,11 +12,11 @@ from pydantic import ValidationError, model_validator
 
 from adapters.payments.settings import PaymentSettings
 from adapters.sms_twilio import TwilioSettings
-from booking_core.settings import ENVIRONMENT, ConfigurationError, Settings
-from bot.settings import TelegramSettings
+from booking_core.settings import ENVIRONMENT, ConfigurationError
+from bot.settings import BotSettings
 
 
-class MarqueeSettings(TwilioSettings, PaymentSettings, TelegramSettings, Settings):
+class MarqueeSettings(TwilioSettings, PaymentSettings, BotSettings):
     """Everything Marquee reads from its environment, with the defaults of DESIGN.md section 7."""
 
     model_config = ENVIRONMENT

@@ -1,4 +1,5 @@
-"""The web role: payment and Twilio webhooks, Telegram's webhook in webhook mode, health and metrics."""
+"""The web role: payment and Twilio webhooks, Telegram's webhook in webhook mode, the seat-map Mini App,
+health and metrics."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 
 from bot.context import BotApplication
+from bot.memory.reminders import HoldReminders
+from bot.notifications import TelegramNotifier
 from roles.endpoints import Endpoints
 from roles.ports import port_of
-from roles.resources import Core
+from roles.resources import Core, telegram_bot
 from webhooks.app import RouteGroup, create_web_app
 from webhooks.checkout_return import setup_checkout_return_routes
-from webhooks.keys import TWILIO_AUTH_TOKEN, JobQueue
+from webhooks.keys import MINIAPP, TWILIO_AUTH_TOKEN, JobQueue
+from webhooks.miniapp.context import MiniApp
+from webhooks.miniapp.routes import setup_miniapp_routes
 from webhooks.payments import setup_payment_routes
 from webhooks.sandbox_checkout import setup_sandbox_checkout_routes
 from webhooks.telegram import telegram_routes
@@ -24,8 +29,31 @@ from webhooks.twilio_status import setup_twilio_routes
 LISTEN_BACKLOG = 1024
 
 
+@asynccontextmanager
+async def opened_miniapp(
+    core: Core, endpoints: Endpoints, notifier: TelegramNotifier, bot_application: BotApplication | None
+) -> AsyncIterator[MiniApp]:
+    """The Mini App's collaborators: in webhook mode the running bot's Bot, else a Bot of its own.
+
+    A Bot of its own also carries the core's events (a hold of the page expiring, a waitlist offer made
+    when the page releases seats) to the users, as the bot role does with its own.
+    """
+    reminders = HoldReminders(core.redis, core.holds)
+    token, script = endpoints.telegram_token, endpoints.telegram_web_app_script
+    if bot_application is not None:
+        yield MiniApp(core, bot_application.bot, token, reminders, script)
+        return
+    async with telegram_bot(token, endpoints.telegram_api_base_url) as bot:
+        notifier.bind(bot, core, reminders)
+        yield MiniApp(core, bot, token, reminders, script)
+
+
 def web_application(
-    core: Core, endpoints: Endpoints, jobs: JobQueue, bot_application: BotApplication | None
+    core: Core,
+    endpoints: Endpoints,
+    jobs: JobQueue,
+    bot_application: BotApplication | None,
+    miniapp: MiniApp | None = None,
 ) -> web.Application:
     """The web app for this configuration: the sandbox checkout only with the sandbox provider.
 
@@ -36,6 +64,8 @@ def web_application(
     groups: list[RouteGroup] = [setup_payment_routes, setup_checkout_return_routes]
     if endpoints.twilio_credentials is not None:
         groups.append(setup_twilio_routes)
+    if miniapp is not None:
+        groups.append(setup_miniapp_routes)
     if core.payment_provider.name == "sandbox":
         groups.append(setup_sandbox_checkout_routes)
     if bot_application is not None and settings.TELEGRAM_WEBHOOK_SECRET:
@@ -45,6 +75,8 @@ def web_application(
     app = core_web_app(core, jobs, groups)
     if endpoints.twilio_credentials is not None:
         app[TWILIO_AUTH_TOKEN] = endpoints.twilio_credentials[1]
+    if miniapp is not None:
+        app[MINIAPP] = miniapp
     return app
 
 

@@ -11,6 +11,7 @@ from aiohttp import web
 from booking_core.database import SessionFactory
 from booking_core.payments.port import PaymentProvider
 from booking_core.settings import Settings
+from webhooks.miniapp.context import MiniApp
 
 
 class JobQueue(Protocol):
@@ -30,3 +31,5 @@ GAUGE_REFRESHERS = web.AppKey("gauge_refreshers", list[Callable[[], Awaitable[No
 # The auth token Twilio signs status callbacks with (X-Twilio-Signature): TWILIO_AUTH_TOKEN, or the
 # sandbox's token when a demo runs against the local Twilio stand-in. Unset: no status callbacks.
 TWILIO_AUTH_TOKEN = web.AppKey("twilio_auth_token", str)
+# The seat-map Mini App's collaborators (webhooks/miniapp), when the role serves it.
+MINIAPP = web.AppKey("miniapp", MiniApp)

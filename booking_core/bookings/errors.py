@@ -14,13 +14,16 @@ class CheckoutRefusal(StrEnum):
     SHOW_UNAVAILABLE = "show_unavailable"  # started or withdrawn
     NO_PRICE = "no_price"  # a seat's category has no price for this show
     ALREADY_BOOKED = "already_booked"  # this hold already became a booking that is no longer awaiting payment
+    PRICE_CHANGED = "price_changed"  # a connected cinema's lock states another price than ours
 
 
 @dataclass(frozen=True)
 class CheckoutRefused:
-    """No booking was made."""
+    """No booking was made; for PRICE_CHANGED, `amount_minor`/`currency` are the cinema's price now."""
 
     reason: CheckoutRefusal
+    amount_minor: int | None = None
+    currency: str | None = None
 
 
 class CancelRefusal(StrEnum):

@@ -52,7 +52,7 @@ async def read_seat_map(shows: ShowScripts, show_id: int, user_id: int | None, n
     """The show's seat map as `user_id` sees it (None: an anonymous view)."""
     user = "" if user_id is None else str(user_id)
     reply = await shows.run("seat_map", show_id, [user], now_ms=now_ms)
-    states = {int(seat): SeatState.FREE for seat in as_list(reply["seats"])}
+    states = dict.fromkeys(map(int, as_list(reply["seats"])), SeatState.FREE)
     for seat in as_list(reply["reserved"]):
         states[int(seat)] = SeatState.OFFERED
     for seat, holder, offered in as_list(reply["held"]):

@@ -12,6 +12,7 @@ are remembered too, so a local hold pays one dictionary lookup for the question.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -70,6 +71,9 @@ class ConnectedShows:
         self._cache_seconds = cache_seconds
         self._clock = clock
         self._known: dict[int, tuple[float, ConnectedShow | None]] = {}
+        # Reads under way: a rush of first requests for a show shares one read instead of queueing
+        # for the database (on SQLite, long enough to hit "database is locked").
+        self._reading: dict[int, asyncio.Future[ConnectedShow | None]] = {}
 
     async def get(self, show_id: int) -> ConnectedShow | None:
         """The show as its theatre knows it; None for a local cinema's show or an unknown show."""
@@ -77,7 +81,11 @@ class ConnectedShows:
         cached = self._known.get(show_id)
         if cached is not None and now - cached[0] < self._cache_seconds:
             return cached[1]
-        show = await self._load(show_id)
+        reading = self._reading.get(show_id)
+        if reading is None:
+            reading = self._reading[show_id] = asyncio.ensure_future(self._load(show_id))
+            reading.add_done_callback(lambda _done: self._reading.pop(show_id, None))
+        show = await asyncio.shield(reading)
         if len(self._known) >= CACHE_SIZE:
             self._known.pop(next(iter(self._known)))
         self._known[show_id] = (now, show)

@@ -60,7 +60,9 @@ async def _shows(update: Update, context: BotContext, city_id: int, movie_id: in
     show_ids = [show_time.show_id for _, shows in picked.cinemas for show_time in shows]
     free = await free_seats(core.holds, show_ids)
     today = local(now, picked.cinemas[0][0].cinema.timezone).date()
-    await show(update, context, shows_screen(city_id, chosen, picked, free, today))
+    await show(
+        update, context, shows_screen(city_id, chosen, picked, free, today, ctx.settings(context).miniapp_url)
+    )
 
 
 async def free_seats(holds: HoldStore, show_ids: Iterable[int]) -> dict[int, int | None]:

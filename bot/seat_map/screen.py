@@ -100,6 +100,7 @@ async def seat_map_view(
         max_seats=core(context).settings.MAX_SEATS_PER_BOOKING,
         waitlist=await _waitlist_button(context, seat_map, user),
         note=note,
+        miniapp_url=core(context).settings.miniapp_url,
     )
 
 

@@ -8,20 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from booking_core.holds import best_seats
+from booking_core.holds.best_hold import NoBlockFree, hold_best
 from booking_core.holds.errors import HoldRefusalReason, HoldRefused
-from booking_core.holds.seat_map import SeatMap, SeatState
+from booking_core.holds.seat_map import SeatState
 from booking_core.holds.store import HoldStore
-from booking_core.holds.types import Hold
-from bot.seat_map.choice import free_seats, hall_rows, seat_labels, stranded_by, taken_by_others, toggled
+from bot.seat_map.choice import hall_rows, seat_labels, stranded_by, toggled
 from bot.seat_map.screen import ShowHall
 from bot.views.hold_refusals import hold_refusal
 from bot.views.seat_keyboard import HOME_BLOCK
 
-# Refusals naming seats that went to someone else between reading the map and holding: a lost race.
-_LOST_RACE = frozenset(
-    {HoldRefusalReason.SEAT_TAKEN, HoldRefusalReason.SEAT_SOLD, HoldRefusalReason.WAITLIST_FIRST}
-)
 _UNAVAILABLE = {
     SeatState.SOLD: HoldRefusalReason.SEAT_SOLD,
     SeatState.HELD: HoldRefusalReason.SEAT_TAKEN,
@@ -84,56 +79,20 @@ async def toggle(
     return Outcome(note, block=block, note=note)
 
 
-def _none_side_by_side(current: SeatMap, count: int) -> str:
-    """Why no `count` seats side by side can be had: too few free at all, or none together."""
-    free = free_seats(current) + len(current.your_hold.seat_ids if current.your_hold else ())
-    if free < count:
-        return f"Only {free} seat(s) are free for this show. Join the waitlist to be offered seats."
-    return f"There are no {count} free seats side by side now. Pick seats on the map instead."
-
-
-async def _hold_best(holds: HoldStore, hall: ShowHall, user: int, count: int) -> Hold | HoldRefused | str:
-    """Hold the best `count` seats side by side; after a lost race, plan again without the seats lost.
-
-    In a rush everyone's first plan wants the same seats. A lost race rules out (for this press) at
-    least one seat of the block tried, and the next plan reads a fresh map, so no block is tried twice
-    and each press ends holding seats or finding no block left. The attempts are bounded by the blocks
-    free at the first look: enough to try every one of them. Ties between equally good blocks go by the
-    user's id, so concurrent users mostly want different seats in the first place.
-    """
-    show_id = hall.details.show_id
-    rows = hall_rows(hall.layout)
-    lost: set[int] = set()
-    attempts_left: int | None = None
-    result: Hold | HoldRefused = HoldRefused(HoldRefusalReason.SEAT_TAKEN)
-    while True:
-        current = await holds.seat_map(show_id, user)
-        if current.closed:
-            return HoldRefused(HoldRefusalReason.SHOW_STARTED)
-        if current.unavailable_reason is not None:
-            return HoldRefused(HoldRefusalReason.THEATRE_UNAVAILABLE)
-        unavailable = taken_by_others(current) | lost
-        seats = best_seats.best_block(rows, unavailable, count, tie_break=user)
-        if seats is None:
-            return _none_side_by_side(current, count)
-        if attempts_left is None:
-            attempts_left = best_seats.candidate_blocks(rows, unavailable, count)
-        if attempts_left == 0:
-            return result
-        attempts_left -= 1
-        result = await holds.hold(show_id, user, seats)
-        if not (isinstance(result, HoldRefused) and result.reason in _LOST_RACE):
-            return result
-        lost.update(result.seat_ids or seats)
+def none_side_by_side(none: NoBlockFree) -> str:
+    """Why no seats side by side can be had: too few free at all, or none together."""
+    if none.too_few:
+        return f"Only {none.free} seat(s) are free for this show. Join the waitlist to be offered seats."
+    return f"There are no {none.count} free seats side by side now. Pick seats on the map instead."
 
 
 async def best(holds: HoldStore, hall: ShowHall, user: int, count: int, max_seats: int) -> Outcome:
     """Replace the user's selection with the best `count` seats side by side."""
     if count > max_seats:
         return refused(hall, HoldRefused(HoldRefusalReason.TOO_MANY_SEATS), max_seats)
-    result = await _hold_best(holds, hall, user, count)
-    if isinstance(result, str):
-        return Outcome(result, alert=True)
+    result = await hold_best(holds, hall.details.show_id, hall_rows(hall.layout), user, count)
+    if isinstance(result, NoBlockFree):
+        return Outcome(none_side_by_side(result), alert=True)
     if isinstance(result, HoldRefused):
         return refused(hall, result, max_seats)
     block = hall.plan.block_of(result.seat_ids[0])

@@ -11,7 +11,7 @@ from telegram import InlineKeyboardButton, KeyboardButton, ReplyKeyboardMarkup
 from booking_core.catalogue.views import CinemaSchedule, CityInfo, MovieInfo, NearestCity, ShowTime
 from bot.codec import Action
 from bot.views.format import day_label, language_label, runtime_label, short_day
-from bot.views.screen import Screen, button, esc, in_rows, keyboard
+from bot.views.screen import MAX_BUTTONS, Screen, button, esc, hall_app_url, in_rows, keyboard, web_app_button
 
 SHARE_LOCATION = "📍 Share location"
 # Beyond this a list would outgrow one keyboard (100 buttons) and one screen.
@@ -136,7 +136,12 @@ def free_label(free: int | None) -> str:
 
 
 def shows_screen(
-    city_id: int, movie: MovieInfo, day: ShowsDay, free: Mapping[int, int | None], today: date
+    city_id: int,
+    movie: MovieInfo,
+    day: ShowsDay,
+    free: Mapping[int, int | None],
+    today: date,
+    miniapp_url: str | None = None,
 ) -> Screen:
     """A movie's shows on one day, by cinema: times with free seats, buttons to the seat map, day paging."""
     lines = [
@@ -148,6 +153,9 @@ def shows_screen(
     rows: list[list[InlineKeyboardButton]] = []
     several = len(day.cinemas) > 1
     room = MAX_SHOWS_PER_DAY
+    shown = min(room, sum(len(shows) for _, shows in day.cinemas))
+    # A 🗺 whole-hall button under each time, while the keyboard stays within Telegram's 100 buttons.
+    hall_pages = miniapp_url if 2 * shown + len(day.cinemas) + 3 <= MAX_BUTTONS else None
     left_out = 0
     for schedule, all_shows in day.cinemas:
         shows, room = all_shows[:room], max(0, room - len(all_shows))
@@ -166,11 +174,20 @@ def shows_screen(
             button(_time_button(show, free.get(show.show_id)), Action.SHOW, show.show_id, 0) for show in shows
         ]
         rows += in_rows(times, TIMES_PER_ROW)
+        if hall_pages:
+            halls = [
+                web_app_button(f"🗺 {show.local_starts_at:%H:%M}", hall_app_url(hall_pages, show.show_id))
+                for show in shows
+            ]
+            rows += in_rows(halls, TIMES_PER_ROW)
     if left_out:
         lines += ["", f"…and {left_out} later shows this day."]
     rows.append(_day_paging(city_id, movie.id, day))
     rows.append([button("⬅️ Movies", Action.CITY, city_id)])
-    lines += ["", "Tap a time to choose your seats."]
+    lines += [
+        "",
+        "Tap a time to choose your seats" + (", or 🗺 to see the whole hall." if hall_pages else "."),
+    ]
     return Screen("\n".join(lines), keyboard(rows))
 
 

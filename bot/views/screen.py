@@ -10,7 +10,7 @@ import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from bot.codec import Action, encode
 
@@ -42,6 +42,16 @@ def button(label: str, action: Action, *args: int) -> InlineKeyboardButton:
 def url_button(label: str, url: str) -> InlineKeyboardButton:
     """A button that opens a web page."""
     return InlineKeyboardButton(label, url=url)
+
+
+def web_app_button(label: str, url: str) -> InlineKeyboardButton:
+    """A button that opens a Mini App page inside Telegram."""
+    return InlineKeyboardButton(label, web_app=WebAppInfo(url))
+
+
+def hall_app_url(miniapp_url: str, show_id: int) -> str:
+    """The Mini App page of a show's whole hall."""
+    return f"{miniapp_url}/shows/{show_id}"
 
 
 def in_rows(buttons: Sequence[InlineKeyboardButton], per_row: int) -> list[list[InlineKeyboardButton]]:

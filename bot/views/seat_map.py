@@ -17,7 +17,7 @@ from booking_core.holds.types import Hold
 from booking_core.tickets.content import compact_seats, format_money, format_show_time_short
 from bot.codec import Action
 from bot.seat_map.choice import seat_labels
-from bot.views.screen import button, esc, keyboard
+from bot.views.screen import MAX_BUTTONS, button, esc, hall_app_url, keyboard, web_app_button
 from bot.views.seat_keyboard import (
     Block,
     BlockPlan,
@@ -31,6 +31,7 @@ from bot.views.seat_keyboard import (
 
 # Longer titles are cut so that the caption stays within Telegram's 1024 characters.
 MAX_TITLE = 120
+WHOLE_HALL = "🗺 Whole hall"
 CLOSED_LINE = "🚫 Booking for this show has closed."
 THEATRE_UNAVAILABLE_LINE = (
     "⚠️ This cinema's booking system is temporarily unavailable. Please try again in a minute."
@@ -57,6 +58,7 @@ class SeatMapView:
     max_seats: int
     waitlist: WaitlistButton = WaitlistButton.NONE
     note: str | None = None
+    miniapp_url: str | None = None  # where the whole-hall Mini App is; None: no such button
 
 
 def selection_total(details: ShowDetails, layout: HallLayout, seat_ids: Sequence[int]) -> int | None:
@@ -193,12 +195,12 @@ def seat_map_keyboard(view: SeatMapView) -> InlineKeyboardMarkup:
         refresh = button("🔄 Refresh", Action.SHOW, show_id, view.block.number)
         return keyboard([[_other_shows(view.details), refresh]])
     counts = [count for count in view.plan.best_counts if count <= view.max_seats]
+    navigation = navigation_row(show_id, view.plan, view.block)
+    if view.miniapp_url:
+        navigation.append(web_app_button(WHOLE_HALL, hall_app_url(view.miniapp_url, show_id)))
+    seats = seat_rows(show_id, view.block, seat_map.states)
+    # The whole-hall button takes its place from the largest best-seat counts when the keyboard is full.
+    room = MAX_BUTTONS - 1 - sum(len(row) for row in seats) - len(navigation) - len(_action_row(view))
     return keyboard(
-        [
-            screen_row(),
-            *seat_rows(show_id, view.block, seat_map.states),
-            navigation_row(show_id, view.plan, view.block),
-            best_row(show_id, counts),
-            _action_row(view),
-        ]
+        [screen_row(), *seats, navigation, best_row(show_id, counts[: max(1, room)]), _action_row(view)]
     )

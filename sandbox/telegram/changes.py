@@ -16,6 +16,11 @@ class Signal:
     def __init__(self) -> None:
         self._waiters: set[asyncio.Future[None]] = set()
 
+    @property
+    def waiting(self) -> int:
+        """How many are waiting now (tests wait for a long poll to be in place before they act)."""
+        return sum(1 for waiter in self._waiters if not waiter.done())
+
     def fire(self) -> None:
         """Wake everyone waiting."""
         for waiter in self._waiters:

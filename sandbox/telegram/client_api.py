@@ -19,7 +19,11 @@ from sandbox.telegram.state import TelegramSandbox
 PREFIX = "/sandbox/telegram"
 MAX_WAIT_SECONDS = 60.0
 _PROFILE_FIELDS = ("first_name", "last_name", "username", "language_code", "phone_number")
-_STATIC = {"webchat.js": "application/javascript", "webchat.css": "text/css"}
+_STATIC = {
+    "webchat.js": "application/javascript",
+    "webchat.css": "text/css",
+    "telegram-web-app.js": "application/javascript",
+}
 
 
 def _user_id(request: web.Request) -> int:
@@ -168,6 +172,19 @@ async def post_profile(request: web.Request) -> web.Response:
     return web.json_response(chat_view(request, state, state.chat_state(user_id), 10**9))
 
 
+async def post_web_app(request: web.Request) -> web.Response:
+    """The user taps a `web_app` button: the page URL with signed launch parameters, as clients open it."""
+    state, user_id, body = request.app[SANDBOX], _user_id(request), await _body(request)
+    url = str(body.get("url", ""))
+    if not url.startswith(("http://", "https://")):
+        return _refused(SandboxError("url must be an http(s) URL"))
+    try:
+        launch = state.web_app_launch(user_id, url, str(body.get("theme", "light")))
+    except SandboxError as error:
+        return _refused(error)
+    return web.json_response({"ok": True, "url": launch})
+
+
 async def get_overview(request: web.Request) -> web.Response:
     """The bot, its commands, webhook and pending updates, the users, and the location presets."""
     state = request.app[SANDBOX]
@@ -209,6 +226,7 @@ def add_client_routes(app: web.Application) -> None:
     router = app.router
     router.add_get(f"{PREFIX}/chat", get_page)
     router.add_get(PREFIX + r"/{name:webchat\.(js|css)}", get_page)
+    router.add_get(f"{PREFIX}/{{name:telegram-web-app\\.js}}", get_page)
     router.add_get(f"{PREFIX}/overview", get_overview)
     router.add_get(f"{PREFIX}/files/{{file_id}}", get_file, name="telegram_sandbox_file")
     router.add_post(f"{PREFIX}/users/{{user_id}}", post_profile)
@@ -216,5 +234,6 @@ def add_client_routes(app: web.Application) -> None:
     router.add_post(f"{PREFIX}/users/{{user_id}}/location", post_location)
     router.add_post(f"{PREFIX}/users/{{user_id}}/contact", post_contact)
     router.add_post(f"{PREFIX}/users/{{user_id}}/press", post_press)
+    router.add_post(f"{PREFIX}/users/{{user_id}}/web-app", post_web_app)
     router.add_get(f"{PREFIX}/users/{{user_id}}/chat", get_chat)
     router.add_get(f"{PREFIX}/users/{{user_id}}/callback-answers", get_callback_answers)

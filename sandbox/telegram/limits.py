@@ -108,6 +108,12 @@ def _check_inline_button(button: Any) -> None:
     url = button.get("url")
     if "url" in button and (not isinstance(url, str) or not url.startswith(("http://", "https://", "tg://"))):
         raise bad_request("BUTTON_URL_INVALID")
+    web_app = button.get("web_app")
+    # Telegram takes only https Web App URLs; the sandbox serves pages on this machine, so http too.
+    if "web_app" in button and (
+        not isinstance(web_app, dict) or not str(web_app.get("url", "")).startswith(("http://", "https://"))
+    ):
+        raise bad_request("inline keyboard button Web App URL is invalid")
 
 
 def check_callback_answer(text: str | None) -> None:

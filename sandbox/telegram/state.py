@@ -21,6 +21,7 @@ from sandbox.telegram.files import FileStore
 from sandbox.telegram.formatting import command_entities
 from sandbox.telegram.limits import FloodControl, FloodLimits
 from sandbox.telegram.updates import UpdateQueue
+from sandbox.telegram.web_apps import launch_url, signed_init_data
 
 if TYPE_CHECKING:
     from sandbox.telegram.webhook import WebhookDelivery
@@ -73,6 +74,8 @@ class TelegramSandbox:
             "supports_inline_queries": False,
         }
         self.token = token
+        # The token the bot last called with: what Mini App initData is signed with when none is configured.
+        self.bot_token_seen: str | None = token
         self.flood = FloodControl(flood) if flood else None
         self.callback_answer_deadline = callback_answer_deadline
         self.webhook_attempts = webhook_attempts
@@ -339,6 +342,14 @@ class TelegramSandbox:
         """Refuse a token other than the configured one (any token is accepted when none is configured)."""
         if self.token is not None and token != self.token:
             raise ApiError("Unauthorized", 401)
+        self.bot_token_seen = token
+
+    def web_app_launch(self, user_id: int, url: str, theme: str) -> str:
+        """The URL a Telegram client would open for a `web_app` button: signed launch parameters added."""
+        if self.bot_token_seen is None:
+            raise SandboxError("the bot has not called the Bot API yet, so no token signs its Mini App data")
+        user = self.add_user(user_id)
+        return launch_url(url, signed_init_data(user.to_api(), self.bot_token_seen), theme)
 
     def calls_to(self, method: str) -> list[ApiCall]:
         """The logged calls of one Bot API method (case-insensitive), oldest first."""

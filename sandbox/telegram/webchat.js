@@ -90,6 +90,10 @@ function inlineKeyboard(message) {
       if (button.url) {
         node = element("a", "key link", button.text + " ↗");
         if (/^https?:\/\//i.test(button.url)) { node.href = button.url; node.target = "_blank"; node.rel = "noopener"; }
+      } else if (button.web_app) {
+        node = element("button", "key web-app", button.text);
+        node.type = "button";
+        node.addEventListener("click", () => openWebApp(button.web_app.url, button.text));
       } else {
         node = element("button", "key", button.text);
         node.type = "button";
@@ -202,6 +206,32 @@ async function press(messageId, data, node) {
   }
 }
 
+// A web_app button opens its page in a panel over the chat, as Telegram's clients do: the sandbox adds the
+// launch parameters (initData signed for the bot) and the page's Telegram.WebApp.close() closes the panel.
+async function openWebApp(url, title) {
+  const theme = window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+  try {
+    const launched = await api(userPath("web-app"), { url, theme });
+    $("web-app-title").textContent = title;
+    $("web-app-frame").src = launched.url;
+    $("web-app-panel").hidden = false;
+  } catch (error) {
+    toast(`Mini App not opened: ${error.message}`);
+  }
+}
+
+function closeWebApp() {
+  $("web-app-panel").hidden = true;
+  $("web-app-frame").src = "about:blank";
+}
+
+window.addEventListener("message", (event) => {
+  if (event.source !== $("web-app-frame").contentWindow) return;
+  let message;
+  try { message = typeof event.data === "string" ? JSON.parse(event.data) : event.data; } catch { return; }
+  if (message && message.eventType === "web_app_close") closeWebApp();
+});
+
 function openPanel(id) {
   for (const panel of document.querySelectorAll(".panel")) panel.hidden = panel.id !== id;
 }
@@ -299,6 +329,7 @@ function wire() {
     state.keyboardHidden = !state.keyboardHidden;
     $("reply-keyboard").hidden = state.keyboardHidden;
   });
+  $("web-app-close").addEventListener("click", closeWebApp);
   for (const cancel of document.querySelectorAll("[data-close]")) cancel.addEventListener("click", closePanels);
   $("location-form").addEventListener("submit", (event) => {
     event.preventDefault();

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
@@ -23,10 +24,14 @@ def sink() -> CollectingSink:
 def make_holds(
     redis: aioredis.Redis, sessions: SessionFactory, sink: CollectingSink
 ) -> Callable[..., HoldStore]:
-    """Build a hold store over the test's Redis and database (hold_seconds and client may vary)."""
+    """Build a hold store over the test's Redis and database (hold_seconds, client and clock may vary)."""
 
-    def build(hold_seconds: int = 300, client: aioredis.Redis | None = None) -> HoldStore:
-        return HoldStore(client or redis, SqlInventory(sessions), sink, hold_seconds=hold_seconds)
+    def build(
+        hold_seconds: int = 300, client: aioredis.Redis | None = None, clock: Callable[[], float] = time.time
+    ) -> HoldStore:
+        return HoldStore(
+            client or redis, SqlInventory(sessions), sink, hold_seconds=hold_seconds, clock=clock
+        )
 
     return build
 

@@ -19,6 +19,7 @@ from booking_core.database import SessionFactory
 from booking_core.holds.store import Hold, HoldStore
 from booking_core.models import BookingStatus, Show, ShowPrice, utc_now
 from tests.bookings.flow import booking_row, buy_until_checkout, hold_seats, payments_of
+from tests.conftest import postgresql_only
 from tests.factories import make_show
 
 
@@ -41,6 +42,7 @@ async def test_the_amount_comes_from_the_seats_categories(sessions: SessionFacto
     assert (request.booking_id, request.amount_minor, request.currency) == (started.booking_id, 2100, "EUR")
 
 
+@postgresql_only
 async def test_paying_for_one_hold_twice_at_once_makes_one_booking(
     sessions: SessionFactory, holds: HoldStore
 ) -> None:

@@ -30,7 +30,9 @@ from tests.bookings.flow import (
     store_event,
     ticket_count,
 )
+from tests.conftest import postgresql_only
 from tests.factories import make_show
+from tests.support.clocks import HandClock
 
 Outcome = ConfirmationOutcome
 
@@ -111,6 +113,7 @@ async def test_the_same_payment_confirmed_again_changes_nothing(
     assert await refund_due(sessions) == []
 
 
+@postgresql_only
 async def test_concurrent_duplicate_confirmations_make_one_booking(
     sessions: SessionFactory, holds: HoldStore, sink: CollectingSink
 ) -> None:
@@ -272,14 +275,15 @@ async def test_a_second_payment_of_a_paid_booking_goes_back(
 async def test_expiry_late_payment_is_honoured_only_while_the_seats_are_free(
     sessions: SessionFactory, make_holds: Callable[..., HoldStore], sink: CollectingSink
 ) -> None:
-    # Given holds of one second (HOLD_SECONDS=1): A pays late for A1-A2, B for A3-A4, C for A5
-    holds = make_holds(hold_seconds=1)
+    # Given holds on a clock the test moves: A pays late for A1-A2, B for A3-A4, C for A5
+    clock = HandClock()
+    holds = make_holds(clock=clock)
     show = await make_show(sessions)
     a1a2, a3a4, a5 = show.seat_ids[:2], show.seat_ids[2:4], show.seat_ids[4:5]
     late_free = await buy_until_checkout(sessions, holds, show.show_id, 170, a1a2)
     late_held = await buy_until_checkout(sessions, holds, show.show_id, 171, a3a4)
     late_sold = await buy_until_checkout(sessions, holds, show.show_id, 172, a5)
-    await asyncio.sleep(1.2)
+    clock.advance(301)  # past the five-minute holds
     # While they were paying their holds ran out: D took A3-A4, E took A5 and paid
     taker = await buy_until_checkout(sessions, holds, show.show_id, 173, a3a4)
     buyer = await buy_until_checkout(sessions, holds, show.show_id, 174, a5)

@@ -21,6 +21,7 @@ from booking_core.tickets.outbox import (
     record_delivery_report,
 )
 from tests.bookings.builders import make_booking
+from tests.conftest import postgresql_only
 from tests.factories import make_customer, make_show
 
 
@@ -110,6 +111,7 @@ async def test_due_rows_are_claimed_once_until_their_lease_lapses(sessions: Sess
     assert sorted(d.kind for d in later) == ["reminder", "ticket", "ticket"]
 
 
+@postgresql_only
 async def test_relays_polling_at_once_never_claim_the_same_row(sessions: SessionFactory) -> None:
     now = utc_now()
     for user in range(20, 30):

@@ -13,6 +13,7 @@ import json
 import random
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from booking_core.bookings.checkout import record_checkout
 from booking_core.database import SessionFactory, is_sqlite
 from booking_core.holds.store import HoldStore
 from booking_core.models import BookingStatus, Notification, Payment
-from roles.redis_server import RedisEndpoint, redis_client
+from roles.redis_server import RedisEndpoint, open_redis, redis_client
 from tests.bookings.builders import make_booking
 from tests.bookings.flow import booking_row, buy_until_checkout, sold_seats, ticket_count
 from tests.factories import make_customer, make_show
@@ -132,10 +133,10 @@ async def _overlapping_race(
 
 
 async def test_overlapping_confirmations_from_several_processes_sell_each_seat_once(
-    sessions: SessionFactory, database_url: str, redis_endpoint: RedisEndpoint
+    sessions: SessionFactory, database_url: str, race_redis: RedisEndpoint
 ) -> None:
     # Given 23 paid bookings of seat pairs, overlapping across three worker processes
-    show_id, specs, outcomes = await _overlapping_race(sessions, database_url, redis_endpoint)
+    show_id, specs, outcomes = await _overlapping_race(sessions, database_url, race_redis)
 
     # Then every seat is sold at most once
     sold = await sold_seats(sessions, show_id)
@@ -161,7 +162,7 @@ async def test_overlapping_confirmations_from_several_processes_sell_each_seat_o
 
 
 async def test_control_without_the_unique_constraint_the_same_race_oversells(
-    engine: AsyncEngine, sessions: SessionFactory, database_url: str, redis_endpoint: RedisEndpoint
+    engine: AsyncEngine, sessions: SessionFactory, database_url: str, race_redis: RedisEndpoint
 ) -> None:
     # Given the last line of defence switched off
     async with engine.begin() as connection:
@@ -177,7 +178,7 @@ async def test_control_without_the_unique_constraint_the_same_race_oversells(
         else:
             await connection.execute(text("ALTER TABLE booked_seats DROP CONSTRAINT uq_booked_seats_show_id"))
 
-    show_id, _specs, outcomes = await _overlapping_race(sessions, database_url, redis_endpoint)
+    show_id, _specs, outcomes = await _overlapping_race(sessions, database_url, race_redis)
 
     # Then the race really happens: seats are sold twice
     sold = await sold_seats(sessions, show_id)
@@ -235,6 +236,17 @@ async def test_duplicate_deliveries_raced_by_several_processes_make_one_booking_
     # And no hold taken by a repeated late delivery lingers in Redis
     for n in range(0, 9, 3):
         assert await holds.current_hold(show.show_id, 2000 + n) is None
+
+
+@pytest.fixture
+def race_redis(tmp_path: Path) -> Iterator[RedisEndpoint]:
+    """An embedded Redis server of the test's own: the race takes its databases 1 to 3, which on the
+    shared server belong to parallel test processes."""
+    endpoint = open_redis(None, tmp_path / "race-redis")
+    try:
+        yield endpoint
+    finally:
+        endpoint.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,6 @@
 """The whole bot for tests: the real Application against the sandbox Bot API, with our web app
-(payment webhooks, sandbox checkout page, Telegram webhook) on a real port and, when asked, an
-in-process Dramatiq worker that settles payments and tells the user through its own Bot.
+(payment webhooks, sandbox checkout page, the seat-map Mini App, Telegram webhook) on a real port and,
+when asked, an in-process Dramatiq worker that settles payments and tells the user through its own Bot.
 
 Everything is built through roles/resources.py and the production route groups and actor specs.
 Simulated users act through `BotWorld.user(id)`: send text, press buttons, wait for the bot's answer.
@@ -8,8 +8,10 @@ Simulated users act through `BotWorld.user(id)`: send text, press buttons, wait 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -19,6 +21,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from sqlalchemy import func, select
+from telegram import Update
+from telegram.ext import TypeHandler
 
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink
@@ -29,6 +33,7 @@ from bot.context import BotApplication
 from bot.memory.reminders import HoldReminders
 from bot.notifications import TelegramNotifier
 from bot.running import running_bot
+from roles.endpoints import SANDBOX_WEB_APP_SCRIPT
 from roles.resources import Core, open_core
 from roles.settings import MarqueeSettings
 from roles.web_role import core_web_app
@@ -37,6 +42,9 @@ from tests.flows.harness import BrokerPlan, WorkerResources, free_local_socket, 
 from tests.support.settings import stand_settings
 from tests.support.worker import open_worker_side
 from webhooks.app import RouteGroup
+from webhooks.keys import MINIAPP
+from webhooks.miniapp.context import MiniApp
+from webhooks.miniapp.routes import setup_miniapp_routes
 from webhooks.payments import setup_payment_routes
 from webhooks.sandbox_checkout import setup_sandbox_checkout_routes
 from webhooks.telegram import telegram_routes
@@ -46,6 +54,8 @@ from workers.payments import PAYMENT_ACTORS
 TOKEN = "123456:bot-test-token"
 WEBHOOK_SECRET = "whsec_bot_tests"
 TELEGRAM_SECRET = "telegram-secret_42"
+# After every group the bot registers: an update is noted once all its handlers have run.
+HANDLED_GROUP = 1_000
 CHECKOUT_ID = re.compile(r"/sandbox/pay/([A-Za-z0-9_\-]+)")
 
 
@@ -80,6 +90,8 @@ class BotWorld:
     telegram_url: str
     base_url: str
     http: aiohttp.ClientSession
+    notifier: TelegramNotifier
+    handled: list[int]  # update ids whose every handler has finished, in that order
     users: dict[int, SimulatedUser] = field(default_factory=dict)
 
     def user(self, user_id: int) -> SimulatedUser:
@@ -88,6 +100,29 @@ class BotWorld:
             self.telegram.add_user(user_id, first_name=f"Fan{user_id}")
             self.users[user_id] = SimulatedUser(self, user_id)
         return self.users[user_id]
+
+    async def until_handled(self, update_id: int, within: float = 15.0) -> None:
+        """Until the bot has finished handling update `update_id`."""
+        deadline = time.monotonic() + within
+        while update_id not in self.handled:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"update {update_id} not handled within {within} s")
+            await asyncio.sleep(0.01)
+
+    async def until_idle(self, within: float = 15.0) -> None:
+        """Until no update waits in the bot's queue and none is being handled."""
+        deadline = time.monotonic() + within
+        while not (
+            self.application.update_queue.empty()
+            and self.application.update_processor.current_concurrent_updates == 0
+        ):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the bot still busy after {within} s")
+            await asyncio.sleep(0.01)
+
+    async def notices_sent(self, within: float = 15.0) -> None:
+        """Until every message the bot's notifier has begun sending (offers, confirmations) is sent."""
+        assert await self.notifier.drain(within), f"notices still being sent after {within} s"
 
     async def pay(self, checkout_url: str) -> int:
         """Press Pay on the sandbox checkout page behind `checkout_url`; the page's HTTP status."""
@@ -258,10 +293,24 @@ async def open_world(
             notifier=notifier,
             messages_per_second=1000,
         )
-        route_groups: list[RouteGroup] = [setup_payment_routes, setup_sandbox_checkout_routes]
+        handled: list[int] = []
+
+        async def note_handled(update: object, _context: object) -> None:
+            if isinstance(update, Update):
+                handled.append(update.update_id)
+
+        application.add_handler(TypeHandler(Update, note_handled), group=HANDLED_GROUP)
+        route_groups: list[RouteGroup] = [
+            setup_payment_routes,
+            setup_sandbox_checkout_routes,
+            setup_miniapp_routes,
+        ]
         if webhook:
             route_groups.append(telegram_routes(application, TELEGRAM_SECRET, webhook_url))
         app = core_web_app(core, jobs, route_groups)
+        # As the web role in webhook mode: the Mini App speaks in the chat through the bot's own Bot.
+        reminders = HoldReminders(core.redis, core.holds)
+        app[MINIAPP] = MiniApp(core, application.bot, TOKEN, reminders, telegram_url + SANDBOX_WEB_APP_SCRIPT)
         runner = web.AppRunner(app, shutdown_timeout=1.0)
         await runner.setup()
         await web.SockSite(runner, sock).start()
@@ -275,7 +324,7 @@ async def open_world(
                 webhook_secret=TELEGRAM_SECRET if webhook else None,
             )
         )
-        yield BotWorld(settings, core, application, state, telegram_url, base_url, http)
+        yield BotWorld(settings, core, application, state, telegram_url, base_url, http, notifier, handled)
     finally:
         await stack.aclose()
 

@@ -99,8 +99,10 @@ async def test_fifty_users_race_for_the_last_ten_seats(
         offered = losers[:RELEASING]
         for fan in offered:
             await fan.wait_for_text("Seats for you", timeout=15)
-        await asyncio.sleep(0.5)
+        # (every offer message the releases set off has been sent: none can still be on its way)
+        await world.notices_sent()
         for fan in losers[RELEASING:]:
+            assert await world.core.holds.current_hold(show.show_id, fan.id) is None
             assert not any("Seats for you" in text_of(m) for m in fan.chat), fan.describe()
         for fan in offered:
             hold = await world.core.holds.current_hold(show.show_id, fan.id)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
@@ -11,6 +13,7 @@ from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink
 from booking_core.holds.inventory import SqlInventory
 from booking_core.holds.store import HoldStore
+from roles.redis_server import open_redis
 from tests.support.clocks import HandClock
 
 
@@ -38,3 +41,24 @@ async def store(
 ) -> AsyncIterator[HoldStore]:
     """A hold store with the fake clock: holds last 300 s, offers 120 s, 10 seats, 60 attempts a minute."""
     yield HoldStore(redis, inventory, sink, clock=clock)
+
+
+@pytest.fixture
+async def counted_redis(tmp_path: Path) -> AsyncIterator[aioredis.Redis]:
+    """A Redis server of the test's own (embedded), so INFO commandstats counts this test's commands
+    alone: on a shared server it also counts every other test process's."""
+    endpoint = await asyncio.to_thread(open_redis, None, tmp_path / "counted-redis")
+    client = endpoint.client()
+    try:
+        yield client
+    finally:
+        await client.aclose()
+        endpoint.stop()
+
+
+@pytest.fixture
+def counted_store(
+    counted_redis: aioredis.Redis, inventory: SqlInventory, sink: CollectingSink, clock: HandClock
+) -> HoldStore:
+    """The `store` of the other tests, on `counted_redis`."""
+    return HoldStore(counted_redis, inventory, sink, clock=clock)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import redis.asyncio as aioredis
 
 from booking_core.database import SessionFactory
@@ -10,6 +11,8 @@ from booking_core.holds.store import Hold, HoldStore
 from tests.factories import make_show
 from tests.holds.redis_stats import round_trips
 from tests.holds.sales import sell_in_sql
+
+pytestmark = pytest.mark.on_a_redis_cluster_too
 
 ANN, BEN, CAT = 301, 302, 303
 
@@ -43,8 +46,9 @@ async def test_every_state_as_the_user_sees_it(store: HoldStore, sessions: Sessi
 
 
 async def test_one_round_trip_two_when_the_cache_is_rebuilt(
-    store: HoldStore, redis: aioredis.Redis, sessions: SessionFactory
+    counted_store: HoldStore, counted_redis: aioredis.Redis, sessions: SessionFactory
 ) -> None:
+    store, redis = counted_store, counted_redis
     show = await make_show(sessions)
     await sell_in_sql(sessions, show.show_id, show.seat_ids[:3])
     await store.seat_map(show.show_id, ANN)  # the scripts are loaded in Redis from here on

@@ -1,10 +1,13 @@
 """Redis restarted mid-run under a `web` and a `worker` process that use it for holds, caches and the broker.
 
 The Redis is a redis-server of the test's own on a fixed port with an append-only file, so the roles'
-REDIS_URL stays valid across restarts. First it is restarted with its data (a payment just handed to
-the worker, a hold waiting to be paid); then it comes back empty, as a replaced server would: the
-sold-seat cache must rebuild from SQL, so sold seats stay sold. Bookings made before, across and after
-complete; no seat is sold twice; nothing is lost or doubled; both processes ride it out.
+REDIS_URL stays valid across restarts. First it is stopped while a payment is provably in flight (the
+test holds the booking's row lock in PostgreSQL, so the worker's confirmation waits inside its
+transaction, which PostgreSQL shows) and a hold waits to be paid; the payment is let go while Redis is
+down, so SQL alone settles it, and Redis comes back with its data. Then it comes back empty, as a
+replaced server would: the sold-seat cache must rebuild from SQL, so sold seats stay sold. Bookings made
+before, across and after complete; no seat is sold twice; nothing is lost or doubled; both processes
+ride it out.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ import pytest
 
 from booking_core.holds.errors import HoldRefusalReason, HoldRefused
 from booking_core.holds.seat_map import SeatState
-from tests.factories import make_show
+from tests.factories import ShowFixture, make_show
 from tests.flows.harness import wait_until
 from tests.ops.chat import ChatUser
 from tests.ops.deployment import Sandbox, Services, WebProcess, deployed
 from tests.ops.invariants import settled_sales
+from tests.ops.locks import ports_waiting_on_locks, rows_locked
 from tests.ops.services import PrivateRedis
 from tests.ops.shop import PAID, OpenBooking, Shop, open_shop
 
@@ -46,6 +50,33 @@ async def pay_and_settle(shop: Shop, web: WebProcess, booking: OpenBooking) -> N
     )
 
 
+async def pairs_for_new_users(
+    shop: Shop, http: aiohttp.ClientSession, sandbox: Sandbox, first_user: int, count: int
+) -> tuple[ShowFixture, list[list[int]], list[ChatUser]]:
+    """A show with two seats for each of `count` new chat users: the show, the pairs, the users."""
+    show = await make_show(shop.core.sessions, rows=count // 2, seats_per_row=4)
+    pairs = [show.seat_ids[n : n + 2] for n in range(0, len(show.seat_ids), 2)]
+    users = [ChatUser(http, sandbox.url, first_user + n) for n in range(count)]
+    for user in users:
+        await user.create()
+    return show, pairs, users
+
+
+async def each_seat_sold_once(shop: Shop, show: ShowFixture, users: list[ChatUser]) -> None:
+    """Every seat sold once; each user has one confirmed booking and one Telegram ticket."""
+    sales = await wait_until(
+        lambda: settled_sales(shop.core.sessions, show.show_id, len(users)),
+        within=BOOKED_WITHIN,
+        what="every sale settled with nothing amiss",
+    )
+    assert sorted(sales.sold_seats) == sorted(show.seat_ids)
+    assert dict(sales.buyers) == {user.id: 1 for user in users}
+    assert dict(sales.outcomes) == {"confirmed": len(users)}
+    for user in users:
+        await user.refresh()
+        assert user.count("Ticket code:") == 1, user.describe()
+
+
 async def tickets_delivered(users: list[ChatUser]) -> None:
     """Until every one of `users` has their ticket in Telegram."""
     for user in users:
@@ -55,40 +86,46 @@ async def tickets_delivered(users: list[ChatUser]) -> None:
 async def test_bookings_before_across_and_after_redis_restarts_all_complete_once(
     sandbox: Sandbox,
     http: aiohttp.ClientSession,
-    ops_database: str,
+    shared_postgres: str,
     private_redis: PrivateRedis,
     tmp_path: Path,
 ) -> None:
-    services = Services(ops_database, private_redis.url)
+    services = Services(shared_postgres, private_redis.url)
     async with deployed(tmp_path, services, sandbox, http) as deployment:
         web = deployment.start_web("web")
         worker = deployment.start_worker("worker")
-        async with open_shop(ops_database, private_redis.url, web.url) as shop:
+        async with open_shop(shared_postgres, private_redis.url, web.url) as shop:
             # Given a 12-seat show, six customers wanting two seats each, and a web and a worker process
-            show = await make_show(shop.core.sessions, rows=3, seats_per_row=4)
-            pairs = [show.seat_ids[n : n + 2] for n in range(0, len(show.seat_ids), 2)]
-            users = [ChatUser(http, sandbox.url, FIRST_USER + n) for n in range(USERS)]
-            for user in users:
-                await user.create()
+            show, pairs, users = await pairs_for_new_users(shop, http, sandbox, FIRST_USER, USERS)
             await deployment.ready()
             # ... two of whom have paid already
             for user, pair in list(zip(users, pairs, strict=True))[:2]:
                 await pay_and_settle(shop, web, await shop.open_booking(user.id, pair, show.show_id))
 
-            # When a third pays and Redis restarts at once, while a fourth holds seats waiting to pay
+            # When a third pays and the worker is inside the confirmation, held at the booking's row lock,
+            # while a fourth holds seats waiting to pay
             third = await shop.open_booking(users[2].id, pairs[2], show.show_id)
             fourth = await shop.open_booking(users[3].id, pairs[3], show.show_id)
-            status, page = await shop.pay(web.url, third.checkout_id)
-            assert status == 200 and PAID in page, page
-            private_redis.stop()
-            # Then the web process says Redis is down while it is
-            assert await health(http, web) == (503, {"database": "ok", "redis": "down"})
-            private_redis.start()
-
-            # ... and the payment made across the restart completes, and so do the ones after it
+            async with rows_locked(shared_postgres, third.booking_id):
+                status, page = await shop.pay(web.url, third.checkout_id)
+                assert status == 200 and PAID in page, page
+                await wait_until(
+                    lambda: ports_waiting_on_locks(shop.core.sessions),
+                    within=BOOKED_WITHIN,
+                    what="the worker's confirmation waiting at the booking's row lock",
+                )
+                assert await shop.statuses([third.booking_id]) == {third.booking_id: "pending_payment"}
+                # ... and Redis stops right then
+                private_redis.stop()
+                # Then the web process says Redis is down while it is
+                assert await health(http, web) == (503, {"database": "ok", "redis": "down"})
+            # When the payment in flight goes on with Redis still down: SQL alone settles it
             await wait_until(
                 lambda: shop.all_confirmed([third.booking_id]), within=BOOKED_WITHIN, what="third"
             )
+            private_redis.start()
+
+            # ... and once Redis is back, the bookings after it complete too
             await pay_and_settle(shop, web, fourth)
             await pay_and_settle(shop, web, await shop.open_booking(users[4].id, pairs[4], show.show_id))
             await tickets_delivered(users[:5])
@@ -108,17 +145,7 @@ async def test_bookings_before_across_and_after_redis_restarts_all_complete_once
             await tickets_delivered(users)
 
             # And every seat is sold once, each customer has one booking, one ticket, one Telegram ticket
-            sales = await wait_until(
-                lambda: settled_sales(shop.core.sessions, show.show_id, USERS),
-                within=BOOKED_WITHIN,
-                what="every sale settled with nothing amiss",
-            )
-            assert sorted(sales.sold_seats) == sorted(show.seat_ids)
-            assert dict(sales.buyers) == {user.id: 1 for user in users}
-            assert dict(sales.outcomes) == {"confirmed": USERS}
-            for user in users:
-                await user.refresh()
-                assert user.count("Ticket code:") == 1, user.describe()
+            await each_seat_sold_once(shop, show, users)
             assert await health(http, web) == (200, {"database": "ok", "redis": "ok"})
         # And both processes rode it out and stop cleanly
         assert web.process.alive() and worker.alive()

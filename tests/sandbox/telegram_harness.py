@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -14,9 +16,11 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest
 
 from sandbox.telegram import TelegramSandbox, start_telegram_sandbox
+from sandbox.telegram.changes import Signal
 
 TOKEN = "123456:sandbox-test-token"
 USER = 4242
+WAIT_SECONDS = 10.0  # the longest a step may take on a loaded machine
 
 
 @dataclass
@@ -78,3 +82,17 @@ def api_message(error: BadRequest) -> str:
 def expected(description: str) -> str:
     """A sandbox description in the form `api_message` gives."""
     return description.removeprefix("Bad Request: ").lower()
+
+
+async def until(check: Callable[[], bool], what: str, within: float = WAIT_SECONDS) -> None:
+    """Until `check()` holds (looked at every 10 ms); fails after `within` seconds, naming `what`."""
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {within} s")
+        await asyncio.sleep(0.01)
+
+
+async def until_waiting(signal: Signal, count: int = 1) -> None:
+    """Until `count` long polls wait on `signal` (a sandbox's updates, or one chat)."""
+    await until(lambda: signal.waiting >= count, f"{count} long poll(s) waiting")

@@ -27,6 +27,8 @@ from tests.sandbox.telegram_harness import (
     keyboard,
     sandbox_bot,
     serve_sandbox,
+    until,
+    until_waiting,
 )
 
 # -- updates: polling, webhook -------------------------------------------------------------------
@@ -35,7 +37,7 @@ from tests.sandbox.telegram_harness import (
 async def test_get_updates_long_polls_and_confirms_by_offset(bot: Bot, sandbox: Sandbox) -> None:
     # Given a bot waiting in a long poll
     polling = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.1)
+    await until_waiting(sandbox.state.signal)
     assert not polling.done()
     # When the user writes, the poll returns at once with the update
     await sandbox.state.send_text(USER, "/start", first_name="Ada")
@@ -62,7 +64,7 @@ async def test_get_updates_returns_at_most_100_or_the_limit(bot: Bot, sandbox: S
 
 async def test_a_second_bot_instance_polling_terminates_the_first(bot: Bot, sandbox: Sandbox) -> None:
     first = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.1)
+    await until_waiting(sandbox.state.signal)
     async with sandbox_bot(sandbox.url) as other_instance:
         second = asyncio.create_task(other_instance.get_updates(timeout=5))
         with pytest.raises(Conflict, match=r"(?i)terminated by other getUpdates"):
@@ -102,10 +104,10 @@ async def test_webhook_delivery_carries_the_secret_and_retries_failures(bot: Bot
         # When the user writes twice
         await sandbox.state.send_text(USER, "/start")
         await sandbox.state.send_text(USER, "/help")
-        for _ in range(100):
-            if len(received) >= 3 and not sandbox.state.updates.pending:
-                break
-            await asyncio.sleep(0.02)
+        await until(
+            lambda: len(sandbox.state.webhook_deliveries) >= 3 and not sandbox.state.updates.pending,
+            "three deliveries made and nothing pending",
+        )
         # Then each update arrives with the secret, the first one twice (500, then retried), in order
         assert {secret for secret, _ in received} == {"s3cret_token-1"}
         texts = [update["message"]["text"] for _, update in received]
@@ -218,7 +220,7 @@ async def test_chat_read_waits_for_the_bots_answer(bot: Bot, sandbox: Sandbox) -
     _, sent = await sandbox.post(f"users/{USER}/messages", {"text": "/start"})
     user_message_id = sent["messages"][-1]["message_id"]
     waiting = asyncio.create_task(sandbox.get(f"users/{USER}/chat", after=user_message_id, wait=5))
-    await asyncio.sleep(0.1)
+    await until_waiting(sandbox.state.chat_state(USER).changed)
     assert not waiting.done()
     await bot.send_message(USER, "Welcome!")
     chat = await asyncio.wait_for(waiting, 2)
@@ -226,7 +228,7 @@ async def test_chat_read_waits_for_the_bots_answer(bot: Bot, sandbox: Sandbox) -
     # Waiting on a version sees edits too
     version = chat["version"]
     edit = asyncio.create_task(sandbox.get(f"users/{USER}/chat", version=version, wait=5))
-    await asyncio.sleep(0.05)
+    await until_waiting(sandbox.state.chat_state(USER).changed)
     await bot.edit_message_text("Welcome back!", USER, chat["messages"][0]["message_id"])
     edited = (await asyncio.wait_for(edit, 2))["messages"][-1]
     assert (edited["text"], edited["edit_count"]) == ("Welcome back!", 1)

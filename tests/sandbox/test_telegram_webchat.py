@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import shutil
 from collections.abc import AsyncIterator
 
 import pytest
@@ -20,20 +18,11 @@ from telegram.ext import (
 )
 
 from sandbox.telegram import TelegramSandbox, start_telegram_sandbox
+from tests.sandbox.browser import chromium_path
 
 playwright_api = pytest.importorskip("playwright.async_api")
 
 USER = 555
-
-
-def chromium_path() -> str:
-    """Debian's chromium binary; skip without it (fail in CI, which must install it)."""
-    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
-    if path:
-        return path
-    if os.environ.get("CI") == "true":
-        pytest.fail("chromium is not installed: CI must test the web chat in a browser")
-    pytest.skip("chromium not installed (apt-get install chromium): web chat browser test skipped")
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

