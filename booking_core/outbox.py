@@ -2,7 +2,8 @@
 
 `add_ticket_notifications` runs inside the confirmation transaction, so a ticket is never sold
 without its messages nor announced without its sale. Delivery workers then claim due rows with
-`due_notifications` and report back with `mark_sent` / `record_attempt` / `mark_failed`. A row's
+`due_notifications` and report back with `mark_sent` / `record_attempt` / `mark_failed` (errors are
+stored with phone numbers and addresses masked: booking_core.personal_data). A row's
 status only moves forward (pending → sent → delivered, or → failed): reports that arrive late or
 twice cannot undo a later state.
 """
@@ -13,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking_core.database import SessionFactory
 from booking_core.models import Booking, BookingStatus, Customer, Notification, NotificationStatus
+from booking_core.personal_data import mask_personal_data
 
 
 class Channel(StrEnum):
@@ -158,7 +160,10 @@ async def mark_delivered(sessions: SessionFactory, notification_id: int) -> bool
 async def mark_failed(sessions: SessionFactory, notification_id: int, error: str) -> bool:
     """Give up on the row (permanent error, retries spent); False when delivered or failed already."""
     return await _advance(
-        sessions, Notification.id == notification_id, NotificationStatus.FAILED, last_error=error
+        sessions,
+        Notification.id == notification_id,
+        NotificationStatus.FAILED,
+        last_error=mask_personal_data(error),
     )
 
 
@@ -170,7 +175,7 @@ async def record_attempt(
         result = await session.execute(
             update(Notification)
             .where(Notification.id == notification_id, Notification.status == NotificationStatus.PENDING)
-            .values(attempts=Notification.attempts + 1, last_error=error, due_at=retry_at)
+            .values(attempts=Notification.attempts + 1, last_error=mask_personal_data(error), due_at=retry_at)
             .execution_options(synchronize_session=False)
         )
         return _rowcount(result) == 1
@@ -180,7 +185,7 @@ async def record_delivery_report(
     sessions: SessionFactory, provider_message_id: str, status: NotificationStatus, error: str | None = None
 ) -> bool:
     """A provider's status callback (e.g. Twilio's) by message id; applied only when it moves forward."""
-    values: dict[str, object] = {} if error is None else {"last_error": error}
+    values: dict[str, object] = {} if error is None else {"last_error": mask_personal_data(error)}
     return await _advance(sessions, Notification.provider_message_id == provider_message_id, status, **values)
 
 
@@ -196,6 +201,19 @@ async def _advance(
             .execution_options(synchronize_session=False)
         )
         return _rowcount(result) > 0
+
+
+async def failed_notification_counts(sessions: SessionFactory) -> dict[str, int]:
+    """How many rows failed for good, by channel (every channel named, zero included)."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Notification.channel, func.count(Notification.id))
+            .where(Notification.status == NotificationStatus.FAILED)
+            .group_by(Notification.channel)
+        )
+        counts = {channel.value: 0 for channel in Channel}
+        counts.update({str(channel): int(count) for channel, count in rows})
+        return counts
 
 
 def _rowcount(result: object) -> int:

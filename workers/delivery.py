@@ -15,7 +15,8 @@ When Redis or the broker fails under a delivery, the row is handed back to the p
 the broker may have lost the message's retry with it, and the row's lease would keep it for minutes.
 A transient error is counted on the row and retried with backoff, MAX_ATTEMPTS tries in all across
 retries and relays, then the row fails; a permanent one (an invalid number, a bot the user blocked, a
-mailbox that does not exist) fails the row at once.
+mailbox that does not exist) fails the row at once. Any other exception of a sender (a row it cannot
+even build a message from) counts as a transient try too, so a poison row ends failed, never loops.
 """
 
 from __future__ import annotations
@@ -199,6 +200,13 @@ async def _send_once(
         except TransientDeliveryError as error:
             await _retry_or_give_up(ctx, row, error)
             return
+        except (RedisError, BrokerConnectionError):
+            raise  # our own infrastructure failed, not this row: handed back by _deliver
+        except Exception as error:
+            # A row that breaks the sender (bad data, a bug) must not loop forever: it counts as a try.
+            unexpected = TransientDeliveryError("unexpected", f"{type(error).__name__}: {error}")
+            await _retry_or_give_up(ctx, row, unexpected, cause=error)
+            return
         await _note_sent(ctx.redis, notification_id, message_id)
     else:
         log.info("outbox row %s was sent before its marking failed: marking it now", notification_id)
@@ -244,10 +252,20 @@ async def _note_sent(redis: aioredis.Redis, notification_id: int, message_id: st
         log.warning("outbox row %s sent but not noted in Redis", notification_id, exc_info=True)
 
 
-async def _retry_or_give_up(ctx: WorkerContext, row: DueNotification, error: TransientDeliveryError) -> None:
+async def _retry_or_give_up(
+    ctx: WorkerContext, row: DueNotification, error: TransientDeliveryError, *, cause: Exception | None = None
+) -> None:
     channel = row.channel.value
     if row.attempts + 1 >= MAX_ATTEMPTS:
-        log.warning("outbox row %s (%s) failed after %s attempts: %s", row.id, channel, MAX_ATTEMPTS, error)
+        # Logged once, with the traceback of an unexpected error; earlier tries are logged at INFO.
+        log.warning(
+            "outbox row %s (%s) failed after %s attempts: %s",
+            row.id,
+            channel,
+            MAX_ATTEMPTS,
+            error,
+            exc_info=cause,
+        )
         await _fail(ctx, row, f"gave up after {MAX_ATTEMPTS} attempts: {error}")
         return
     log.info("outbox row %s (%s) will be retried: %s", row.id, channel, error)
