@@ -3,7 +3,9 @@
 The provider's checkout is opened by the caller after `start_checkout` returns (no network call
 inside a SQL transaction); the caller then records it with `record_checkout`. A customer has at
 most one booking awaiting payment per show, because they have one hold per show: starting a new
-checkout supersedes the older one, whose provider checkouts the caller should expire.
+checkout supersedes the older one, whose provider checkouts the caller should expire. At a connected
+cinema the booking keeps its hold's theatre lock id: paying commits that lock even if Redis, where the
+hold and its lock record live, was lost in between (DESIGN.md section 10).
 """
 
 from __future__ import annotations
@@ -101,9 +103,10 @@ async def start_checkout(
     live = await holds.hold_by_token(hold.show_id, hold.token)
     if live is None or live.user_id != hold.user_id:
         return CheckoutRefused(CheckoutRefusal.HOLD_EXPIRED)
+    lock_id = await _theatre_lock_id(holds, live)
     for _attempt in range(2):
         try:
-            return await _create_booking(sessions, live, now)
+            return await _create_booking(sessions, live, now, lock_id)
         except IntegrityError:
             # The same hold submitted twice at once: the other request made the booking; return it.
             continue
@@ -158,8 +161,16 @@ async def expire_lapsed_bookings(
         return await _open_checkouts(session, [booking.id for booking in bookings])
 
 
+async def _theatre_lock_id(holds: HoldStore, hold: Hold) -> str | None:
+    """The connected cinema's lock of this hold, kept with the booking so a Redis loss cannot lose it."""
+    if holds.theatre is None or await holds.theatre.connected(hold.show_id) is None:
+        return None
+    ours = await holds.theatre.lock_of(hold.show_id, hold.token)
+    return None if ours is None else ours.lock_id
+
+
 async def _create_booking(
-    sessions: SessionFactory, hold: Hold, now: datetime
+    sessions: SessionFactory, hold: Hold, now: datetime, theatre_lock_id: str | None
 ) -> CheckoutStarted | CheckoutRefused:
     async with sessions() as session, session.begin():
         # Locking the customer makes two requests of one user take turns (SQLite: BEGIN IMMEDIATE).
@@ -199,6 +210,7 @@ async def _create_booking(
             hold_expires_at=hold.expires_at,
             amount_minor=sum(prices[seat.category] for seat in seats),
             currency=show.currency.upper(),
+            theatre_lock_id=theatre_lock_id,
             lines=[
                 BookingLine(seat_id=seat.id, category=seat.category, price_minor=prices[seat.category])
                 for seat in seats
