@@ -9,10 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from booking_core import best_seats
+from booking_core.catalogue.views import HallLayout
 from booking_core.hold_types import Hold, HoldRefusalReason, HoldRefused
 from booking_core.holds import HoldStore
 from booking_core.seat_map import SeatMap, SeatState
-from bot.seat_choice import free_seats, hall_rows, seat_labels, stranded_by, taken_by_others, toggled
+from bot.seat_choice import (
+    free_seats_not_wheelchair,
+    hall_rows,
+    seat_labels,
+    stranded_by,
+    taken_by_others,
+    toggled,
+)
 from bot.seat_keyboard import HOME_BLOCK
 from bot.seat_map_screen import ShowHall
 from bot.views.hold_refusals import hold_refusal
@@ -36,6 +44,7 @@ class Outcome:
     alert: bool = False
     block: int = HOME_BLOCK
     note: str | None = None  # a line for the caption too (the stranded-seat warning)
+    join_waitlist_for: int = 0  # offer a one-tap join of the waitlist for this many seats side by side
 
 
 def refused(hall: ShowHall, refusal: HoldRefused, max_seats: int, block: int = HOME_BLOCK) -> Outcome:
@@ -83,12 +92,19 @@ async def toggle(
     return Outcome(note, block=block, note=note)
 
 
-def _none_side_by_side(current: SeatMap, count: int) -> str:
-    """Why no `count` seats side by side can be had: too few free at all, or none together."""
-    free = free_seats(current) + len(current.your_hold.seat_ids if current.your_hold else ())
+def _none_side_by_side(layout: HallLayout, current: SeatMap, count: int) -> str:
+    """Why no `count` seats side by side can be had (too few free at all, or none together), and the way on.
+
+    Wheelchair spaces are not counted as free: the waitlist never offers them.
+    """
+    free = free_seats_not_wheelchair(layout, current)
+    free += len(current.your_hold.seat_ids if current.your_hold else ())
+    wait = f"Join the waitlist below to be offered {count} seats side by side when they come free"
+    if current.your_hold is not None:
+        wait = f"Release your seats to join the waitlist for {count} seats side by side"
     if free < count:
-        return f"Only {free} seat(s) are free for this show. Join the waitlist to be offered seats."
-    return f"There are no {count} free seats side by side now. Pick seats on the map instead."
+        return f"Only {free} seat(s) are free for this show. {wait}."
+    return f"There are no {count} free seats side by side now. {wait}, or pick seats on the map."
 
 
 async def _hold_best(holds: HoldStore, hall: ShowHall, user: int, count: int) -> Hold | HoldRefused | str:
@@ -114,7 +130,7 @@ async def _hold_best(holds: HoldStore, hall: ShowHall, user: int, count: int) ->
         unavailable = taken_by_others(current) | lost
         seats = best_seats.best_block(rows, unavailable, count, tie_break=user)
         if seats is None:
-            return _none_side_by_side(current, count)
+            return _none_side_by_side(hall.layout, current, count)
         if attempts_left is None:
             attempts_left = best_seats.candidate_blocks(rows, unavailable, count)
         if attempts_left == 0:
@@ -132,7 +148,7 @@ async def best(holds: HoldStore, hall: ShowHall, user: int, count: int, max_seat
         return refused(hall, HoldRefused(HoldRefusalReason.TOO_MANY_SEATS), max_seats)
     result = await _hold_best(holds, hall, user, count)
     if isinstance(result, str):
-        return Outcome(result, alert=True)
+        return Outcome(result, alert=True, join_waitlist_for=count)
     if isinstance(result, HoldRefused):
         return refused(hall, result, max_seats)
     block = hall.plan.block_of(result.seat_ids[0])
