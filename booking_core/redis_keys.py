@@ -3,7 +3,8 @@
 Every key of one show carries the hash tag `{show:<id>}`, so a script touching one show stays in one
 Redis Cluster slot. The per-show scripts all take `ShowKeys.standard()` as KEYS[1..14] in this order
 (the shared prelude `_lib.lua` names them); a script's own extra keys follow.
-The only keys outside a show's slot are the sweeper's due index, which share the tag `{sweep}`.
+The only keys outside a show's slot are the sweeper's due index, which share the tag `{sweep}`, and
+each user's list of shows they hold seats in (tag `{user:<id>}`), touched only by its own script.
 """
 
 from __future__ import annotations
@@ -56,6 +57,15 @@ class ShowKeys:
     def attempts(self, user_id: int) -> str:
         """Per-user counter of hold attempts in the current rate-limit window."""
         return self.key(f"attempts:{user_id}")
+
+    def hold_since(self, user_id: int) -> str:
+        """When the user's current run of holds of this show began (ms; the hold lifetime limit)."""
+        return self.key(f"hold_since:{user_id}")
+
+
+def held_shows_key(user_id: int) -> str:
+    """The shows a user holds seats in (ZSET show id -> ms): one user's keys, in a slot of their own."""
+    return f"{PREFIX}:{{user:{user_id}}}:held_shows"
 
 
 # The sweeper's global index: show id -> ms when it next has due holds; shows being swept, by lease end.
