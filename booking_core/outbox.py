@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking_core.database import SessionFactory
@@ -35,6 +35,8 @@ class NotificationKind(StrEnum):
 
     TICKET = "ticket"
     REMINDER = "reminder"
+    SHOW_WITHDRAWN = "show_withdrawn"  # the cinema withdrew the show: the booking is cancelled and refunded
+    SHOW_MOVED = "show_moved"  # the show starts at another time: the booking stands, cancelling refunds it
 
 
 # Statuses a row may move to from each status; delivered and failed are final.
@@ -85,6 +87,58 @@ def add_ticket_notifications(
     return rows
 
 
+async def add_show_notice(
+    session: AsyncSession, booking: Booking, kind: NotificationKind, now: datetime
+) -> None:
+    """In the caller's transaction, a Telegram notice of a withdrawn or moved show, due now.
+
+    A booking has one notice of each kind: a show moved a second time sends the same row again.
+    """
+    existing = await session.scalar(
+        select(Notification)
+        .where(
+            Notification.booking_id == booking.id,
+            Notification.channel == Channel.TELEGRAM,
+            Notification.kind == kind,
+        )
+        .with_for_update()
+    )
+    if existing is None:
+        session.add(_row(booking.id, Channel.TELEGRAM, kind, str(booking.customer.chat_id), now))
+        return
+    _send_again(existing, now)
+
+
+async def move_reminder(
+    session: AsyncSession, booking_id: int, old_start: datetime, new_start: datetime, now: datetime
+) -> None:
+    """In the caller's transaction, move the booking's show reminder as far as the show moved.
+
+    A reminder sent already goes out again before the new time; one that would be due already is dropped.
+    """
+    reminder = await session.scalar(
+        select(Notification)
+        .where(Notification.booking_id == booking_id, Notification.kind == NotificationKind.REMINDER)
+        .with_for_update()
+    )
+    if reminder is None:
+        return
+    pending = reminder.status == NotificationStatus.PENDING
+    remind_at = (reminder.due_at if pending else reminder.sent_at or reminder.due_at) + (
+        new_start - old_start
+    )
+    if remind_at > now:
+        _send_again(reminder, remind_at)
+    elif pending:
+        reminder.status, reminder.last_error = NotificationStatus.FAILED, "show moved: too late to remind"
+
+
+def _send_again(row: Notification, due_at: datetime) -> None:
+    """A row made pending afresh (a new message with the same purpose), due at `due_at`."""
+    row.status, row.due_at, row.attempts = NotificationStatus.PENDING, due_at, 0
+    row.sent_at = row.provider_message_id = row.last_error = None
+
+
 async def cancel_pending_notifications(session: AsyncSession, booking_id: int, reason: str) -> int:
     """In the caller's transaction, fail the booking's unsent rows (a cancelled show needs no reminder)."""
     result = await session.execute(
@@ -112,8 +166,12 @@ async def due_notifications(
             .where(
                 Notification.status == NotificationStatus.PENDING,
                 Notification.due_at <= now,
-                # Only a standing sale has a ticket to send or a show to remind of.
-                Booking.status == BookingStatus.CONFIRMED,
+                # Only a standing sale has a ticket to send or a show to remind of; a withdrawn show's
+                # notice goes to a booking that no longer stands.
+                or_(
+                    Booking.status == BookingStatus.CONFIRMED,
+                    Notification.kind == NotificationKind.SHOW_WITHDRAWN,
+                ),
             )
             .order_by(Notification.due_at, Notification.id)
             .limit(limit)
