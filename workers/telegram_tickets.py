@@ -101,14 +101,7 @@ async def send_reminder(
     """Remind the customer of the show (refused once it has begun); returns the message id."""
     if utc_now() >= view.starts_at:
         raise PermanentDeliveryError("show_started", "the show began before the reminder could go out")
-    await _take_turn(redis, chat_id, pace)
-    try:
-        message = await bot.send_message(
-            chat_id, reminder_text(view), parse_mode=ParseMode.HTML, reply_markup=my_tickets_keyboard()
-        )
-    except TelegramError as exc:
-        raise delivery_error(exc) from exc
-    return str(message.message_id)
+    return await _send_text(bot, redis, chat_id, reminder_text(view), my_tickets_keyboard(), pace)
 
 
 def show_notice_text(view: TicketView, *, withdrawn: bool) -> str:
@@ -159,14 +152,25 @@ async def send_show_notice_message(
     pace: TelegramPace = DEFAULT_PACE,
 ) -> str:
     """Tell the customer their show was withdrawn or moved; returns the message id."""
+    text, keyboard = (
+        show_notice_text(view, withdrawn=withdrawn),
+        show_notice_keyboard(booking_id, withdrawn=withdrawn),
+    )
+    return await _send_text(bot, redis, chat_id, text, keyboard, pace)
+
+
+async def _send_text(
+    bot: telegram.Bot,
+    redis: aioredis.Redis,
+    chat_id: int,
+    text: str,
+    keyboard: InlineKeyboardMarkup,
+    pace: TelegramPace,
+) -> str:
+    """One HTML message in the chat's turn; returns its id, or raises a DeliveryError."""
     await _take_turn(redis, chat_id, pace)
     try:
-        message = await bot.send_message(
-            chat_id,
-            show_notice_text(view, withdrawn=withdrawn),
-            parse_mode=ParseMode.HTML,
-            reply_markup=show_notice_keyboard(booking_id, withdrawn=withdrawn),
-        )
+        message = await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
     except TelegramError as exc:
         raise delivery_error(exc) from exc
     return str(message.message_id)

@@ -52,3 +52,17 @@ async def flow(
     """Web app and a worker on the Redis broker."""
     async with open_flow(database_url, redis_endpoint.url, redis_broker, telegram_api) as flow:
         yield flow
+
+
+@pytest.fixture
+async def web_flow(
+    engine: AsyncEngine,
+    database_url: str,
+    redis: Any,
+    redis_endpoint: RedisEndpoint,
+    redis_broker: BrokerPlan,
+    telegram_api: str,
+) -> AsyncIterator[Flow]:
+    """The web side alone: what it stores and enqueues stays there for the test to see (no worker)."""
+    async with open_flow(database_url, redis_endpoint.url, redis_broker, telegram_api, worker=False) as flow:
+        yield flow

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking_core.confirmation import ConfirmationDeferred
 from booking_core.models import utc_now
 from booking_core.payment_inbox import PARKED_OUTCOME, store_payment_event, unprocessed_payment_events
 from booking_core.payments import PaymentEventKind
 from booking_core.redis_keys import ShowKeys
-from booking_core.redis_server import RedisEndpoint
-from tests.flows.harness import Flow, open_flow, periodic_context
-from tests.flows.worker_setup import BrokerPlan
+from tests.flows.harness import Flow, periodic_context
 from workers.payments import process_payment_event
 from workers.periodic import REQUEUE_GUARD_KEY, requeue_lost_payment_events
 
@@ -26,24 +21,10 @@ pytestmark = pytest.mark.timeout(90)
 PASSES = 3
 
 
-@pytest.fixture
-async def idle_flow(
-    engine: AsyncEngine,
-    database_url: str,
-    redis: Any,
-    redis_endpoint: RedisEndpoint,
-    redis_broker: BrokerPlan,
-    telegram_api: str,
-) -> AsyncIterator[Flow]:
-    """The web app and the actors declared, no worker: the test runs each attempt itself."""
-    async with open_flow(database_url, redis_endpoint.url, redis_broker, telegram_api, worker=False) as flow:
-        yield flow
-
-
 async def test_an_event_failing_every_pass_is_parked_counted_and_logged_once(
-    idle_flow: Flow, telegram_api: str, caplog: pytest.LogCaptureFixture
+    web_flow: Flow, telegram_api: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    flow = idle_flow
+    flow = web_flow  # no worker: the test runs each pass's attempt itself
     # Given a late payment whose seats Redis cannot give back: the user's hold attempts are rate-limited
     # for the time being, so every attempt to settle it is deferred
     booked = await flow.book_lapsed(2801, flow.show.seat_ids[:2])
