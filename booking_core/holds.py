@@ -192,7 +192,7 @@ class HoldStore:
         return tuple(sorted(int(seat) for seat in as_list(reply["seats"])))
 
     async def _uncount_show(self, user: str | None, show_id: int) -> None:
-        # A released hold no longer counts against the user's shows (an expired one lapses by itself).
+        # A released or sold hold no longer counts against the user's shows (an expired one lapses).
         if user:
             await self._shows.redis.zrem(held_shows_key(int(user)), str(show_id))
 
@@ -201,6 +201,7 @@ class HoldStore:
         args: list[str | int] = [token or "", *sorted({int(seat) for seat in seat_ids})]
         reply = await self._shows.run("mark_sold", show_id, args, now_ms=self._shows.now_ms())
         await self._after_change(show_id, reply)
+        await self._uncount_show(reply.get("user"), show_id)
         if token and self.theatre is not None and await self._connected(show_id) is not None:
             # The hold's lock became the theatre's sale: nothing is left to release there.
             await self.theatre.committed(show_id, token)

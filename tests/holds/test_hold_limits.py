@@ -77,3 +77,16 @@ async def test_a_paid_booking_takes_its_seats_back_whatever_the_limits(
     again = await store.hold(show.show_id, ALICE, [show.seat_ids[0]], paid=True)
     # Then it gets them
     assert isinstance(again, Hold) and again.seat_ids == (show.seat_ids[0],)
+
+
+async def test_a_show_whose_seats_were_bought_no_longer_counts_against_the_user(
+    store: HoldStore, sessions: SessionFactory
+) -> None:
+    # Given Alice holding seats in three shows, and buying those of the first (the sale marks them sold)
+    shows = [await make_show(sessions, rows=1, seats_per_row=4) for _ in range(4)]
+    holds = [await store.hold(show.show_id, ALICE, show.seat_ids[:1]) for show in shows[:3]]
+    bought = holds[0]
+    assert isinstance(bought, Hold)
+    await store.mark_sold(shows[0].show_id, bought.seat_ids, bought.token)
+    # When she picks seats of a fourth show, she gets them
+    assert isinstance(await store.hold(shows[3].show_id, ALICE, shows[3].seat_ids[:1]), Hold)
