@@ -34,7 +34,6 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, CallbackQueryHandle
 from booking_core.catalogue import seed_demo
 from booking_core.database import create_engine
 from booking_core.models import Base, utc_now
-from booking_core.redis_server import open_redis
 from booking_core.settings import load_settings
 from bot.app import build_application
 from bot.codec import Action, encode
@@ -42,6 +41,7 @@ from bot.context import BotApplication
 from bot.notifications import TelegramNotifier
 from bot.running import running_bot
 from bot.views.catalogue import pick_day
+from roles.redis_server import open_redis
 from roles.resources import Core, open_core
 from sandbox.telegram import ChatMessage, TelegramSandbox, start_telegram_sandbox
 

@@ -30,11 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import redis.asyncio as aioredis
 
-from booking_core.best_seats import LayoutSeat
 from booking_core.events import CollectingSink
-from booking_core.holds import Hold, HoldStore, ShowInventory
+from booking_core.holds.best_seats import LayoutSeat
+from booking_core.holds.store import Hold, HoldStore, ShowInventory
 from booking_core.redis_keys import ShowKeys
-from booking_core.redis_server import open_redis
+from roles.redis_server import open_redis
 
 ROWS, SEATS_PER_ROW = 15, 20
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "32"))

@@ -38,16 +38,16 @@ from typing import Any
 import aiohttp
 from sqlalchemy import select
 
+from booking_core.bookings.checkout import CheckoutStarted
+from booking_core.bookings.customers import get_or_create_customer
 from booking_core.catalogue import import_catalogue, parse_catalogue
-from booking_core.checkout import CheckoutStarted
-from booking_core.customers import get_or_create_customer
 from booking_core.database import create_engine
 from booking_core.events import CollectingSink
-from booking_core.holds import Hold
+from booking_core.holds.store import Hold
 from booking_core.models import Base, BookedSeat, Booking, BookingLine, Seat, Show, Ticket, utc_now
-from booking_core.payments import PaymentEvent, PaymentEventKind
-from booking_core.redis_server import open_redis
+from booking_core.payments.port import PaymentEvent, PaymentEventKind
 from booking_core.settings import load_settings
+from roles.redis_server import open_redis
 from roles.resources import Core, open_core
 from sandbox.theatre import SANDBOX_TOKEN
 from workers.theatre import sync_theatres

@@ -49,7 +49,7 @@ from sqlalchemy.engine import make_url
 
 from adapters.payments_sandbox import SandboxCheckout, SandboxPaymentProvider
 from booking_core.events import CollectingSink
-from booking_core.holds import Hold, HoldRefused
+from booking_core.holds.store import Hold, HoldRefused
 from booking_core.models import (
     Base,
     Booking,
@@ -67,9 +67,9 @@ from booking_core.models import (
     ShowPrice,
     Ticket,
 )
-from booking_core.payments import PaymentEventKind
-from booking_core.redis_server import open_redis
+from booking_core.payments.port import PaymentEventKind
 from booking_core.settings import Settings, load_settings
+from roles.redis_server import open_redis
 from roles.resources import open_core, open_worker_context
 from sandbox.telegram.app import start_telegram_sandbox
 from webhooks.app import create_web_app

@@ -12,7 +12,7 @@ import re
 
 # An international number as providers print it: a plus, then 8-15 digits, maybe spaced or dashed.
 _PHONE = re.compile(r"\+\d(?:[\s().-]?\d){7,14}")
-# An address as a mail server prints it (not a validator: see booking_core.customers for that).
+# An address as a mail server prints it (not a validator: see booking_core.bookings.customers for that).
 _LOCAL_CHAR = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]"
 _EMAIL = re.compile(
     rf"(?:({_LOCAL_CHAR}){_LOCAL_CHAR}*)?@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(\.[A-Za-z]{{2,}})\b"

@@ -10,7 +10,7 @@ change that did not happen.
   awaiting payment is cancelled (a payment arriving anyway is refunded by confirmation).
 - Moved (new start time): each confirmed booking stays, its customer gets a notice of the new time with
   a button to cancel for a refund, and the show reminder moves with the show.
-Connected cinemas' shows are their theatre's to settle (booking_core.theatre_sync).
+Connected cinemas' shows are their theatre's to settle (booking_core.schedule_sync).
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from booking_core.cancellation import void_sale
+from booking_core.bookings.cancellation import void_sale
+from booking_core.bookings.theatre_commits import refund_waiting_booking
 from booking_core.models import Booking, BookingStatus, Cinema, Hall, Show
-from booking_core.outbox import NotificationKind, add_show_notice, move_reminder
-from booking_core.theatre import LOCAL_SYSTEM
-from booking_core.theatre_retries import refund_waiting_booking
+from booking_core.theatre.port import LOCAL_SYSTEM
+from booking_core.tickets.outbox import NotificationKind, add_show_notice, move_reminder
 
 WITHDRAWN_BY_CINEMA = "the cinema withdrew the show"
 

@@ -8,17 +8,22 @@ services, so any process can answer any button.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+import redis.asyncio as aioredis
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ContextTypes
 
+from booking_core.bookings.service import Bookings
+from booking_core.catalogue.queries import CatalogueQueries
+from booking_core.database import SessionFactory
+from booking_core.holds.store import HoldStore
+from booking_core.payments.port import PaymentProvider
 from booking_core.settings import Settings
 
 if TYPE_CHECKING:
+    from bot.memory.reminders import HoldReminders
     from bot.notifications import TelegramNotifier
-    from bot.reminders import HoldReminders
-    from roles.resources import Core
 
 # The context every handler receives (python-telegram-bot's default types).
 BotContext = ContextTypes.DEFAULT_TYPE
@@ -27,11 +32,23 @@ BotApplication = Application[Any, Any, Any, Any, Any, Any]
 _SERVICES = "marquee.services"
 
 
+class BookingCore(Protocol):
+    """What the bot needs of the booking core; the process that runs the bot hands one in."""
+
+    settings: Settings
+    sessions: SessionFactory
+    redis: aioredis.Redis
+    catalogue: CatalogueQueries
+    holds: HoldStore
+    bookings: Bookings
+    payment_provider: PaymentProvider
+
+
 @dataclass(frozen=True)
 class BotServices:
     """The collaborators of every handler, built once at start-up."""
 
-    core: Core
+    core: BookingCore
     notifier: TelegramNotifier
     reminders: HoldReminders
 
@@ -54,7 +71,7 @@ def installed_services(application: BotApplication) -> BotServices:
     return found
 
 
-def core(context: CallbackContext[Any, Any, Any, Any]) -> Core:
+def core(context: CallbackContext[Any, Any, Any, Any]) -> BookingCore:
     """The booking core: catalogue, holds (and waitlist), bookings, payment provider, sessions, redis."""
     return services(context).core
 

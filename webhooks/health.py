@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import text
 
 from booking_core import metrics as marquee_metrics
-from booking_core.outbox import failed_notification_counts
+from booking_core.tickets.outbox import failed_notification_counts
 from webhooks.keys import GAUGE_REFRESHERS, REDIS, SESSIONS
 
 log = logging.getLogger(__name__)

@@ -8,10 +8,10 @@ from typing import assert_never
 
 from telegram import InlineKeyboardButton
 
-from booking_core.bookings import BookedTicket
-from booking_core.cancellation import CancelRefusal
+from booking_core.bookings.cancellation import CancelRefusal
+from booking_core.bookings.service import BookedTicket
 from booking_core.models import BookingStatus
-from booking_core.ticket_content import telegram_caption
+from booking_core.tickets.content import telegram_caption
 from bot.codec import Action
 from bot.views.format import compact_seats, format_money, local, show_label
 from bot.views.screen import MAX_CAPTION, Screen, button, esc, keyboard

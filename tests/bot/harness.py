@@ -24,11 +24,11 @@ from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink
 from booking_core.models import BookedSeat, Booking, BookingLine, BookingStatus, Customer, Ticket, utc_now
 from booking_core.settings import Settings, load_settings
-from booking_core.ticket_codes import new_ticket_code
+from booking_core.tickets.codes import new_ticket_code
 from bot.app import build_application
 from bot.context import BotApplication
+from bot.memory.reminders import HoldReminders
 from bot.notifications import TelegramNotifier
-from bot.reminders import HoldReminders
 from bot.running import running_bot
 from roles.resources import Core, open_core, open_worker_context
 from sandbox.telegram import CallbackAnswer, ChatMessage, TelegramSandbox, start_telegram_sandbox

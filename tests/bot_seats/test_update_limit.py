@@ -6,8 +6,8 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 
 from booking_core.database import SessionFactory
-from booking_core.redis_server import RedisEndpoint
 from bot.handlers.throttle import SLOW_DOWN
+from roles.redis_server import RedisEndpoint
 from tests.bot_seats.bot_harness import OTHER_USER, USER, running_seat_bot, seat_button
 from tests.factories import make_show
 

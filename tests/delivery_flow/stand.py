@@ -25,12 +25,12 @@ from aiohttp import web
 from dramatiq.asyncio import get_event_loop_thread
 from sqlalchemy import select
 
-from booking_core.checkout import CheckoutStarted
-from booking_core.customers import get_or_create_customer, set_email, set_phone
+from booking_core.bookings.checkout import CheckoutStarted
+from booking_core.bookings.customers import get_or_create_customer, set_email, set_phone
 from booking_core.events import CollectingSink
-from booking_core.holds import Hold
+from booking_core.holds.store import Hold
 from booking_core.models import Notification, utc_now
-from booking_core.payments import PaymentEvent, PaymentEventKind
+from booking_core.payments.port import PaymentEvent, PaymentEventKind
 from booking_core.settings import Settings, load_settings
 from roles.resources import open_core, open_worker_context
 from sandbox.mailbox import Mailbox, start_mailbox

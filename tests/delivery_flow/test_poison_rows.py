@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select, update
 
-from booking_core.customers import InvalidContact, find_customer, get_or_create_customer, set_email
+from booking_core.bookings.customers import InvalidContact, find_customer, get_or_create_customer, set_email
 from booking_core.models import Notification, utc_now
 from roles.logging_setup import configure_logging
 from tests.delivery_flow.stand import Stand

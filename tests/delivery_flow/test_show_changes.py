@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from booking_core.checkout import PaymentStatus
+from booking_core.bookings.checkout import PaymentStatus
 from booking_core.models import BookedSeat, Booking, Payment, Seat, Show, Ticket, utc_now
 from roles.commands import import_catalogue_file
 from sandbox.telegram import ChatMessage

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from booking_core.redis_server import RedisEndpoint
+from roles.redis_server import RedisEndpoint
 from sandbox.telegram.app import start_telegram_sandbox
 from tests.flows.harness import Flow, broker_plan, open_flow
 from tests.flows.worker_setup import BrokerPlan

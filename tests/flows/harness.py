@@ -28,12 +28,12 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from adapters.payments_sandbox import SandboxPaymentProvider
-from booking_core.checkout import CheckoutStarted
+from booking_core.bookings.checkout import CheckoutStarted
 from booking_core.events import CollectingSink
-from booking_core.holds import Hold, HoldStore
-from booking_core.inventory import SqlInventory
+from booking_core.holds.inventory import SqlInventory
+from booking_core.holds.store import Hold, HoldStore
 from booking_core.models import BookedSeat, Booking, Notification, Payment, PaymentEvent, Ticket
-from booking_core.payments import ProviderUnavailable
+from booking_core.payments.port import ProviderUnavailable
 from booking_core.settings import Settings
 from roles.resources import Core, open_core, open_worker_context
 from tests.conftest import service_url

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from booking_core.confirmation import ConfirmationDeferred
+from booking_core.bookings.confirmation import ConfirmationDeferred
 from booking_core.models import utc_now
-from booking_core.payment_inbox import PARKED_OUTCOME, store_payment_event, unprocessed_payment_events
-from booking_core.payments import PaymentEventKind
+from booking_core.payments.inbox import PARKED_OUTCOME, store_payment_event, unprocessed_payment_events
+from booking_core.payments.port import PaymentEventKind
 from booking_core.redis_keys import ShowKeys
 from tests.flows.harness import Flow, periodic_context
 from workers.payments import process_payment_event

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from adapters import stripe_signature
+from adapters.payments import stripe_signature
 from booking_core.database import create_engine, create_session_factory
 from booking_core.models import BookingStatus
-from booking_core.payments import PaymentEventKind
+from booking_core.payments.port import PaymentEventKind
 from tests.flows.harness import Booked, BrokerPlan, Flow, free_local_socket
 from tests.flows.worker_setup import WEBHOOK_SECRET
 from webhooks.app import MAX_BODY_BYTES, create_web_app

@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking_core.events import BookingConfirmed, RefundStarted
-from booking_core.holds import Hold, HoldRefusalReason, HoldRefused
+from booking_core.holds.store import Hold, HoldRefusalReason, HoldRefused
 from booking_core.models import BookingStatus, PaymentEvent, utc_now
-from booking_core.payment_inbox import unprocessed_payment_events
-from booking_core.payments import PaymentEventKind
-from booking_core.redis_server import RedisEndpoint
+from booking_core.payments.inbox import unprocessed_payment_events
+from booking_core.payments.port import PaymentEventKind
+from roles.redis_server import RedisEndpoint
 from tests.flows.harness import BrokerPlan, Flow, open_flow, outcomes, settled, wait_until
 from workers.payments import PAYMENTS_QUEUE
 

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from booking_core.holds import Hold
+from booking_core.holds.store import Hold
 from booking_core.models import BookingStatus, utc_now
-from booking_core.redis_server import RedisEndpoint
+from roles.redis_server import RedisEndpoint
 from sandbox.stripe_api import StripeSandboxState, start_stripe_sandbox
 from tests.flows.harness import (
     BrokerPlan,

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking_core.models import BookingStatus
-from booking_core.redis_server import RedisEndpoint
+from roles.redis_server import RedisEndpoint
 from tests.flows.harness import (
     BrokerPlan,
     Flow,

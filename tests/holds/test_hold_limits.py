@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from booking_core.database import SessionFactory
-from booking_core.holds import Hold, HoldRefusalReason, HoldRefused, HoldStore
+from booking_core.holds.store import Hold, HoldRefusalReason, HoldRefused, HoldStore
 from tests.factories import make_show
 from tests.holds.conftest import FakeClock
 

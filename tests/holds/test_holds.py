@@ -11,10 +11,10 @@ from sqlalchemy import update
 
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink, HoldExpired
-from booking_core.holds import Hold, HoldRefusalReason, HoldRefused, HoldStore
-from booking_core.inventory import SqlInventory
+from booking_core.holds.inventory import SqlInventory
+from booking_core.holds.seat_map import SeatState
+from booking_core.holds.store import Hold, HoldRefusalReason, HoldRefused, HoldStore
 from booking_core.models import Show, utc_now
-from booking_core.seat_map import SeatState
 from tests.factories import make_show
 from tests.holds.conftest import FakeClock
 from tests.holds.redis_stats import round_trips

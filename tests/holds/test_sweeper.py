@@ -9,13 +9,13 @@ from collections import Counter
 import redis.asyncio as aioredis
 
 from booking_core.database import SessionFactory
-from booking_core.due_index import DueIndex
 from booking_core.events import CollectingSink, HoldExpired
-from booking_core.holds import HoldStore
-from booking_core.inventory import SqlInventory
+from booking_core.holds.due_index import DueIndex
+from booking_core.holds.inventory import SqlInventory
+from booking_core.holds.lua import RedisScripts
+from booking_core.holds.store import HoldStore
 from booking_core.redis_keys import DUE_SHOWS
-from booking_core.redis_scripts import RedisScripts
-from booking_core.redis_server import RedisEndpoint
+from roles.redis_server import RedisEndpoint
 from tests.factories import make_show
 from tests.holds.conftest import FakeClock
 

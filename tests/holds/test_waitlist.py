@@ -6,11 +6,11 @@ from datetime import timedelta
 
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink, OfferExpired, OfferMade
-from booking_core.holds import Hold, HoldRefusalReason, HoldRefused, HoldStore
+from booking_core.holds.seat_map import SeatState
+from booking_core.holds.store import Hold, HoldRefusalReason, HoldRefused, HoldStore
+from booking_core.holds.waitlist import JoinRefusal, JoinRefused, WaitlistPosition
+from booking_core.holds.waitlist_policy import WaitReason
 from booking_core.models import utc_now
-from booking_core.seat_map import SeatState
-from booking_core.waitlist import JoinRefusal, JoinRefused, WaitlistPosition
-from booking_core.waitlist_policy import WaitReason
 from tests.factories import ShowFixture, make_show
 from tests.holds.conftest import FakeClock
 from tests.holds.sales import sell_in_sql, unsell_in_sql

@@ -26,15 +26,15 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from booking_core.best_seats import HallLayout, best_seats
 from booking_core.database import create_engine, create_session_factory
 from booking_core.events import CollectingSink, HoldExpired, OfferExpired, OfferMade
-from booking_core.holds import Hold, HoldRefused, HoldStore
-from booking_core.inventory import SqlInventory
+from booking_core.holds.best_seats import HallLayout, best_seats
+from booking_core.holds.inventory import SqlInventory
+from booking_core.holds.seat_map import SeatState
+from booking_core.holds.store import Hold, HoldRefused, HoldStore
+from booking_core.holds.waitlist import JoinRefused, WaitlistPosition
 from booking_core.models import Base
-from booking_core.redis_server import RedisEndpoint
-from booking_core.seat_map import SeatState
-from booking_core.waitlist import JoinRefused, WaitlistPosition
+from roles.redis_server import RedisEndpoint
 from tests.factories import make_show
 from tests.holds.conftest import FakeClock
 from tests.holds.sales import sell_in_sql, unsell_in_sql

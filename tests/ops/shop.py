@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import aiohttp
 from sqlalchemy import func, select
 
-from booking_core.checkout import CheckoutStarted
+from booking_core.bookings.checkout import CheckoutStarted
 from booking_core.events import CollectingSink
-from booking_core.holds import Hold
+from booking_core.holds.store import Hold
 from booking_core.models import Booking, BookingStatus, PaymentEvent
 from booking_core.settings import load_settings
 from roles.resources import Core, open_core

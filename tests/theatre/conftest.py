@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.theatre_http import HttpTheatreSystem
+from adapters.theatre.http import HttpTheatreSystem
 from sandbox.theatre import SANDBOX_TOKEN, TheatreSandbox, start_theatre_sandbox
 
 RIVAL_TOKEN = "rival-app-token"

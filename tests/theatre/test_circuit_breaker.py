@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from booking_core.circuit_breaker import CircuitBreaker, CircuitState
+from adapters.theatre.circuit_breaker import CircuitBreaker, CircuitState
 
 
 class Clock:

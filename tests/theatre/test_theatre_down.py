@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from adapters.theatre_http import HttpTheatreSystem
-from booking_core.circuit_breaker import CircuitBreaker, CircuitState
-from booking_core.theatre import SeatsUnavailable, TheatreUnavailable
+from adapters.theatre.circuit_breaker import CircuitBreaker, CircuitState
+from adapters.theatre.http import HttpTheatreSystem
+from booking_core.theatre.port import SeatsUnavailable, TheatreUnavailable
 from sandbox.theatre import SANDBOX_TOKEN, TheatreSandbox, start_theatre_sandbox
 from tests.theatre.conftest import TheatreClock
 

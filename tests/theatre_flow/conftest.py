@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from booking_core.redis_server import RedisEndpoint
+from roles.redis_server import RedisEndpoint
 from sandbox.theatre import TheatreSandbox, start_theatre_sandbox
 from tests.theatre_flow.stand import Stand, TheatreClock, open_stand
 

@@ -18,20 +18,20 @@ import aiohttp
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from adapters.theatre_http import HttpTheatreSystem
-from booking_core.checkout import CheckoutStarted
-from booking_core.confirmation import ConfirmationResult
-from booking_core.customers import get_or_create_customer
+from adapters.theatre.http import HttpTheatreSystem
+from booking_core.bookings.checkout import CheckoutStarted
+from booking_core.bookings.confirmation import ConfirmationResult
+from booking_core.bookings.customers import get_or_create_customer
+from booking_core.bookings.theatre_commits import RetryReport
 from booking_core.database import create_engine
 from booking_core.events import CollectingSink
-from booking_core.holds import Hold, HoldRefused, HoldStore
+from booking_core.holds.seat_map import SeatMap
+from booking_core.holds.store import Hold, HoldRefused, HoldStore
+from booking_core.holds.theatre_holds import TheatreHolds
 from booking_core.models import Base, Booking, BookingLine, Show, TheatreCommit, Ticket
 from booking_core.models import PaymentEvent as PaymentEventRow
-from booking_core.payments import PaymentEvent, PaymentEventKind
-from booking_core.seat_map import SeatMap
+from booking_core.payments.port import PaymentEvent, PaymentEventKind
 from booking_core.settings import load_settings
-from booking_core.theatre_holds import TheatreHolds
-from booking_core.theatre_retries import RetryReport
 from roles.resources import Core, open_core
 from sandbox.theatre import SANDBOX_TOKEN, TheatreSandbox
 from workers.theatre import finish_paid_unconfirmed, sync_theatres

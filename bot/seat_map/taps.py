@@ -1,0 +1,165 @@
+"""What a tap on the seat map does to the user's hold, and what to tell them about it.
+
+Each function reads the seat map afresh, so a seat taken since the map was drawn is refused, and
+returns an `Outcome`: the callback answer (an alert for a refusal) and where the redrawn map opens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from booking_core.catalogue.views import HallLayout
+from booking_core.holds import best_seats
+from booking_core.holds.seat_map import SeatMap, SeatState
+from booking_core.holds.store import HoldStore
+from booking_core.holds.types import Hold, HoldRefusalReason, HoldRefused
+from bot.seat_map.choice import (
+    free_seats_not_wheelchair,
+    hall_rows,
+    seat_labels,
+    stranded_by,
+    taken_by_others,
+    toggled,
+)
+from bot.seat_map.screen import ShowHall
+from bot.views.hold_refusals import hold_refusal
+from bot.views.seat_keyboard import HOME_BLOCK
+
+# Refusals naming seats that went to someone else between reading the map and holding: a lost race.
+_LOST_RACE = frozenset(
+    {HoldRefusalReason.SEAT_TAKEN, HoldRefusalReason.SEAT_SOLD, HoldRefusalReason.WAITLIST_FIRST}
+)
+_UNAVAILABLE = {
+    SeatState.SOLD: HoldRefusalReason.SEAT_SOLD,
+    SeatState.HELD: HoldRefusalReason.SEAT_TAKEN,
+    SeatState.OFFERED: HoldRefusalReason.WAITLIST_FIRST,
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a tap did: the answer to the press and the block the redrawn map shows."""
+
+    text: str | None = None
+    alert: bool = False
+    block: int = HOME_BLOCK
+    note: str | None = None  # a line for the caption too (the stranded-seat warning)
+    join_waitlist_for: int = 0  # offer a one-tap join of the waitlist for this many seats side by side
+
+
+def refused(hall: ShowHall, refusal: HoldRefused, max_seats: int, block: int = HOME_BLOCK) -> Outcome:
+    """A refusal in words, as an alert."""
+    text = hold_refusal(refusal.reason, seat_labels(hall.layout, refusal.seat_ids), max_seats=max_seats)
+    return Outcome(text, alert=True, block=block)
+
+
+def stranding_note(hall: ShowHall, stranded: tuple[int, ...]) -> str | None:
+    """The warning for a pick that leaves single seats between taken ones (allowed, but said)."""
+    if not stranded:
+        return None
+    labels = ", ".join(seat_labels(hall.layout, stranded))
+    return (
+        f"⚠️ Your choice leaves {labels} as a lone seat between taken ones. "
+        "That's allowed; seats without gaps help others."
+    )
+
+
+async def toggle(
+    holds: HoldStore, hall: ShowHall, user: int, seat_id: int, block: int, max_seats: int
+) -> Outcome:
+    """Add the seat to the user's hold, or take it out if it is theirs."""
+    show_id = hall.details.show_id
+    current = await holds.seat_map(show_id, user)
+    state = current.states.get(seat_id)
+    if current.closed:
+        refusal: HoldRefusalReason | None = HoldRefusalReason.SHOW_STARTED
+    elif current.unavailable_reason is not None:
+        # A tap on a map drawn before the cinema's system went down: its states cannot be trusted.
+        refusal = HoldRefusalReason.THEATRE_UNAVAILABLE
+    else:
+        refusal = HoldRefusalReason.UNKNOWN_SEAT if state is None else _UNAVAILABLE.get(state)
+    if refusal is not None:
+        return refused(hall, HoldRefused(refusal, (seat_id,)), max_seats, block)
+    chosen = toggled(current.your_hold.seat_ids if current.your_hold else (), seat_id)
+    if not chosen and current.your_hold is not None:
+        await holds.release(show_id, current.your_hold.token)
+        return Outcome(f"{seat_labels(hall.layout, [seat_id])[0]} released.", block=block)
+    result = await holds.hold(show_id, user, chosen)
+    if isinstance(result, HoldRefused):
+        return refused(hall, result, max_seats, block)
+    after = await holds.seat_map(show_id, user)
+    note = stranding_note(hall, stranded_by(hall.layout, after, result.seat_ids))
+    return Outcome(note, block=block, note=note)
+
+
+def _none_side_by_side(layout: HallLayout, current: SeatMap, count: int) -> str:
+    """Why no `count` seats side by side can be had (too few free at all, or none together), and the way on.
+
+    Wheelchair spaces are not counted as free: the waitlist never offers them.
+    """
+    free = free_seats_not_wheelchair(layout, current)
+    free += len(current.your_hold.seat_ids if current.your_hold else ())
+    wait = f"Join the waitlist below to be offered {count} seats side by side when they come free"
+    if current.your_hold is not None:
+        wait = f"Release your seats to join the waitlist for {count} seats side by side"
+    if free < count:
+        return f"Only {free} seat(s) are free for this show. {wait}."
+    return f"There are no {count} free seats side by side now. {wait}, or pick seats on the map."
+
+
+async def _hold_best(holds: HoldStore, hall: ShowHall, user: int, count: int) -> Hold | HoldRefused | str:
+    """Hold the best `count` seats side by side; after a lost race, plan again without the seats lost.
+
+    In a rush everyone's first plan wants the same seats. A lost race rules out (for this press) at
+    least one seat of the block tried, and the next plan reads a fresh map, so no block is tried twice
+    and each press ends holding seats or finding no block left. The attempts are bounded by the blocks
+    free at the first look: enough to try every one of them. Ties between equally good blocks go by the
+    user's id, so concurrent users mostly want different seats in the first place.
+    """
+    show_id = hall.details.show_id
+    rows = hall_rows(hall.layout)
+    lost: set[int] = set()
+    attempts_left: int | None = None
+    result: Hold | HoldRefused = HoldRefused(HoldRefusalReason.SEAT_TAKEN)
+    while True:
+        current = await holds.seat_map(show_id, user)
+        if current.closed:
+            return HoldRefused(HoldRefusalReason.SHOW_STARTED)
+        if current.unavailable_reason is not None:
+            return HoldRefused(HoldRefusalReason.THEATRE_UNAVAILABLE)
+        unavailable = taken_by_others(current) | lost
+        seats = best_seats.best_block(rows, unavailable, count, tie_break=user)
+        if seats is None:
+            return _none_side_by_side(hall.layout, current, count)
+        if attempts_left is None:
+            attempts_left = best_seats.candidate_blocks(rows, unavailable, count)
+        if attempts_left == 0:
+            return result
+        attempts_left -= 1
+        result = await holds.hold(show_id, user, seats)
+        if not (isinstance(result, HoldRefused) and result.reason in _LOST_RACE):
+            return result
+        lost.update(result.seat_ids or seats)
+
+
+async def best(holds: HoldStore, hall: ShowHall, user: int, count: int, max_seats: int) -> Outcome:
+    """Replace the user's selection with the best `count` seats side by side."""
+    if count > max_seats:
+        return refused(hall, HoldRefused(HoldRefusalReason.TOO_MANY_SEATS), max_seats)
+    result = await _hold_best(holds, hall, user, count)
+    if isinstance(result, str):
+        return Outcome(result, alert=True, join_waitlist_for=count)
+    if isinstance(result, HoldRefused):
+        return refused(hall, result, max_seats)
+    block = hall.plan.block_of(result.seat_ids[0])
+    held = ", ".join(seat_labels(hall.layout, result.seat_ids))
+    return Outcome(f"Held {held} for you.", block=block.number if block else HOME_BLOCK)
+
+
+async def release(holds: HoldStore, hall: ShowHall, user: int) -> Outcome:
+    """Let all the user's seats of the show go."""
+    hold = await holds.current_hold(hall.details.show_id, user)
+    if hold is None:
+        return Outcome("You hold no seats for this show any more (a hold lasts a few minutes).", alert=True)
+    await holds.release(hall.details.show_id, hold.token)
+    return Outcome("Your seats are released.")
