@@ -15,7 +15,8 @@ import logging
 from telegram.ext import AIORateLimiter, ApplicationBuilder
 
 from booking_core.settings import Settings
-from bot.context import BookingCore, BotApplication, BotServices, install_services, installed_services
+from bot.context import BotApplication, BotServices, install_services, installed_services
+from bot.core import BookingCore
 from bot.handlers import (
     checkout,
     commands,

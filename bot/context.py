@@ -8,18 +8,13 @@ services, so any process can answer any button.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-import redis.asyncio as aioredis
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ContextTypes
 
-from booking_core.bookings.service import Bookings
-from booking_core.catalogue.queries import CatalogueQueries
-from booking_core.database import SessionFactory
-from booking_core.holds.store import HoldStore
-from booking_core.payments.port import PaymentProvider
 from booking_core.settings import Settings
+from bot.core import BookingCore
 
 if TYPE_CHECKING:
     from bot.memory.reminders import HoldReminders
@@ -30,18 +25,6 @@ BotContext = ContextTypes.DEFAULT_TYPE
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
 
 _SERVICES = "marquee.services"
-
-
-class BookingCore(Protocol):
-    """What the bot needs of the booking core; the process that runs the bot hands one in."""
-
-    settings: Settings
-    sessions: SessionFactory
-    redis: aioredis.Redis
-    catalogue: CatalogueQueries
-    holds: HoldStore
-    bookings: Bookings
-    payment_provider: PaymentProvider
 
 
 @dataclass(frozen=True)

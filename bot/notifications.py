@@ -39,7 +39,7 @@ from bot.views.checkout import closed_checkout_text
 from bot.views.screen import Screen
 
 if TYPE_CHECKING:
-    from bot.context import BookingCore
+    from bot.core import BookingCore
     from bot.memory.reminders import HoldReminders
 
 log = logging.getLogger(__name__)

@@ -27,11 +27,11 @@ from enum import StrEnum
 
 from redis.exceptions import RedisError
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from booking_core.bookings.checkout import PaymentStatus
+from booking_core.bookings.sale import locked_booking, record_sale
 from booking_core.bookings.theatre_sale import (
     SaleAttempt,
     SaleOutcome,
@@ -51,19 +51,14 @@ from booking_core.models import (
     Payment,
     Show,
     TheatreCommit,
-    Ticket,
     utc_now,
 )
 from booking_core.models import PaymentEvent as PaymentEventRow
 from booking_core.payments.port import PaymentEvent, PaymentEventKind
 from booking_core.theatre.port import TheatreError
 from booking_core.theatre.shows import ConnectedShow
-from booking_core.tickets.codes import new_ticket_code
-from booking_core.tickets.outbox import add_ticket_notifications
 
 log = logging.getLogger(__name__)
-
-TICKET_CODE_ATTEMPTS = 5
 
 
 class ConfirmationOutcome(StrEnum):
@@ -313,14 +308,7 @@ async def _settle(
 ) -> _Settlement:
     """Step 2: one transaction with the booking row locked."""
     async with sessions() as session, session.begin():
-        # FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already lets one writer in at a time.
-        booking = await session.scalar(
-            select(Booking)
-            .where(Booking.id == booked.id)
-            .with_for_update()
-            .options(selectinload(Booking.lines), selectinload(Booking.customer))
-            .execution_options(populate_existing=True)
-        )
+        booking = await locked_booking(session, booked.id)
         assert booking is not None  # bookings are never deleted
         if event.kind == PaymentEventKind.COMPLETED:
             settlement = await _settle_completed(
@@ -459,30 +447,6 @@ async def _sell(
     )
 
 
-async def record_sale(
-    session: AsyncSession,
-    booking: Booking,
-    show_starts_at: datetime,
-    now: datetime,
-    *,
-    reminder_minutes: int,
-    theatre_ticket_id: str | None = None,
-) -> bool:
-    """Within the transaction: sell the booking's seats, issue its ticket and its messages, confirm it.
-
-    False, with nothing written, when a seat is already sold. `booking.lines` and `booking.customer`
-    must be loaded.
-    """
-    if not await _insert_booked_seats(session, booking):
-        return False
-    await _issue_ticket(session, booking.id, now, theatre_ticket_id)
-    add_ticket_notifications(
-        session, booking.id, booking.customer, show_starts_at, reminder_minutes=reminder_minutes, now=now
-    )
-    booking.status = BookingStatus.CONFIRMED
-    return True
-
-
 async def _payment_for(session: AsyncSession, event: PaymentEvent, booking: Booking) -> Payment:
     """The payments row of this checkout; created if the checkout was never recorded (a crash in between)."""
     query = select(Payment).where(Payment.booking_id == booking.id, Payment.provider == event.provider)
@@ -542,45 +506,11 @@ def _refund_payment(
     )
 
 
-async def _insert_booked_seats(session: AsyncSession, booking: Booking) -> bool:
-    """The sale itself; False when any seat is already sold (the UNIQUE constraint said so)."""
-    try:
-        async with session.begin_nested():
-            # Sorted, so two sales of overlapping seats lock them in the same order and never deadlock.
-            for seat_id in sorted(line.seat_id for line in booking.lines):
-                session.add(BookedSeat(show_id=booking.show_id, seat_id=seat_id, booking_id=booking.id))
-                await session.flush()
-    except IntegrityError:
-        return False
-    return True
-
-
 async def _sold_seats(session: AsyncSession, show_id: int, seat_ids: tuple[int, ...]) -> tuple[int, ...]:
     rows = await session.scalars(
         select(BookedSeat.seat_id).where(BookedSeat.show_id == show_id, BookedSeat.seat_id.in_(seat_ids))
     )
     return tuple(sorted(rows))
-
-
-async def _issue_ticket(
-    session: AsyncSession, booking_id: int, now: datetime, theatre_ticket_id: str | None
-) -> None:
-    # At a connected cinema the theatre's ticket id is the ticket; our code stays for support.
-    for _attempt in range(TICKET_CODE_ATTEMPTS):
-        try:
-            async with session.begin_nested():
-                ticket = Ticket(
-                    booking_id=booking_id,
-                    code=new_ticket_code(),
-                    theatre_ticket_id=theatre_ticket_id,
-                    issued_at=now,
-                )
-                session.add(ticket)
-                await session.flush()
-        except IntegrityError:
-            continue  # a code collision (2^50 codes make it rare): draw another
-        return
-    raise RuntimeError(f"no free ticket code after {TICKET_CODE_ATTEMPTS} attempts")
 
 
 async def _settle_expired(

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from booking_core.bookings.checkout import PaymentStatus
-from booking_core.bookings.confirmation import record_sale
+from booking_core.bookings.sale import locked_booking, record_sale
 from booking_core.bookings.theatre_sale import (
     SaleAttempt,
     SaleOutcome,
@@ -164,13 +164,7 @@ async def _settle(
 ) -> tuple[_Result, BookingConfirmed | RefundStarted | None]:
     """One transaction with the booking row locked: what the theatre's answer means for the booking."""
     async with sessions() as session, session.begin():
-        booking = await session.scalar(
-            select(Booking)
-            .where(Booking.id == due.booking_id)
-            .with_for_update()
-            .options(selectinload(Booking.lines), selectinload(Booking.customer))
-            .execution_options(populate_existing=True)
-        )
+        booking = await locked_booking(session, due.booking_id)
         row = await session.get(TheatreCommit, due.booking_id, populate_existing=True)
         if booking is None or row is None or row.state != CommitState.COMMITTING:
             return _Result.NOTHING, None

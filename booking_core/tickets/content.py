@@ -1,12 +1,12 @@
-"""What a ticket says, rendered for each channel: QR code, Telegram caption and SMS text.
+"""What a ticket says, rendered for each channel: QR code and SMS text.
 
 Pure functions of a TicketView, so each can be tested without sending anything. Times are shown in
-the cinema's own timezone, money from minor units. The email lives in `ticket_email`.
+the cinema's own timezone, money from minor units. The email lives in `booking_core.tickets.email`, the
+Telegram caption (HTML) in `bot.views.tickets`.
 """
 
 from __future__ import annotations
 
-import html
 import io
 import re
 from collections.abc import Callable, Sequence
@@ -18,7 +18,6 @@ import segno
 
 from booking_core.tickets.sms_encoding import is_gsm7, sms_length, sms_segments
 
-TELEGRAM_CAPTION_LIMIT = 1024
 SMS_MAX_SEGMENTS = 2
 _SMS_BUDGET = {True: 306, False: 134}  # units in two segments: GSM-7 septets, UCS-2 code units
 
@@ -107,38 +106,6 @@ def qr_png(code: str) -> bytes:
     return buffer.getvalue()
 
 
-def telegram_caption(view: TicketView) -> str:
-    """The caption under the QR photo, in Telegram's HTML parse mode, within its 1024-character limit."""
-
-    def render(title: str) -> str:
-        lines = [
-            f"🎟 <b>{html.escape(title)}</b>",
-            f"{format_show_time(view.local_start)}",
-            f"{html.escape(view.cinema_name)}, {html.escape(view.hall_name)}",
-            html.escape(view.cinema_address),
-            f"Seats: {html.escape(', '.join(view.seat_labels))}",
-            f"Paid: {format_money(view.amount_minor, view.currency)}",
-            f"Ticket code: <code>{html.escape(view.code)}</code>",
-        ]
-        if view.theatre_ticket_id:
-            lines.append(f"Cinema ticket: <code>{html.escape(view.theatre_ticket_id)}</code>")
-        lines.append("Show this QR code or the ticket code at the door.")
-        return "\n".join(lines)
-
-    caption = render(view.movie_title)
-    if len(caption) <= TELEGRAM_CAPTION_LIMIT:
-        return caption
-    # The longest shortened title that fits (escaping makes the caption's length uneven in it).
-    fits, too_long = 1, len(view.movie_title)
-    while too_long - fits > 1:
-        middle = (fits + too_long) // 2
-        if len(render(_shorten(view.movie_title, middle, "…"))) <= TELEGRAM_CAPTION_LIMIT:
-            fits = middle
-        else:
-            too_long = middle
-    return render(_shorten(view.movie_title, fits, "…"))[:TELEGRAM_CAPTION_LIMIT]
-
-
 def sms_text(view: TicketView) -> str:
     """An SMS that stands on its own at the door, in at most two segments (long names are shortened)."""
     fields = {
@@ -175,14 +142,15 @@ def _fit_sms(
     for name, keep in shrink_order:
         while sms_segments(text) > SMS_MAX_SEGMENTS and len(fields[name]) > keep:
             overflow = max(1, sms_length(text) - budget)
-            fields[name] = _shorten(fields[name], max(keep, len(fields[name]) - overflow), ellipsis)
+            fields[name] = shorten(fields[name], max(keep, len(fields[name]) - overflow), ellipsis)
             text = render(fields)
     while sms_segments(text) > SMS_MAX_SEGMENTS:  # only when even the short fields are too long
         text = text[:-1]
     return text
 
 
-def _shorten(text: str, length: int, ellipsis: str) -> str:
+def shorten(text: str, length: int, ellipsis: str) -> str:
+    """`text` cut to at most `length` characters, `ellipsis` included, when it is longer."""
     if len(text) <= length:
         return text
     return text[: max(0, length - len(ellipsis))].rstrip() + ellipsis

@@ -8,15 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from booking_core.tickets.content import (
-    TELEGRAM_CAPTION_LIMIT,
-    compact_seats,
-    format_money,
-    qr_png,
-    sms_text,
-    telegram_caption,
-)
+from booking_core.tickets.content import compact_seats, format_money, qr_png, sms_text
 from booking_core.tickets.sms_encoding import sms_encoding, sms_segments
+from bot.views.screen import MAX_CAPTION
+from bot.views.tickets import telegram_caption
 from sandbox.twilio_api import message_segments
 from tests.delivery.conftest import make_view
 
@@ -141,7 +136,7 @@ def test_telegram_caption_escapes_html_and_respects_the_limit() -> None:
 
     caption = telegram_caption(view)
 
-    assert len(caption) <= TELEGRAM_CAPTION_LIMIT
+    assert len(caption) <= MAX_CAPTION
     assert "&lt;Tom &amp; Jerry&gt;" in caption and "<Tom" not in caption
     assert f"<code>{view.code}</code>" in caption
     assert "TH-42" in caption and "37.50 EUR" in caption and "Saturday 14 June 2025, 19:30" in caption

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -12,13 +13,20 @@ from booking_core.models import utc_now
 from booking_core.payments.inbox import PARKED_OUTCOME, store_payment_event, unprocessed_payment_events
 from booking_core.payments.port import PaymentEventKind
 from booking_core.redis_keys import ShowKeys
-from tests.flows.harness import Flow, periodic_context
+from tests.flows.harness import BrokerPlan, Flow, FlowOpener, periodic_context
 from workers.payments import process_payment_event
 from workers.periodic import REQUEUE_GUARD_KEY, requeue_lost_payment_events
 
 pytestmark = pytest.mark.timeout(90)
 
 PASSES = 3
+
+
+@pytest.fixture
+async def web_flow(open_test_flow: FlowOpener, redis_broker: BrokerPlan) -> AsyncIterator[Flow]:
+    """The web side and the actors, no worker: the test runs each pass's attempt itself."""
+    async with open_test_flow(redis_broker, worker=False) as flow:
+        yield flow
 
 
 async def test_an_event_failing_every_pass_is_parked_counted_and_logged_once(

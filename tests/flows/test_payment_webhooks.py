@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -18,7 +18,7 @@ from adapters.payments import stripe_signature
 from booking_core.database import create_engine, create_session_factory
 from booking_core.models import BookingStatus
 from booking_core.payments.port import PaymentEventKind
-from tests.flows.harness import Booked, BrokerPlan, Flow, free_local_socket
+from tests.flows.harness import Booked, BrokerPlan, Flow, FlowOpener, free_local_socket
 from tests.flows.worker_setup import WEBHOOK_SECRET
 from webhooks.app import MAX_BODY_BYTES, create_web_app
 from webhooks.payments import setup_payment_routes
@@ -30,9 +30,10 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
-def flow(web_flow: Flow) -> Flow:
+async def flow(open_test_flow: FlowOpener, redis_broker: BrokerPlan) -> AsyncIterator[Flow]:
     """The web side alone: what it stores and enqueues stays there for the test to see."""
-    return web_flow
+    async with open_test_flow(redis_broker, worker=False) as flow:
+        yield flow
 
 
 @pytest.fixture

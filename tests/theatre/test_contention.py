@@ -20,7 +20,7 @@ from adapters.theatre.circuit_breaker import CircuitBreaker
 from adapters.theatre.http import HttpTheatreSystem
 from booking_core.theatre.port import SeatsUnavailable
 from sandbox.theatre import SANDBOX_TOKEN, TheatreSandbox, start_theatre_sandbox
-from tests.theatre.conftest import TheatreClock
+from tests.support.clocks import TheatreClock
 
 LOCK_ATTEMPTS = 100
 BOX_OFFICE_SALES = 30

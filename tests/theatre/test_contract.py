@@ -11,7 +11,7 @@ import pytest
 from adapters.theatre.http import HttpTheatreSystem
 from booking_core.theatre.port import LockExpired, SeatsUnavailable, TheatreRejected
 from sandbox.theatre import SANDBOX_TOKEN, Refusal, TheatreSandbox
-from tests.theatre.conftest import TheatreClock
+from tests.support.clocks import TheatreClock
 
 
 def key() -> str:

@@ -13,7 +13,8 @@ import redis.asyncio as aioredis
 
 from roles.redis_server import RedisEndpoint
 from sandbox.theatre import TheatreSandbox, start_theatre_sandbox
-from tests.theatre_flow.stand import Stand, TheatreClock, open_stand
+from tests.support.clocks import TheatreClock
+from tests.theatre_flow.stand import Stand, open_stand
 
 
 @pytest.fixture
