@@ -8,14 +8,14 @@ from datetime import timedelta
 from booking_core.database import SessionFactory
 from booking_core.holds.store import Hold, HoldRefusalReason, HoldRefused, HoldStore
 from tests.factories import make_show
-from tests.holds.conftest import FakeClock
+from tests.support.clocks import HandClock
 
 ALICE, BOB = 101, 102
 HOLD, LIFE = 300, 900  # HOLD_SECONDS and HOLD_MAX_SECONDS by default
 
 
 async def test_re_holding_never_stretches_a_hold_past_its_lifetime(
-    store: HoldStore, sessions: SessionFactory, clock: FakeClock
+    store: HoldStore, sessions: SessionFactory, clock: HandClock
 ) -> None:
     # Given Alice holding a seat, re-holding (a script toggling it) every four minutes
     show = await make_show(sessions)
@@ -65,7 +65,7 @@ async def test_a_user_holds_seats_in_at_most_three_shows_at_once(
 
 
 async def test_a_paid_booking_takes_its_seats_back_whatever_the_limits(
-    store: HoldStore, sessions: SessionFactory, clock: FakeClock
+    store: HoldStore, sessions: SessionFactory, clock: HandClock
 ) -> None:
     # Given Alice past her hold lifetime in one show and holding seats in three others
     show = await make_show(sessions, rows=1, seats_per_row=4)
