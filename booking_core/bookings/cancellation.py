@@ -291,10 +291,11 @@ async def _unsell(session: AsyncSession, booking: Booking, now: datetime) -> Non
     booking.status_reason = CANCELLED_BY_CUSTOMER
 
 
-async def void_sale(session: AsyncSession, booking_id: int, now: datetime) -> None:
+async def void_sale(session: AsyncSession, booking_id: int, now: datetime) -> str | None:
     """Within the transaction: the booking's seats stop being sold, its ticket and unsent messages are void.
 
-    The caller frees the seats in Redis after the commit (`HoldStore.mark_unsold`: waitlist first).
+    Returns the theatre's ticket id of a connected cinema's sale (to be cancelled there). The caller
+    frees the seats in Redis after the commit (`HoldStore.mark_unsold`: waitlist first).
     """
     await session.execute(
         delete(BookedSeat)
@@ -305,6 +306,7 @@ async def void_sale(session: AsyncSession, booking_id: int, now: datetime) -> No
     if ticket is not None:
         ticket.cancelled_at = now
     await cancel_pending_notifications(session, booking_id, "booking cancelled")
+    return ticket.theatre_ticket_id if ticket is not None else None
 
 
 async def _redis_step(step: Awaitable[object], booking_id: int) -> None:
