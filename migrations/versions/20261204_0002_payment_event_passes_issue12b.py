@@ -1,7 +1,7 @@
 """payment events count the safety net's passes, so a poison event is parked
 
 Revision ID: 0002_issue12b
-Revises: 0002_issue12
+Revises: 0002_issue15
 Create Date: 2026-12-04 23:59:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002_issue12b"
-down_revision: str | None = "0002_issue12"
+down_revision: str | None = "0002_issue15"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
