@@ -12,6 +12,10 @@ HOLD_ATTEMPTS = Counter("marquee_hold_attempts_total", "Seat hold attempts, by r
 NOTIFICATIONS = Counter(
     "marquee_notifications_total", "Outbox deliveries, by channel and outcome", ["channel", "outcome"]
 )
+# Outbox rows given up on (permanent errors, retries spent), from SQL per scrape: any process failed them.
+NOTIFICATIONS_FAILED = Gauge(
+    "marquee_notifications_failed", "Outbox rows that failed for good, by channel", ["channel"]
+)
 WEBHOOK_TO_CONFIRMATION = Histogram(
     "marquee_webhook_to_confirmation_seconds",
     "Time from a payment webhook's arrival to its booking being confirmed",
@@ -22,6 +26,10 @@ WEBHOOK_TO_CONFIRMATION = Histogram(
 PAYMENT_EVENTS_WAITING = Gauge("marquee_payment_events_waiting", "Stored payment events not yet processed")
 PAYMENT_EVENT_LAG = Gauge(
     "marquee_payment_event_lag_seconds", "How long the oldest unprocessed payment event has waited"
+)
+PAYMENT_EVENTS_PARKED = Gauge(
+    "marquee_payment_events_parked",
+    "Stored payment events that failed every pass of the workers and wait for a person (dead letters)",
 )
 REFUNDS = Counter("marquee_refunds_total", "Refund attempts at payment providers, by outcome", ["outcome"])
 CHECKOUT_EXPIRIES = Counter(

@@ -290,6 +290,8 @@ class PaymentEvent(Base):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     outcome: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
+    # How often the periodic safety net enqueued it again (workers/periodic.py parks it after a few).
+    passes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Ticket(Base):

@@ -3,13 +3,14 @@
 Every key of one show carries the hash tag `{show:<id>}`, so a script touching one show stays in one
 Redis Cluster slot. The per-show scripts all take `ShowKeys.standard()` as KEYS[1..14] in this order
 (the shared prelude `_lib.lua` names them); a script's own extra keys follow.
-The only keys outside a show's slot are the sweeper's due index, which share the tag `{sweep}`.
+The only keys outside a show's slot are the sweeper's due index, which share the tag `{sweep}`, and
+each user's list of shows they hold seats in (`held_shows_key`, tag `{user:<id>}`).
 
 The rule on a Redis Cluster: every script call (and every MULTI/WATCH transaction) touches one slot.
 A key a show's script uses, per-user ones included (the rate counter), is `ShowKeys(show).key(...)`.
 State across shows (say, the shows a user holds seats in) cannot join a show's script: it gets a tag
-of its own (`{user:<id>}`) and a script call of its own, made before the show's script and undone if
-that one refuses.
+of its own (`{user:<id>}`) and a script call of its own (`held_shows`: made right after a user's first
+hold of a show, the hold undone if the count refuses).
 """
 
 from __future__ import annotations
@@ -62,6 +63,15 @@ class ShowKeys:
     def attempts(self, user_id: int) -> str:
         """Per-user counter of hold attempts in the current rate-limit window."""
         return self.key(f"attempts:{user_id}")
+
+    def hold_since(self, user_id: int) -> str:
+        """When the user's current run of holds of this show began (ms; the hold lifetime limit)."""
+        return self.key(f"hold_since:{user_id}")
+
+
+def held_shows_key(user_id: int) -> str:
+    """The shows a user holds seats in (ZSET show id -> ms): one user's keys, in a slot of their own."""
+    return f"{PREFIX}:{{user:{user_id}}}:held_shows"
 
 
 # The sweeper's global index: show id -> ms when it next has due holds; shows being swept, by lease end.

@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     OFFER_SECONDS: int = Field(default=120, gt=0)
     MAX_SEATS_PER_BOOKING: int = Field(default=10, gt=0, le=50)
     HOLD_ATTEMPTS_PER_MINUTE: int = Field(default=60, gt=0)
+    # A user's holds of one show end this long after their first seat at the latest (then a pause).
+    HOLD_MAX_SECONDS: int = Field(default=900, gt=0)
+    MAX_SHOWS_HELD: int = Field(default=3, gt=0)
+    # Updates (messages, button presses) one user may send the bot per minute before "slow down".
+    BOT_UPDATES_PER_MINUTE: int = Field(default=60, gt=0)
     CANCEL_CUTOFF_MINUTES: int = Field(default=60, ge=0)
     REMINDER_MINUTES: int = Field(default=120, ge=0)
     CATALOGUE_CACHE_SECONDS: int = Field(default=60, gt=0)

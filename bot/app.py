@@ -27,6 +27,7 @@ from bot.handlers import (
     seats,
     shows,
     start,
+    throttle,
     tickets,
     tracking,
     waitlist,
@@ -80,6 +81,7 @@ def build_application(
 def register_handlers(application: BotApplication) -> None:
     """Every handler, in the order that matters: within group 0 the first matching handler wins."""
     log_ids.register(application)  # group -100: every log line of an update carries its id
+    throttle.register(application)  # group -50: a user over BOT_UPDATES_PER_MINUTE goes no further
     # Commands and buttons of the conversation, step by step.
     start.register(application)  # /start, CITIES, shared locations
     movies.register(application)  # CITY

@@ -1,7 +1,8 @@
 """Logging: plain text for people, one JSON object a line (LOG_FORMAT=json) for log pipelines.
 
 A request, update or job id set in `booking_core.log_context.correlation_id` is attached to every
-record logged while handling it.
+record logged while handling it. Phone numbers and email addresses are masked in every line, messages
+and tracebacks alike (booking_core.personal_data): providers' error texts name their recipients.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 from datetime import UTC, datetime
 
 from booking_core.log_context import correlation_id
+from booking_core.personal_data import mask_personal_data
 
 
 class _CorrelationFilter(logging.Filter):
@@ -19,19 +21,27 @@ class _CorrelationFilter(logging.Filter):
         return True
 
 
+class TextFormatter(logging.Formatter):
+    """One line per record (and its traceback), personal data masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as plain text, phone numbers and email addresses masked."""
+        return mask_personal_data(super().format(record))
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object per record: time, level, logger, message, correlation id, exception."""
+    """One JSON object per record: time, level, logger, message, correlation id, exception (masked)."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": mask_personal_data(record.getMessage()),
             "correlation_id": getattr(record, "correlation_id", "-"),
         }
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = mask_personal_data(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)
 
 
@@ -43,7 +53,7 @@ def configure_logging(log_format: str, level: int = logging.INFO) -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s")
+            TextFormatter("%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s")
         )
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -84,6 +84,8 @@ async def open_core(settings: MarqueeSettings, redis_url: str, events: EventSink
             offer_seconds=settings.OFFER_SECONDS,
             max_seats=settings.MAX_SEATS_PER_BOOKING,
             attempts_per_minute=settings.HOLD_ATTEMPTS_PER_MINUTE,
+            max_hold_seconds=settings.HOLD_MAX_SECONDS,
+            max_shows=settings.MAX_SHOWS_HELD,
             theatre=theatre_holds,
         )
         provider = open_payment_provider(settings, redis)

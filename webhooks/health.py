@@ -9,6 +9,8 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import text
 
+from booking_core import metrics as marquee_metrics
+from booking_core.tickets.outbox import failed_notification_counts
 from webhooks.keys import GAUGE_REFRESHERS, REDIS, SESSIONS
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,12 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def setup_health_routes(app: web.Application) -> None:
-    """Add /healthz and /metrics."""
+    """Add /healthz and /metrics, with the outbox's failed rows among its gauges."""
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+
+    async def refresh_failed_notifications() -> None:
+        for channel, count in (await failed_notification_counts(app[SESSIONS])).items():
+            marquee_metrics.NOTIFICATIONS_FAILED.labels(channel=channel).set(count)
+
+    app[GAUGE_REFRESHERS].append(refresh_failed_notifications)

@@ -20,7 +20,7 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from booking_core import metrics
-from booking_core.payments.inbox import inbox_backlog, store_payment_event
+from booking_core.payments.inbox import inbox_backlog, parked_payment_events, store_payment_event
 from booking_core.payments.port import UnsupportedEvent, WebhookRejected
 from webhooks.app import MAX_BODY_BYTES
 from webhooks.keys import GAUGE_REFRESHERS, JOBS, PAYMENT_PROVIDERS, SESSIONS
@@ -80,12 +80,13 @@ def _answer(status: int, outcome: str, *, error: str | None = None) -> web.Respo
 
 
 def setup_payment_routes(app: web.Application) -> None:
-    """Add POST /webhooks/payments/{provider} and the inbox backlog gauges of /metrics."""
+    """Add POST /webhooks/payments/{provider} and the inbox gauges of /metrics (backlog, parked)."""
     app.router.add_post(PAYMENT_WEBHOOK_PATH, payment_webhook)
 
     async def refresh_inbox_gauges() -> None:
         waiting, lag_seconds = await inbox_backlog(app[SESSIONS])
         metrics.PAYMENT_EVENTS_WAITING.set(waiting)
         metrics.PAYMENT_EVENT_LAG.set(lag_seconds)
+        metrics.PAYMENT_EVENTS_PARKED.set(await parked_payment_events(app[SESSIONS]))
 
     app[GAUGE_REFRESHERS].append(refresh_inbox_gauges)

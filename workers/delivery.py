@@ -15,7 +15,8 @@ When Redis or the broker fails under a delivery, the row is handed back to the p
 the broker may have lost the message's retry with it, and the row's lease would keep it for minutes.
 A transient error is counted on the row and retried with backoff, MAX_ATTEMPTS tries in all across
 retries and relays, then the row fails; a permanent one (an invalid number, a bot the user blocked, a
-mailbox that does not exist) fails the row at once.
+mailbox that does not exist) fails the row at once. Any other exception of a sender (a row it cannot
+even build a message from) counts as a transient try too, so a poison row ends failed, never loops.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from sqlalchemy import select, update
 
 from adapters.sms_twilio import status_callback_url
 from booking_core import metrics
-from booking_core.bookings.service import ticket_view
+from booking_core.bookings.service import notice_view, ticket_view
 from booking_core.database import SessionFactory
 from booking_core.models import Notification, NotificationStatus, utc_now
 from booking_core.tickets.content import TicketView, sms_text
@@ -48,7 +49,13 @@ from booking_core.tickets.outbox import (
 from booking_core.tickets.senders import PermanentDeliveryError, TransientDeliveryError
 from workers.context import WorkerContext
 from workers.registry import ActorSpec, send
-from workers.telegram_tickets import FloodWait, SendLater, send_reminder, send_ticket
+from workers.telegram_tickets import (
+    FloodWait,
+    SendLater,
+    send_reminder,
+    send_show_notice_message,
+    send_ticket,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +64,7 @@ SEND_TELEGRAM_TICKET = "send_telegram_ticket"
 SEND_SMS_TICKET = "send_sms_ticket"
 SEND_EMAIL_TICKET = "send_email_ticket"
 SEND_SHOW_REMINDER = "send_show_reminder"
+SEND_SHOW_NOTICE = "send_show_notice"
 DELIVERY_QUEUE = "delivery"
 
 # Tries of one row in all, whichever message makes them; then it is failed for good.
@@ -87,6 +95,11 @@ async def send_email_ticket(ctx: WorkerContext, notification_id: int, token: str
 async def send_show_reminder(ctx: WorkerContext, notification_id: int, token: str) -> None:
     """Send a reminder row to its Telegram chat (the relay enqueues it when due, before the show)."""
     await _deliver(ctx, SEND_SHOW_REMINDER, notification_id, token, _telegram_reminder)
+
+
+async def send_show_notice(ctx: WorkerContext, notification_id: int, token: str) -> None:
+    """Tell a customer in Telegram that the cinema withdrew or moved their show (see show_changes)."""
+    await _deliver(ctx, SEND_SHOW_NOTICE, notification_id, token, _telegram_notice)
 
 
 # Each actor's retry policy. `throws`: a permanent error is recorded by the actor and never retried;
@@ -132,6 +145,16 @@ DELIVERY_ACTORS: tuple[ActorSpec, ...] = (
         throws=(PermanentDeliveryError,),
         time_limit_ms=60_000,
     ),
+    ActorSpec(
+        SEND_SHOW_NOTICE,
+        send_show_notice,
+        queue=DELIVERY_QUEUE,
+        max_retries=MAX_ATTEMPTS,
+        min_backoff_ms=1_000,
+        max_backoff_ms=60_000,
+        throws=(PermanentDeliveryError,),
+        time_limit_ms=60_000,
+    ),
 )
 
 # Which actor delivers which kind of outbox row.
@@ -140,7 +163,11 @@ ACTOR_FOR: dict[tuple[Channel, NotificationKind], str] = {
     (Channel.SMS, NotificationKind.TICKET): SEND_SMS_TICKET,
     (Channel.EMAIL, NotificationKind.TICKET): SEND_EMAIL_TICKET,
     (Channel.TELEGRAM, NotificationKind.REMINDER): SEND_SHOW_REMINDER,
+    (Channel.TELEGRAM, NotificationKind.SHOW_WITHDRAWN): SEND_SHOW_NOTICE,
+    (Channel.TELEGRAM, NotificationKind.SHOW_MOVED): SEND_SHOW_NOTICE,
 }
+# Rows about a show rather than a standing ticket: sent for a booking whose ticket is void too.
+_NOTICE_KINDS = frozenset({NotificationKind.SHOW_WITHDRAWN, NotificationKind.SHOW_MOVED})
 
 
 async def enqueue_delivery(
@@ -179,7 +206,8 @@ async def _send_once(
         return
     message_id = await _sent_before(ctx.redis, notification_id)
     if message_id is None:
-        view = await ticket_view(ctx.sessions, row.booking_id)
+        read_view = notice_view if row.kind in _NOTICE_KINDS else ticket_view
+        view = await read_view(ctx.sessions, row.booking_id)
         if view is None:
             await mark_failed(
                 ctx.sessions, notification_id, "no standing ticket: the booking is not confirmed"
@@ -198,6 +226,13 @@ async def _send_once(
             return
         except TransientDeliveryError as error:
             await _retry_or_give_up(ctx, row, error)
+            return
+        except (RedisError, BrokerConnectionError):
+            raise  # our own infrastructure failed, not this row: handed back by _deliver
+        except Exception as error:
+            # A row that breaks the sender (bad data, a bug) must not loop forever: it counts as a try.
+            unexpected = TransientDeliveryError("unexpected", f"{type(error).__name__}: {error}")
+            await _retry_or_give_up(ctx, row, unexpected, cause=error)
             return
         await _note_sent(ctx.redis, notification_id, message_id)
     else:
@@ -244,10 +279,20 @@ async def _note_sent(redis: aioredis.Redis, notification_id: int, message_id: st
         log.warning("outbox row %s sent but not noted in Redis", notification_id, exc_info=True)
 
 
-async def _retry_or_give_up(ctx: WorkerContext, row: DueNotification, error: TransientDeliveryError) -> None:
+async def _retry_or_give_up(
+    ctx: WorkerContext, row: DueNotification, error: TransientDeliveryError, *, cause: Exception | None = None
+) -> None:
     channel = row.channel.value
     if row.attempts + 1 >= MAX_ATTEMPTS:
-        log.warning("outbox row %s (%s) failed after %s attempts: %s", row.id, channel, MAX_ATTEMPTS, error)
+        # Logged once, with the traceback of an unexpected error; earlier tries are logged at INFO.
+        log.warning(
+            "outbox row %s (%s) failed after %s attempts: %s",
+            row.id,
+            channel,
+            MAX_ATTEMPTS,
+            error,
+            exc_info=cause,
+        )
         await _fail(ctx, row, f"gave up after {MAX_ATTEMPTS} attempts: {error}")
         return
     log.info("outbox row %s (%s) will be retried: %s", row.id, channel, error)
@@ -298,6 +343,17 @@ async def _telegram_ticket(ctx: WorkerContext, row: DueNotification, view: Ticke
 
 async def _telegram_reminder(ctx: WorkerContext, row: DueNotification, view: TicketView) -> str:
     return await send_reminder(ctx.telegram, ctx.redis, int(row.destination), view)
+
+
+async def _telegram_notice(ctx: WorkerContext, row: DueNotification, view: TicketView) -> str:
+    return await send_show_notice_message(
+        ctx.telegram,
+        ctx.redis,
+        int(row.destination),
+        row.booking_id,
+        view,
+        withdrawn=row.kind == NotificationKind.SHOW_WITHDRAWN,
+    )
 
 
 async def _sms_ticket(ctx: WorkerContext, row: DueNotification, view: TicketView) -> str:

@@ -5,7 +5,9 @@ expired (`SELECT ... FOR UPDATE SKIP LOCKED`), then ask a worker to close their 
 Less often, the safety nets of the queue: payment events stored but never settled (the web process
 died between its commit and its enqueue, or a job ran out of retries) are enqueued again, and
 payments awaiting a refund get one asked for. A Redis key per event or refund keeps several worker
-processes from asking for the same thing over and over.
+processes from asking for the same thing over and over. An event still unsettled after
+MAX_PAYMENT_EVENT_PASSES passes (each with the actor's own retries) is parked, logged once and counted
+in /metrics (`marquee_payment_events_parked`), instead of being enqueued again forever.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from booking_core.models import utc_now
-from booking_core.payments.inbox import unprocessed_payment_events
+from booking_core.payments.inbox import PassVerdict, count_pass_or_park, unprocessed_payment_events
 from workers.context import WorkerContext
 from workers.jobs import DramatiqJobs
 from workers.passes import run_pass, wait_next
@@ -31,6 +33,8 @@ REQUEUE_AFTER_SECONDS = 120.0
 # The same lost event is enqueued again at most this often, whichever process notices it.
 REQUEUE_GUARD_SECONDS = 600
 REQUEUE_GUARD_KEY = "marquee:jobs:payment-event-requeued:{}"
+# Passes of the safety net an event gets before it is parked: about an hour, REQUEUE_GUARD_SECONDS apart.
+MAX_PAYMENT_EVENT_PASSES = 6
 REFUND_INTERVAL_SECONDS = 10.0
 
 
@@ -57,13 +61,25 @@ async def requeue_lost_payment_events(
     *,
     older_than: timedelta = timedelta(seconds=REQUEUE_AFTER_SECONDS),
     now: datetime | None = None,
+    max_passes: int = MAX_PAYMENT_EVENT_PASSES,
 ) -> int:
-    """Enqueue stored events still unprocessed after `older_than`; returns how many were enqueued."""
+    """Enqueue stored events still unprocessed after `older_than` (parking those out of passes); how many."""
     received_before = (now or utc_now()) - older_than
     enqueued = 0
     for payment_event_id in await unprocessed_payment_events(ctx.sessions, received_before):
         key = REQUEUE_GUARD_KEY.format(payment_event_id)
         if not await ctx.redis.set(key, "1", nx=True, ex=REQUEUE_GUARD_SECONDS):
+            continue
+        verdict = await count_pass_or_park(ctx.sessions, payment_event_id, max_passes)
+        if verdict == PassVerdict.SETTLED:
+            continue
+        if verdict == PassVerdict.PARKED:
+            log.error(
+                "payment event %s failed %s passes of retries: parked for a person to look at "
+                "(its last error is on its payment_events row)",
+                payment_event_id,
+                max_passes,
+            )
             continue
         log.info("payment event %s was never settled: enqueuing it again", payment_event_id)
         await jobs.payment_event_received(payment_event_id)

@@ -25,6 +25,9 @@ from workers.telegram_pacing import DEFAULT_PACE, TelegramPace, wait_before_send
 
 MY_TICKETS_CALLBACK = "v1:mytickets"
 MY_TICKETS_LABEL = "🎟 My tickets"
+# The bot's CANCEL_BOOKING button (bot/codec.py): it asks the customer before cancelling.
+CANCEL_CALLBACK = "v1:cx:{}"
+CANCEL_LABEL = "✖️ Cancel for a refund"
 
 
 class SendLater(Exception):
@@ -94,11 +97,76 @@ async def send_reminder(
     """Remind the customer of the show (refused once it has begun); returns the message id."""
     if utc_now() >= view.starts_at:
         raise PermanentDeliveryError("show_started", "the show began before the reminder could go out")
+    return await _send_text(bot, redis, chat_id, reminder_text(view), my_tickets_keyboard(), pace)
+
+
+def show_notice_text(view: TicketView, *, withdrawn: bool) -> str:
+    """The notice of a withdrawn show (cancelled, refunded) or a moved one (its new time), in HTML."""
+    title, place = (
+        html.escape(view.movie_title),
+        f"{html.escape(view.cinema_name)}, {html.escape(view.hall_name)}",
+    )
+    seats = f"Seats: {html.escape(', '.join(view.seat_labels))}"
+    if withdrawn:
+        return "\n".join(
+            [
+                f"🚫 The cinema has withdrawn <b>{title}</b> ({format_show_time(view.local_start)}).",
+                place,
+                seats,
+                "Your booking is cancelled and your payment is being refunded in full.",
+            ]
+        )
+    return "\n".join(
+        [
+            f"🕒 <b>{title}</b> has moved to a new time: {format_show_time(view.local_start)}.",
+            place,
+            seats,
+            f"Your ticket <code>{html.escape(view.code)}</code> stays valid for the new time. "
+            "If it does not suit you, cancel the booking for a full refund.",
+        ]
+    )
+
+
+def show_notice_keyboard(booking_id: int, *, withdrawn: bool) -> InlineKeyboardMarkup:
+    """My tickets; for a moved show also the cancel button (the bot asks before it cancels)."""
+    buttons = [InlineKeyboardButton(MY_TICKETS_LABEL, callback_data=MY_TICKETS_CALLBACK)]
+    if not withdrawn:
+        buttons.insert(
+            0, InlineKeyboardButton(CANCEL_LABEL, callback_data=CANCEL_CALLBACK.format(booking_id))
+        )
+    return InlineKeyboardMarkup([buttons])
+
+
+async def send_show_notice_message(
+    bot: telegram.Bot,
+    redis: aioredis.Redis,
+    chat_id: int,
+    booking_id: int,
+    view: TicketView,
+    *,
+    withdrawn: bool,
+    pace: TelegramPace = DEFAULT_PACE,
+) -> str:
+    """Tell the customer their show was withdrawn or moved; returns the message id."""
+    text, keyboard = (
+        show_notice_text(view, withdrawn=withdrawn),
+        show_notice_keyboard(booking_id, withdrawn=withdrawn),
+    )
+    return await _send_text(bot, redis, chat_id, text, keyboard, pace)
+
+
+async def _send_text(
+    bot: telegram.Bot,
+    redis: aioredis.Redis,
+    chat_id: int,
+    text: str,
+    keyboard: InlineKeyboardMarkup,
+    pace: TelegramPace,
+) -> str:
+    """One HTML message in the chat's turn; returns its id, or raises a DeliveryError."""
     await _take_turn(redis, chat_id, pace)
     try:
-        message = await bot.send_message(
-            chat_id, reminder_text(view), parse_mode=ParseMode.HTML, reply_markup=my_tickets_keyboard()
-        )
+        message = await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
     except TelegramError as exc:
         raise delivery_error(exc) from exc
     return str(message.message_id)

@@ -3,7 +3,9 @@
 The provider's checkout is opened by the caller after `start_checkout` returns (no network call
 inside a SQL transaction); the caller then records it with `record_checkout`. A customer has at
 most one booking awaiting payment per show, because they have one hold per show: starting a new
-checkout supersedes the older one, whose provider checkouts the caller should expire.
+checkout supersedes the older one, whose provider checkouts the caller should expire. At a connected
+cinema the booking keeps its hold's theatre lock id: paying commits that lock even if Redis, where the
+hold and its lock record live, was lost in between (DESIGN.md section 10).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking_core.bookings.errors import CheckoutRefusal, CheckoutRefused
 from booking_core.database import SessionFactory
 from booking_core.holds.store import Hold, HoldStore
+from booking_core.holds.theatre_holds import OurLock
 from booking_core.models import (
     Booking,
     BookingLine,
@@ -93,7 +96,7 @@ async def start_checkout(
     theatre_price = None if lock is None or lock.amount_minor is None else (lock.amount_minor, lock.currency)
     for _attempt in range(2):
         try:
-            return await _create_booking(sessions, live, now, theatre_price)
+            return await _create_booking(sessions, live, now, theatre_price, lock)
         except IntegrityError:
             # The same hold submitted twice at once: the other request made the booking; return it.
             continue
@@ -149,7 +152,11 @@ async def expire_lapsed_bookings(
 
 
 async def _create_booking(
-    sessions: SessionFactory, hold: Hold, now: datetime, theatre_price: tuple[int, str | None] | None
+    sessions: SessionFactory,
+    hold: Hold,
+    now: datetime,
+    theatre_price: tuple[int, str | None] | None,
+    theatre_lock: OurLock | None,
 ) -> CheckoutStarted | CheckoutRefused:
     async with sessions() as session, session.begin():
         # Locking the customer makes two requests of one user take turns (SQLite: BEGIN IMMEDIATE).
@@ -192,6 +199,7 @@ async def _create_booking(
             hold_expires_at=hold.expires_at,
             amount_minor=amount,
             currency=show.currency.upper(),
+            theatre_lock_id=None if theatre_lock is None else theatre_lock.lock_id,
             lines=[
                 BookingLine(seat_id=seat.id, category=seat.category, price_minor=prices[seat.category])
                 for seat in seats

@@ -263,7 +263,7 @@ async def _claim_seats(holds: HoldStore, booked: _Booked, now: datetime) -> _Sea
         # Late: honoured only if the same user can hold the same seats again, i.e. they are neither
         # sold nor held by anyone else (nor passed to the waitlist). One hold per user per show, so
         # this replaces any other selection the user has made since: the seats they paid for win.
-        again = await holds.hold(booked.show_id, booked.user_id, booked.seat_ids)
+        again = await holds.hold(booked.show_id, booked.user_id, booked.seat_ids, paid=True)
     except (RedisError, OSError) as exc:
         if now < booked.hold_expires_at:
             # Redis is down but the hold was granted until later: SQL alone decides, as it always does.

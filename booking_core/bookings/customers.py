@@ -19,12 +19,13 @@ from booking_core.models import Customer
 
 # E.164: a plus, a country code that does not start with 0, at most 15 digits in all. Fewer than 8
 # digits is no real subscriber number anywhere, so it is refused as a typo.
-_E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+_E164 = re.compile(r"\+[1-9]\d{7,14}")
 # What people type around the digits of a phone number.
 _PHONE_PUNCTUATION = re.compile(r"[\s().\-/]")
 # A practical address check (RFC 5321 lengths, one @, a dotted domain of LDH labels), not full RFC 5322.
-_EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
-_DOMAIN_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+# Every pattern is applied with fullmatch: `$` would let a trailing line break through.
+_EMAIL_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_DOMAIN_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def normalize_phone(text: str) -> str:
     candidate = _PHONE_PUNCTUATION.sub("", text.strip())
     if candidate.startswith("00"):
         candidate = "+" + candidate[2:]
-    if not _E164.match(candidate):
+    if not _E164.fullmatch(candidate):
         raise InvalidContact("invalid_phone", text)
     return candidate
 
@@ -58,9 +59,9 @@ def normalize_email(text: str) -> str:
         at == "@"
         and len(candidate) <= 254
         and 0 < len(local) <= 64
-        and _EMAIL_LOCAL.match(local) is not None
+        and _EMAIL_LOCAL.fullmatch(local) is not None
         and len(labels) >= 2
-        and all(_DOMAIN_LABEL.match(label) for label in labels)
+        and all(_DOMAIN_LABEL.fullmatch(label) for label in labels)
         and not labels[-1].isdigit()
     )
     if not valid:

@@ -99,6 +99,13 @@ async def ticket_view(sessions: SessionFactory, booking_id: int) -> TicketView |
         return _view(booking)
 
 
+async def notice_view(sessions: SessionFactory, booking_id: int) -> TicketView | None:
+    """The booking's ticket as it was issued, void or not: what a notice about its show refers to."""
+    async with sessions() as session:
+        booking = await session.scalar(_booking_query().where(Booking.id == booking_id))
+        return None if booking is None else _view(booking, void_too=True)
+
+
 def _booking_query() -> Select[Booking]:
     return select(Booking).options(
         selectinload(Booking.show).selectinload(Show.movie),
@@ -113,9 +120,9 @@ def _seat_labels(booking: Booking) -> tuple[str, ...]:
     return tuple(seat.label for seat in seats)
 
 
-def _view(booking: Booking) -> TicketView | None:
+def _view(booking: Booking, *, void_too: bool = False) -> TicketView | None:
     ticket = booking.ticket
-    if ticket is None or ticket.cancelled_at is not None:
+    if ticket is None or (ticket.cancelled_at is not None and not void_too):
         return None
     show = booking.show
     cinema = show.hall.cinema

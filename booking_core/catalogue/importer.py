@@ -4,7 +4,9 @@ Rows are matched by their keys (city name, cinema system and id, hall id or else
 and number, movie id, show id) and only changed columns are written, so importing the same file
 twice changes nothing. Seats keep their ids across layout changes, because holds and bookings refer
 to them. The file is the whole schedule of the cinemas it lists: their upcoming shows that it no
-longer lists are withdrawn (taken off sale, kept for the bookings that reference them).
+longer lists are withdrawn (taken off sale, kept for the bookings that reference them). In the same
+transaction the bookings of withdrawn and moved local shows are settled and their customers told
+(booking_core.show_changes).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from booking_core.models import (
     ShowPrice,
     utc_now,
 )
+from booking_core.show_changes import ShowChangesSettled, settle_show_changes
 
 # Keeps each IN (...) list well inside every backend's bound-parameter limit.
 _CHUNK = 500
@@ -56,6 +59,8 @@ class ImportReport:
     updated: Mapping[str, int] = field(default_factory=dict)
     removed: Mapping[str, int] = field(default_factory=dict)
     withdrawn_show_ids: tuple[int, ...] = ()
+    moved_show_ids: tuple[int, ...] = ()
+    bookings: ShowChangesSettled = field(default_factory=ShowChangesSettled)
 
     @property
     def changed(self) -> bool:
@@ -75,6 +80,14 @@ class ImportReport:
         ]
         if self.withdrawn_show_ids:
             parts.append(f"withdrew {len(self.withdrawn_show_ids)} shows")
+        if self.moved_show_ids:
+            parts.append(f"moved {len(self.moved_show_ids)} shows")
+        settled = self.bookings
+        if settled.refunded or settled.cancelled_unpaid or settled.told_of_move:
+            parts.append(
+                f"bookings: {settled.refunded} cancelled and refunded, {settled.cancelled_unpaid} unpaid "
+                f"cancelled, {settled.told_of_move} told of a new time"
+            )
         return "; ".join(parts) if parts else "nothing changed"
 
 
@@ -122,6 +135,7 @@ class _Import:
         self.updated: Counter[str] = Counter()
         self.removed: Counter[str] = Counter()
         self.problems: list[RowProblem] = []
+        self.moved_from: dict[int, datetime] = {}  # show id -> its start before this import
 
     async def apply(self, catalogue: Catalogue) -> ImportReport:
         # Flushes hand out the ids that the next kind of row refers to.
@@ -137,11 +151,14 @@ class _Import:
         if self.problems:
             raise InvalidCatalogue(self.problems)
         await self.session.flush()
+        bookings = await settle_show_changes(self.session, withdrawn, self.moved_from, self.now)
         return ImportReport(
             created=dict(self.created),
             updated=dict(self.updated),
             removed=dict(self.removed),
             withdrawn_show_ids=withdrawn,
+            moved_show_ids=tuple(sorted(self.moved_from)),
+            bookings=bookings,
         )
 
     def _upsert(self, kind: str, existing: Any, values: Mapping[str, Any], make: Any) -> Any:
@@ -287,6 +304,10 @@ class _Import:
             show = Show(**values, prices=[])
             self.session.add(show)
             self.created["shows"] += 1
+        elif show.starts_at != spec.starts_at and show.starts_at > self.now:
+            self.moved_from[show.id] = show.starts_at
+            _assign(show, values)
+            self.updated["shows"] += 1
         elif _assign(show, values):
             self.updated["shows"] += 1
         prices = {price.category: price for price in show.prices}

@@ -25,10 +25,15 @@ _LOST_RACE = frozenset(
 
 @dataclass(frozen=True)
 class NoBlockFree:
-    """No `count` seats side by side can be had now; `free` seats could be picked at all (yours included)."""
+    """No `count` seats side by side can be had now; `free` seats could be picked at all (yours included).
+
+    Wheelchair spaces are not counted as free: the waitlist never offers them. `holding`: the user holds
+    seats of the show now (they must release them before joining its waitlist).
+    """
 
     count: int
     free: int
+    holding: bool = False
 
     @property
     def too_few(self) -> bool:
@@ -59,7 +64,14 @@ async def hold_best(
         seats = best_seats.best_block(rows, unavailable, count, tie_break=user)
         if seats is None:
             mine = len(current.your_hold.seat_ids) if current.your_hold else 0
-            return NoBlockFree(count, len(current.seats_in(SeatState.FREE)) + mine)
+            free = sum(
+                1
+                for row in rows
+                for seat in row
+                if seat.category != best_seats.WHEELCHAIR
+                and current.states.get(seat.seat_id) == SeatState.FREE
+            )
+            return NoBlockFree(count, free + mine, holding=current.your_hold is not None)
         if attempts_left is None:
             attempts_left = best_seats.candidate_blocks(rows, unavailable, count)
         if attempts_left == 0:

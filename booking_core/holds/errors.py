@@ -17,6 +17,8 @@ class HoldRefusalReason(StrEnum):
     RATE_LIMITED = "rate_limited"
     WAITLIST_FIRST = "waitlist_first"  # freed seats are reserved for people on the waitlist
     THEATRE_UNAVAILABLE = "theatre_unavailable"  # a connected cinema's own system is not answering
+    HOLD_LIMIT = "hold_limit"  # held this show's seats for HOLD_MAX_SECONDS: a pause before holding again
+    TOO_MANY_SHOWS = "too_many_shows"  # holding seats in MAX_SHOWS_HELD other shows already
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 freed seats handed to the waitlist first (DESIGN.md sections 3 and 4).
 
 Each operation is one Lua script in booking_core/holds/lua, run by SHA; one Redis round trip per
-hold attempt, rate limit included. A hold past its expiry is never honoured, swept or not.
+hold attempt, rate limit and hold lifetime included (a user's first hold of a show adds one more, to
+count the shows they hold seats in). A hold past its expiry is never honoured, swept or not.
 
 Shows of connected cinemas (DESIGN.md section 10) use the same holds, and `theatre` (TheatreHolds, when
 given) adds their theatre's side behind the same methods: a hold is then also locked at the theatre (a
@@ -39,7 +40,7 @@ from booking_core.holds.types import (
     to_ms,
 )
 from booking_core.holds.waitlist import Waitlist
-from booking_core.redis_keys import ShowKeys
+from booking_core.redis_keys import ShowKeys, held_shows_key
 from booking_core.theatre.shows import ConnectedShow
 
 __all__ = [
@@ -73,6 +74,8 @@ class HoldStore:
         offer_seconds: int = 120,
         max_seats: int = 10,
         attempts_per_minute: int = 60,
+        max_hold_seconds: int = 900,
+        max_shows: int = 3,
         clock: Callable[[], float] = time.time,
         layouts: LayoutSource | None = None,
         theatre: TheatreHolds | None = None,
@@ -87,23 +90,30 @@ class HoldStore:
         self._hold_ms = hold_seconds * 1000
         self._max_seats = max_seats
         self._attempts = attempts_per_minute
+        self._life_ms = max_hold_seconds * 1000
+        self._max_shows = max_shows
         if layouts is None and isinstance(inventory, LayoutSource):
             layouts = inventory
         self.waitlist = Waitlist(
             self._shows, layouts, events, self._due, offer_seconds=offer_seconds, max_seats=max_seats
         )
 
-    async def hold(self, show_id: int, user_id: int, seat_ids: Sequence[int]) -> Hold | HoldRefused:
+    async def hold(
+        self, show_id: int, user_id: int, seat_ids: Sequence[int], *, paid: bool = False
+    ) -> Hold | HoldRefused:
         """Hold exactly these seats for the user, all or nothing, replacing their current selection.
 
-        At a connected cinema the seats are then locked at its theatre for the same time; when the theatre
-        refuses (or does not answer) the hold is undone and the refusal names the seats that went elsewhere.
+        A user's holds of one show last at most `max_hold_seconds` from their first seat, and a user holds
+        seats in at most `max_shows` shows at once; `paid` (a paid booking taking its seats back) is
+        exempt from both. At a connected cinema the seats are then locked at its theatre for the same
+        time; when the theatre refuses (or does not answer) the hold is undone and the refusal names the
+        seats that went elsewhere.
         """
         seats = sorted({int(seat) for seat in seat_ids})
         if not seats:
             raise ValueError("hold needs at least one seat; use release() to give seats up")
         connected = await self._connected(show_id)
-        result = await self._hold_in_redis(show_id, user_id, seats)
+        result = await self._hold_in_redis(show_id, user_id, seats, paid=paid)
         if connected is None or isinstance(result, HoldRefused):
             return result
         assert self.theatre is not None  # _connected() finds shows only through it
@@ -124,13 +134,22 @@ class HoldStore:
             await self._due.register(hold.show_id, reply["due"])
         return replace(hold, expires_at=from_ms(reply["exp"])) if reply.get("exp") else hold
 
-    async def _hold_in_redis(self, show_id: int, user_id: int, seats: list[int]) -> Hold | HoldRefused:
+    async def _hold_in_redis(
+        self, show_id: int, user_id: int, seats: list[int], *, paid: bool = False
+    ) -> Hold | HoldRefused:
         token = secrets.token_urlsafe(18)
-        limits = [self._hold_ms, self._max_seats, self._attempts, RATE_WINDOW_MS]
+        # The lifetime limit's pause before a new run of holds: as long as a hold lasts.
+        life = [0, 0] if paid else [self._life_ms, self._hold_ms]
+        limits = [self._hold_ms, self._max_seats, self._attempts, RATE_WINDOW_MS, *life]
         args: list[str | int] = [user_id, token, *limits, *seats]
-        attempts_key = ShowKeys(show_id).attempts(user_id)
+        keys = ShowKeys(show_id)
+        now_ms = self._shows.now_ms()
         reply = await self._shows.run(
-            "hold", show_id, args, now_ms=self._shows.now_ms(), extra_keys=[attempts_key]
+            "hold",
+            show_id,
+            args,
+            now_ms=now_ms,
+            extra_keys=[keys.attempts(user_id), keys.hold_since(user_id)],
         )
         if reply.get("due"):
             await self._due.register(show_id, reply["due"])
@@ -138,6 +157,9 @@ class HoldStore:
         if "refused" in reply:
             culprits = tuple(sorted(int(seat) for seat in as_list(reply["seats"])))
             return HoldRefused(HoldRefusalReason(reply["refused"]), culprits)
+        if reply.get("first") and not paid and not await self._count_show(user_id, show_id, now_ms):
+            await self._release_in_redis(show_id, token)
+            return HoldRefused(HoldRefusalReason.TOO_MANY_SHOWS)
         return Hold(
             token=token,
             show_id=show_id,
@@ -146,6 +168,13 @@ class HoldStore:
             expires_at=from_ms(reply["exp"]),
             is_offer=int(reply["offered"]) > 0,
         )
+
+    async def _count_show(self, user_id: int, show_id: int, now_ms: int) -> bool:
+        """Note that the user holds seats of the show (for at most its hold lifetime); False when that
+        would be more than `max_shows` shows. Only a user's first hold of a show costs this call."""
+        until_ms = now_ms + self._life_ms
+        args = [now_ms, show_id, until_ms, self._max_shows]
+        return bool(await self._shows.scripts.call("held_shows", [held_shows_key(user_id)], args))
 
     async def current_hold(self, show_id: int, user_id: int) -> Hold | None:
         """The user's live hold (or offer) for the show; None when none or expired."""
@@ -158,6 +187,7 @@ class HoldStore:
     async def release(self, show_id: int, token: str) -> tuple[int, ...]:
         """Give up a hold (and its theatre lock); returns the seats freed (to the waitlist first)."""
         reply = await self._shows.run("release", show_id, ["token", token], now_ms=self._shows.now_ms())
+        await self._uncount_show(reply.get("user"), show_id)
         connected = await self._connected(show_id)
         if connected is not None:
             assert self.theatre is not None
@@ -169,13 +199,20 @@ class HoldStore:
     async def _release_in_redis(self, show_id: int, token: str) -> tuple[int, ...]:
         reply = await self._shows.run("release", show_id, ["token", token], now_ms=self._shows.now_ms())
         await self._after_change(show_id, reply)
+        await self._uncount_show(reply.get("user"), show_id)
         return tuple(sorted(int(seat) for seat in as_list(reply["seats"])))
+
+    async def _uncount_show(self, user: str | None, show_id: int) -> None:
+        # A released or sold hold no longer counts against the user's shows (an expired one lapses).
+        if user:
+            await self._shows.redis.zrem(held_shows_key(int(user)), str(show_id))
 
     async def mark_sold(self, show_id: int, seat_ids: Sequence[int], token: str | None) -> None:
         """After the SQL commit of a sale: seats into the sold cache, the hold `token` gone."""
         args: list[str | int] = [token or "", *sorted({int(seat) for seat in seat_ids})]
         reply = await self._shows.run("mark_sold", show_id, args, now_ms=self._shows.now_ms())
         await self._after_change(show_id, reply)
+        await self._uncount_show(reply.get("user"), show_id)
         if token and self.theatre is not None and await self._connected(show_id) is not None:
             # The hold's lock became the theatre's sale: nothing is left to release there.
             await self.theatre.committed(show_id, token)

@@ -3,13 +3,15 @@
 The web server only stores (`store_payment_event`) and enqueues; a worker reads the stored body back
 (`stored_payment_event`) and settles it through `confirmation.confirm_payment`, which writes the
 outcome onto the same row. A row with neither `outcome` nor `processed_at` is still owed processing:
-`unprocessed_payment_events` lists those, so an event whose job was lost is picked up again.
+`unprocessed_payment_events` lists those, so an event whose job was lost is picked up again; one that
+fails every pass of that safety net is parked (`count_pass_or_park`) for a person to look at.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +23,8 @@ from booking_core.payments.port import PaymentEvent
 
 # Written when an event can never be processed (say, an unreadable stored body); it is not retried.
 FAILED_OUTCOME = "failed"
+# Written when an event failed every retry of every pass of the safety net (dead-lettered): not retried.
+PARKED_OUTCOME = "parked"
 ERROR_MAX_CHARS = 2000
 
 
@@ -99,6 +103,43 @@ async def record_permanent_failure(
             .where(PaymentEventRow.id == payment_event_id, PaymentEventRow.outcome.is_(None))
             .values(outcome=FAILED_OUTCOME, error=error[-ERROR_MAX_CHARS:], processed_at=now or utc_now())
         )
+
+
+class PassVerdict(StrEnum):
+    """What the safety net does with an unprocessed event on this pass."""
+
+    ENQUEUE = "enqueue"
+    PARKED = "parked"  # out of passes: parked now
+    SETTLED = "settled"  # settled (or gone) since it was listed: nothing to do
+
+
+async def count_pass_or_park(
+    sessions: SessionFactory, payment_event_id: int, max_passes: int, now: datetime | None = None
+) -> PassVerdict:
+    """Count one more pass of an unprocessed event, or park it once it has had `max_passes`.
+
+    A parked event's outcome becomes PARKED_OUTCOME (its last error stays), so it is no longer owed
+    processing: a person looks at it.
+    """
+    async with sessions() as session, session.begin():
+        row = await session.get(PaymentEventRow, payment_event_id, with_for_update=True)
+        if row is None or row.outcome is not None:
+            return PassVerdict.SETTLED
+        if row.passes >= max_passes:
+            row.outcome = PARKED_OUTCOME
+            row.processed_at = now or utc_now()
+            return PassVerdict.PARKED
+        row.passes += 1
+        return PassVerdict.ENQUEUE
+
+
+async def parked_payment_events(sessions: SessionFactory) -> int:
+    """How many events are parked (dead-lettered) for a person to look at."""
+    async with sessions() as session:
+        count = await session.scalar(
+            select(func.count(PaymentEventRow.id)).where(PaymentEventRow.outcome == PARKED_OUTCOME)
+        )
+        return int(count or 0)
 
 
 async def unprocessed_payment_events(

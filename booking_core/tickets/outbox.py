@@ -2,7 +2,8 @@
 
 `add_ticket_notifications` runs inside the confirmation transaction, so a ticket is never sold
 without its messages nor announced without its sale. Delivery workers then claim due rows with
-`due_notifications` and report back with `mark_sent` / `record_attempt` / `mark_failed`. A row's
+`due_notifications` and report back with `mark_sent` / `record_attempt` / `mark_failed` (errors are
+stored with phone numbers and addresses masked: booking_core.personal_data). A row's
 status only moves forward (pending → sent → delivered, or → failed): reports that arrive late or
 twice cannot undo a later state.
 """
@@ -14,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking_core.database import SessionFactory
 from booking_core.models import Booking, BookingStatus, Customer, Notification, NotificationStatus
+from booking_core.personal_data import mask_personal_data
 
 
 class Channel(StrEnum):
@@ -34,6 +36,8 @@ class NotificationKind(StrEnum):
 
     TICKET = "ticket"
     REMINDER = "reminder"
+    SHOW_WITHDRAWN = "show_withdrawn"  # the cinema withdrew the show: the booking is cancelled and refunded
+    SHOW_MOVED = "show_moved"  # the show starts at another time: the booking stands, cancelling refunds it
 
 
 # Statuses a row may move to from each status; delivered and failed are final.
@@ -98,6 +102,58 @@ def add_ticket_notifications(
     return rows
 
 
+async def add_show_notice(
+    session: AsyncSession, booking: Booking, kind: NotificationKind, now: datetime
+) -> None:
+    """In the caller's transaction, a Telegram notice of a withdrawn or moved show, due now.
+
+    A booking has one notice of each kind: a show moved a second time sends the same row again.
+    """
+    existing = await session.scalar(
+        select(Notification)
+        .where(
+            Notification.booking_id == booking.id,
+            Notification.channel == Channel.TELEGRAM,
+            Notification.kind == kind,
+        )
+        .with_for_update()
+    )
+    if existing is None:
+        session.add(_row(booking.id, Channel.TELEGRAM, kind, str(booking.customer.chat_id), now))
+        return
+    _send_again(existing, now)
+
+
+async def move_reminder(
+    session: AsyncSession, booking_id: int, old_start: datetime, new_start: datetime, now: datetime
+) -> None:
+    """In the caller's transaction, move the booking's show reminder as far as the show moved.
+
+    A reminder sent already goes out again before the new time; one that would be due already is dropped.
+    """
+    reminder = await session.scalar(
+        select(Notification)
+        .where(Notification.booking_id == booking_id, Notification.kind == NotificationKind.REMINDER)
+        .with_for_update()
+    )
+    if reminder is None:
+        return
+    pending = reminder.status == NotificationStatus.PENDING
+    remind_at = (reminder.due_at if pending else reminder.sent_at or reminder.due_at) + (
+        new_start - old_start
+    )
+    if remind_at > now:
+        _send_again(reminder, remind_at)
+    elif pending:
+        reminder.status, reminder.last_error = NotificationStatus.FAILED, "show moved: too late to remind"
+
+
+def _send_again(row: Notification, due_at: datetime) -> None:
+    """A row made pending afresh (a new message with the same purpose), due at `due_at`."""
+    row.status, row.due_at, row.attempts = NotificationStatus.PENDING, due_at, 0
+    row.sent_at = row.provider_message_id = row.last_error = None
+
+
 async def cancel_pending_notifications(session: AsyncSession, booking_id: int, reason: str) -> int:
     """In the caller's transaction, fail the booking's unsent rows (a cancelled show needs no reminder)."""
     result = await session.execute(
@@ -125,8 +181,12 @@ async def due_notifications(
             .where(
                 Notification.status == NotificationStatus.PENDING,
                 Notification.due_at <= now,
-                # Only a standing sale has a ticket to send or a show to remind of.
-                Booking.status == BookingStatus.CONFIRMED,
+                # Only a standing sale has a ticket to send or a show to remind of; a withdrawn show's
+                # notice goes to a booking that no longer stands.
+                or_(
+                    Booking.status == BookingStatus.CONFIRMED,
+                    Notification.kind == NotificationKind.SHOW_WITHDRAWN,
+                ),
             )
             .order_by(Notification.due_at, Notification.id)
             .limit(limit)
@@ -177,7 +237,10 @@ async def mark_delivered(sessions: SessionFactory, notification_id: int) -> bool
 async def mark_failed(sessions: SessionFactory, notification_id: int, error: str) -> bool:
     """Give up on the row (permanent error, retries spent); False when delivered or failed already."""
     return await _advance(
-        sessions, Notification.id == notification_id, NotificationStatus.FAILED, last_error=error
+        sessions,
+        Notification.id == notification_id,
+        NotificationStatus.FAILED,
+        last_error=mask_personal_data(error),
     )
 
 
@@ -189,7 +252,7 @@ async def record_attempt(
         result = await session.execute(
             update(Notification)
             .where(Notification.id == notification_id, Notification.status == NotificationStatus.PENDING)
-            .values(attempts=Notification.attempts + 1, last_error=error, due_at=retry_at)
+            .values(attempts=Notification.attempts + 1, last_error=mask_personal_data(error), due_at=retry_at)
             .execution_options(synchronize_session=False)
         )
         return _rowcount(result) == 1
@@ -199,7 +262,7 @@ async def record_delivery_report(
     sessions: SessionFactory, provider_message_id: str, status: NotificationStatus, error: str | None = None
 ) -> bool:
     """Twilio's status callback for an SMS row by message id; applied only when it moves forward."""
-    values: dict[str, object] = {} if error is None else {"last_error": error}
+    values: dict[str, object] = {} if error is None else {"last_error": mask_personal_data(error)}
     which = (Notification.provider_message_id == provider_message_id) & (Notification.channel == Channel.SMS)
     return await _advance(sessions, which, status, **values)
 
@@ -216,6 +279,19 @@ async def _advance(
             .execution_options(synchronize_session=False)
         )
         return _rowcount(result) > 0
+
+
+async def failed_notification_counts(sessions: SessionFactory) -> dict[str, int]:
+    """How many rows failed for good, by channel (every channel named, zero included)."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Notification.channel, func.count(Notification.id))
+            .where(Notification.status == NotificationStatus.FAILED)
+            .group_by(Notification.channel)
+        )
+        counts = {channel.value: 0 for channel in Channel}
+        counts.update({str(channel): int(count) for channel, count in rows})
+        return counts
 
 
 def _rowcount(result: object) -> int:

@@ -41,6 +41,14 @@ def free_seats(seat_map: SeatMap) -> int:
     return sum(1 for state in seat_map.states.values() if state == SeatState.FREE)
 
 
+def free_seats_not_wheelchair(layout: HallLayout, seat_map: SeatMap) -> int:
+    """How many seats anyone may pick now, wheelchair spaces left out (the waitlist never offers them)."""
+    wheelchair = [
+        seat.id for row in layout.rows for seat in row.seats if seat.category == best_seats.WHEELCHAIR
+    ]
+    return free_seats(seat_map) - sum(1 for seat in wheelchair if seat_map.states.get(seat) == SeatState.FREE)
+
+
 def stranded_by(layout: HallLayout, seat_map: SeatMap, chosen: Sequence[int]) -> tuple[int, ...]:
     """Free seats the user's choice leaves alone between taken ones."""
     return best_seats.stranded_seats(hall_rows(layout), taken_by_others(seat_map), chosen)

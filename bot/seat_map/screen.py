@@ -20,7 +20,7 @@ from booking_core.catalogue.views import HallLayout, ShowDetails
 from booking_core.holds.seat_map import SeatMap
 from bot.context import BotContext, core, user_id
 from bot.replies import show
-from bot.seat_map.choice import best_for, free_seats
+from bot.seat_map.choice import best_for, free_seats_not_wheelchair
 from bot.views.hall_picture import render_hall
 from bot.views.screen import Screen
 from bot.views.seat_keyboard import HOME_BLOCK, BlockPlan, home_block, plan_blocks
@@ -64,14 +64,17 @@ async def load_show_hall(context: BotContext, show_id: int) -> ShowHall | None:
     return ShowHall(details, cached_plan(layout))
 
 
-async def _waitlist_button(context: BotContext, seat_map: SeatMap, user: int) -> WaitlistButton:
-    """The waitlist button: status for a waiter; join when few seats are free or people already wait."""
+async def _waitlist_button(
+    context: BotContext, layout: HallLayout, seat_map: SeatMap, user: int, join_for: int
+) -> WaitlistButton:
+    """The waitlist button: status for a waiter; join when few seats are free (wheelchair spaces left out),
+    people already wait, or the user just asked for `join_for` seats side by side and none were."""
     if seat_map.your_hold is not None or seats_locked(seat_map):
         return WaitlistButton.NONE
     if seat_map.waiting and await core(context).holds.waitlist.position(seat_map.show_id, user) is not None:
         return WaitlistButton.STATUS
-    few_left = free_seats(seat_map) < core(context).settings.MAX_SEATS_PER_BOOKING
-    return WaitlistButton.JOIN if few_left or seat_map.waiting else WaitlistButton.NONE
+    few_left = free_seats_not_wheelchair(layout, seat_map) < core(context).settings.MAX_SEATS_PER_BOOKING
+    return WaitlistButton.JOIN if join_for or few_left or seat_map.waiting else WaitlistButton.NONE
 
 
 def _picture_key(bot_id: int, picture: bytes) -> str:
@@ -79,9 +82,16 @@ def _picture_key(bot_id: int, picture: bytes) -> str:
 
 
 async def seat_map_view(
-    context: BotContext, hall: ShowHall, user: int, block_number: int, note: str | None = None
+    context: BotContext,
+    hall: ShowHall,
+    user: int,
+    block_number: int,
+    note: str | None = None,
+    *,
+    join_waitlist_for: int = 0,
 ) -> SeatMapView:
-    """The user's current view of a block (HOME_BLOCK: where their seats, or the best pair, are)."""
+    """The user's current view of a block (HOME_BLOCK: where their seats, or the best pair, are);
+    `join_waitlist_for` N makes its waitlist button a one-tap join for N seats side by side."""
     holds = core(context).holds
     seat_map = await holds.seat_map(hall.details.show_id, user)
     if block_number == HOME_BLOCK:
@@ -98,17 +108,26 @@ async def seat_map_view(
         seat_map=seat_map,
         now=datetime.now(UTC),
         max_seats=core(context).settings.MAX_SEATS_PER_BOOKING,
-        waitlist=await _waitlist_button(context, seat_map, user),
+        waitlist=await _waitlist_button(context, hall.layout, seat_map, user, join_waitlist_for),
+        join_waitlist_for=join_waitlist_for,
         note=note,
         miniapp_url=core(context).settings.miniapp_url,
     )
 
 
 async def present_seat_map(
-    update: Update, context: BotContext, hall: ShowHall, block_number: int, note: str | None = None
+    update: Update,
+    context: BotContext,
+    hall: ShowHall,
+    block_number: int,
+    note: str | None = None,
+    *,
+    join_waitlist_for: int = 0,
 ) -> Message | None:
     """Show the seat map of a block in place of the pressed message (a new message from a text screen)."""
-    view = await seat_map_view(context, hall, user_id(update), block_number, note)
+    view = await seat_map_view(
+        context, hall, user_id(update), block_number, note, join_waitlist_for=join_waitlist_for
+    )
     frame = [seat.id for seat in view.block.seats()]
     picture = await asyncio.to_thread(render_hall, hall.layout, view.seat_map.states, frame)
     redis: aioredis.Redis = core(context).redis

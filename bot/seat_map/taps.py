@@ -32,6 +32,7 @@ class Outcome:
     alert: bool = False
     block: int = HOME_BLOCK
     note: str | None = None  # a line for the caption too (the stranded-seat warning)
+    join_waitlist_for: int = 0  # offer a one-tap join of the waitlist for this many seats side by side
 
 
 def refused(hall: ShowHall, refusal: HoldRefused, max_seats: int, block: int = HOME_BLOCK) -> Outcome:
@@ -80,10 +81,13 @@ async def toggle(
 
 
 def none_side_by_side(none: NoBlockFree) -> str:
-    """Why no seats side by side can be had: too few free at all, or none together."""
+    """Why no seats side by side can be had (too few free at all, or none together), and the way on."""
+    wait = f"Join the waitlist below to be offered {none.count} seats side by side when they come free"
+    if none.holding:
+        wait = f"Release your seats to join the waitlist for {none.count} seats side by side"
     if none.too_few:
-        return f"Only {none.free} seat(s) are free for this show. Join the waitlist to be offered seats."
-    return f"There are no {none.count} free seats side by side now. Pick seats on the map instead."
+        return f"Only {none.free} seat(s) are free for this show. {wait}."
+    return f"There are no {none.count} free seats side by side now. {wait}, or pick seats on the map."
 
 
 async def best(holds: HoldStore, hall: ShowHall, user: int, count: int, max_seats: int) -> Outcome:
@@ -92,7 +96,7 @@ async def best(holds: HoldStore, hall: ShowHall, user: int, count: int, max_seat
         return refused(hall, HoldRefused(HoldRefusalReason.TOO_MANY_SEATS), max_seats)
     result = await hold_best(holds, hall.details.show_id, hall_rows(hall.layout), user, count)
     if isinstance(result, NoBlockFree):
-        return Outcome(none_side_by_side(result), alert=True)
+        return Outcome(none_side_by_side(result), alert=True, join_waitlist_for=count)
     if isinstance(result, HoldRefused):
         return refused(hall, result, max_seats)
     block = hall.plan.block_of(result.seat_ids[0])

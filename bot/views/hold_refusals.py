@@ -38,6 +38,16 @@ def hold_refusal(reason: HoldRefusalReason, seat_labels: Sequence[str] = (), *, 
             )
         case HoldRefusalReason.THEATRE_UNAVAILABLE:
             return "This cinema's booking system is temporarily unavailable. Please try again in a minute."
+        case HoldRefusalReason.HOLD_LIMIT:
+            return (
+                "You have held seats for this show for as long as one may without paying. "
+                "Please wait a few minutes, then pick again."
+            )
+        case HoldRefusalReason.TOO_MANY_SHOWS:
+            return (
+                "You are holding seats for other shows already. Pay for them or release them "
+                "before picking seats here."
+            )
         case _:
             assert_never(reason)
 

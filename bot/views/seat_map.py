@@ -57,6 +57,7 @@ class SeatMapView:
     now: datetime
     max_seats: int
     waitlist: WaitlistButton = WaitlistButton.NONE
+    join_waitlist_for: int = 0  # the JOIN button joins for this many side by side at once (0: asks how many)
     note: str | None = None
     miniapp_url: str | None = None  # where the whole-hall Mini App is; None: no such button
 
@@ -175,6 +176,9 @@ def _action_row(view: SeatMapView) -> list[InlineKeyboardButton]:
     row = [_other_shows(view.details)]
     if view.waitlist == WaitlistButton.STATUS:
         row.append(button("⏳ My place in line", Action.WAITLIST_STATUS, show_id))
+    elif view.waitlist == WaitlistButton.JOIN and view.join_waitlist_for:
+        wanted = view.join_waitlist_for
+        row.append(button(f"⏳ Wait for {wanted} side by side", Action.WAITLIST_JOIN, show_id, wanted, 1))
     elif view.waitlist == WaitlistButton.JOIN:
         row.append(button("⏳ Join the waitlist", Action.WAITLIST_JOIN, show_id, 0, 1))
     return row

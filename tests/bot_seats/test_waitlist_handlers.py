@@ -144,3 +144,50 @@ async def test_joining_when_seats_are_free_makes_the_offer_at_once(
     assert "Seats for you from the waitlist!" in caption and "A3, A4" in caption
     held = await seat_bot.core.holds.current_hold(show.show_id, USER)
     assert held is not None and held.is_offer and held.seat_ids == tuple(show.seat_ids[2:])
+
+
+async def _scattered_singles(seat_bot: SeatBot, sessions: SessionFactory, rows: int) -> int:
+    """A show after a rush: every other seat of its `rows` standard rows held, 8 wheelchair spaces free."""
+    show = await make_show(sessions, rows=rows + 1, seats_per_row=8, wheelchair_seats=8)
+    for row in range(rows):
+        every_other = show.seat_ids[row * 8 : row * 8 + 8 : 2]
+        assert isinstance(
+            await seat_bot.core.holds.hold(show.show_id, OTHER_USER + 1 + row, every_other), Hold
+        )
+    return show.show_id
+
+
+async def test_best_n_without_a_block_offers_the_waitlist_for_n_side_by_side(
+    seat_bot: SeatBot, sessions: SessionFactory
+) -> None:
+    # Given 20 scattered single seats (more than MAX_SEATS_PER_BOOKING) and 8 free wheelchair spaces
+    show_id = await _scattered_singles(seat_bot, sessions, rows=5)
+    message = await seat_bot.open_map(show_id)
+    assert [t for t, c in callbacks(message) if c.action == Action.WAITLIST_JOIN] == []
+    # When the user asks for the best 2
+    answer = await seat_bot.press(message.message_id, action_button(message, Action.BEST, "✨2"))
+    # Then they hear there are none side by side, and the map offers the waitlist for 2 side by side
+    assert answer.text is not None and "no 2 free seats side by side" in answer.text
+    assert "waitlist" in answer.text
+    refreshed = seat_bot.map_message()
+    join = action_button(refreshed, Action.WAITLIST_JOIN, "2 side by side")
+    assert join == f"v1:wj:{show_id}:2:1"
+    # And one tap puts them in line for 2 seats together
+    joined = await seat_bot.press(refreshed.message_id, join)
+    assert joined.text == "You are on the waitlist."
+    position = await seat_bot.core.holds.waitlist.position(show_id, USER)
+    assert isinstance(position, WaitlistPosition) and (position.seats, position.together) == (2, True)
+
+
+async def test_wheelchair_spaces_do_not_count_as_free_seats_for_the_waitlist(
+    seat_bot: SeatBot, sessions: SessionFactory
+) -> None:
+    # Given 4 scattered single seats and 8 free wheelchair spaces: 12 free, but only 4 for anyone's pick
+    show_id = await _scattered_singles(seat_bot, sessions, rows=1)
+    # When the user opens the map, the waitlist is offered (fewer than MAX_SEATS_PER_BOOKING seats free)
+    message = await seat_bot.open_map(show_id)
+    assert action_button(message, Action.WAITLIST_JOIN, "Join the waitlist")
+    # And asking for the best 5 says how many seats are really free
+    answer = await seat_bot.press(message.message_id, action_button(message, Action.BEST, "✨5"))
+    assert answer.text is not None and answer.text.startswith("Only 4 seat(s) are free for this show.")
+    assert action_button(seat_bot.map_message(), Action.WAITLIST_JOIN, "5 side by side")

@@ -37,7 +37,7 @@ from roles.web_role import core_web_app
 from sandbox.mailbox import Mailbox, start_mailbox
 from sandbox.telegram import TelegramSandbox, install_telegram_sandbox
 from sandbox.twilio_api import SANDBOX_FROM_NUMBER, TwilioSandboxState, setup_twilio_sandbox
-from tests.factories import make_show
+from tests.factories import ShowFixture, make_show
 from tests.support.settings import stand_settings
 from tests.support.worker import open_worker_side
 from webhooks.keys import TWILIO_AUTH_TOKEN
@@ -128,9 +128,14 @@ class Stand:
         email: str | None = None,
         starts_in: timedelta = timedelta(days=1),
         seats: int = 2,
+        show: ShowFixture | None = None,
     ) -> int:
-        """A customer holds seats, checks out and pays; the real confirmation writes the outbox."""
-        show = await make_show(self.ctx.sessions, rows=2, seats_per_row=6, starts_at=utc_now() + starts_in)
+        """A customer holds seats (of `show`, else of a new one), checks out and pays; the real
+        confirmation writes the outbox."""
+        if show is None:
+            show = await make_show(
+                self.ctx.sessions, rows=2, seats_per_row=6, starts_at=utc_now() + starts_in
+            )
         await get_or_create_customer(self.ctx.sessions, user_id, chat_id=user_id)
         if phone:
             await set_phone(self.ctx.sessions, user_id, phone)

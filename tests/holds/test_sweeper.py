@@ -30,11 +30,11 @@ async def test_concurrent_sweepers_retire_each_hold_once(
     clock: HandClock,
     inventory: SqlInventory,
 ) -> None:
-    # Given 60 holds over 5 shows, all past their expiry
+    # Given 60 holds over 5 shows (12 users each), all past their expiry
     shows = [await make_show(sessions, rows=3, seats_per_row=4) for _ in range(5)]
-    for show in shows:
+    for n, show in enumerate(shows):
         for user, seat in enumerate(show.seat_ids):
-            await store.hold(show.show_id, 1000 + user, [seat])
+            await store.hold(show.show_id, 1000 + 100 * n + user, [seat])
     clock.advance(301)
     # When six sweepers, each with its own connection and sink, sweep at the same time, while the
     # same six also run each show's offer step (which retires due holds too), all at once

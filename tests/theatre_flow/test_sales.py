@@ -183,3 +183,25 @@ async def test_cancelling_a_booking_cancels_the_theatres_ticket(stand: Stand) ->
     assert booking.ticket is not None and booking.ticket.cancelled_at is not None
     (e5,) = await stand.seats(show_id, "E5")
     assert (await stand.holds.seat_map(show_id, 99)).states[e5] == SeatState.FREE
+
+
+async def test_a_redis_flush_between_checkout_and_payment_still_sells_the_paid_seats(stand: Stand) -> None:
+    # Given a checkout at a connected cinema, its seats locked at the theatre for the hold
+    show_id, theatre_show = await stand.show()
+    checkout = await stand.buy(show_id, 14, "E1", "E2")
+    lock_id = (await stand.claims(theatre_show))["E1"][1]
+    # When Redis loses everything (our hold and our record of the theatre lock with it)
+    await stand.core.redis.flushdb()
+    # and the payment arrives while the lock is still live at the theatre
+    result = await stand.pay(checkout)
+    # Then that very lock is committed: a ticket, no refund, and no lock left behind at the theatre
+    assert result.outcome == ConfirmationOutcome.CONFIRMED, result
+    booking = await stand.booking(checkout.booking_id)
+    assert booking.status == BookingStatus.CONFIRMED and booking.theatre_lock_id == lock_id
+    assert booking.ticket is not None
+    assert refunds_started(stand, checkout.booking_id) == []
+    assert await stand.core.bookings.refund_due() == []
+    assert await stand.marquee_tickets_at_theatre(theatre_show) == {
+        booking.ticket.theatre_ticket_id: ("E1", "E2")
+    }
+    assert all(kind == "sale" for kind, _id in (await stand.claims(theatre_show)).values())

@@ -17,7 +17,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 # Scripts over the sweeper's global index: they take their own keys and get no prelude.
-GLOBAL_SCRIPTS = ("due_pop", "due_done", "due_register")
+GLOBAL_SCRIPTS = ("due_pop", "due_done", "due_register", "held_shows")
 SHOW_SCRIPTS = (
     "hold",
     "release",

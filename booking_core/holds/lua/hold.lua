@@ -1,18 +1,24 @@
--- hold(KEYS = show keys 1..14 + [15 attempts counter of this user],
---      ARGV = [inventory, now_ms, user, token, hold_ms, max_seats, attempts_limit, window_ms, seat...])
+-- hold(KEYS = show keys 1..14 + [15 attempts counter of this user, 16 hold_since of this user],
+--      ARGV = [inventory, now_ms, user, token, hold_ms, max_seats, attempts_limit, window_ms,
+--              life_ms, pause_ms, seat...])
 -- All or nothing: the user's selection for the show becomes exactly `seat...` under a new token,
 -- replacing their previous hold atomically (seats dropped from it are freed). Checks, in order:
 -- rate limit (attempts counted per window_ms), show open, seat count (an offer holder may re-pick at
 -- most the number of seats offered), every seat in the hall, not sold, not held by someone else, not
 -- reserved for the waitlist (unless the user holds an offer). Expired holds met on the way are retired.
+-- Lifetime: the user's plain holds of the show end at most life_ms after their first seat (KEYS[16]
+-- keeps that time, for life_ms + pause_ms); re-holding never stretches them past it, and from then
+-- until the pause is over the user is refused `hold_limit`. life_ms 0: no limit (a paid booking).
 -- Reply (JSON): {need=gen} | {refused=reason, seats=[...], expired, settle}
---             | {exp=ms, offered=n, due=ms|false, settle=bool, expired=[[user, offered, seats]...]}
+--             | {exp=ms, offered=n, due=ms|false, settle=bool, first=bool, expired=[[user, offered, seats]...]}
+-- `first`: the user held no seats of the show before this call.
 if not ensure_loaded() then return need_inventory() end
 local user, token = ARGV[3], ARGV[4]
 local hold_ms, max_seats = tonumber(ARGV[5]), tonumber(ARGV[6])
 local limit, window_ms = tonumber(ARGV[7]), tonumber(ARGV[8])
+local life_ms, pause_ms = tonumber(ARGV[9]), tonumber(ARGV[10])
 local seats = {}
-for i = 9, #ARGV do seats[#seats + 1] = ARGV[i] end
+for i = 11, #ARGV do seats[#seats + 1] = ARGV[i] end
 
 local expired, settle = {}, false
 local function refuse(reason, which)
@@ -38,6 +44,16 @@ if cur_token then
 end
 local offered = current and current.offered or 0
 if #seats > (offered > 0 and offered or max_seats) then return refuse('too_many_seats') end
+
+-- The lifetime of the user's plain holds of this show (an offer keeps its own deadline).
+local life_end, since_new = nil, false
+if life_ms > 0 and offered == 0 then
+  local since = tonumber(redis.call('GET', KEYS[16]) or '')
+  if since and NOW >= since + life_ms + pause_ms then since = nil end  -- the pause is over
+  if since and NOW >= since + life_ms then return refuse('hold_limit') end
+  if not since then since, since_new = NOW, true end
+  life_end = since + life_ms
+end
 
 local mine = {}
 if current then for _, s in ipairs(current.seats) do mine[s] = true end end
@@ -81,8 +97,10 @@ if current then
     end
   end
 end
--- An offer keeps its own deadline when re-picked; a plain hold starts afresh.
+-- An offer keeps its own deadline when re-picked; a plain hold starts afresh, within its lifetime.
 local exp = (offered > 0) and current.exp or (NOW + hold_ms)
+if life_end and exp > life_end then exp = life_end end
+if since_new then redis.call('SET', KEYS[16], ms(NOW), 'PX', life_ms + pause_ms) end
 local due = due_hint(exp)
 write_hold(token, user, exp, offered, seats)
 -- An offer holder may have re-picked seats from the waitlist's pool: they are no longer in it.
@@ -91,4 +109,4 @@ settle = free_seats(freed) or settle
 -- Holding seats yourself means you are no longer waiting for them.
 settle = leave_queue(user) or settle
 return cjson.encode({exp = ms(exp), offered = offered, due = due and ms(due) or false, settle = settle,
-  expired = expired})
+  first = current == nil, expired = expired})

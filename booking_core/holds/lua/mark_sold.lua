@@ -4,7 +4,7 @@
 -- rebuild that read SQL before the commit is refused. The hold `token` is deleted without freeing the
 -- sold seats; any seat of it that was not sold is freed. Sold seats leave the waitlist's pool.
 -- settle = true asks Python to run the waitlist's offer step (whenever anyone waits).
--- Reply (JSON): {settle=bool}
+-- Reply (JSON): {settle=bool, user=id|false} (user: the holder of `token`, if it was still held)
 local token = ARGV[3]
 local seats = {}
 for i = 4, #ARGV do seats[#seats + 1] = ARGV[i] end
@@ -29,4 +29,4 @@ if h then
 end
 -- A newly sold seat can make reserved seats useless to every waiter: let the offer step look again.
 settle = settle or redis.call('ZCARD', K_QUEUE) > 0
-return cjson.encode({settle = settle})
+return cjson.encode({settle = settle, user = h and h.user or false})

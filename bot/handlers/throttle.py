@@ -1,0 +1,52 @@
+"""Before any handler does work: a user sending more than BOT_UPDATES_PER_MINUTE updates is told to slow down.
+
+Callback data can be sent by a script as fast as the network allows; every press redraws a seat map.
+A counter per user in Redis (one pipelined round trip, shared by every bot process) counts the updates
+of the current minute; over the limit the update is answered "slow down" and goes no further.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop, TypeHandler
+
+from bot import context as ctx
+from bot.context import BotApplication, BotContext
+from bot.replies import answer
+
+log = logging.getLogger(__name__)
+
+# After the log tagging (-100), before every handler that does work (0 and later).
+GROUP = -50
+WINDOW_SECONDS = 60
+SLOW_DOWN = "That was a lot at once. Please wait a minute, then try again."
+
+
+def _key(user_id: int) -> str:
+    return f"bot:updates:{{user:{user_id}}}"
+
+
+async def limit_updates(update: Update, context: BotContext) -> None:
+    """Count the user's update; over the limit, answer "slow down" and stop it here."""
+    user = update.effective_user
+    if user is None:
+        return
+    key = _key(user.id)
+    async with ctx.core(context).redis.pipeline(transaction=True) as pipe:
+        pipe.set(key, 0, ex=WINDOW_SECONDS, nx=True)  # a new window starts with the first update
+        pipe.incr(key)
+        _, count = await pipe.execute()
+    limit = ctx.settings(context).BOT_UPDATES_PER_MINUTE
+    if int(count) <= limit:
+        return
+    if int(count) == limit + 1:
+        log.info("user %s sent more than %s updates in a minute: slowed down", user.id, limit)
+    await answer(update, SLOW_DOWN, alert=True)
+    raise ApplicationHandlerStop
+
+
+def register(application: BotApplication) -> None:
+    """Add the limit in its own group, ahead of every handler that does work."""
+    application.add_handler(TypeHandler(Update, limit_updates), group=GROUP)
