@@ -23,6 +23,7 @@ class HoldRefusalReason(enum.StrEnum):
     RATE_LIMITED = "rate_limited"
     WAITLIST_FIRST = "waitlist_first"  # freed seats are reserved for people on the waitlist
     THEATRE_UNAVAILABLE = "theatre_unavailable"  # a connected cinema's own system is not answering
+    NO_SEATS_TOGETHER = "no_seats_together"  # "best N": no block of N adjacent seats is free
 
 
 @dataclass(frozen=True)

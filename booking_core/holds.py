@@ -21,6 +21,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from booking_core.best_hold import HoldOutcome, ranking_key, ranking_payload
 from booking_core.best_seats import best_seats, stranded_seats
 from booking_core.due_index import DueIndex
 from booking_core.events import EventSink
@@ -36,7 +37,7 @@ from booking_core.hold_types import (
     to_ms,
 )
 from booking_core.redis_keys import ShowKeys
-from booking_core.seat_map import SeatMap, SeatState, read_seat_map
+from booking_core.seat_map import SeatMap, SeatState, parse_seat_map, read_seat_map
 from booking_core.show_scripts import ShowScripts, as_list, expiry_events
 from booking_core.theatre_holds import OfferLocking, TheatreHolds
 from booking_core.theatre_shows import ConnectedShow
@@ -44,6 +45,7 @@ from booking_core.waitlist import Waitlist
 
 __all__ = [
     "Hold",
+    "HoldOutcome",
     "HoldRefusalReason",
     "HoldRefused",
     "HoldStore",
@@ -113,14 +115,56 @@ class HoldStore:
         await self._release_in_redis(show_id, result.token)
         return refusal
 
+    async def hold_best(self, show_id: int, user_id: int, count: int) -> HoldOutcome:
+        """Hold the best `count` seats side by side (replacing the user's selection) in one script call.
+
+        Refused with NO_SEATS_TOGETHER when no block of `count` is free; the outcome carries the seat map
+        as the user sees it afterwards. At a connected cinema the block is then locked at its theatre
+        like any hold (a refused lock undoes it and names the seats that went elsewhere).
+        """
+        token = secrets.token_urlsafe(18)
+        extra_keys = [ShowKeys(show_id).attempts(user_id), ranking_key(show_id, count)]
+        args: list[str | int] = [count, "", *self._hold_args(user_id, token)]
+        reply = await self._shows.run(
+            "best", show_id, args, now_ms=self._shows.now_ms(), extra_keys=extra_keys
+        )
+        if reply.get("need_ranking"):
+            # The first "best" press of this show and count since its inventory was loaded.
+            args[1] = ranking_payload(await self.waitlist.layout(show_id), count)
+            reply = await self._shows.run(
+                "best", show_id, args, now_ms=self._shows.now_ms(), extra_keys=extra_keys
+            )
+        seats = sorted(int(seat) for seat in as_list(reply["seats"]))
+        result = await self._held(show_id, user_id, token, seats, reply["hold"])
+        seat_map = parse_seat_map(show_id, user_id, reply["map"])
+        connected = await self._connected(show_id)
+        if connected is None:
+            return HoldOutcome(result, seat_map)
+        if isinstance(result, Hold):
+            assert self.theatre is not None  # _connected() finds shows only through it
+            refusal = await self.theatre.lock_hold(connected, result, self._is_live)
+            if refusal is not None:
+                await self._release_in_redis(show_id, token)
+                result = refusal
+        return HoldOutcome(result, await self.seat_map(show_id, user_id))
+
+    def _hold_args(self, user_id: int, token: str) -> list[str | int]:
+        """hold.lua's ARGV after the inventory and clock, up to the seats."""
+        return [user_id, token, self._hold_ms, self._max_seats, self._attempts, RATE_WINDOW_MS]
+
     async def _hold_in_redis(self, show_id: int, user_id: int, seats: list[int]) -> Hold | HoldRefused:
         token = secrets.token_urlsafe(18)
-        limits = [self._hold_ms, self._max_seats, self._attempts, RATE_WINDOW_MS]
-        args: list[str | int] = [user_id, token, *limits, *seats]
+        args = [*self._hold_args(user_id, token), *seats]
         attempts_key = ShowKeys(show_id).attempts(user_id)
         reply = await self._shows.run(
             "hold", show_id, args, now_ms=self._shows.now_ms(), extra_keys=[attempts_key]
         )
+        return await self._held(show_id, user_id, token, seats, reply)
+
+    async def _held(
+        self, show_id: int, user_id: int, token: str, seats: list[int], reply: dict[str, Any]
+    ) -> Hold | HoldRefused:
+        """The hold (or refusal) hold.lua's reply stands for, after its bookkeeping is done."""
         if reply.get("due"):
             await self._due.register(show_id, reply["due"])
         await self._after_change(show_id, reply)
@@ -184,7 +228,8 @@ class HoldStore:
     async def forget_inventory(self, show_id: int) -> None:
         """Drop the cached hall, start time and sale status of a show (after the catalogue changed it)."""
         keys = ShowKeys(show_id)
-        await self._shows.redis.delete(keys.key("meta"), keys.key("seats"))
+        rankings = [ranking_key(show_id, count) for count in range(1, self._max_seats + 1)]
+        await self._shows.redis.delete(keys.key("meta"), keys.key("seats"), *rankings)
 
     async def seat_map(self, show_id: int, user_id: int | None) -> SeatMap:
         """Every seat's state as the user sees it (see booking_core.seat_map), the theatre's included."""
@@ -209,15 +254,11 @@ class HoldStore:
         *,
         together: bool = True,
         wheelchair: bool = False,
-        tie_break: int | None = None,
     ) -> tuple[int, ...] | None:
-        """The best `count` seats the user could hold now (their own held seats count as available).
-
-        `tie_break` (e.g. the user's id) orders equally good blocks, so users asking at once spread out.
-        """
+        """The best `count` seats the user could hold now (their own held seats count as available)."""
         taken = await self._taken_by_others(show_id, user_id)
         layout = await self.waitlist.layout(show_id)
-        return best_seats(layout, taken, count, together=together, wheelchair=wheelchair, tie_break=tie_break)
+        return best_seats(layout, taken, count, together=together, wheelchair=wheelchair)
 
     async def stranded_by(
         self, show_id: int, user_id: int | None, seat_ids: Sequence[int]

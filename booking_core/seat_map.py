@@ -6,6 +6,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from booking_core.hold_types import Hold, parse_hold
 from booking_core.show_scripts import ShowScripts, as_list
@@ -52,6 +53,12 @@ async def read_seat_map(shows: ShowScripts, show_id: int, user_id: int | None, n
     """The show's seat map as `user_id` sees it (None: an anonymous view)."""
     user = "" if user_id is None else str(user_id)
     reply = await shows.run("seat_map", show_id, [user], now_ms=now_ms)
+    return parse_seat_map(show_id, user_id, reply)
+
+
+def parse_seat_map(show_id: int, user_id: int | None, reply: dict[str, Any]) -> SeatMap:
+    """The seat map from seat_map.lua's reply (also embedded in the replies of scripts that change holds)."""
+    user = "" if user_id is None else str(user_id)
     states = {int(seat): SeatState.FREE for seat in as_list(reply["seats"])}
     for seat in as_list(reply["reserved"]):
         states[int(seat)] = SeatState.OFFERED

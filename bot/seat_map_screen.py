@@ -79,11 +79,17 @@ def _picture_key(bot_id: int, picture: bytes) -> str:
 
 
 async def seat_map_view(
-    context: BotContext, hall: ShowHall, user: int, block_number: int, note: str | None = None
+    context: BotContext,
+    hall: ShowHall,
+    user: int,
+    block_number: int,
+    note: str | None = None,
+    seat_map: SeatMap | None = None,
 ) -> SeatMapView:
-    """The user's current view of a block (HOME_BLOCK: where their seats, or the best pair, are)."""
-    holds = core(context).holds
-    seat_map = await holds.seat_map(hall.details.show_id, user)
+    """The user's view of a block (HOME_BLOCK: where their seats, or the best pair, are), from `seat_map`
+    when the caller has just had it from the core, else read afresh."""
+    if seat_map is None:
+        seat_map = await core(context).holds.seat_map(hall.details.show_id, user)
     if block_number == HOME_BLOCK:
         preferred = (
             seat_map.your_hold.seat_ids if seat_map.your_hold else best_for(hall.layout, seat_map, HOME_PAIR)
@@ -104,10 +110,15 @@ async def seat_map_view(
 
 
 async def present_seat_map(
-    update: Update, context: BotContext, hall: ShowHall, block_number: int, note: str | None = None
+    update: Update,
+    context: BotContext,
+    hall: ShowHall,
+    block_number: int,
+    note: str | None = None,
+    seat_map: SeatMap | None = None,
 ) -> Message | None:
     """Show the seat map of a block in place of the pressed message (a new message from a text screen)."""
-    view = await seat_map_view(context, hall, user_id(update), block_number, note)
+    view = await seat_map_view(context, hall, user_id(update), block_number, note, seat_map)
     frame = [seat.id for seat in view.block.seats()]
     picture = await asyncio.to_thread(render_hall, hall.layout, view.seat_map.states, frame)
     redis: aioredis.Redis = core(context).redis

@@ -6,21 +6,16 @@ returns an `Outcome`: the callback answer (an alert for a refusal) and where the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from booking_core import best_seats
-from booking_core.hold_types import Hold, HoldRefusalReason, HoldRefused
+from booking_core.hold_types import HoldRefusalReason, HoldRefused
 from booking_core.holds import HoldStore
 from booking_core.seat_map import SeatMap, SeatState
-from bot.seat_choice import free_seats, hall_rows, seat_labels, stranded_by, taken_by_others, toggled
+from bot.seat_choice import free_seats, seat_labels, stranded_by, toggled
 from bot.seat_keyboard import HOME_BLOCK
 from bot.seat_map_screen import ShowHall
 from bot.views.hold_refusals import hold_refusal
 
-# Refusals naming seats that went to someone else between reading the map and holding: a lost race.
-_LOST_RACE = frozenset(
-    {HoldRefusalReason.SEAT_TAKEN, HoldRefusalReason.SEAT_SOLD, HoldRefusalReason.WAITLIST_FIRST}
-)
 _UNAVAILABLE = {
     SeatState.SOLD: HoldRefusalReason.SEAT_SOLD,
     SeatState.HELD: HoldRefusalReason.SEAT_TAKEN,
@@ -36,6 +31,7 @@ class Outcome:
     alert: bool = False
     block: int = HOME_BLOCK
     note: str | None = None  # a line for the caption too (the stranded-seat warning)
+    seat_map: SeatMap | None = None  # the map as the core saw it right after, when it said so
 
 
 def refused(hall: ShowHall, refusal: HoldRefused, max_seats: int, block: int = HOME_BLOCK) -> Outcome:
@@ -91,53 +87,19 @@ def _none_side_by_side(current: SeatMap, count: int) -> str:
     return f"There are no {count} free seats side by side now. Pick seats on the map instead."
 
 
-async def _hold_best(holds: HoldStore, hall: ShowHall, user: int, count: int) -> Hold | HoldRefused | str:
-    """Hold the best `count` seats side by side; after a lost race, plan again without the seats lost.
-
-    In a rush everyone's first plan wants the same seats. A lost race rules out (for this press) at
-    least one seat of the block tried, and the next plan reads a fresh map, so no block is tried twice
-    and each press ends holding seats or finding no block left. The attempts are bounded by the blocks
-    free at the first look: enough to try every one of them. Ties between equally good blocks go by the
-    user's id, so concurrent users mostly want different seats in the first place.
-    """
-    show_id = hall.details.show_id
-    rows = hall_rows(hall.layout)
-    lost: set[int] = set()
-    attempts_left: int | None = None
-    result: Hold | HoldRefused = HoldRefused(HoldRefusalReason.SEAT_TAKEN)
-    while True:
-        current = await holds.seat_map(show_id, user)
-        if current.closed:
-            return HoldRefused(HoldRefusalReason.SHOW_STARTED)
-        if current.unavailable_reason is not None:
-            return HoldRefused(HoldRefusalReason.THEATRE_UNAVAILABLE)
-        unavailable = taken_by_others(current) | lost
-        seats = best_seats.best_block(rows, unavailable, count, tie_break=user)
-        if seats is None:
-            return _none_side_by_side(current, count)
-        if attempts_left is None:
-            attempts_left = best_seats.candidate_blocks(rows, unavailable, count)
-        if attempts_left == 0:
-            return result
-        attempts_left -= 1
-        result = await holds.hold(show_id, user, seats)
-        if not (isinstance(result, HoldRefused) and result.reason in _LOST_RACE):
-            return result
-        lost.update(result.seat_ids or seats)
-
-
 async def best(holds: HoldStore, hall: ShowHall, user: int, count: int, max_seats: int) -> Outcome:
-    """Replace the user's selection with the best `count` seats side by side."""
+    """Replace the user's selection with the best `count` seats side by side (one core call)."""
     if count > max_seats:
         return refused(hall, HoldRefused(HoldRefusalReason.TOO_MANY_SEATS), max_seats)
-    result = await _hold_best(holds, hall, user, count)
-    if isinstance(result, str):
-        return Outcome(result, alert=True)
+    outcome = await holds.hold_best(hall.details.show_id, user, count)
+    result, after = outcome.result, outcome.seat_map
+    if isinstance(result, HoldRefused) and result.reason == HoldRefusalReason.NO_SEATS_TOGETHER:
+        return replace(Outcome(_none_side_by_side(after, count), alert=True), seat_map=after)
     if isinstance(result, HoldRefused):
-        return refused(hall, result, max_seats)
+        return replace(refused(hall, result, max_seats), seat_map=after)
     block = hall.plan.block_of(result.seat_ids[0])
     held = ", ".join(seat_labels(hall.layout, result.seat_ids))
-    return Outcome(f"Held {held} for you.", block=block.number if block else HOME_BLOCK)
+    return Outcome(f"Held {held} for you.", block=block.number if block else HOME_BLOCK, seat_map=after)
 
 
 async def release(holds: HoldStore, hall: ShowHall, user: int) -> Outcome:

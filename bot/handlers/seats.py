@@ -45,7 +45,7 @@ async def _tap(
             return
         outcome = await act(hall, user)
         await answer(update, outcome.text, alert=outcome.alert)
-        await present_seat_map(update, context, hall, outcome.block, outcome.note)
+        await present_seat_map(update, context, hall, outcome.block, outcome.note, outcome.seat_map)
 
 
 async def seat_map(update: Update, context: BotContext) -> None:

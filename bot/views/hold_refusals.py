@@ -36,6 +36,8 @@ def hold_refusal(reason: HoldRefusalReason, seat_labels: Sequence[str] = (), *, 
             )
         case HoldRefusalReason.THEATRE_UNAVAILABLE:
             return "This cinema's booking system is temporarily unavailable. Please try again in a minute."
+        case HoldRefusalReason.NO_SEATS_TOGETHER:
+            return "There are not that many free seats side by side now. Pick seats on the map instead."
         case _:
             assert_never(reason)
 
