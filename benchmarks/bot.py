@@ -3,13 +3,14 @@
     python benchmarks/bot.py     # embedded Redis and SQLite in a temp dir; BENCH_USERS, BENCH_SECONDS
 
 Both bots are the real python-telegram-bot Application, polling the in-process Telegram sandbox, with
-AIORateLimiter and concurrent updates. The demo catalogue is loaded. Each simulated user repeats a
-browsing round on its own show: movies -> shows of a day (free seats read from Redis) -> seat map (hall
+the bot's rate limiter (bot/flood_control.py) and concurrent updates. The demo catalogue is loaded.
+Each simulated user repeats a browsing round on its own show: movies -> shows of a day (free seats read from Redis) -> seat map (hall
 picture, cached by content) -> tap a seat (hold) -> tap it again (release) -> back to the shows -> back
 to the movies; every press waits for the bot's answer and then for its screen before the next one.
 The baseline, in the same run with the same users and number of presses, is a bot whose only handler
-answers the callback query. The sandbox enforces no flood limits, so the Marquee bot's limiter is set
-far above Telegram's 30 messages/s here: the figure is the bot's own cost, not Telegram's cap.
+answers the callback query. The sandbox enforces no flood limits, so both limiters are set far above
+Telegram's figures here: the figure is the bot's own cost, not Telegram's cap (benchmarks/rush.py
+measures a rush under Telegram's per-chat limits).
 Users, sandbox and bot share one process and event loop, so both figures include the sandbox's work.
 Last line: RESULT updates_per_s=... baseline_per_s=... ratio=... p99_ms=...
 """
@@ -29,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from telegram import Update
-from telegram.ext import AIORateLimiter, ApplicationBuilder, CallbackQueryHandler, ContextTypes
+from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes
 
 from booking_core.catalogue import seed_demo
 from booking_core.database import create_engine
@@ -39,6 +40,7 @@ from booking_core.settings import load_settings
 from bot.app import build_application
 from bot.codec import Action, encode
 from bot.context import BotApplication
+from bot.flood_control import RepliesFirst
 from bot.notifications import TelegramNotifier
 from bot.running import running_bot
 from bot.views.catalogue import pick_day
@@ -201,7 +203,7 @@ def baseline_bot(api: str) -> BotApplication:
         .token(TOKEN)
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        .rate_limiter(AIORateLimiter(overall_max_rate=100_000))
+        .rate_limiter(RepliesFirst.without_pacing())
         .concurrent_updates(256)
         .build()
     )
@@ -301,7 +303,12 @@ async def main() -> None:
             route_of = dict(zip(users, await routes(core, USERS), strict=True))
             print(f"demo catalogue: {report_seed.summary()}; {USERS} users, {PHASE_SECONDS:.0f} s per phase")
             marquee_bot = build_application(
-                settings, core, token=TOKEN, api_base_url=api, notifier=notifier, messages_per_second=100_000
+                settings,
+                core,
+                token=TOKEN,
+                api_base_url=api,
+                notifier=notifier,
+                rate_limiter=RepliesFirst.without_pacing(),
             )
             marquee = await run_phase("marquee", marquee_bot, state, users, route_of)
             baseline = await run_phase("baseline", baseline_bot(api), state, users, route_of)

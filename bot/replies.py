@@ -17,6 +17,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackContext
 
 from bot.codec import Callback, decode
+from bot.flood_control import Traffic
 from bot.views.screen import Screen
 
 log = logging.getLogger(__name__)
@@ -52,12 +53,18 @@ async def answer(update: Update, text: str | None = None, *, alert: bool = False
 
 
 async def show(
-    update: Update, context: CallbackContext[Any, Any, Any, Any], screen: Screen
+    update: Update,
+    context: CallbackContext[Any, Any, Any, Any],
+    screen: Screen,
+    traffic: Traffic | None = None,
 ) -> Message | None:
-    """Show `screen`: in place of the pressed button's message, else as a new message in the chat."""
+    """Show `screen`: in place of the pressed button's message, else as a new message in the chat.
+
+    `traffic` (bot/flood_control.py) gives an edit its screen turn, so an older screen never overtakes it.
+    """
     query = update.callback_query
     if query is not None and isinstance(query.message, Message):
-        return await replace(context.bot, query.message, screen)
+        return await replace(context.bot, query.message, screen, traffic)
     chat = update.effective_chat
     if chat is None:
         return None
@@ -94,9 +101,10 @@ async def send(bot: Bot, chat_id: int, screen: Screen, **extra: Any) -> Message:
     )
 
 
-async def replace(bot: Bot, message: Message, screen: Screen) -> Message:
+async def replace(bot: Bot, message: Message, screen: Screen, traffic: Traffic | None = None) -> Message:
     """Put `screen` where `message` is: edited in place when the kind matches, else sent anew."""
     chat_id, message_id = message.chat_id, message.message_id
+    limits: dict[str, Any] = {"rate_limit_args": traffic} if traffic is not None else {}
     try:
         if screen.photo is None and message.text is not None:
             edited = await bot.edit_message_text(
@@ -106,11 +114,12 @@ async def replace(bot: Bot, message: Message, screen: Screen) -> Message:
                 parse_mode=ParseMode.HTML,
                 reply_markup=screen.keyboard,
                 link_preview_options=_NO_PREVIEW,
+                **limits,
             )
         elif screen.photo is not None and message.photo:
             media = InputMediaPhoto(screen.photo, caption=screen.text, parse_mode=ParseMode.HTML)
             edited = await bot.edit_message_media(
-                media, chat_id=chat_id, message_id=message_id, reply_markup=screen.keyboard
+                media, chat_id=chat_id, message_id=message_id, reply_markup=screen.keyboard, **limits
             )
         else:
             return await _swap(bot, message, screen)

@@ -19,6 +19,7 @@ from telegram import Message, Update
 from booking_core.catalogue.views import HallLayout, ShowDetails
 from booking_core.seat_map import SeatMap
 from bot.context import BotContext, core, user_id
+from bot.flood_control import Traffic
 from bot.hall_picture import render_hall
 from bot.replies import show
 from bot.seat_choice import best_for, free_seats
@@ -116,8 +117,10 @@ async def present_seat_map(
     block_number: int,
     note: str | None = None,
     seat_map: SeatMap | None = None,
+    traffic: Traffic | None = None,
 ) -> Message | None:
-    """Show the seat map of a block in place of the pressed message (a new message from a text screen)."""
+    """Show the seat map of a block in place of the pressed message (a new message from a text screen);
+    `seat_map` when the caller just had it from the core, `traffic` the screen's turn (bot/replies.py)."""
     view = await seat_map_view(context, hall, user_id(update), block_number, note, seat_map)
     frame = [seat.id for seat in view.block.seats()]
     picture = await asyncio.to_thread(render_hall, hall.layout, view.seat_map.states, frame)
@@ -127,7 +130,7 @@ async def present_seat_map(
     known = found.decode() if isinstance(found, bytes) else found
     photo: bytes | str = known or picture
     screen = Screen(seat_map_caption(view), seat_map_keyboard(view), photo)
-    message = await show(update, context, screen)
+    message = await show(update, context, screen, traffic)
     if known is None and message is not None and message.photo:
         await redis.set(key, message.photo[-1].file_id, ex=PICTURE_ID_SECONDS)
     return message

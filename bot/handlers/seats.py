@@ -1,8 +1,8 @@
 """The seat map's buttons: open it, move between blocks, toggle seats, hold the best seats, let seats go.
 
-Each press is handled under the user's selection lock (bot/selection_lock.py). The core call (one
+Each press is decided under the user's selection lock (bot/selection_lock.py). The core call (one
 Redis script) comes before the callback answer because the answer says how it went; the slow part
-(drawing, uploading) comes after it.
+(drawing, uploading) comes after it, outside the lock.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from bot import context as ctx
 from bot import seat_taps
 from bot.codec import Action
 from bot.context import BotApplication, BotContext
+from bot.flood_control import screen_turn
 from bot.replies import answer, pressed, show
 from bot.routing import on_button
 from bot.seat_map_screen import ShowHall, load_show_hall, present_seat_map
@@ -37,7 +38,11 @@ async def hall_or_gone(update: Update, context: BotContext, show_id: int) -> Sho
 async def _tap(
     update: Update, context: BotContext, show_id: int, act: Callable[[ShowHall, int], Awaitable[Outcome]]
 ) -> None:
-    """Do `act` on the user's hold, answer the press with its outcome, redraw the map."""
+    """Do `act` on the user's hold, answer the press with its outcome, redraw the map.
+
+    The redraw runs after the user's next tap may start: its screen turn, taken while the outcome is
+    fresh, keeps an older screen from overtaking a newer one in the rate limiter (bot/flood_control.py).
+    """
     user = ctx.user_id(update)
     async with selection_lock(show_id, user):
         hall = await hall_or_gone(update, context, show_id)
@@ -45,7 +50,8 @@ async def _tap(
             return
         outcome = await act(hall, user)
         await answer(update, outcome.text, alert=outcome.alert)
-        await present_seat_map(update, context, hall, outcome.block, outcome.note, outcome.seat_map)
+        turn = screen_turn()
+    await present_seat_map(update, context, hall, outcome.block, outcome.note, outcome.seat_map, turn)
 
 
 async def seat_map(update: Update, context: BotContext) -> None:
