@@ -6,7 +6,8 @@ Both bots are the real python-telegram-bot Application, polling the in-process T
 the bot's rate limiter (bot/flood_control.py) and concurrent updates. The demo catalogue is loaded.
 Each simulated user repeats a browsing round on its own show: movies -> shows of a day (free seats read
 from Redis) -> seat map (hall picture, cached by content) -> tap a seat (hold) -> tap it again
-(release) -> back to the shows -> back to the movies; every press waits for the bot's answer and then for its screen before the next one.
+(release) -> back to the shows -> back to the movies; every press waits for the bot's answer and then
+for its screen before the next one.
 The baseline, in the same run with the same users and number of presses, is a bot whose only handler
 answers the callback query. The sandbox enforces no flood limits, so both limiters are set far above
 Telegram's figures here: the figure is the bot's own cost, not Telegram's cap (benchmarks/rush.py
