@@ -36,7 +36,7 @@ def sent_to(sandbox: Sandbox, chat: int) -> list[ApiCall]:
 
 @pytest.fixture
 async def flooding() -> AsyncIterator[Sandbox]:
-    """A sandbox answering 429 past a burst of 2 messages per chat at 1 a second (global: none to speak of)."""
+    """A sandbox answering 429 past a burst of 2 messages per chat at 1 a second (no global limit)."""
     state = TelegramSandbox(flood=FloodLimits(per_chat_burst=2, global_rate=10_000, global_burst=10_000))
     async with serve_sandbox(state) as running:
         for user in [*USERS, REPLY_TO]:
