@@ -12,6 +12,7 @@ seats the theatre sold or locked. Local shows never wait on a theatre.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -89,6 +90,7 @@ class HoldStore:
         self._hold_ms = hold_seconds * 1000
         self._max_seats = max_seats
         self._attempts = attempts_per_minute
+        self._rankings: dict[tuple[int, int], asyncio.Future[str]] = {}
         if layouts is None and isinstance(inventory, LayoutSource):
             layouts = inventory
         self.waitlist = Waitlist(
@@ -130,7 +132,7 @@ class HoldStore:
         )
         if reply.get("need_ranking"):
             # The first "best" press of this show and count since its inventory was loaded.
-            args[1] = ranking_payload(await self.waitlist.layout(show_id), count)
+            args[1] = await self._ranking(show_id, count)
             reply = await self._shows.run(
                 "best", show_id, args, now_ms=self._shows.now_ms(), extra_keys=extra_keys
             )
@@ -147,6 +149,20 @@ class HoldStore:
                 await self._release_in_redis(show_id, token)
                 result = refusal
         return HoldOutcome(result, await self.seat_map(show_id, user_id))
+
+    async def _ranking(self, show_id: int, count: int) -> str:
+        """The show's ranking for `count` seats, read once however many presses found it missing at once."""
+        key = (show_id, count)
+        task = self._rankings.get(key)
+        if task is None:
+
+            async def rank() -> str:
+                return ranking_payload(await self.waitlist.layout(show_id), count)
+
+            task = asyncio.ensure_future(rank())
+            self._rankings[key] = task
+            task.add_done_callback(lambda _task: self._rankings.pop(key, None))
+        return await asyncio.shield(task)
 
     def _hold_args(self, user_id: int, token: str) -> list[str | int]:
         """hold.lua's ARGV after the inventory and clock, up to the seats."""

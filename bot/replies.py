@@ -9,6 +9,7 @@ any more (deleted, too old) gets the screen as a new message instead.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Bot, InputMediaPhoto, LinkPreviewOptions, Message, Update
@@ -104,31 +105,54 @@ async def send(bot: Bot, chat_id: int, screen: Screen, **extra: Any) -> Message:
 async def replace(bot: Bot, message: Message, screen: Screen, traffic: Traffic | None = None) -> Message:
     """Put `screen` where `message` is: edited in place when the kind matches, else sent anew."""
     chat_id, message_id = message.chat_id, message.message_id
-    limits: dict[str, Any] = {"rate_limit_args": traffic} if traffic is not None else {}
+    limits = _limits(traffic)
+    if screen.photo is None and message.text is not None:
+        edit = bot.edit_message_text(
+            screen.text,
+            chat_id=chat_id,
+            message_id=message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=screen.keyboard,
+            link_preview_options=_NO_PREVIEW,
+            **limits,
+        )
+    elif screen.photo is not None and message.photo:
+        media = InputMediaPhoto(screen.photo, caption=screen.text, parse_mode=ParseMode.HTML)
+        edit = bot.edit_message_media(
+            media, chat_id=chat_id, message_id=message_id, reply_markup=screen.keyboard, **limits
+        )
+    else:
+        return await _swap(bot, message, screen)
+    return await _edited(bot, message, screen, edit)
+
+
+async def recaption(bot: Bot, message: Message, screen: Screen, traffic: Traffic | None = None) -> Message:
+    """Change only the caption and keyboard of photo `message` to `screen`'s; its picture stays."""
+    edit = bot.edit_message_caption(
+        chat_id=message.chat_id,
+        message_id=message.message_id,
+        caption=screen.text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=screen.keyboard,
+        **_limits(traffic),
+    )
+    return await _edited(bot, message, screen, edit)
+
+
+def _limits(traffic: Traffic | None) -> dict[str, Any]:
+    return {"rate_limit_args": traffic} if traffic is not None else {}
+
+
+async def _edited(bot: Bot, message: Message, screen: Screen, edit: Awaitable[Message | bool]) -> Message:
+    """The message after `edit`; "not modified" is success, an edit refused for good sends anew."""
     try:
-        if screen.photo is None and message.text is not None:
-            edited = await bot.edit_message_text(
-                screen.text,
-                chat_id=chat_id,
-                message_id=message_id,
-                parse_mode=ParseMode.HTML,
-                reply_markup=screen.keyboard,
-                link_preview_options=_NO_PREVIEW,
-                **limits,
-            )
-        elif screen.photo is not None and message.photo:
-            media = InputMediaPhoto(screen.photo, caption=screen.text, parse_mode=ParseMode.HTML)
-            edited = await bot.edit_message_media(
-                media, chat_id=chat_id, message_id=message_id, reply_markup=screen.keyboard, **limits
-            )
-        else:
-            return await _swap(bot, message, screen)
+        edited = await edit
     except BadRequest as error:
         reason = error.message.lower()
         if _NOT_MODIFIED in reason:
             return message
         if any(refusal in reason for refusal in _CANNOT_EDIT):
-            return await send(bot, chat_id, screen)
+            return await send(bot, message.chat_id, screen)
         raise
     return edited if isinstance(edited, Message) else message
 

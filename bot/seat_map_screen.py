@@ -18,10 +18,11 @@ from telegram import Message, Update
 
 from booking_core.catalogue.views import HallLayout, ShowDetails
 from booking_core.seat_map import SeatMap
+from bot.codec import Action, decode
 from bot.context import BotContext, core, user_id
 from bot.flood_control import Traffic
 from bot.hall_picture import render_hall
-from bot.replies import show
+from bot.replies import recaption, show
 from bot.seat_choice import best_for, free_seats
 from bot.seat_keyboard import HOME_BLOCK, BlockPlan, home_block, plan_blocks
 from bot.views.screen import Screen
@@ -118,10 +119,22 @@ async def present_seat_map(
     note: str | None = None,
     seat_map: SeatMap | None = None,
     traffic: Traffic | None = None,
+    *,
+    keep_picture: bool = False,
 ) -> Message | None:
     """Show the seat map of a block in place of the pressed message (a new message from a text screen);
-    `seat_map` when the caller just had it from the core, `traffic` the screen's turn (bot/replies.py)."""
+    `seat_map` when the caller just had it from the core, `traffic` the screen's turn (bot/replies.py).
+
+    With `keep_picture` (a tap on the map), a map already showing this block keeps its hall picture and
+    only its caption and keyboard change: the picture is drawn when the view moves to another block.
+    """
     view = await seat_map_view(context, hall, user_id(update), block_number, note, seat_map)
+    query = update.callback_query
+    pressed = query.message if query is not None else None
+    on_this_block = isinstance(pressed, Message) and shown_block(pressed) == view.block.number
+    if keep_picture and on_this_block and isinstance(pressed, Message) and pressed.photo:
+        screen = Screen(seat_map_caption(view), seat_map_keyboard(view), pressed.photo[-1].file_id)
+        return await recaption(context.bot, pressed, screen, traffic)
     frame = [seat.id for seat in view.block.seats()]
     picture = await asyncio.to_thread(render_hall, hall.layout, view.seat_map.states, frame)
     redis: aioredis.Redis = core(context).redis
@@ -134,6 +147,17 @@ async def present_seat_map(
     if known is None and message is not None and message.photo:
         await redis.set(key, message.photo[-1].file_id, ex=PICTURE_ID_SECONDS)
     return message
+
+
+def shown_block(message: Message) -> int | None:
+    """The block of the hall a seat-map message shows (read off its seat buttons), None if none."""
+    markup = message.reply_markup
+    for row in markup.inline_keyboard if markup is not None else ():
+        for key in row:
+            callback = decode(key.callback_data if isinstance(key.callback_data, str) else None)
+            if callback is not None and callback.action == Action.SEAT:
+                return callback.args[2]
+    return None
 
 
 async def show_over_map(update: Update, context: BotContext, screen: Screen) -> Message | None:

@@ -36,9 +36,15 @@ async def hall_or_gone(update: Update, context: BotContext, show_id: int) -> Sho
 
 
 async def _tap(
-    update: Update, context: BotContext, show_id: int, act: Callable[[ShowHall, int], Awaitable[Outcome]]
+    update: Update,
+    context: BotContext,
+    show_id: int,
+    act: Callable[[ShowHall, int], Awaitable[Outcome]],
+    *,
+    keep_picture: bool = True,
 ) -> None:
-    """Do `act` on the user's hold, answer the press with its outcome, redraw the map.
+    """Do `act` on the user's hold, answer the press with its outcome, redraw the map (its picture
+    only when it shows another block, unless not `keep_picture`).
 
     The redraw runs after the user's next tap may start: its screen turn, taken while the outcome is
     fresh, keeps an older screen from overtaking a newer one in the rate limiter (bot/flood_control.py).
@@ -51,7 +57,9 @@ async def _tap(
         outcome = await act(hall, user)
         await answer(update, outcome.text, alert=outcome.alert)
         turn = screen_turn()
-    await present_seat_map(update, context, hall, outcome.block, outcome.note, outcome.seat_map, turn)
+    await present_seat_map(
+        update, context, hall, outcome.block, outcome.note, outcome.seat_map, turn, keep_picture=keep_picture
+    )
 
 
 async def seat_map(update: Update, context: BotContext) -> None:
@@ -64,7 +72,7 @@ async def seat_map(update: Update, context: BotContext) -> None:
     async def stay(_hall: ShowHall, _user: int) -> Outcome:
         return Outcome(block=block)
 
-    await _tap(update, context, show_id, stay)
+    await _tap(update, context, show_id, stay, keep_picture=False)
 
 
 async def toggle_seat(update: Update, context: BotContext) -> None:
