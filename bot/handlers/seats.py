@@ -57,9 +57,17 @@ async def _tap(
         outcome = await act(hall, user)
         await answer(update, outcome.text, alert=outcome.alert)
         turn = screen_turn()
-    await present_seat_map(
-        update, context, hall, outcome.block, outcome.note, outcome.seat_map, turn, keep_picture=keep_picture
-    )
+    async with ctx.services(context).redraws:
+        await present_seat_map(
+            update,
+            context,
+            hall,
+            outcome.block,
+            outcome.note,
+            outcome.seat_map,
+            turn,
+            keep_picture=keep_picture,
+        )
 
 
 async def seat_map(update: Update, context: BotContext) -> None:
