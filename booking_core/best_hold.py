@@ -9,23 +9,12 @@ lose a race to another press, so nothing retries.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
 from booking_core.best_seats import HallLayout, ranked_blocks
-from booking_core.hold_types import Hold, HoldRefused
 from booking_core.redis_keys import ShowKeys
-from booking_core.seat_map import SeatMap
 
 CACHED_RANKINGS = 256
-
-
-@dataclass(frozen=True)
-class HoldOutcome:
-    """What a hold attempt did, and the seat map as the user sees it right after (the same script call)."""
-
-    result: Hold | HoldRefused
-    seat_map: SeatMap
 
 
 def ranking_key(show_id: int, count: int) -> str:

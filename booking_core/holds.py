@@ -22,7 +22,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from booking_core.best_hold import HoldOutcome, ranking_key, ranking_payload
+from booking_core.best_hold import ranking_key, ranking_payload
 from booking_core.best_seats import best_seats, stranded_seats
 from booking_core.due_index import DueIndex
 from booking_core.events import EventSink
@@ -38,7 +38,7 @@ from booking_core.hold_types import (
     to_ms,
 )
 from booking_core.redis_keys import ShowKeys
-from booking_core.seat_map import SeatMap, SeatState, parse_seat_map, read_seat_map
+from booking_core.seat_map import HoldOutcome, SeatMap, SeatState, parse_seat_map, read_seat_map
 from booking_core.show_scripts import ShowScripts, as_list, expiry_events
 from booking_core.theatre_holds import OfferLocking, TheatreHolds
 from booking_core.theatre_shows import ConnectedShow
@@ -148,6 +148,38 @@ class HoldStore:
             if refusal is not None:
                 await self._release_in_redis(show_id, token)
                 result = refusal
+        return HoldOutcome(result, await self.seat_map(show_id, user_id))
+
+    async def toggle_seat(self, show_id: int, user_id: int, seat_id: int) -> HoldOutcome:
+        """Add the seat to the user's selection, or take it out if it is in it, in one script call.
+
+        The outcome is the new hold (or the refusal, the old selection kept), or None when the last seat
+        was let go; with the seat map as the user sees it afterwards. At a connected cinema the same steps
+        go through `hold` and `release`, so that the theatre's locks follow.
+        """
+        if await self._connected(show_id) is not None:
+            return await self._toggle_with_theatre(show_id, user_id, seat_id)
+        token = secrets.token_urlsafe(18)
+        args: list[str | int] = [seat_id, *self._hold_args(user_id, token)]
+        extra_keys = [ShowKeys(show_id).attempts(user_id)]
+        reply = await self._shows.run(
+            "toggle", show_id, args, now_ms=self._shows.now_ms(), extra_keys=extra_keys
+        )
+        seat_map = parse_seat_map(show_id, user_id, reply["map"])
+        if "released" in reply:
+            await self._after_change(show_id, reply["released"])
+            return HoldOutcome(None, seat_map)
+        seats = sorted(int(seat) for seat in as_list(reply["seats"]))
+        return HoldOutcome(await self._held(show_id, user_id, token, seats, reply["hold"]), seat_map)
+
+    async def _toggle_with_theatre(self, show_id: int, user_id: int, seat_id: int) -> HoldOutcome:
+        current = await self.current_hold(show_id, user_id)
+        chosen = set(current.seat_ids if current else ()) ^ {seat_id}
+        result: Hold | HoldRefused | None = None
+        if chosen:
+            result = await self.hold(show_id, user_id, sorted(chosen))
+        elif current is not None:
+            await self.release(show_id, current.token)
         return HoldOutcome(result, await self.seat_map(show_id, user_id))
 
     async def _ranking(self, show_id: int, count: int) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from booking_core.hold_types import Hold, parse_hold
+from booking_core.hold_types import Hold, HoldRefused, parse_hold
 from booking_core.show_scripts import ShowScripts, as_list
 
 # SeatMap.unavailable_reason of a connected cinema's show whose own ticketing system is not answering:
@@ -47,6 +47,15 @@ class SeatMap:
     def unavailable(self) -> frozenset[int]:
         """Seats that cannot be picked by anyone but their holder (for best-seat and stranding checks)."""
         return frozenset(seat for seat, state in self.states.items() if state != SeatState.FREE)
+
+
+@dataclass(frozen=True)
+class HoldOutcome:
+    """What a hold attempt did (None: the user's last seat was let go), and the seat map as the user sees
+    it right after, read in the same script call."""
+
+    result: Hold | HoldRefused | None
+    seat_map: SeatMap
 
 
 async def read_seat_map(shows: ShowScripts, show_id: int, user_id: int | None, now_ms: int) -> SeatMap:

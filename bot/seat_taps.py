@@ -1,26 +1,21 @@
 """What a tap on the seat map does to the user's hold, and what to tell them about it.
 
-Each function reads the seat map afresh, so a seat taken since the map was drawn is refused, and
-returns an `Outcome`: the callback answer (an alert for a refusal) and where the redrawn map opens.
+Each function makes one call to the core, which decides on the seats as they are now (a seat taken
+since the map was drawn is refused) and answers with the fresh seat map, and returns an `Outcome`: the
+callback answer (an alert for a refusal), where the redrawn map opens and the map to draw.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from booking_core.hold_types import HoldRefusalReason, HoldRefused
+from booking_core.hold_types import Hold, HoldRefusalReason, HoldRefused
 from booking_core.holds import HoldStore
-from booking_core.seat_map import SeatMap, SeatState
-from bot.seat_choice import free_seats, seat_labels, stranded_by, toggled
+from booking_core.seat_map import SeatMap
+from bot.seat_choice import free_seats, seat_labels, stranded_by
 from bot.seat_keyboard import HOME_BLOCK
 from bot.seat_map_screen import ShowHall
 from bot.views.hold_refusals import hold_refusal
-
-_UNAVAILABLE = {
-    SeatState.SOLD: HoldRefusalReason.SEAT_SOLD,
-    SeatState.HELD: HoldRefusalReason.SEAT_TAKEN,
-    SeatState.OFFERED: HoldRefusalReason.WAITLIST_FIRST,
-}
 
 
 @dataclass(frozen=True)
@@ -54,29 +49,15 @@ def stranding_note(hall: ShowHall, stranded: tuple[int, ...]) -> str | None:
 async def toggle(
     holds: HoldStore, hall: ShowHall, user: int, seat_id: int, block: int, max_seats: int
 ) -> Outcome:
-    """Add the seat to the user's hold, or take it out if it is theirs."""
-    show_id = hall.details.show_id
-    current = await holds.seat_map(show_id, user)
-    state = current.states.get(seat_id)
-    if current.closed:
-        refusal: HoldRefusalReason | None = HoldRefusalReason.SHOW_STARTED
-    elif current.unavailable_reason is not None:
-        # A tap on a map drawn before the cinema's system went down: its states cannot be trusted.
-        refusal = HoldRefusalReason.THEATRE_UNAVAILABLE
-    else:
-        refusal = HoldRefusalReason.UNKNOWN_SEAT if state is None else _UNAVAILABLE.get(state)
-    if refusal is not None:
-        return refused(hall, HoldRefused(refusal, (seat_id,)), max_seats, block)
-    chosen = toggled(current.your_hold.seat_ids if current.your_hold else (), seat_id)
-    if not chosen and current.your_hold is not None:
-        await holds.release(show_id, current.your_hold.token)
-        return Outcome(f"{seat_labels(hall.layout, [seat_id])[0]} released.", block=block)
-    result = await holds.hold(show_id, user, chosen)
+    """Add the seat to the user's hold, or take it out if it is theirs (one core call)."""
+    outcome = await holds.toggle_seat(hall.details.show_id, user, seat_id)
+    result, after = outcome.result, outcome.seat_map
+    if result is None:
+        return Outcome(f"{seat_labels(hall.layout, [seat_id])[0]} released.", block=block, seat_map=after)
     if isinstance(result, HoldRefused):
-        return refused(hall, result, max_seats, block)
-    after = await holds.seat_map(show_id, user)
+        return replace(refused(hall, result, max_seats, block), seat_map=after)
     note = stranding_note(hall, stranded_by(hall.layout, after, result.seat_ids))
-    return Outcome(note, block=block, note=note)
+    return Outcome(note, block=block, note=note, seat_map=after)
 
 
 def _none_side_by_side(current: SeatMap, count: int) -> str:
@@ -95,8 +76,10 @@ async def best(holds: HoldStore, hall: ShowHall, user: int, count: int, max_seat
     result, after = outcome.result, outcome.seat_map
     if isinstance(result, HoldRefused) and result.reason == HoldRefusalReason.NO_SEATS_TOGETHER:
         return replace(Outcome(_none_side_by_side(after, count), alert=True), seat_map=after)
-    if isinstance(result, HoldRefused):
-        return replace(refused(hall, result, max_seats), seat_map=after)
+    if not isinstance(result, Hold):
+        return replace(
+            refused(hall, result or HoldRefused(HoldRefusalReason.SEAT_TAKEN), max_seats), seat_map=after
+        )
     block = hall.plan.block_of(result.seat_ids[0])
     held = ", ".join(seat_labels(hall.layout, result.seat_ids))
     return Outcome(f"Held {held} for you.", block=block.number if block else HOME_BLOCK, seat_map=after)

@@ -34,10 +34,11 @@ SHOW_SCRIPTS = (
     "forget_sold",
     "seat_map",
     "best",
+    "toggle",
 )
-# Scripts embedded in another, run as functions of their own ARGV: best.lua holds with hold.lua and
-# answers with the fresh seat map of seat_map.lua.
-CALLS = {"best": ("hold", "seat_map")}
+# Scripts embedded in another, run as functions of their own ARGV: best.lua and toggle.lua hold with
+# hold.lua (toggle.lua releases with release.lua) and answer with the fresh seat map of seat_map.lua.
+CALLS = {"best": ("hold", "seat_map"), "toggle": ("hold", "release", "seat_map")}
 
 
 def _read(name: str) -> str:
