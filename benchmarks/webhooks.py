@@ -14,7 +14,8 @@ one-seat bookings on live holds, then, with CONCURRENCY clients:
      confirm_p99_ms is the p99 from a webhook's arrival (`received_at`) to its booking's confirmation
      (`updated_at`), read back from SQL.
 "duplicates_confirmed" counts repeats that were stored as a second event or sold a second ticket.
-Last line: RESULT webhooks_per_s=<n> noop_per_s=<n> ratio=<r> confirm_p99_ms=<n> duplicates_confirmed=0
+Last line: RESULT webhooks_per_s=<n> noop_per_s=<n> ratio=<r> confirm_p99_ms=<n> confirmations_per_s=<n>
+duplicates_confirmed=0
 """
 
 from __future__ import annotations
@@ -534,6 +535,7 @@ async def main() -> None:
         f"RESULT webhooks_per_s={figures.webhooks_per_s:.0f} noop_per_s={figures.noop_per_s:.0f} "
         f"ratio={figures.webhooks_per_s / figures.noop_per_s:.2f} "
         f"confirm_p99_ms={figures.confirm_p99_ms:.0f} "
+        f"confirmations_per_s={figures.confirmations_per_s:.0f} "
         f"duplicates_confirmed={figures.duplicates_confirmed}"
     )
     if figures.confirmed < BOOKINGS or figures.duplicates_confirmed:
