@@ -36,7 +36,7 @@ from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes
 from booking_core.catalogue import seed_demo
 from booking_core.database import create_engine
 from booking_core.models import Base, utc_now
-from booking_core.redis_server import open_redis
+from booking_core.redis_server import RedisEndpoint, open_redis
 from booking_core.settings import load_settings
 from bot.app import build_application
 from bot.codec import Action, encode
@@ -197,14 +197,14 @@ async def answer_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await update.callback_query.answer()
 
 
-def baseline_bot(api: str) -> BotApplication:
-    """A bot that only answers callback queries, built like ours."""
+def baseline_bot(api: str, limiter: RepliesFirst | None = None) -> BotApplication:
+    """A bot that only answers callback queries, built like ours (by default with no pacing)."""
     application = (
         ApplicationBuilder()
         .token(TOKEN)
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        .rate_limiter(RepliesFirst.without_pacing())
+        .rate_limiter(limiter or RepliesFirst.without_pacing())
         .concurrent_updates(256)
         .build()
     )
@@ -277,10 +277,9 @@ def report(phase: Phase) -> None:
         )
 
 
-async def main() -> None:
-    """Seed the demo, run the Marquee bot and the baseline against the same users, print the figures."""
-    logging.basicConfig(level=logging.WARNING)
-    workdir = Path(tempfile.mkdtemp(prefix="marquee-bench-bot-"))
+async def fresh_stores(prefix: str) -> tuple[RedisEndpoint, str]:
+    """Redis (REDIS_URL, else embedded) and an empty schema (DATABASE_URL, else SQLite) in a temp dir."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     endpoint = open_redis(os.environ.get("REDIS_URL"), workdir / "redis")
     database_url = os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{workdir / 'bench.db'}")
     engine = create_engine(database_url)
@@ -288,6 +287,13 @@ async def main() -> None:
         await connection.run_sync(Base.metadata.drop_all)
         await connection.run_sync(Base.metadata.create_all)
     await engine.dispose()
+    return endpoint, database_url
+
+
+async def main() -> None:
+    """Seed the demo, run the Marquee bot and the baseline against the same users, print the figures."""
+    logging.basicConfig(level=logging.WARNING)
+    endpoint, database_url = await fresh_stores("marquee-bench-bot-")
     settings = load_settings(
         DATABASE_URL=database_url,
         REDIS_URL=endpoint.url,

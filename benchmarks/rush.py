@@ -22,7 +22,6 @@ import asyncio
 import logging
 import os
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -30,17 +29,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from telegram.ext import ApplicationBuilder, CallbackQueryHandler
 
-from benchmarks.bot import TOKEN, answer_only, newest_with, routes
+from benchmarks.bot import TOKEN, baseline_bot, fresh_stores, newest_with, routes
 from booking_core.catalogue import seed_demo
-from booking_core.database import create_engine
-from booking_core.models import Base
-from booking_core.redis_server import open_redis
 from booking_core.settings import Settings, load_settings
 from bot.app import build_application
 from bot.codec import Action, encode
-from bot.context import BotApplication
 from bot.flood_control import RepliesFirst
 from bot.notifications import TelegramNotifier
 from bot.running import running_bot
@@ -54,6 +48,7 @@ PER_CHAT_RATE, PER_CHAT_BURST = 1.0, 3
 NO_GLOBAL_LIMIT = 1_000_000
 STEP_TIMEOUT = 60.0
 FIRST_USER = 300_000
+OPENING_AT_ONCE = 50
 
 
 @dataclass
@@ -127,21 +122,6 @@ async def press_all(state: TelegramSandbox, maps: dict[int, int], show_id: int, 
     return rush
 
 
-def baseline_bot(api: str) -> BotApplication:
-    """A bot that only answers callback queries, built like ours (the same rate limiter)."""
-    application = (
-        ApplicationBuilder()
-        .token(TOKEN)
-        .base_url(f"{api}/bot")
-        .base_file_url(f"{api}/file/bot")
-        .rate_limiter(RepliesFirst())
-        .concurrent_updates(256)
-        .build()
-    )
-    application.add_handler(CallbackQueryHandler(answer_only))
-    return application
-
-
 async def held_seats(core: Core, show_id: int, users: list[int]) -> tuple[int, int]:
     """Seats the rushing people hold now, and how many seats are in more than one hold."""
     holds = [await core.holds.current_hold(show_id, user) for user in users]
@@ -196,8 +176,11 @@ async def rush_one_show(
     application = build_application(settings, core, token=TOKEN, api_base_url=api, notifier=notifier)
     refill = PER_CHAT_BURST / PER_CHAT_RATE + 0.5
     async with running_bot(application, drop_pending_updates=True):
-        opened = await asyncio.gather(*(open_seat_map(state, user, show_id) for user in users))
-        maps = dict(zip(users, opened, strict=True))
+        maps: dict[int, int] = {}
+        for start in range(0, len(users), OPENING_AT_ONCE):  # not measured: no need to rush the set-up
+            batch = users[start : start + OPENING_AT_ONCE]
+            opened = await asyncio.gather(*(open_seat_map(state, user, show_id) for user in batch))
+            maps.update(zip(batch, opened, strict=True))
         await asyncio.sleep(refill)
         floods_before = too_many_requests(state)
         marquee = await press_all(state, maps, show_id, screens=True)
@@ -205,7 +188,7 @@ async def rush_one_show(
     held, doubled = await held_seats(core, show_id, users)
     holders = [await core.holds.current_hold(show_id, user) for user in users]
     await asyncio.sleep(refill)
-    async with running_bot(baseline_bot(api), drop_pending_updates=True):
+    async with running_bot(baseline_bot(api, RepliesFirst()), drop_pending_updates=True):
         baseline = await press_all(state, maps, show_id, screens=False)
     return Figures(
         len(users), marquee, baseline, floods, held, doubled, sum(1 for h in holders if h is not None)
@@ -215,14 +198,7 @@ async def rush_one_show(
 async def main() -> None:
     """Seed the demo, rush each size with the Marquee bot, then with the answer-only bot; print figures."""
     logging.basicConfig(level=logging.WARNING)
-    workdir = Path(tempfile.mkdtemp(prefix="marquee-bench-rush-"))
-    endpoint = open_redis(os.environ.get("REDIS_URL"), workdir / "redis")
-    database_url = os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{workdir / 'bench.db'}")
-    engine = create_engine(database_url)
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.drop_all)
-        await connection.run_sync(Base.metadata.create_all)
-    await engine.dispose()
+    endpoint, database_url = await fresh_stores("marquee-bench-rush-")
     settings = load_settings(
         DATABASE_URL=database_url, REDIS_URL=endpoint.url, PUBLIC_BASE_URL="http://127.0.0.1:9"
     )
