@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
-from booking_core.delivery import PermanentDeliveryError, TransientDeliveryError
+from booking_core.tickets.senders import PermanentDeliveryError, TransientDeliveryError
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 _DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}

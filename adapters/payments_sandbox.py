@@ -30,9 +30,9 @@ import aiohttp
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
-from adapters import stripe_signature
-from adapters.stripe_events import payment_event_from_body
-from booking_core.payments import (
+from adapters.payments import stripe_signature
+from adapters.payments.stripe_events import payment_event_from_body
+from booking_core.payments.port import (
     Checkout,
     CheckoutNotFound,
     CheckoutNotOpen,

@@ -17,9 +17,17 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from booking_core.delivery import PermanentDeliveryError, SentMessage, TransientDeliveryError
+from booking_core.tickets.senders import PermanentDeliveryError, SentMessage, TransientDeliveryError
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
+# Where Twilio reports an SMS's status: served by webhooks/twilio_status.py.
+TWILIO_STATUS_PATH = "/webhooks/twilio/status"
+NOTIFICATION_PARAM = "notification"
+
+
+def status_callback_url(public_base_url: str, notification_id: int) -> str:
+    """The StatusCallback URL for the SMS of one outbox row."""
+    return f"{public_base_url.rstrip('/')}{TWILIO_STATUS_PATH}?{NOTIFICATION_PARAM}={notification_id}"
 
 
 class TwilioSmsSender:

@@ -28,16 +28,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support.database import fresh_schema
+from tests.support.settings import stand_settings
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from telegram import Update
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes
 
 from booking_core.catalogue import seed_demo
-from booking_core.database import create_engine
-from booking_core.models import Base, utc_now
-from booking_core.redis_server import RedisEndpoint, open_redis
-from booking_core.settings import load_settings
+from booking_core.models import utc_now
 from bot.app import build_application
 from bot.codec import Action, encode
 from bot.context import BotApplication
@@ -45,6 +45,7 @@ from bot.flood_control import RepliesFirst
 from bot.notifications import TelegramNotifier
 from bot.running import running_bot
 from bot.views.catalogue import pick_day
+from roles.redis_server import RedisEndpoint, open_redis
 from roles.resources import Core, open_core
 from sandbox.telegram import ChatMessage, TelegramSandbox, start_telegram_sandbox
 
@@ -282,11 +283,7 @@ async def fresh_stores(prefix: str) -> tuple[RedisEndpoint, str]:
     workdir = Path(tempfile.mkdtemp(prefix=prefix))
     endpoint = open_redis(os.environ.get("REDIS_URL"), workdir / "redis")
     database_url = os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{workdir / 'bench.db'}")
-    engine = create_engine(database_url)
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.drop_all)
-        await connection.run_sync(Base.metadata.create_all)
-    await engine.dispose()
+    await fresh_schema(database_url)
     return endpoint, database_url
 
 
@@ -294,8 +291,8 @@ async def main() -> None:
     """Seed the demo, run the Marquee bot and the baseline against the same users, print the figures."""
     logging.basicConfig(level=logging.WARNING)
     endpoint, database_url = await fresh_stores("marquee-bench-bot-")
-    settings = load_settings(
-        DATABASE_URL=database_url,
+    settings = stand_settings(
+        database_url,
         REDIS_URL=endpoint.url,
         PUBLIC_BASE_URL="http://127.0.0.1:9",
         HOLD_ATTEMPTS_PER_MINUTE=1_000_000,

@@ -30,11 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import redis.asyncio as aioredis
 
-from booking_core.best_seats import LayoutSeat
+from benchmarks._load import p99, run_clients
 from booking_core.events import CollectingSink
-from booking_core.holds import Hold, HoldStore, ShowInventory
+from booking_core.holds.best_seats import LayoutSeat
+from booking_core.holds.store import Hold, HoldStore, ShowInventory
 from booking_core.redis_keys import ShowKeys
-from booking_core.redis_server import open_redis
+from roles.redis_server import open_redis
 
 ROWS, SEATS_PER_ROW = 15, 20
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "32"))
@@ -102,22 +103,6 @@ async def count_double_holds(redis: aioredis.Redis, now_ms: int) -> int:
     return sum(1 for count in owners.values() if count > 1)
 
 
-async def run_clients(work, deadline: float) -> tuple[int, list[float]]:
-    """Run CLIENTS loops of `work(client, i)` until the deadline; (attempts, latencies in ms)."""
-    latencies: list[float] = []
-
-    async def one(client: int) -> None:
-        i = 0
-        while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            await work(client, i)
-            latencies.append((time.perf_counter() - started) * 1000)
-            i += 1
-
-    await asyncio.gather(*(one(client) for client in range(CLIENTS)))
-    return len(latencies), latencies
-
-
 async def holds_phase(redis: aioredis.Redis, choices: list[list[int]]) -> dict[str, float]:
     """Concurrent holds through HoldStore, with a watcher counting double holds."""
     store = HoldStore(redis, BenchInventory(), CollectingSink(), attempts_per_minute=10**9)
@@ -142,19 +127,19 @@ async def holds_phase(redis: aioredis.Redis, choices: list[list[int]]) -> dict[s
     await redis.config_resetstat()
     watcher = asyncio.create_task(watch())
     started = time.perf_counter()
-    attempts, latencies = await run_clients(work, started + PHASE_SECONDS)
+    latencies = await run_clients(work, started + PHASE_SECONDS, CLIENTS)
+    attempts = len(latencies)
     elapsed = time.perf_counter() - started
     sent, inside = await client_commands(redis)
     stop.set()
     await watcher
     double = max(double, await count_double_holds(redis, int(time.time() * 1000)))
-    latencies.sort()
     return {
         "per_s": attempts / elapsed,
         "attempts": attempts,
         "granted": granted,
         "p50": statistics.median(latencies),
-        "p99": latencies[int(len(latencies) * 0.99) - 1],
+        "p99": p99(latencies),
         "calls": sent / attempts,
         "inside": inside / attempts,
         "double": double,
@@ -172,10 +157,10 @@ async def baseline_phase(redis: aioredis.Redis, choices: list[list[int]]) -> dic
             await pipe.execute()
 
     started = time.perf_counter()
-    attempts, latencies = await run_clients(work, started + PHASE_SECONDS)
+    latencies = await run_clients(work, started + PHASE_SECONDS, CLIENTS)
+    attempts = len(latencies)
     elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {"per_s": attempts / elapsed, "p99": latencies[int(len(latencies) * 0.99) - 1]}
+    return {"per_s": attempts / elapsed, "p99": p99(latencies)}
 
 
 async def main() -> None:

@@ -38,18 +38,19 @@ from typing import Any
 import aiohttp
 from sqlalchemy import select
 
+from benchmarks._load import p99, run_clients
+from booking_core.bookings.checkout import CheckoutStarted
+from booking_core.bookings.customers import get_or_create_customer
 from booking_core.catalogue import import_catalogue, parse_catalogue
-from booking_core.checkout import CheckoutStarted
-from booking_core.customers import get_or_create_customer
-from booking_core.database import create_engine
 from booking_core.events import CollectingSink
-from booking_core.holds import Hold
-from booking_core.models import Base, BookedSeat, Booking, BookingLine, Seat, Show, Ticket, utc_now
-from booking_core.payments import PaymentEvent, PaymentEventKind
-from booking_core.redis_server import open_redis
-from booking_core.settings import load_settings
+from booking_core.holds.store import Hold
+from booking_core.models import BookedSeat, Booking, BookingLine, Seat, Show, Ticket, utc_now
+from booking_core.payments.port import PaymentEvent, PaymentEventKind
+from roles.redis_server import open_redis
 from roles.resources import Core, open_core
 from sandbox.theatre import SANDBOX_TOKEN
+from tests.support.database import fresh_schema
+from tests.support.settings import stand_settings
 from workers.theatre import sync_theatres
 
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "16"))
@@ -128,22 +129,6 @@ async def seat_ids(core: Core, show_id: int) -> dict[str, int]:
         return {seat.label: seat.id for seat in seats}
 
 
-async def run_clients(work: Callable[[int, int], Awaitable[None]], deadline: float) -> list[float]:
-    """Run CLIENTS loops of `work(client, i)` until the deadline; the latency of each call in ms."""
-    latencies: list[float] = []
-
-    async def one(client: int) -> None:
-        i = 0
-        while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            await work(client, i)
-            latencies.append((time.perf_counter() - started) * 1000)
-            i += 1
-
-    await asyncio.gather(*(one(client) for client in range(CLIENTS)))
-    return latencies
-
-
 async def holds_phase(
     core: Core, show_id: int, choices: list[list[str]], box_office: Callable[[], Awaitable[None]] | None
 ) -> dict[str, float]:
@@ -168,17 +153,16 @@ async def holds_phase(
 
     till = asyncio.create_task(sell_at_the_till())
     started = time.perf_counter()
-    latencies = await run_clients(work, started + PHASE_SECONDS)
+    latencies = await run_clients(work, started + PHASE_SECONDS, CLIENTS)
     elapsed = time.perf_counter() - started
     stop.set()
     await till
-    latencies.sort()
     return {
         "per_s": len(latencies) / elapsed,
         "attempts": len(latencies),
         "granted": granted,
         "p50": statistics.median(latencies),
-        "p99": latencies[max(0, int(len(latencies) * 0.99) - 1)],
+        "p99": p99(latencies),
     }
 
 
@@ -276,14 +260,11 @@ async def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-theatre-"))
     endpoint = open_redis(os.environ.get("REDIS_URL"), workdir)
     database_url = f"sqlite+aiosqlite:///{workdir / 'marquee.db'}"
-    engine = create_engine(database_url)
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
-    await engine.dispose()
+    await fresh_schema(database_url)
     try:
         async with theatre_server(workdir) as (base_url, theatre_database):
-            settings = load_settings(
-                DATABASE_URL=database_url,
+            settings = stand_settings(
+                database_url,
                 DATA_DIR=workdir,
                 THEATRE_SYSTEMS={THEATRE: {"base_url": base_url, "token": SANDBOX_TOKEN}},
                 THEATRE_TIMEOUT_SECONDS=10,

@@ -50,7 +50,7 @@ from sqlalchemy.engine import make_url
 
 from adapters.payments_sandbox import SandboxCheckout, SandboxPaymentProvider
 from booking_core.events import CollectingSink
-from booking_core.holds import Hold, HoldRefused
+from booking_core.holds.store import Hold, HoldRefused
 from booking_core.models import (
     Base,
     Booking,
@@ -68,12 +68,14 @@ from booking_core.models import (
     ShowPrice,
     Ticket,
 )
-from booking_core.payments import PaymentEventKind
-from booking_core.redis_server import open_redis
+from booking_core.payments.port import PaymentEventKind
 from booking_core.settings import Settings, load_settings
-from roles.resources import open_core, open_worker_context
+from roles.redis_server import open_redis
+from roles.resources import open_core
+from roles.web_role import core_web_app
 from sandbox.telegram.app import start_telegram_sandbox
-from webhooks.app import create_web_app
+from tests.support.settings import NO_SMTP
+from tests.support.worker import open_worker_side
 from webhooks.payments import setup_payment_routes
 from workers.broker import build_broker
 from workers.context import WorkerContext
@@ -128,14 +130,7 @@ async def serve_web(settings: Settings, port: int) -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with open_core(settings, settings.REDIS_URL, CollectingSink()) as core:
-        app = create_web_app(
-            settings=settings,
-            sessions=core.sessions,
-            redis=core.redis,
-            payment_providers={core.payment_provider.name: core.payment_provider},
-            jobs=jobs,
-            route_groups=[setup_payment_routes, setup_noop_route],
-        )
+        app = core_web_app(core, jobs, [setup_payment_routes, setup_noop_route])
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -152,16 +147,9 @@ def serve_worker(settings: Settings, telegram_api: str, ready_file: Path) -> Non
 
     async def open_context() -> WorkerContext:
         stack = AsyncExitStack()
-        core = await stack.enter_async_context(
-            open_core(settings, settings.REDIS_URL or "", CollectingSink())
-        )
-        context = await stack.enter_async_context(
-            open_worker_context(
-                core,
-                telegram_token=TELEGRAM_TOKEN,
-                telegram_api_base_url=telegram_api,
-                twilio_api_base_url=None,
-                smtp_url="smtp://127.0.0.1:9",
+        _core, context = await stack.enter_async_context(
+            open_worker_side(
+                settings, CollectingSink(), telegram_token=TELEGRAM_TOKEN, telegram_api_base_url=telegram_api
             )
         )
         stacks.append(stack)
@@ -508,6 +496,7 @@ async def main() -> None:
             "PAYMENT_PROVIDER": "sandbox",
             "SANDBOX_WEBHOOK_SECRET": SECRET,
             "PUBLIC_BASE_URL": base_url,
+            "SMTP_URL": NO_SMTP,
             "BENCH_TELEGRAM_API": telegram_api,
         }
         names = ("DATABASE_URL", "REDIS_URL", "SANDBOX_WEBHOOK_SECRET", "PUBLIC_BASE_URL")

@@ -18,7 +18,7 @@ WEBHOOK_TO_CONFIRMATION = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 
-# The payment event inbox (booking_core/payment_inbox.py): work owed to the workers, refreshed per scrape.
+# The payment event inbox (booking_core/payments/inbox.py): work owed to the workers, refreshed per scrape.
 PAYMENT_EVENTS_WAITING = Gauge("marquee_payment_events_waiting", "Stored payment events not yet processed")
 PAYMENT_EVENT_LAG = Gauge(
     "marquee_payment_event_lag_seconds", "How long the oldest unprocessed payment event has waited"

@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
 
 from telegram.ext import ApplicationBuilder
 
 from booking_core.settings import Settings
 from bot.context import BotApplication, BotServices, install_services, installed_services
+from bot.core import BookingCore
 from bot.flood_control import RepliesFirst
 from bot.handlers import (
     checkout,
@@ -34,12 +34,9 @@ from bot.handlers import (
     tracking,
     waitlist,
 )
+from bot.memory.reminders import HoldReminders
 from bot.notifications import TelegramNotifier
-from bot.reminders import HoldReminders
 from bot.views.help import COMMANDS
-
-if TYPE_CHECKING:
-    from roles.resources import Core
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +48,7 @@ _REMINDER_TASK = "marquee.reminder_task"
 
 def build_application(
     settings: Settings,
-    core: Core,
+    core: BookingCore,
     *,
     token: str,
     api_base_url: str = TELEGRAM_API,

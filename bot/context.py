@@ -15,11 +15,11 @@ from telegram import Update
 from telegram.ext import Application, CallbackContext, ContextTypes
 
 from booking_core.settings import Settings
+from bot.core import BookingCore
 
 if TYPE_CHECKING:
+    from bot.memory.reminders import HoldReminders
     from bot.notifications import TelegramNotifier
-    from bot.reminders import HoldReminders
-    from roles.resources import Core
 
 # The context every handler receives (python-telegram-bot's default types).
 BotContext = ContextTypes.DEFAULT_TYPE
@@ -33,7 +33,7 @@ REDRAWS_AT_ONCE = 8
 class BotServices:
     """The collaborators of every handler, built once at start-up."""
 
-    core: Core
+    core: BookingCore
     notifier: TelegramNotifier
     reminders: HoldReminders
     # Seat-map redraws at once: in a rush the presses' answers (the outcomes) get the CPU first.
@@ -58,7 +58,7 @@ def installed_services(application: BotApplication) -> BotServices:
     return found
 
 
-def core(context: CallbackContext[Any, Any, Any, Any]) -> Core:
+def core(context: CallbackContext[Any, Any, Any, Any]) -> BookingCore:
     """The booking core: catalogue, holds (and waitlist), bookings, payment provider, sessions, redis."""
     return services(context).core
 

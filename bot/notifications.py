@@ -18,7 +18,7 @@ from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from booking_core.cancellation import CANCELLED_BY_CUSTOMER
+from booking_core.bookings.cancellation import CANCELLED_BY_CUSTOMER
 from booking_core.catalogue.views import ShowDetails
 from booking_core.events import (
     BookingConfirmed,
@@ -28,18 +28,18 @@ from booking_core.events import (
     OfferMade,
     RefundStarted,
 )
-from booking_core.holds import Hold
+from booking_core.holds.store import Hold
 from booking_core.models import utc_now
-from bot.checkout_messages import CheckoutMessages
 from bot.flood_control import bulk, retry_after_seconds
+from bot.memory.checkout_messages import CheckoutMessages
 from bot.replies import send
 from bot.views import notices
 from bot.views.checkout import closed_checkout_text
 from bot.views.screen import Screen
 
 if TYPE_CHECKING:
-    from bot.reminders import HoldReminders
-    from roles.resources import Core
+    from bot.core import BookingCore
+    from bot.memory.reminders import HoldReminders
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +51,11 @@ class TelegramNotifier:
 
     def __init__(self) -> None:
         self._bot: Bot | None = None
-        self._core: Core | None = None
+        self._core: BookingCore | None = None
         self._reminders: HoldReminders | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def bind(self, bot: Bot, core: Core, reminders: HoldReminders | None = None) -> None:
+    def bind(self, bot: Bot, core: BookingCore, reminders: HoldReminders | None = None) -> None:
         """Send through `bot`, looking shows and bookings up in `core`; schedule offer reminders if given."""
         self._bot, self._core, self._reminders = bot, core, reminders
 
@@ -81,7 +81,7 @@ class TelegramNotifier:
         if pending:
             await asyncio.wait(pending, timeout=timeout)
 
-    async def _deliver(self, bot: Bot, core: Core, event: Event) -> None:
+    async def _deliver(self, bot: Bot, core: BookingCore, event: Event) -> None:
         try:
             await deliver_event(bot, core, event, reminders=self._reminders)
         except Exception:
@@ -89,7 +89,7 @@ class TelegramNotifier:
 
 
 async def deliver_event(
-    bot: Bot, core: Core, event: Event, *, reminders: HoldReminders | None = None
+    bot: Bot, core: BookingCore, event: Event, *, reminders: HoldReminders | None = None
 ) -> Message | None:
     """Send the message `event` calls for (None when none is due or the user cannot be reached)."""
     if isinstance(event, OfferMade) and reminders is not None:
@@ -104,7 +104,7 @@ async def deliver_event(
     return await send_notice(bot, event.user_id, screen)
 
 
-async def notice_for(core: Core, event: Event) -> Screen | None:
+async def notice_for(core: BookingCore, event: Event) -> Screen | None:
     """The message for an event, with the show and booking details looked up; None if none is due."""
     now = utc_now()
     if isinstance(event, OfferMade):
@@ -125,7 +125,7 @@ async def notice_for(core: Core, event: Event) -> Screen | None:
     return notices.refund_started(ticket, event.reason)
 
 
-async def hold_expiring_notice(core: Core, hold: Hold) -> Screen:
+async def hold_expiring_notice(core: BookingCore, hold: Hold) -> Screen:
     """The reminder shortly before `hold` lapses."""
     details, labels = await _show(core, hold.show_id, hold.seat_ids)
     return notices.hold_expiring(
@@ -173,7 +173,9 @@ async def _close_checkout(bot: Bot, messages: CheckoutMessages, event: Event) ->
         log.info("checkout message of booking %s not closed: %s", shown.booking_id, error)
 
 
-async def _show(core: Core, show_id: int, seat_ids: tuple[int, ...]) -> tuple[ShowDetails | None, list[str]]:
+async def _show(
+    core: BookingCore, show_id: int, seat_ids: tuple[int, ...]
+) -> tuple[ShowDetails | None, list[str]]:
     details = await core.catalogue.show_details(show_id)
     layout = await core.catalogue.hall_layout(show_id) if seat_ids else None
     return details, notices.seat_labels(layout, seat_ids)

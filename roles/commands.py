@@ -11,9 +11,9 @@ from pathlib import Path
 from booking_core.catalogue import InvalidCatalogue, import_catalogue, load_catalogue_file, seed_demo
 from booking_core.catalogue.queries import CatalogueQueries
 from booking_core.database import SessionFactory, create_engine, create_session_factory
-from booking_core.migrate import upgrade_to_head
-from booking_core.redis_server import open_redis
 from booking_core.settings import Settings
+from roles.migrate import upgrade_to_head
+from roles.redis_server import open_redis
 
 
 def migrate(settings: Settings) -> None:

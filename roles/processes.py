@@ -14,14 +14,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from booking_core.catalogue import seed_demo
-from booking_core.migrate import upgrade_to_head
-from booking_core.redis_server import open_redis
 from booking_core.settings import ConfigurationError, Settings
 from bot.app import build_application
 from bot.notifications import TelegramNotifier
 from bot.running import running_bot
 from roles.demo_theatre import connect_demo_theatre
 from roles.endpoints import Endpoints, SandboxUrls, resolve_endpoints
+from roles.migrate import upgrade_to_head
+from roles.redis_server import open_redis
 from roles.resources import open_core
 from roles.sandbox_server import serving_sandboxes
 from roles.web_role import serving, web_application

@@ -18,20 +18,20 @@ import telegram
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.mail_smtp import SmtpMailSender
-from adapters.payment_provider import open_payment_provider
 from adapters.sms_twilio import TwilioSmsSender
-from adapters.theatre_http import theatre_systems_from_settings
-from booking_core.bookings import Bookings
+from adapters.theatre.http import theatre_systems_from_settings
+from booking_core.bookings.service import Bookings
 from booking_core.catalogue.queries import CatalogueQueries
 from booking_core.database import SessionFactory, create_engine, create_session_factory
 from booking_core.events import EventSink
-from booking_core.holds import HoldStore
-from booking_core.inventory import SqlInventory
-from booking_core.payments import PaymentProvider
-from booking_core.redis_server import redis_client
+from booking_core.holds.inventory import SqlInventory
+from booking_core.holds.store import HoldStore
+from booking_core.holds.theatre_holds import TheatreHolds
+from booking_core.payments.port import PaymentProvider
 from booking_core.settings import Settings
-from booking_core.theatre_holds import TheatreHolds
-from booking_core.theatre_shows import ConnectedShows
+from booking_core.theatre.shows import ConnectedShows
+from roles.payment_provider import open_payment_provider
+from roles.redis_server import redis_client
 from workers.context import WorkerContext
 
 

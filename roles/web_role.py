@@ -32,16 +32,21 @@ def web_application(
         groups.append(setup_sandbox_checkout_routes)
     if bot_application is not None and settings.TELEGRAM_WEBHOOK_SECRET:
         groups.append(telegram_routes(bot_application, settings.TELEGRAM_WEBHOOK_SECRET))
-    app = create_web_app(
-        settings=settings,
+    app = core_web_app(core, jobs, groups)
+    app[TWILIO_AUTH_TOKEN] = endpoints.twilio_credentials[1]
+    return app
+
+
+def core_web_app(core: Core, jobs: JobQueue, route_groups: list[RouteGroup]) -> web.Application:
+    """A web app serving `route_groups` over the core's database, Redis and payment provider."""
+    return create_web_app(
+        settings=core.settings,
         sessions=core.sessions,
         redis=core.redis,
         payment_providers={core.payment_provider.name: core.payment_provider},
         jobs=jobs,
-        route_groups=groups,
+        route_groups=route_groups,
     )
-    app[TWILIO_AUTH_TOKEN] = endpoints.twilio_credentials[1]
-    return app
 
 
 @asynccontextmanager

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking_core.database import SessionFactory, create_engine, create_session_factory
 from booking_core.models import Base
-from booking_core.redis_server import RedisEndpoint, open_redis
+from roles.redis_server import RedisEndpoint, open_redis
 
 IN_CI = os.environ.get("CI") == "true"
 

@@ -13,8 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
 
 from booking_core.database import create_engine
-from booking_core.migrate import upgrade_to_head
 from booking_core.models import Base
+from roles.migrate import upgrade_to_head
 from tests.conftest import service_url
 
 

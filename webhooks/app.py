@@ -10,7 +10,7 @@ from aiohttp import web
 
 from booking_core.database import SessionFactory
 from booking_core.log_context import correlation_id
-from booking_core.payments import PaymentProvider
+from booking_core.payments.port import PaymentProvider
 from booking_core.settings import Settings
 from webhooks.health import setup_health_routes
 from webhooks.keys import GAUGE_REFRESHERS, JOBS, PAYMENT_PROVIDERS, REDIS, SESSIONS, SETTINGS, JobQueue

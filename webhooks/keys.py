@@ -9,7 +9,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from booking_core.database import SessionFactory
-from booking_core.payments import PaymentProvider
+from booking_core.payments.port import PaymentProvider
 from booking_core.settings import Settings
 
 

@@ -20,8 +20,8 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from booking_core import metrics
-from booking_core.payment_inbox import inbox_backlog, store_payment_event
-from booking_core.payments import UnsupportedEvent, WebhookRejected
+from booking_core.payments.inbox import inbox_backlog, store_payment_event
+from booking_core.payments.port import UnsupportedEvent, WebhookRejected
 from webhooks.app import MAX_BODY_BYTES
 from webhooks.keys import GAUGE_REFRESHERS, JOBS, PAYMENT_PROVIDERS, SESSIONS
 

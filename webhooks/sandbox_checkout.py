@@ -23,8 +23,8 @@ from sqlalchemy.orm import selectinload
 from adapters.payments_sandbox import SandboxCheckout, SandboxDelivery, SandboxPaymentProvider
 from booking_core.database import SessionFactory
 from booking_core.models import Booking, BookingLine, Hall, Show
-from booking_core.payments import CheckoutNotFound, CheckoutNotOpen, ProviderUnavailable
-from booking_core.ticket_content import format_money, format_show_time
+from booking_core.payments.port import CheckoutNotFound, CheckoutNotOpen, ProviderUnavailable
+from booking_core.tickets.content import format_money, format_show_time
 from webhooks.keys import PAYMENT_PROVIDERS, SESSIONS, SETTINGS
 
 CHECKOUT_PATH = "/sandbox/pay/{checkout_id}"

@@ -1,8 +1,8 @@
 """Twilio's SMS status callbacks: verify the signature, move the outbox row forward, answer.
 
-Each ticket SMS is created with `status_callback_url(...)`, which names its outbox row in the query
-string; Twilio signs the full public URL (query included) together with the POST parameters, so
-the row id is as trustworthy as the rest of the callback. Answers:
+Each ticket SMS is created with `adapters.sms_twilio.status_callback_url(...)`, which names its outbox
+row in the query string; Twilio signs the full public URL (query included) together with the POST
+parameters, so the row id is as trustworthy as the rest of the callback. Answers:
     204 applied, or nothing to change (an early status, a repeat, a late one that would move back)
     403 no or a wrong X-Twilio-Signature: nothing changes
 Behind a proxy the signature covers the URL Twilio called, so it is checked against PUBLIC_BASE_URL
@@ -15,17 +15,15 @@ import logging
 
 from aiohttp import web
 
-from adapters.sms_twilio import verify_twilio_signature
+from adapters.sms_twilio import NOTIFICATION_PARAM, TWILIO_STATUS_PATH, verify_twilio_signature
 from booking_core import metrics
 from booking_core.database import SessionFactory
 from booking_core.models import NotificationStatus, utc_now
-from booking_core.outbox import mark_sent, record_delivery_report
+from booking_core.tickets.outbox import mark_sent, record_delivery_report
 from webhooks.keys import SESSIONS, SETTINGS, TWILIO_AUTH_TOKEN
 
 log = logging.getLogger(__name__)
 
-TWILIO_STATUS_PATH = "/webhooks/twilio/status"
-NOTIFICATION_PARAM = "notification"
 METRICS_SOURCE = "twilio"
 
 # Twilio's message statuses that change our row; queued, accepted, sending and scheduled do not.
@@ -37,11 +35,6 @@ _OUR_STATUS = {
     "failed": NotificationStatus.FAILED,
     "canceled": NotificationStatus.FAILED,
 }
-
-
-def status_callback_url(public_base_url: str, notification_id: int) -> str:
-    """The StatusCallback URL for the SMS of one outbox row."""
-    return f"{public_base_url.rstrip('/')}{TWILIO_STATUS_PATH}?{NOTIFICATION_PARAM}={notification_id}"
 
 
 async def twilio_status_callback(request: web.Request) -> web.Response:

@@ -10,12 +10,12 @@ import dramatiq
 import redis.asyncio as aioredis
 import telegram
 
-from booking_core.bookings import Bookings
+from booking_core.bookings.service import Bookings
 from booking_core.database import SessionFactory
-from booking_core.delivery import MailSender, SmsSender
-from booking_core.holds import HoldStore
-from booking_core.payments import PaymentProvider
+from booking_core.holds.store import HoldStore
+from booking_core.payments.port import PaymentProvider
 from booking_core.settings import Settings
+from booking_core.tickets.senders import MailSender, SmsSender
 
 if TYPE_CHECKING:
     from workers.jobs import DramatiqJobs

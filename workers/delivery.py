@@ -29,12 +29,14 @@ from dramatiq.errors import BrokerConnectionError
 from redis.exceptions import RedisError
 from sqlalchemy import select, update
 
+from adapters.sms_twilio import status_callback_url
 from booking_core import metrics
-from booking_core.bookings import ticket_view
+from booking_core.bookings.service import ticket_view
 from booking_core.database import SessionFactory
-from booking_core.delivery import PermanentDeliveryError, TransientDeliveryError
 from booking_core.models import Notification, NotificationStatus, utc_now
-from booking_core.outbox import (
+from booking_core.tickets.content import TicketView, sms_text
+from booking_core.tickets.email import email_message
+from booking_core.tickets.outbox import (
     DEFAULT_LEASE,
     Channel,
     DueNotification,
@@ -43,9 +45,7 @@ from booking_core.outbox import (
     mark_sent,
     record_attempt,
 )
-from booking_core.ticket_content import TicketView, sms_text
-from booking_core.ticket_email import email_message
-from webhooks.twilio_status import status_callback_url
+from booking_core.tickets.senders import PermanentDeliveryError, TransientDeliveryError
 from workers.context import WorkerContext
 from workers.registry import ActorSpec, send
 from workers.telegram_tickets import FloodWait, SendLater, send_reminder, send_ticket

@@ -13,8 +13,8 @@ from typing import Any
 
 import dramatiq
 
-from booking_core.cancellation import RefundDue
-from booking_core.checkout import OpenCheckout
+from booking_core.bookings.cancellation import RefundDue
+from booking_core.bookings.checkout import OpenCheckout
 from workers.registry import send
 
 # Actor names: the message format between web and worker processes, so keep them stable.

@@ -14,7 +14,7 @@ import secrets
 from datetime import datetime
 
 from booking_core.models import utc_now
-from booking_core.outbox import DueNotification, due_notifications
+from booking_core.tickets.outbox import DueNotification, due_notifications
 from workers.context import WorkerContext
 from workers.delivery import ACTOR_FOR, enqueue_delivery, hand_back
 

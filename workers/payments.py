@@ -13,20 +13,20 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
-from adapters.stripe_events import payment_event_from_body
+from adapters.payments.stripe_events import payment_event_from_body
 from booking_core import metrics
-from booking_core.cancellation import RefundDue
-from booking_core.checkout import PaymentStatus
-from booking_core.confirmation import ConfirmationOutcome
+from booking_core.bookings.cancellation import RefundDue
+from booking_core.bookings.checkout import PaymentStatus
+from booking_core.bookings.confirmation import ConfirmationOutcome
 from booking_core.database import SessionFactory
 from booking_core.models import Booking, Payment, utc_now
-from booking_core.payment_inbox import (
+from booking_core.payments.inbox import (
     StoredPaymentEvent,
     record_attempt_error,
     record_permanent_failure,
     stored_payment_event,
 )
-from booking_core.payments import (
+from booking_core.payments.port import (
     CheckoutNotFound,
     CheckoutNotOpen,
     PaymentError,

@@ -11,16 +11,15 @@ processes from asking for the same thing over and over.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from booking_core.models import utc_now
-from booking_core.payment_inbox import unprocessed_payment_events
+from booking_core.payments.inbox import unprocessed_payment_events
 from workers.context import WorkerContext
 from workers.jobs import DramatiqJobs
+from workers.passes import run_pass, wait_next
 from workers.payments import request_refunds
 
 log = logging.getLogger(__name__)
@@ -90,22 +89,11 @@ async def run_periodic_tasks(
     last_requeue = last_refunds = float("-inf")
     while not stop.is_set():
         started = loop.time()
-        await _pass("sweep", sweep_once(ctx, jobs))
+        await run_pass("sweep", sweep_once(ctx, jobs))
         if started - last_requeue >= requeue_interval:
             last_requeue = started
-            await _pass("requeue", requeue_lost_payment_events(ctx, jobs, older_than=requeue_after))
+            await run_pass("requeue", requeue_lost_payment_events(ctx, jobs, older_than=requeue_after))
         if started - last_refunds >= refund_interval:
             last_refunds = started
-            await _pass("refunds", request_refunds(ctx, jobs))
-        remaining = sweep_interval - (loop.time() - started)
-        if remaining > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=remaining)
-
-
-async def _pass(name: str, work: Awaitable[object]) -> None:
-    try:
-        await work
-    except Exception:
-        # Redis or the database may be down for a while: keep the loop alive for when they return.
-        log.warning("periodic %s pass failed", name, exc_info=True)
+            await run_pass("refunds", request_refunds(ctx, jobs))
+        await wait_next(stop, started, sweep_interval)

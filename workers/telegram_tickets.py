@@ -17,14 +17,10 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
-from booking_core.delivery import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from booking_core.models import utc_now
-from booking_core.ticket_content import (
-    TicketView,
-    format_show_time,
-    qr_png,
-    telegram_caption,
-)
+from booking_core.tickets.content import TicketView, format_show_time, qr_png
+from booking_core.tickets.senders import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from bot.views.tickets import telegram_caption
 from workers.telegram_pacing import DEFAULT_PACE, TelegramPace, wait_before_sending
 
 MY_TICKETS_CALLBACK = "v1:mytickets"

@@ -14,26 +14,22 @@ Two periodic passes, safe to run in every worker process at once:
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 
-from booking_core.bookings import Bookings
+from booking_core.bookings.service import Bookings
+from booking_core.bookings.theatre_commits import RetryReport
+from booking_core.bookings.theatre_commits import finish_paid_unconfirmed as finish_waiting_sales
 from booking_core.catalogue.queries import CatalogueQueries
 from booking_core.database import SessionFactory
-from booking_core.holds import HoldStore
+from booking_core.holds.store import HoldStore
 from booking_core.models import utc_now
+from booking_core.schedule_sync import TheatreSyncReport
+from booking_core.schedule_sync import sync_theatres as sync_theatre_schedules
 from booking_core.settings import Settings
-from booking_core.theatre_retries import RetryReport
-from booking_core.theatre_retries import finish_paid_unconfirmed as finish_waiting_sales
-from booking_core.theatre_sync import TheatreSyncReport
-from booking_core.theatre_sync import sync_theatres as sync_theatre_schedules
-
-log = logging.getLogger(__name__)
+from workers.passes import run_pass, wait_next
 
 RETRY_INTERVAL_SECONDS = 5.0
 
@@ -106,17 +102,6 @@ async def run_theatre_passes(
         started = loop.time()
         if started - last_sync >= sync_every:
             last_sync = started
-            await _pass("theatre sync", sync_theatres(resources))
-        await _pass("theatre commits", finish_paid_unconfirmed(resources))
-        remaining = retry_interval - (loop.time() - started)
-        if remaining > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=remaining)
-
-
-async def _pass(name: str, work: Awaitable[object]) -> None:
-    try:
-        await work
-    except Exception:
-        # A database or Redis outage: keep the loop alive for when they return.
-        log.warning("periodic %s pass failed", name, exc_info=True)
+            await run_pass("theatre sync", sync_theatres(resources))
+        await run_pass("theatre commits", finish_paid_unconfirmed(resources))
+        await wait_next(stop, started, retry_interval)

@@ -10,19 +10,18 @@ import logging
 
 from telegram import Message, Update
 
-from booking_core.checkout import CheckoutRefusal, CheckoutRefused
-from booking_core.customers import get_or_create_customer
+from booking_core.bookings.checkout import CheckoutRefusal, CheckoutRefused
+from booking_core.bookings.customers import get_or_create_customer
 from booking_core.models import utc_now
-from booking_core.payments import PaymentError
+from booking_core.payments.port import PaymentError
 from bot import context as ctx
-from bot.checkout_messages import CheckoutMessage, CheckoutMessages
 from bot.codec import Action
 from bot.context import BotApplication, BotContext
-from bot.provider_checkouts import expire_checkouts
+from bot.memory.checkout_messages import CheckoutMessage, CheckoutMessages
+from bot.memory.provider_checkouts import expire_checkouts
 from bot.replies import answer, pressed, show
 from bot.routing import on_button
-from bot.seat_keyboard import HOME_BLOCK
-from bot.seat_map_screen import load_show_hall, present_seat_map
+from bot.seat_map.screen import load_show_hall, present_seat_map
 from bot.views.checkout import (
     checkout_screen,
     hold_gone_screen,
@@ -30,6 +29,7 @@ from bot.views.checkout import (
     refused_screen,
     seat_lines,
 )
+from bot.views.seat_keyboard import HOME_BLOCK
 
 log = logging.getLogger(__name__)
 

@@ -9,11 +9,11 @@ from telegram.error import TelegramError
 from telegram.ext import CommandHandler
 
 from bot import context as ctx
-from bot.checkout_messages import CheckoutMessages
 from bot.codec import Action
-from bot.contact_prompts import ContactPrompts
 from bot.context import BotApplication, BotContext
-from bot.recent_shows import RecentShows
+from bot.memory.checkout_messages import CheckoutMessages
+from bot.memory.contact_prompts import ContactPrompts
+from bot.memory.recent_shows import RecentShows
 from bot.replies import answer, send, show
 from bot.routing import on_button
 from bot.views.checkout import closed_checkout_text

@@ -9,11 +9,11 @@ from telegram import Message, ReplyKeyboardRemove, Update
 from telegram.error import TelegramError
 from telegram.ext import MessageHandler, filters
 
-from booking_core.customers import InvalidContact, get_or_create_customer, set_email, set_phone
+from booking_core.bookings.customers import InvalidContact, get_or_create_customer, set_email, set_phone
 from bot import context as ctx
 from bot.codec import Action
-from bot.contact_prompts import ContactPrompt, ContactPrompts
 from bot.context import BotApplication, BotContext
+from bot.memory.contact_prompts import ContactPrompt, ContactPrompts
 from bot.replies import answer, pressed, send, show
 from bot.routing import on_button
 from bot.views.contacts import (

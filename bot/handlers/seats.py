@@ -1,6 +1,6 @@
 """The seat map's buttons: open it, move between blocks, toggle seats, hold the best seats, let seats go.
 
-Each press is decided under the user's selection lock (bot/selection_lock.py). The core call (one
+Each press is decided under the user's selection lock (bot/seat_map/lock.py). The core call (one
 Redis script) comes before the callback answer because the answer says how it went; the slow part
 (drawing, uploading) comes after it, outside the lock.
 """
@@ -12,15 +12,15 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 
 from bot import context as ctx
-from bot import seat_taps
 from bot.codec import Action
 from bot.context import BotApplication, BotContext
 from bot.flood_control import screen_turn
 from bot.replies import answer, pressed, show
 from bot.routing import on_button
-from bot.seat_map_screen import ShowHall, load_show_hall, present_seat_map
-from bot.seat_taps import Outcome
-from bot.selection_lock import selection_lock
+from bot.seat_map import taps as seat_taps
+from bot.seat_map.lock import selection_lock
+from bot.seat_map.screen import ShowHall, load_show_hall, present_seat_map
+from bot.seat_map.taps import Outcome
 from bot.views.screen import Screen
 
 GONE = Screen("This show is no longer listed. Send /start to find another one.")

@@ -9,9 +9,9 @@ from datetime import date
 
 from telegram import Update
 
-from booking_core.holds import HoldStore
+from booking_core.holds.seat_map import SeatState
+from booking_core.holds.store import HoldStore
 from booking_core.models import utc_now
-from booking_core.seat_map import SeatState
 from bot import context as ctx
 from bot.codec import Action
 from bot.context import BotApplication, BotContext

@@ -7,7 +7,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CommandHandler, MessageHandler, filters
 
-from booking_core.customers import get_or_create_customer
+from booking_core.bookings.customers import get_or_create_customer
 from booking_core.models import utc_now
 from bot import context as ctx
 from bot.codec import Action

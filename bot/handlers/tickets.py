@@ -12,15 +12,15 @@ from telegram import Message, Update
 from telegram.error import TelegramError
 from telegram.ext import CommandHandler
 
-from booking_core.bookings import BookedTicket
-from booking_core.cancellation import CancelRefused
+from booking_core.bookings.cancellation import CancelRefused
+from booking_core.bookings.service import BookedTicket
 from booking_core.models import utc_now
-from booking_core.ticket_content import qr_png
+from booking_core.tickets.content import qr_png
 from bot import context as ctx
-from bot.checkout_messages import CheckoutMessages
 from bot.codec import Action
 from bot.context import BotApplication, BotContext
-from bot.provider_checkouts import expire_checkouts
+from bot.memory.checkout_messages import CheckoutMessages
+from bot.memory.provider_checkouts import expire_checkouts
 from bot.replies import answer, pressed, send, show, stale
 from bot.routing import on_button
 from bot.views.checkout import closed_checkout_text

@@ -9,7 +9,7 @@ from telegram import Update
 from bot import context as ctx
 from bot.codec import Action
 from bot.context import BotApplication, BotContext
-from bot.recent_shows import RecentShows
+from bot.memory.recent_shows import RecentShows
 from bot.replies import pressed
 from bot.routing import on_button
 

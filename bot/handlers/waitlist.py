@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from telegram import Update
 
-from booking_core.hold_types import Hold
-from booking_core.waitlist import JoinRefusal, JoinRefused, WaitlistPosition
+from booking_core.holds.types import Hold
+from booking_core.holds.waitlist import JoinRefusal, JoinRefused, WaitlistPosition
 from bot import context as ctx
 from bot.codec import Action
 from bot.context import BotApplication, BotContext
@@ -15,10 +15,10 @@ from bot.handlers import checkout
 from bot.handlers.seats import hall_or_gone
 from bot.replies import answer, pressed
 from bot.routing import on_button
-from bot.seat_choice import seat_labels
-from bot.seat_keyboard import HOME_BLOCK
-from bot.seat_map_screen import ShowHall, present_seat_map, show_over_map
+from bot.seat_map.choice import seat_labels
+from bot.seat_map.screen import ShowHall, present_seat_map, show_over_map
 from bot.views.hold_refusals import join_refusal
+from bot.views.seat_keyboard import HOME_BLOCK
 from bot.views.waitlist import join_screen, notice_screen, offer_screen, position_screen
 
 

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from booking_core.bookings.checkout import CheckoutRefusal
+from booking_core.bookings.customers import CustomerRecord
 from booking_core.catalogue.views import HallLayout, ShowDetails
-from booking_core.checkout import CheckoutRefusal
-from booking_core.customers import CustomerRecord
 from bot.codec import Action
 from bot.views.format import countdown, format_money, format_show_time, language_label, local
 from bot.views.screen import Screen, button, esc, keyboard, url_button

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import ForceReply, InlineKeyboardButton, KeyboardButton, ReplyKeyboardMarkup
 
-from booking_core.customers import CustomerRecord
+from booking_core.bookings.customers import CustomerRecord
 from bot.codec import Action
 from bot.views.screen import Screen, button, esc, keyboard
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from booking_core.ticket_content import compact_seats, format_money, format_show_time
+from booking_core.tickets.content import compact_seats, format_money, format_show_time
 
 __all__ = [
     "compact_seats",

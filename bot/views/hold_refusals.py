@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import assert_never
 
-from booking_core.hold_types import HoldRefusalReason
-from booking_core.waitlist import JoinRefusal
+from booking_core.holds.types import HoldRefusalReason
+from booking_core.holds.waitlist import JoinRefusal
 
 
 def hold_refusal(reason: HoldRefusalReason, seat_labels: Sequence[str] = (), *, max_seats: int = 10) -> str:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from booking_core.bookings import BookedTicket
+from booking_core.bookings.service import BookedTicket
 from booking_core.catalogue.views import HallLayout, ShowDetails
-from booking_core.ticket_content import TicketView
+from booking_core.tickets.content import TicketView
 from bot.codec import Action
 from bot.views.format import compact_seats, countdown, format_money, local, short_day
 from bot.views.screen import Screen, button, esc, keyboard

@@ -12,12 +12,13 @@ from datetime import datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from booking_core.catalogue.views import HallLayout, ShowDetails
-from booking_core.hold_types import Hold
-from booking_core.seat_map import THEATRE_UNAVAILABLE, SeatMap
-from booking_core.ticket_content import compact_seats, format_money, format_show_time_short
+from booking_core.holds.seat_map import THEATRE_UNAVAILABLE, SeatMap
+from booking_core.holds.types import Hold
+from booking_core.tickets.content import compact_seats, format_money, format_show_time_short
 from bot.codec import Action
-from bot.seat_choice import seat_labels
-from bot.seat_keyboard import (
+from bot.seat_map.choice import seat_labels
+from bot.views.screen import button, esc, keyboard
+from bot.views.seat_keyboard import (
     Block,
     BlockPlan,
     best_row,
@@ -27,7 +28,6 @@ from bot.seat_keyboard import (
     screen_row,
     seat_rows,
 )
-from bot.views.screen import button, esc, keyboard
 
 # Longer titles are cut so that the caption stays within Telegram's 1024 characters.
 MAX_TITLE = 120

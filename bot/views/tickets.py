@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import assert_never
 
 from telegram import InlineKeyboardButton
 
-from booking_core.bookings import BookedTicket
-from booking_core.cancellation import CancelRefusal
+from booking_core.bookings.cancellation import CancelRefusal
+from booking_core.bookings.service import BookedTicket
 from booking_core.models import BookingStatus
-from booking_core.ticket_content import telegram_caption
+from booking_core.tickets.content import TicketView, shorten
 from bot.codec import Action
-from bot.views.format import compact_seats, format_money, local, show_label
+from bot.views.format import compact_seats, format_money, format_show_time, local, show_label
 from bot.views.screen import MAX_CAPTION, Screen, button, esc, keyboard
 
 # Buttons for past bookings beyond this are left out (the text still lists them).
@@ -161,3 +162,35 @@ def checkout_cancelled_screen(show_id: int | None) -> Screen:
     rows = [[button("💺 Pick other seats", Action.SHOW, show_id, 0)]] if show_id else []
     rows.append([button("🎬 Find a show", Action.CITIES)])
     return Screen(text, keyboard(rows))
+
+
+def telegram_caption(view: TicketView) -> str:
+    """The caption under the QR photo, in Telegram's HTML parse mode, within its 1024-character limit."""
+
+    def render(title: str) -> str:
+        lines = [
+            f"🎟 <b>{html.escape(title)}</b>",
+            f"{format_show_time(view.local_start)}",
+            f"{html.escape(view.cinema_name)}, {html.escape(view.hall_name)}",
+            html.escape(view.cinema_address),
+            f"Seats: {html.escape(', '.join(view.seat_labels))}",
+            f"Paid: {format_money(view.amount_minor, view.currency)}",
+            f"Ticket code: <code>{html.escape(view.code)}</code>",
+        ]
+        if view.theatre_ticket_id:
+            lines.append(f"Cinema ticket: <code>{html.escape(view.theatre_ticket_id)}</code>")
+        lines.append("Show this QR code or the ticket code at the door.")
+        return "\n".join(lines)
+
+    caption = render(view.movie_title)
+    if len(caption) <= MAX_CAPTION:
+        return caption
+    # The longest shortened title that fits (escaping makes the caption's length uneven in it).
+    fits, too_long = 1, len(view.movie_title)
+    while too_long - fits > 1:
+        middle = (fits + too_long) // 2
+        if len(render(shorten(view.movie_title, middle, "…"))) <= MAX_CAPTION:
+            fits = middle
+        else:
+            too_long = middle
+    return render(shorten(view.movie_title, fits, "…"))[:MAX_CAPTION]

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from booking_core.catalogue.views import ShowDetails
-from booking_core.ticket_content import compact_seats
-from booking_core.waitlist import WaitlistPosition
-from booking_core.waitlist_policy import WaitReason
+from booking_core.holds.waitlist import WaitlistPosition
+from booking_core.holds.waitlist_policy import WaitReason
+from booking_core.tickets.content import compact_seats
 from bot.codec import Action
 from bot.views.screen import Screen, button, esc, in_rows, keyboard
 from bot.views.seat_map import show_heading

@@ -9,8 +9,8 @@ import redis.asyncio as aioredis
 
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink
-from booking_core.holds import HoldStore
-from booking_core.inventory import SqlInventory
+from booking_core.holds.inventory import SqlInventory
+from booking_core.holds.store import HoldStore
 
 
 @pytest.fixture

@@ -8,15 +8,15 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from booking_core.checkout import CheckoutStarted, record_checkout, start_checkout
-from booking_core.confirmation import ConfirmationResult, confirm_payment
-from booking_core.customers import get_or_create_customer
+from booking_core.bookings.checkout import CheckoutStarted, record_checkout, start_checkout
+from booking_core.bookings.confirmation import ConfirmationResult, confirm_payment
+from booking_core.bookings.customers import get_or_create_customer
 from booking_core.database import SessionFactory
 from booking_core.events import EventSink
-from booking_core.holds import Hold, HoldStore
+from booking_core.holds.store import Hold, HoldStore
 from booking_core.models import BookedSeat, Booking, Payment, Ticket
 from booking_core.models import PaymentEvent as PaymentEventRow
-from booking_core.payments import PaymentEvent, PaymentEventKind
+from booking_core.payments.port import PaymentEvent, PaymentEventKind
 
 PROVIDER = "sandbox"
 _events = itertools.count(1)

@@ -14,13 +14,13 @@ import json
 import sys
 from typing import Any
 
-from booking_core.confirmation import confirm_payment
+from booking_core.bookings.confirmation import confirm_payment
 from booking_core.database import create_engine, create_session_factory
 from booking_core.events import CollectingSink
-from booking_core.holds import HoldStore
-from booking_core.inventory import SqlInventory
-from booking_core.payments import PaymentEvent, PaymentEventKind
-from booking_core.redis_server import redis_client
+from booking_core.holds.inventory import SqlInventory
+from booking_core.holds.store import HoldStore
+from booking_core.payments.port import PaymentEvent, PaymentEventKind
+from roles.redis_server import redis_client
 
 
 async def run(job: dict[str, Any]) -> list[list[Any]]:

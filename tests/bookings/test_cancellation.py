@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from booking_core.cancellation import (
+from booking_core.bookings.cancellation import (
     Cancelled,
     CancelRefusal,
     CancelRefused,
@@ -14,11 +14,11 @@ from booking_core.cancellation import (
     mark_refunded,
     refund_due,
 )
-from booking_core.confirmation import ConfirmationOutcome
-from booking_core.customers import get_or_create_customer
+from booking_core.bookings.confirmation import ConfirmationOutcome
+from booking_core.bookings.customers import get_or_create_customer
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink, OfferMade, RefundStarted
-from booking_core.holds import Hold, HoldRefused, HoldStore
+from booking_core.holds.store import Hold, HoldRefused, HoldStore
 from booking_core.models import BookingStatus, Notification, Ticket, utc_now
 from tests.bookings.flow import (
     booking_row,

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, update
 
-from booking_core.checkout import (
+from booking_core.bookings.checkout import (
     CheckoutRefusal,
     CheckoutRefused,
     CheckoutStarted,
@@ -17,7 +17,7 @@ from booking_core.checkout import (
     start_checkout,
 )
 from booking_core.database import SessionFactory
-from booking_core.holds import Hold, HoldStore
+from booking_core.holds.store import Hold, HoldStore
 from booking_core.models import BookingStatus, Show, ShowPrice, utc_now
 from tests.bookings.flow import booking_row, buy_until_checkout, hold_seats, payments_of
 from tests.factories import make_show

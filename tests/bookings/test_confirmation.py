@@ -8,17 +8,17 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from booking_core.cancellation import mark_refunded, refund_due
-from booking_core.checkout import record_checkout
-from booking_core.confirmation import ConfirmationOutcome, ConfirmationResult
-from booking_core.customers import set_phone
+from booking_core.bookings.cancellation import mark_refunded, refund_due
+from booking_core.bookings.checkout import record_checkout
+from booking_core.bookings.confirmation import ConfirmationOutcome, ConfirmationResult
+from booking_core.bookings.customers import set_phone
 from booking_core.database import SessionFactory
 from booking_core.events import BookingConfirmed, CollectingSink, RefundStarted
-from booking_core.holds import Hold, HoldRefusalReason, HoldStore
+from booking_core.holds.store import Hold, HoldRefusalReason, HoldStore
 from booking_core.models import BookingStatus, Notification, Ticket
 from booking_core.models import PaymentEvent as PaymentEventRow
-from booking_core.payments import PaymentEvent, PaymentEventKind
-from booking_core.ticket_codes import is_valid_ticket_code
+from booking_core.payments.port import PaymentEvent, PaymentEventKind
+from booking_core.tickets.codes import is_valid_ticket_code
 from tests.bookings.flow import (
     booking_row,
     buy_until_checkout,

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from booking_core.customers import (
+from booking_core.bookings.customers import (
     CustomerNotFound,
     InvalidContact,
     find_customer,

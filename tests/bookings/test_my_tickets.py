@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from booking_core.bookings import list_tickets, ticket_view
-from booking_core.cancellation import cancel_booking
+from booking_core.bookings.cancellation import cancel_booking
+from booking_core.bookings.service import list_tickets, ticket_view
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink
-from booking_core.holds import HoldStore
+from booking_core.holds.store import HoldStore
 from booking_core.models import BookingStatus, utc_now
-from booking_core.ticket_codes import is_valid_ticket_code
+from booking_core.tickets.codes import is_valid_ticket_code
 from tests.bookings.flow import buy_until_checkout, confirm, payment
 from tests.factories import make_show
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from booking_core.database import SessionFactory
 from booking_core.models import BookingStatus, Customer, Notification, NotificationStatus, utc_now
-from booking_core.outbox import (
+from booking_core.tickets.outbox import (
     Channel,
     NotificationKind,
     add_ticket_notifications,

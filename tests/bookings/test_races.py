@@ -20,11 +20,11 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from booking_core.checkout import record_checkout
+from booking_core.bookings.checkout import record_checkout
 from booking_core.database import SessionFactory, is_sqlite
-from booking_core.holds import HoldStore
+from booking_core.holds.store import HoldStore
 from booking_core.models import BookingStatus, Notification, Payment
-from booking_core.redis_server import RedisEndpoint, redis_client
+from roles.redis_server import RedisEndpoint, redis_client
 from tests.bookings.builders import make_booking
 from tests.bookings.flow import booking_row, buy_until_checkout, sold_seats, ticket_count
 from tests.factories import make_customer, make_show

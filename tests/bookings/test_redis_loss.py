@@ -9,15 +9,15 @@ from collections.abc import Callable
 import pytest
 import redis.asyncio as aioredis
 
-from booking_core.checkout import record_checkout
-from booking_core.confirmation import ConfirmationDeferred, ConfirmationOutcome
+from booking_core.bookings.checkout import record_checkout
+from booking_core.bookings.confirmation import ConfirmationDeferred, ConfirmationOutcome
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink
-from booking_core.holds import HoldRefusalReason, HoldRefused, HoldStore
-from booking_core.inventory import SqlInventory
+from booking_core.holds.inventory import SqlInventory
+from booking_core.holds.store import HoldRefusalReason, HoldRefused, HoldStore
 from booking_core.models import BookingStatus
-from booking_core.payments import PaymentEvent, PaymentEventKind
-from booking_core.redis_server import redis_client
+from booking_core.payments.port import PaymentEvent, PaymentEventKind
+from roles.redis_server import redis_client
 from tests.bookings.builders import make_booking
 from tests.bookings.flow import (
     booking_row,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from booking_core.redis_server import RedisEndpoint
+from roles.redis_server import RedisEndpoint
 from tests.conftest import service_url
 from tests.flows.harness import BrokerPlan
 

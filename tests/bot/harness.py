@@ -23,18 +23,21 @@ from sqlalchemy import func, select
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink
 from booking_core.models import BookedSeat, Booking, BookingLine, BookingStatus, Customer, Ticket, utc_now
-from booking_core.settings import Settings, load_settings
-from booking_core.ticket_codes import new_ticket_code
+from booking_core.settings import Settings
+from booking_core.tickets.codes import new_ticket_code
 from bot.app import build_application
 from bot.context import BotApplication
 from bot.flood_control import RepliesFirst
+from bot.memory.reminders import HoldReminders
 from bot.notifications import TelegramNotifier
-from bot.reminders import HoldReminders
 from bot.running import running_bot
-from roles.resources import Core, open_core, open_worker_context
+from roles.resources import Core, open_core
+from roles.web_role import core_web_app
 from sandbox.telegram import CallbackAnswer, ChatMessage, TelegramSandbox, start_telegram_sandbox
 from tests.flows.harness import BrokerPlan, WorkerResources, free_local_socket, in_process_worker
-from webhooks.app import RouteGroup, create_web_app
+from tests.support.settings import stand_settings
+from tests.support.worker import open_worker_side
+from webhooks.app import RouteGroup
 from webhooks.payments import setup_payment_routes
 from webhooks.sandbox_checkout import setup_sandbox_checkout_routes
 from webhooks.telegram import telegram_routes
@@ -53,16 +56,10 @@ class NotifyingWorkerResources(WorkerResources):
     async def open(self) -> WorkerContext:
         """Open the core and the worker context on the actors' loop, the notifier bound to its Bot."""
         stack = AsyncExitStack()
-        assert self.settings.REDIS_URL is not None
         notifier = TelegramNotifier()
-        core = await stack.enter_async_context(open_core(self.settings, self.settings.REDIS_URL, notifier))
-        context = await stack.enter_async_context(
-            open_worker_context(
-                core,
-                telegram_token=TOKEN,
-                telegram_api_base_url=self.telegram_api,
-                twilio_api_base_url=None,
-                smtp_url=self.settings.SMTP_URL or "",
+        core, context = await stack.enter_async_context(
+            open_worker_side(
+                self.settings, notifier, telegram_token=TOKEN, telegram_api_base_url=self.telegram_api
             )
         )
         # Offers a sweep makes here get their reminder scheduled too; a bot process sends it.
@@ -211,22 +208,6 @@ def text_of(message: ChatMessage) -> str:
     return message.text or message.caption or ""
 
 
-def world_settings(database_url: str, redis_url: str, public_base_url: str, **overrides: Any) -> Settings:
-    """Settings pointing every service at this machine's test instances."""
-    values: dict[str, Any] = {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "PUBLIC_BASE_URL": public_base_url,
-        "PAYMENT_PROVIDER": "sandbox",
-        "SANDBOX_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
-        "SMTP_URL": "smtp://127.0.0.1:9",
-    }
-    values.update(overrides)
-    return load_settings(**values)
-
-
 @asynccontextmanager
 async def open_world(
     database_url: str,
@@ -245,7 +226,18 @@ async def open_world(
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     webhook_url = f"{base_url}/webhooks/telegram"
     overrides = {"TELEGRAM_WEBHOOK_URL": webhook_url} if webhook else {}
-    settings = world_settings(database_url, redis_url, base_url, **overrides, **setting_overrides)
+    settings = stand_settings(
+        database_url,
+        **{
+            "PUBLIC_BASE_URL": base_url,
+            "REDIS_URL": redis_url,
+            "SANDBOX_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+            **overrides,
+            **setting_overrides,
+        },
+    )
     notifier = TelegramNotifier()
     stack = AsyncExitStack()
     try:
@@ -271,14 +263,7 @@ async def open_world(
         route_groups: list[RouteGroup] = [setup_payment_routes, setup_sandbox_checkout_routes]
         if webhook:
             route_groups.append(telegram_routes(application, TELEGRAM_SECRET))
-        app = create_web_app(
-            settings=settings,
-            sessions=core.sessions,
-            redis=core.redis,
-            payment_providers={core.payment_provider.name: core.payment_provider},
-            jobs=jobs,
-            route_groups=route_groups,
-        )
+        app = core_web_app(core, jobs, route_groups)
         runner = web.AppRunner(app, shutdown_timeout=1.0)
         await runner.setup()
         await web.SockSite(runner, sock).start()

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from booking_core.redis_server import RedisEndpoint
 from bot.codec import Action, encode
+from roles.redis_server import RedisEndpoint
 from tests.bot.harness import open_world, pay_url, text_of
 from tests.factories import make_show
 from tests.flows.harness import BrokerPlan

@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from booking_core.customers import find_customer
-from booking_core.holds import Hold
+from booking_core.bookings.customers import find_customer
+from booking_core.holds.store import Hold
 from booking_core.models import Base
-from booking_core.redis_server import RedisEndpoint
 from bot.codec import Action, encode
 from bot.handlers.errors import SORRY
 from bot.views.contacts import NOT_NOW, SHARE_PHONE
+from roles.redis_server import RedisEndpoint
 from tests.bot.harness import BotWorld, SimulatedUser, open_world, text_of
 from tests.factories import ShowFixture, make_show
 

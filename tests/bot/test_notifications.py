@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking_core.events import RefundStarted
-from booking_core.holds import Hold
+from booking_core.holds.store import Hold
+from booking_core.holds.waitlist import WaitlistPosition
 from booking_core.models import utc_now
-from booking_core.redis_server import RedisEndpoint
-from booking_core.waitlist import WaitlistPosition
 from bot.codec import Action, encode
 from bot.context import installed_services
+from roles.redis_server import RedisEndpoint
 from tests.bot.harness import BotWorld, SimulatedUser, confirmed_booking, open_world, text_of
 from tests.factories import make_show
 

@@ -13,11 +13,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from booking_core.holds import Hold
+from booking_core.holds.store import Hold
 from booking_core.models import utc_now
-from booking_core.redis_server import RedisEndpoint
 from bot.codec import Action, encode
 from bot.handlers.fallback import OUT_OF_DATE
+from roles.redis_server import RedisEndpoint
 from tests.bot.harness import BotWorld, SimulatedUser, confirmed_booking, open_world, text_of
 from tests.factories import ShowFixture, make_show
 

@@ -7,8 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from telegram import InlineKeyboardMarkup
 
-from booking_core.bookings import BookedTicket
-from booking_core.cancellation import CancelRefusal
+from booking_core.bookings.cancellation import CancelRefusal
+from booking_core.bookings.checkout import CheckoutRefusal
+from booking_core.bookings.customers import CustomerRecord
+from booking_core.bookings.service import BookedTicket
 from booking_core.catalogue.views import (
     CinemaInfo,
     CinemaSchedule,
@@ -22,11 +24,9 @@ from booking_core.catalogue.views import (
     ShowDetails,
     ShowTime,
 )
-from booking_core.checkout import CheckoutRefusal
-from booking_core.customers import CustomerRecord
-from booking_core.hold_types import HoldRefusalReason
+from booking_core.holds.types import HoldRefusalReason
 from booking_core.models import BookingStatus
-from booking_core.ticket_content import TicketView
+from booking_core.tickets.content import TicketView
 from bot.codec import Action, decode, encode
 from bot.views import catalogue, checkout, contacts, help, notices, tickets
 from bot.views.format import countdown, day_label, language_label, runtime_label

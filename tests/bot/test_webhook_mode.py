@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from booking_core.redis_server import RedisEndpoint
+from roles.redis_server import RedisEndpoint
 from tests.bot.harness import TELEGRAM_SECRET, BotWorld, open_world, text_of
 from tests.factories import make_show
 from webhooks.telegram import SECRET_HEADER

@@ -18,7 +18,6 @@ from PIL import Image
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from booking_core.settings import load_settings
 from bot.app import build_application
 from bot.codec import Action, Callback, decode, encode
 from bot.flood_control import RepliesFirst
@@ -27,6 +26,7 @@ from bot.running import running_bot
 from roles.resources import Core, open_core
 from sandbox.telegram import CallbackAnswer, ChatMessage, TelegramSandbox
 from tests.sandbox.telegram_harness import TOKEN, serve_sandbox
+from tests.support.settings import stand_settings
 
 USER = 4242
 OTHER_USER = 5151
@@ -121,13 +121,11 @@ def action_button(message: ChatMessage, action: Action, text: str | None = None)
 async def running_seat_bot(database_url: str, redis_url: str, **overrides: Any) -> AsyncIterator[SeatBot]:
     """The whole bot (bot.app.build_application), polling a fresh Telegram sandbox."""
     async with serve_sandbox() as sandbox:
-        settings = load_settings(
-            DATABASE_URL=database_url,
+        settings = stand_settings(
+            database_url,
             REDIS_URL=redis_url,
             TELEGRAM_BOT_TOKEN=TOKEN,
             TELEGRAM_API_BASE_URL=sandbox.url,
-            PAYMENT_PROVIDER="sandbox",
-            SMTP_URL="smtp://127.0.0.1:9",
             **overrides,
         )
         notifier = TelegramNotifier()

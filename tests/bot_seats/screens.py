@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from booking_core.catalogue.views import CinemaInfo, HallLayout, MovieInfo, SeatPrice, ShowDetails
-from booking_core.hold_types import Hold
-from booking_core.seat_map import SeatMap, SeatState
+from booking_core.holds.seat_map import SeatMap, SeatState
+from booking_core.holds.types import Hold
 
 # Large ids, so that callback data is measured at its longest plausible size.
 SHOW_ID = 987_654_321_012

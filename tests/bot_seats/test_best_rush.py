@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from booking_core.database import SessionFactory
-from booking_core.hold_types import Hold
+from booking_core.holds.seat_map import SeatState
+from booking_core.holds.types import Hold
 from booking_core.redis_keys import ShowKeys
-from booking_core.seat_map import SeatState
 from bot.codec import Action
 from sandbox.telegram import CallbackAnswer
 from tests.bot_seats.bot_harness import SeatBot, action_button

@@ -7,10 +7,10 @@ import io
 import pytest
 from PIL import Image
 
-from booking_core.seat_map import SeatState
-from bot import hall_picture
-from bot.hall_picture import render_hall
-from bot.seat_keyboard import plan_blocks
+from booking_core.holds.seat_map import SeatState
+from bot.views import hall_picture
+from bot.views.hall_picture import render_hall
+from bot.views.seat_keyboard import plan_blocks
 from tests.bot_seats.halls import DEMO_HALLS, demo_hall
 from tests.bot_seats.screens import all_seats
 

@@ -8,10 +8,10 @@ from sqlalchemy import select, update
 
 from booking_core.catalogue.demo import seed_demo
 from booking_core.database import SessionFactory
-from booking_core.hold_types import Hold
+from booking_core.holds.types import Hold
 from booking_core.models import Hall, Show, utc_now
-from booking_core.redis_server import RedisEndpoint
 from bot.codec import Action
+from roles.redis_server import RedisEndpoint
 from tests.bot_seats.bot_harness import (
     OTHER_USER,
     USER,

@@ -6,9 +6,9 @@ import pytest
 from telegram import InlineKeyboardMarkup
 
 from booking_core.catalogue.views import HallLayout, LayoutRow, LayoutSeat
-from booking_core.seat_map import SeatState
+from booking_core.holds.seat_map import SeatState
 from bot.codec import Action, decode
-from bot.seat_keyboard import (
+from bot.views.seat_keyboard import (
     MAX_BLOCK_SEATS,
     home_block,
     legend,

@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from booking_core.hold_types import Hold, HoldRefusalReason
-from booking_core.seat_map import THEATRE_UNAVAILABLE, SeatState
-from booking_core.waitlist import JoinRefusal, WaitlistPosition
-from booking_core.waitlist_policy import WaitReason
+from booking_core.holds.seat_map import THEATRE_UNAVAILABLE, SeatState
+from booking_core.holds.types import Hold, HoldRefusalReason
+from booking_core.holds.waitlist import JoinRefusal, WaitlistPosition
+from booking_core.holds.waitlist_policy import WaitReason
 from bot.codec import Action, decode
-from bot.seat_choice import best_for, stranded_by
-from bot.seat_keyboard import plan_blocks
+from bot.seat_map.choice import best_for, stranded_by
 from bot.views.hold_refusals import hold_refusal, join_refusal
 from bot.views.screen import MAX_CAPTION
+from bot.views.seat_keyboard import plan_blocks
 from bot.views.seat_map import (
     SeatMapView,
     WaitlistButton,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from booking_core.database import SessionFactory
-from booking_core.hold_types import Hold
-from booking_core.waitlist import WaitlistPosition
+from booking_core.holds.types import Hold
+from booking_core.holds.waitlist import WaitlistPosition
 from bot.codec import Action
 from sandbox.telegram import ChatMessage
 from tests.bot_seats.bot_harness import OTHER_USER, USER, SeatBot, action_button, callbacks

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from booking_core.ticket_codes import new_ticket_code
-from booking_core.ticket_content import TicketView
+from booking_core.tickets.codes import new_ticket_code
+from booking_core.tickets.content import TicketView
 from sandbox.mailbox import Mailbox, start_mailbox
 
 

@@ -16,9 +16,9 @@ from icalendar import Calendar
 from PIL import Image
 
 from adapters.mail_smtp import SmtpEndpoint, SmtpMailSender, parse_smtp_url
-from booking_core.delivery import PermanentDeliveryError, TransientDeliveryError
-from booking_core.ticket_content import qr_png
-from booking_core.ticket_email import email_message
+from booking_core.tickets.content import qr_png
+from booking_core.tickets.email import email_message
+from booking_core.tickets.senders import PermanentDeliveryError, TransientDeliveryError
 from sandbox.mailbox import Mailbox, setup_mailbox_pages, start_mailbox
 from tests.delivery.conftest import make_view
 

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from booking_core.delivery import (
+from booking_core.tickets.senders import (
     DeliveryError,
     PermanentDeliveryError,
     TransientDeliveryError,

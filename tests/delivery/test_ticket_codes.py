@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from booking_core.ticket_codes import (
+from booking_core.tickets.codes import (
     ALPHABET,
     is_valid_ticket_code,
     new_ticket_code,

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from booking_core.sms_encoding import sms_encoding, sms_segments
-from booking_core.ticket_content import (
-    TELEGRAM_CAPTION_LIMIT,
-    compact_seats,
-    format_money,
-    qr_png,
-    sms_text,
-    telegram_caption,
-)
+from booking_core.tickets.content import compact_seats, format_money, qr_png, sms_text
+from booking_core.tickets.sms_encoding import sms_encoding, sms_segments
+from bot.views.screen import MAX_CAPTION
+from bot.views.tickets import telegram_caption
+from sandbox.twilio_api import message_segments
 from tests.delivery.conftest import make_view
 
 
+@pytest.mark.parametrize("count", [sms_segments, message_segments], ids=["core", "twilio stand-in"])
 @pytest.mark.parametrize(
     ("text", "segments"),
     [
@@ -41,8 +40,20 @@ from tests.delivery.conftest import make_view
         ("😀" * 67, 3),  # 33 per part: a surrogate pair is never split
     ],
 )
-def test_segments_follow_gsm7_and_ucs2_rules(text: str, segments: int) -> None:
-    assert sms_segments(text) == segments
+def test_segments_follow_gsm7_and_ucs2_rules(count: Callable[[str], int], text: str, segments: int) -> None:
+    assert count(text) == segments
+
+
+@pytest.mark.parametrize("pattern", ["a", "a€", "a^{ ", "Ж", "aЖ", "a😀", "😀Ж’"])
+def test_the_twilio_stand_in_counts_segments_as_the_core_does_at_every_length(pattern: str) -> None:
+    for length in range(500):
+        text = (pattern * length)[:length]
+        assert message_segments(text) == sms_segments(text), text
+
+
+@given(st.text(max_size=200))
+def test_the_twilio_stand_in_knows_the_same_alphabet_as_the_core(text: str) -> None:
+    assert message_segments(text) == sms_segments(text)
 
 
 def test_sms_for_a_latin_title_is_one_gsm7_segment_with_everything_needed_at_the_door() -> None:
@@ -125,7 +136,7 @@ def test_telegram_caption_escapes_html_and_respects_the_limit() -> None:
 
     caption = telegram_caption(view)
 
-    assert len(caption) <= TELEGRAM_CAPTION_LIMIT
+    assert len(caption) <= MAX_CAPTION
     assert "&lt;Tom &amp; Jerry&gt;" in caption and "<Tom" not in caption
     assert f"<code>{view.code}</code>" in caption
     assert "TH-42" in caption and "37.50 EUR" in caption and "Saturday 14 June 2025, 19:30" in caption

@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 
 from adapters.sms_twilio import TwilioSmsSender, verify_twilio_signature
-from booking_core.delivery import PermanentDeliveryError, TransientDeliveryError
+from booking_core.tickets.senders import PermanentDeliveryError, TransientDeliveryError
 from sandbox.twilio_api import SANDBOX_FROM_NUMBER, TwilioSandboxState, start_twilio_sandbox
 
 # twilio 9 still passes aiohttp's deprecated `auth=` argument; nothing of ours to fix.

@@ -12,7 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from booking_core.redis_server import RedisEndpoint
+from roles.redis_server import RedisEndpoint
 from tests.conftest import service_url
 from tests.delivery_flow.stand import Stand, open_stand
 

@@ -25,19 +25,21 @@ from aiohttp import web
 from dramatiq.asyncio import get_event_loop_thread
 from sqlalchemy import select
 
-from booking_core.checkout import CheckoutStarted
-from booking_core.customers import get_or_create_customer, set_email, set_phone
+from booking_core.bookings.checkout import CheckoutStarted
+from booking_core.bookings.customers import get_or_create_customer, set_email, set_phone
 from booking_core.events import CollectingSink
-from booking_core.holds import Hold
+from booking_core.holds.store import Hold
 from booking_core.models import Notification, utc_now
-from booking_core.payments import PaymentEvent, PaymentEventKind
-from booking_core.settings import Settings, load_settings
-from roles.resources import open_core, open_worker_context
+from booking_core.payments.port import PaymentEvent, PaymentEventKind
+from booking_core.settings import Settings
+from roles.resources import Core
+from roles.web_role import core_web_app
 from sandbox.mailbox import Mailbox, start_mailbox
 from sandbox.telegram import TelegramSandbox, install_telegram_sandbox
 from sandbox.twilio_api import SANDBOX_FROM_NUMBER, TwilioSandboxState, setup_twilio_sandbox
 from tests.factories import make_show
-from webhooks.app import create_web_app
+from tests.support.settings import stand_settings
+from tests.support.worker import open_worker_side
 from webhooks.keys import TWILIO_AUTH_TOKEN
 from webhooks.twilio_status import setup_twilio_routes
 from workers.broker import build_broker
@@ -209,17 +211,18 @@ async def poll(
         await asyncio.sleep(0.05)
 
 
-def flow_settings(database_url: str, web_url: str, telegram_url: str, smtp_url: str) -> Settings:
-    """Settings for a stand: the database under test and the sandboxes, through the usual names."""
-    return load_settings(
-        DATABASE_URL=database_url,
-        TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN,
-        TELEGRAM_API_BASE_URL=telegram_url,
-        TWILIO_ACCOUNT_SID=TWILIO_SID,
-        TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
-        TWILIO_FROM_NUMBER=SANDBOX_FROM_NUMBER,
-        SMTP_URL=smtp_url,
-        PUBLIC_BASE_URL=web_url,
+def worker_side(
+    settings: Settings, redis_url: str, twilio_api: str, broker: dramatiq.Broker | None
+) -> AbstractAsyncContextManager[tuple[Core, WorkerContext]]:
+    """This stand's worker side: Telegram, Twilio and the mailbox are its sandboxes."""
+    return open_worker_side(
+        settings,
+        CollectingSink(),
+        telegram_token=settings.TELEGRAM_BOT_TOKEN or "",
+        telegram_api_base_url=settings.TELEGRAM_API_BASE_URL or "",
+        twilio_api_base_url=twilio_api,
+        redis_url=redis_url,
+        broker=broker,
     )
 
 
@@ -239,25 +242,6 @@ def flow_broker(url: str, namespace: str) -> dramatiq.Broker:
 
 
 @asynccontextmanager
-async def open_worker_side(
-    settings: Settings, redis_url: str, twilio_api: str, broker: dramatiq.Broker | None
-) -> AsyncIterator[WorkerContext]:
-    """The core and the worker context, as the worker role opens them."""
-    async with (
-        open_core(settings, redis_url, CollectingSink()) as core,
-        open_worker_context(
-            core,
-            telegram_token=settings.TELEGRAM_BOT_TOKEN or "",
-            telegram_api_base_url=settings.TELEGRAM_API_BASE_URL or "",
-            twilio_api_base_url=twilio_api,
-            smtp_url=settings.SMTP_URL or "",
-            broker=broker,
-        ) as ctx,
-    ):
-        yield ctx
-
-
-@asynccontextmanager
 async def open_stand(database_url: str, redis_url: str, broker_url: str) -> AsyncIterator[Stand]:
     """Start the sandboxes and the web app, open the core, declare the actors; tear it all down after."""
     async with AsyncExitStack() as stack:
@@ -265,21 +249,31 @@ async def open_stand(database_url: str, redis_url: str, broker_url: str) -> Asyn
         web_socket = socket.socket()
         web_socket.bind(("127.0.0.1", 0))
         web_url = f"http://127.0.0.1:{web_socket.getsockname()[1]}"
-        settings = flow_settings(database_url, web_url, sandboxes.telegram_url, sandboxes.mailbox.url)
+        settings = stand_settings(
+            database_url,
+            PUBLIC_BASE_URL=web_url,
+            TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN,
+            TELEGRAM_API_BASE_URL=sandboxes.telegram_url,
+            TWILIO_ACCOUNT_SID=TWILIO_SID,
+            TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
+            TWILIO_FROM_NUMBER=SANDBOX_FROM_NUMBER,
+            SMTP_URL=sandboxes.mailbox.url,
+        )
         run_id = uuid.uuid4().hex[:12]
         queue, namespace = f"delivery-{run_id}", f"marquee-flow-{run_id}"
         broker = flow_broker(broker_url, namespace)
         stack.callback(_forget_queues, broker_url, queue)
-        ctx = await stack.enter_async_context(
-            open_worker_side(settings, redis_url, sandboxes.twilio_url, broker)
+        core, ctx = await stack.enter_async_context(
+            worker_side(settings, redis_url, sandboxes.twilio_url, broker)
         )
-        await _serve(stack, _web_app(settings, ctx), web_socket)
+        await _serve(stack, _web_app(core), web_socket)
         stand = Stand(settings, redis_url, broker_url, broker, queue, namespace, web_url, ctx, sandboxes)
 
         async def open_on_worker_loop() -> WorkerContext:
-            return await stand.worker_resources.enter_async_context(
-                open_worker_side(settings, redis_url, sandboxes.twilio_url, broker)
+            _core, context = await stand.worker_resources.enter_async_context(
+                worker_side(settings, redis_url, sandboxes.twilio_url, broker)
             )
+            return context
 
         register_actors(broker, delivery_specs(queue), lazy_context(open_on_worker_loop))
         yield stand
@@ -325,15 +319,8 @@ async def _start_sandboxes(stack: AsyncExitStack) -> Sandboxes:
     return Sandboxes(telegram_url, telegram, gate, twilio_url, twilio, mailbox, sms_creates)
 
 
-def _web_app(settings: Settings, ctx: WorkerContext) -> web.Application:
-    app = create_web_app(
-        settings=settings,
-        sessions=ctx.sessions,
-        redis=ctx.redis,
-        payment_providers=ctx.payment_providers,
-        jobs=_NoPaymentJobs(),
-        route_groups=[setup_twilio_routes],
-    )
+def _web_app(core: Core) -> web.Application:
+    app = core_web_app(core, _NoPaymentJobs(), [setup_twilio_routes])
     app[TWILIO_AUTH_TOKEN] = TWILIO_TOKEN
     return app
 

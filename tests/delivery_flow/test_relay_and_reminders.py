@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from booking_core.models import utc_now
-from booking_core.outbox import DEFAULT_LEASE, due_notifications
+from booking_core.tickets.outbox import DEFAULT_LEASE, due_notifications
 from tests.delivery_flow.stand import Stand
 from workers.outbox_relay import relay_due, relay_new
 from workers.telegram_tickets import MY_TICKETS_CALLBACK

@@ -14,12 +14,12 @@ import pytest
 from icalendar import Calendar
 from prometheus_client import REGISTRY
 
-from booking_core.bookings import ticket_view
+from booking_core.bookings.service import ticket_view
 from booking_core.models import Notification
-from booking_core.outbox import Channel, NotificationKind
-from booking_core.redis_server import RedisEndpoint
-from booking_core.ticket_codes import parse_ticket_code
-from booking_core.ticket_content import SMS_MAX_SEGMENTS
+from booking_core.tickets.codes import parse_ticket_code
+from booking_core.tickets.content import SMS_MAX_SEGMENTS
+from booking_core.tickets.outbox import Channel, NotificationKind
+from roles.redis_server import RedisEndpoint
 from tests.delivery_flow.conftest import both_brokers
 from tests.delivery_flow.stand import Stand, poll
 from workers.delivery import ACTOR_FOR, enqueue_delivery

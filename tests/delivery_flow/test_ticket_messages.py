@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from booking_core.delivery import PermanentDeliveryError, TransientDeliveryError
+from booking_core.tickets.senders import PermanentDeliveryError, TransientDeliveryError
 from bot.codec import Action, decode
 from tests.delivery.conftest import make_view
 from workers.telegram_tickets import FloodWait, delivery_error, my_tickets_keyboard, reminder_text

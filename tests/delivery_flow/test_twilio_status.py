@@ -16,14 +16,15 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
+from adapters.sms_twilio import status_callback_url
 from booking_core.database import SessionFactory
 from booking_core.models import Booking, BookingStatus, Customer, Notification, utc_now
-from booking_core.outbox import add_ticket_notifications, mark_sent
 from booking_core.settings import load_settings
+from booking_core.tickets.outbox import add_ticket_notifications, mark_sent
 from tests.factories import make_customer, make_show
 from webhooks.app import create_web_app
 from webhooks.keys import TWILIO_AUTH_TOKEN
-from webhooks.twilio_status import setup_twilio_routes, status_callback_url
+from webhooks.twilio_status import setup_twilio_routes
 
 PUBLIC = "https://tickets.marquee.example"
 TOKEN = "the-twilio-auth-token"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from booking_core.redis_server import RedisEndpoint
+from roles.redis_server import RedisEndpoint
 from tests.delivery_flow.conftest import both_brokers
 from tests.delivery_flow.stand import Stand, poll
 from workers.outbox_relay import relay_new

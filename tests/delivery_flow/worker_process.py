@@ -14,7 +14,7 @@ import threading
 from contextlib import AsyncExitStack
 
 from booking_core.settings import load_settings
-from tests.delivery_flow.stand import delivery_specs, flow_broker, open_worker_side
+from tests.delivery_flow.stand import delivery_specs, flow_broker, worker_side
 from workers.context import WorkerContext
 from workers.registry import lazy_context, register_actors
 from workers.running import running_worker
@@ -31,7 +31,10 @@ def main() -> None:
     resources = AsyncExitStack()
 
     async def open_context() -> WorkerContext:
-        return await resources.enter_async_context(open_worker_side(settings, redis_url, twilio_api, broker))
+        _core, context = await resources.enter_async_context(
+            worker_side(settings, redis_url, twilio_api, broker)
+        )
+        return context
 
     register_actors(broker, delivery_specs(os.environ["FLOW_QUEUE"]), lazy_context(open_context))
     with running_worker(broker, threads=2, queues=[os.environ["FLOW_QUEUE"]]):

@@ -6,16 +6,25 @@ is set (queues named per test, deleted afterwards).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from booking_core.redis_server import RedisEndpoint
+from roles.redis_server import RedisEndpoint
 from sandbox.telegram.app import start_telegram_sandbox
-from tests.flows.harness import Flow, broker_plan, open_flow
+from tests.flows.harness import Flow, FlowOpener, broker_plan, open_flow
 from tests.flows.worker_setup import BrokerPlan
+
+
+@pytest.fixture
+def open_test_flow(
+    engine: AsyncEngine, database_url: str, redis: Any, redis_endpoint: RedisEndpoint, telegram_api: str
+) -> FlowOpener:
+    """`open_flow` on a fresh schema (`engine`), empty Redis (`redis`) and this test's Telegram stand-in."""
+    return functools.partial(open_flow, database_url, redis_endpoint.url, telegram_api=telegram_api)
 
 
 @pytest.fixture
@@ -41,14 +50,7 @@ async def telegram_api() -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def flow(
-    engine: AsyncEngine,
-    database_url: str,
-    redis: Any,
-    redis_endpoint: RedisEndpoint,
-    redis_broker: BrokerPlan,
-    telegram_api: str,
-) -> AsyncIterator[Flow]:
+async def flow(open_test_flow: FlowOpener, redis_broker: BrokerPlan) -> AsyncIterator[Flow]:
     """Web app and a worker on the Redis broker."""
-    async with open_flow(database_url, redis_endpoint.url, redis_broker, telegram_api) as flow:
+    async with open_test_flow(redis_broker) as flow:
         yield flow

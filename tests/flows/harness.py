@@ -15,7 +15,7 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -28,24 +28,25 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from adapters.payments_sandbox import SandboxPaymentProvider
-from booking_core.checkout import CheckoutStarted
+from booking_core.bookings.checkout import CheckoutStarted
 from booking_core.events import CollectingSink
-from booking_core.holds import Hold, HoldStore
-from booking_core.inventory import SqlInventory
+from booking_core.holds.inventory import SqlInventory
+from booking_core.holds.store import Hold, HoldStore
 from booking_core.models import BookedSeat, Booking, Notification, Payment, PaymentEvent, Ticket
-from booking_core.payments import ProviderUnavailable
+from booking_core.payments.port import ProviderUnavailable
 from booking_core.settings import Settings
 from roles.resources import Core, open_core, open_worker_context
+from roles.web_role import core_web_app
 from tests.conftest import service_url
 from tests.factories import ShowFixture, make_customer, make_show
 from tests.flows.worker_setup import (
     TELEGRAM_TOKEN,
+    WEBHOOK_SECRET,
     BrokerPlan,
     WorkerResources,
-    flow_settings,
     in_process_worker,
 )
-from webhooks.app import create_web_app
+from tests.support.settings import stand_settings
 from webhooks.payments import setup_payment_routes
 from webhooks.sandbox_checkout import setup_sandbox_checkout_routes
 from workers.context import WorkerContext
@@ -256,6 +257,11 @@ def free_local_socket() -> socket.socket:
     return sock
 
 
+# `open_flow` with a test's database, Redis and Telegram stand-in bound (the `open_test_flow` fixture): pass
+# the broker plan, and `worker=` or settings as `open_flow` takes them.
+FlowOpener = Callable[..., AbstractAsyncContextManager[Flow]]
+
+
 @asynccontextmanager
 async def open_flow(
     database_url: str,
@@ -269,20 +275,22 @@ async def open_flow(
     """Start the web role's app on a real port, declare the actors, and run a worker unless told not to."""
     sock = free_local_socket()
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    settings = flow_settings(database_url, redis_url, base_url, **setting_overrides)
+    settings = stand_settings(
+        database_url,
+        **{
+            "PUBLIC_BASE_URL": base_url,
+            "REDIS_URL": redis_url,
+            "SANDBOX_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+            **setting_overrides,
+        },
+    )
     events = CollectingSink()
     broker = plan.build()
     resources = WorkerResources(settings, telegram_api, events)
     jobs = resources.declare(broker, plan.specs(PAYMENT_ACTORS))
     async with open_core(settings, redis_url, events) as core, aiohttp.ClientSession() as http:
-        app = create_web_app(
-            settings=settings,
-            sessions=core.sessions,
-            redis=core.redis,
-            payment_providers={core.payment_provider.name: core.payment_provider},
-            jobs=jobs,
-            route_groups=[setup_payment_routes, setup_sandbox_checkout_routes],
-        )
+        app = core_web_app(core, jobs, [setup_payment_routes, setup_sandbox_checkout_routes])
         runner = web.AppRunner(app)
         await runner.setup()
         await web.SockSite(runner, sock).start()

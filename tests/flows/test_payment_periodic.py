@@ -14,8 +14,8 @@ import pytest
 
 from booking_core.events import HoldExpired
 from booking_core.models import BookingStatus, utc_now
-from booking_core.payment_inbox import store_payment_event
-from booking_core.payments import PaymentEventKind
+from booking_core.payments.inbox import store_payment_event
+from booking_core.payments.port import PaymentEventKind
 from tests.flows.harness import (
     Flow,
     counter,

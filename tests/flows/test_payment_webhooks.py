@@ -13,14 +13,12 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters import stripe_signature
+from adapters.payments import stripe_signature
 from booking_core.database import create_engine, create_session_factory
 from booking_core.models import BookingStatus
-from booking_core.payments import PaymentEventKind
-from booking_core.redis_server import RedisEndpoint
-from tests.flows.harness import Booked, BrokerPlan, Flow, free_local_socket, open_flow
+from booking_core.payments.port import PaymentEventKind
+from tests.flows.harness import Booked, BrokerPlan, Flow, FlowOpener, free_local_socket
 from tests.flows.worker_setup import WEBHOOK_SECRET
 from webhooks.app import MAX_BODY_BYTES, create_web_app
 from webhooks.payments import setup_payment_routes
@@ -32,16 +30,9 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
-async def flow(
-    engine: AsyncEngine,
-    database_url: str,
-    redis: Any,
-    redis_endpoint: RedisEndpoint,
-    redis_broker: BrokerPlan,
-    telegram_api: str,
-) -> AsyncIterator[Flow]:
+async def flow(open_test_flow: FlowOpener, redis_broker: BrokerPlan) -> AsyncIterator[Flow]:
     """The web side alone: what it stores and enqueues stays there for the test to see."""
-    async with open_flow(database_url, redis_endpoint.url, redis_broker, telegram_api, worker=False) as flow:
+    async with open_test_flow(redis_broker, worker=False) as flow:
         yield flow
 
 

@@ -10,18 +10,15 @@ import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking_core.events import BookingConfirmed, RefundStarted
-from booking_core.holds import Hold, HoldRefusalReason, HoldRefused
+from booking_core.holds.store import Hold, HoldRefusalReason, HoldRefused
 from booking_core.models import BookingStatus, PaymentEvent, utc_now
-from booking_core.payment_inbox import unprocessed_payment_events
-from booking_core.payments import PaymentEventKind
-from booking_core.redis_server import RedisEndpoint
-from tests.flows.harness import BrokerPlan, Flow, open_flow, outcomes, settled, wait_until
+from booking_core.payments.inbox import unprocessed_payment_events
+from booking_core.payments.port import PaymentEventKind
+from tests.flows.harness import BrokerPlan, Flow, FlowOpener, outcomes, settled, wait_until
 from workers.payments import PAYMENTS_QUEUE
 
 pytestmark = pytest.mark.timeout(90)
@@ -35,16 +32,9 @@ NO_SALE = {"seats": 0, "tickets": 0, "notifications": 0}
 
 
 @pytest.fixture
-async def any_broker_flow(
-    engine: AsyncEngine,
-    database_url: str,
-    redis: Any,
-    redis_endpoint: RedisEndpoint,
-    broker: BrokerPlan,
-    telegram_api: str,
-) -> AsyncIterator[Flow]:
+async def any_broker_flow(open_test_flow: FlowOpener, broker: BrokerPlan) -> AsyncIterator[Flow]:
     """Web app and a worker on each broker (RabbitMQ when TEST_RABBITMQ_URL is set)."""
-    async with open_flow(database_url, redis_endpoint.url, broker, telegram_api) as flow:
+    async with open_test_flow(broker) as flow:
         yield flow
 
 

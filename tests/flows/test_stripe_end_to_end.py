@@ -9,19 +9,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from booking_core.holds import Hold
+from booking_core.holds.store import Hold
 from booking_core.models import BookingStatus, utc_now
-from booking_core.redis_server import RedisEndpoint
 from sandbox.stripe_api import StripeSandboxState, start_stripe_sandbox
 from tests.flows.harness import (
     BrokerPlan,
     Flow,
-    open_flow,
+    FlowOpener,
     outcomes,
     periodic_context,
     settled,
@@ -46,20 +43,11 @@ async def stripe_state() -> AsyncIterator[StripeSandboxState]:
 
 @pytest.fixture
 async def flow(
-    engine: AsyncEngine,
-    database_url: str,
-    redis: Any,
-    redis_endpoint: RedisEndpoint,
-    redis_broker: BrokerPlan,
-    telegram_api: str,
-    stripe_state: StripeSandboxState,
+    open_test_flow: FlowOpener, redis_broker: BrokerPlan, stripe_state: StripeSandboxState
 ) -> AsyncIterator[Flow]:
     """Marquee configured for Stripe (PAYMENT_PROVIDER=stripe), with a worker; the stand-in posts to us."""
-    async with open_flow(
-        database_url,
-        redis_endpoint.url,
+    async with open_test_flow(
         redis_broker,
-        telegram_api,
         PAYMENT_PROVIDER="stripe",
         STRIPE_API_KEY=stripe_state.api_key,
         STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET,

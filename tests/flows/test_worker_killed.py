@@ -15,18 +15,16 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking_core.models import BookingStatus
-from booking_core.redis_server import RedisEndpoint
+from roles.redis_server import RedisEndpoint
 from tests.flows.harness import (
     BrokerPlan,
     Flow,
+    FlowOpener,
     broker_plan,
-    open_flow,
     outcomes,
     settled,
     subprocess_env,
@@ -113,17 +111,12 @@ class WorkerProcess:
 
 @pytest.fixture
 async def flow(
-    engine: AsyncEngine,
-    database_url: str,
-    redis: Any,
-    redis_endpoint: RedisEndpoint,
-    telegram_api: str,
-    request: pytest.FixtureRequest,
+    open_test_flow: FlowOpener, redis_endpoint: RedisEndpoint, request: pytest.FixtureRequest
 ) -> AsyncIterator[tuple[Flow, BrokerPlan]]:
     """The web side on the broker the case names; the workers are the subprocesses below."""
     plan = broker_plan(request.node.callspec.params["broker_kind"], redis_endpoint.url)
     try:
-        async with open_flow(database_url, redis_endpoint.url, plan, telegram_api, worker=False) as flow:
+        async with open_test_flow(plan, worker=False) as flow:
             yield flow, plan
     finally:
         plan.delete_rabbitmq_queues()

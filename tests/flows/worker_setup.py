@@ -11,14 +11,13 @@ import dataclasses
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
 
 from booking_core.events import CollectingSink
-from booking_core.settings import Settings, load_settings
-from roles.resources import open_core, open_worker_context
+from booking_core.settings import Settings
+from tests.support.worker import open_worker_side
 from workers.broker import HEARTBEAT_TIMEOUT_MS, MAINTENANCE_CHANCE, build_broker
 from workers.context import WorkerContext
 from workers.jobs import DramatiqJobs
@@ -96,21 +95,6 @@ class BrokerPlan:
             connection.close()
 
 
-def flow_settings(database_url: str, redis_url: str, public_base_url: str, **overrides: Any) -> Settings:
-    """Settings pointing every service at this machine's test instances."""
-    values: dict[str, Any] = {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "PUBLIC_BASE_URL": public_base_url,
-        "PAYMENT_PROVIDER": "sandbox",
-        "SANDBOX_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
-        "SMTP_URL": "smtp://127.0.0.1:9",
-    }
-    values.update(overrides)
-    return load_settings(**values)
-
-
 class WorkerResources:
     """Opens a worker process's context on the actors' event loop, and closes it there."""
 
@@ -124,15 +108,12 @@ class WorkerResources:
     async def open(self) -> WorkerContext:
         """Open the core and the worker context (called once, by `lazy_context`, on the actors' loop)."""
         stack = AsyncExitStack()
-        assert self.settings.REDIS_URL is not None
-        core = await stack.enter_async_context(open_core(self.settings, self.settings.REDIS_URL, self.events))
-        context = await stack.enter_async_context(
-            open_worker_context(
-                core,
+        _core, context = await stack.enter_async_context(
+            open_worker_side(
+                self.settings,
+                self.events,
                 telegram_token=TELEGRAM_TOKEN,
                 telegram_api_base_url=self.telegram_api,
-                twilio_api_base_url=None,
-                smtp_url=self.settings.SMTP_URL or "",
             )
         )
         context.jobs = self.jobs

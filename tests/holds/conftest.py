@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -10,28 +9,15 @@ import redis.asyncio as aioredis
 
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink
-from booking_core.holds import HoldStore
-from booking_core.inventory import SqlInventory
-
-
-class FakeClock:
-    """A clock the test moves by hand (seconds since the epoch, starting at the real time)."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move time forward."""
-        self.now += seconds
+from booking_core.holds.inventory import SqlInventory
+from booking_core.holds.store import HoldStore
+from tests.support.clocks import HandClock
 
 
 @pytest.fixture
-def clock() -> FakeClock:
+def clock() -> HandClock:
     """Time that moves only when the test says so."""
-    return FakeClock()
+    return HandClock()
 
 
 @pytest.fixture
@@ -48,7 +34,7 @@ def inventory(sessions: SessionFactory) -> SqlInventory:
 
 @pytest.fixture
 async def store(
-    redis: aioredis.Redis, inventory: SqlInventory, sink: CollectingSink, clock: FakeClock
+    redis: aioredis.Redis, inventory: SqlInventory, sink: CollectingSink, clock: HandClock
 ) -> AsyncIterator[HoldStore]:
     """A hold store with the fake clock: holds last 300 s, offers 120 s, 10 seats, 60 attempts a minute."""
     yield HoldStore(redis, inventory, sink, clock=clock)

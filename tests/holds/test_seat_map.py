@@ -5,8 +5,8 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 
 from booking_core.database import SessionFactory
-from booking_core.holds import Hold, HoldStore
-from booking_core.seat_map import SeatState
+from booking_core.holds.seat_map import SeatState
+from booking_core.holds.store import Hold, HoldStore
 from tests.factories import make_show
 from tests.holds.redis_stats import round_trips
 from tests.holds.sales import sell_in_sql

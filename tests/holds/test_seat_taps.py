@@ -6,8 +6,8 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 
 from booking_core.database import SessionFactory
-from booking_core.holds import Hold, HoldRefusalReason, HoldRefused, HoldStore
-from booking_core.seat_map import SeatState
+from booking_core.holds.seat_map import SeatState
+from booking_core.holds.store import Hold, HoldRefusalReason, HoldRefused, HoldStore
 from tests.factories import make_show
 from tests.holds.redis_stats import round_trips
 

@@ -9,22 +9,22 @@ from collections import Counter
 import redis.asyncio as aioredis
 
 from booking_core.database import SessionFactory
-from booking_core.due_index import DueIndex
 from booking_core.events import CollectingSink, HoldExpired
-from booking_core.holds import HoldStore
-from booking_core.inventory import SqlInventory
+from booking_core.holds.due_index import DueIndex
+from booking_core.holds.inventory import SqlInventory
+from booking_core.holds.lua import RedisScripts
+from booking_core.holds.store import HoldStore
 from booking_core.redis_keys import DUE_SHOWS
-from booking_core.redis_scripts import RedisScripts
-from booking_core.redis_server import RedisEndpoint
+from roles.redis_server import RedisEndpoint
 from tests.factories import make_show
-from tests.holds.conftest import FakeClock
+from tests.support.clocks import HandClock
 
 
 async def test_concurrent_sweepers_retire_each_hold_once(
     store: HoldStore,
     redis_endpoint: RedisEndpoint,
     sessions: SessionFactory,
-    clock: FakeClock,
+    clock: HandClock,
     inventory: SqlInventory,
 ) -> None:
     # Given 60 holds over 5 shows, all past their expiry
@@ -60,7 +60,7 @@ async def test_concurrent_sweepers_retire_each_hold_once(
 
 
 async def test_a_dead_sweepers_shows_are_swept_after_its_lease(
-    store: HoldStore, redis: aioredis.Redis, sessions: SessionFactory, clock: FakeClock, sink: CollectingSink
+    store: HoldStore, redis: aioredis.Redis, sessions: SessionFactory, clock: HandClock, sink: CollectingSink
 ) -> None:
     # Given a due hold whose show a sweeper took and then died with
     show = await make_show(sessions)
@@ -76,7 +76,7 @@ async def test_a_dead_sweepers_shows_are_swept_after_its_lease(
 
 
 async def test_a_show_lost_from_the_index_is_registered_again(
-    store: HoldStore, redis: aioredis.Redis, sessions: SessionFactory, clock: FakeClock, sink: CollectingSink
+    store: HoldStore, redis: aioredis.Redis, sessions: SessionFactory, clock: HandClock, sink: CollectingSink
 ) -> None:
     # Given a hold whose show's index entry was lost (say its registration never reached Redis)
     show = await make_show(sessions)

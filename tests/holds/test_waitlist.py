@@ -6,14 +6,14 @@ from datetime import timedelta
 
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink, OfferExpired, OfferMade
-from booking_core.holds import Hold, HoldRefusalReason, HoldRefused, HoldStore
+from booking_core.holds.seat_map import SeatState
+from booking_core.holds.store import Hold, HoldRefusalReason, HoldRefused, HoldStore
+from booking_core.holds.waitlist import JoinRefusal, JoinRefused, WaitlistPosition
+from booking_core.holds.waitlist_policy import WaitReason
 from booking_core.models import utc_now
-from booking_core.seat_map import SeatState
-from booking_core.waitlist import JoinRefusal, JoinRefused, WaitlistPosition
-from booking_core.waitlist_policy import WaitReason
 from tests.factories import ShowFixture, make_show
-from tests.holds.conftest import FakeClock
 from tests.holds.sales import sell_in_sql, unsell_in_sql
+from tests.support.clocks import HandClock
 
 ANN, BEN, CAT, DAN = 201, 202, 203, 204
 
@@ -36,7 +36,7 @@ def offers(sink: CollectingSink) -> list[tuple[int, tuple[int, ...]]]:
 
 
 async def test_joining_when_seats_are_free_gets_an_offer_at_once(
-    store: HoldStore, sessions: SessionFactory, sink: CollectingSink, clock: FakeClock
+    store: HoldStore, sessions: SessionFactory, sink: CollectingSink, clock: HandClock
 ) -> None:
     show = await make_show(sessions, rows=3, seats_per_row=6)
     offer = await store.waitlist.join(show.show_id, ANN, 2, together=True)
@@ -143,7 +143,7 @@ async def test_decline_passes_the_seats_to_the_next_waiter(
 
 
 async def test_an_unanswered_offer_expires_and_passes_on(
-    store: HoldStore, sessions: SessionFactory, sink: CollectingSink, clock: FakeClock
+    store: HoldStore, sessions: SessionFactory, sink: CollectingSink, clock: HandClock
 ) -> None:
     show, holds = await full_show(store, sessions)
     await store.waitlist.join(show.show_id, ANN, 1)

@@ -26,18 +26,18 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from booking_core.best_seats import HallLayout, best_seats
 from booking_core.database import create_engine, create_session_factory
 from booking_core.events import CollectingSink, HoldExpired, OfferExpired, OfferMade
-from booking_core.holds import Hold, HoldRefused, HoldStore
-from booking_core.inventory import SqlInventory
+from booking_core.holds.best_seats import HallLayout, best_seats
+from booking_core.holds.inventory import SqlInventory
+from booking_core.holds.seat_map import SeatState
+from booking_core.holds.store import Hold, HoldRefused, HoldStore
+from booking_core.holds.waitlist import JoinRefused, WaitlistPosition
 from booking_core.models import Base
-from booking_core.redis_server import RedisEndpoint
-from booking_core.seat_map import SeatState
-from booking_core.waitlist import JoinRefused, WaitlistPosition
+from roles.redis_server import RedisEndpoint
 from tests.factories import make_show
-from tests.holds.conftest import FakeClock
 from tests.holds.sales import sell_in_sql, unsell_in_sql
+from tests.support.clocks import HandClock
 
 USERS_RANGE, FILLERS_RANGE = range(1, 6), range(6, 9)
 USERS = st.sampled_from(USERS_RANGE)
@@ -63,7 +63,7 @@ class ModelHold:
 class Model:
     """The policy, written plainly: who waits, who holds what, what is reserved, what users were told."""
 
-    def __init__(self, rows: HallLayout, clock: FakeClock) -> None:
+    def __init__(self, rows: HallLayout, clock: HandClock) -> None:
         self.rows, self.clock = rows, clock
         self.position = {seat.seat_id: (r, seat.column) for r, row in enumerate(rows) for seat in row}
         self.queue: list[tuple[int, int, bool]] = []
@@ -147,7 +147,7 @@ class WaitlistMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.clock = FakeClock()
+        self.clock = HandClock()
         self.sink = CollectingSink()
         self.redis = self.endpoint.client()
         self.run(self.redis.flushdb())

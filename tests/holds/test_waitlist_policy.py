@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from booking_core.waitlist_policy import (
+from booking_core.holds.waitlist_policy import (
     OfferPlan,
     PlannedOffer,
     WaitReason,

@@ -18,7 +18,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from booking_core.migrate import upgrade_to_head
+from roles.migrate import upgrade_to_head
 from tests.conftest import IN_CI, service_url
 from tests.ops.deployment import Sandbox
 from tests.ops.roles import START_WITHIN_SECONDS, role_environment, start_role

@@ -25,7 +25,7 @@ from booking_core.models import (
     PaymentEvent,
     Ticket,
 )
-from booking_core.outbox import Channel, NotificationKind
+from booking_core.tickets.outbox import Channel, NotificationKind
 
 DELIVERED = (NotificationStatus.SENT, NotificationStatus.DELIVERED)
 

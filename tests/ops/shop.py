@@ -14,13 +14,13 @@ from dataclasses import dataclass
 import aiohttp
 from sqlalchemy import func, select
 
-from booking_core.checkout import CheckoutStarted
+from booking_core.bookings.checkout import CheckoutStarted
 from booking_core.events import CollectingSink
-from booking_core.holds import Hold
+from booking_core.holds.store import Hold
 from booking_core.models import Booking, BookingStatus, PaymentEvent
-from booking_core.settings import load_settings
 from roles.resources import Core, open_core
 from tests.factories import make_customer
+from tests.support.settings import stand_settings
 
 PAID = "Payment complete"
 NOT_ACCEPTED = "did not accept the notice"
@@ -86,11 +86,10 @@ class Shop:
 @asynccontextmanager
 async def open_shop(database_url: str, redis_url: str, public_base_url: str) -> AsyncIterator[Shop]:
     """The test's core on the roles' services (checkout URLs pointing at `public_base_url`)."""
-    settings = load_settings(
-        DATABASE_URL=database_url,
+    settings = stand_settings(
+        database_url,
         REDIS_URL=redis_url,
         PUBLIC_BASE_URL=public_base_url,
-        PAYMENT_PROVIDER="sandbox",
         TELEGRAM_BOT_TOKEN=None,
     )
     async with open_core(settings, redis_url, CollectingSink()) as core, aiohttp.ClientSession() as http:

@@ -14,8 +14,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from booking_core.hold_types import HoldRefusalReason, HoldRefused
-from booking_core.seat_map import SeatState
+from booking_core.holds.seat_map import SeatState
+from booking_core.holds.types import HoldRefusalReason, HoldRefused
 from tests.factories import make_show
 from tests.flows.harness import wait_until
 from tests.ops.chat import ChatUser

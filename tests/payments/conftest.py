@@ -10,9 +10,9 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from adapters.payments.stripe_provider import StripePaymentProvider
 from adapters.payments_sandbox import SandboxPaymentProvider
-from adapters.payments_stripe import StripePaymentProvider
-from booking_core.payments import CheckoutRequest
+from booking_core.payments.port import CheckoutRequest
 from sandbox.stripe_api import StripeSandboxState, start_stripe_sandbox
 
 WEBHOOK_SECRET = "whsec_test_payments"

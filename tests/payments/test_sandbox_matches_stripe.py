@@ -12,9 +12,9 @@ import aiohttp
 import pytest
 import stripe
 
+from adapters.payments.stripe_provider import StripePaymentProvider
 from adapters.payments_sandbox import SandboxPaymentProvider
-from adapters.payments_stripe import StripePaymentProvider
-from booking_core.payments import PaymentEvent, PaymentEventKind
+from booking_core.payments.port import PaymentEvent, PaymentEventKind
 from tests.payments.conftest import StripeStandIn, WebhookReceiver, checkout_request
 
 

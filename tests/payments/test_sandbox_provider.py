@@ -10,14 +10,14 @@ import pytest
 import redis.asyncio as aioredis
 
 from adapters.payments_sandbox import SandboxPaymentProvider
-from booking_core.payments import (
+from booking_core.payments.port import (
     CheckoutNotFound,
     CheckoutNotOpen,
     PaymentEventKind,
     ProviderRejected,
     ProviderUnavailable,
 )
-from booking_core.redis_server import RedisEndpoint
+from roles.redis_server import RedisEndpoint
 from tests.payments.conftest import PUBLIC_BASE_URL, WEBHOOK_SECRET, WebhookReceiver, checkout_request
 
 

@@ -11,9 +11,9 @@ import aiohttp
 import pytest
 import stripe
 
-from adapters import stripe_signature
-from adapters.payments_stripe import SESSION_BACKSTOP, StripePaymentProvider
-from booking_core.payments import (
+from adapters.payments import stripe_signature
+from adapters.payments.stripe_provider import SESSION_BACKSTOP, StripePaymentProvider
+from booking_core.payments.port import (
     CheckoutNotFound,
     CheckoutNotOpen,
     PaymentEvent,

@@ -14,10 +14,10 @@ import pytest
 import redis.asyncio as aioredis
 import stripe
 
-from adapters import stripe_signature
+from adapters.payments import stripe_signature
+from adapters.payments.stripe_provider import StripePaymentProvider
 from adapters.payments_sandbox import SandboxPaymentProvider
-from adapters.payments_stripe import StripePaymentProvider
-from booking_core.payments import PaymentEventKind, PaymentProvider, WebhookRejected
+from booking_core.payments.port import PaymentEventKind, PaymentProvider, WebhookRejected
 from tests.payments.conftest import PUBLIC_BASE_URL, WEBHOOK_SECRET
 
 NOW = 1_900_000_000

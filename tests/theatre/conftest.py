@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from adapters.theatre_http import HttpTheatreSystem
+from adapters.theatre.http import HttpTheatreSystem
 from sandbox.theatre import SANDBOX_TOKEN, TheatreSandbox, start_theatre_sandbox
+from tests.support.clocks import TheatreClock
 
 RIVAL_TOKEN = "rival-app-token"
-
-
-class TheatreClock:
-    """The sandbox theatre's clock: real time when the test starts, then moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move the theatre's time forward."""
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import re
 
 import aiohttp
 
-from adapters.theatre_http import HttpTheatreSystem
+from adapters.theatre.http import HttpTheatreSystem
 from sandbox.theatre import TheatreSandbox
 
 

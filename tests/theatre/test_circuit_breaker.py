@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from booking_core.circuit_breaker import CircuitBreaker, CircuitState
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from adapters.theatre.circuit_breaker import CircuitBreaker, CircuitState
+from tests.support.clocks import HandClock
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> HandClock:
+    return HandClock(start=1000.0)
 
 
 @pytest.fixture
-def breaker(clock: Clock) -> CircuitBreaker:
+def breaker(clock: HandClock) -> CircuitBreaker:
     return CircuitBreaker(failure_threshold=3, reset_seconds=10.0, clock=clock)
 
 
@@ -49,7 +42,7 @@ def test_a_success_resets_the_count(breaker: CircuitBreaker) -> None:
     assert breaker.consecutive_failures == 2
 
 
-def test_half_open_lets_exactly_one_probe_through(breaker: CircuitBreaker, clock: Clock) -> None:
+def test_half_open_lets_exactly_one_probe_through(breaker: CircuitBreaker, clock: HandClock) -> None:
     # Given an open breaker whose cool-down has passed
     for _ in range(3):
         breaker.record_failure()
@@ -63,7 +56,7 @@ def test_half_open_lets_exactly_one_probe_through(breaker: CircuitBreaker, clock
     assert not breaker.allow()
 
 
-def test_a_successful_probe_closes(breaker: CircuitBreaker, clock: Clock) -> None:
+def test_a_successful_probe_closes(breaker: CircuitBreaker, clock: HandClock) -> None:
     for _ in range(3):
         breaker.record_failure()
     clock.now += 10
@@ -73,7 +66,7 @@ def test_a_successful_probe_closes(breaker: CircuitBreaker, clock: Clock) -> Non
     assert breaker.allow() and breaker.allow()
 
 
-def test_a_failed_probe_opens_for_a_new_cool_down(breaker: CircuitBreaker, clock: Clock) -> None:
+def test_a_failed_probe_opens_for_a_new_cool_down(breaker: CircuitBreaker, clock: HandClock) -> None:
     for _ in range(3):
         breaker.record_failure()
     clock.now += 10
@@ -88,7 +81,9 @@ def test_a_failed_probe_opens_for_a_new_cool_down(breaker: CircuitBreaker, clock
     assert breaker.allow()
 
 
-def test_a_probe_that_never_reports_does_not_jam_the_breaker(breaker: CircuitBreaker, clock: Clock) -> None:
+def test_a_probe_that_never_reports_does_not_jam_the_breaker(
+    breaker: CircuitBreaker, clock: HandClock
+) -> None:
     # Given a probe whose caller was cancelled before recording anything
     for _ in range(3):
         breaker.record_failure()

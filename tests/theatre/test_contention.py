@@ -16,11 +16,11 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from adapters.theatre_http import HttpTheatreSystem
-from booking_core.circuit_breaker import CircuitBreaker
-from booking_core.theatre import SeatsUnavailable
+from adapters.theatre.circuit_breaker import CircuitBreaker
+from adapters.theatre.http import HttpTheatreSystem
+from booking_core.theatre.port import SeatsUnavailable
 from sandbox.theatre import SANDBOX_TOKEN, TheatreSandbox, start_theatre_sandbox
-from tests.theatre.conftest import TheatreClock
+from tests.support.clocks import TheatreClock
 
 LOCK_ATTEMPTS = 100
 BOX_OFFICE_SALES = 30

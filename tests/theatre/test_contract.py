@@ -8,10 +8,10 @@ from datetime import timedelta
 import aiohttp
 import pytest
 
-from adapters.theatre_http import HttpTheatreSystem
-from booking_core.theatre import LockExpired, SeatsUnavailable, TheatreRejected
+from adapters.theatre.http import HttpTheatreSystem
+from booking_core.theatre.port import LockExpired, SeatsUnavailable, TheatreRejected
 from sandbox.theatre import SANDBOX_TOKEN, Refusal, TheatreSandbox
-from tests.theatre.conftest import TheatreClock
+from tests.support.clocks import TheatreClock
 
 
 def key() -> str:

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from adapters.theatre_http import HttpTheatreSystem, theatre_systems_from_settings
+from adapters.theatre.http import HttpTheatreSystem, theatre_systems_from_settings
 from booking_core.settings import ConfigurationError, load_settings
-from booking_core.theatre import (
+from booking_core.theatre.port import (
     TheatreCinema,
     TheatreHall,
     TheatreMovie,

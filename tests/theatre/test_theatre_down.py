@@ -10,28 +10,20 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from adapters.theatre_http import HttpTheatreSystem
-from booking_core.circuit_breaker import CircuitBreaker, CircuitState
-from booking_core.theatre import SeatsUnavailable, TheatreUnavailable
+from adapters.theatre.circuit_breaker import CircuitBreaker, CircuitState
+from adapters.theatre.http import HttpTheatreSystem
+from booking_core.theatre.port import SeatsUnavailable, TheatreUnavailable
 from sandbox.theatre import SANDBOX_TOKEN, TheatreSandbox, start_theatre_sandbox
-from tests.theatre.conftest import TheatreClock
-
-
-class BreakerClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clocks import HandClock, TheatreClock
 
 
 @pytest.fixture
-def breaker_clock() -> BreakerClock:
-    return BreakerClock()
+def breaker_clock() -> HandClock:
+    return HandClock(start=0.0)
 
 
 @pytest.fixture
-async def fragile(sandbox: TheatreSandbox, breaker_clock: BreakerClock) -> AsyncIterator[HttpTheatreSystem]:
+async def fragile(sandbox: TheatreSandbox, breaker_clock: HandClock) -> AsyncIterator[HttpTheatreSystem]:
     """The adapter with its production time budget (about a second) and a breaker on a test clock."""
     breaker = CircuitBreaker(failure_threshold=3, reset_seconds=30.0, clock=breaker_clock)
     async with HttpTheatreSystem(sandbox.base_url, SANDBOX_TOKEN, breaker=breaker) as theatre:
@@ -46,7 +38,7 @@ async def timed_failure(call: object) -> tuple[TheatreUnavailable, float]:
 
 
 async def test_a_stopped_theatre_fails_fast_opens_the_breaker_and_recovers(
-    fragile: HttpTheatreSystem, sandbox: TheatreSandbox, show_id: str, breaker_clock: BreakerClock
+    fragile: HttpTheatreSystem, sandbox: TheatreSandbox, show_id: str, breaker_clock: HandClock
 ) -> None:
     # Given a theatre that answered once and then went down
     await fragile.seat_status(show_id)
@@ -78,7 +70,7 @@ async def test_a_hanging_theatre_times_out_within_about_a_second(
 
 
 async def test_a_probe_into_a_still_dead_theatre_reopens_the_breaker(
-    fragile: HttpTheatreSystem, sandbox: TheatreSandbox, show_id: str, breaker_clock: BreakerClock
+    fragile: HttpTheatreSystem, sandbox: TheatreSandbox, show_id: str, breaker_clock: HandClock
 ) -> None:
     await sandbox.stop()
     for _ in range(3):

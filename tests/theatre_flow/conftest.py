@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from booking_core.redis_server import RedisEndpoint
+from roles.redis_server import RedisEndpoint
 from sandbox.theatre import TheatreSandbox, start_theatre_sandbox
-from tests.theatre_flow.stand import Stand, TheatreClock, open_stand
+from tests.support.clocks import TheatreClock
+from tests.theatre_flow.stand import Stand, open_stand
 
 
 @pytest.fixture

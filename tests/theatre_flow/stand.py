@@ -11,47 +11,34 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import aiohttp
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from adapters.theatre_http import HttpTheatreSystem
-from booking_core.checkout import CheckoutStarted
-from booking_core.confirmation import ConfirmationResult
-from booking_core.customers import get_or_create_customer
-from booking_core.database import create_engine
+from adapters.theatre.http import HttpTheatreSystem
+from booking_core.bookings.checkout import CheckoutStarted
+from booking_core.bookings.confirmation import ConfirmationResult
+from booking_core.bookings.customers import get_or_create_customer
+from booking_core.bookings.theatre_commits import RetryReport
 from booking_core.events import CollectingSink
-from booking_core.holds import Hold, HoldRefused, HoldStore
-from booking_core.models import Base, Booking, BookingLine, Show, TheatreCommit, Ticket
+from booking_core.holds.seat_map import SeatMap
+from booking_core.holds.store import Hold, HoldRefused, HoldStore
+from booking_core.holds.theatre_holds import TheatreHolds
+from booking_core.models import Booking, BookingLine, Show, TheatreCommit, Ticket
 from booking_core.models import PaymentEvent as PaymentEventRow
-from booking_core.payments import PaymentEvent, PaymentEventKind
-from booking_core.seat_map import SeatMap
-from booking_core.settings import load_settings
-from booking_core.theatre_holds import TheatreHolds
-from booking_core.theatre_retries import RetryReport
+from booking_core.payments.port import PaymentEvent, PaymentEventKind
 from roles.resources import Core, open_core
 from sandbox.theatre import SANDBOX_TOKEN, TheatreSandbox
+from tests.support.clocks import TheatreClock
+from tests.support.database import fresh_schema
+from tests.support.settings import stand_settings
 from workers.theatre import finish_paid_unconfirmed, sync_theatres
 
 THEATRE = "northlight"
 PROVIDER = "sandbox"
-
-
-class TheatreClock:
-    """The sandbox theatre's clock: real time when the test starts, then moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move the theatre's time forward."""
-        self.now += timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)
@@ -298,19 +285,15 @@ async def open_stand(
     """
     if redis_connections is not None:
         redis_url += f"{'&' if '?' in redis_url else '?'}max_connections={redis_connections}"
-    engine = create_engine(database_url)
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.drop_all)
-        await connection.run_sync(Base.metadata.create_all)
-    await engine.dispose()
-    settings = load_settings(
+    await fresh_schema(database_url)
+    settings = stand_settings(
+        database_url,
         **{
-            "DATABASE_URL": database_url,
             "THEATRE_SYSTEMS": {THEATRE: {"base_url": sandbox.base_url, "token": SANDBOX_TOKEN}},
             "THEATRE_STATUS_SECONDS": 0.3,
             "HOLD_ATTEMPTS_PER_MINUTE": 100_000,
             **overrides,
-        }
+        },
     )
     sink = CollectingSink()
     async with open_core(settings, redis_url, sink) as core:

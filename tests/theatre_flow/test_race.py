@@ -11,10 +11,10 @@ from contextlib import AbstractAsyncContextManager
 import pytest
 from sqlalchemy import select
 
-from booking_core.confirmation import ConfirmationOutcome
-from booking_core.customers import get_or_create_customer
-from booking_core.holds import Hold, HoldRefused, HoldStore
-from booking_core.inventory import SqlInventory
+from booking_core.bookings.confirmation import ConfirmationOutcome
+from booking_core.bookings.customers import get_or_create_customer
+from booking_core.holds.inventory import SqlInventory
+from booking_core.holds.store import Hold, HoldRefused, HoldStore
 from booking_core.models import BookedSeat, Seat
 from tests.theatre_flow.stand import Stand
 

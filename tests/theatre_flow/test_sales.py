@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from booking_core.cancellation import Cancelled, CancelRefusal, CancelRefused
-from booking_core.confirmation import ConfirmationOutcome
+from booking_core.bookings.cancellation import Cancelled, CancelRefusal, CancelRefused
+from booking_core.bookings.confirmation import ConfirmationOutcome
 from booking_core.events import BookingConfirmed, RefundStarted
+from booking_core.holds.seat_map import SeatState
 from booking_core.models import BookingStatus, utc_now
-from booking_core.seat_map import SeatState
 from tests.theatre_flow.stand import Stand
 
 

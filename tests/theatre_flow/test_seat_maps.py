@@ -6,11 +6,11 @@ import asyncio
 import time
 from datetime import timedelta
 
-from booking_core.confirmation import ConfirmationOutcome
-from booking_core.customers import get_or_create_customer
-from booking_core.holds import Hold, HoldRefusalReason, HoldRefused
-from booking_core.seat_map import THEATRE_UNAVAILABLE, SeatState
-from booking_core.waitlist import WaitlistPosition
+from booking_core.bookings.confirmation import ConfirmationOutcome
+from booking_core.bookings.customers import get_or_create_customer
+from booking_core.holds.seat_map import THEATRE_UNAVAILABLE, SeatState
+from booking_core.holds.store import Hold, HoldRefusalReason, HoldRefused
+from booking_core.holds.waitlist import WaitlistPosition
 from tests.factories import make_show
 from tests.theatre_flow.stand import Stand
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from booking_core.confirmation import ConfirmationOutcome
+from booking_core.bookings.confirmation import ConfirmationOutcome
 from booking_core.events import RefundStarted
-from booking_core.holds import HoldRefusalReason, HoldRefused
+from booking_core.holds.store import HoldRefusalReason, HoldRefused
 from booking_core.models import BookingStatus, Hall, Movie, Seat, Show, ShowPrice, utc_now
 from tests.theatre_flow.stand import Stand
 

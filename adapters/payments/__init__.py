@@ -1,0 +1,1 @@
+"""Payment provider adapters (Stripe) and the Stripe webhook format they share."""

@@ -1,0 +1,1 @@
+"""Bookings in SQL: checkout, payment confirmation, cancellation, customers, theatre sales."""

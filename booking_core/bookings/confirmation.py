@@ -1,0 +1,644 @@
+"""Settling a payment: a provider event turns a booking into sold seats and a ticket, or into a refund.
+
+The order of work (DESIGN.md section 5):
+1. Outside any transaction, make sure Redis agrees the seats are ours: the booking's hold is still
+   live, or (a late payment) holding the same seats again for the same user succeeds.
+2. One SQL transaction, with the booking row locked so duplicate deliveries of an event wait their
+   turn: check amount and currency, insert the booked seats (UNIQUE (show, seat) decides every race,
+   whatever Redis said), issue the ticket, write the outbox rows and the event's outcome.
+3. After the commit: mark the seats sold in Redis (dropping the hold) or give them back, then tell
+   the user through the EventSink.
+A payment that cannot become a sale is never kept: the booking (or, for a second payment of a booking
+already paid, that payment) goes to `refund_pending` with its reason, for `refund_due` to pay back.
+
+At a connected cinema (DESIGN.md section 10) the theatre decides instead of Redis: step 1 commits the
+hold's lock at the theatre (booking_core.bookings.theatre_sale), and the ticket is the theatre's. A theatre
+that cannot be reached leaves the booking `paid_unconfirmed` with a `theatre_commits` row, for
+booking_core.bookings.theatre_commits to finish or refund; no ticket is ever issued that the theatre does
+not know.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from redis.exceptions import RedisError
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking_core.bookings.checkout import PaymentStatus
+from booking_core.bookings.sale import locked_booking, record_sale
+from booking_core.bookings.theatre_sale import (
+    SaleAttempt,
+    SaleOutcome,
+    SaleRequest,
+    cancel_sale,
+    retry_delay,
+    sell,
+)
+from booking_core.database import SessionFactory
+from booking_core.events import BookingConfirmed, EventSink, RefundStarted
+from booking_core.holds.store import Hold, HoldRefusalReason, HoldStore
+from booking_core.holds.theatre_holds import TheatreHolds
+from booking_core.models import (
+    BookedSeat,
+    Booking,
+    BookingLine,
+    BookingStatus,
+    Customer,
+    Payment,
+    Show,
+    TheatreCommit,
+    utc_now,
+)
+from booking_core.models import PaymentEvent as PaymentEventRow
+from booking_core.payments.port import PaymentEvent, PaymentEventKind
+from booking_core.theatre.port import TheatreError
+from booking_core.theatre.shows import ConnectedShow
+
+log = logging.getLogger(__name__)
+
+
+class ConfirmationOutcome(StrEnum):
+    """What a payment event did; stored as the payment event's outcome."""
+
+    CONFIRMED = "confirmed"
+    ALREADY_CONFIRMED = "already_confirmed"  # a repeat of the payment that confirmed the booking
+    LATE_CONFIRMED = "late_confirmed"  # paid after the hold lapsed, and the seats were still free
+    REFUND_PENDING = (
+        "refund_pending"  # paid, but the booking cannot stand (seats gone, cancelled, paid twice)
+    )
+    AMOUNT_MISMATCH = "amount_mismatch"  # paid a different amount or currency: refunded, not confirmed
+    UNKNOWN_BOOKING = "unknown_booking"
+    EXPIRED = "expired"  # the checkout lapsed unpaid
+    REFUNDED = "refunded"  # the provider reports the money returned
+    IGNORED = "ignored"  # nothing to do (a repeat, a failed attempt, an expiry after payment)
+    PAID_UNCONFIRMED = "paid_unconfirmed"  # paid; the connected cinema's system has not confirmed yet
+
+
+@dataclass(frozen=True)
+class ConfirmationResult:
+    """The outcome for one event, the booking it concerned and, when not a plain success, why."""
+
+    outcome: ConfirmationOutcome
+    booking_id: int | None = None
+    reason: str | None = None
+
+
+class ConfirmationDeferred(Exception):
+    """Redis cannot say now whether a late payment's seats are free: process the event again later."""
+
+    code = "confirmation_deferred"
+
+
+@dataclass(frozen=True)
+class _Booked:
+    """What step 1 needs to know of a booking, read before the transaction."""
+
+    id: int
+    show_id: int
+    user_id: int
+    status: BookingStatus
+    hold_token: str
+    hold_expires_at: datetime
+    seat_ids: tuple[int, ...]
+    amount_minor: int
+    currency: str
+    theatre_lock_id: str | None = None
+
+
+@dataclass(frozen=True)
+class _TheatreStep:
+    """Step 1 at a connected cinema: the theatre's answer to selling the booking."""
+
+    theatre: TheatreHolds
+    show: ConnectedShow
+    attempt: SaleAttempt
+    give_up_at: datetime  # when a booking left waiting for the theatre is refunded instead
+
+
+@dataclass(frozen=True)
+class _SeatClaim:
+    """Redis's answer for the booking's seats: the hold that covers them now, or why there is none."""
+
+    token: str | None
+    late: bool
+    refusal: str | None = None
+
+
+@dataclass
+class _Settlement:
+    """What the transaction decided, for the after-commit steps."""
+
+    result: ConfirmationResult
+    booking: _Booked | None = None
+    sold: bool = False  # the booking stands as a sale (now or before)
+    # Seats SQL found sold to others while Redis thought them free (a lost write, a flush).
+    sold_elsewhere: tuple[int, ...] = ()
+    publish: BookingConfirmed | RefundStarted | None = None
+    booking_refunded: bool = False  # the whole booking goes back (not just a second payment of it)
+
+
+# A payment in one of these states was handled before; an expired checkout may still turn out paid.
+_SETTLED = (PaymentStatus.PAID, PaymentStatus.REFUND_PENDING, PaymentStatus.REFUNDED)
+
+_REFUSAL_REASONS = {
+    HoldRefusalReason.SEAT_TAKEN: "seats taken by someone else after the hold expired",
+    HoldRefusalReason.WAITLIST_FIRST: "seats passed to the waitlist after the hold expired",
+    HoldRefusalReason.SEAT_SOLD: "seats sold to someone else after the hold expired",
+    HoldRefusalReason.SHOW_STARTED: "show started or no longer on sale",
+    HoldRefusalReason.UNKNOWN_SEAT: "seats no longer part of the show",
+    HoldRefusalReason.TOO_MANY_SEATS: "more seats than one booking may have",
+}
+
+
+async def confirm_payment(
+    sessions: SessionFactory,
+    holds: HoldStore,
+    events: EventSink,
+    event: PaymentEvent,
+    *,
+    reminder_minutes: int,
+    now: datetime | None = None,
+) -> ConfirmationResult:
+    """Apply one verified provider event; idempotent, safe to run twice or concurrently for the same event."""
+    now = now or utc_now()
+    booked = await _read_booking(sessions, event)
+    if booked is None:
+        result = ConfirmationResult(ConfirmationOutcome.UNKNOWN_BOOKING, reason="no booking for this payment")
+        await _record_outcome_alone(sessions, event, result, now)
+        return result
+    claim = None
+    step = None
+    if (
+        event.kind == PaymentEventKind.COMPLETED
+        and _awaits_payment(booked)
+        and _amount_matches(event, booked)
+    ):
+        show = None if holds.theatre is None else await holds.theatre.connected(booked.show_id)
+        if show is None:
+            claim = await _claim_seats(holds, booked, now)
+        else:
+            assert holds.theatre is not None
+            step = await _sell_at_theatre(holds.theatre, show, booked, now)
+    settlement = await _settle(sessions, event, booked, claim, reminder_minutes, now, step)
+    await _after_commit(holds, events, settlement, claim, step)
+    return settlement.result
+
+
+def _awaits_payment(booked: _Booked) -> bool:
+    return booked.status in (BookingStatus.PENDING_PAYMENT, BookingStatus.EXPIRED)
+
+
+def _amount_matches(event: PaymentEvent, booked: _Booked) -> bool:
+    return (
+        event.amount_minor == booked.amount_minor
+        and (event.currency or "").upper() == booked.currency.upper()
+    )
+
+
+async def _read_booking(sessions: SessionFactory, event: PaymentEvent) -> _Booked | None:
+    # Core statements (the booking with its customer, then its seats) rather than ORM loads: a profile of
+    # a confirmation burst showed the loads' object building among its largest costs.
+    async with sessions() as session:
+        booking_id = await _booking_id_for(session, event)
+        if booking_id is None:
+            return None
+        row = (
+            await session.execute(
+                select(
+                    Booking.show_id,
+                    Customer.telegram_user_id,
+                    Booking.status,
+                    Booking.hold_token,
+                    Booking.hold_expires_at,
+                    Booking.amount_minor,
+                    Booking.currency,
+                    Booking.theatre_lock_id,
+                )
+                .join(Customer, Customer.id == Booking.customer_id)
+                .where(Booking.id == booking_id)
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        seats = await session.scalars(select(BookingLine.seat_id).where(BookingLine.booking_id == booking_id))
+        return _Booked(
+            id=booking_id,
+            show_id=row.show_id,
+            user_id=row.telegram_user_id,
+            status=BookingStatus(row.status),
+            hold_token=row.hold_token,
+            hold_expires_at=row.hold_expires_at,
+            seat_ids=tuple(sorted(seats)),
+            amount_minor=row.amount_minor,
+            currency=row.currency,
+            theatre_lock_id=row.theatre_lock_id,
+        )
+
+
+async def _booking_id_for(session: AsyncSession, event: PaymentEvent) -> int | None:
+    if event.checkout_id is not None:
+        booking_id = await session.scalar(
+            select(Payment.booking_id).where(
+                Payment.provider == event.provider, Payment.checkout_id == event.checkout_id
+            )
+        )
+        if booking_id is not None:
+            return booking_id
+    if event.booking_id is not None:
+        return await session.scalar(select(Booking.id).where(Booking.id == event.booking_id))
+    if event.payment_id is not None:
+        return await session.scalar(
+            select(Payment.booking_id).where(
+                Payment.provider == event.provider, Payment.provider_payment_id == event.payment_id
+            )
+        )
+    return None
+
+
+async def _claim_seats(holds: HoldStore, booked: _Booked, now: datetime) -> _SeatClaim:
+    """Step 1: the hold that makes these seats ours in Redis, taking them again for a late payment."""
+    try:
+        live = await holds.hold_by_token(booked.show_id, booked.hold_token)
+        if _covers(live, booked):
+            return _SeatClaim(token=booked.hold_token, late=False)
+        # Late: honoured only if the same user can hold the same seats again, i.e. they are neither
+        # sold nor held by anyone else (nor passed to the waitlist). One hold per user per show, so
+        # this replaces any other selection the user has made since: the seats they paid for win.
+        again = await holds.hold(booked.show_id, booked.user_id, booked.seat_ids)
+    except (RedisError, OSError) as exc:
+        if now < booked.hold_expires_at:
+            # Redis is down but the hold was granted until later: SQL alone decides, as it always does.
+            log.warning("Redis unavailable while confirming booking %s: %s", booked.id, exc)
+            return _SeatClaim(token=None, late=False)
+        raise ConfirmationDeferred(f"booking {booked.id}: cannot check its seats in Redis") from exc
+    if isinstance(again, Hold):
+        return _SeatClaim(token=again.token, late=True)
+    if again.reason == HoldRefusalReason.RATE_LIMITED:
+        raise ConfirmationDeferred(
+            f"booking {booked.id}: hold attempts rate-limited for user {booked.user_id}"
+        )
+    return _SeatClaim(token=None, late=True, refusal=_REFUSAL_REASONS.get(again.reason, str(again.reason)))
+
+
+async def _sell_at_theatre(
+    theatre: TheatreHolds, show: ConnectedShow, booked: _Booked, now: datetime
+) -> _TheatreStep:
+    """Step 1 at a connected cinema: commit the hold's lock, or lock the seats again and commit."""
+    lock_id = booked.theatre_lock_id
+    if lock_id is None:
+        try:
+            ours = await theatre.lock_of(booked.show_id, booked.hold_token)
+        except (RedisError, OSError) as exc:
+            if now < booked.hold_expires_at:
+                # The hold's lock still keeps the seats at the theatre, so locking them again would fail.
+                raise ConfirmationDeferred(f"booking {booked.id}: its theatre lock is in Redis") from exc
+            ours = None
+        lock_id = ours.lock_id if ours is not None else None
+    request = SaleRequest(booked.id, show, booked.seat_ids, booked.amount_minor, booked.currency, lock_id)
+    attempt = await sell(theatre, request)
+    return _TheatreStep(theatre, show, attempt, give_up_at=now + theatre.commit_deadline)
+
+
+def _covers(hold: Hold | None, booked: _Booked) -> bool:
+    return (
+        hold is not None
+        and hold.user_id == booked.user_id
+        and tuple(sorted(hold.seat_ids)) == booked.seat_ids
+    )
+
+
+async def _settle(
+    sessions: SessionFactory,
+    event: PaymentEvent,
+    booked: _Booked,
+    claim: _SeatClaim | None,
+    reminder_minutes: int,
+    now: datetime,
+    step: _TheatreStep | None = None,
+) -> _Settlement:
+    """Step 2: one transaction with the booking row locked."""
+    async with sessions() as session, session.begin():
+        booking = await locked_booking(session, booked.id)
+        assert booking is not None  # bookings are never deleted
+        if event.kind == PaymentEventKind.COMPLETED:
+            settlement = await _settle_completed(
+                session, event, booking, booked, claim, reminder_minutes, now, step
+            )
+        elif event.kind == PaymentEventKind.EXPIRED:
+            settlement = await _settle_expired(session, event, booking, booked)
+        elif event.kind == PaymentEventKind.REFUNDED:
+            settlement = await _settle_refunded(session, event, booking, booked)
+        else:  # FAILED: the customer may still pay on the same checkout page
+            settlement = _Settlement(ConfirmationResult(ConfirmationOutcome.IGNORED, booking.id), booked)
+        await _record_outcome(session, event, settlement.result, now)
+        return settlement
+
+
+async def _settle_completed(
+    session: AsyncSession,
+    event: PaymentEvent,
+    booking: Booking,
+    booked: _Booked,
+    claim: _SeatClaim | None,
+    reminder_minutes: int,
+    now: datetime,
+    step: _TheatreStep | None,
+) -> _Settlement:
+    payment = await _payment_for(session, event, booking)
+    if payment.status in _SETTLED:
+        # This payment was settled before (a repeated or concurrent delivery): change nothing.
+        standing = booking.status == BookingStatus.CONFIRMED
+        outcome = ConfirmationOutcome.ALREADY_CONFIRMED if standing else ConfirmationOutcome.IGNORED
+        return _Settlement(ConfirmationResult(outcome, booking.id), booked, sold=standing)
+    payment.provider_payment_id = event.payment_id
+    if booking.status not in (BookingStatus.PENDING_PAYMENT, BookingStatus.EXPIRED):
+        # Paid twice (two checkouts), or paid after the booking was cancelled or superseded.
+        already_paid = await _has_other_payment(session, booking.id, payment)
+        reason = "booking already paid" if already_paid else f"payment arrived for a {booking.status} booking"
+        return _refund_payment(booking, booked, payment, reason, event, keep_booking=already_paid)
+    if not _amount_matches(event, booked):
+        paid = f"{event.amount_minor} {(event.currency or '?').upper()}"
+        reason = f"amount mismatch: paid {paid}, expected {booking.amount_minor} {booking.currency}"
+        return _refund_payment(
+            booking, booked, payment, reason, event, outcome=ConfirmationOutcome.AMOUNT_MISMATCH
+        )
+    if step is not None:
+        return await _settle_theatre_sale(
+            session, event, booking, booked, payment, step, reminder_minutes, now
+        )
+    assert claim is not None  # taken in step 1 for every booking awaiting a matching payment
+    if claim.refusal is not None:
+        return _refund_payment(booking, booked, payment, claim.refusal, event)
+    return await _sell(session, event, booking, booked, payment, reminder_minutes, now, late=claim.late)
+
+
+async def _settle_theatre_sale(
+    session: AsyncSession,
+    event: PaymentEvent,
+    booking: Booking,
+    booked: _Booked,
+    payment: Payment,
+    step: _TheatreStep,
+    reminder_minutes: int,
+    now: datetime,
+) -> _Settlement:
+    """What the theatre's answer means: a sale with its ticket, a refund, or a wait for the theatre."""
+    attempt = step.attempt
+    booking.theatre_lock_id = attempt.lock_id
+    if attempt.outcome == SaleOutcome.UNAVAILABLE:
+        payment.status = PaymentStatus.PAID
+        booking.status = BookingStatus.PAID_UNCONFIRMED
+        booking.status_reason = "paid; waiting for the cinema's system to confirm the sale"
+        session.add(
+            TheatreCommit(
+                booking_id=booking.id,
+                attempts=1,
+                next_attempt_at=now + retry_delay(1),
+                give_up_at=step.give_up_at,
+                last_error=attempt.reason,
+            )
+        )
+        result = ConfirmationResult(ConfirmationOutcome.PAID_UNCONFIRMED, booking.id, attempt.reason)
+        return _Settlement(result, booked)
+    if attempt.outcome != SaleOutcome.COMMITTED:
+        reason = attempt.reason or "the cinema refused the sale"
+        if attempt.outcome == SaleOutcome.REJECTED:
+            log.error("booking %s: %s; refunding (check the theatre's configuration)", booking.id, reason)
+        return _refund_payment(booking, booked, payment, reason, event)
+    return await _sell(
+        session,
+        event,
+        booking,
+        booked,
+        payment,
+        reminder_minutes,
+        now,
+        # Late as at a local cinema: paid after our hold lapsed (a re-lock within it is the theatre's affair).
+        late=attempt.relocked and now >= booked.hold_expires_at,
+        theatre_ticket_id=attempt.ticket_id,
+    )
+
+
+async def _sell(
+    session: AsyncSession,
+    event: PaymentEvent,
+    booking: Booking,
+    booked: _Booked,
+    payment: Payment,
+    reminder_minutes: int,
+    now: datetime,
+    *,
+    late: bool,
+    theatre_ticket_id: str | None = None,
+) -> _Settlement:
+    with session.no_autoflush:
+        # The payment's changes go out with the rest at the commit, not in an update of their own now.
+        show = await session.get(Show, booking.show_id)
+    assert show is not None
+    if not show.on_sale:
+        return _refund_payment(booking, booked, payment, "show withdrawn", event)
+    if not await record_sale(
+        session,
+        booking,
+        show.starts_at,
+        now,
+        reminder_minutes=reminder_minutes,
+        theatre_ticket_id=theatre_ticket_id,
+    ):
+        settlement = _refund_payment(booking, booked, payment, "seats sold to someone else", event)
+        settlement.sold_elsewhere = await _sold_seats(session, booking.show_id, booked.seat_ids)
+        return settlement
+    payment.status = PaymentStatus.PAID
+    booking.status_reason = "paid after the hold expired; seats were still free" if late else None
+    outcome = ConfirmationOutcome.LATE_CONFIRMED if late else ConfirmationOutcome.CONFIRMED
+    return _Settlement(
+        ConfirmationResult(outcome, booking.id),
+        booked,
+        sold=True,
+        publish=BookingConfirmed(booking_id=booking.id, user_id=booked.user_id),
+    )
+
+
+async def _payment_for(session: AsyncSession, event: PaymentEvent, booking: Booking) -> Payment:
+    """The payments row of this checkout; created if the checkout was never recorded (a crash in between)."""
+    query = select(Payment).where(Payment.booking_id == booking.id, Payment.provider == event.provider)
+    if event.checkout_id is not None:
+        query = query.where(Payment.checkout_id == event.checkout_id)
+    elif event.payment_id is not None:
+        query = query.where(Payment.provider_payment_id == event.payment_id)
+    payment = await session.scalar(query.order_by(Payment.id).limit(1))
+    if payment is None:
+        payment = Payment(
+            booking_id=booking.id,
+            provider=event.provider,
+            checkout_id=event.checkout_id or event.payment_id or event.event_id,
+            checkout_url="",
+            status=PaymentStatus.OPEN,
+            amount_minor=booking.amount_minor,
+            currency=booking.currency,
+        )
+        session.add(payment)
+    return payment
+
+
+async def _has_other_payment(session: AsyncSession, booking_id: int, payment: Payment) -> bool:
+    taken = (PaymentStatus.PAID, PaymentStatus.REFUND_PENDING, PaymentStatus.REFUNDED)
+    others = await session.scalars(
+        select(Payment.id).where(
+            Payment.booking_id == booking_id, Payment.status.in_(taken), Payment.id != payment.id
+        )
+    )
+    return others.first() is not None
+
+
+def _refund_payment(
+    booking: Booking,
+    booked: _Booked,
+    payment: Payment,
+    reason: str,
+    event: PaymentEvent,
+    *,
+    keep_booking: bool = False,
+    outcome: ConfirmationOutcome = ConfirmationOutcome.REFUND_PENDING,
+) -> _Settlement:
+    """Send back money that cannot buy this booking; the booking too, unless another payment holds it."""
+    payment.status = PaymentStatus.REFUND_PENDING
+    # What the provider actually took is what goes back.
+    payment.amount_minor = event.amount_minor if event.amount_minor is not None else payment.amount_minor
+    payment.currency = (event.currency or payment.currency).upper()
+    if not keep_booking:
+        booking.status = BookingStatus.REFUND_PENDING
+        booking.status_reason = reason[:300]
+    return _Settlement(
+        ConfirmationResult(outcome, booking.id, reason),
+        booked,
+        sold=keep_booking and booking.status == BookingStatus.CONFIRMED,
+        publish=RefundStarted(booking_id=booking.id, user_id=booked.user_id, reason=reason),
+        booking_refunded=not keep_booking,
+    )
+
+
+async def _sold_seats(session: AsyncSession, show_id: int, seat_ids: tuple[int, ...]) -> tuple[int, ...]:
+    rows = await session.scalars(
+        select(BookedSeat.seat_id).where(BookedSeat.show_id == show_id, BookedSeat.seat_id.in_(seat_ids))
+    )
+    return tuple(sorted(rows))
+
+
+async def _settle_expired(
+    session: AsyncSession, event: PaymentEvent, booking: Booking, booked: _Booked
+) -> _Settlement:
+    payment = await _payment_for(session, event, booking)
+    if payment.status == PaymentStatus.OPEN:
+        payment.status = PaymentStatus.EXPIRED
+    if booking.status not in (BookingStatus.PENDING_PAYMENT, BookingStatus.EXPIRED):
+        # Most often an expiry that lost the race with the payment: the sale stands.
+        return _Settlement(ConfirmationResult(ConfirmationOutcome.IGNORED, booking.id), booked)
+    booking.status = BookingStatus.EXPIRED
+    booking.status_reason = "checkout expired unpaid"
+    return _Settlement(ConfirmationResult(ConfirmationOutcome.EXPIRED, booking.id), booked)
+
+
+async def _settle_refunded(
+    session: AsyncSession, event: PaymentEvent, booking: Booking, booked: _Booked
+) -> _Settlement:
+    payment = await _payment_for(session, event, booking)
+    payment.status = PaymentStatus.REFUNDED
+    if booking.status == BookingStatus.REFUND_PENDING:
+        booking.status = BookingStatus.REFUNDED
+        return _Settlement(ConfirmationResult(ConfirmationOutcome.REFUNDED, booking.id), booked)
+    if booking.status == BookingStatus.CONFIRMED:
+        reason = "refunded at the provider while the booking stands: check by hand"
+        log.warning("booking %s: %s", booking.id, reason)
+        return _Settlement(
+            ConfirmationResult(ConfirmationOutcome.IGNORED, booking.id, reason), booked, sold=True
+        )
+    return _Settlement(ConfirmationResult(ConfirmationOutcome.REFUNDED, booking.id), booked)
+
+
+async def _record_outcome(
+    session: AsyncSession, event: PaymentEvent, result: ConfirmationResult, now: datetime
+) -> None:
+    await session.execute(
+        update(PaymentEventRow)
+        .where(PaymentEventRow.provider == event.provider, PaymentEventRow.event_id == event.event_id)
+        # The first settlement is the one that happened; a duplicate run must not relabel it.
+        .where(PaymentEventRow.processed_at.is_(None))
+        .values(processed_at=now, outcome=result.outcome.value, error=result.reason)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _record_outcome_alone(
+    sessions: SessionFactory, event: PaymentEvent, result: ConfirmationResult, now: datetime
+) -> None:
+    async with sessions() as session, session.begin():
+        await _record_outcome(session, event, result, now)
+
+
+async def _after_commit(
+    holds: HoldStore,
+    events: EventSink,
+    settlement: _Settlement,
+    claim: _SeatClaim | None,
+    step: _TheatreStep | None = None,
+) -> None:
+    """Step 3: bring Redis (and a connected theatre) in line with what SQL decided, then tell the user."""
+    booked = settlement.booking
+    if booked is not None:
+        try:
+            if step is not None:
+                await _after_theatre_sale(holds, settlement, booked, step)
+            else:
+                await _update_holds(holds, settlement, booked, claim)
+        except (RedisError, OSError) as exc:
+            # The sale (or refund) is committed; Redis is only a cache of it and rebuilds from SQL.
+            log.warning("booking %s settled but Redis not updated: %s", booked.id, exc)
+    if settlement.publish is not None:
+        await events.publish(settlement.publish)
+
+
+async def _after_theatre_sale(
+    holds: HoldStore, settlement: _Settlement, booked: _Booked, step: _TheatreStep
+) -> None:
+    attempt = step.attempt
+    if settlement.sold:
+        # The hold's lock is now the theatre's sale: the hold goes without freeing its seats.
+        await holds.mark_sold(booked.show_id, booked.seat_ids, booked.hold_token)
+        return
+    if not settlement.booking_refunded:
+        return  # the booking waits for the theatre, or another payment or delivery is settling it
+    if attempt.outcome == SaleOutcome.COMMITTED and attempt.ticket_id is not None:
+        # The theatre sold seats for a booking that cannot stand (a withdrawn show, a seat we had sold).
+        try:
+            await cancel_sale(step.theatre, step.show, attempt.ticket_id, booked.id)
+        except TheatreError as exc:
+            log.error(
+                "booking %s refunded but theatre ticket %s stands: %s", booked.id, attempt.ticket_id, exc
+            )
+    await holds.release(booked.show_id, booked.hold_token)
+
+
+async def _update_holds(
+    holds: HoldStore, settlement: _Settlement, booked: _Booked, claim: _SeatClaim | None
+) -> None:
+    token = claim.token if claim is not None else None
+    if settlement.sold:
+        # Seats into the sold cache and the hold that covered them gone, without handing them on
+        # (the booking's own token when nothing was claimed: Redis was down, or this is a repeat).
+        await holds.mark_sold(booked.show_id, booked.seat_ids, token or booked.hold_token)
+        return
+    if token is not None and settlement.sold_elsewhere:
+        # Redis believed sold seats free: teach it they are sold while dropping our hold, so they
+        # are not handed to the waitlist or the public; the hold's other seats are freed.
+        await holds.mark_sold(booked.show_id, settlement.sold_elsewhere, token)
+    elif token is not None:
+        await holds.release(booked.show_id, token)
+    elif _awaits_payment(booked) and settlement.result.outcome != ConfirmationOutcome.IGNORED:
+        # Nothing was claimed (amount mismatch): free the booking's own hold if it is still live.
+        await holds.release(booked.show_id, booked.hold_token)

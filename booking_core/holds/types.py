@@ -1,0 +1,94 @@
+"""The words of seat holding (DESIGN.md section 3): holds, typed refusals and what the hold store needs
+to know about a show. Re-exported by `booking_core.holds.store`; kept apart so every hold module can use them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol, runtime_checkable
+
+from booking_core.holds.best_seats import HallLayout
+
+
+class HoldRefusalReason(enum.StrEnum):
+    """Why a hold was refused; stable codes the bot turns into words."""
+
+    SEAT_TAKEN = "seat_taken"  # held by someone else (or offered to a waiter)
+    SEAT_SOLD = "seat_sold"
+    UNKNOWN_SEAT = "unknown_seat"  # not a seat of this show's hall
+    TOO_MANY_SEATS = "too_many_seats"  # over MAX_SEATS_PER_BOOKING (or over the seats of an offer)
+    SHOW_STARTED = "show_started"  # or not on sale / unknown show
+    RATE_LIMITED = "rate_limited"
+    WAITLIST_FIRST = "waitlist_first"  # freed seats are reserved for people on the waitlist
+    THEATRE_UNAVAILABLE = "theatre_unavailable"  # a connected cinema's own system is not answering
+    NO_SEATS_TOGETHER = "no_seats_together"  # "best N": no block of N adjacent seats is free
+
+
+@dataclass(frozen=True)
+class HoldRefused:
+    """A hold that was not granted, and the seats that caused it when it is about seats."""
+
+    reason: HoldRefusalReason
+    seat_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Seats of one show held for one user until `expires_at`."""
+
+    token: str
+    show_id: int
+    user_id: int
+    seat_ids: tuple[int, ...]
+    expires_at: datetime
+    is_offer: bool = False
+
+
+@dataclass(frozen=True)
+class ShowInventory:
+    """What the hold script must know about a show, read from SQL."""
+
+    seat_ids: frozenset[int]
+    sold_seat_ids: frozenset[int]
+    starts_at: datetime
+    on_sale: bool
+
+
+class InventorySource(Protocol):
+    """Reads a show's inventory from the source of truth (SQL: booking_core.holds.inventory.SqlInventory)."""
+
+    async def inventory(self, show_id: int) -> ShowInventory | None:
+        """The show's seats, sold seats, start and sale status; None for an unknown show."""
+
+
+@runtime_checkable
+class LayoutSource(Protocol):
+    """Reads a show's hall layout, for choosing adjacent seats (SqlInventory implements it too)."""
+
+    async def layout(self, show_id: int) -> HallLayout | None:
+        """The hall's rows of seats, front to back; None for an unknown show."""
+
+
+def to_ms(moment: datetime) -> int:
+    """An aware datetime as integer ms since the epoch."""
+    return int(moment.timestamp() * 1000)
+
+
+def from_ms(value: int | str) -> datetime:
+    """Integer ms since the epoch as an aware UTC datetime."""
+    return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+
+
+def parse_hold(show_id: int, token: str, record: str) -> Hold:
+    """A hold from its Redis record "user|expires_ms|offered|s1,s2" (format of `_lib.lua`)."""
+    user, expires_ms, offered, seats = record.split("|", 3)
+    return Hold(
+        token=token,
+        show_id=show_id,
+        user_id=int(user),
+        seat_ids=tuple(sorted(int(seat) for seat in seats.split(",") if seat)),
+        expires_at=from_ms(expires_ms),
+        is_offer=int(offered) > 0,
+    )

@@ -1,0 +1,1 @@
+"""The payment provider port and the inbox of provider events."""

@@ -1,0 +1,1 @@
+"""The seat map conversation: showing a hall, choosing seats, holding them."""
