@@ -23,11 +23,11 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from booking_core.events import EventSink
+from booking_core.holds.best_hold import ranking_key, ranking_payload
 from booking_core.holds.best_seats import best_seats, stranded_seats
 from booking_core.holds.due_index import DueIndex
 from booking_core.holds.scripts import ShowScripts, as_list, expiry_events
 from booking_core.holds.seat_map import HoldOutcome, SeatMap, SeatState, parse_seat_map, read_seat_map
-from booking_core.holds.store.best_hold import ranking_key, ranking_payload
 from booking_core.holds.theatre_holds import OfferLocking, TheatreHolds
 from booking_core.holds.types import (
     Hold,
