@@ -77,13 +77,14 @@ async def test_control_a_limiter_for_everything_holds_the_reply_back(flooding: S
 
 
 async def test_a_chat_is_paced_so_telegram_never_answers_429(flooding: Sandbox) -> None:
-    # Given the limiter at Telegram's figures (a burst of 2 here, like the sandbox's, then 1 a second)
-    async with limited_bot(flooding.url, RepliesFirst(per_chat_burst=2)) as bot:
+    # Given the limiter pacing at 1 a second with no burst: a margin under the sandbox's burst of 2 for
+    # requests that reach it a little late or early (a loaded machine)
+    async with limited_bot(flooding.url, RepliesFirst(per_chat_burst=1)) as bot:
         started = time.monotonic()
         # When 5 messages go to one chat at once
         await asyncio.gather(*(bot.send_message(REPLY_TO, f"message {n}") for n in range(5)))
-        # Then all arrive, paced over about 3 s, and not one was refused
-        assert time.monotonic() - started >= 2.5
+        # Then all arrive, paced over about 4 s, and not one was refused
+        assert time.monotonic() - started >= 3.5
     calls = sent_to(flooding, REPLY_TO)
     assert [call.ok for call in calls] == [True] * 5
 

@@ -19,8 +19,9 @@ async def test_taps_add_and_take_out_seats_one_round_trip_each(
 ) -> None:
     show = await make_show(sessions)
     s = show.seat_ids
-    # Given a show with Bob's hold (which loaded its inventory and registered it with the sweeper)
-    await store.hold(show.show_id, BOB, [s[-1]])
+    # Given a show with Bob's tap (which loaded its inventory and the script, and registered the show
+    # with the sweeper)
+    await store.toggle_seat(show.show_id, BOB, s[-1])
     await redis.config_resetstat()
     # When Alice taps two seats, then the first again
     first = await store.toggle_seat(show.show_id, ALICE, s[0])
