@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pydantic import AnyHttpUrl, SecretStr
 
 from booking_core.settings import Settings, TheatreSystemConfig
+from roles.endpoints import LOOPBACK
+from roles.ports import port_of
 from sandbox.theatre import SANDBOX_TOKEN, start_theatre_sandbox
 
 DEMO_SYSTEM = "northlight"
-DEMO_PORT = 8090
 
 
 @dataclass(frozen=True)
@@ -30,14 +31,17 @@ class DemoTheatre:
 
 
 @asynccontextmanager
-async def connect_demo_theatre(settings: Settings, *, port: int = DEMO_PORT) -> AsyncIterator[DemoTheatre]:
-    """Run the sandbox theatre (its database under DATA_DIR) while the demo runs; port 0 picks a free one."""
+async def connect_demo_theatre(settings: Settings) -> AsyncIterator[DemoTheatre]:
+    """Run the sandbox theatre on loopback:DEMO_THEATRE_PORT (its database under DATA_DIR) during the demo."""
     if settings.THEATRE_SYSTEMS:
         yield DemoTheatre(settings, None)
         return
-    _, base_url, sandbox = await start_theatre_sandbox(
-        port=port, db_path=settings.DATA_DIR / "theatre.db", token=SANDBOX_TOKEN
-    )
+    port = settings.DEMO_THEATRE_PORT
+    settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+    with port_of("DEMO_THEATRE_PORT", LOOPBACK, port):
+        _, base_url, sandbox = await start_theatre_sandbox(
+            port=port, db_path=settings.DATA_DIR / "theatre.db", token=SANDBOX_TOKEN, host=LOOPBACK
+        )
     config = TheatreSystemConfig(base_url=AnyHttpUrl(base_url), token=SecretStr(SANDBOX_TOKEN))
     try:
         yield DemoTheatre(

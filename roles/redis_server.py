@@ -15,6 +15,8 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
+from booking_core.redis_url import async_client
+
 log = logging.getLogger(__name__)
 
 SHUTDOWN_WAIT_SECONDS = 10.0
@@ -67,18 +69,10 @@ def _alive(pid: int) -> bool:
 SOCKET_TIMEOUT_SECONDS = 2.0
 
 
-# Connections per client: a rush of concurrent updates waits (at most POOL_WAIT_SECONDS) for one to
-# come free instead of failing with redis-py's "Too many connections".
-POOL_CONNECTIONS = 100
-POOL_WAIT_SECONDS = 5.0
-
-
 def redis_client(url: str) -> aioredis.Redis:
-    """An asyncio client for `url` with decoded strings, short timeouts and two quick retries."""
-    pool = aioredis.BlockingConnectionPool.from_url(
+    """An asyncio client for any Redis URL form, with decoded strings, short timeouts and quick retries."""
+    return async_client(
         url,
-        max_connections=POOL_CONNECTIONS,
-        timeout=POOL_WAIT_SECONDS,
         decode_responses=True,
         socket_timeout=SOCKET_TIMEOUT_SECONDS,
         socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
@@ -86,7 +80,6 @@ def redis_client(url: str) -> aioredis.Redis:
         # and every pooled connection would fail once after a Redis restart.
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
     )
-    return aioredis.Redis.from_pool(pool)
 
 
 def open_redis(redis_url: str | None, data_dir: Path) -> RedisEndpoint:

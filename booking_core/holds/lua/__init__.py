@@ -33,6 +33,7 @@ SHOW_SCRIPTS = (
     "mark_unsold",
     "forget_sold",
     "seat_map",
+    "shorten",
     "best",
     "toggle",
 )
