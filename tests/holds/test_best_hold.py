@@ -106,8 +106,9 @@ async def test_seats_kept_for_the_waitlist_are_not_chosen(store: HoldStore, sess
 
 
 async def test_one_round_trip_per_press_once_the_ranking_is_loaded(
-    store: HoldStore, redis: aioredis.Redis, sessions: SessionFactory
+    counted_store: HoldStore, counted_redis: aioredis.Redis, sessions: SessionFactory
 ) -> None:
+    store, redis = counted_store, counted_redis
     # Given a show whose ranking for pairs was loaded by a first press
     show = await make_show(sessions)
     await store.hold_best(show.show_id, ALICE, 2)

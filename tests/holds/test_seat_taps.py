@@ -15,8 +15,9 @@ ALICE, BOB = 101, 102
 
 
 async def test_taps_add_and_take_out_seats_one_round_trip_each(
-    store: HoldStore, redis: aioredis.Redis, sessions: SessionFactory
+    counted_store: HoldStore, counted_redis: aioredis.Redis, sessions: SessionFactory
 ) -> None:
+    store, redis = counted_store, counted_redis
     show = await make_show(sessions)
     s = show.seat_ids
     # Given a show with Bob's tap (which loaded its inventory and the script, and registered the show
