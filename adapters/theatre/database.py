@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Row, and_, delete, insert, or_, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from adapters.theatre.circuit_breaker import CircuitBreaker
@@ -65,7 +65,7 @@ CHECK_SECONDS = 10.0  # the start-up check of the schema and rights
 # A show's version counts changes in steps of this, plus the locks that ran out since (see seat_status).
 VERSION_STEP = 100_000
 # Deadlock, serialization failure, lock wait timeout, SQLite's busy file: try the transaction again.
-_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 _TRANSIENT_MYSQL_ERRORS = frozenset({1205, 1213})
 
 Operation = Callable[[AsyncConnection], Awaitable[T]]
@@ -548,7 +548,10 @@ def _transient(exc: DBAPIError) -> bool:
 
 
 def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+    """connection for a database that cannot be reached or dropped us, server_error for the rest."""
+    if isinstance(exc, OSError | OperationalError | InterfaceError):
+        return "connection"
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return "connection"
     return "server_error"
 

@@ -121,8 +121,13 @@ seat_claims = Table(
     Column("expires_at", DateTime),
 )
 
-# What Marquee writes; everything else it only reads.
-WRITTEN_TABLES = (shows, seat_locks, tickets, seat_claims)
+# What Marquee writes, and how; everything else it only reads.
+WRITES = {
+    shows: ("UPDATE",),
+    seat_locks: ("INSERT", "UPDATE"),
+    tickets: ("INSERT", "UPDATE"),
+    seat_claims: ("INSERT", "UPDATE", "DELETE"),
+}
 
 
 class ContractMismatch(Exception):
@@ -139,25 +144,34 @@ async def check_contract(engine: AsyncEngine, name: str) -> None:
         missing = await connection.run_sync(_missing_columns)
     if missing:
         raise ContractMismatch(f"theatre {name}: the database lacks {', '.join(missing)} (Theatre DB v1)")
-    for table in WRITTEN_TABLES:
-        key = next(iter(table.primary_key.columns)).name
-        probes = (
-            ("UPDATE", f"UPDATE {table.name} SET {key} = {key} WHERE 1 = 0"),
-            ("DELETE", f"DELETE FROM {table.name} WHERE 1 = 0"),
-            ("INSERT", f"INSERT INTO {table.name} ({key}) SELECT {key} FROM {table.name} WHERE 1 = 0"),
-        )
-        for right, statement in probes:
+    for table, rights in WRITES.items():
+        for right in rights:
             try:
                 async with engine.connect() as connection:
-                    await connection.execute(text(statement))
+                    await connection.execute(text(_probe(table, right)))
                     await connection.rollback()
             except DBAPIError as exc:
                 reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
                 raise ContractMismatch(
-                    f"theatre {name}: the database user may not {right} {table.name} ({reason}); Marquee"
-                    f" locks seats there and needs SELECT, INSERT, UPDATE, DELETE on"
-                    f" {', '.join(t.name for t in WRITTEN_TABLES)} (a read-only user or replica cannot lock)"
+                    f"theatre {name}: the database user may not {right} {table.name} ({reason}); Marquee locks"
+                    f" seats there and needs SELECT on every table and {_rights_wanted()}"
+                    " (a read-only user or replica cannot lock)"
                 ) from None
+
+
+def _probe(table: Table, right: str) -> str:
+    """A statement that needs `right` on `table` and changes no row."""
+    key = next(iter(table.primary_key.columns)).name
+    if right == "UPDATE":
+        return f"UPDATE {table.name} SET {key} = {key} WHERE 1 = 0"
+    if right == "DELETE":
+        return f"DELETE FROM {table.name} WHERE 1 = 0"
+    columns = ", ".join(column.name for column in table.columns)
+    return f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {table.name} WHERE 1 = 0"
+
+
+def _rights_wanted() -> str:
+    return "; ".join(f"{', '.join(rights)} on {table.name}" for table, rights in WRITES.items())
 
 
 def _missing_columns(sync_connection: object) -> list[str]:

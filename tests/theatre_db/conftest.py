@@ -24,7 +24,7 @@ from tests.support.clocks import TheatreClock
 ENGINES = ["sqlite", "postgresql", "mariadb"]
 
 
-async def _on_server(server_url: str, *statements: str) -> None:
+async def on_server(server_url: str, *statements: str) -> None:
     engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as connection:
@@ -55,9 +55,9 @@ async def theatre_db_url(theatre_db_server: str | None, tmp_path: Path) -> Async
         drop, create = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
     else:
         drop, create = f"DROP DATABASE IF EXISTS `{name}`", f"CREATE DATABASE `{name}`"
-    await _on_server(theatre_db_server, drop, create)
+    await on_server(theatre_db_server, drop, create)
     yield make_url(theatre_db_server).set(database=name).render_as_string(hide_password=False)
-    await _on_server(theatre_db_server, drop)
+    await on_server(theatre_db_server, drop)
 
 
 @pytest.fixture
