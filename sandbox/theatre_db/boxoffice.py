@@ -100,7 +100,8 @@ async def _sell(connection: AsyncConnection, show_id: str, labels: list[str], no
     currency = prices[labels[0]][1]
     await connection.execute(
         text(
-            "INSERT INTO tickets (id, show_id, application, reference, seats, amount, currency, cancelled, created_at)"
+            "INSERT INTO tickets"
+            " (id, show_id, application, reference, seats, amount, currency, cancelled, created_at)"
             " VALUES (:id, :show, :application, :id, :seats, :amount, :currency, :cancelled, :now)"
         ).bindparams(bindparam("now", type_=DateTime())),
         {

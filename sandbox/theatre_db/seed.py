@@ -1,17 +1,17 @@
-"""The sandbox chain (sandbox.theatre.seed's cinemas, halls, films and daily shows) in Theatre DB v1 tables."""
+"""The sandbox chain (sandbox.theatre.seed's cinemas, halls, films, daily shows) in Theatre DB v1 tables."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import column, insert, select, table
+from sqlalchemy import TableClause, column, insert, select, table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sandbox.theatre.seed import CINEMAS, DAILY_SHOWS, DAYS_AHEAD, HALLS, MOVIES, PRICES
 
 
-def _table(name: str, *columns: str):  # type: ignore[no-untyped-def]
+def _table(name: str, *columns: str) -> TableClause:
     return table(name, *(column(name) for name in columns))
 
 

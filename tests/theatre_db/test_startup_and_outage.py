@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from collections.abc import AsyncIterator
@@ -93,11 +94,11 @@ async def test_a_read_only_user_is_refused_at_start_up_with_a_clear_message(read
 async def test_a_database_link_comes_from_configuration(
     monkeypatch: pytest.MonkeyPatch, theatre_db_url: str
 ) -> None:
-    monkeypatch.setenv(
-        "THEATRE_SYSTEMS",
-        '{"elbe": {"database_url": "%s", "application": "marquee-eu"},'
-        ' "northlight": {"base_url": "http://127.0.0.1:9000", "token": "t"}}' % theatre_db_url,
-    )
+    systems_json = {
+        "elbe": {"database_url": theatre_db_url, "application": "marquee-eu"},
+        "northlight": {"base_url": "http://127.0.0.1:9000", "token": "t"},
+    }
+    monkeypatch.setenv("THEATRE_SYSTEMS", json.dumps(systems_json))
     systems = theatre_systems_from_settings(load_settings(), timeout=0.7)
     elbe = systems["elbe"]
     assert isinstance(elbe, DatabaseTheatreSystem)
@@ -112,7 +113,8 @@ async def test_a_database_link_comes_from_configuration(
     [
         '{"elbe": {"database_url": "mysql+pymysql://u@127.0.0.1/x"}}',
         '{"elbe": {"database_url": "not a url"}}',
-        '{"elbe": {"database_url": "sqlite+aiosqlite:///x.db", "base_url": "http://127.0.0.1:1", "token": "t"}}',
+        '{"elbe": {"database_url": "sqlite+aiosqlite:///x.db", "base_url": "http://127.0.0.1:1",'
+        ' "token": "t"}}',
         '{"elbe": {}}',
     ],
 )
