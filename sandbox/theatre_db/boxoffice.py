@@ -154,3 +154,62 @@ async def tickets(engine: AsyncEngine, show_id: str) -> list[dict[str, object]]:
             {"show": show_id},
         )
         return [dict(row._mapping) for row in rows]
+
+
+_UPCOMING = (
+    text(
+        "SELECT s.id, s.starts_at, m.title, c.name AS cinema, c.timezone, h.name AS hall,"
+        " (SELECT COUNT(*) FROM seats t WHERE t.hall_id = s.hall_id)"
+        " - (SELECT COUNT(*) FROM seat_claims k WHERE k.show_id = s.id"
+        " AND (k.ticket_id IS NOT NULL OR k.expires_at > :now)) AS free"
+        " FROM shows s JOIN movies m ON m.id = s.movie_id JOIN cinemas c ON c.id = s.cinema_id"
+        " JOIN halls h ON h.id = s.hall_id WHERE s.starts_at > :now ORDER BY s.starts_at, s.id LIMIT :limit"
+    )
+    .bindparams(bindparam("now", type_=DateTime()))
+    .columns(starts_at=DateTime())
+)
+_SHOW = text(
+    "SELECT s.id, s.hall_id, s.starts_at, s.version, m.title, c.name AS cinema, c.timezone, h.name AS hall"
+    " FROM shows s JOIN movies m ON m.id = s.movie_id JOIN cinemas c ON c.id = s.cinema_id"
+    " JOIN halls h ON h.id = s.hall_id WHERE s.id = :show"
+).columns(starts_at=DateTime())
+_SEATS = text("SELECT row_label, number, row_index, col, category FROM seats WHERE hall_id = :hall")
+_CLAIMS = text(
+    "SELECT seat, ticket_id FROM seat_claims"
+    " WHERE show_id = :show AND (ticket_id IS NOT NULL OR expires_at > :now)"
+).bindparams(bindparam("now", type_=DateTime()))
+
+
+def _timestamp(moment: datetime) -> float:
+    return moment.replace(tzinfo=UTC).timestamp()
+
+
+async def upcoming_shows(
+    engine: AsyncEngine, clock: Callable[[], datetime] = lambda: datetime.now(UTC), limit: int = 100
+) -> list[dict[str, object]]:
+    """Shows not yet started, soonest first, with titles, places and free seat counts."""
+    async with engine.connect() as connection:
+        rows = await connection.execute(_UPCOMING, {"now": _now(clock), "limit": limit})
+        return [{**row._mapping, "starts_at": _timestamp(row.starts_at)} for row in rows]
+
+
+async def seat_map(
+    engine: AsyncEngine, show_id: str, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> dict[str, object]:
+    """A show with every seat of its hall, each free, locked or sold (BoxOfficeRefusal for no such show)."""
+    async with engine.connect() as connection:
+        show = (await connection.execute(_SHOW, {"show": show_id})).first()
+        if show is None:
+            raise BoxOfficeRefusal("show_not_found", f"no show {show_id}")
+        claims = await connection.execute(_CLAIMS, {"show": show_id, "now": _now(clock)})
+        state = {claim.seat: "sold" if claim.ticket_id else "locked" for claim in claims}
+        seats = []
+        for seat in await connection.execute(_SEATS, {"hall": show.hall_id}):
+            label = f"{seat.row_label}{seat.number}"
+            seats.append({**seat._mapping, "label": label, "state": state.get(label, "free")})
+    seats.sort(key=lambda seat: (seat["row_index"], seat["col"]))
+    return {
+        "show": {**show._mapping, "starts_at": _timestamp(show.starts_at)},
+        "version": show.version,
+        "seats": seats,
+    }

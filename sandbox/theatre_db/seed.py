@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import TableClause, column, insert, select, table
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import TableClause, column, insert, inspect, select, table
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from sandbox.theatre.seed import CINEMAS, DAILY_SHOWS, DAYS_AHEAD, HALLS, MOVIES, PRICES
+from sandbox.theatre_db.schema import create_schema
 
 
 def _table(name: str, *columns: str) -> TableClause:
@@ -47,13 +49,27 @@ def show_rows(now: datetime, days: int) -> list[dict[str, object]]:
     return rows
 
 
-async def seed_chain(engine: AsyncEngine, now: datetime, days: int = DAYS_AHEAD) -> None:
+# The demo's database-linked chain: the sandbox chain's halls and films under other names and places.
+ELBE_CINEMAS = (
+    ("riverside", "Elbufer Lichtspiele", "Dresden", 51.0545, 13.7415, "Europe/Berlin",
+     "Terrassenufer 2, 01067 Dresden"),
+    ("lindenhof", "Neustadt Filmtheater", "Dresden", 51.0664, 13.7520, "Europe/Berlin",
+     "Alaunstrasse 40, 01099 Dresden"),
+)  # fmt: skip
+
+
+async def seed_chain(
+    engine: AsyncEngine,
+    now: datetime,
+    days: int = DAYS_AHEAD,
+    cinemas: Sequence[tuple[object, ...]] = CINEMAS,
+) -> None:
     """Insert the chain on a fresh schema, and the shows of `days` days from `now` not there yet."""
     async with engine.begin() as connection:
         if (await connection.execute(select(_CINEMAS.c.id).limit(1))).first() is None:
             cinema_keys = ("id", "name", "city", "latitude", "longitude", "timezone", "address")
             await connection.execute(
-                insert(_CINEMAS), [dict(zip(cinema_keys, row, strict=True)) for row in CINEMAS]
+                insert(_CINEMAS), [dict(zip(cinema_keys, row, strict=True)) for row in cinemas]
             )
             movie_keys = ("id", "title", "runtime_minutes", "age_rating", "language", "synopsis")
             await connection.execute(
@@ -83,3 +99,16 @@ async def seed_chain(engine: AsyncEngine, now: datetime, days: int = DAYS_AHEAD)
                 {"show_id": row["id"], "category": c, "amount": a} for row in new for c, a in PRICES.items()
             ]
             await connection.execute(insert(_PRICES), prices)
+
+
+async def open_theatre_database(
+    url: str, now: datetime, cinemas: Sequence[tuple[object, ...]] = CINEMAS
+) -> AsyncEngine:
+    """An engine on a Theatre DB v1 database, its tables created if missing, its shows seeded up to date."""
+    engine = create_async_engine(url)
+    async with engine.connect() as connection:
+        present = await connection.run_sync(lambda sync: inspect(sync).has_table("seat_claims"))
+    if not present:
+        await create_schema(engine)
+    await seed_chain(engine, now, cinemas=cinemas)
+    return engine
