@@ -507,7 +507,6 @@ def theatre_engine(database_url: str, *, timeout: float, pool_size: int) -> Asyn
             max_overflow=pool_size,
             pool_timeout=timeout,
             pool_recycle=300,
-            pool_pre_ping=True,
         )
         options["isolation_level"] = "READ COMMITTED"
         if url.drivername.startswith("postgresql"):
