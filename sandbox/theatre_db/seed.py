@@ -107,6 +107,9 @@ async def open_theatre_database(
     """An engine on a Theatre DB v1 database, its tables created if missing, its shows seeded up to date."""
     engine = create_async_engine(url)
     async with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            # Readers then never hold up the till's or Marquee's writes (the setting stays with the file).
+            await connection.exec_driver_sql("PRAGMA journal_mode=WAL")
         present = await connection.run_sync(lambda sync: inspect(sync).has_table("seat_claims"))
     if not present:
         await create_schema(engine)
