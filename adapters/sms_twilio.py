@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from urllib.parse import urlencode
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
@@ -22,12 +23,12 @@ from booking_core.tickets.senders import PermanentDeliveryError, SentMessage, Tr
 DEFAULT_TIMEOUT_SECONDS = 10.0
 # Where Twilio reports an SMS's status: served by webhooks/twilio_status.py.
 TWILIO_STATUS_PATH = "/webhooks/twilio/status"
-NOTIFICATION_PARAM = "notification"
+REFERENCE_PARAM = "ref"
 
 
-def status_callback_url(public_base_url: str, notification_id: int) -> str:
-    """The StatusCallback URL for the SMS of one outbox row."""
-    return f"{public_base_url.rstrip('/')}{TWILIO_STATUS_PATH}?{NOTIFICATION_PARAM}={notification_id}"
+def status_callback_url(public_base_url: str, callback_ref: str) -> str:
+    """The StatusCallback URL for the SMS of one outbox row, named by its unguessable `callback_ref`."""
+    return f"{public_base_url.rstrip('/')}{TWILIO_STATUS_PATH}?{urlencode({REFERENCE_PARAM: callback_ref})}"
 
 
 class TwilioSmsSender:

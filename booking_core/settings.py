@@ -9,7 +9,7 @@ import json
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     AnyHttpUrl,
@@ -67,12 +67,20 @@ class TheatreSystemConfig(BaseModel):
 THEATRE_DATABASE_DRIVERS = ("postgresql+asyncpg", "mysql+asyncmy", "mariadb+asyncmy", "sqlite+aiosqlite")
 
 _SYSTEM_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+# Telegram's rule for a webhook's secret_token (Bot API, setWebhook).
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+Mode = Literal["demo", "production"]
 
 
 class Settings(BaseSettings):
     """Everything Marquee reads from its environment, with the defaults of DESIGN.md section 7."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True)
+
+    # demo: stand-ins, demo data and the sandbox provider may serve; production: real services only.
+    # Unset means demo on embedded defaults, and is refused once a real bot token is configured.
+    MODE: Mode | None = None
 
     DATABASE_URL: str = "sqlite+aiosqlite:///data/marquee.db"
     REDIS_URL: str | None = None
@@ -84,7 +92,8 @@ class Settings(BaseSettings):
     TELEGRAM_WEBHOOK_URL: str | None = None
     TELEGRAM_WEBHOOK_SECRET: str | None = None
 
-    PAYMENT_PROVIDER: Literal["sandbox", "stripe"] = "sandbox"
+    # Unset: the sandbox in a demo; a production deployment must name its provider.
+    PAYMENT_PROVIDER: Literal["sandbox", "stripe"] | None = None
     STRIPE_API_KEY: str | None = None
     STRIPE_WEBHOOK_SECRET: str | None = None
     STRIPE_API_BASE: str | None = None
@@ -111,6 +120,8 @@ class Settings(BaseSettings):
     HTTP_PORT: int = Field(default=8080, ge=1, le=65535)
     # `run` and `sandbox` serve the stand-ins of Telegram, Twilio and a theatre here, SMTP one port up.
     SANDBOX_PORT: int = Field(default=8081, ge=1, le=65534)
+    # Where `run` serves the demo's sandbox theatre (its Theatre API and box office).
+    DEMO_THEATRE_PORT: int = Field(default=8090, ge=1, le=65535)
     LOG_FORMAT: Literal["text", "json"] = "text"
 
     # Connected theatres by the name a Cinema row carries in `system` (DESIGN.md section 10), as JSON:
@@ -147,6 +158,13 @@ class Settings(BaseSettings):
             raise ValueError("expected redis://, rediss://, unix:// or amqp://")
         return value
 
+    @field_validator("TELEGRAM_WEBHOOK_SECRET")
+    @classmethod
+    def _webhook_secret_is_telegrams(cls, value: str | None) -> str | None:
+        if value is not None and not _WEBHOOK_SECRET.fullmatch(value):
+            raise ValueError("1 to 256 characters of A-Z a-z 0-9 _ -")
+        return value
+
     @field_validator("THEATRE_SYSTEMS", mode="before")
     @classmethod
     def _theatre_systems_json(cls, value: object) -> object:
@@ -165,6 +183,44 @@ class Settings(BaseSettings):
             if name == "local" or not _SYSTEM_NAME.fullmatch(name):
                 raise ValueError(f"{name!r} is not a system name: lowercase a-z 0-9 _ -, not 'local'")
         return value
+
+    @model_validator(mode="after")
+    def _deployment_is_decided(self) -> Self:
+        """Settle MODE and the payment provider; a real deployment never falls back to a stand-in.
+
+        Raises ConfigurationError (not wrapped by pydantic) so that the one line names the setting.
+        """
+        if self.TELEGRAM_WEBHOOK_URL and not self.TELEGRAM_WEBHOOK_SECRET:
+            # Without it the webhook would be registered but never served: every update a 404.
+            raise ConfigurationError(
+                "TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL (1-256 of A-Z a-z 0-9 _ -)"
+            )
+        if self.MODE is None:
+            if self.TELEGRAM_BOT_TOKEN:
+                raise ConfigurationError(
+                    "MODE: TELEGRAM_BOT_TOKEN is set, so choose MODE=production (real services only) "
+                    "or MODE=demo (sandbox stand-ins and demo data)"
+                )
+            self.MODE = "demo"
+        if self.MODE == "demo":
+            self.PAYMENT_PROVIDER = self.PAYMENT_PROVIDER or "sandbox"
+            return self
+        if not self.TELEGRAM_BOT_TOKEN:
+            raise ConfigurationError("TELEGRAM_BOT_TOKEN: required with MODE=production")
+        if self.PAYMENT_PROVIDER != "stripe":
+            raise ConfigurationError(
+                "PAYMENT_PROVIDER: set it to stripe; the sandbox provider serves MODE=demo only"
+            )
+        if "PUBLIC_BASE_URL" not in self.model_fields_set:
+            raise ConfigurationError(
+                "PUBLIC_BASE_URL: required with MODE=production (where Stripe and customers reach us)"
+            )
+        return self
+
+    @property
+    def is_demo(self) -> bool:
+        """True when stand-ins, demo data and the sandbox payment provider may serve."""
+        return self.MODE == "demo"
 
     @property
     def hold_ttl(self) -> timedelta:

@@ -33,6 +33,7 @@ from bot.handlers import (
     waitlist,
 )
 from bot.memory.reminders import HoldReminders
+from bot.memory.username import remember_username
 from bot.notifications import TelegramNotifier
 from bot.views.help import COMMANDS
 
@@ -101,6 +102,8 @@ async def _post_init(application: BotApplication) -> None:
     """Bind the notifier to this Bot, register the command menu, start sending hold reminders."""
     found = installed_services(application)
     found.notifier.bind(application.bot, found.core, found.reminders)
+    # The web role's checkout return pages link customers back to this chat.
+    await remember_username(found.core.redis, application.bot.username)
     await application.bot.set_my_commands(list(COMMANDS))
     task = asyncio.create_task(found.reminders.run(found.notifier.remind), name="hold-reminders")
     application.bot_data[_REMINDER_TASK] = task

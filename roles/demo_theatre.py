@@ -11,7 +11,7 @@ uses the operator's theatres and starts no sandbox).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -19,12 +19,13 @@ from aiohttp import web
 from pydantic import AnyHttpUrl, SecretStr
 
 from booking_core.settings import Settings, TheatreSystemConfig
+from roles.endpoints import LOOPBACK
+from roles.ports import port_of
 from sandbox.theatre import SANDBOX_TOKEN, start_theatre_sandbox
 from sandbox.theatre_db.page import box_office_app
 from sandbox.theatre_db.seed import ELBE_CINEMAS, open_theatre_database
 
 DEMO_SYSTEM = "northlight"
-DEMO_PORT = 8090
 DEMO_DATABASE_SYSTEM = "elbe"
 
 
@@ -38,35 +39,34 @@ class DemoTheatre:
 
 
 @asynccontextmanager
-async def connect_demo_theatre(settings: Settings, *, port: int = DEMO_PORT) -> AsyncIterator[DemoTheatre]:
-    """Run both demo theatres (their databases under DATA_DIR) while the demo runs; port 0 picks free ports.
-
-    The database-linked cinema's box office listens on the port after the sandbox theatre's.
-    """
+async def connect_demo_theatre(settings: Settings) -> AsyncIterator[DemoTheatre]:
+    """Run both demo theatres (their databases under DATA_DIR) while the demo runs: the sandbox theatre
+    on loopback:DEMO_THEATRE_PORT, the database-linked cinema's box office one port above it."""
     if settings.THEATRE_SYSTEMS:
         yield DemoTheatre(settings, None)
         return
-    _, base_url, sandbox = await start_theatre_sandbox(
-        port=port, db_path=settings.DATA_DIR / "theatre.db", token=SANDBOX_TOKEN
-    )
-    config = TheatreSystemConfig(base_url=AnyHttpUrl(base_url), token=SecretStr(SANDBOX_TOKEN))
-    database_url = f"sqlite+aiosqlite:///{settings.DATA_DIR / 'theatre-db.sqlite'}"
-    database = await open_theatre_database(database_url, datetime.now(UTC), ELBE_CINEMAS)
-    till = web.AppRunner(box_office_app(database))
-    await till.setup()
-    await web.TCPSite(till, "127.0.0.1", port + 1 if port else 0).start()
-    till_port = till.addresses[0][1]
-    systems = {
-        DEMO_SYSTEM: config,
-        DEMO_DATABASE_SYSTEM: TheatreSystemConfig(database_url=SecretStr(database_url)),
-    }
-    try:
+    port = settings.DEMO_THEATRE_PORT
+    settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+    with port_of("DEMO_THEATRE_PORT", LOOPBACK, port):
+        _, base_url, sandbox = await start_theatre_sandbox(
+            port=port, db_path=settings.DATA_DIR / "theatre.db", token=SANDBOX_TOKEN, host=LOOPBACK
+        )
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(sandbox.close)
+        database_url = f"sqlite+aiosqlite:///{settings.DATA_DIR / 'theatre-db.sqlite'}"
+        database = await open_theatre_database(database_url, datetime.now(UTC), ELBE_CINEMAS)
+        stack.push_async_callback(database.dispose)
+        till = web.AppRunner(box_office_app(database))
+        await till.setup()
+        stack.push_async_callback(till.cleanup)
+        with port_of("DEMO_THEATRE_PORT", LOOPBACK, port + 1 if port else 0):
+            await web.TCPSite(till, LOOPBACK, port + 1 if port else 0).start()
+        systems = {
+            DEMO_SYSTEM: TheatreSystemConfig(base_url=AnyHttpUrl(base_url), token=SecretStr(SANDBOX_TOKEN)),
+            DEMO_DATABASE_SYSTEM: TheatreSystemConfig(database_url=SecretStr(database_url)),
+        }
         yield DemoTheatre(
             settings.model_copy(update={"THEATRE_SYSTEMS": systems}),
             f"{base_url}/boxoffice",
-            f"http://127.0.0.1:{till_port}/boxoffice",
+            f"http://{LOOPBACK}:{till.addresses[0][1]}/boxoffice",
         )
-    finally:
-        await till.cleanup()
-        await database.dispose()
-        await sandbox.close()

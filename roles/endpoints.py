@@ -8,6 +8,8 @@ from booking_core.settings import ConfigurationError, Settings
 from sandbox.twilio_api import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_FROM_NUMBER
 
 TELEGRAM_API = "https://api.telegram.org"
+# Stand-ins listen here only: their pages list every customer's messages, phone numbers and emails.
+LOOPBACK = "127.0.0.1"
 # Any token works against the sandbox Bot API; this one reads well in logs.
 SANDBOX_BOT_TOKEN = "7000000001:marquee-sandbox"
 
@@ -23,8 +25,8 @@ class SandboxUrls:
     def on_ports(cls, settings: Settings) -> SandboxUrls:
         """The sandbox addresses for this configuration."""
         return cls(
-            http=f"http://{settings.HTTP_HOST}:{settings.SANDBOX_PORT}",
-            smtp=f"smtp://{settings.HTTP_HOST}:{settings.SANDBOX_PORT + 1}",
+            http=f"http://{LOOPBACK}:{settings.SANDBOX_PORT}",
+            smtp=f"smtp://{LOOPBACK}:{settings.SANDBOX_PORT + 1}",
         )
 
 
@@ -36,13 +38,14 @@ class Endpoints:
     broker_url: str
     telegram_token: str
     telegram_api_base_url: str
-    twilio_credentials: tuple[str, str, str]  # account SID, auth token, sender number
+    # Account SID, auth token, sender number: TWILIO_*, the sandbox's in a demo, else None (no SMS).
+    twilio_credentials: tuple[str, str, str] | None
     twilio_api_base_url: str | None
     smtp_url: str
 
 
 def resolve_endpoints(settings: Settings, redis_url: str, sandbox: SandboxUrls | None) -> Endpoints:
-    """Fill every unset vendor setting with the sandbox (when one runs); refuse a gap otherwise."""
+    """Fill every unset vendor setting with the sandbox (in a demo, when one runs); refuse a gap otherwise."""
     telegram_token = settings.TELEGRAM_BOT_TOKEN
     telegram_api = settings.TELEGRAM_API_BASE_URL
     if not telegram_token:
@@ -60,10 +63,13 @@ def resolve_endpoints(settings: Settings, redis_url: str, sandbox: SandboxUrls |
         broker_url=settings.BROKER_URL or redis_url,
         telegram_token=telegram_token,
         telegram_api_base_url=(telegram_api or TELEGRAM_API).rstrip("/"),
-        twilio_credentials=twilio or (SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_FROM_NUMBER),
+        twilio_credentials=twilio or (_SANDBOX_TWILIO if settings.is_demo else None),
         twilio_api_base_url=twilio_api,
         smtp_url=smtp_url,
     )
+
+
+_SANDBOX_TWILIO = (SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_FROM_NUMBER)
 
 
 def _twilio_credentials(settings: Settings) -> tuple[str, str, str] | None:

@@ -21,4 +21,7 @@ def open_payment_provider(settings: Settings, store: aioredis.Redis) -> PaymentP
             settings.STRIPE_API_BASE,
             settings.public_base_url,
         )
+    if not settings.is_demo:
+        # Settings refuse this already; the sandbox accepts any payment signed with a published secret.
+        raise ConfigurationError("PAYMENT_PROVIDER: the sandbox provider serves MODE=demo only")
     return SandboxPaymentProvider(settings.public_base_url, settings.SANDBOX_WEBHOOK_SECRET, store)

@@ -115,13 +115,29 @@ def _single(serve: Callable[[Settings, Endpoints, asyncio.Event], Awaitable[None
 
 
 async def _sandbox(settings: Settings, stop: asyncio.Event) -> None:
+    if not settings.is_demo:
+        raise ConfigurationError("MODE: the sandbox stand-ins serve MODE=demo only")
     async with serving_sandboxes(settings) as (urls, _telegram):
         print(f"sandbox serving on {urls.http} (SMTP {urls.smtp})", flush=True)
         await stop.wait()
 
 
 async def _everything(settings: Settings, stop: asyncio.Event) -> None:
-    """The demo: migrate, seed, then every role and every stand-in in this one process.
+    """`run`: the demo, or with MODE=production every role on the real services in this one process."""
+    if settings.is_demo:
+        await _demo(settings, stop)
+        return
+    await asyncio.to_thread(upgrade_to_head, settings.DATABASE_URL)
+    async with _redis_url(settings) as redis_url:
+        endpoints = resolve_endpoints(settings, redis_url, None)
+        roles = [_serve_web(settings, endpoints, stop), run_worker(settings, endpoints, stop)]
+        if not settings.TELEGRAM_WEBHOOK_URL:  # in webhook mode the web role takes the updates
+            roles.append(_poll_bot(settings, endpoints, stop))
+        await asyncio.gather(*roles)
+
+
+async def _demo(settings: Settings, stop: asyncio.Event) -> None:
+    """The demo: migrate, seed, then every role and every stand-in (on loopback) in this one process.
 
     One demo cinema sells through a sandbox theatre's own ticketing system (unless THEATRE_SYSTEMS is
     set), so the demo shows both kinds of cinema.

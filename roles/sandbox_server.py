@@ -13,7 +13,8 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 
 from booking_core.settings import Settings
-from roles.endpoints import SandboxUrls
+from roles.endpoints import LOOPBACK, SandboxUrls
+from roles.ports import port_of
 from sandbox.mailbox import setup_mailbox_pages, start_mailbox
 from sandbox.telegram import TelegramSandbox, install_telegram_sandbox
 from sandbox.telegram.app import MAX_UPLOAD_BYTES
@@ -34,19 +35,21 @@ async def _index(_request: web.Request) -> web.Response:
 
 @asynccontextmanager
 async def serving_sandboxes(settings: Settings) -> AsyncIterator[tuple[SandboxUrls, TelegramSandbox]]:
-    """Serve the stand-ins on SANDBOX_PORT (SMTP on the next port) until the block ends."""
+    """Serve the stand-ins on loopback, SANDBOX_PORT (SMTP on the next port), until the block ends."""
     urls = SandboxUrls.on_ports(settings)
     telegram = TelegramSandbox()
     app = web.Application(client_max_size=MAX_UPLOAD_BYTES)
     app.router.add_get("/", _index)
     install_telegram_sandbox(app, telegram)
     setup_twilio_sandbox(app, TwilioSandboxState())
-    mailbox = start_mailbox(port=settings.SANDBOX_PORT + 1)
+    with port_of("SANDBOX_PORT", LOOPBACK, settings.SANDBOX_PORT + 1):
+        mailbox = start_mailbox(port=settings.SANDBOX_PORT + 1)
     setup_mailbox_pages(app, mailbox)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
-        await web.TCPSite(runner, settings.HTTP_HOST, settings.SANDBOX_PORT).start()
+        with port_of("SANDBOX_PORT", LOOPBACK, settings.SANDBOX_PORT):
+            await web.TCPSite(runner, LOOPBACK, settings.SANDBOX_PORT).start()
         yield urls, telegram
     finally:
         await runner.cleanup()

@@ -9,8 +9,10 @@ from aiohttp import web
 
 from bot.context import BotApplication
 from roles.endpoints import Endpoints
+from roles.ports import port_of
 from roles.resources import Core
 from webhooks.app import RouteGroup, create_web_app
+from webhooks.checkout_return import setup_checkout_return_routes
 from webhooks.keys import TWILIO_AUTH_TOKEN, JobQueue
 from webhooks.payments import setup_payment_routes
 from webhooks.sandbox_checkout import setup_sandbox_checkout_routes
@@ -25,15 +27,22 @@ LISTEN_BACKLOG = 1024
 def web_application(
     core: Core, endpoints: Endpoints, jobs: JobQueue, bot_application: BotApplication | None
 ) -> web.Application:
-    """The web app for this configuration: the sandbox checkout only with the sandbox provider."""
+    """The web app for this configuration: the sandbox checkout only with the sandbox provider.
+
+    Twilio's status callbacks are taken only with Twilio (or, in a demo, its stand-in) configured:
+    otherwise nobody holds the token they are signed with, and the route does not exist.
+    """
     settings = core.settings
-    groups: list[RouteGroup] = [setup_payment_routes, setup_twilio_routes]
+    groups: list[RouteGroup] = [setup_payment_routes, setup_checkout_return_routes]
+    if endpoints.twilio_credentials is not None:
+        groups.append(setup_twilio_routes)
     if core.payment_provider.name == "sandbox":
         groups.append(setup_sandbox_checkout_routes)
     if bot_application is not None and settings.TELEGRAM_WEBHOOK_SECRET:
         groups.append(telegram_routes(bot_application, settings.TELEGRAM_WEBHOOK_SECRET))
     app = core_web_app(core, jobs, groups)
-    app[TWILIO_AUTH_TOKEN] = endpoints.twilio_credentials[1]
+    if endpoints.twilio_credentials is not None:
+        app[TWILIO_AUTH_TOKEN] = endpoints.twilio_credentials[1]
     return app
 
 
@@ -50,12 +59,18 @@ def core_web_app(core: Core, jobs: JobQueue, route_groups: list[RouteGroup]) -> 
 
 
 @asynccontextmanager
-async def serving(app: web.Application, host: str, port: int) -> AsyncIterator[None]:
-    """Serve `app` on host:port until the block ends; in-flight requests finish first."""
+async def serving(
+    app: web.Application, host: str, port: int, *, port_setting: str = "HTTP_PORT"
+) -> AsyncIterator[None]:
+    """Serve `app` on host:port until the block ends; in-flight requests finish first.
+
+    A port already in use is a ConfigurationError naming `port_setting`.
+    """
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port, backlog=LISTEN_BACKLOG).start()
+        with port_of(port_setting, host, port):
+            await web.TCPSite(runner, host, port, backlog=LISTEN_BACKLOG).start()
         yield
     finally:
         await runner.cleanup()

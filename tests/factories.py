@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import itertools
+import secrets
 import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from booking_core.database import SessionFactory
-from booking_core.models import Cinema, City, Customer, Hall, Movie, Seat, Show, ShowPrice, utc_now
+from booking_core.models import (
+    Booking,
+    BookingStatus,
+    Cinema,
+    City,
+    Customer,
+    Hall,
+    Movie,
+    Seat,
+    Show,
+    ShowPrice,
+    utc_now,
+)
+from booking_core.tickets.outbox import add_ticket_notifications
 
 _serial = itertools.count(1)
 
@@ -88,3 +102,28 @@ async def make_customer(sessions: SessionFactory, telegram_user_id: int, **field
         session.add(customer)
         await session.commit()
         return customer.id
+
+
+async def make_ticketed_booking(sessions: SessionFactory, *, phone: str) -> int:
+    """A confirmed booking (fresh show and customer with `phone`) with its ticket outbox rows; its id."""
+    show = await make_show(sessions, rows=1, seats_per_row=2)
+    customer_id = await make_customer(sessions, secrets.randbelow(10**9), phone=phone)
+    async with sessions() as session:
+        booking = Booking(
+            show_id=show.show_id,
+            customer_id=customer_id,
+            status=BookingStatus.CONFIRMED,
+            hold_token=secrets.token_hex(8),
+            hold_expires_at=utc_now(),
+            amount_minor=1200,
+            currency="EUR",
+        )
+        session.add(booking)
+        await session.flush()
+        customer = await session.get(Customer, customer_id)
+        assert customer is not None
+        add_ticket_notifications(
+            session, booking.id, customer, utc_now() + timedelta(days=1), reminder_minutes=0, now=utc_now()
+        )
+        await session.commit()
+        return booking.id

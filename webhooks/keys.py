@@ -28,5 +28,5 @@ JOBS = web.AppKey("jobs", JobQueue)
 # Async callables run before each /metrics scrape to refresh gauges read from Redis or SQL.
 GAUGE_REFRESHERS = web.AppKey("gauge_refreshers", list[Callable[[], Awaitable[None]]])
 # The auth token Twilio signs status callbacks with (X-Twilio-Signature): TWILIO_AUTH_TOKEN, or the
-# sandbox's token when the role runs against the local Twilio stand-in.
+# sandbox's token when a demo runs against the local Twilio stand-in. Unset: no status callbacks.
 TWILIO_AUTH_TOKEN = web.AppKey("twilio_auth_token", str)

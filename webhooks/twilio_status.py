@@ -1,8 +1,11 @@
 """Twilio's SMS status callbacks: verify the signature, move the outbox row forward, answer.
 
-Each ticket SMS is created with `adapters.sms_twilio.status_callback_url(...)`, which names its outbox
-row in the query string; Twilio signs the full public URL (query included) together with the POST
-parameters, so the row id is as trustworthy as the rest of the callback. Answers:
+Each ticket SMS is created with `adapters.sms_twilio.status_callback_url(...)`, which names its
+outbox row by an unguessable reference in the query string (never the sequential row id); Twilio signs
+the full public URL (query included) together with the POST parameters, so the reference is as
+trustworthy as the rest of the callback. Only SMS rows are ever changed. The route exists only where
+Twilio (or, in a demo, its stand-in) is configured: without its auth token nothing can be verified.
+Answers:
     204 applied, or nothing to change (an early status, a repeat, a late one that would move back)
     403 no or a wrong X-Twilio-Signature: nothing changes
 Behind a proxy the signature covers the URL Twilio called, so it is checked against PUBLIC_BASE_URL
@@ -15,11 +18,11 @@ import logging
 
 from aiohttp import web
 
-from adapters.sms_twilio import NOTIFICATION_PARAM, TWILIO_STATUS_PATH, verify_twilio_signature
+from adapters.sms_twilio import REFERENCE_PARAM, TWILIO_STATUS_PATH, verify_twilio_signature
 from booking_core import metrics
 from booking_core.database import SessionFactory
 from booking_core.models import NotificationStatus, utc_now
-from booking_core.tickets.outbox import mark_sent, record_delivery_report
+from booking_core.tickets.outbox import mark_sms_sent, record_delivery_report
 from webhooks.keys import SESSIONS, SETTINGS, TWILIO_AUTH_TOKEN
 
 log = logging.getLogger(__name__)
@@ -40,18 +43,18 @@ _OUR_STATUS = {
 async def twilio_status_callback(request: web.Request) -> web.Response:
     """Apply one signed status callback to its outbox row; refuse an unsigned or forged one."""
     settings = request.app[SETTINGS]
-    auth_token = request.app.get(TWILIO_AUTH_TOKEN) or settings.TWILIO_AUTH_TOKEN
+    auth_token = request.app[TWILIO_AUTH_TOKEN]
     form = await request.post()
     params = {name: str(value) for name, value in form.items()}
     public_url = settings.public_base_url + request.raw_path
     signature = request.headers.get("X-Twilio-Signature", "")
-    if not auth_token or not verify_twilio_signature(auth_token, public_url, params, signature):
+    if not verify_twilio_signature(auth_token, public_url, params, signature):
         log.warning("Twilio status callback refused: bad signature for %s", public_url)
         metrics.WEBHOOKS.labels(METRICS_SOURCE, "forged").inc()
         return web.Response(status=403, text="invalid signature")
     applied = await apply_status_report(
         request.app[SESSIONS],
-        notification_id=_int_or_none(request.query.get(NOTIFICATION_PARAM)),
+        callback_ref=request.query.get(REFERENCE_PARAM),
         message_sid=params.get("MessageSid", ""),
         twilio_status=params.get("MessageStatus", ""),
         error_code=params.get("ErrorCode"),
@@ -63,7 +66,7 @@ async def twilio_status_callback(request: web.Request) -> web.Response:
 async def apply_status_report(
     sessions: SessionFactory,
     *,
-    notification_id: int | None,
+    callback_ref: str | None,
     message_sid: str,
     twilio_status: str,
     error_code: str | None,
@@ -78,7 +81,7 @@ async def apply_status_report(
         return True
     # Twilio may call back before the worker has stored the message sid: the row is still pending
     # then, and the callback itself records the sending (the worker's own mark_sent becomes a no-op).
-    if notification_id is None or not await mark_sent(sessions, notification_id, utc_now(), message_sid):
+    if not callback_ref or not await mark_sms_sent(sessions, callback_ref, utc_now(), message_sid):
         return False
     if status != NotificationStatus.SENT:
         await record_delivery_report(sessions, message_sid, status, report_error)
@@ -86,12 +89,5 @@ async def apply_status_report(
 
 
 def setup_twilio_routes(app: web.Application) -> None:
-    """Add POST /webhooks/twilio/status (the auth token: app[TWILIO_AUTH_TOKEN] or TWILIO_AUTH_TOKEN)."""
+    """Add POST /webhooks/twilio/status; the app must hold the auth token in app[TWILIO_AUTH_TOKEN]."""
     app.router.add_post(TWILIO_STATUS_PATH, twilio_status_callback)
-
-
-def _int_or_none(text: str | None) -> int | None:
-    try:
-        return int(text) if text is not None else None
-    except ValueError:
-        return None

@@ -274,14 +274,7 @@ async def _pending_row(ctx: WorkerContext, notification_id: int) -> DueNotificat
         row = await session.scalar(select(Notification).where(Notification.id == notification_id))
     if row is None or row.status != NotificationStatus.PENDING:
         return None
-    return DueNotification(
-        id=row.id,
-        booking_id=row.booking_id,
-        channel=Channel(row.channel),
-        kind=NotificationKind(row.kind),
-        destination=row.destination,
-        attempts=row.attempts,
-    )
+    return DueNotification.of(row)
 
 
 async def _take_send_lock(redis: aioredis.Redis, notification_id: int, token: str) -> bool:
@@ -308,7 +301,9 @@ async def _telegram_reminder(ctx: WorkerContext, row: DueNotification, view: Tic
 
 
 async def _sms_ticket(ctx: WorkerContext, row: DueNotification, view: TicketView) -> str:
-    callback = status_callback_url(ctx.settings.public_base_url, row.id)
+    callback = (
+        status_callback_url(ctx.settings.public_base_url, row.callback_ref) if row.callback_ref else None
+    )
     sent = await ctx.sms.send(row.destination, sms_text(view), callback)
     return sent.message_id
 

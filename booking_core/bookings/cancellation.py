@@ -281,22 +281,32 @@ async def _drop_unpaid(session: AsyncSession, booking: Booking) -> tuple[OpenChe
 
 async def _unsell(session: AsyncSession, booking: Booking, now: datetime) -> None:
     """Within the transaction: the seats stop being sold, the ticket is void, the payment goes back."""
-    await session.execute(
-        delete(BookedSeat)
-        .where(BookedSeat.booking_id == booking.id)
-        .execution_options(synchronize_session=False)
-    )
-    ticket = await session.scalar(select(Ticket).where(Ticket.booking_id == booking.id))
-    if ticket is not None:
-        ticket.cancelled_at = now
+    await void_sale(session, booking.id, now)
     paid = await session.scalars(
         select(Payment).where(Payment.booking_id == booking.id, Payment.status == PaymentStatus.PAID)
     )
     for payment in paid:
         payment.status = PaymentStatus.REFUND_PENDING
-    await cancel_pending_notifications(session, booking.id, "booking cancelled")
     booking.status = BookingStatus.CANCELLED
     booking.status_reason = CANCELLED_BY_CUSTOMER
+
+
+async def void_sale(session: AsyncSession, booking_id: int, now: datetime) -> str | None:
+    """Within the transaction: the booking's seats stop being sold, its ticket and unsent messages are void.
+
+    Returns the theatre's ticket id of a connected cinema's sale (to be cancelled there). The caller
+    frees the seats in Redis after the commit (`HoldStore.mark_unsold`: waitlist first).
+    """
+    await session.execute(
+        delete(BookedSeat)
+        .where(BookedSeat.booking_id == booking_id)
+        .execution_options(synchronize_session=False)
+    )
+    ticket = await session.scalar(select(Ticket).where(Ticket.booking_id == booking_id))
+    if ticket is not None:
+        ticket.cancelled_at = now
+    await cancel_pending_notifications(session, booking_id, "booking cancelled")
+    return ticket.theatre_ticket_id if ticket is not None else None
 
 
 async def _redis_step(step: Awaitable[object], booking_id: int) -> None:

@@ -11,6 +11,13 @@ The order of work (DESIGN.md section 5):
 A payment that cannot become a sale is never kept: the booking (or, for a second payment of a booking
 already paid, that payment) goes to `refund_pending` with its reason, for `refund_due` to pay back.
 
+Only what Marquee recorded identifies a payment: a completion counts for a checkout Marquee opened and
+recorded, never for a booking id named in the event's metadata. Providers deliver in any order, so a
+refund is settled whenever it comes (the policy: README, "Refunds"): a full refund
+of a confirmed booking voids its sale (seats back through the waitlist rules, ticket cancelled, the
+customer told); a refund that arrives before its completion refunds the booking, and the completion
+then finds its payment refunded and is never confirmed.
+
 At a connected cinema (DESIGN.md section 10) the theatre decides instead of Redis: step 1 commits the
 hold's lock at the theatre (booking_core.bookings.theatre_sale), and the ticket is the theatre's. A theatre
 that cannot be reached leaves the booking `paid_unconfirmed` with a `theatre_commits` row, for
@@ -30,6 +37,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from booking_core.bookings.cancellation import void_sale
 from booking_core.bookings.checkout import PaymentStatus
 from booking_core.bookings.sale import locked_booking, record_sale
 from booking_core.bookings.theatre_sale import (
@@ -139,6 +147,8 @@ class _Settlement:
     sold_elsewhere: tuple[int, ...] = ()
     publish: BookingConfirmed | RefundStarted | None = None
     booking_refunded: bool = False  # the whole booking goes back (not just a second payment of it)
+    unsold: bool = False  # a confirmed sale was voided: its seats go back through the waitlist rules
+    voided_theatre_ticket: str | None = None  # the connected cinema's ticket of a voided sale
 
 
 # A payment in one of these states was handled before; an expired checkout may still turn out paid.
@@ -226,14 +236,17 @@ async def _read_booking(sessions: SessionFactory, event: PaymentEvent) -> _Booke
 
 
 async def _booking_id_for(session: AsyncSession, event: PaymentEvent) -> int | None:
+    """The booking of a recorded checkout or payment; a refund's metadata names it before its completion."""
     if event.checkout_id is not None:
         booking_id = await session.scalar(
             select(Payment.booking_id).where(
                 Payment.provider == event.provider, Payment.checkout_id == event.checkout_id
             )
         )
-        if booking_id is not None:
+        if booking_id is not None or event.kind == PaymentEventKind.COMPLETED:
             return booking_id
+    if event.kind == PaymentEventKind.COMPLETED:
+        return None
     if event.booking_id is not None:
         return await session.scalar(select(Booking.id).where(Booking.id == event.booking_id))
     if event.payment_id is not None:
@@ -317,7 +330,7 @@ async def _settle(
         elif event.kind == PaymentEventKind.EXPIRED:
             settlement = await _settle_expired(session, event, booking, booked)
         elif event.kind == PaymentEventKind.REFUNDED:
-            settlement = await _settle_refunded(session, event, booking, booked)
+            settlement = await _settle_refunded(session, event, booking, booked, now)
         else:  # FAILED: the customer may still pay on the same checkout page
             settlement = _Settlement(ConfirmationResult(ConfirmationOutcome.IGNORED, booking.id), booked)
         await _record_outcome(session, event, settlement.result, now)
@@ -340,6 +353,8 @@ async def _settle_completed(
         standing = booking.status == BookingStatus.CONFIRMED
         outcome = ConfirmationOutcome.ALREADY_CONFIRMED if standing else ConfirmationOutcome.IGNORED
         return _Settlement(ConfirmationResult(outcome, booking.id), booked, sold=standing)
+    if await _refunded_before(session, event, payment):
+        return _completed_after_refund(booking, booked, payment, event)
     payment.provider_payment_id = event.payment_id
     if booking.status not in (BookingStatus.PENDING_PAYMENT, BookingStatus.EXPIRED):
         # Paid twice (two checkouts), or paid after the booking was cancelled or superseded.
@@ -448,7 +463,10 @@ async def _sell(
 
 
 async def _payment_for(session: AsyncSession, event: PaymentEvent, booking: Booking) -> Payment:
-    """The payments row of this checkout; created if the checkout was never recorded (a crash in between)."""
+    """The payments row of this checkout or payment; created for a refund or expiry of one not recorded.
+
+    A completion always finds its row: `_booking_id_for` found its booking through it.
+    """
     query = select(Payment).where(Payment.booking_id == booking.id, Payment.provider == event.provider)
     if event.checkout_id is not None:
         query = query.where(Payment.checkout_id == event.checkout_id)
@@ -461,12 +479,41 @@ async def _payment_for(session: AsyncSession, event: PaymentEvent, booking: Book
             provider=event.provider,
             checkout_id=event.checkout_id or event.payment_id or event.event_id,
             checkout_url="",
+            # A refund ahead of its completion: the completion finds it by this id (_refunded_before).
+            provider_payment_id=event.payment_id,
             status=PaymentStatus.OPEN,
             amount_minor=booking.amount_minor,
             currency=booking.currency,
         )
         session.add(payment)
     return payment
+
+
+async def _refunded_before(session: AsyncSession, event: PaymentEvent, payment: Payment) -> bool:
+    """True when the provider's refund of this payment arrived before its completion."""
+    if event.payment_id is None:
+        return False
+    refund = await session.scalar(
+        select(Payment.id).where(
+            Payment.provider == event.provider,
+            Payment.provider_payment_id == event.payment_id,
+            Payment.status == PaymentStatus.REFUNDED,
+            Payment.id != payment.id,
+        )
+    )
+    return refund is not None
+
+
+def _completed_after_refund(
+    booking: Booking, booked: _Booked, payment: Payment, event: PaymentEvent
+) -> _Settlement:
+    """A completion whose money is back already: never a sale; the booking goes if it still waited."""
+    payment.status = PaymentStatus.REFUNDED
+    payment.provider_payment_id = event.payment_id
+    if booking.status not in (BookingStatus.PENDING_PAYMENT, BookingStatus.EXPIRED):
+        result = ConfirmationResult(ConfirmationOutcome.REFUNDED, booking.id, REFUNDED_BEFORE_CONFIRMATION)
+        return _Settlement(result, booked)
+    return _refunded_booking(booking, booked, unsold=False)
 
 
 async def _has_other_payment(session: AsyncSession, booking_id: int, payment: Payment) -> bool:
@@ -527,21 +574,57 @@ async def _settle_expired(
     return _Settlement(ConfirmationResult(ConfirmationOutcome.EXPIRED, booking.id), booked)
 
 
+# What the customer is told (and the booking's reason) when the provider reports their money back.
+REFUNDED_AT_PROVIDER = "your payment was refunded, so the ticket is cancelled"
+REFUNDED_BEFORE_CONFIRMATION = "your payment was refunded before the booking was confirmed"
+
+
 async def _settle_refunded(
-    session: AsyncSession, event: PaymentEvent, booking: Booking, booked: _Booked
+    session: AsyncSession, event: PaymentEvent, booking: Booking, booked: _Booked, now: datetime
 ) -> _Settlement:
     payment = await _payment_for(session, event, booking)
+    standing = booking.status == BookingStatus.CONFIRMED
+    if event.amount_minor is not None and event.amount_minor < payment.amount_minor:
+        # A partial refund (a goodwill gesture at the provider's dashboard) leaves the booking standing.
+        reason = f"partially refunded at the provider ({event.amount_minor} of {payment.amount_minor})"
+        log.warning("booking %s: %s", booking.id, reason)
+        return _Settlement(
+            ConfirmationResult(ConfirmationOutcome.IGNORED, booking.id, reason), booked, sold=standing
+        )
+    previously = payment.status
     payment.status = PaymentStatus.REFUNDED
     if booking.status == BookingStatus.REFUND_PENDING:
         booking.status = BookingStatus.REFUNDED
         return _Settlement(ConfirmationResult(ConfirmationOutcome.REFUNDED, booking.id), booked)
-    if booking.status == BookingStatus.CONFIRMED:
-        reason = "refunded at the provider while the booking stands: check by hand"
-        log.warning("booking %s: %s", booking.id, reason)
+    # Money back that Marquee did not send back: the payment that bought the booking, or one that
+    # arrives ahead of its completion. A refund Marquee asked for (a second payment) changes nothing more.
+    sale_refunded = standing and previously == PaymentStatus.PAID
+    unpaid_refunded = _awaits_payment(booked) and previously in (PaymentStatus.OPEN, PaymentStatus.EXPIRED)
+    if not (sale_refunded or unpaid_refunded):
         return _Settlement(
-            ConfirmationResult(ConfirmationOutcome.IGNORED, booking.id, reason), booked, sold=True
+            ConfirmationResult(ConfirmationOutcome.REFUNDED, booking.id), booked, sold=standing
         )
-    return _Settlement(ConfirmationResult(ConfirmationOutcome.REFUNDED, booking.id), booked)
+    theatre_ticket = await void_sale(session, booking.id, now) if sale_refunded else None
+    settlement = _refunded_booking(booking, booked, unsold=sale_refunded)
+    settlement.voided_theatre_ticket = theatre_ticket
+    return settlement
+
+
+def _refunded_booking(booking: Booking, booked: _Booked, *, unsold: bool) -> _Settlement:
+    """The provider gave the booking's money back: it ends `refunded` and the customer is told.
+
+    `unsold`: it had been sold (its sale is void already); otherwise it was still awaiting payment.
+    """
+    reason = REFUNDED_AT_PROVIDER if unsold else REFUNDED_BEFORE_CONFIRMATION
+    booking.status = BookingStatus.REFUNDED
+    booking.status_reason = reason
+    return _Settlement(
+        ConfirmationResult(ConfirmationOutcome.REFUNDED, booking.id, reason),
+        booked,
+        publish=RefundStarted(booking_id=booking.id, user_id=booked.user_id, reason=reason),
+        booking_refunded=not unsold,
+        unsold=unsold,
+    )
 
 
 async def _record_outcome(
@@ -573,6 +656,8 @@ async def _after_commit(
 ) -> None:
     """Step 3: bring Redis (and a connected theatre) in line with what SQL decided, then tell the user."""
     booked = settlement.booking
+    if booked is not None and settlement.voided_theatre_ticket is not None:
+        await _cancel_at_theatre(holds, booked, settlement.voided_theatre_ticket)
     if booked is not None:
         try:
             if step is not None:
@@ -584,6 +669,18 @@ async def _after_commit(
             log.warning("booking %s settled but Redis not updated: %s", booked.id, exc)
     if settlement.publish is not None:
         await events.publish(settlement.publish)
+
+
+async def _cancel_at_theatre(holds: HoldStore, booked: _Booked, ticket_id: str) -> None:
+    """A connected cinema's ticket whose money went back: cancelled at the theatre too."""
+    show = None if holds.theatre is None else await holds.theatre.connected(booked.show_id)
+    if holds.theatre is None or show is None:
+        log.error("booking %s refunded; theatre ticket %s is the cinema's to cancel", booked.id, ticket_id)
+        return
+    try:
+        await cancel_sale(holds.theatre, show, ticket_id, booked.id)
+    except TheatreError as exc:
+        log.error("booking %s refunded but theatre ticket %s stands: %s", booked.id, ticket_id, exc)
 
 
 async def _after_theatre_sale(
@@ -611,6 +708,10 @@ async def _update_holds(
     holds: HoldStore, settlement: _Settlement, booked: _Booked, claim: _SeatClaim | None
 ) -> None:
     token = claim.token if claim is not None else None
+    if settlement.unsold:
+        # Sold no more: the seats go to the waitlist first, else back to the public.
+        await holds.mark_unsold(booked.show_id, booked.seat_ids)
+        return
     if settlement.sold:
         # Seats into the sold cache and the hold that covered them gone, without handing them on
         # (the booking's own token when nothing was claimed: Redis was down, or this is a repeat).

@@ -9,6 +9,7 @@ twice cannot undo a later state.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -56,6 +57,20 @@ class DueNotification:
     kind: NotificationKind
     destination: str
     attempts: int
+    callback_ref: str | None = None  # an SMS row's name in its status callback URL
+
+    @classmethod
+    def of(cls, row: Notification) -> DueNotification:
+        """What a worker needs of an outbox row."""
+        return cls(
+            id=row.id,
+            booking_id=row.booking_id,
+            channel=Channel(row.channel),
+            kind=NotificationKind(row.kind),
+            destination=row.destination,
+            attempts=row.attempts,
+            callback_ref=row.callback_ref,
+        )
 
 
 def add_ticket_notifications(
@@ -123,17 +138,7 @@ async def due_notifications(
         rows = list(await session.scalars(query))
         for row in rows:
             row.due_at = now + lease
-        return [
-            DueNotification(
-                id=row.id,
-                booking_id=row.booking_id,
-                channel=Channel(row.channel),
-                kind=NotificationKind(row.kind),
-                destination=row.destination,
-                attempts=row.attempts,
-            )
-            for row in rows
-        ]
+        return [DueNotification.of(row) for row in rows]
 
 
 async def mark_sent(
@@ -143,6 +148,20 @@ async def mark_sent(
     return await _advance(
         sessions,
         Notification.id == notification_id,
+        NotificationStatus.SENT,
+        sent_at=now,
+        provider_message_id=provider_message_id,
+        attempts=Notification.attempts + 1,
+    )
+
+
+async def mark_sms_sent(
+    sessions: SessionFactory, callback_ref: str, now: datetime, provider_message_id: str
+) -> bool:
+    """`mark_sent` for the SMS row a status callback names by its reference; False for no such SMS row."""
+    return await _advance(
+        sessions,
+        (Notification.callback_ref == callback_ref) & (Notification.channel == Channel.SMS),
         NotificationStatus.SENT,
         sent_at=now,
         provider_message_id=provider_message_id,
@@ -179,9 +198,10 @@ async def record_attempt(
 async def record_delivery_report(
     sessions: SessionFactory, provider_message_id: str, status: NotificationStatus, error: str | None = None
 ) -> bool:
-    """A provider's status callback (e.g. Twilio's) by message id; applied only when it moves forward."""
+    """Twilio's status callback for an SMS row by message id; applied only when it moves forward."""
     values: dict[str, object] = {} if error is None else {"last_error": error}
-    return await _advance(sessions, Notification.provider_message_id == provider_message_id, status, **values)
+    which = (Notification.provider_message_id == provider_message_id) & (Notification.channel == Channel.SMS)
+    return await _advance(sessions, which, status, **values)
 
 
 async def _advance(
@@ -213,4 +233,6 @@ def _row(
         status=NotificationStatus.PENDING,
         due_at=due_at,
         attempts=0,
+        # 128 random bits: a status callback cannot be aimed at another row by counting.
+        callback_ref=secrets.token_urlsafe(16) if channel == Channel.SMS else None,
     )

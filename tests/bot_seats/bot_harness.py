@@ -123,6 +123,7 @@ async def running_seat_bot(database_url: str, redis_url: str, **overrides: Any) 
         settings = stand_settings(
             database_url,
             REDIS_URL=redis_url,
+            MODE="demo",
             TELEGRAM_BOT_TOKEN=TOKEN,
             TELEGRAM_API_BASE_URL=sandbox.url,
             **overrides,

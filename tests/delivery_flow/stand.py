@@ -141,12 +141,14 @@ class Stand:
         assert isinstance(hold, Hold), hold
         started = await self.ctx.bookings.start_checkout(hold)
         assert isinstance(started, CheckoutStarted), started
+        checkout_id = f"cs_{uuid.uuid4().hex}"
+        await self.ctx.bookings.record_checkout(started.booking_id, "sandbox", checkout_id, "")
         result = await self.ctx.bookings.confirm_payment(
             PaymentEvent(
                 provider="sandbox",
                 event_id=f"evt_{uuid.uuid4().hex}",
                 kind=PaymentEventKind.COMPLETED,
-                checkout_id=None,
+                checkout_id=checkout_id,
                 booking_id=started.booking_id,
                 amount_minor=started.amount_minor,
                 currency=started.currency,
@@ -178,6 +180,7 @@ class Stand:
         return {
             **os.environ,
             "DATABASE_URL": settings.DATABASE_URL,
+            "MODE": "demo",
             "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
             "TELEGRAM_API_BASE_URL": self.sandboxes.telegram_url,
             "TWILIO_ACCOUNT_SID": TWILIO_SID,

@@ -87,7 +87,9 @@ async def test_a_confirmed_booking_sends_one_telegram_message_one_sms_and_one_em
         sms_row = rows[("sms", "ticket")]
         assert sms.to == PHONE and sms.segments <= SMS_MAX_SEGMENTS
         assert view.code in sms.body and view.movie_title in sms.body and view.cinema_name in sms.body
-        assert sms.status_callback == f"{stand.web_url}/webhooks/twilio/status?notification={sms_row.id}"
+        # named by the row's unguessable reference, never its sequential id
+        assert sms_row.callback_ref is not None and len(sms_row.callback_ref) >= 22
+        assert sms.status_callback == f"{stand.web_url}/webhooks/twilio/status?ref={sms_row.callback_ref}"
         assert [(c.status, c.answered) for c in sms.callbacks] == [("sent", 204), ("delivered", 204)]
         assert sms_row.provider_message_id == sms.sid and sms_row.attempts == 1
         assert sandboxes.sms_creates == [201]

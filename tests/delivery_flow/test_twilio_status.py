@@ -6,9 +6,7 @@ signature is valid only for the public URL. Callbacks are signed with the offici
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
-from datetime import timedelta
 
 import pytest
 import redis.asyncio as aioredis
@@ -18,10 +16,10 @@ from twilio.request_validator import RequestValidator
 
 from adapters.sms_twilio import status_callback_url
 from booking_core.database import SessionFactory
-from booking_core.models import Booking, BookingStatus, Customer, Notification, utc_now
+from booking_core.models import Notification, utc_now
 from booking_core.settings import load_settings
-from booking_core.tickets.outbox import add_ticket_notifications, mark_sent
-from tests.factories import make_customer, make_show
+from booking_core.tickets.outbox import mark_sent
+from tests.factories import make_ticketed_booking
 from webhooks.app import create_web_app
 from webhooks.keys import TWILIO_AUTH_TOKEN
 from webhooks.twilio_status import setup_twilio_routes
@@ -52,34 +50,16 @@ async def client(sessions: SessionFactory, redis: aioredis.Redis) -> AsyncIterat
         yield test_client
 
 
-async def sms_row(sessions: SessionFactory) -> int:
-    """The SMS outbox row of a confirmed booking."""
-    show = await make_show(sessions, rows=1, seats_per_row=2)
-    customer_id = await make_customer(sessions, secrets.randbelow(10**9), phone="+4915112345678")
+async def sms_row(sessions: SessionFactory) -> tuple[int, str]:
+    """The SMS outbox row of a confirmed booking: its id and its status callback reference."""
+    booking_id = await make_ticketed_booking(sessions, phone="+4915112345678")
     async with sessions() as session:
-        booking = Booking(
-            show_id=show.show_id,
-            customer_id=customer_id,
-            status=BookingStatus.CONFIRMED,
-            hold_token=secrets.token_hex(8),
-            hold_expires_at=utc_now(),
-            amount_minor=1200,
-            currency="EUR",
+        query = select(Notification.id, Notification.callback_ref).where(
+            Notification.booking_id == booking_id, Notification.channel == "sms"
         )
-        session.add(booking)
-        await session.flush()
-        customer = await session.get(Customer, customer_id)
-        assert customer is not None
-        add_ticket_notifications(
-            session, booking.id, customer, utc_now() + timedelta(days=1), reminder_minutes=0, now=utc_now()
-        )
-        await session.commit()
-        query = select(Notification.id).where(
-            Notification.booking_id == booking.id, Notification.channel == "sms"
-        )
-        notification_id = await session.scalar(query)
-        assert notification_id is not None
-        return notification_id
+        notification_id, ref = (await session.execute(query)).one()
+        assert ref is not None
+        return notification_id, ref
 
 
 async def row(sessions: SessionFactory, notification_id: int) -> Notification:
@@ -89,10 +69,10 @@ async def row(sessions: SessionFactory, notification_id: int) -> Notification:
         return found
 
 
-def callback(notification_id: int, status: str, **extra: str) -> tuple[str, dict[str, str]]:
+def callback(ref: str, status: str, **extra: str) -> tuple[str, dict[str, str]]:
     """A status callback's path (as our app sees it) and its POST parameters."""
     params = {"MessageSid": SID, "SmsSid": SID, "MessageStatus": status, "To": "+4915112345678", **extra}
-    return status_callback_url("", notification_id), params
+    return status_callback_url("", ref), params
 
 
 def signed(url: str, params: dict[str, str], token: str = TOKEN) -> dict[str, str]:
@@ -103,9 +83,9 @@ async def test_a_forged_status_callback_is_refused_and_changes_nothing(
     client: TestClient, sessions: SessionFactory
 ) -> None:
     # Given an SMS handed to Twilio
-    notification_id = await sms_row(sessions)
+    notification_id, ref = await sms_row(sessions)
     await mark_sent(sessions, notification_id, utc_now(), SID)
-    path, params = callback(notification_id, "failed", ErrorCode="30003")
+    path, params = callback(ref, "failed", ErrorCode="30003")
     internal_url = str(client.make_url(path))
 
     forgeries = {
@@ -113,7 +93,7 @@ async def test_a_forged_status_callback_is_refused_and_changes_nothing(
         "another account's token": signed(PUBLIC + path, params, token="not-our-token"),
         "signed for other parameters": signed(PUBLIC + path, {**params, "MessageStatus": "delivered"}),
         "signed for the internal URL": signed(internal_url, params),
-        "signed for another row": signed(PUBLIC + status_callback_url("", notification_id + 1), params),
+        "signed for another row": signed(PUBLIC + status_callback_url("", ref + "x"), params),
     }
     for name, headers in forgeries.items():
         # When a callback arrives without a valid signature
@@ -132,11 +112,11 @@ async def test_a_forged_status_callback_is_refused_and_changes_nothing(
 async def test_signed_callbacks_move_the_row_forward_only(
     client: TestClient, sessions: SessionFactory
 ) -> None:
-    notification_id = await sms_row(sessions)
+    notification_id, ref = await sms_row(sessions)
     await mark_sent(sessions, notification_id, utc_now(), SID)
 
     async def post(status: str, **extra: str) -> int:
-        path, params = callback(notification_id, status, **extra)
+        path, params = callback(ref, status, **extra)
         return (await client.post(path, data=params, headers=signed(PUBLIC + path, params))).status
 
     # When Twilio reports delivery, then repeats a stale "sent" and a contradictory "undelivered"
@@ -152,9 +132,9 @@ async def test_signed_callbacks_move_the_row_forward_only(
 async def test_an_undelivered_report_fails_the_row_with_twilios_error(
     client: TestClient, sessions: SessionFactory
 ) -> None:
-    notification_id = await sms_row(sessions)
+    notification_id, ref = await sms_row(sessions)
     await mark_sent(sessions, notification_id, utc_now(), SID)
-    path, params = callback(notification_id, "undelivered", ErrorCode="30003")
+    path, params = callback(ref, "undelivered", ErrorCode="30003")
 
     answer = await client.post(path, data=params, headers=signed(PUBLIC + path, params))
 
@@ -167,8 +147,8 @@ async def test_a_callback_that_beats_the_worker_records_the_sending_itself(
     client: TestClient, sessions: SessionFactory
 ) -> None:
     # Given an SMS Twilio accepted, whose worker has not yet stored the message sid
-    notification_id = await sms_row(sessions)
-    path, params = callback(notification_id, "delivered")
+    notification_id, ref = await sms_row(sessions)
+    path, params = callback(ref, "delivered")
 
     # When Twilio's "delivered" arrives first
     answer = await client.post(path, data=params, headers=signed(PUBLIC + path, params))

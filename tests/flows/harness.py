@@ -328,7 +328,7 @@ def subprocess_env(settings: Settings, plan: BrokerPlan, telegram_api: str, **ex
         DATABASE_URL=settings.DATABASE_URL,
         REDIS_URL=settings.REDIS_URL or "",
         PUBLIC_BASE_URL=settings.public_base_url,
-        PAYMENT_PROVIDER=settings.PAYMENT_PROVIDER,
+        PAYMENT_PROVIDER=settings.PAYMENT_PROVIDER or "",
         SANDBOX_WEBHOOK_SECRET=settings.SANDBOX_WEBHOOK_SECRET,
         HOLD_SECONDS=str(settings.HOLD_SECONDS),
         SMTP_URL=settings.SMTP_URL or "",

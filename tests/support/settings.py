@@ -13,7 +13,8 @@ NO_SMTP = "smtp://127.0.0.1:9"
 def stand_settings(database_url: str, **values: Any) -> Settings:
     """Settings read as production reads them (load_settings), from DATABASE_URL and `values`.
 
-    Unless `values` say otherwise, payments go to the sandbox provider and email nowhere.
+    Unless `values` say otherwise, this is a demo (MODE=demo: stand-ins allowed, with a bot token too),
+    payments go to the sandbox provider and email nowhere.
     """
-    defaults = {"PAYMENT_PROVIDER": "sandbox", "SMTP_URL": NO_SMTP}
+    defaults = {"MODE": "demo", "PAYMENT_PROVIDER": "sandbox", "SMTP_URL": NO_SMTP}
     return load_settings(**{**defaults, "DATABASE_URL": database_url, **values})

@@ -1,0 +1,109 @@
+"""Money cannot leak through the payment path: forged completions and refunds in either order.
+
+The web role's app takes the webhooks, a real Dramatiq worker settles them, and the state is read back
+from SQL and Redis (issue 12, points 1 and 2).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+
+import pytest
+from sqlalchemy import select
+
+from adapters.payments_sandbox import SandboxCheckout
+from booking_core.bookings.confirmation import REFUNDED_AT_PROVIDER, REFUNDED_BEFORE_CONFIRMATION
+from booking_core.events import BookingConfirmed, RefundStarted
+from booking_core.holds.store import Hold
+from booking_core.models import BookingStatus, Ticket
+from booking_core.payments.port import PaymentEventKind
+from tests.flows.harness import Booked, Flow, outcomes, paid_but_webhook_lost, settled, wait_until
+
+pytestmark = pytest.mark.timeout(90)
+
+SEATS = 2
+NO_SALE = {"seats": 0, "tickets": 0, "notifications": 0}
+
+
+async def _post(flow: Flow, checkout: SandboxCheckout, kind: PaymentEventKind) -> None:
+    body, headers = flow.sandbox.build_event(checkout, kind)
+    status, answer = await flow.post_webhook("sandbox", body, headers)
+    assert (status, answer["status"]) == (200, "accepted")
+
+
+async def _settled_events(flow: Flow, count: int) -> list[str | None]:
+    async def check() -> list[str | None] | None:
+        found = await outcomes(flow)
+        return found if len(found) == count and None not in found else None
+
+    return await wait_until(check, what=f"{count} payment events settled")
+
+
+async def _refund_at_provider(flow: Flow, booked: Booked) -> SandboxCheckout:
+    """The provider (its dashboard, a dispute) gives the whole payment back."""
+    await flow.sandbox.refund(booked.checkout_id, booked.amount_minor, f"dashboard-{secrets.token_hex(4)}")
+    checkout = await flow.sandbox.get_checkout(booked.checkout_id)
+    assert checkout is not None and checkout.amount_refunded == booked.amount_minor
+    return checkout
+
+
+async def test_a_completion_for_a_checkout_marquee_never_recorded_confirms_nothing(flow: Flow) -> None:
+    # Given a booking awaiting payment
+    booked = await flow.book(3101, flow.show.seat_ids[:SEATS])
+    real = await flow.sandbox.get_checkout(booked.checkout_id)
+    assert real is not None
+    # When a signed completion arrives for another checkout whose metadata names that booking
+    forged = dataclasses.replace(real, checkout_id="cs_forged_" + secrets.token_hex(8), status="complete")
+    await _post(flow, forged, PaymentEventKind.COMPLETED)
+    # Then it is settled as belonging to no booking, and the booking still waits for its own payment
+    assert await _settled_events(flow, 1) == ["unknown_booking"]
+    assert (await flow.booking(booked.booking_id)).status == BookingStatus.PENDING_PAYMENT
+    assert await flow.sale_counts(booked.booking_id) == NO_SALE
+    assert not [e for e in flow.events.events if isinstance(e, BookingConfirmed)]
+
+
+async def test_a_refund_that_arrives_before_the_completion_is_never_confirmed(flow: Flow) -> None:
+    # Given a booking paid at the provider whose completion is delayed, and then refunded there
+    booked = await flow.book(3102, flow.show.seat_ids[:SEATS])
+    await paid_but_webhook_lost(flow, booked)
+    refunded = await _refund_at_provider(flow, booked)
+    # When the refund arrives first, then the completion
+    await _post(flow, refunded, PaymentEventKind.REFUNDED)
+    assert await _settled_events(flow, 1) == ["refunded"]
+    await _post(flow, refunded, PaymentEventKind.COMPLETED)
+    # Then the booking is refunded, never confirmed: no seats sold, no ticket, no message
+    assert await _settled_events(flow, 2) == ["refunded", "refunded"]
+    booking = await flow.booking(booked.booking_id)
+    assert (booking.status, booking.status_reason) == (BookingStatus.REFUNDED, REFUNDED_BEFORE_CONFIRMATION)
+    assert await flow.sale_counts(booked.booking_id) == NO_SALE
+    # And the customer is told once; nothing is left to refund again
+    told = [e for e in flow.events.events if isinstance(e, RefundStarted | BookingConfirmed)]
+    assert told == [RefundStarted(booked.booking_id, 3102, REFUNDED_BEFORE_CONFIRMATION)]
+    assert {p.status for p in await flow.payments(booked.booking_id)} == {"refunded"}
+    # And the seats are free again
+    assert isinstance(await flow.core.holds.hold(flow.show.show_id, 3103, flow.show.seat_ids[:SEATS]), Hold)
+
+
+async def test_a_refund_of_a_confirmed_booking_cancels_its_ticket_and_frees_its_seats(flow: Flow) -> None:
+    # Given a confirmed booking
+    booked = await flow.book(3104, flow.show.seat_ids[:SEATS])
+    status, _page = await flow.page_action(booked.checkout_id, "pay")
+    assert status == 200
+    await settled(flow, booked.booking_id, BookingStatus.CONFIRMED)
+    # When the provider refunds it (a dispute, the dashboard) and says so
+    refunded = await _refund_at_provider(flow, booked)
+    await _post(flow, refunded, PaymentEventKind.REFUNDED)
+    # Then the booking is refunded, its seats are sold no more and its ticket is void
+    await settled(flow, booked.booking_id, BookingStatus.REFUNDED)
+    assert await _settled_events(flow, 2) == ["confirmed", "refunded"]
+    counts = await flow.sale_counts(booked.booking_id)
+    assert (counts["seats"], counts["tickets"]) == (0, 1)
+    async with flow.core.sessions() as session:
+        ticket = await session.scalar(select(Ticket).where(Ticket.booking_id == booked.booking_id))
+        assert ticket is not None and ticket.cancelled_at is not None
+    # And the customer is told
+    assert RefundStarted(booked.booking_id, 3104, REFUNDED_AT_PROVIDER) in flow.events.events
+    # And the seats go back (to the public, as nobody waits)
+    again = await flow.core.holds.hold(flow.show.show_id, 3105, flow.show.seat_ids[:SEATS])
+    assert isinstance(again, Hold), again
