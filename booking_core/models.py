@@ -123,6 +123,9 @@ class Hall(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     cinema_id: Mapped[int] = mapped_column(ForeignKey("cinemas.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
+    # The hall's id in its catalogue (a connected theatre's hall id): matched before the name, so a
+    # renamed hall stays the same hall. None for halls of files that give no id.
+    external_id: Mapped[str | None] = mapped_column(String(100), default=None)
 
     cinema: Mapped[Cinema] = relationship(back_populates="halls")
     seats: Mapped[list[Seat]] = relationship(back_populates="hall", order_by="(Seat.row_index, Seat.column)")

@@ -4,6 +4,12 @@ Every key of one show carries the hash tag `{show:<id>}`, so a script touching o
 Redis Cluster slot. The per-show scripts all take `ShowKeys.standard()` as KEYS[1..14] in this order
 (the shared prelude `_lib.lua` names them); a script's own extra keys follow.
 The only keys outside a show's slot are the sweeper's due index, which share the tag `{sweep}`.
+
+The rule on a Redis Cluster: every script call (and every MULTI/WATCH transaction) touches one slot.
+A key a show's script uses, per-user ones included (the rate counter), is `ShowKeys(show).key(...)`.
+State across shows (say, the shows a user holds seats in) cannot join a show's script: it gets a tag
+of its own (`{user:<id>}`) and a script call of its own, made before the show's script and undone if
+that one refuses.
 """
 
 from __future__ import annotations

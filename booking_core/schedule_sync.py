@@ -51,7 +51,13 @@ from booking_core.models import (
     TheatreCommit,
     utc_now,
 )
-from booking_core.theatre.port import TheatreError, TheatreHall, TheatreSchedule, TheatreSystem
+from booking_core.theatre.port import (
+    ScheduleRefused,
+    TheatreError,
+    TheatreHall,
+    TheatreSchedule,
+    TheatreSystem,
+)
 from booking_core.theatre.shows import stored_id, theatre_id
 
 log = logging.getLogger(__name__)
@@ -98,7 +104,8 @@ class TheatreSyncReport:
         if self.problems:
             listed = "; ".join(self.problems[:10])
             more = f" (and {len(self.problems) - 10} more)" if len(self.problems) > 10 else ""
-            return f"{self.system}: nothing changed, {len(self.problems)} bad rows: {listed}{more}"
+            rows = "1 bad row" if len(self.problems) == 1 else f"{len(self.problems)} bad rows"
+            return f"{self.system}: nothing changed, {rows}: {listed}{more}"
         assert self.imported is not None
         line = f"{self.system}: {self.imported.summary()}"
         gone = self.withdrawn
@@ -162,6 +169,10 @@ async def sync_theatre(
     until = min(max(now + timedelta(days=days), await _last_show_on_sale(sessions, name)), now + MAX_WINDOW)
     try:
         schedule = await system.schedule(now, until)
+    except ScheduleRefused as refused:
+        log.warning("theatre %s: schedule refused, nothing changed: %s", name, refused)
+        metrics.THEATRE_SYNCS.labels(system=name, result="refused").inc()
+        return TheatreSyncReport(name, problems=refused.problems)
     except TheatreError as exc:
         log.warning("theatre %s: schedule not synced: %s", name, exc)
         metrics.THEATRE_SYNCS.labels(system=name, result="unreadable").inc()
@@ -218,7 +229,12 @@ def schedule_catalogue(
             for cinema in schedule.cinemas
         ],
         "halls": [
-            {"cinema": hall.cinema_external_id, "name": hall.name, "rows": _rows(hall)}
+            {
+                "cinema": hall.cinema_external_id,
+                "id": hall.external_id,
+                "name": hall.name,
+                "rows": _rows(hall),
+            }
             for hall in schedule.halls
         ],
         "movies": [

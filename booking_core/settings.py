@@ -26,6 +26,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from booking_core.redis_url import RedisUrlError, parse_redis_url
+
 
 class ConfigurationError(Exception):
     """A setting has a value Marquee cannot use; the message names the variable."""
@@ -154,8 +156,12 @@ class Settings(BaseSettings):
     @field_validator("REDIS_URL", "BROKER_URL")
     @classmethod
     def _queue_url_parses(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("redis://", "rediss://", "unix://", "amqp://")):
-            raise ValueError("expected redis://, rediss://, unix:// or amqp://")
+        if value is None or value.startswith("amqp://"):
+            return value
+        try:
+            parse_redis_url(value)
+        except RedisUrlError as exc:
+            raise ValueError(f"{exc} (or amqp:// for the broker)") from None
         return value
 
     @field_validator("TELEGRAM_WEBHOOK_SECRET")

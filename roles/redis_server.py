@@ -15,6 +15,8 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
+from booking_core.redis_url import async_client
+
 log = logging.getLogger(__name__)
 
 SHUTDOWN_WAIT_SECONDS = 10.0
@@ -68,8 +70,8 @@ SOCKET_TIMEOUT_SECONDS = 2.0
 
 
 def redis_client(url: str) -> aioredis.Redis:
-    """An asyncio client for `url` with decoded strings, short timeouts and two quick retries."""
-    return aioredis.from_url(
+    """An asyncio client for any Redis URL form, with decoded strings, short timeouts and quick retries."""
+    return async_client(
         url,
         decode_responses=True,
         socket_timeout=SOCKET_TIMEOUT_SECONDS,

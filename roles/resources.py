@@ -76,6 +76,7 @@ async def open_core(settings: Settings, redis_url: str, events: EventSink) -> As
             status_seconds=settings.THEATRE_STATUS_SECONDS,
             commit_deadline=timedelta(minutes=settings.THEATRE_COMMIT_DEADLINE_MINUTES),
         )
+        stack.push_async_callback(theatre_holds.close)
         holds = HoldStore(
             redis,
             SqlInventory(reads),

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -23,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from booking_core.database import SessionFactory, create_engine, create_session_factory
 from booking_core.models import Base
 from roles.redis_server import RedisEndpoint, open_redis
+from tests.redis_topologies import RedisClusterServers, SentinelGroup, redis_binaries_missing
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -42,8 +45,33 @@ def _worker_number() -> int:
     return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
 
 
+# A test module marked so runs twice: on one Redis server, and on a real Redis Cluster, where a script
+# call or a transaction whose keys span two slots is refused.
+ON_A_CLUSTER_TOO = "on_a_redis_cluster_too"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Declare the marker above."""
+    config.addinivalue_line("markers", f"{ON_A_CLUSTER_TOO}: run on one Redis server and on a Redis Cluster")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Give the tests of marked modules both kinds of Redis."""
+    if metafunc.definition.get_closest_marker(ON_A_CLUSTER_TOO) and "redis_endpoint" in metafunc.fixturenames:
+        metafunc.parametrize("redis_endpoint", ["server", "cluster"], indirect=True)
+
+
+@pytest.fixture
+def redis_endpoint(request: pytest.FixtureRequest, redis_server: RedisEndpoint) -> RedisEndpoint:
+    """The session's Redis server, or (param "cluster", see ON_A_CLUSTER_TOO) the session's Redis Cluster."""
+    if getattr(request, "param", "server") == "server":
+        return redis_server
+    cluster: RedisClusterServers = request.getfixturevalue("redis_cluster")
+    return RedisEndpoint(url=cluster.url)
+
+
 @pytest.fixture(scope="session")
-def redis_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisEndpoint]:
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisEndpoint]:
     """A real Redis: a database of TEST_REDIS_URL's server of this process's own, or an embedded server."""
     url = os.environ.get("TEST_REDIS_URL")
     if url:
@@ -61,6 +89,50 @@ async def redis(redis_endpoint: RedisEndpoint) -> AsyncIterator[aioredis.Redis]:
     await client.flushdb()
     yield client
     await client.aclose()
+
+
+def _need_redis_binaries() -> None:
+    """Skip (fail in CI) a test that starts its own Redis deployment on a machine without redis-server."""
+    missing = redis_binaries_missing()
+    if missing and IN_CI:
+        pytest.fail(f"{missing}: CI must test Redis Cluster and Sentinel")
+    if missing:
+        pytest.skip(f"Redis Cluster and Sentinel not tested: {missing}")
+
+
+Deployment = TypeVar("Deployment", RedisClusterServers, SentinelGroup)
+
+
+@contextmanager
+def _started(deployment: Deployment) -> Iterator[Deployment]:
+    """Start a Redis deployment of the test's own (skipped without redis-server); stop it afterwards."""
+    _need_redis_binaries()
+    try:
+        deployment.start()
+        yield deployment
+    finally:
+        deployment.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterServers]:
+    """A real Redis Cluster (three masters, a replica each) shared by the session; tests empty it."""
+    with _started(RedisClusterServers(tmp_path_factory.mktemp("cluster"))) as servers:
+        yield servers
+
+
+@pytest.fixture
+def crashable_redis_cluster(tmp_path: Path) -> Iterator[RedisClusterServers]:
+    """A Redis Cluster of the test's own, for a test that crashes one of its nodes."""
+    with _started(RedisClusterServers(tmp_path / "cluster")) as servers:
+        yield servers
+
+
+@pytest.fixture
+def sentinel_group(tmp_path: Path) -> Iterator[SentinelGroup]:
+    """A master, its replica and a Sentinel of the test's own, for a test that fails the master over."""
+    with _started(SentinelGroup(tmp_path / "sentinel")) as group:
+        yield group
 
 
 async def _on_server(url: str, statement: str) -> None:

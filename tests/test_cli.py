@@ -71,3 +71,18 @@ def test_a_bad_setting_stops_start_up_with_one_line(tmp_path: Path) -> None:
     assert refused.stderr.strip().splitlines() == [
         "configuration error: HOLD_SECONDS: Input should be greater than 0"
     ]
+
+
+def test_a_cluster_as_the_broker_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    # Given Redis Cluster as REDIS_URL and no BROKER_URL (so the broker would be the cluster)
+    (tmp_path / ".env").write_text(
+        "REDIS_URL=redis+cluster://127.0.0.1:1,127.0.0.1:2\n"
+        "MODE=demo\nTELEGRAM_BOT_TOKEN=1:token\nSMTP_URL=smtp://127.0.0.1:1\n"
+    )
+    # When a worker starts, Then it refuses at once, saying why and what to use instead
+    refused = _main(tmp_path, "worker")
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        "configuration error: BROKER_URL: Dramatiq's Redis broker does not support Redis Cluster;"
+        " set BROKER_URL=amqp://… (RabbitMQ) for a clustered Redis"
+    ]

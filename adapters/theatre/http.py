@@ -40,12 +40,15 @@ T = TypeVar("T")
 
 # Answers worth asking again for: the theatre is busy or broken right now, not saying no.
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+# TheatreUnavailable.reason when the theatre kept answering 409 request_in_progress to the last attempt.
+IN_PROGRESS = "in_progress"
 
 
 @dataclass(frozen=True)
 class _Answer:
     status: int
     body: Any  # parsed JSON, or None
+    unreadable: str | None = None  # why the body could not be read as JSON, in words
 
 
 class HttpTheatreSystem:
@@ -101,12 +104,12 @@ class HttpTheatreSystem:
         answer = await self._call(
             "GET", "/v1/schedule", query=query, total=self.schedule_timeout, per_attempt=self.schedule_timeout
         )
-        return self._parse(_expect(answer), parse_schedule)
+        return self._parse(answer, parse_schedule)
 
     async def seat_status(self, show_external_id: str) -> SeatStatus:
         """GET /v1/shows/{show}/seats: the show's sold and locked seats and their version."""
         answer = await self._call("GET", f"/v1/shows/{_segment(show_external_id)}/seats")
-        return self._parse(_expect(answer), parse_seat_status)
+        return self._parse(answer, parse_seat_status)
 
     async def lock(
         self,
@@ -124,7 +127,7 @@ class HttpTheatreSystem:
             body=body,
             idempotency_key=idempotency_key,
         )
-        return self._parse(_expect(answer), parse_lock)
+        return self._parse(answer, parse_lock)
 
     async def release(self, lock_id: str) -> None:
         """DELETE /v1/locks/{lock}: free the lock's seats (fine if it had expired already)."""
@@ -138,7 +141,7 @@ class HttpTheatreSystem:
         answer = await self._call(
             "POST", f"/v1/locks/{_segment(lock_id)}/commit", body=body, idempotency_key=idempotency_key
         )
-        return self._parse(_expect(answer), parse_sale)
+        return self._parse(answer, parse_sale)
 
     async def cancel_ticket(self, ticket_id: str, idempotency_key: str) -> None:
         """POST /v1/tickets/{ticket}/cancel: cancel a sold ticket."""
@@ -179,7 +182,10 @@ class HttpTheatreSystem:
                 per_attempt=per_attempt or self.attempt_timeout,
             )
         except TheatreUnavailable as exc:
-            self.breaker.record_failure()
+            if exc.reason == IN_PROGRESS:
+                self.breaker.record_success()  # it answered: alive, only still busy with our request
+            else:
+                self.breaker.record_failure()
             log.warning("theatre %s: %s %s failed: %s", self.name, method, path, exc)
             raise
         self.breaker.record_success()
@@ -222,9 +228,8 @@ class HttpTheatreSystem:
                 answer = _answer(status, raw)
                 if not _retryable(answer):
                     return answer
-                failure = TheatreUnavailable(
-                    "server_error", f"{self.name}: answered {status} {_code(answer)}"
-                )
+                reason = IN_PROGRESS if answer.status == 409 else "server_error"
+                failure = TheatreUnavailable(reason, f"{self.name}: answered {status} {_code(answer)}")
             # Jitter keeps many bot processes from retrying a recovering theatre in step.
             delay = self.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)
             if attempt > self.retries or loop.time() + delay >= deadline:
@@ -237,11 +242,16 @@ class HttpTheatreSystem:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.schedule_timeout))
         return self._session
 
-    def _parse(self, body: Any, parser: Callable[[Any], T]) -> T:
+    def _parse(self, answer: _Answer, parser: Callable[[Any], T]) -> T:
+        body = _expect(answer)
+        if answer.unreadable is not None:
+            raise TheatreUnavailable(
+                "bad_response", f"{self.name}: the answer ({answer.status}) is not JSON: {answer.unreadable}"
+            )
         try:
             return parser(body)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise TheatreUnavailable("bad_response", f"{self.name}: unusable answer: {exc!r}") from None
+            raise TheatreUnavailable("bad_response", f"{self.name}: unusable answer: {exc}") from None
 
 
 # -- answers ---------------------------------------------------------------------------------------
@@ -250,8 +260,10 @@ class HttpTheatreSystem:
 def _answer(status: int, raw: bytes) -> _Answer:
     try:
         body = json.loads(raw) if raw else None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        body = None  # a proxy's HTML error page: the status alone has to do
+    except UnicodeDecodeError:
+        return _Answer(status, None, "it is not UTF-8 text")  # the status alone has to do
+    except json.JSONDecodeError as exc:
+        return _Answer(status, None, f"{exc.msg} at line {exc.lineno} column {exc.colno}")
     return _Answer(status, body)
 
 
@@ -280,13 +292,17 @@ def _refusal(answer: _Answer) -> TheatreError:
     error = answer.body.get("error") if isinstance(answer.body, dict) else None
     message = error.get("message", "") if isinstance(error, dict) else ""
     if answer.status == 409 and code == "seats_unavailable":
-        seats = error.get("seats") if isinstance(error, dict) else None
+        details = error if isinstance(error, dict) else {}
         return SeatsUnavailable(
-            [str(seat) for seat in seats] if isinstance(seats, list) else [], str(message)
+            _labels(details.get("seats")), str(message), sold=_labels(details.get("sold"))
         )
     if answer.status == 410:
         return LockExpired(str(message) or "the lock has expired")
     return TheatreRejected(answer.status, code, str(message))
+
+
+def _labels(seats: Any) -> list[str]:
+    return [str(seat) for seat in seats] if isinstance(seats, list) else []
 
 
 def _segment(external_id: str) -> str:

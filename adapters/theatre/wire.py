@@ -1,17 +1,23 @@
 """Theatre API v1 JSON to and from the port's dataclasses (docs/theatre-api.md).
 
 Parsers raise KeyError, TypeError or ValueError on an answer that does not fit; the HTTP adapter turns
-those into TheatreUnavailable("bad_response").
+those into TheatreUnavailable("bad_response"). The schedule is validated by pydantic models instead,
+and one with bad rows raises ScheduleRefused naming each row and field, e.g.
+"show X (shows[12].prices.premium): Input should be a valid integer".
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+from pydantic_core import ErrorDetails
 
 from booking_core.theatre.port import (
     Lock,
     Sale,
+    ScheduleRefused,
     SeatStatus,
     TheatreCinema,
     TheatreHall,
@@ -19,6 +25,7 @@ from booking_core.theatre.port import (
     TheatreSchedule,
     TheatreSeat,
     TheatreShow,
+    row_problem,
 )
 
 
@@ -36,66 +43,122 @@ def _utc(text: Any) -> datetime:
     return moment.astimezone(UTC)
 
 
-def parse_schedule(body: Any) -> TheatreSchedule:
-    """A TheatreSchedule from the JSON of GET /v1/schedule."""
-    return TheatreSchedule(
-        cinemas=tuple(
-            TheatreCinema(
-                external_id=str(cinema["id"]),
-                name=str(cinema["name"]),
-                city=str(cinema["city"]),
-                latitude=float(cinema["latitude"]),
-                longitude=float(cinema["longitude"]),
-                timezone=str(cinema["timezone"]),
-                address=str(cinema["address"]),
-            )
-            for cinema in body["cinemas"]
-        ),
-        halls=tuple(_hall(hall) for hall in body["halls"]),
-        movies=tuple(
-            TheatreMovie(
-                external_id=str(movie["id"]),
-                title=str(movie["title"]),
-                runtime_minutes=int(movie["runtime_minutes"]),
-                age_rating=str(movie["age_rating"]),
-                language=str(movie["language"]),
-                synopsis=str(movie.get("synopsis") or ""),
-            )
-            for movie in body["movies"]
-        ),
-        shows=tuple(
-            TheatreShow(
-                external_id=str(show["id"]),
-                cinema_external_id=str(show["cinema"]),
-                hall_external_id=str(show["hall"]),
-                movie_external_id=str(show["movie"]),
-                starts_at=_utc(show["starts_at"]),
-                prices={str(category): int(amount) for category, amount in show["prices"].items()},
-                currency=str(show["currency"]),
-            )
-            for show in body["shows"]
-        ),
-    )
+Id = Annotated[StrictStr, Field(min_length=1)]
 
 
-def _hall(hall: Any) -> TheatreHall:
-    seats = tuple(
-        TheatreSeat(
-            row_label=str(row["label"]),
-            number=int(seat["number"]),
-            row_index=int(row["index"]),
-            column=int(seat["column"]),
-            category=str(seat["category"]),
+class _Wire(BaseModel):
+    """A JSON object of the Theatre API; fields it adds later are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class _Cinema(_Wire):
+    id: Id
+    name: Id
+    city: Id
+    latitude: Annotated[float, Field(strict=True)]
+    longitude: Annotated[float, Field(strict=True)]
+    timezone: Id
+    address: StrictStr
+
+    def port(self) -> TheatreCinema:
+        return TheatreCinema(
+            self.id, self.name, self.city, self.latitude, self.longitude, self.timezone, self.address
         )
-        for row in hall["rows"]
-        for seat in row["seats"]
+
+
+class _Seat(_Wire):
+    number: StrictInt
+    column: StrictInt
+    category: Id
+
+
+class _Row(_Wire):
+    label: Id
+    index: StrictInt
+    seats: list[_Seat]
+
+
+class _Hall(_Wire):
+    id: Id
+    cinema: Id
+    name: Id
+    rows: list[_Row]
+
+    def port(self) -> TheatreHall:
+        seats = tuple(
+            TheatreSeat(row.label, seat.number, row.index, seat.column, seat.category)
+            for row in self.rows
+            for seat in row.seats
+        )
+        return TheatreHall(self.id, self.cinema, self.name, seats)
+
+
+class _Movie(_Wire):
+    id: Id
+    title: Id
+    runtime_minutes: StrictInt
+    age_rating: StrictStr
+    language: Id
+    synopsis: StrictStr | None = None
+
+    def port(self) -> TheatreMovie:
+        return TheatreMovie(
+            self.id, self.title, self.runtime_minutes, self.age_rating, self.language, self.synopsis or ""
+        )
+
+
+class _Show(_Wire):
+    id: Id
+    cinema: Id
+    hall: Id
+    movie: Id
+    starts_at: AwareDatetime
+    prices: dict[str, StrictInt]
+    currency: Id
+
+    def port(self) -> TheatreShow:
+        return TheatreShow(
+            self.id, self.cinema, self.hall, self.movie, self.starts_at, self.prices, self.currency
+        )
+
+
+class _Schedule(_Wire):
+    cinemas: list[_Cinema]
+    halls: list[_Hall]
+    movies: list[_Movie]
+    shows: list[_Show]
+
+
+_KINDS = {"cinemas": "cinema", "halls": "hall", "movies": "movie", "shows": "show"}
+
+
+def parse_schedule(body: Any) -> TheatreSchedule:
+    """A TheatreSchedule from the JSON of GET /v1/schedule.
+
+    Raises ScheduleRefused naming every row that does not fit, e.g. "show X (shows[3].starts_at): ...".
+    """
+    try:
+        wire = _Schedule.model_validate(body)
+    except ValidationError as invalid:
+        raise ScheduleRefused([_problem(body, error) for error in invalid.errors()]) from None
+    return TheatreSchedule(
+        cinemas=tuple(cinema.port() for cinema in wire.cinemas),
+        halls=tuple(hall.port() for hall in wire.halls),
+        movies=tuple(movie.port() for movie in wire.movies),
+        shows=tuple(show.port() for show in wire.shows),
     )
-    return TheatreHall(
-        external_id=str(hall["id"]),
-        cinema_external_id=str(hall["cinema"]),
-        name=str(hall["name"]),
-        seats=seats,
-    )
+
+
+def _problem(body: Any, error: ErrorDetails) -> str:
+    """One validation error as a row problem: the row's kind and id, and the path to the field."""
+    loc = error["loc"]
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+    if len(loc) >= 2 and loc[0] in _KINDS and isinstance(loc[1], int):
+        row = body[loc[0]][loc[1]]
+        row_id = row.get("id", "?") if isinstance(row, dict) else "?"
+        return row_problem(_KINDS[str(loc[0])], row_id, path, error["msg"])
+    return f"schedule{f' ({path})' if path else ''}: {error['msg']}"
 
 
 def parse_seat_status(body: Any) -> SeatStatus:
@@ -109,7 +172,12 @@ def parse_seat_status(body: Any) -> SeatStatus:
 
 def parse_lock(body: Any) -> Lock:
     """A Lock from the JSON of a 201 to POST /v1/shows/{show}/locks."""
-    return Lock(lock_id=str(body["lock_id"]), expires_at=_utc(body["expires_at"]))
+    return Lock(
+        lock_id=str(body["lock_id"]),
+        expires_at=_utc(body["expires_at"]),
+        amount_minor=int(body["amount"]),
+        currency=str(body["currency"]).upper(),
+    )
 
 
 def parse_sale(body: Any) -> Sale:

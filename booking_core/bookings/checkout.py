@@ -51,6 +51,7 @@ class CheckoutRefusal(StrEnum):
     SHOW_UNAVAILABLE = "show_unavailable"  # started or withdrawn
     NO_PRICE = "no_price"  # a seat's category has no price for this show
     ALREADY_BOOKED = "already_booked"  # this hold already became a booking that is no longer awaiting payment
+    PRICE_CHANGED = "price_changed"  # a connected cinema's lock states another price than ours
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,11 @@ class CheckoutStarted:
 
 @dataclass(frozen=True)
 class CheckoutRefused:
-    """No booking was made."""
+    """No booking was made; for PRICE_CHANGED, `amount_minor`/`currency` are the cinema's price now."""
 
     reason: CheckoutRefusal
+    amount_minor: int | None = None
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,14 +99,20 @@ class OpenCheckout:
 async def start_checkout(
     sessions: SessionFactory, holds: HoldStore, hold: Hold, *, now: datetime | None = None
 ) -> CheckoutStarted | CheckoutRefused:
-    """Create (or return the existing) `pending_payment` booking for a live hold, priced by seat category."""
+    """Create (or return the existing) `pending_payment` booking for a live hold, priced by seat category.
+
+    At a connected cinema the price is the one its lock states: a synced price that differs (the theatre
+    changed it since the last sync) stops the checkout before any payment.
+    """
     now = now or utc_now()
     live = await holds.hold_by_token(hold.show_id, hold.token)
     if live is None or live.user_id != hold.user_id:
         return CheckoutRefused(CheckoutRefusal.HOLD_EXPIRED)
+    lock = None if holds.theatre is None else await holds.theatre.lock_of(live.show_id, live.token)
+    theatre_price = None if lock is None or lock.amount_minor is None else (lock.amount_minor, lock.currency)
     for _attempt in range(2):
         try:
-            return await _create_booking(sessions, live, now)
+            return await _create_booking(sessions, live, now, theatre_price)
         except IntegrityError:
             # The same hold submitted twice at once: the other request made the booking; return it.
             continue
@@ -159,7 +168,7 @@ async def expire_lapsed_bookings(
 
 
 async def _create_booking(
-    sessions: SessionFactory, hold: Hold, now: datetime
+    sessions: SessionFactory, hold: Hold, now: datetime, theatre_price: tuple[int, str | None] | None
 ) -> CheckoutStarted | CheckoutRefused:
     async with sessions() as session, session.begin():
         # Locking the customer makes two requests of one user take turns (SQLite: BEGIN IMMEDIATE).
@@ -190,6 +199,9 @@ async def _create_booking(
         prices = {category: amount for category, amount in price_rows}
         if any(seat.category not in prices for seat in seats):
             return CheckoutRefused(CheckoutRefusal.NO_PRICE)
+        amount = sum(prices[seat.category] for seat in seats)
+        if theatre_price is not None and theatre_price != (amount, show.currency.upper()):
+            return CheckoutRefused(CheckoutRefusal.PRICE_CHANGED, *theatre_price)
         superseded = await _supersede_pending(session, customer.id, show.id)
         booking = Booking(
             show_id=show.id,
@@ -197,7 +209,7 @@ async def _create_booking(
             status=BookingStatus.PENDING_PAYMENT,
             hold_token=hold.token,
             hold_expires_at=hold.expires_at,
-            amount_minor=sum(prices[seat.category] for seat in seats),
+            amount_minor=amount,
             currency=show.currency.upper(),
             lines=[
                 BookingLine(seat_id=seat.id, category=seat.category, price_minor=prices[seat.category])

@@ -135,6 +135,7 @@ class HallSpec(_Row):
 
     cinema: ExternalId
     name: Text100
+    id: ExternalId | None = None  # the hall's own id (a connected theatre's): a new name is a rename
     legend: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z]$")], Category] = Field(
         default_factory=dict
     )

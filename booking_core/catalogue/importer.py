@@ -1,6 +1,6 @@
 """Import a validated catalogue in one transaction: all of it, or nothing.
 
-Rows are matched by their keys (city name, cinema system and id, hall name in its cinema, seat row
+Rows are matched by their keys (city name, cinema system and id, hall id or else name in its cinema, seat row
 and number, movie id, show id) and only changed columns are written, so importing the same file
 twice changes nothing. Seats keep their ids across layout changes, because holds and bookings refer
 to them. The file is the whole schedule of the cinemas it lists: their upcoming shows that it no
@@ -197,15 +197,19 @@ class _Import:
     async def _halls(self, catalogue: Catalogue, cinemas: dict[str, Cinema]) -> dict[tuple[str, str], Hall]:
         cinema_ids = [cinema.id for cinema in cinemas.values()]
         query = select(Hall).where(Hall.cinema_id.in_(cinema_ids)).options(selectinload(Hall.seats))
-        found = {(hall.cinema_id, hall.name): hall for hall in await self.session.scalars(query)}
+        existing = list(await self.session.scalars(query))
+        by_id = {(hall.cinema_id, hall.external_id): hall for hall in existing if hall.external_id}
+        by_name = {(hall.cinema_id, hall.name): hall for hall in existing}
         halls: dict[tuple[str, str], Hall] = {}
         for index, spec in enumerate(catalogue.halls):
             cinema = cinemas[spec.cinema]
-            hall = found.get((cinema.id, spec.name))
+            # By id first: a hall the file renames keeps its seats, shows and bookings.
+            hall = by_id.get((cinema.id, spec.id)) if spec.id else None
             if hall is None:
-                hall = Hall(cinema_id=cinema.id, name=spec.name, seats=[])
-                self.session.add(hall)
-                self.created["halls"] += 1
+                named = by_name.get((cinema.id, spec.name))
+                hall = named if named is not None and named.external_id in (None, spec.id) else None
+            values = {"cinema_id": cinema.id, "name": spec.name, "external_id": spec.id}
+            hall = self._upsert("halls", hall, values, lambda **values: Hall(**values, seats=[]))
             await self._sync_seats(index, spec, hall)
             halls[(spec.cinema, spec.name)] = hall
         return halls

@@ -148,6 +148,12 @@ def _check_references(
     cities = _unique(rows["cities"], CitySpec, "cities", lambda c: c.name, "city", problems)
     cinemas = _unique(rows["cinemas"], CinemaSpec, "cinemas", lambda c: c.id, "cinema", problems)
     halls = _unique(rows["halls"], HallSpec, "halls", lambda h: (h.cinema, h.name), "hall", problems)
+    with_ids = [(index, hall) for index, hall in _each(rows["halls"], HallSpec) if hall.id is not None]
+    seen_ids: dict[tuple[str, str | None], int] = {}
+    for index, hall in with_ids:
+        first = seen_ids.setdefault((hall.cinema, hall.id), index)
+        if first != index:
+            problems.row("halls", index, f"hall id {hall.id!r} appears twice (first as halls[{first}])")
     movies = _unique(rows["movies"], MovieSpec, "movies", lambda m: m.id, "movie", problems)
     for index, cinema in _each(rows["cinemas"], CinemaSpec):
         if cinema.city not in cities and cinema.city not in broken["cities"]:

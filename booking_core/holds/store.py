@@ -16,6 +16,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -80,7 +81,7 @@ class HoldStore:
         self.theatre = theatre
         if theatre is not None:
             # A waitlist offer of a connected show is locked at its theatre before the waiter hears of it.
-            events = OfferLocking(events, theatre, self._is_live)
+            events = OfferLocking(events, theatre, self._is_live, self._end_by)
         self._shows = ShowScripts(redis, inventory, clock)
         self._events = events
         self._due = DueIndex(self._shows.scripts)
@@ -107,11 +108,22 @@ class HoldStore:
         if connected is None or isinstance(result, HoldRefused):
             return result
         assert self.theatre is not None  # _connected() finds shows only through it
-        refusal = await self.theatre.lock_hold(connected, result, self._is_live)
-        if refusal is None:
-            return result
-        await self._release_in_redis(show_id, result.token)
-        return refusal
+        locked = await self.theatre.lock_hold(connected, result, self._is_live)
+        if isinstance(locked, HoldRefused):
+            await self._release_in_redis(show_id, result.token)
+            return locked
+        return await self._end_by(result, locked.expires_ms)
+
+    async def _end_by(self, hold: Hold, end_ms: int) -> Hold:
+        """The hold ends by `end_ms` (its theatre's lock ends then), so the user sees the true deadline."""
+        if end_ms >= to_ms(hold.expires_at):
+            return hold
+        reply = await self._shows.run(
+            "shorten", hold.show_id, [hold.token, end_ms], now_ms=self._shows.now_ms()
+        )
+        if reply.get("due"):
+            await self._due.register(hold.show_id, reply["due"])
+        return replace(hold, expires_at=from_ms(reply["exp"])) if reply.get("exp") else hold
 
     async def _hold_in_redis(self, show_id: int, user_id: int, seats: list[int]) -> Hold | HoldRefused:
         token = secrets.token_urlsafe(18)

@@ -6,7 +6,8 @@ hold), to release the lock when the hold is released or expires, and to merge th
 locked seats into the seat map.
 
 Our locks live in Redis beside the show's own keys (tag `{show:<id>}`, booking_core/redis_keys.py):
-`theatre_locks` HASH hold token -> JSON {"user", "lock", "exp" (ms), "seats" [our seat ids]}. The
+`theatre_locks` HASH hold token -> JSON {"user", "lock", "exp" (ms), "seats" [our seat ids], "amount",
+"currency"}; "exp" is the hold's end, which is never after the theatre's lock ends. The
 theatre's `locked` list includes them, so merging leaves their seats to our holds, and a payment commits
 the lock of the booking's hold. The theatre's own answer is cached by booking_core.theatre.status.
 A theatre that is down or refuses never raises out of here into a hold or a map: a hold is refused
@@ -24,6 +25,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import NamedTuple
 
 import redis.asyncio as aioredis
 
@@ -33,6 +35,7 @@ from booking_core.holds.seat_map import THEATRE_UNAVAILABLE, SeatMap, SeatState
 from booking_core.holds.types import Hold, HoldRefusalReason, HoldRefused
 from booking_core.redis_keys import ShowKeys
 from booking_core.theatre.port import (
+    Lock,
     SeatsUnavailable,
     TheatreError,
     TheatreRejected,
@@ -49,6 +52,13 @@ LOCKS_KEY = "theatre_locks"
 LOCK_RECORDS_TTL_MS = 86_400_000
 MAX_LOCK_SECONDS = 1800  # the Theatre API's limit
 FORGOTTEN_AFTER_MS = 60_000
+# How long a hold waits to learn a lock whose answer was lost (a slow or garbled answer), replaying its
+# idempotency key; after that the hold is refused and the lock, once learned, released.
+LOCK_RECOVERY_SECONDS = 3.0
+REPLAY_PAUSE_SECONDS = 0.1
+MAX_REPLAY_PAUSE_SECONDS = 2.0
+# TheatreUnavailable reasons after which the request may have been done at the theatre.
+ANSWER_MAY_BE_LOST = frozenset({"timeout", "connection", "server_error", "in_progress", "bad_response"})
 # What the theatre's refusals of a lock mean to the user; anything else is our configuration's fault.
 _LOCK_REFUSALS = {
     "show_closed": HoldRefusalReason.SHOW_STARTED,
@@ -57,6 +67,7 @@ _LOCK_REFUSALS = {
 }
 
 IsLive = Callable[[int, str], Awaitable[bool]]  # (show id, hold token) -> is that hold still live?
+EndBy = Callable[[Hold, int], Awaitable[Hold]]  # (hold, end ms) -> the hold, ending by then at the latest
 
 
 def reference_of(token: str) -> str:
@@ -71,12 +82,21 @@ class OurLock:
     token: str
     user_id: int
     lock_id: str
-    expires_ms: int
+    expires_ms: int  # when the hold ends: never after the theatre's lock
     seat_ids: tuple[int, ...]
+    amount_minor: int | None = None  # the theatre's price of the seats, fixed for this lock
+    currency: str | None = None
 
     def encode(self) -> str:
         """The record stored in `theatre_locks`."""
-        fields = {"user": self.user_id, "lock": self.lock_id, "exp": self.expires_ms, "seats": self.seat_ids}
+        fields = {
+            "user": self.user_id,
+            "lock": self.lock_id,
+            "exp": self.expires_ms,
+            "seats": self.seat_ids,
+            "amount": self.amount_minor,
+            "currency": self.currency,
+        }
         return json.dumps(fields)
 
     @classmethod
@@ -85,7 +105,13 @@ class OurLock:
         fields = json.loads(text)
         token = token.decode() if isinstance(token, bytes) else token
         return cls(
-            token, int(fields["user"]), str(fields["lock"]), int(fields["exp"]), tuple(fields["seats"])
+            token,
+            int(fields["user"]),
+            str(fields["lock"]),
+            int(fields["exp"]),
+            tuple(fields["seats"]),
+            fields.get("amount"),
+            fields.get("currency"),
         )
 
 
@@ -105,9 +131,12 @@ class TheatreHolds:
         *,
         status_seconds: float = 1.0,
         commit_deadline: timedelta = timedelta(minutes=30),
+        lock_recovery_seconds: float = LOCK_RECOVERY_SECONDS,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.shows = shows
+        self.lock_recovery_seconds = lock_recovery_seconds
+        self._recoveries: set[asyncio.Task[None]] = set()
         self.systems = dict(systems)
         self.commit_deadline = commit_deadline
         self.status = TheatreStatus(redis, status_seconds=status_seconds)
@@ -150,8 +179,10 @@ class TheatreHolds:
 
     # -- our locks ----------------------------------------------------------------------------------
 
-    async def lock_hold(self, show: ConnectedShow, hold: Hold, is_live: IsLive) -> HoldRefused | None:
-        """Lock the hold's seats at the theatre until the hold expires; a refusal says why and which seats.
+    async def lock_hold(self, show: ConnectedShow, hold: Hold, is_live: IsLive) -> HoldRefused | OurLock:
+        """Lock the hold's seats at the theatre until the hold expires: our lock, or why not (which seats).
+
+        The lock's end (`expires_ms`) may come before the hold's, when the theatre granted less time.
 
         The user's earlier locks for the show go: the new hold replaced that selection. One holding
         seats of the new selection (the usual case: a seat added or dropped) is released first; others
@@ -181,21 +212,24 @@ class TheatreHolds:
 
     async def _lock(
         self, show: ConnectedShow, hold: Hold, labels: tuple[str, ...], is_live: IsLive
-    ) -> HoldRefused | None:
+    ) -> HoldRefused | OurLock:
         seconds = math.ceil(hold.expires_at.timestamp() - self._clock())
-        ttl = min(max(1, seconds), MAX_LOCK_SECONDS)
+        # A second more than the hold: the theatre rounds its expiry down to whole seconds.
+        ttl = min(max(1, seconds + 1), MAX_LOCK_SECONDS)
         reference = f"marquee-hold-{reference_of(hold.token)}"
         for attempt in range(2):
+            request = _LockRequest(show.theatre_show_id, labels, ttl, reference, f"{reference}-{attempt}")
             try:
-                granted = await self.system(show.system).lock(
-                    show.theatre_show_id, labels, ttl, reference, f"{reference}-{attempt}"
-                )
+                granted, replayed = await self._ask_lock(show, request, self.lock_recovery_seconds)
             except SeatsUnavailable as refused:
                 # A lock of ours whose hold is gone (a double tap, a lost release) may be in the way.
                 if attempt == 0 and await self._drop_dangling(show, refused.seats, hold.token, is_live):
                     continue
                 metrics.THEATRE_LOCKS.labels(system=show.system, result="taken").inc()
-                return HoldRefused(HoldRefusalReason.SEAT_TAKEN, show.ids_of(refused.seats))
+                # Sold at the box office (not yet on our map) is "sold", not "taken by someone".
+                sold_only = bool(refused.seats) and set(refused.sold) == set(refused.seats)
+                why = HoldRefusalReason.SEAT_SOLD if sold_only else HoldRefusalReason.SEAT_TAKEN
+                return HoldRefused(why, show.ids_of(refused.seats))
             except TheatreRejected as rejected:
                 reason = _LOCK_REFUSALS.get(rejected.reason)
                 metrics.THEATRE_LOCKS.labels(system=show.system, result="rejected").inc()
@@ -208,18 +242,96 @@ class TheatreHolds:
                 log.info("theatre %s: no lock for show %s: %s", show.system, show.show_id, down)
                 metrics.THEATRE_LOCKS.labels(system=show.system, result="unavailable").inc()
                 await self.status.note_down(show.system)
+                if isinstance(down, LockAnswerLost):
+                    self._recover_later(show, request)
+                return HoldRefused(HoldRefusalReason.THEATRE_UNAVAILABLE)
+            if replayed and not await is_live(show.show_id, hold.token):
+                # Learned only after the hold was given up (a slow theatre): the lock goes back at once.
+                await self.release_lock(show, granted.lock_id)
                 return HoldRefused(HoldRefusalReason.THEATRE_UNAVAILABLE)
             metrics.THEATRE_LOCKS.labels(system=show.system, result="locked").inc()
             await self.status.note_up(show.system)
-            ours = OurLock(hold.token, hold.user_id, granted.lock_id, _ms(hold), tuple(hold.seat_ids))
+            # The hold ends no later than the theatre's lock (a theatre may grant less time than asked).
+            ends_ms = min(_ms(hold), int(granted.expires_at.timestamp() * 1000))
+            ours = OurLock(
+                hold.token,
+                hold.user_id,
+                granted.lock_id,
+                ends_ms,
+                tuple(hold.seat_ids),
+                granted.amount_minor,
+                granted.currency,
+            )
             key = self._key(show.show_id, LOCKS_KEY)
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.hset(key, hold.token, ours.encode())
                 pipe.pexpire(key, LOCK_RECORDS_TTL_MS)
                 await pipe.execute()
             await self.status.forget(show.show_id)
-            return None
+            return ours
         return HoldRefused(HoldRefusalReason.SEAT_TAKEN)  # not reached: the second attempt returns
+
+    async def _ask_lock(
+        self, show: ConnectedShow, request: _LockRequest, within: float, *, sent: bool = False
+    ) -> tuple[Lock, bool]:
+        """The theatre's lock, and whether it took a replay; while its answer may have been lost, the same
+        key is replayed for `within` s.
+
+        The theatre keeps the answer of a key, so a replay hands over the lock a slow or garbled answer
+        was carrying (or `409 request_in_progress` while the first request still runs: asked again).
+        Raises LockAnswerLost when the request may have been done (`sent`) but no answer was learned.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        pause = REPLAY_PAUSE_SECONDS
+        replayed = False
+        while True:
+            try:
+                return await self.system(show.system).lock(*request), replayed
+            except TheatreUnavailable as down:
+                sent = sent or down.reason in ANSWER_MAY_BE_LOST
+                if not sent:
+                    raise
+                if loop.time() + pause >= deadline:
+                    raise LockAnswerLost(down.reason, str(down)) from down
+                log.info("theatre %s: lock answer lost (%s), asking again", show.system, down.reason)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, MAX_REPLAY_PAUSE_SECONDS)
+            replayed = True
+
+    def _recover_later(self, show: ConnectedShow, request: _LockRequest) -> None:
+        """Keep replaying a lock request whose answer never came, and release the lock it learns.
+
+        Bounded by the lock's own time: by then the theatre has let it go by itself.
+        """
+        task = asyncio.create_task(self._release_lost_lock(show, request))
+        self._recoveries.add(task)
+        task.add_done_callback(self._recoveries.discard)
+
+    async def _release_lost_lock(self, show: ConnectedShow, request: _LockRequest) -> None:
+        try:
+            lock, _ = await self._ask_lock(show, request, request.ttl_seconds, sent=True)
+        except TheatreError as exc:
+            log.info("theatre %s: lock %s not learned: %s", show.system, request.idempotency_key, exc)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + request.ttl_seconds
+        while not await self.release_lock(show, lock.lock_id, ask_if_down=True):
+            if loop.time() + MAX_REPLAY_PAUSE_SECONDS >= deadline:
+                return
+            await asyncio.sleep(MAX_REPLAY_PAUSE_SECONDS)
+        log.info("theatre %s: lock %s of a refused hold released", show.system, lock.lock_id)
+
+    async def settle_recoveries(self) -> None:
+        """Wait for the locks being learned after lost answers to be released (tests, shutdown)."""
+        while self._recoveries:
+            await asyncio.gather(*list(self._recoveries), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Stop learning lost locks (at shutdown; the theatre lets them lapse by themselves)."""
+        for task in list(self._recoveries):
+            task.cancel()
+        await asyncio.gather(*list(self._recoveries), return_exceptions=True)
 
     async def release_hold(self, show: ConnectedShow, token: str) -> None:
         """The hold `token` is gone: release its lock at the theatre (best effort; it lapses anyway)."""
@@ -244,13 +356,13 @@ class TheatreHolds:
             await self._drop(show, lock)
         return len(lapsed)
 
-    async def release_lock(self, show: ConnectedShow, lock_id: str) -> bool:
+    async def release_lock(self, show: ConnectedShow, lock_id: str, *, ask_if_down: bool = False) -> bool:
         """Release one lock at the theatre; False (logged) if the theatre could not be told.
 
-        A theatre known to be down is not even asked: the sweeper and the users' releases must not wait
-        on it (its lock lapses by itself; our record stays for a later try).
+        A theatre known to be down is not even asked (unless `ask_if_down`): the sweeper and the users'
+        releases must not wait on it (its lock lapses by itself; our record stays for a later try).
         """
-        if await self.status.is_down(show.system):
+        if not ask_if_down and await self.status.is_down(show.system):
             return False
         try:
             await self.system(show.system).release(lock_id)
@@ -261,6 +373,8 @@ class TheatreHolds:
         except TheatreRejected as exc:
             # Committed (the sale goes on) or unknown there: either way nothing is left to release.
             log.info("theatre %s: lock %s not released: %s", show.system, lock_id, exc)
+        if ask_if_down:
+            await self.status.note_up(show.system)  # it answered: holds need not wait any longer
         await self.status.forget(show.show_id)
         return True
 
@@ -293,6 +407,20 @@ class TheatreHolds:
         return ShowKeys(show_id).key(name)
 
 
+class LockAnswerLost(TheatreUnavailable):
+    """A lock request may have been done at the theatre, but its answer was not learned in time."""
+
+
+class _LockRequest(NamedTuple):
+    """The arguments of one TheatreSystem.lock call, replayed as they are."""
+
+    show_external_id: str
+    seats: tuple[str, ...]
+    ttl_seconds: int
+    reference: str
+    idempotency_key: str
+
+
 def _ms(hold: Hold) -> int:
     return int(hold.expires_at.timestamp() * 1000)
 
@@ -301,19 +429,21 @@ class OfferLocking:
     """An EventSink that locks a waitlist offer's seats at the theatre before the waiter is told.
 
     A refused lock leaves the offer standing without one: paying for it then locks the seats again
-    (booking_core.bookings.theatre_sale), and a seat the theatre sold meanwhile means a refund.
+    (booking_core.bookings.theatre_sale), and a seat the theatre sold meanwhile means a refund. A lock
+    shorter than the offer ends the offer with it (`end_by`), and the waiter is told that deadline.
     """
 
-    def __init__(self, inner: EventSink, theatre: TheatreHolds, is_live: IsLive) -> None:
+    def __init__(self, inner: EventSink, theatre: TheatreHolds, is_live: IsLive, end_by: EndBy) -> None:
         self._inner = inner
         self._theatre = theatre
         self._is_live = is_live
+        self._end_by = end_by
 
     async def publish(self, event: Event) -> None:
         """Lock the seats of an offer of a connected show, then pass the event on."""
         if isinstance(event, OfferMade):
             try:
-                await self._lock_offer(event)
+                event = await self._lock_offer(event)
             except Exception:
                 log.warning(
                     "show %s: offer to %s not locked at the theatre",
@@ -323,11 +453,13 @@ class OfferLocking:
                 )
         await self._inner.publish(event)
 
-    async def _lock_offer(self, offer: OfferMade) -> None:
+    async def _lock_offer(self, offer: OfferMade) -> OfferMade:
         show = await self._theatre.connected(offer.show_id)
         if show is None:
-            return
+            return offer
         hold = Hold(offer.hold_token, offer.show_id, offer.user_id, offer.seat_ids, offer.expires_at, True)
-        refusal = await self._theatre.lock_hold(show, hold, self._is_live)
-        if refusal is not None:
-            log.warning("show %s: the theatre refused the offer's seats: %s", offer.show_id, refusal)
+        locked = await self._theatre.lock_hold(show, hold, self._is_live)
+        if isinstance(locked, HoldRefused):
+            log.warning("show %s: the theatre refused the offer's seats: %s", offer.show_id, locked)
+            return offer
+        return replace(offer, expires_at=(await self._end_by(hold, locked.expires_ms)).expires_at)

@@ -101,12 +101,18 @@ class TheatreShow:
         object.__setattr__(self, "prices", dict(self.prices))
 
 
+def row_problem(kind: str, row_id: object, path: str, message: str) -> str:
+    """A bad row of a theatre's answer as one line: "show X (shows[12].prices.premium): message"."""
+    return f"{kind} {row_id} ({path}): {message}"
+
+
 @dataclass(frozen=True)
 class TheatreSchedule:
     """Everything a theatre offers in a time window, consistent in itself (checked on construction).
 
     Sync takes it all or nothing, so a schedule whose shows point at unknown halls or movies, or whose
-    prices miss a category of the hall, is refused here rather than half-imported.
+    prices miss a category of the hall, is refused here (ScheduleRefused naming every bad row by its
+    place in the answer) rather than half-imported.
     """
 
     cinemas: tuple[TheatreCinema, ...]
@@ -117,41 +123,65 @@ class TheatreSchedule:
     def __post_init__(self) -> None:
         problems = self._problems()
         if problems:
-            raise ValueError("inconsistent schedule: " + "; ".join(problems[:5]))
+            raise ScheduleRefused(problems)
 
     def _problems(self) -> list[str]:
         cinemas = {cinema.external_id for cinema in self.cinemas}
         halls = {hall.external_id: hall for hall in self.halls}
         movies = {movie.external_id for movie in self.movies}
-        problems = [_duplicates("cinema", [c.external_id for c in self.cinemas])]
-        problems.append(_duplicates("hall", [h.external_id for h in self.halls]))
-        problems.append(_duplicates("movie", [m.external_id for m in self.movies]))
-        problems.append(_duplicates("show", [s.external_id for s in self.shows]))
-        for hall in self.halls:
+        problems = _duplicates("cinema", "cinemas", [c.external_id for c in self.cinemas])
+        problems += _duplicates("hall", "halls", [h.external_id for h in self.halls])
+        problems += _duplicates("movie", "movies", [m.external_id for m in self.movies])
+        problems += _duplicates("show", "shows", [s.external_id for s in self.shows])
+        for index, hall in enumerate(self.halls):
+            where = f"halls[{index}]"
             if hall.cinema_external_id not in cinemas:
-                problems.append(f"hall {hall.external_id} is in unknown cinema {hall.cinema_external_id}")
+                problems.append(
+                    row_problem(
+                        "hall",
+                        hall.external_id,
+                        f"{where}.cinema",
+                        f"unknown cinema {hall.cinema_external_id}",
+                    )
+                )
             labels = [seat.label for seat in hall.seats]
-            if not labels or len(set(labels)) != len(labels):
-                problems.append(f"hall {hall.external_id} has no seats or repeats a seat")
-        for show in self.shows:
+            if not labels:
+                problems.append(row_problem("hall", hall.external_id, f"{where}.rows", "no seats"))
+            repeated = sorted({label for label in labels if labels.count(label) > 1})
+            if repeated:
+                message = f"repeats seat {', '.join(repeated)}"
+                problems.append(row_problem("hall", hall.external_id, f"{where}.rows", message))
+        for index, show in enumerate(self.shows):
+            where = f"shows[{index}]"
             show_hall = halls.get(show.hall_external_id)
             if show_hall is None or show_hall.cinema_external_id != show.cinema_external_id:
-                problems.append(f"show {show.external_id} is in unknown hall {show.hall_external_id}")
-            elif not show_hall.categories <= show.prices.keys():
-                missing = sorted(show_hall.categories - show.prices.keys())
-                problems.append(f"show {show.external_id} has no price for {', '.join(missing)}")
+                message = f"unknown hall {show.hall_external_id} in cinema {show.cinema_external_id}"
+                problems.append(row_problem("show", show.external_id, f"{where}.hall", message))
+            else:
+                for category in sorted(show_hall.categories - show.prices.keys()):
+                    message = f"no price for {category}, a seat category of hall {show_hall.external_id}"
+                    problems.append(
+                        row_problem("show", show.external_id, f"{where}.prices.{category}", message)
+                    )
             if show.movie_external_id not in movies:
-                problems.append(f"show {show.external_id} shows unknown movie {show.movie_external_id}")
-        return [problem for problem in problems if problem]
+                message = f"unknown movie {show.movie_external_id}"
+                problems.append(row_problem("show", show.external_id, f"{where}.movie", message))
+        return problems
 
     def hall(self, external_id: str) -> TheatreHall:
         """The hall with this external id."""
         return next(hall for hall in self.halls if hall.external_id == external_id)
 
 
-def _duplicates(kind: str, ids: list[str]) -> str:
-    repeated = sorted({one for one in ids if ids.count(one) > 1})
-    return f"{kind} ids repeat: {', '.join(repeated)}" if repeated else ""
+def _duplicates(kind: str, section: str, ids: list[str]) -> list[str]:
+    first: dict[str, int] = {}
+    problems = []
+    for index, one in enumerate(ids):
+        if one in first:
+            message = f"repeats the id of {section}[{first[one]}]"
+            problems.append(row_problem(kind, one, f"{section}[{index}].id", message))
+        first.setdefault(one, index)
+    return problems
 
 
 @dataclass(frozen=True)
@@ -173,10 +203,15 @@ class SeatStatus:
 
 @dataclass(frozen=True)
 class Lock:
-    """A theatre's promise to keep seats for us until `expires_at` (UTC)."""
+    """A theatre's promise to keep seats for us until `expires_at` (UTC), and sell them for `amount_minor`.
+
+    The theatre may grant less time than asked; its `expires_at` and price are what count.
+    """
 
     lock_id: str
     expires_at: datetime
+    amount_minor: int
+    currency: str
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "expires_at", require_utc(self.expires_at, "expires_at"))
@@ -196,13 +231,25 @@ class TheatreError(Exception):
     code = "theatre_error"
 
 
+class ScheduleRefused(TheatreError):
+    """The theatre's schedule has bad rows; `problems` names each one as `row_problem` writes it."""
+
+    code = "schedule_refused"
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(self.problems[:5]))
+
+
 class SeatsUnavailable(TheatreError):
-    """The theatre has sold or locked some of the seats asked for (HTTP 409); `seats` names them."""
+    """The theatre has sold or locked some of the seats asked for (HTTP 409); `seats` names them, and
+    `sold` those of them that are sold (the rest are locked)."""
 
     code = "seats_unavailable"
 
-    def __init__(self, seats: Sequence[str], message: str = "") -> None:
+    def __init__(self, seats: Sequence[str], message: str = "", *, sold: Sequence[str] = ()) -> None:
         self.seats = tuple(seats)
+        self.sold = tuple(seat for seat in sold if seat in self.seats)
         super().__init__(message or f"seats not available: {', '.join(self.seats)}")
 
 
@@ -213,8 +260,9 @@ class LockExpired(TheatreError):
 
 
 class TheatreUnavailable(TheatreError):
-    """The theatre did not answer usefully: `reason` is timeout, connection, server_error,
-    bad_response or circuit_open. Safe to try again later with the same idempotency key."""
+    """The theatre did not answer usefully: `reason` is timeout, connection, server_error, in_progress
+    (our first request with this key still runs there), bad_response or circuit_open. Safe to try again
+    later with the same idempotency key."""
 
     code = "theatre_unavailable"
 

@@ -29,6 +29,7 @@ from bot.views.checkout import (
     refused_screen,
     seat_lines,
 )
+from bot.views.format import format_money
 from bot.views.seat_keyboard import HOME_BLOCK
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,10 @@ async def checkout(update: Update, context: BotContext) -> None:
         if started.reason == CheckoutRefusal.HOLD_EXPIRED:
             await _hold_gone(update, context, show_id, answered=True)
         else:
-            await show(update, context, refused_screen(started.reason, details, show_id))
+            price = None
+            if started.amount_minor is not None and started.currency:
+                price = format_money(started.amount_minor, started.currency)
+            await show(update, context, refused_screen(started.reason, details, show_id, cinema_price=price))
         return
     if details is None:
         await show(update, context, hold_gone_screen(None, show_id))

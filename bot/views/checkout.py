@@ -117,8 +117,10 @@ def hold_gone_screen(details: ShowDetails | None, show_id: int) -> Screen:
     return Screen("\n".join(lines), keyboard(rows))
 
 
-def refused_screen(reason: CheckoutRefusal, details: ShowDetails | None, show_id: int) -> Screen:
-    """Why a checkout could not start, in plain words, with the next step."""
+def refused_screen(
+    reason: CheckoutRefusal, details: ShowDetails | None, show_id: int, *, cinema_price: str | None = None
+) -> Screen:
+    """Why a checkout could not start, in plain words, with the next step (`cinema_price`: its price now)."""
     if reason == CheckoutRefusal.HOLD_EXPIRED or details is None:
         return hold_gone_screen(details, show_id)
     other_shows = button("⬅️ Other shows", Action.MOVIE, details.cinema.city_id, details.movie.id)
@@ -131,6 +133,14 @@ def refused_screen(reason: CheckoutRefusal, details: ShowDetails | None, show_id
     if reason == CheckoutRefusal.NO_PRICE:
         text = (
             "😕 One of your seats has no price for this show, so it can't be sold. Please pick other seats."
+        )
+        return Screen(text, keyboard([[button("💺 Pick seats", Action.SHOW, show_id, 0)], [other_shows]]))
+    if reason == CheckoutRefusal.PRICE_CHANGED:
+        now = f" to {cinema_price}" if cinema_price else ""
+        text = (
+            f"💶 The cinema has changed the price of these seats{now}"
+            " since we last heard from it, so nothing was charged. Please try again in a few minutes, "
+            "when Marquee shows the new price."
         )
         return Screen(text, keyboard([[button("💺 Pick seats", Action.SHOW, show_id, 0)], [other_shows]]))
     text = "😕 I couldn't find your customer record. Send /start and try again."

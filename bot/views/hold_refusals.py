@@ -12,12 +12,14 @@ from booking_core.holds.waitlist import JoinRefusal
 def hold_refusal(reason: HoldRefusalReason, seat_labels: Sequence[str] = (), *, max_seats: int = 10) -> str:
     """Why seats could not be held, for an alert."""
     seats = ", ".join(seat_labels)
+    were = "were" if len(seat_labels) > 1 else "was"
     # A match with assert_never, so that mypy flags a reason the core adds before the bot has words for it.
     match reason:
         case HoldRefusalReason.SEAT_TAKEN:
-            return f"Sorry, {seats or 'that seat'} was just taken by someone else. The map is updated."
+            return f"Sorry, {seats or 'that seat'} {were} just taken by someone else. The map is updated."
         case HoldRefusalReason.SEAT_SOLD:
-            return f"Sorry, {seats or 'that seat'} is already sold. The map is updated."
+            are = "are" if len(seat_labels) > 1 else "is"
+            return f"Sorry, {seats or 'that seat'} {are} already sold. The map is updated."
         case HoldRefusalReason.UNKNOWN_SEAT:
             return "That seat is not part of this show's hall any more. The map is updated."
         case HoldRefusalReason.TOO_MANY_SEATS:
@@ -31,7 +33,8 @@ def hold_refusal(reason: HoldRefusalReason, seat_labels: Sequence[str] = (), *, 
             return "That was a lot of taps in a minute. Please wait a moment, then try again."
         case HoldRefusalReason.WAITLIST_FIRST:
             return (
-                f"{seats or 'These seats'} just came free and go to people on the waitlist first. "
+                f"{seats or 'These seats'} just came free and {'goes' if len(seat_labels) == 1 else 'go'} to "
+                "people on the waitlist first. "
                 "Join the waitlist to be offered seats."
             )
         case HoldRefusalReason.THEATRE_UNAVAILABLE:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
 from sandbox.theatre.errors import Refusal
 from sandbox.theatre.store import TheatreStore
@@ -25,13 +25,19 @@ CLIENT = web.RequestKey("theatre_client", str)  # the client the bearer token be
 
 MAX_SEATS_PER_LOCK = 20
 MAX_TTL_SECONDS = 1800
+MAX_KEY_LENGTH = 255
 DEFAULT_WINDOW = timedelta(days=14)
 MAX_WINDOW = timedelta(days=62)
 
 
-def create_api_app(store: TheatreStore, clients: Mapping[str, str]) -> web.Application:
-    """The /v1 application: routes behind the bearer-token check and the idempotency store."""
-    app = web.Application(middlewares=[require_token, replay_by_idempotency_key])
+def create_api_app(
+    store: TheatreStore, clients: Mapping[str, str], inner: Sequence[Middleware] = ()
+) -> web.Application:
+    """The /v1 application: routes behind the bearer-token check and the idempotency store.
+
+    `inner` middlewares run inside the idempotency store (the fault switches' slow requests).
+    """
+    app = web.Application(middlewares=[require_token, replay_by_idempotency_key, *inner])
     app[STORE] = store
     app[CLIENTS] = dict(clients)
     app.router.add_get("/schedule", get_schedule)
@@ -63,11 +69,13 @@ async def replay_by_idempotency_key(request: web.Request, handler: Handler) -> w
     if request.method != "POST":
         return await handler(request)
     key = request.headers.get("Idempotency-Key", "")
-    if not 1 <= len(key) <= 255:
+    if not key:
         raise Refusal(400, "idempotency_key_required", "send an Idempotency-Key header of 1-255 characters")
+    if len(key) > MAX_KEY_LENGTH:
+        raise Refusal(400, "invalid_request", f"the Idempotency-Key has over {MAX_KEY_LENGTH} characters")
     store, client = request.app[STORE], request[CLIENT]
-    fingerprint = hashlib.sha256(f"{request.method} {request.path_qs}\n".encode() + await request.read())
-    first = await store.call(store.keys.claim, client, key, fingerprint.hexdigest())
+    fingerprint = await _fingerprint(request)
+    first = await store.call(store.keys.claim, client, key, fingerprint)
     if first is not None:
         status, text = first
         return web.Response(
@@ -85,6 +93,16 @@ async def replay_by_idempotency_key(request: web.Request, handler: Handler) -> w
     else:
         await store.call(store.keys.drop, client, key)
     return response
+
+
+async def _fingerprint(request: web.Request) -> str:
+    """Method, path and the body's JSON value: key order and spacing do not make another request."""
+    raw = await request.read()
+    try:
+        body = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        body = raw  # not JSON: it is refused, but a repeat must still be the same request
+    return hashlib.sha256(f"{request.method} {request.path_qs}\n".encode() + body).hexdigest()
 
 
 async def get_schedule(request: web.Request) -> web.Response:
@@ -153,7 +171,12 @@ def _time_query(request: web.Request, name: str) -> datetime | None:
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None:
-        raise Refusal(400, "invalid_request", f"'{name}' must be an RFC 3339 time with an offset, e.g. ...Z")
+        raise Refusal(
+            400,
+            "invalid_request",
+            f"'{name}' must be an RFC 3339 time with an offset, e.g. 2026-05-10T00:00:00Z"
+            " (write a + offset as %2B: a bare + in a query string is a space)",
+        )
     return moment
 
 

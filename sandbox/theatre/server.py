@@ -8,12 +8,14 @@ and `faults` makes it hang or fail, to show what Marquee does when a theatre mis
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -35,7 +37,12 @@ class TheatreFaults:
 
     def __init__(self) -> None:
         self.fail_next = 0  # answer 503 to this many API requests without doing them
-        self.lose_next = 0  # do this many API requests, then answer 503: the answer is lost on the way
+        self.lose_next = 0  # do this many API requests, then answer 502: the answer is lost on the way
+        self.garble_next = 0  # do this many API requests, then answer them with a body that is not JSON
+        self.slow_next = 0  # take `slow_seconds` over this many API requests, their answers kept meanwhile
+        self.slow_seconds = 1.5
+        # Edits the next schedule answers before they are sent (a theatre with bad rows); None: none.
+        self.edit_schedule: Callable[[dict[str, Any]], None] | None = None
         self._hanging: asyncio.Event | None = None
 
     def hang(self) -> None:
@@ -63,6 +70,27 @@ class TheatreFaults:
         if self.lose_next > 0:
             self.lose_next -= 1
             raise Refusal(502, "bad_gateway", "the answer was lost on the way")
+        if self.edit_schedule is not None and request.path == "/v1/schedule" and response.status == 200:
+            assert isinstance(response, web.Response) and response.text is not None
+            schedule = json.loads(response.text)
+            self.edit_schedule(schedule)
+            response = web.json_response(schedule)
+        if self.garble_next > 0:
+            self.garble_next -= 1
+            # The work is done and its answer kept for a replay; only this copy arrives cut short.
+            return web.Response(
+                status=response.status, body=b'{"lock_id": "L-', content_type="application/json"
+            )
+        return response
+
+    @web.middleware
+    async def slow_work(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Inside the idempotency store: the request holds its key (409 request_in_progress) meanwhile."""
+        if self.slow_next <= 0:
+            return await handler(request)
+        self.slow_next -= 1
+        response = await handler(request)
+        await asyncio.sleep(self.slow_seconds)
         return response
 
 
@@ -97,7 +125,7 @@ def create_theatre_app(
     app = web.Application(middlewares=[json_errors, faults.middleware])
     app[STORE] = store
     app[FAULTS] = faults
-    app.add_subapp("/v1", create_api_app(store, clients))
+    app.add_subapp("/v1", create_api_app(store, clients, inner=[faults.slow_work]))
     setup_box_office(app)
     return app
 

@@ -28,6 +28,18 @@ def iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def _unavailable(message: str, taken: dict[str, str]) -> Refusal:
+    """409 seats_unavailable: `seats` names every taken seat, `sold` and `locked` say which is which."""
+    return Refusal(
+        409,
+        "seats_unavailable",
+        message,
+        seats=list(taken),
+        sold=[label for label, kind in taken.items() if kind == "sale"],
+        locked=[label for label, kind in taken.items() if kind == "lock"],
+    )
+
+
 class TheatreStore(ThreadedDatabase):
     """The theatre's database and the rules that keep each seat of a show with at most one owner.
 
@@ -44,6 +56,8 @@ class TheatreStore(ThreadedDatabase):
     ) -> None:
         super().__init__(path, clock, workers)
         self.guarded = guarded
+        # The theatre's own limit on a lock, below the API's 1800 s (None: none); expires_at tells the client.
+        self.max_lock_seconds: int | None = None
         self.keys = IdempotencyKeys(self)
         self.seed()
 
@@ -144,7 +158,7 @@ class TheatreStore(ThreadedDatabase):
             lock_id = "L-" + secrets.token_hex(8)
             self._claim(connection, show_id, labels, kind="lock", owner=lock_id)
             now = self.now()
-            expires_at = now + ttl_seconds
+            expires_at = now + min(ttl_seconds, self.max_lock_seconds or ttl_seconds)
             connection.execute(
                 "INSERT INTO locks (id, client, show_id, reference, status, amount, created_at, expires_at)"
                 " VALUES (?, ?, ?, ?, 'active', ?, ?, ?)",
@@ -183,7 +197,9 @@ class TheatreStore(ThreadedDatabase):
                 "SELECT label FROM lock_seats WHERE lock_id = ? ORDER BY label", (lock_id,)
             )]  # fmt: skip
             if lock["status"] == "committed":
-                return self._sale(connection, lock["ticket_id"])
+                return self._sale(connection, lock["ticket_id"])  # whatever the key, amount or reference
+            if show["starts_at"] <= self.now():
+                raise Refusal(422, "show_closed", "the show has started; it is no longer on sale")
             if amount != lock["amount"] or currency != show["currency"]:
                 raise Refusal(
                     422,
@@ -194,7 +210,7 @@ class TheatreStore(ThreadedDatabase):
             if self._lock(connection, client, lock_id)["status"] != "active":
                 taken = self._taken(connection, lock["show_id"], labels)
                 if taken:
-                    raise Refusal(409, "seats_unavailable", "the lock expired and seats went", seats=taken)
+                    raise _unavailable("the lock expired and seats went", taken)
                 raise Refusal(410, "lock_expired", "the lock expired or was released; its seats are free now")
             ticket_id = self._issue_ticket(connection, client, show, labels, reference, amount)
             connection.execute(
@@ -287,20 +303,22 @@ class TheatreStore(ThreadedDatabase):
         self._touch(connection, show_id)
 
     @staticmethod
-    def _taken(connection: sqlite3.Connection, show_id: str, labels: Sequence[str]) -> list[str]:
+    def _taken(connection: sqlite3.Connection, show_id: str, labels: Sequence[str]) -> dict[str, str]:
+        """Which of `labels` are taken, in their order: label -> "sale" or "lock"."""
         rows = connection.execute(
-            f"SELECT label FROM seat_claims WHERE show_id = ? AND label IN ({','.join('?' * len(labels))})",
+            "SELECT label, kind FROM seat_claims WHERE show_id = ?"
+            f" AND label IN ({','.join('?' * len(labels))})",
             (show_id, *labels),
         ).fetchall()
-        taken = {row["label"] for row in rows}
-        return [label for label in labels if label in taken]
+        taken = {row["label"]: row["kind"] for row in rows}
+        return {label: taken[label] for label in labels if label in taken}
 
     def _claim(
         self, connection: sqlite3.Connection, show_id: str, labels: Sequence[str], kind: str, owner: str
     ) -> None:
         taken = self._taken(connection, show_id, labels)
         if taken:
-            raise Refusal(409, "seats_unavailable", "some seats are sold or locked", seats=taken)
+            raise _unavailable("some seats are sold or locked", taken)
         column = "lock_id" if kind == "lock" else "ticket_id"
         insert = "INSERT" if self.guarded else "INSERT OR REPLACE"
         if not self.guarded:

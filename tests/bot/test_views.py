@@ -183,6 +183,13 @@ def test_every_checkout_refusal_has_words_and_a_way_on(reason: CheckoutRefusal) 
     assert_telegram_accepts(screen)
 
 
+def test_a_price_changed_at_the_cinema_is_told_with_the_new_price_before_any_payment() -> None:
+    screen = checkout.refused_screen(CheckoutRefusal.PRICE_CHANGED, details(), 11, cinema_price="27.00 EUR")
+    assert "changed the price of these seats to 27.00 EUR" in screen.text
+    assert "nothing was charged" in screen.text
+    assert_telegram_accepts(screen)
+
+
 def test_contacts_screen_offers_what_is_missing_and_back_to_payment() -> None:
     empty = contacts.contacts_screen(CustomerRecord(1, 5, 5, "Ada", None, None), 11)
     assert "Phone: not set" in empty.text and "Email: not set" in empty.text

@@ -234,9 +234,7 @@ async def test_a_seat_freed_while_people_wait_is_kept_for_the_waitlist(
     assert text == "⏳" and "⏳ kept for the waitlist" in (message.caption or "")
     # Then the user tapping it is told why they cannot have it, and offered the waitlist
     answer = await seat_bot.press(message.message_id, data)
-    assert (
-        answer.show_alert and answer.text is not None and "go to people on the waitlist first" in answer.text
-    )
+    assert answer.show_alert and answer.text is not None and "to people on the waitlist first" in answer.text
     assert await holds.current_hold(show.show_id, USER) is None
     assert action_button(seat_bot.map_message(), Action.WAITLIST_JOIN, "Join")
 

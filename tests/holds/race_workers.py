@@ -18,11 +18,16 @@ from booking_core.database import create_engine, create_session_factory
 from booking_core.events import CollectingSink
 from booking_core.holds.inventory import SqlInventory
 from booking_core.holds.store import Hold, HoldStore
+from booking_core.redis_url import async_client, is_cluster
 
+CLUSTER_CONNECTIONS = 400
 Attempt = Callable[[int, list[int]], Awaitable[bool]]
 
 
 def _client(redis_url: str) -> aioredis.Redis:
+    if is_cluster(redis_url):
+        # A cluster client's pools raise when full rather than wait: room for every attempt at once.
+        return async_client(redis_url, decode_responses=True, max_connections=CLUSTER_CONNECTIONS)
     # Attempts beyond the pool's connections wait for one instead of failing.
     pool = aioredis.BlockingConnectionPool.from_url(redis_url, decode_responses=True, max_connections=50)
     return aioredis.Redis(connection_pool=pool)

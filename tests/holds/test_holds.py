@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 import redis.asyncio as aioredis
 from redis.crc import key_slot
 from sqlalchemy import update
@@ -19,6 +20,8 @@ from tests.factories import make_show
 from tests.holds.redis_stats import round_trips
 from tests.holds.sales import sell_in_sql, unsell_in_sql
 from tests.support.clocks import HandClock
+
+pytestmark = pytest.mark.on_a_redis_cluster_too
 
 ALICE, BOB, CAROL = 101, 102, 103
 

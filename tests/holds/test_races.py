@@ -13,6 +13,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 
+import pytest
 import redis.asyncio as aioredis
 
 from booking_core.database import SessionFactory
@@ -21,6 +22,8 @@ from roles.redis_server import RedisEndpoint
 from tests.factories import make_show
 from tests.holds import race_workers
 from tests.holds.sales import sell_in_sql
+
+pytestmark = pytest.mark.on_a_redis_cluster_too
 
 PROCESSES = 4
 ATTEMPTS_PER_PROCESS = 250

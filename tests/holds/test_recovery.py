@@ -24,6 +24,8 @@ from roles.redis_server import redis_client
 from tests.factories import make_show
 from tests.holds.sales import sell_in_sql
 
+pytestmark = pytest.mark.on_a_redis_cluster_too
+
 
 async def churn(store: HoldStore, show_id: int, seats: list[int], stop: asyncio.Event, errors: list) -> int:
     """Users holding random seats until told to stop; returns the attempts made."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import redis.asyncio as aioredis
 
 from booking_core.database import SessionFactory
@@ -10,6 +11,8 @@ from booking_core.holds.store import Hold, HoldStore
 from tests.factories import make_show
 from tests.holds.redis_stats import round_trips
 from tests.holds.sales import sell_in_sql
+
+pytestmark = pytest.mark.on_a_redis_cluster_too
 
 ANN, BEN, CAT = 301, 302, 303
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+import pytest
 import redis.asyncio as aioredis
 
 from booking_core.database import SessionFactory
@@ -18,6 +19,8 @@ from booking_core.redis_keys import DUE_SHOWS
 from roles.redis_server import RedisEndpoint
 from tests.factories import make_show
 from tests.support.clocks import HandClock
+
+pytestmark = pytest.mark.on_a_redis_cluster_too
 
 
 async def test_concurrent_sweepers_retire_each_hold_once(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink, OfferExpired, OfferMade
 from booking_core.holds.seat_map import SeatState
@@ -14,6 +16,8 @@ from booking_core.models import utc_now
 from tests.factories import ShowFixture, make_show
 from tests.holds.sales import sell_in_sql, unsell_in_sql
 from tests.support.clocks import HandClock
+
+pytestmark = pytest.mark.on_a_redis_cluster_too
 
 ANN, BEN, CAT, DAN = 201, 202, 203, 204
 

@@ -16,7 +16,7 @@ import pytest
 
 from booking_core.holds.seat_map import SeatState
 from booking_core.holds.types import HoldRefusalReason, HoldRefused
-from tests.factories import make_show
+from tests.factories import ShowFixture, make_show
 from tests.flows.harness import wait_until
 from tests.ops.chat import ChatUser
 from tests.ops.deployment import Sandbox, Services, WebProcess, deployed
@@ -46,6 +46,33 @@ async def pay_and_settle(shop: Shop, web: WebProcess, booking: OpenBooking) -> N
     )
 
 
+async def pairs_for_new_users(
+    shop: Shop, http: aiohttp.ClientSession, sandbox: Sandbox, first_user: int, count: int
+) -> tuple[ShowFixture, list[list[int]], list[ChatUser]]:
+    """A show with two seats for each of `count` new chat users: the show, the pairs, the users."""
+    show = await make_show(shop.core.sessions, rows=count // 2, seats_per_row=4)
+    pairs = [show.seat_ids[n : n + 2] for n in range(0, len(show.seat_ids), 2)]
+    users = [ChatUser(http, sandbox.url, first_user + n) for n in range(count)]
+    for user in users:
+        await user.create()
+    return show, pairs, users
+
+
+async def each_seat_sold_once(shop: Shop, show: ShowFixture, users: list[ChatUser]) -> None:
+    """Every seat sold once; each user has one confirmed booking and one Telegram ticket."""
+    sales = await wait_until(
+        lambda: settled_sales(shop.core.sessions, show.show_id, len(users)),
+        within=BOOKED_WITHIN,
+        what="every sale settled with nothing amiss",
+    )
+    assert sorted(sales.sold_seats) == sorted(show.seat_ids)
+    assert dict(sales.buyers) == {user.id: 1 for user in users}
+    assert dict(sales.outcomes) == {"confirmed": len(users)}
+    for user in users:
+        await user.refresh()
+        assert user.count("Ticket code:") == 1, user.describe()
+
+
 async def tickets_delivered(users: list[ChatUser]) -> None:
     """Until every one of `users` has their ticket in Telegram."""
     for user in users:
@@ -65,11 +92,7 @@ async def test_bookings_before_across_and_after_redis_restarts_all_complete_once
         worker = deployment.start_worker("worker")
         async with open_shop(ops_database, private_redis.url, web.url) as shop:
             # Given a 12-seat show, six customers wanting two seats each, and a web and a worker process
-            show = await make_show(shop.core.sessions, rows=3, seats_per_row=4)
-            pairs = [show.seat_ids[n : n + 2] for n in range(0, len(show.seat_ids), 2)]
-            users = [ChatUser(http, sandbox.url, FIRST_USER + n) for n in range(USERS)]
-            for user in users:
-                await user.create()
+            show, pairs, users = await pairs_for_new_users(shop, http, sandbox, FIRST_USER, USERS)
             await deployment.ready()
             # ... two of whom have paid already
             for user, pair in list(zip(users, pairs, strict=True))[:2]:
@@ -108,17 +131,7 @@ async def test_bookings_before_across_and_after_redis_restarts_all_complete_once
             await tickets_delivered(users)
 
             # And every seat is sold once, each customer has one booking, one ticket, one Telegram ticket
-            sales = await wait_until(
-                lambda: settled_sales(shop.core.sessions, show.show_id, USERS),
-                within=BOOKED_WITHIN,
-                what="every sale settled with nothing amiss",
-            )
-            assert sorted(sales.sold_seats) == sorted(show.seat_ids)
-            assert dict(sales.buyers) == {user.id: 1 for user in users}
-            assert dict(sales.outcomes) == {"confirmed": USERS}
-            for user in users:
-                await user.refresh()
-                assert user.count("Ticket code:") == 1, user.describe()
+            await each_seat_sold_once(shop, show, users)
             assert await health(http, web) == (200, {"database": "ok", "redis": "ok"})
         # And both processes rode it out and stop cleanly
         assert web.process.alive() and worker.alive()

@@ -20,6 +20,8 @@ from booking_core.payments.port import (
 from roles.redis_server import RedisEndpoint
 from tests.payments.conftest import PUBLIC_BASE_URL, WEBHOOK_SECRET, WebhookReceiver, checkout_request
 
+pytestmark = pytest.mark.on_a_redis_cluster_too
+
 
 async def test_a_checkout_is_stored_in_redis_for_any_process(
     sandbox_provider: SandboxPaymentProvider, redis_endpoint: RedisEndpoint
@@ -34,7 +36,7 @@ async def test_a_checkout_is_stored_in_redis_for_any_process(
     try:
         other = SandboxPaymentProvider(PUBLIC_BASE_URL, WEBHOOK_SECRET, other_client)
         seen = await other.get_checkout(checkout.checkout_id)
-        raw = await other_client.hgetall(f"sandbox:checkout:{checkout.checkout_id}")
+        raw = await other_client.hgetall(f"sandbox:{{payments}}:checkout:{checkout.checkout_id}")
     finally:
         await other_client.aclose()
     assert seen is not None
@@ -58,7 +60,7 @@ async def test_the_same_idempotency_key_returns_the_first_checkout_even_when_rac
     checkouts = await asyncio.gather(*(sandbox_provider.create_checkout(request) for _ in range(20)))
 
     assert len({c.checkout_id for c in checkouts}) == 1
-    assert len([key async for key in redis.scan_iter("sandbox:checkout:*")]) == 1
+    assert len([key async for key in redis.scan_iter("sandbox:{payments}:checkout:*")]) == 1
 
 
 async def test_reusing_an_idempotency_key_for_another_request_is_refused(

@@ -10,6 +10,7 @@ from adapters.theatre.http import HttpTheatreSystem
 from adapters.theatre.systems import theatre_systems_from_settings
 from booking_core.settings import ConfigurationError, load_settings
 from booking_core.theatre.port import (
+    ScheduleRefused,
     TheatreCinema,
     TheatreHall,
     TheatreMovie,
@@ -56,7 +57,7 @@ def test_a_consistent_schedule_is_taken_and_its_times_are_utc() -> None:
     ],
 )
 def test_an_inconsistent_schedule_is_refused_whole(change: dict[str, object], problem: str) -> None:
-    with pytest.raises(ValueError, match=problem):
+    with pytest.raises(ScheduleRefused, match=problem):
         schedule(**change)
 
 

@@ -179,7 +179,10 @@ async def aiohttp_stand_in() -> AsyncIterator[str]:
         if len(SEEN_KEYS) == 1:
             error = {"code": "request_in_progress", "message": "still running"}
             return web.json_response({"error": error}, status=409)
-        return web.json_response({"lock_id": "L-1", "expires_at": "2030-01-01T00:00:00Z"}, status=201)
+        return web.json_response(
+            {"lock_id": "L-1", "expires_at": "2030-01-01T00:00:00Z", "amount": 1100, "currency": "EUR"},
+            status=201,
+        )
 
     app = web.Application()
     app.router.add_get("/v1/shows/{show}/seats", seats)

@@ -29,8 +29,8 @@ async def test_a_box_office_sale_shows_on_the_next_map_and_refuses_a_hold_naming
     # When the box office sells C7 at the theatre's own till
     assert await stand.box_office(theatre_show, "C7") == 201
 
-    # Then a hold that includes C7 is refused as a whole, naming C7, even before any map shows it
-    assert await stand.hold(show_id, 2, "C7", "C8") == HoldRefused(HoldRefusalReason.SEAT_TAKEN, (c7,))
+    # Then a hold that includes C7 is refused as a whole, naming C7 as sold, even before any map shows it
+    assert await stand.hold(show_id, 2, "C7", "C8") == HoldRefused(HoldRefusalReason.SEAT_SOLD, (c7,))
     assert await stand.holds.current_hold(show_id, 2) is None
     assert "C8" not in await stand.claims(theatre_show)
     # and the next map refresh shows C7 taken, the Marquee holds as they were

@@ -30,6 +30,7 @@ SHOW_SCRIPTS = (
     "mark_unsold",
     "forget_sold",
     "seat_map",
+    "shorten",
 )
 
 
