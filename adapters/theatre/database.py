@@ -248,7 +248,7 @@ class DatabaseTheatreSystem:
                     reference,
                 ):
                     raise TheatreRejected(422, "idempotency_key_reused", "that key was used for another lock")
-                return Lock(earlier.id, _aware(earlier.expires_at))
+                return Lock(earlier.id, _aware(earlier.expires_at), int(earlier.amount), earlier.currency)
             now = self._now()
             show = await self._open_show(connection, show_external_id, now, closed="show_closed")
             categories = await self._categories(connection, show.hall_id)
@@ -257,9 +257,7 @@ class DatabaseTheatreSystem:
                 raise TheatreRejected(422, "unknown_seats", f"no seats {', '.join(unknown)} in this hall")
             price = await self._prices(connection, show_external_id)
             await self._bump(connection, show_external_id)
-            taken = await self._taken(connection, show_external_id, labels, now)
-            if taken:
-                raise SeatsUnavailable(taken)
+            await self._refuse_taken(connection, show_external_id, labels, now)
             await connection.execute(
                 delete(seat_claims).where(
                     seat_claims.c.show_id == show_external_id,
@@ -270,6 +268,7 @@ class DatabaseTheatreSystem:
             )
             lock_id = f"L-{uuid.uuid4().hex[:16]}"
             expires_at = now + timedelta(seconds=ttl_seconds)
+            amount = sum(price[categories[label]] for label in labels)
             await connection.execute(
                 insert(seat_locks).values(
                     id=lock_id,
@@ -278,7 +277,7 @@ class DatabaseTheatreSystem:
                     reference=reference,
                     request_key=idempotency_key,
                     seats=joined,
-                    amount=sum(price[categories[label]] for label in labels),
+                    amount=amount,
                     currency=show.currency,
                     expires_at=expires_at,
                     state="live",
@@ -292,7 +291,7 @@ class DatabaseTheatreSystem:
                     for label in labels
                 ],
             )
-            return Lock(lock_id, _aware(expires_at))
+            return Lock(lock_id, _aware(expires_at), amount, show.currency)
 
         return await self._run("lock", write)
 
@@ -331,9 +330,7 @@ class DatabaseTheatreSystem:
             labels = tuple(lock.seats.split(","))
             await self._bump(connection, lock.show_id)
             if lock.state == "released" or _aware(lock.expires_at) <= _aware(now):
-                taken = await self._taken(connection, lock.show_id, labels, now, except_lock=lock_id)
-                if taken:
-                    raise SeatsUnavailable(taken)
+                await self._refuse_taken(connection, lock.show_id, labels, now, except_lock=lock_id)
                 raise LockExpired("the lock ran out or was released")
             ticket_id = f"T-{uuid.uuid4().hex[:10].upper()}"
             await connection.execute(
@@ -416,7 +413,7 @@ class DatabaseTheatreSystem:
             update(shows).where(shows.c.id == show_id).values(version=shows.c.version + 1)
         )
 
-    async def _taken(
+    async def _refuse_taken(
         self,
         connection: AsyncConnection,
         show_id: str,
@@ -424,16 +421,18 @@ class DatabaseTheatreSystem:
         now: datetime,
         *,
         except_lock: str | None = None,
-    ) -> list[str]:
-        """Which of `labels` a ticket or another live lock holds, in the order asked."""
+    ) -> None:
+        """Raise SeatsUnavailable naming which of `labels` a ticket (sold) or another live lock holds."""
         live = or_(seat_claims.c.ticket_id.is_not(None), seat_claims.c.expires_at > now)
-        query = select(seat_claims.c.seat).where(
+        query = select(seat_claims.c.seat, seat_claims.c.ticket_id).where(
             seat_claims.c.show_id == show_id, seat_claims.c.seat.in_(labels), live
         )
         if except_lock is not None:
             query = query.where(or_(seat_claims.c.lock_id.is_(None), seat_claims.c.lock_id != except_lock))
-        held = set((await connection.execute(query)).scalars())
-        return [label for label in labels if label in held]
+        held = {claim.seat: claim.ticket_id is not None for claim in await connection.execute(query)}
+        if held:
+            taken = [label for label in labels if label in held]
+            raise SeatsUnavailable(taken, sold=[label for label in taken if held[label]])
 
     async def _our_lock(self, connection: AsyncConnection, lock_id: str) -> Row[Any]:
         lock = (

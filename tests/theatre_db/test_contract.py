@@ -10,10 +10,12 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.theatre.database import DatabaseTheatreSystem
-from booking_core.theatre.port import LockExpired, SeatsUnavailable, TheatreRejected
+from adapters.theatre.db_tables import show_prices
+from booking_core.theatre.port import LockExpired, ScheduleRefused, SeatsUnavailable, TheatreRejected
 from sandbox.theatre_db import boxoffice
 from sandbox.theatre_db.boxoffice import BoxOfficeRefusal
 from tests.support.clocks import TheatreClock
@@ -46,6 +48,20 @@ async def test_schedule_lists_the_chain_with_layouts_and_a_week_of_shows(
     )
 
 
+async def test_a_schedule_with_a_bad_row_is_refused_naming_it(
+    theatre: DatabaseTheatreSystem, theatre_db: AsyncEngine, show_id: str, theatre_clock: TheatreClock
+) -> None:
+    async with theatre_db.begin() as connection:
+        await connection.execute(
+            delete(show_prices).where(show_prices.c.show_id == show_id, show_prices.c.category == "premium")
+        )
+    with pytest.raises(ScheduleRefused) as refused:
+        await theatre.schedule(theatre_clock.now, theatre_clock.now + timedelta(days=8))
+    [problem] = refused.value.problems
+    assert problem.startswith(f"show {show_id} (") and "no price for premium" in problem
+    assert theatre.breaker.consecutive_failures == 0
+
+
 async def test_schedule_keeps_to_its_window(
     theatre: DatabaseTheatreSystem, theatre_clock: TheatreClock
 ) -> None:
@@ -61,11 +77,12 @@ async def test_lock_then_a_clashing_lock_is_refused_naming_only_the_taken_seats(
 ) -> None:
     lock = await theatre.lock(show_id, ["C5", "C6"], 300, "hold-1", key())
     assert lock.expires_at - theatre_clock.now == timedelta(seconds=300)
+    assert (lock.amount_minor, lock.currency) == (2200, "EUR")
     status = await theatre.seat_status(show_id)
     assert status.locked == {"C5", "C6"} and status.sold == frozenset()
     with pytest.raises(SeatsUnavailable) as refused:
         await rival.lock(show_id, ["C6", "C7"], 300, "their-hold", key())
-    assert refused.value.seats == ("C6",)
+    assert (refused.value.seats, refused.value.sold) == (("C6",), ())
     assert (await theatre.seat_status(show_id)).locked == {"C5", "C6"}
 
 
@@ -212,7 +229,7 @@ async def test_a_box_office_sale_wins_over_a_later_lock(
     assert (await theatre.seat_status(show_id)).sold == {"D7", "D8"}
     with pytest.raises(SeatsUnavailable) as refused:
         await theatre.lock(show_id, ["D6", "D7"], 300, "hold", key())
-    assert refused.value.seats == ("D7",)
+    assert (refused.value.seats, refused.value.sold) == (("D7",), ("D7",))
 
 
 async def test_a_box_office_sale_of_locked_seats_is_refused_naming_them(
