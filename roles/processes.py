@@ -139,8 +139,8 @@ async def _everything(settings: Settings, stop: asyncio.Event) -> None:
 async def _demo(settings: Settings, stop: asyncio.Event) -> None:
     """The demo: migrate, seed, then every role and every stand-in (on loopback) in this one process.
 
-    One demo cinema sells through a sandbox theatre's own ticketing system (unless THEATRE_SYSTEMS is
-    set), so the demo shows both kinds of cinema.
+    One demo chain sells through a sandbox theatre's API, another through its theatre database (unless
+    THEATRE_SYSTEMS is set), so the demo shows every kind of cinema.
     """
     await asyncio.to_thread(upgrade_to_head, settings.DATABASE_URL)
     async with (
