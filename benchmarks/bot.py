@@ -3,13 +3,15 @@
     python benchmarks/bot.py     # embedded Redis and SQLite in a temp dir; BENCH_USERS, BENCH_SECONDS
 
 Both bots are the real python-telegram-bot Application, polling the in-process Telegram sandbox, with
-AIORateLimiter and concurrent updates. The demo catalogue is loaded. Each simulated user repeats a
-browsing round on its own show: movies -> shows of a day (free seats read from Redis) -> seat map (hall
-picture, cached by content) -> tap a seat (hold) -> tap it again (release) -> back to the shows -> back
-to the movies; every press waits for the bot's answer and then for its screen before the next one.
+the bot's rate limiter (bot/flood_control.py) and concurrent updates. The demo catalogue is loaded.
+Each simulated user repeats a browsing round on its own show: movies -> shows of a day (free seats read
+from Redis) -> seat map (hall picture, cached by content) -> tap a seat (hold) -> tap it again
+(release) -> back to the shows -> back to the movies; every press waits for the bot's answer and then
+for its screen before the next one.
 The baseline, in the same run with the same users and number of presses, is a bot whose only handler
-answers the callback query. The sandbox enforces no flood limits, so the Marquee bot's limiter is set
-far above Telegram's 30 messages/s here: the figure is the bot's own cost, not Telegram's cap.
+answers the callback query. The sandbox enforces no flood limits, so both limiters are set far above
+Telegram's figures here: the figure is the bot's own cost, not Telegram's cap (benchmarks/rush.py
+measures a rush under Telegram's per-chat limits).
 Users, sandbox and bot share one process and event loop, so both figures include the sandbox's work.
 The baseline does the Bot API round trips of a press (getUpdates, answerCallbackQuery) and nothing
 else: it does NOT read the catalogue or Redis, hold or release seats, render text, keyboards or hall
@@ -35,17 +37,18 @@ from tests.support.settings import stand_settings
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from telegram import Update
-from telegram.ext import AIORateLimiter, ApplicationBuilder, CallbackQueryHandler, ContextTypes
+from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes
 
 from booking_core.catalogue import seed_demo
 from booking_core.models import utc_now
 from bot.app import build_application
 from bot.codec import Action, encode
 from bot.context import BotApplication
+from bot.flood_control import RepliesFirst
 from bot.notifications import TelegramNotifier
 from bot.running import running_bot
 from bot.views.catalogue import pick_day
-from roles.redis_server import open_redis
+from roles.redis_server import RedisEndpoint, open_redis
 from roles.resources import Core, open_core
 from sandbox.telegram import ChatMessage, TelegramSandbox, start_telegram_sandbox
 
@@ -198,14 +201,14 @@ async def answer_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await update.callback_query.answer()
 
 
-def baseline_bot(api: str) -> BotApplication:
-    """A bot that only answers callback queries, built like ours."""
+def baseline_bot(api: str, limiter: RepliesFirst | None = None) -> BotApplication:
+    """A bot that only answers callback queries, built like ours (by default with no pacing)."""
     application = (
         ApplicationBuilder()
         .token(TOKEN)
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        .rate_limiter(AIORateLimiter(overall_max_rate=100_000))
+        .rate_limiter(limiter or RepliesFirst.without_pacing())
         .concurrent_updates(256)
         .build()
     )
@@ -278,13 +281,19 @@ def report(phase: Phase) -> None:
         )
 
 
-async def main() -> None:
-    """Seed the demo, run the Marquee bot and the baseline against the same users, print the figures."""
-    logging.basicConfig(level=logging.WARNING)
-    workdir = Path(tempfile.mkdtemp(prefix="marquee-bench-bot-"))
+async def fresh_stores(prefix: str) -> tuple[RedisEndpoint, str]:
+    """Redis (REDIS_URL, else embedded) and an empty schema (DATABASE_URL, else SQLite) in a temp dir."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     endpoint = open_redis(os.environ.get("REDIS_URL"), workdir / "redis")
     database_url = os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{workdir / 'bench.db'}")
     await fresh_schema(database_url)
+    return endpoint, database_url
+
+
+async def main() -> None:
+    """Seed the demo, run the Marquee bot and the baseline against the same users, print the figures."""
+    logging.basicConfig(level=logging.WARNING)
+    endpoint, database_url = await fresh_stores("marquee-bench-bot-")
     settings = stand_settings(
         database_url,
         REDIS_URL=endpoint.url,
@@ -301,7 +310,12 @@ async def main() -> None:
             route_of = dict(zip(users, await routes(core, USERS), strict=True))
             print(f"demo catalogue: {report_seed.summary()}; {USERS} users, {PHASE_SECONDS:.0f} s per phase")
             marquee_bot = build_application(
-                settings, core, token=TOKEN, api_base_url=api, notifier=notifier, messages_per_second=100_000
+                settings,
+                core,
+                token=TOKEN,
+                api_base_url=api,
+                notifier=notifier,
+                rate_limiter=RepliesFirst.without_pacing(),
             )
             marquee = await run_phase("marquee", marquee_bot, state, users, route_of)
             baseline = await run_phase("baseline", baseline_bot(api), state, users, route_of)

@@ -1,8 +1,11 @@
-"""Benchmark: hold attempts per second at a connected cinema (the sandbox theatre over real HTTP),
-with a local cinema's figure from the same run as the baseline.
+"""Benchmark: hold attempts per second at connected cinemas, one linked by its API (the sandbox theatre
+over real HTTP) and one by its database (Theatre DB v1), with a local cinema's figure from the same run
+as the baseline.
 
     python -m benchmarks.theatre         # embedded Redis and a SQLite file; REDIS_URL=redis://... for another
     BENCH_CLIENTS=16 BENCH_SECONDS=8     # the defaults: concurrent users, seconds per phase
+    BENCH_THEATRE_DATABASE_URL=...       # the linked theatre database (default: a SQLite file; an empty
+                                         # PostgreSQL or MariaDB database gets the tables)
 
 The system is the production wiring (roles/resources.open_core) with THEATRE_SYSTEMS pointing at the
 sandbox theatre, run in a process of its own as a theatre's server would be; its schedule is synced
@@ -10,18 +13,21 @@ first. Each client is one user who keeps re-holding a random block of 1-3 adjace
 every attempt replaces their previous selection, so at the connected cinema it is our Redis hold, then
 releasing the previous theatre lock and taking a new one (two HTTP calls). Meanwhile the theatre's box
 office sells a seat four times a second. The local phase runs the same clients and seat choices
-against an identical hall of a local cinema.
+against an identical hall of a local cinema. The database phase is the connected one again, at the
+database-linked cinema, whose till sells straight into the theatre database.
 Then every client pays for what they hold, and the sales are counted: a seat in two tickets at the
 theatre, or a ticket or seat the theatre and we disagree about, is a double sale.
 The baseline (the local cinema) does the same hold work in our Redis (the same script, clients, seat
-choices and an identical hall); it does NOT call the theatre (no lock, no release over HTTP, no status
-reads), so the ratio is the price of the connected cinema's HTTP calls per attempt.
-Last line: RESULT connected_holds_per_s= local_holds_per_s= ratio= p99_ms= double_sales=0
+choices and an identical hall); it does NOT call the theatre (no lock, no release over HTTP or SQL, no
+status reads), so each ratio is the price of that cinema's link per attempt.
+Last line: RESULT connected_holds_per_s= local_holds_per_s= ratio= p99_ms= database_holds_per_s=
+database_ratio= database_p99_ms= double_sales=0 (both connected cinemas together)
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import secrets
@@ -34,12 +40,13 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benchmarks._load import p99, run_clients
 from booking_core.bookings.checkout import CheckoutStarted
@@ -52,6 +59,9 @@ from booking_core.payments.port import PaymentEvent, PaymentEventKind
 from roles.redis_server import open_redis
 from roles.resources import Core, open_core
 from sandbox.theatre import SANDBOX_TOKEN
+from sandbox.theatre_db import boxoffice
+from sandbox.theatre_db.boxoffice import BoxOfficeRefusal
+from sandbox.theatre_db.seed import open_theatre_database
 from tests.support.database import fresh_schema
 from tests.support.settings import stand_settings
 from workers.theatre import sync_theatres
@@ -60,6 +70,7 @@ CLIENTS = int(os.environ.get("BENCH_CLIENTS", "16"))
 PHASE_SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
 BOX_OFFICE_EVERY_SECONDS = 0.25
 THEATRE = "northlight"
+DATABASE_THEATRE = "elbe"
 HALL = "riverside-1"  # rows A-H of 12 seats, aisle after 6 (the local hall copies it)
 ROWS, SEATS_PER_ROW = "ABCDEFGH", 12
 FIRST_USER = 5000
@@ -215,9 +226,12 @@ async def theatre_server(workdir: Path) -> AsyncIterator[tuple[str, Path]]:
         await process.wait()
 
 
-def theatre_tickets(database: Path, theatre_show: str) -> dict[str, tuple[str, list[str]]]:
-    """The theatre's valid tickets of the show, read from its database: id -> (reference, seats)."""
-    tickets: dict[str, tuple[str, list[str]]] = {}
+TheatreTickets = dict[str, tuple[bool, list[str]]]  # ticket id -> (sold through Marquee?, seats)
+
+
+def theatre_tickets(database: Path, theatre_show: str) -> TheatreTickets:
+    """The API theatre's valid tickets of the show, read from its database."""
+    tickets: TheatreTickets = {}
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as sql:
         rows = sql.execute(
             "SELECT t.id, t.reference, s.label FROM tickets t JOIN ticket_seats s ON s.ticket_id = t.id"
@@ -225,16 +239,24 @@ def theatre_tickets(database: Path, theatre_show: str) -> dict[str, tuple[str, l
             (theatre_show,),
         )
         for ticket_id, reference, label in rows:
-            tickets.setdefault(ticket_id, (reference, []))[1].append(label)
+            tickets.setdefault(ticket_id, (reference.startswith("marquee-"), []))[1].append(label)
     return tickets
 
 
-async def double_sales(core: Core, database: Path, show_id: int, theatre_show: str) -> int:
+async def database_tickets(theatre_database: AsyncEngine, theatre_show: str) -> TheatreTickets:
+    """The database-linked theatre's valid tickets of the show."""
+    return {
+        str(ticket["id"]): (ticket["application"] == "marquee", str(ticket["seats"]).split(","))
+        for ticket in await boxoffice.tickets(theatre_database, theatre_show)
+        if not ticket["cancelled"]
+    }
+
+
+async def double_sales(core: Core, tickets: TheatreTickets, show_id: int) -> int:
     """Seats sold twice at the theatre, plus tickets and seats the theatre and we disagree about."""
-    tickets = theatre_tickets(database, theatre_show)
-    sold = Counter(seat for _reference, seats in tickets.values() for seat in seats)
+    sold = Counter(seat for _ours, seats in tickets.values() for seat in seats)
     twice = sum(count - 1 for count in sold.values() if count > 1)
-    theirs = {ticket: sorted(seats) for ticket, (ref, seats) in tickets.items() if ref.startswith("marquee-")}
+    theirs = {ticket: sorted(seats) for ticket, (ours, seats) in tickets.items() if ours}
     async with core.sessions() as session:
         rows = await session.execute(
             select(Ticket.theatre_ticket_id, Seat.row_label, Seat.number)
@@ -259,17 +281,24 @@ async def double_sales(core: Core, database: Path, show_id: int, theatre_show: s
 
 
 async def main() -> None:
-    """Set everything up, run both phases, pay, count, print."""
+    """Set everything up, run the three phases, pay, count, print."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-theatre-"))
     endpoint = open_redis(os.environ.get("REDIS_URL"), workdir)
     database_url = f"sqlite+aiosqlite:///{workdir / 'marquee.db'}"
     await fresh_schema(database_url)
+    linked_url = (
+        os.environ.get("BENCH_THEATRE_DATABASE_URL") or f"sqlite+aiosqlite:///{workdir / 'theatre-db.sqlite'}"
+    )
+    linked = await open_theatre_database(linked_url, datetime.now(UTC))
     try:
         async with theatre_server(workdir) as (base_url, theatre_database):
             settings = stand_settings(
                 database_url,
                 DATA_DIR=workdir,
-                THEATRE_SYSTEMS={THEATRE: {"base_url": base_url, "token": SANDBOX_TOKEN}},
+                THEATRE_SYSTEMS={
+                    THEATRE: {"base_url": base_url, "token": SANDBOX_TOKEN},
+                    DATABASE_THEATRE: {"database_url": linked_url},
+                },
                 THEATRE_TIMEOUT_SECONDS=10,
                 HOLD_ATTEMPTS_PER_MINUTE=10**9,
             )
@@ -277,58 +306,80 @@ async def main() -> None:
                 open_core(settings, endpoint.url, CollectingSink()) as core,
                 aiohttp.ClientSession() as http,
             ):
-                figures = await measure(core, http, base_url, theatre_database)
+                figures = await measure(core, http, base_url, theatre_database, linked)
         report(*figures)
     finally:
+        await linked.dispose()
         endpoint.stop()
 
 
-async def measure(
-    core: Core, http: aiohttp.ClientSession, base_url: str, theatre_database: Path
-) -> tuple[dict[str, float], dict[str, float], Counter[str], int]:
-    """Sync, build the local twin, run both phases, pay and count the double sales."""
-    (synced,) = await sync_theatres(core)
-    assert synced.ok, synced.summary()
-    await import_catalogue(core.sessions, parse_catalogue(local_catalogue(timedelta(days=1))))
+async def connected_show(core: Core, system: str) -> tuple[int, str]:
+    """(our id, the theatre's id) of the first show in the big hall of `system` starting after a day."""
     async with core.sessions() as session:
-        connected_show, external_id = (
+        show_id, external_id = (
             await session.execute(
                 select(Show.id, Show.external_id)
                 .where(
-                    Show.external_id.like(f"{THEATRE}:{HALL}-%"),
+                    Show.external_id.like(f"{system}:{HALL}-%"),
                     Show.starts_at > utc_now() + timedelta(days=1),
                 )
                 .order_by(Show.starts_at)
                 .limit(1)
             )
         ).one()
+    return show_id, external_id.removeprefix(f"{system}:")
+
+
+async def measure(
+    core: Core, http: aiohttp.ClientSession, base_url: str, theatre_database: Path, linked: AsyncEngine
+) -> tuple[dict[str, float], dict[str, float], dict[str, float], Counter[str], int]:
+    """Sync, build the local twin, run the three phases, pay and count the double sales."""
+    for synced in await sync_theatres(core):
+        assert synced.ok, synced.summary()
+    await import_catalogue(core.sessions, parse_catalogue(local_catalogue(timedelta(days=1))))
+    async with core.sessions() as session:
         local_show = await session.scalar(select(Show.id).where(Show.external_id == "bench-local-show"))
     assert local_show is not None
-    theatre_show = external_id.removeprefix(f"{THEATRE}:")
+    api_show, theatre_show = await connected_show(core, THEATRE)
+    database_show, linked_show = await connected_show(core, DATABASE_THEATRE)
     for client in range(CLIENTS):
         await get_or_create_customer(core.sessions, FIRST_USER + client, chat_id=FIRST_USER + client)
     till = random.Random(11)
 
+    def a_seat() -> str:
+        return f"{till.choice(ROWS)}{till.randint(1, SEATS_PER_ROW)}"
+
     async def box_office() -> None:
-        seat = f"{till.choice(ROWS)}{till.randint(1, SEATS_PER_ROW)}"
         async with http.post(
-            f"{base_url}/boxoffice/shows/{theatre_show}/sell", json={"seats": [seat]}
+            f"{base_url}/boxoffice/shows/{theatre_show}/sell", json={"seats": [a_seat()]}
         ) as answer:
             await answer.read()
 
+    async def database_box_office() -> None:
+        with contextlib.suppress(BoxOfficeRefusal):
+            await boxoffice.sell(linked, linked_show, [a_seat()])
+
     choices = seat_choices(seed=7, count=10_000)
-    connected = await holds_phase(core, connected_show, choices, box_office)
+    connected = await holds_phase(core, api_show, choices, box_office)
+    database = await holds_phase(core, database_show, choices, database_box_office)
     local = await holds_phase(core, local_show, choices, None)
-    paid = await pay_for_every_hold(core, connected_show)
-    doubles = await double_sales(core, theatre_database, connected_show, theatre_show)
-    return connected, local, paid, doubles
+    paid = await pay_for_every_hold(core, api_show) + await pay_for_every_hold(core, database_show)
+    doubles = await double_sales(core, theatre_tickets(theatre_database, theatre_show), api_show)
+    doubles += await double_sales(core, await database_tickets(linked, linked_show), database_show)
+    return connected, database, local, paid, doubles
 
 
-def report(connected: dict[str, float], local: dict[str, float], paid: Counter[str], doubles: int) -> None:
+def report(
+    connected: dict[str, float],
+    database: dict[str, float],
+    local: dict[str, float],
+    paid: Counter[str],
+    doubles: int,
+) -> None:
     """Print the figures, the RESULT line last."""
     ratio = connected["per_s"] / local["per_s"]
     print(f"clients={CLIENTS} seats={len(ROWS) * SEATS_PER_ROW} seconds_per_phase={PHASE_SECONDS:g}")
-    for name, phase in (("connected", connected), ("local", local)):
+    for name, phase in (("connected (API)", connected), ("connected (database)", database), ("local", local)):
         print(
             f"{name}: {phase['per_s']:.0f} hold attempts/s ({phase['attempts']:.0f} attempts, "
             f"{phase['granted']:.0f} granted), p50 {phase['p50']:.2f} ms, p99 {phase['p99']:.2f} ms"
@@ -336,7 +387,9 @@ def report(connected: dict[str, float], local: dict[str, float], paid: Counter[s
     print(f"payments for the holds left at the end: {dict(paid)}")
     print(
         f"RESULT connected_holds_per_s={connected['per_s']:.0f} local_holds_per_s={local['per_s']:.0f} "
-        f"ratio={ratio:.3f} p99_ms={connected['p99']:.2f} double_sales={doubles}"
+        f"ratio={ratio:.3f} p99_ms={connected['p99']:.2f} database_holds_per_s={database['per_s']:.0f} "
+        f"database_ratio={database['per_s'] / local['per_s']:.3f} database_p99_ms={database['p99']:.2f} "
+        f"double_sales={doubles}"
     )
 
 

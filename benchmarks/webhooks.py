@@ -18,7 +18,8 @@ The baseline (the no-op route) does the HTTP work only: the same server, clients
 does NOT verify a signature, touch the database or Redis, store, de-duplicate or enqueue anything, and
 no worker confirms behind it: the ratio is what intake costs over the bare request, not a like-for-like
 race.
-Last line: RESULT webhooks_per_s=<n> noop_per_s=<n> ratio=<r> confirm_p99_ms=<n> duplicates_confirmed=0
+Last line: RESULT webhooks_per_s=<n> noop_per_s=<n> ratio=<r> confirm_p99_ms=<n> confirmations_per_s=<n>
+duplicates_confirmed=0
 """
 
 from __future__ import annotations
@@ -530,6 +531,7 @@ async def main() -> None:
         f"RESULT webhooks_per_s={figures.webhooks_per_s:.0f} noop_per_s={figures.noop_per_s:.0f} "
         f"ratio={figures.webhooks_per_s / figures.noop_per_s:.2f} "
         f"confirm_p99_ms={figures.confirm_p99_ms:.0f} "
+        f"confirmations_per_s={figures.confirmations_per_s:.0f} "
         f"duplicates_confirmed={figures.duplicates_confirmed}"
     )
     if figures.confirmed < BOOKINGS or figures.duplicates_confirmed:

@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     SecretStr,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -34,18 +35,39 @@ class ConfigurationError(Exception):
 
 
 class TheatreSystemConfig(BaseModel):
-    """Where a connected theatre's Theatre API is and the bearer token Marquee presents to it."""
+    """How Marquee reaches a connected theatre: its Theatre API (`base_url` and the bearer `token`), or
+    its database (`database_url`, Theatre DB v1, where Marquee's locks and tickets carry `application`).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    base_url: AnyHttpUrl
-    token: SecretStr = Field(min_length=1)
+    base_url: AnyHttpUrl | None = None
+    token: SecretStr | None = Field(default=None, min_length=1)
+    database_url: SecretStr | None = None
+    application: str = Field(default="marquee", pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+    @model_validator(mode="after")
+    def _one_link(self) -> TheatreSystemConfig:
+        if (self.base_url is None) == (self.database_url is None):
+            raise ValueError("give either base_url (with token) or database_url")
+        if self.base_url is not None and self.token is None:
+            raise ValueError("base_url needs a token")
+        if self.database_url is not None:
+            try:
+                drivername = make_url(self.database_url.get_secret_value()).drivername
+            except ArgumentError:
+                raise ValueError("database_url: not a database URL") from None
+            if drivername not in THEATRE_DATABASE_DRIVERS:
+                raise ValueError(f"database_url: use one of {', '.join(THEATRE_DATABASE_DRIVERS)}")
+        return self
 
     @property
     def url(self) -> str:
         """base_url without a trailing slash, ready to join `/v1/...` onto."""
         return str(self.base_url).rstrip("/")
 
+
+THEATRE_DATABASE_DRIVERS = ("postgresql+asyncpg", "mysql+asyncmy", "mariadb+asyncmy", "sqlite+aiosqlite")
 
 _SYSTEM_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
@@ -98,7 +120,9 @@ class Settings(BaseSettings):
     MINIAPP_INIT_DATA_MAX_AGE_SECONDS: int = Field(default=3600, gt=0)
 
     # Connected theatres by the name a Cinema row carries in `system` (DESIGN.md section 10), as JSON:
-    # {"northlight": {"base_url": "https://tickets.example/api", "token": "..."}}.
+    # {"northlight": {"base_url": "https://tickets.example/api", "token": "..."}} for a Theatre API,
+    # {"elbe": {"database_url": "postgresql+asyncpg://marquee:...@db.elbe.example/boxoffice"}} for a
+    # Theatre DB v1 database (docs/theatre-db.md).
     # NoDecode: our validator parses the JSON, so bad JSON becomes a ConfigurationError like any other.
     THEATRE_SYSTEMS: Annotated[dict[str, TheatreSystemConfig], NoDecode] = Field(default_factory=dict)
     THEATRE_SYNC_SECONDS: int = Field(default=300, gt=0)

@@ -1,7 +1,8 @@
 """The one place the python-telegram-bot Application is assembled: builder, services, handlers, hooks.
 
 The Application talks to the Bot API at `api_base_url` (Telegram's, a self-hosted Bot API server, or
-the sandbox), under AIORateLimiter, handling updates concurrently. Handlers keep no state in memory:
+the sandbox), under bot/flood_control.py's limiter (replies at once, bulk paced), handling updates
+concurrently. Handlers keep no state in memory:
 what they need comes from the core in `bot_data` (bot/context.py), the callback data and Redis.
 Run it with `bot.running.running_bot` (polling, or webhook with webhooks/telegram.py).
 """
@@ -12,10 +13,11 @@ import asyncio
 import contextlib
 import logging
 
-from telegram.ext import AIORateLimiter, ApplicationBuilder
+from telegram.ext import ApplicationBuilder
 
 from bot.context import BotApplication, BotServices, install_services, installed_services
 from bot.core import BookingCore
+from bot.flood_control import RepliesFirst
 from bot.handlers import (
     checkout,
     commands,
@@ -43,10 +45,6 @@ log = logging.getLogger(__name__)
 TELEGRAM_API = "https://api.telegram.org"
 # Updates handled at once by one process; each mostly waits on Redis, SQL or the Bot API.
 CONCURRENT_UPDATES = 256
-# Telegram's published "about 30 messages per second" across chats (core.telegram.org/bots/faq).
-MESSAGES_PER_SECOND = 30.0
-# A 429 from Telegram is waited out and retried this many times before the handler sees it.
-FLOOD_RETRIES = 2
 _REMINDER_TASK = "marquee.reminder_task"
 
 
@@ -58,16 +56,19 @@ def build_application(
     api_base_url: str = TELEGRAM_API,
     notifier: TelegramNotifier,
     concurrent_updates: int = CONCURRENT_UPDATES,
-    messages_per_second: float = MESSAGES_PER_SECOND,
+    rate_limiter: RepliesFirst | None = None,
 ) -> BotApplication:
-    """The bot's Application over `core`; `notifier` (the core's EventSink) is bound to its Bot on start."""
+    """The bot's Application over `core`; `notifier` (the core's EventSink) is bound to its Bot on start.
+
+    `rate_limiter` defaults to Telegram's published figures (bot/flood_control.py).
+    """
     api = api_base_url.rstrip("/")
     application = (
         ApplicationBuilder()
         .token(token)
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        .rate_limiter(AIORateLimiter(overall_max_rate=messages_per_second, max_retries=FLOOD_RETRIES))
+        .rate_limiter(rate_limiter or RepliesFirst())
         .concurrent_updates(concurrent_updates)
         .post_init(_post_init)
         .post_stop(_post_stop)

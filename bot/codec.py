@@ -43,6 +43,7 @@ class Action(StrEnum):
     PHONE_CLEAR = "phx"  # (show_id,): forget the phone number
     EMAIL_CLEAR = "emx"  # (show_id,): forget the email address
     TICKETS = "tks"  # the user's tickets in place of this message (MY_TICKETS sends a new message)
+    LOCATION_ASK = "loc"  # ask for the user's location (location-sharing keyboard)
 
 
 ARITY: dict[Action, int] = {
@@ -72,6 +73,7 @@ ARITY: dict[Action, int] = {
     Action.PHONE_CLEAR: 1,
     Action.EMAIL_CLEAR: 1,
     Action.TICKETS: 0,
+    Action.LOCATION_ASK: 0,
 }
 
 _ACTIONS = {action.value: action for action in Action}

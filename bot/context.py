@@ -7,7 +7,8 @@ services, so any process can answer any button.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from telegram import Update
@@ -25,6 +26,7 @@ BotContext = ContextTypes.DEFAULT_TYPE
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
 
 _SERVICES = "marquee.services"
+REDRAWS_AT_ONCE = 8
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class BotServices:
     core: BookingCore
     notifier: TelegramNotifier
     reminders: HoldReminders
+    # Seat-map redraws at once: in a rush the presses' answers (the outcomes) get the CPU first.
+    redraws: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(REDRAWS_AT_ONCE))
 
 
 def install_services(application: BotApplication, services: BotServices) -> None:

@@ -4,21 +4,19 @@
 core once both exist. `publish` never waits on Telegram: each message goes out in a background task,
 so a user pressing a button is not held up by messages to other users. Workers that hold a plain
 `telegram.Bot` may call `deliver_event` directly. Messages go to the user's private chat (its id is
-the user id); a user who blocked the bot is skipped, and Telegram's flood control is waited out.
+the user id); a user who blocked the bot is skipped, and Telegram's flood control is waited out. Every
+message here is the bot's own initiative: marked bulk for the bot's rate limiter (bot/flood_control.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
-from telegram.warnings import PTBDeprecationWarning
 
 from booking_core.bookings.cancellation import CANCELLED_BY_CUSTOMER
 from booking_core.catalogue.views import ShowDetails
@@ -32,6 +30,7 @@ from booking_core.events import (
 )
 from booking_core.holds.store import Hold
 from booking_core.models import utc_now
+from bot.flood_control import bulk, retry_after_seconds
 from bot.memory.checkout_messages import CheckoutMessages
 from bot.replies import send
 from bot.views import notices
@@ -140,11 +139,11 @@ async def send_notice(bot: Bot, chat_id: int, screen: Screen) -> Message | None:
     """Send a notice, waiting out flood control; None when the user blocked the bot or the chat is gone."""
     for attempt in range(FLOOD_RETRIES + 1):
         try:
-            return await send(bot, chat_id, screen)
+            return await send(bot, chat_id, screen, **bulk(bot))
         except RetryAfter as flood:
             if attempt == FLOOD_RETRIES:
                 raise
-            await asyncio.sleep(_seconds(flood) + 0.1)
+            await asyncio.sleep(retry_after_seconds(flood) + 0.1)
         except (Forbidden, BadRequest) as refused:
             log.info("notice to chat %s not delivered: %s", chat_id, refused.message)
             return None
@@ -169,6 +168,7 @@ async def _close_checkout(bot: Bot, messages: CheckoutMessages, event: Event) ->
             chat_id=shown.chat_id,
             message_id=shown.message_id,
             parse_mode=ParseMode.HTML,
+            **bulk(bot),
         )
     except TelegramError as error:
         # Edited meanwhile into another screen, deleted, or the same text already: nothing to close.
@@ -181,11 +181,3 @@ async def _show(
     details = await core.catalogue.show_details(show_id)
     layout = await core.catalogue.hall_layout(show_id) if seat_ids else None
     return details, notices.seat_labels(layout, seat_ids)
-
-
-def _seconds(flood: RetryAfter) -> float:
-    # An int (deprecated, with a warning) or a timedelta, depending on PTB_TIMEDELTA.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        wait = flood.retry_after
-    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)

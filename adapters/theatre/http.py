@@ -23,7 +23,6 @@ import aiohttp
 
 from adapters.theatre.circuit_breaker import CircuitBreaker
 from adapters.theatre.wire import parse_lock, parse_sale, parse_schedule, parse_seat_status, rfc3339
-from booking_core.settings import Settings
 from booking_core.theatre.port import (
     Lock,
     LockExpired,
@@ -253,14 +252,6 @@ class HttpTheatreSystem:
             return parser(body)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise TheatreUnavailable("bad_response", f"{self.name}: unusable answer: {exc}") from None
-
-
-def theatre_systems_from_settings(settings: Settings, **options: Any) -> dict[str, HttpTheatreSystem]:
-    """An HttpTheatreSystem for each entry of THEATRE_SYSTEMS, by name; `options` go to each one."""
-    return {
-        name: HttpTheatreSystem(config.url, config.token.get_secret_value(), name=name, **options)
-        for name, config in settings.THEATRE_SYSTEMS.items()
-    }
 
 
 # -- answers ---------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -57,12 +57,15 @@ async def record_sale(
 
 async def _insert_booked_seats(session: AsyncSession, booking: Booking) -> bool:
     """The sale itself; False when any seat is already sold (the UNIQUE constraint said so)."""
+    rows = [
+        {"show_id": booking.show_id, "seat_id": seat_id, "booking_id": booking.id}
+        # Sorted, so two sales of overlapping seats lock them in the same order and never deadlock.
+        for seat_id in sorted(line.seat_id for line in booking.lines)
+    ]
     try:
         async with session.begin_nested():
-            # Sorted, so two sales of overlapping seats lock them in the same order and never deadlock.
-            for seat_id in sorted(line.seat_id for line in booking.lines):
-                session.add(BookedSeat(show_id=booking.show_id, seat_id=seat_id, booking_id=booking.id))
-                await session.flush()
+            # One INSERT of every seat (nothing reads the rows back).
+            await session.execute(insert(BookedSeat), rows)
     except IntegrityError:
         return False
     return True

@@ -1,26 +1,45 @@
-"""Holding the best N seats side by side for a user, as the seat map's "best N" asks (bot and Mini App).
+"""Holding the best N seats side by side in one Redis script call (booking_core/holds/lua/best.lua).
 
-In a rush everyone's first plan wants the same seats. A lost race rules out (for this request) at least
-one seat of the block tried, and the next plan reads a fresh map, so no block is tried twice and each
-request ends holding seats or finding no block left. The attempts are bounded by the blocks free at the
-first look: enough to try every one of them. Ties between equally good blocks go by the user's id, so
-concurrent users mostly want different seats in the first place.
+Which blocks of N adjacent seats are best depends only on the hall's layout, so the ranking is computed
+once per layout and N (kept in this process) and stored beside the show's inventory in Redis the first
+time a show needs it; from then on a press is one script call that picks the first wholly free block of
+the ranking (no stranded single seat where another free block avoids one) and holds it. No plan can
+lose a race to another press, so nothing retries.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
-from booking_core.holds import best_seats
-from booking_core.holds.errors import HoldRefusalReason, HoldRefused
+from booking_core.holds.best_seats import WHEELCHAIR, HallLayout, ranked_blocks
 from booking_core.holds.seat_map import SeatMap, SeatState
-from booking_core.holds.store import HoldStore
-from booking_core.holds.types import Hold
+from booking_core.redis_keys import ShowKeys
 
-# Refusals naming seats that went to someone else between reading the map and holding: a lost race.
-_LOST_RACE = frozenset(
-    {HoldRefusalReason.SEAT_TAKEN, HoldRefusalReason.SEAT_SOLD, HoldRefusalReason.WAITLIST_FIRST}
-)
+CACHED_RANKINGS = 256
+
+
+def ranking_key(show_id: int, count: int) -> str:
+    """The Redis LIST of a show's blocks of `count` seats, best first."""
+    return ShowKeys(show_id).key(f"ranking:{count}")
+
+
+def ranking_payload(layout: HallLayout, count: int) -> str:
+    """The ranking as best.lua loads it: entries "s1,s2|l1,l2|r1,r2" separated by spaces."""
+    frozen = tuple(tuple(row) for row in layout)
+    return _payload(frozen, count)
+
+
+def _csv(seat_ids: tuple[int, ...]) -> str:
+    return ",".join(str(seat) for seat in seat_ids)
+
+
+@lru_cache(maxsize=CACHED_RANKINGS)
+def _payload(layout: HallLayout, count: int) -> str:
+    return " ".join(
+        f"{_csv(block.seat_ids)}|{_csv(block.left)}|{_csv(block.right)}"
+        for block in ranked_blocks(layout, count)
+    )
 
 
 @dataclass(frozen=True)
@@ -41,43 +60,13 @@ class NoBlockFree:
         return self.free < self.count
 
 
-def _taken_by_others(seat_map: SeatMap) -> frozenset[int]:
-    return frozenset(
-        seat for seat, state in seat_map.states.items() if state not in (SeatState.FREE, SeatState.YOURS)
+def no_block_free(layout: HallLayout, seat_map: SeatMap, count: int) -> NoBlockFree:
+    """Why a "best `count`" press found no block (NO_SEATS_TOGETHER), from the map it answered with."""
+    free = sum(
+        1
+        for row in layout
+        for seat in row
+        if seat.category != WHEELCHAIR and seat_map.states.get(seat.seat_id) == SeatState.FREE
     )
-
-
-async def hold_best(
-    holds: HoldStore, show_id: int, rows: best_seats.HallLayout, user: int, count: int
-) -> Hold | HoldRefused | NoBlockFree:
-    """Hold the best `count` seats side by side in the hall `rows` for `user`, replacing their selection."""
-    lost: set[int] = set()
-    attempts_left: int | None = None
-    result: Hold | HoldRefused = HoldRefused(HoldRefusalReason.SEAT_TAKEN)
-    while True:
-        current = await holds.seat_map(show_id, user)
-        if current.closed:
-            return HoldRefused(HoldRefusalReason.SHOW_STARTED)
-        if current.unavailable_reason is not None:
-            return HoldRefused(HoldRefusalReason.THEATRE_UNAVAILABLE)
-        unavailable = _taken_by_others(current) | lost
-        seats = best_seats.best_block(rows, unavailable, count, tie_break=user)
-        if seats is None:
-            mine = len(current.your_hold.seat_ids) if current.your_hold else 0
-            free = sum(
-                1
-                for row in rows
-                for seat in row
-                if seat.category != best_seats.WHEELCHAIR
-                and current.states.get(seat.seat_id) == SeatState.FREE
-            )
-            return NoBlockFree(count, free + mine, holding=current.your_hold is not None)
-        if attempts_left is None:
-            attempts_left = best_seats.candidate_blocks(rows, unavailable, count)
-        if attempts_left == 0:
-            return result
-        attempts_left -= 1
-        result = await holds.hold(show_id, user, seats)
-        if not (isinstance(result, HoldRefused) and result.reason in _LOST_RACE):
-            return result
-        lost.update(result.seat_ids or seats)
+    mine = len(seat_map.your_hold.seat_ids) if seat_map.your_hold else 0
+    return NoBlockFree(count, free + mine, holding=seat_map.your_hold is not None)

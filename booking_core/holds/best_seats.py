@@ -6,14 +6,12 @@ ordered by column. Seats are adjacent when they are in the same row and their co
 A seat is *stranded* when it is free and both its neighbours are taken (sold, held or being chosen);
 a seat at the end of a row or beside an aisle has a missing neighbour and is never stranded.
 Wheelchair seats are only chosen when asked for, and then the block must include one.
-Equally good blocks tie; without a `tie_break` the lower row and column win, with one (the bot passes
-the user's id) the tie goes by an order fixed by that number, so that users asking at the same moment
-spread over the equally good seats instead of all wanting the same one.
+Equally good blocks tie and the lower row and column win (a rush needs no spreading: booking_core/
+best_hold.py chooses and holds atomically).
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Collection, Iterator, Sequence
 from typing import NamedTuple
@@ -55,7 +53,7 @@ class _Centre(NamedTuple):
         return cls(row=(len(rows) - 1) / 2, column=(min(columns) + max(columns)) / 2)
 
     def distance(self, row_index: int, first_column: int, last_column: int) -> float:
-        # Rounded so that blocks equally far from the centre tie and fall to the tie-break order.
+        # Rounded so that blocks equally far from the centre tie and fall to the row and column order.
         return round(math.hypot(row_index - self.row, (first_column + last_column) / 2 - self.column), 9)
 
 
@@ -73,15 +71,6 @@ def _strands_beside(run: Sequence[LayoutSeat], start: int, end: int, unavailable
         and run[right].seat_id not in unavailable
         and run[right + 1].seat_id in unavailable
     )
-
-
-def _tie_rank(tie_break: int | None, seat_id: int) -> int:
-    """Where a block starting at `seat_id` stands among equally good ones (0 for all without a tie-break)."""
-    if tie_break is None:
-        return 0
-    # A stable hash (not hash(), which varies by process for strings): the same user, the same order.
-    digest = hashlib.blake2b(f"{tie_break}:{seat_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
 
 
 def _free_blocks(
@@ -106,17 +95,15 @@ def best_block(
     count: int,
     *,
     wheelchair: bool = False,
-    tie_break: int | None = None,
 ) -> tuple[int, ...] | None:
     """The best `count` adjacent free seats, preferring blocks that strand no seat; None if none fit."""
     centre = _Centre.of(rows)
-    best: tuple[tuple[bool, float, int, int, int], tuple[int, ...]] | None = None
+    best: tuple[tuple[bool, float, int, int], tuple[int, ...]] | None = None
     for row_index, run, start in _free_blocks(rows, unavailable, count, wheelchair):
         block = run[start : start + count]
         key = (
             _strands_beside(run, start, start + count, unavailable),
             centre.distance(row_index, block[0].column, block[-1].column),
-            _tie_rank(tie_break, block[0].seat_id),
             row_index,
             block[0].column,
         )
@@ -125,11 +112,28 @@ def best_block(
     return best[1] if best else None
 
 
-def candidate_blocks(
-    rows: HallLayout, unavailable: Collection[int], count: int, *, wheelchair: bool = False
-) -> int:
-    """How many blocks of `count` adjacent free seats there are (overlapping ones counted apart)."""
-    return sum(1 for _block in _free_blocks(rows, unavailable, count, wheelchair))
+class RankedBlock(NamedTuple):
+    """A block of adjacent seats, with the seats beyond each end of its run (nearest first, at most two)."""
+
+    seat_ids: tuple[int, ...]
+    left: tuple[int, ...]
+    right: tuple[int, ...]
+
+
+def ranked_blocks(rows: HallLayout, count: int) -> list[RankedBlock]:
+    """Every block of `count` adjacent seats without a wheelchair seat, best first (as `best_block`
+    ranks them); the seats beyond its ends let a caller check stranding later."""
+    centre = _Centre.of(rows)
+    ranked: list[tuple[float, int, int, RankedBlock]] = []
+    for row_index, run, start in _free_blocks(rows, (), count, wheelchair=False):
+        block = run[start : start + count]
+        beyond_left = tuple(seat.seat_id for seat in reversed(run[max(0, start - 2) : start]))
+        beyond_right = tuple(seat.seat_id for seat in run[start + count : start + count + 2])
+        distance = centre.distance(row_index, block[0].column, block[-1].column)
+        ids = tuple(seat.seat_id for seat in block)
+        ranked.append((distance, row_index, block[0].column, RankedBlock(ids, beyond_left, beyond_right)))
+    ranked.sort(key=lambda item: item[:3])
+    return [item[3] for item in ranked]
 
 
 def best_seats(
@@ -139,17 +143,15 @@ def best_seats(
     *,
     together: bool,
     wheelchair: bool = False,
-    tie_break: int | None = None,
 ) -> tuple[int, ...] | None:
     """`count` free seats: the best block; if none and not `together`, the best seats one by one."""
-    block = best_block(rows, unavailable, count, wheelchair=wheelchair, tie_break=tie_break)
+    block = best_block(rows, unavailable, count, wheelchair=wheelchair)
     if block is not None or together:
         return block
     centre = _Centre.of(rows)
     free = [
         (
             centre.distance(row_index, seat.column, seat.column),
-            _tie_rank(tie_break, seat.seat_id),
             row_index,
             seat.column,
             seat.seat_id,

@@ -19,6 +19,7 @@ class HoldRefusalReason(StrEnum):
     THEATRE_UNAVAILABLE = "theatre_unavailable"  # a connected cinema's own system is not answering
     HOLD_LIMIT = "hold_limit"  # held this show's seats for HOLD_MAX_SECONDS: a pause before holding again
     TOO_MANY_SHOWS = "too_many_shows"  # holding seats in MAX_SHOWS_HELD other shows already
+    NO_SEATS_TOGETHER = "no_seats_together"  # "best N": no block of N adjacent seats is free
 
 
 @dataclass(frozen=True)

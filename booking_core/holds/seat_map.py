@@ -6,7 +6,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from booking_core.holds.errors import HoldRefused
 from booking_core.holds.scripts import ShowScripts, as_list
 from booking_core.holds.types import Hold, parse_hold
 
@@ -48,10 +50,25 @@ class SeatMap:
         return frozenset(seat for seat, state in self.states.items() if state != SeatState.FREE)
 
 
+@dataclass(frozen=True)
+class HoldOutcome:
+    """What a hold attempt did (None: the user's last seat was let go), and the seat map as the user sees
+    it right after, read in the same script call."""
+
+    result: Hold | HoldRefused | None
+    seat_map: SeatMap
+
+
 async def read_seat_map(shows: ShowScripts, show_id: int, user_id: int | None, now_ms: int) -> SeatMap:
     """The show's seat map as `user_id` sees it (None: an anonymous view)."""
     user = "" if user_id is None else str(user_id)
     reply = await shows.run("seat_map", show_id, [user], now_ms=now_ms)
+    return parse_seat_map(show_id, user_id, reply)
+
+
+def parse_seat_map(show_id: int, user_id: int | None, reply: dict[str, Any]) -> SeatMap:
+    """The seat map from seat_map.lua's reply (also embedded in the replies of scripts that change holds)."""
+    user = "" if user_id is None else str(user_id)
     states = dict.fromkeys(map(int, as_list(reply["seats"])), SeatState.FREE)
     for seat in as_list(reply["reserved"]):
         states[int(seat)] = SeatState.OFFERED

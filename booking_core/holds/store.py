@@ -13,6 +13,7 @@ seats the theatre sold or locked. Local shows never wait on a theatre.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -24,11 +25,12 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from booking_core.events import EventSink
+from booking_core.holds.best_hold import ranking_key, ranking_payload
 from booking_core.holds.best_seats import best_seats, stranded_seats
 from booking_core.holds.due_index import DueIndex
 from booking_core.holds.errors import HoldRefusalReason, HoldRefused
 from booking_core.holds.scripts import ShowScripts, as_list, expiry_events
-from booking_core.holds.seat_map import SeatMap, SeatState, read_seat_map
+from booking_core.holds.seat_map import HoldOutcome, SeatMap, SeatState, parse_seat_map, read_seat_map
 from booking_core.holds.theatre_holds import OfferLocking, TheatreHolds
 from booking_core.holds.types import (
     Hold,
@@ -45,6 +47,7 @@ from booking_core.theatre.shows import ConnectedShow
 
 __all__ = [
     "Hold",
+    "HoldOutcome",
     "HoldRefusalReason",
     "HoldRefused",
     "HoldStore",
@@ -92,6 +95,7 @@ class HoldStore:
         self._attempts = attempts_per_minute
         self._life_ms = max_hold_seconds * 1000
         self._max_shows = max_shows
+        self._rankings: dict[tuple[int, int], asyncio.Future[str]] = {}
         if layouts is None and isinstance(inventory, LayoutSource):
             layouts = inventory
         self.waitlist = Waitlist(
@@ -116,12 +120,16 @@ class HoldStore:
         result = await self._hold_in_redis(show_id, user_id, seats, paid=paid)
         if connected is None or isinstance(result, HoldRefused):
             return result
+        return await self._lock_at_theatre(connected, result)
+
+    async def _lock_at_theatre(self, connected: ConnectedShow, hold: Hold) -> Hold | HoldRefused:
+        """Lock a new hold's seats at its theatre; a refusal undoes the hold."""
         assert self.theatre is not None  # _connected() finds shows only through it
-        locked = await self.theatre.lock_hold(connected, result, self._is_live)
+        locked = await self.theatre.lock_hold(connected, hold, self._is_live)
         if isinstance(locked, HoldRefused):
-            await self._release_in_redis(show_id, result.token)
+            await self._release_in_redis(hold.show_id, hold.token)
             return locked
-        return await self._end_by(result, locked.expires_ms)
+        return await self._end_by(hold, locked.expires_ms)
 
     async def _end_by(self, hold: Hold, end_ms: int) -> Hold:
         """The hold ends by `end_ms` (its theatre's lock ends then), so the user sees the true deadline."""
@@ -134,23 +142,128 @@ class HoldStore:
             await self._due.register(hold.show_id, reply["due"])
         return replace(hold, expires_at=from_ms(reply["exp"])) if reply.get("exp") else hold
 
+    async def hold_best(self, show_id: int, user_id: int, count: int) -> HoldOutcome:
+        """Hold the best `count` seats side by side (replacing the user's selection) in one script call.
+
+        Refused with NO_SEATS_TOGETHER when no block of `count` is free; the outcome carries the seat map
+        as the user sees it afterwards. At a connected cinema the block is then locked at its theatre
+        like any hold (a refused lock undoes it and names the seats that went elsewhere).
+        """
+        token = secrets.token_urlsafe(18)
+        extra_keys = [*self._hold_keys(show_id, user_id), ranking_key(show_id, count)]
+        args: list[str | int] = [count, "", *self._hold_args(user_id, token)]
+        now_ms = self._shows.now_ms()
+        reply = await self._shows.run("best", show_id, args, now_ms=now_ms, extra_keys=extra_keys)
+        if reply.get("need_ranking"):
+            # The first "best" press of this show and count since its inventory was loaded.
+            args[1] = await self._ranking(show_id, count)
+            now_ms = self._shows.now_ms()
+            reply = await self._shows.run("best", show_id, args, now_ms=now_ms, extra_keys=extra_keys)
+        seats = sorted(int(seat) for seat in as_list(reply["seats"]))
+        result = await self._held(show_id, user_id, token, seats, reply["hold"], now_ms)
+        seat_map = parse_seat_map(show_id, user_id, reply["map"])
+        connected = await self._connected(show_id)
+        if connected is None:
+            if _undone(result):
+                seat_map = await self.seat_map(show_id, user_id)
+            return HoldOutcome(result, seat_map)
+        if isinstance(result, Hold):
+            result = await self._lock_at_theatre(connected, result)
+        return HoldOutcome(result, await self.seat_map(show_id, user_id))
+
+    async def toggle_seat(self, show_id: int, user_id: int, seat_id: int) -> HoldOutcome:
+        """Add the seat to the user's selection, or take it out if it is in it, in one script call.
+
+        The outcome is the new hold (or the refusal, the old selection kept), or None when the last seat
+        was let go; with the seat map as the user sees it afterwards. At a connected cinema the same steps
+        go through `hold` and `release`, so that the theatre's locks follow.
+        """
+        if await self._connected(show_id) is not None:
+            return await self._toggle_with_theatre(show_id, user_id, seat_id)
+        token = secrets.token_urlsafe(18)
+        args: list[str | int] = [seat_id, *self._hold_args(user_id, token)]
+        now_ms = self._shows.now_ms()
+        reply = await self._shows.run(
+            "toggle", show_id, args, now_ms=now_ms, extra_keys=self._hold_keys(show_id, user_id)
+        )
+        seat_map = parse_seat_map(show_id, user_id, reply["map"])
+        if "released" in reply:
+            await self._after_change(show_id, reply["released"])
+            await self._uncount_show(str(user_id), show_id)
+            return HoldOutcome(None, seat_map)
+        seats = sorted(int(seat) for seat in as_list(reply["seats"]))
+        result = await self._held(show_id, user_id, token, seats, reply["hold"], now_ms)
+        if _undone(result):
+            seat_map = await self.seat_map(show_id, user_id)
+        return HoldOutcome(result, seat_map)
+
+    async def _toggle_with_theatre(self, show_id: int, user_id: int, seat_id: int) -> HoldOutcome:
+        current = await self.current_hold(show_id, user_id)
+        chosen = set(current.seat_ids if current else ()) ^ {seat_id}
+        result: Hold | HoldRefused | None = None
+        if chosen:
+            result = await self.hold(show_id, user_id, sorted(chosen))
+        elif current is not None:
+            await self.release(show_id, current.token)
+        return HoldOutcome(result, await self.seat_map(show_id, user_id))
+
+    async def _ranking(self, show_id: int, count: int) -> str:
+        """The show's ranking for `count` seats, read once however many presses found it missing at once."""
+        key = (show_id, count)
+        task = self._rankings.get(key)
+        if task is None:
+
+            async def rank() -> str:
+                return ranking_payload(await self.waitlist.layout(show_id), count)
+
+            task = asyncio.ensure_future(rank())
+            self._rankings[key] = task
+            task.add_done_callback(lambda _task: self._rankings.pop(key, None))
+        return await asyncio.shield(task)
+
+    def _hold_args(self, user_id: int, token: str, *, paid: bool = False) -> list[str | int]:
+        """hold.lua's ARGV after the inventory and clock, up to the seats."""
+        # The lifetime limit's pause before a new run of holds: as long as a hold lasts.
+        life = [0, 0] if paid else [self._life_ms, self._hold_ms]
+        return [user_id, token, self._hold_ms, self._max_seats, self._attempts, RATE_WINDOW_MS, *life]
+
+    @staticmethod
+    def _hold_keys(show_id: int, user_id: int) -> list[str]:
+        """hold.lua's KEYS after the show's: the user's attempts counter and hold-lifetime start."""
+        keys = ShowKeys(show_id)
+        return [keys.attempts(user_id), keys.hold_since(user_id)]
+
     async def _hold_in_redis(
         self, show_id: int, user_id: int, seats: list[int], *, paid: bool = False
     ) -> Hold | HoldRefused:
         token = secrets.token_urlsafe(18)
-        # The lifetime limit's pause before a new run of holds: as long as a hold lasts.
-        life = [0, 0] if paid else [self._life_ms, self._hold_ms]
-        limits = [self._hold_ms, self._max_seats, self._attempts, RATE_WINDOW_MS, *life]
-        args: list[str | int] = [user_id, token, *limits, *seats]
-        keys = ShowKeys(show_id)
+        args = [*self._hold_args(user_id, token, paid=paid), *seats]
         now_ms = self._shows.now_ms()
         reply = await self._shows.run(
             "hold",
             show_id,
             args,
             now_ms=now_ms,
-            extra_keys=[keys.attempts(user_id), keys.hold_since(user_id)],
+            extra_keys=self._hold_keys(show_id, user_id),
         )
+        return await self._held(show_id, user_id, token, seats, reply, now_ms, paid=paid)
+
+    async def _held(
+        self,
+        show_id: int,
+        user_id: int,
+        token: str,
+        seats: list[int],
+        reply: dict[str, Any],
+        now_ms: int,
+        *,
+        paid: bool = False,
+    ) -> Hold | HoldRefused:
+        """The hold (or refusal) hold.lua's reply stands for, after its bookkeeping is done.
+
+        A user's first hold of a show also counts the show among those they hold: over `max_shows`, the
+        hold is undone and refused TOO_MANY_SHOWS.
+        """
         if reply.get("due"):
             await self._due.register(show_id, reply["due"])
         await self._after_change(show_id, reply)
@@ -232,7 +345,8 @@ class HoldStore:
     async def forget_inventory(self, show_id: int) -> None:
         """Drop the cached hall, start time and sale status of a show (after the catalogue changed it)."""
         keys = ShowKeys(show_id)
-        await self._shows.redis.delete(keys.key("meta"), keys.key("seats"))
+        rankings = [ranking_key(show_id, count) for count in range(1, self._max_seats + 1)]
+        await self._shows.redis.delete(keys.key("meta"), keys.key("seats"), *rankings)
 
     async def seat_map(self, show_id: int, user_id: int | None) -> SeatMap:
         """Every seat's state as the user sees it (booking_core.holds.seat_map), the theatre's included."""
@@ -257,15 +371,11 @@ class HoldStore:
         *,
         together: bool = True,
         wheelchair: bool = False,
-        tie_break: int | None = None,
     ) -> tuple[int, ...] | None:
-        """The best `count` seats the user could hold now (their own held seats count as available).
-
-        `tie_break` (e.g. the user's id) orders equally good blocks, so users asking at once spread out.
-        """
+        """The best `count` seats the user could hold now (their own held seats count as available)."""
         taken = await self._taken_by_others(show_id, user_id)
         layout = await self.waitlist.layout(show_id)
-        return best_seats(layout, taken, count, together=together, wheelchair=wheelchair, tie_break=tie_break)
+        return best_seats(layout, taken, count, together=together, wheelchair=wheelchair)
 
     async def stranded_by(
         self, show_id: int, user_id: int | None, seat_ids: Sequence[int]
@@ -317,3 +427,8 @@ class HoldStore:
             await self._events.publish(event)
         if reply.get("settle"):
             await self.waitlist.settle(show_id)
+
+
+def _undone(result: Hold | HoldRefused | None) -> bool:
+    """The script granted the hold, then it was undone (too many shows): the map it answered is stale."""
+    return isinstance(result, HoldRefused) and result.reason is HoldRefusalReason.TOO_MANY_SHOWS

@@ -1,8 +1,8 @@
 """The seat map's buttons: open it, move between blocks, toggle seats, hold the best seats, let seats go.
 
-Each press is handled under the user's selection lock (bot/seat_map/lock.py). The core call (one
+Each press is decided under the user's selection lock (bot/seat_map/lock.py). The core call (one
 Redis script) comes before the callback answer because the answer says how it went; the slow part
-(drawing, uploading) comes after it.
+(drawing, uploading) comes after it, outside the lock.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from telegram import Update
 from bot import context as ctx
 from bot.codec import Action
 from bot.context import BotApplication, BotContext
+from bot.flood_control import screen_turn
 from bot.replies import answer, pressed, show
 from bot.routing import on_button
 from bot.seat_map import taps as seat_taps
@@ -35,9 +36,19 @@ async def hall_or_gone(update: Update, context: BotContext, show_id: int) -> Sho
 
 
 async def _tap(
-    update: Update, context: BotContext, show_id: int, act: Callable[[ShowHall, int], Awaitable[Outcome]]
+    update: Update,
+    context: BotContext,
+    show_id: int,
+    act: Callable[[ShowHall, int], Awaitable[Outcome]],
+    *,
+    keep_picture: bool = True,
 ) -> None:
-    """Do `act` on the user's hold, answer the press with its outcome, redraw the map."""
+    """Do `act` on the user's hold, answer the press with its outcome, redraw the map (its picture
+    only when it shows another block, unless not `keep_picture`).
+
+    The redraw runs after the user's next tap may start: its screen turn, taken while the outcome is
+    fresh, keeps an older screen from overtaking a newer one in the rate limiter (bot/flood_control.py).
+    """
     user = ctx.user_id(update)
     async with selection_lock(show_id, user):
         hall = await hall_or_gone(update, context, show_id)
@@ -45,8 +56,18 @@ async def _tap(
             return
         outcome = await act(hall, user)
         await answer(update, outcome.text, alert=outcome.alert)
+        turn = screen_turn()
+    async with ctx.services(context).redraws:
         await present_seat_map(
-            update, context, hall, outcome.block, outcome.note, join_waitlist_for=outcome.join_waitlist_for
+            update,
+            context,
+            hall,
+            outcome.block,
+            outcome.note,
+            outcome.seat_map,
+            turn,
+            keep_picture=keep_picture,
+            join_waitlist_for=outcome.join_waitlist_for,
         )
 
 
@@ -60,7 +81,7 @@ async def seat_map(update: Update, context: BotContext) -> None:
     async def stay(_hall: ShowHall, _user: int) -> Outcome:
         return Outcome(block=block)
 
-    await _tap(update, context, show_id, stay)
+    await _tap(update, context, show_id, stay, keep_picture=False)
 
 
 async def toggle_seat(update: Update, context: BotContext) -> None:

@@ -1,5 +1,6 @@
-"""Start and city: /start greets the user with a share-location keyboard and the list of cities;
-sharing a location picks the nearest city with cinemas and lists its movies."""
+"""Start and city: /start greets the user with the list of cities (one message, whose "nearest city"
+button asks for a location); sharing a location picks the nearest city with cinemas and lists its
+movies."""
 
 from __future__ import annotations
 
@@ -16,22 +17,29 @@ from bot.routing import on_button
 from bot.views.catalogue import (
     cities_screen,
     location_keyboard,
+    location_prompt,
     movies_screen,
     nearest_city_line,
-    welcome_text,
+    welcome_screen,
 )
-from bot.views.screen import Screen
 
 
 async def start(update: Update, context: BotContext) -> None:
-    """/start: remember the customer, greet them with the location keyboard, then the cities."""
+    """/start: remember the customer, greet them with the cities (one message)."""
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
         return
     core = ctx.core(context)
     await get_or_create_customer(core.sessions, user.id, chat.id, user.full_name)
-    await send(context.bot, chat.id, Screen(welcome_text(user.first_name)), reply_markup=location_keyboard())
-    await send(context.bot, chat.id, cities_screen(await core.catalogue.cities()))
+    await send(context.bot, chat.id, welcome_screen(user.first_name, await core.catalogue.cities()))
+
+
+async def ask_location(update: Update, context: BotContext) -> None:
+    """The LOCATION_ASK button: send the location-sharing keyboard."""
+    chat = update.effective_chat
+    await answer(update)
+    if chat is not None:
+        await send(context.bot, chat.id, location_prompt(), reply_markup=location_keyboard())
 
 
 async def cities(update: Update, context: BotContext) -> None:
@@ -58,4 +66,5 @@ def register(application: BotApplication) -> None:
     """Add /start, the CITIES button and shared locations."""
     application.add_handler(CommandHandler("start", start))
     application.add_handler(on_button(cities, Action.CITIES))
+    application.add_handler(on_button(ask_location, Action.LOCATION_ASK))
     application.add_handler(MessageHandler(filters.LOCATION, location))

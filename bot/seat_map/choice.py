@@ -17,13 +17,6 @@ def hall_rows(layout: HallLayout) -> best_seats.HallLayout:
     ]
 
 
-def toggled(selection: Sequence[int], seat_id: int) -> tuple[int, ...]:
-    """The selection with `seat_id` added, or removed if it was in it."""
-    chosen = set(selection)
-    chosen.symmetric_difference_update({seat_id})
-    return tuple(sorted(chosen))
-
-
 def taken_by_others(seat_map: SeatMap) -> frozenset[int]:
     """Seats the user cannot have: everything not free, except their own."""
     return frozenset(

@@ -18,8 +18,10 @@ from telegram import Message, Update
 
 from booking_core.catalogue.views import HallLayout, ShowDetails
 from booking_core.holds.seat_map import SeatMap
+from bot.codec import Action, decode
 from bot.context import BotContext, core, user_id
-from bot.replies import show
+from bot.flood_control import Traffic
+from bot.replies import recaption, show
 from bot.seat_map.choice import best_for, free_seats_not_wheelchair
 from bot.views.hall_picture import render_hall
 from bot.views.screen import Screen
@@ -87,13 +89,15 @@ async def seat_map_view(
     user: int,
     block_number: int,
     note: str | None = None,
+    seat_map: SeatMap | None = None,
     *,
     join_waitlist_for: int = 0,
 ) -> SeatMapView:
-    """The user's current view of a block (HOME_BLOCK: where their seats, or the best pair, are);
-    `join_waitlist_for` N makes its waitlist button a one-tap join for N seats side by side."""
-    holds = core(context).holds
-    seat_map = await holds.seat_map(hall.details.show_id, user)
+    """The user's view of a block (HOME_BLOCK: where their seats, or the best pair, are), from `seat_map`
+    when the caller has just had it from the core, else read afresh; `join_waitlist_for` N makes its
+    waitlist button a one-tap join for N seats side by side."""
+    if seat_map is None:
+        seat_map = await core(context).holds.seat_map(hall.details.show_id, user)
     if block_number == HOME_BLOCK:
         preferred = (
             seat_map.your_hold.seat_ids if seat_map.your_hold else best_for(hall.layout, seat_map, HOME_PAIR)
@@ -121,13 +125,27 @@ async def present_seat_map(
     hall: ShowHall,
     block_number: int,
     note: str | None = None,
+    seat_map: SeatMap | None = None,
+    traffic: Traffic | None = None,
     *,
+    keep_picture: bool = False,
     join_waitlist_for: int = 0,
 ) -> Message | None:
-    """Show the seat map of a block in place of the pressed message (a new message from a text screen)."""
+    """Show the seat map of a block in place of the pressed message (a new message from a text screen);
+    `seat_map` when the caller just had it from the core, `traffic` the screen's turn (bot/replies.py).
+
+    With `keep_picture` (a tap on the map), a map already showing this block keeps its hall picture and
+    only its caption and keyboard change: the picture is drawn when the view moves to another block.
+    """
     view = await seat_map_view(
-        context, hall, user_id(update), block_number, note, join_waitlist_for=join_waitlist_for
+        context, hall, user_id(update), block_number, note, seat_map, join_waitlist_for=join_waitlist_for
     )
+    query = update.callback_query
+    pressed = query.message if query is not None else None
+    on_this_block = isinstance(pressed, Message) and shown_block(pressed) == view.block.number
+    if keep_picture and on_this_block and isinstance(pressed, Message) and pressed.photo:
+        screen = Screen(seat_map_caption(view), seat_map_keyboard(view), pressed.photo[-1].file_id)
+        return await recaption(context.bot, pressed, screen, traffic)
     frame = [seat.id for seat in view.block.seats()]
     picture = await asyncio.to_thread(render_hall, hall.layout, view.seat_map.states, frame)
     redis: aioredis.Redis = core(context).redis
@@ -136,10 +154,21 @@ async def present_seat_map(
     known = found.decode() if isinstance(found, bytes) else found
     photo: bytes | str = known or picture
     screen = Screen(seat_map_caption(view), seat_map_keyboard(view), photo)
-    message = await show(update, context, screen)
+    message = await show(update, context, screen, traffic)
     if known is None and message is not None and message.photo:
         await redis.set(key, message.photo[-1].file_id, ex=PICTURE_ID_SECONDS)
     return message
+
+
+def shown_block(message: Message) -> int | None:
+    """The block of the hall a seat-map message shows (read off its seat buttons), None if none."""
+    markup = message.reply_markup
+    for row in markup.inline_keyboard if markup is not None else ():
+        for key in row:
+            callback = decode(key.callback_data if isinstance(key.callback_data, str) else None)
+            if callback is not None and callback.action == Action.SEAT:
+                return callback.args[2]
+    return None
 
 
 async def show_over_map(update: Update, context: BotContext, screen: Screen) -> Message | None:

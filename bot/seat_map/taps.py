@@ -1,27 +1,23 @@
 """What a tap on the seat map does to the user's hold, and what to tell them about it.
 
-Each function reads the seat map afresh, so a seat taken since the map was drawn is refused, and
-returns an `Outcome`: the callback answer (an alert for a refusal) and where the redrawn map opens.
+Each function makes one call to the core, which decides on the seats as they are now (a seat taken
+since the map was drawn is refused) and answers with the fresh seat map, and returns an `Outcome`: the
+callback answer (an alert for a refusal), where the redrawn map opens and the map to draw.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from booking_core.holds.best_hold import NoBlockFree, hold_best
+from booking_core.holds.best_hold import NoBlockFree, no_block_free
 from booking_core.holds.errors import HoldRefusalReason, HoldRefused
-from booking_core.holds.seat_map import SeatState
+from booking_core.holds.seat_map import SeatMap
 from booking_core.holds.store import HoldStore
-from bot.seat_map.choice import hall_rows, seat_labels, stranded_by, toggled
+from booking_core.holds.types import Hold
+from bot.seat_map.choice import hall_rows, seat_labels, stranded_by
 from bot.seat_map.screen import ShowHall
 from bot.views.hold_refusals import hold_refusal
 from bot.views.seat_keyboard import HOME_BLOCK
-
-_UNAVAILABLE = {
-    SeatState.SOLD: HoldRefusalReason.SEAT_SOLD,
-    SeatState.HELD: HoldRefusalReason.SEAT_TAKEN,
-    SeatState.OFFERED: HoldRefusalReason.WAITLIST_FIRST,
-}
 
 
 @dataclass(frozen=True)
@@ -33,6 +29,7 @@ class Outcome:
     block: int = HOME_BLOCK
     note: str | None = None  # a line for the caption too (the stranded-seat warning)
     join_waitlist_for: int = 0  # offer a one-tap join of the waitlist for this many seats side by side
+    seat_map: SeatMap | None = None  # the map as the core saw it right after, when it said so
 
 
 def refused(hall: ShowHall, refusal: HoldRefused, max_seats: int, block: int = HOME_BLOCK) -> Outcome:
@@ -55,29 +52,15 @@ def stranding_note(hall: ShowHall, stranded: tuple[int, ...]) -> str | None:
 async def toggle(
     holds: HoldStore, hall: ShowHall, user: int, seat_id: int, block: int, max_seats: int
 ) -> Outcome:
-    """Add the seat to the user's hold, or take it out if it is theirs."""
-    show_id = hall.details.show_id
-    current = await holds.seat_map(show_id, user)
-    state = current.states.get(seat_id)
-    if current.closed:
-        refusal: HoldRefusalReason | None = HoldRefusalReason.SHOW_STARTED
-    elif current.unavailable_reason is not None:
-        # A tap on a map drawn before the cinema's system went down: its states cannot be trusted.
-        refusal = HoldRefusalReason.THEATRE_UNAVAILABLE
-    else:
-        refusal = HoldRefusalReason.UNKNOWN_SEAT if state is None else _UNAVAILABLE.get(state)
-    if refusal is not None:
-        return refused(hall, HoldRefused(refusal, (seat_id,)), max_seats, block)
-    chosen = toggled(current.your_hold.seat_ids if current.your_hold else (), seat_id)
-    if not chosen and current.your_hold is not None:
-        await holds.release(show_id, current.your_hold.token)
-        return Outcome(f"{seat_labels(hall.layout, [seat_id])[0]} released.", block=block)
-    result = await holds.hold(show_id, user, chosen)
+    """Add the seat to the user's hold, or take it out if it is theirs (one core call)."""
+    outcome = await holds.toggle_seat(hall.details.show_id, user, seat_id)
+    result, after = outcome.result, outcome.seat_map
+    if result is None:
+        return Outcome(f"{seat_labels(hall.layout, [seat_id])[0]} released.", block=block, seat_map=after)
     if isinstance(result, HoldRefused):
-        return refused(hall, result, max_seats, block)
-    after = await holds.seat_map(show_id, user)
+        return replace(refused(hall, result, max_seats, block), seat_map=after)
     note = stranding_note(hall, stranded_by(hall.layout, after, result.seat_ids))
-    return Outcome(note, block=block, note=note)
+    return Outcome(note, block=block, note=note, seat_map=after)
 
 
 def none_side_by_side(none: NoBlockFree) -> str:
@@ -91,17 +74,21 @@ def none_side_by_side(none: NoBlockFree) -> str:
 
 
 async def best(holds: HoldStore, hall: ShowHall, user: int, count: int, max_seats: int) -> Outcome:
-    """Replace the user's selection with the best `count` seats side by side."""
+    """Replace the user's selection with the best `count` seats side by side (one core call)."""
     if count > max_seats:
         return refused(hall, HoldRefused(HoldRefusalReason.TOO_MANY_SEATS), max_seats)
-    result = await hold_best(holds, hall.details.show_id, hall_rows(hall.layout), user, count)
-    if isinstance(result, NoBlockFree):
-        return Outcome(none_side_by_side(result), alert=True, join_waitlist_for=count)
-    if isinstance(result, HoldRefused):
-        return refused(hall, result, max_seats)
+    outcome = await holds.hold_best(hall.details.show_id, user, count)
+    result, after = outcome.result, outcome.seat_map
+    if isinstance(result, HoldRefused) and result.reason == HoldRefusalReason.NO_SEATS_TOGETHER:
+        none = no_block_free(hall_rows(hall.layout), after, count)
+        return Outcome(none_side_by_side(none), alert=True, join_waitlist_for=count, seat_map=after)
+    if not isinstance(result, Hold):
+        return replace(
+            refused(hall, result or HoldRefused(HoldRefusalReason.SEAT_TAKEN), max_seats), seat_map=after
+        )
     block = hall.plan.block_of(result.seat_ids[0])
     held = ", ".join(seat_labels(hall.layout, result.seat_ids))
-    return Outcome(f"Held {held} for you.", block=block.number if block else HOME_BLOCK)
+    return Outcome(f"Held {held} for you.", block=block.number if block else HOME_BLOCK, seat_map=after)
 
 
 async def release(holds: HoldStore, hall: ShowHall, user: int) -> Outcome:

@@ -14,6 +14,7 @@ from bot.views.format import day_label, language_label, runtime_label, short_day
 from bot.views.screen import MAX_BUTTONS, Screen, button, esc, hall_app_url, in_rows, keyboard, web_app_button
 
 SHARE_LOCATION = "📍 Share location"
+NEAREST_CITY = "📍 Nearest city"
 # Beyond this a list would outgrow one keyboard (100 buttons) and one screen.
 MAX_MOVIES = 40
 MAX_CITIES = 60
@@ -32,14 +33,23 @@ class ShowsDay:
     next_day: date | None
 
 
-def welcome_text(first_name: str) -> str:
-    """The /start greeting that comes with the share-location keyboard."""
+def welcome_screen(first_name: str, cities: Sequence[CityInfo]) -> Screen:
+    """The /start greeting with the cities as buttons and a button to find the nearest one (one message)."""
     name = esc(first_name.strip()) or "there"
-    return (
-        f"👋 Hi {name}! I'm <b>Marquee</b>: I find what's on and book your cinema seats.\n\n"
-        f"Tap <b>{SHARE_LOCATION}</b> below and I'll pick the nearest city with cinemas, "
-        "or choose a city from the list."
+    greeting = f"👋 Hi {name}! I'm <b>Marquee</b>: I find what's on and book your cinema seats.\n\n"
+    listed = cities_screen(cities)
+    if listed.keyboard is None:
+        return Screen(greeting + listed.text)
+    nearest = [button(NEAREST_CITY, Action.LOCATION_ASK)]
+    return Screen(
+        f"{greeting}Choose your city, or tap <b>{NEAREST_CITY}</b> and share your location.",
+        keyboard([*listed.keyboard.inline_keyboard, nearest]),
     )
+
+
+def location_prompt() -> Screen:
+    """The request to share a location, sent with the location keyboard."""
+    return Screen(f"Tap <b>{SHARE_LOCATION}</b> below and I'll pick the nearest city with cinemas.")
 
 
 def location_keyboard() -> ReplyKeyboardMarkup:

@@ -48,6 +48,8 @@ def hold_refusal(reason: HoldRefusalReason, seat_labels: Sequence[str] = (), *, 
                 "You are holding seats for other shows already. Pay for them or release them "
                 "before picking seats here."
             )
+        case HoldRefusalReason.NO_SEATS_TOGETHER:
+            return "There are not that many free seats side by side now. Pick seats on the map instead."
         case _:
             assert_never(reason)
 

@@ -2,7 +2,7 @@
 
 Flood control is off unless a `FloodLimits` is given: the published figures are "about 1 message/s
 per chat, short bursts allowed" and "about 30/s across chats" (core.telegram.org/bots/faq); the burst
-sizes are not published, so they are settings here.
+sizes are not published, so they are settings here. Sends and edits both count.
 """
 
 from __future__ import annotations

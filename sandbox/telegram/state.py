@@ -306,6 +306,8 @@ class TelegramSandbox:
         edited = replace(message, **changes)
         if edited.content() == message.content():
             raise ApiError(errors.MESSAGE_NOT_MODIFIED)
+        if self.flood is not None:
+            self.flood.take(chat_id)  # an edit counts towards the chat's messages, as a send does
         message.edits.append(message.content())
         for name, value in changes.items():
             setattr(message, name, value)

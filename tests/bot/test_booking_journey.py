@@ -29,13 +29,13 @@ async def test_a_user_books_from_start_to_a_confirmed_ticket(
         assert details is not None
         fan = world.user(USER)
 
-        # Given a user who says /start: a greeting with the share-location keyboard, then the cities
-        greeting = await fan.say("/start")
-        assert "Marquee" in text_of(greeting)
-        assert world.telegram.chat_state(USER).reply_keyboard is not None
-        cities = await fan.wait_for_text("Choose your city")
+        # Given a user who says /start: one message, a greeting with the cities and a nearest-city button
+        cities = await fan.say("/start")
+        assert "Marquee" in text_of(cities) and "Choose your city" in text_of(cities)
         city = encode(Action.CITY, details.cinema.city_id)
-        assert city in cities.callback_data()
+        assert city in cities.callback_data() and encode(Action.LOCATION_ASK) in cities.callback_data()
+        assert [m.message_id for m in world.telegram.chat(USER) if m.from_bot] == [cities.message_id]
+        assert world.telegram.chat_state(USER).reply_keyboard is None
 
         # When they pick the city, the movie and the show time (each screen edits the same message)
         await fan.press(encode(Action.CITY, details.cinema.city_id))

@@ -61,8 +61,14 @@ async def test_sharing_a_location_picks_the_nearest_city_with_cinemas(world: Bot
     assert details is not None
     cities = await world.core.catalogue.cities()
     city = next(c for c in cities if c.id == details.cinema.city_id)
+    # And a user who pressed "nearest city" on the greeting and got the location-sharing keyboard
+    fan = world.user(USER)
+    await fan.say("/start")
+    await fan.press(encode(Action.LOCATION_ASK))
+    await fan.wait_for_text("Share location")
+    assert world.telegram.chat_state(USER).reply_keyboard is not None
     # When the user shares a location right next to the first one
-    answer = await world.user(USER).share_location(city.latitude + 0.001, city.longitude)
+    answer = await fan.share_location(city.latitude + 0.001, city.longitude)
     # Then they see that city's movies
     assert f"Nearest city with cinemas: <b>{city.name}</b>" in (answer.text or "") or city.name in text_of(
         answer

@@ -20,6 +20,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.app import build_application
 from bot.codec import Action, Callback, decode, encode
+from bot.flood_control import RepliesFirst
 from bot.notifications import TelegramNotifier
 from bot.running import running_bot
 from roles.resources import Core, open_core
@@ -130,8 +131,14 @@ async def running_seat_bot(database_url: str, redis_url: str, **overrides: Any) 
         )
         notifier = TelegramNotifier()
         async with open_core(settings, redis_url, notifier) as core:
+            # Telegram's pacing is left to the tests of bot/flood_control.py: these users press fast.
             application = build_application(
-                settings, core, token=TOKEN, api_base_url=sandbox.url, notifier=notifier
+                settings,
+                core,
+                token=TOKEN,
+                api_base_url=sandbox.url,
+                notifier=notifier,
+                rate_limiter=RepliesFirst.without_pacing(),
             )
             running = SeatBot(application, core, sandbox.state)
 

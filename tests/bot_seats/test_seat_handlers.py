@@ -65,6 +65,10 @@ async def test_tapping_a_seat_holds_it_and_tapping_again_lets_it_go(
     assert refreshed.caption is not None and "Your seats: B3 · 12.00 EUR" in refreshed.caption
     assert "min left)" in refreshed.caption
     assert ("💳 Pay 12.00 EUR", Action.CHECKOUT) in [(t, c.action) for t, c in callbacks(refreshed)]
+    # And the tap cost no picture: the caption and keyboard changed, the hall picture stayed
+    assert refreshed.photo_file_id == message.photo_file_id
+    assert not seat_bot.telegram.calls_to("editMessageMedia")
+    assert len(seat_bot.telegram.calls_to("editMessageCaption")) == 1
     # When they tap it again, it is theirs no more
     answer = await seat_bot.press(message.message_id, seat_button(refreshed, seat)[1])
     assert answer.text == "B3 released."

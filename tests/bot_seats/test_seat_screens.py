@@ -11,7 +11,7 @@ from booking_core.holds.types import Hold
 from booking_core.holds.waitlist import WaitlistPosition
 from booking_core.holds.waitlist_policy import WaitReason
 from bot.codec import Action, decode
-from bot.seat_map.choice import best_for, stranded_by, toggled
+from bot.seat_map.choice import best_for, stranded_by
 from bot.views.hold_refusals import hold_refusal, join_refusal
 from bot.views.screen import MAX_CAPTION
 from bot.views.seat_keyboard import plan_blocks
@@ -129,12 +129,6 @@ def test_a_cinema_whose_system_is_down_hides_the_seats_but_offers_a_refresh() ->
 def test_best_counts_stop_at_the_booking_limit() -> None:
     view = replace(_view(), max_seats=2)
     assert [text for text, action in _actions(view) if action == Action.BEST] == ["✨1", "✨2"]
-
-
-def test_toggling_adds_and_removes_a_seat() -> None:
-    assert toggled((3, 5), 4) == (3, 4, 5)
-    assert toggled((3, 4, 5), 4) == (3, 5)
-    assert toggled((), 9) == (9,)
 
 
 def test_a_pick_that_leaves_a_lone_seat_is_detected() -> None:

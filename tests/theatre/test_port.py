@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from adapters.theatre.http import HttpTheatreSystem, theatre_systems_from_settings
+from adapters.theatre.http import HttpTheatreSystem
+from adapters.theatre.systems import theatre_systems_from_settings
 from booking_core.settings import ConfigurationError
 from booking_core.theatre.port import (
     ScheduleRefused,

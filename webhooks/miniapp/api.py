@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from booking_core.bookings.errors import CheckoutRefusal
-from booking_core.holds.best_hold import NoBlockFree, hold_best
+from booking_core.holds.best_hold import no_block_free
 from booking_core.holds.errors import HoldRefusalReason, HoldRefused, JoinRefused
 from booking_core.holds.types import Hold
 from booking_core.holds.waitlist import WaitlistPosition
@@ -225,10 +225,12 @@ async def post_best(
     max_seats = miniapp.core.settings.MAX_SEATS_PER_BOOKING
     if count > max_seats:
         raise _hold_refused(hall, HoldRefused(HoldRefusalReason.TOO_MANY_SEATS), max_seats)
-    result = await hold_best(miniapp.core.holds, hall.details.show_id, hall.rows, user.id, count)
-    if isinstance(result, NoBlockFree):
-        code = "too_few_seats" if result.too_few else "no_seats_together"
-        raise ApiError(409, code, none_side_by_side(result))
+    outcome = await miniapp.core.holds.hold_best(hall.details.show_id, user.id, count)
+    result = outcome.result
+    if isinstance(result, HoldRefused) and result.reason == HoldRefusalReason.NO_SEATS_TOGETHER:
+        none = no_block_free(hall.rows, outcome.seat_map, count)
+        code = "too_few_seats" if none.too_few else "no_seats_together"
+        raise ApiError(409, code, none_side_by_side(none))
     if isinstance(result, HoldRefused):
         raise _hold_refused(hall, result, max_seats)
     return await _state(miniapp, hall, user)

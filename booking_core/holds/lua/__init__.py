@@ -2,8 +2,11 @@
 
 Each atomic operation is its own `.lua` file whose header documents its KEYS and ARGV. Per-show
 scripts get the shared prelude `_lib.lua` prepended (the standard show keys, the hold record format,
-freeing seats to the waitlist). redis-py's `Script` objects call EVALSHA and, on NOSCRIPT (after a
-Redis restart, failover or SCRIPT FLUSH), load the script again and retry, so callers never see it.
+freeing seats to the waitlist). A script may call other per-show scripts (`CALLS`): each is embedded
+as a local function `run_<name>(ARGV)` taking its own ARGV (so its text stays as it is) and returning
+its JSON reply, so the whole step stays one atomic call. redis-py's `Script` objects call EVALSHA
+and, on NOSCRIPT (after a Redis restart, failover or SCRIPT FLUSH), load the script again and retry,
+so callers never see it.
 """
 
 from __future__ import annotations
@@ -31,7 +34,12 @@ SHOW_SCRIPTS = (
     "forget_sold",
     "seat_map",
     "shorten",
+    "best",
+    "toggle",
 )
+# Scripts embedded in another, run as functions of their own ARGV: best.lua and toggle.lua hold with
+# hold.lua (toggle.lua releases with release.lua) and answer with the fresh seat map of seat_map.lua.
+CALLS = {"best": ("hold", "seat_map"), "toggle": ("hold", "release", "seat_map")}
 
 
 def _read(name: str) -> str:
@@ -45,7 +53,10 @@ def script_source(name: str) -> str:
         return _read(name)
     if name not in SHOW_SCRIPTS:
         raise KeyError(f"no Lua script called {name!r}")
-    return _read("_lib") + "\n" + _read(name)
+    embedded = [
+        f"local function run_{called}(ARGV)\n{_read(called)}\nend\n" for called in CALLS.get(name, ())
+    ]
+    return "\n".join([_read("_lib"), *embedded, _read(name)])
 
 
 class RedisScripts:
