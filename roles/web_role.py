@@ -36,16 +36,21 @@ async def opened_miniapp(
     """The Mini App's collaborators: in webhook mode the running bot's Bot, else a Bot of its own.
 
     A Bot of its own also carries the core's events (a hold of the page expiring, a waitlist offer made
-    when the page releases seats) to the users, as the bot role does with its own.
+    when the page releases seats) to the users, as the bot role does with its own. It does not ask
+    Telegram anything at start-up (no getMe): the web role serves payment webhooks, and checks its own
+    port first, even while Telegram cannot be reached.
     """
     reminders = HoldReminders(core.redis, core.holds)
     token, script = endpoints.telegram_token, endpoints.telegram_web_app_script
     if bot_application is not None:
         yield MiniApp(core, bot_application.bot, token, reminders, script)
         return
-    async with telegram_bot(token, endpoints.telegram_api_base_url) as bot:
-        notifier.bind(bot, core, reminders)
+    bot = telegram_bot(token, endpoints.telegram_api_base_url)
+    notifier.bind(bot, core, reminders)
+    try:
         yield MiniApp(core, bot, token, reminders, script)
+    finally:
+        await bot.shutdown()
 
 
 def web_application(

@@ -146,6 +146,12 @@ class RedisClusterServers:
         """The nodes whose process is alive."""
         return [node for node in self.nodes if node.process is not None and node.process.poll() is None]
 
+    def empty(self) -> None:
+        """Empty every master (its replica follows): the session's cluster holds no earlier test's keys."""
+        for node in self.running():
+            if node.client().info("replication")["role"] == "master":
+                node.client().flushall()
+
     def master_of(self, key: str) -> RedisNode:
         """The node serving the slot of `key` now (asked of any running node)."""
         slot = key_slot(key.encode())

@@ -52,6 +52,17 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def free_port_pairs(count: int, host: str = "127.0.0.1") -> list[int]:
+    """`count` ports p, each with p + 1 free too, no two pairs overlapping (a demo takes p and p + 1)."""
+    chosen: list[int] = []
+    while len(chosen) < count:
+        port = free_port(host)
+        taken = {p for c in chosen for p in (c - 1, c, c + 1)}
+        if port not in taken and port + 1 not in taken and not listening(host, port + 1):
+            chosen.append(port)
+    return chosen
+
+
 def listening(host: str, port: int) -> bool:
     """True when something accepts connections at host:port."""
     with closing(socket.socket()) as sock:
@@ -75,10 +86,10 @@ def environment(tmp_path: Path, **settings: str) -> dict[str, str]:
     env.update(
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'marquee.db'}",
         DATA_DIR=str(tmp_path / "data"),
-        HTTP_PORT=str(free_port()),
-        SANDBOX_PORT=str(free_port()),
-        DEMO_THEATRE_PORT=str(free_port()),
     )
+    # The demo serves SMTP one port above SANDBOX_PORT and a box office one above DEMO_THEATRE_PORT.
+    http_port, sandbox_port, theatre_port = free_port_pairs(3)
+    env.update(HTTP_PORT=str(http_port), SANDBOX_PORT=str(sandbox_port), DEMO_THEATRE_PORT=str(theatre_port))
     if (url := redis_url()) is not None:
         env["REDIS_URL"] = url
     env.update(settings)

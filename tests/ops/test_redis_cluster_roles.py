@@ -37,6 +37,7 @@ async def test_web_and_worker_sell_through_a_redis_cluster(
     rabbitmq: str,
     tmp_path: Path,
 ) -> None:
+    redis_cluster.empty()  # show ids start again at 1 in this test's database
     services = Services(ops_database, redis_cluster.url, broker_url=rabbitmq)
     async with deployed(tmp_path, services, sandbox, http) as deployment:
         web = deployment.start_web("web")

@@ -62,7 +62,8 @@ async def race_for_a_seat(user: ChatUser, show_id: int) -> bool:
             await user.wait_for_button(encode(Action.CHECKOUT, show_id))
             return True
         if answer.startswith("Only 0 seat(s) are free"):
-            await user.wait_for_button(encode(Action.WAITLIST_JOIN, show_id, 0, 1))
+            # The map offers the one-tap join for the seat asked for
+            await user.wait_for_button(encode(Action.WAITLIST_JOIN, show_id, 1, 1))
             return False
         await user.wait_for_button(best)  # lost a race for a seat still free: look again
     raise AssertionError(f"user {user.id} neither held a seat nor saw the show full: {answer!r}")
@@ -70,7 +71,6 @@ async def race_for_a_seat(user: ChatUser, show_id: int) -> bool:
 
 async def join_waitlist(user: ChatUser, show_id: int) -> int:
     """Join the show's waitlist for one seat; the place in line the bot tells."""
-    await user.press(encode(Action.WAITLIST_JOIN, show_id, 0, 1))
     one_seat = encode(Action.WAITLIST_JOIN, show_id, 1, 1)
     await user.wait_for_button(one_seat)
     answer = await user.press(one_seat)

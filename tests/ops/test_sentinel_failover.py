@@ -27,7 +27,7 @@ from tests.redis_topologies import SentinelGroup
 
 pytestmark = pytest.mark.timeout(90)
 
-FIRST_USER = 840_001
+FIRST_USER = 860_001
 USERS = 4
 
 
