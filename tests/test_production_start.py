@@ -26,6 +26,7 @@ from sqlalchemy import create_engine, func, select
 
 from booking_core.models import Show
 from sandbox.telegram.app import start_telegram_sandbox
+from tests.ops.services import free_port_pairs
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -50,17 +51,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     with closing(socket.socket()) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
-
-
-def free_port_pairs(count: int, host: str = "127.0.0.1") -> list[int]:
-    """`count` ports p, each with p + 1 free too, no two pairs overlapping (a demo takes p and p + 1)."""
-    chosen: list[int] = []
-    while len(chosen) < count:
-        port = free_port(host)
-        taken = {p for c in chosen for p in (c - 1, c, c + 1)}
-        if port not in taken and port + 1 not in taken and not listening(host, port + 1):
-            chosen.append(port)
-    return chosen
 
 
 def listening(host: str, port: int) -> bool:

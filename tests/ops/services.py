@@ -45,6 +45,17 @@ def free_port(*, pair: bool = False) -> int:
             return port
 
 
+def free_port_pairs(count: int) -> list[int]:
+    """`count` ports p on 127.0.0.1, each with p + 1 free too, no two pairs overlapping (a demo serves
+    SMTP one port above SANDBOX_PORT and its database box office one above DEMO_THEATRE_PORT)."""
+    chosen: list[int] = []
+    while len(chosen) < count:
+        port = free_port(pair=True)
+        if not {port - 1, port, port + 1} & set(chosen):
+            chosen.append(port)
+    return chosen
+
+
 def _port_free(port: int) -> bool:
     with socket.socket() as probe:
         try:

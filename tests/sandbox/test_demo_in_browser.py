@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.ops.roles import ROOT, RoleProcess, role_environment, start_role
-from tests.ops.services import free_port
+from tests.ops.services import free_port_pairs
 from tests.sandbox.browser import chromium_path
 
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -50,7 +50,7 @@ class Demo:
 @pytest.fixture
 async def demo(tmp_path: Path) -> AsyncIterator[Demo]:
     """`python main.py run` with nothing configured but free ports; stopped as Ctrl-C would stop it."""
-    http_port, sandbox_port, theatre_port = free_port(), free_port(pair=True), free_port()
+    http_port, sandbox_port, theatre_port = free_port_pairs(3)
     env = role_environment(
         HTTP_PORT=http_port,
         PUBLIC_BASE_URL=f"http://127.0.0.1:{http_port}",
