@@ -16,7 +16,8 @@ from functools import lru_cache
 import redis.asyncio as aioredis
 from telegram import Message, Update
 
-from booking_core.catalogue.views import HallLayout, ShowDetails
+from booking_core.catalogue.views import ShowDetails
+from booking_core.hall_layout import HallLayout
 from booking_core.holds.seat_map import SeatMap
 from bot.codec import Action, decode
 from bot.context import BotContext, core, user_id

@@ -18,3 +18,12 @@ async def world(
     """The bot, the web app with the Mini App, and the sandbox, over an empty database and Redis."""
     async with open_world(database_url, redis_endpoint.url) as running:
         yield running
+
+
+@pytest.fixture
+async def counted_world(
+    engine: AsyncEngine, database_url: str, private_redis_endpoint: RedisEndpoint
+) -> AsyncIterator[BotWorld]:
+    """The `world`, on a Redis server of the test's own (its commandstats count this world's calls alone)."""
+    async with open_world(database_url, private_redis_endpoint.url) as running:
+        yield running

@@ -20,6 +20,7 @@ from aiohttp import web
 from booking_core.bookings.errors import CheckoutRefusal
 from booking_core.holds.best_hold import no_block_free
 from booking_core.holds.errors import HoldRefusalReason, HoldRefused, JoinRefused
+from booking_core.holds.seat_map import SeatMap
 from booking_core.holds.types import Hold
 from booking_core.holds.waitlist import WaitlistPosition
 from booking_core.theatre.port import LOCAL_SYSTEM
@@ -95,16 +96,23 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 
 async def _state(
-    miniapp: MiniApp, hall: ShowHall, user: WebAppUser, *, polled: bool = False, whole: bool = False
+    miniapp: MiniApp,
+    hall: ShowHall,
+    user: WebAppUser,
+    *,
+    polled: bool = False,
+    whole: bool = False,
+    after: SeatMap | None = None,
 ) -> dict[str, Any]:
-    """The user's view of the show: after an action read afresh (live part only); `polled` from the
-    shared seat map of the last moment; `whole` with the hall."""
+    """The user's view of the show: after an action (live part only) from the map the core answered it
+    with (`after`), else read afresh; `polled` from the shared seat map of the last moment; `whole` with
+    the hall."""
     holds, show_id = miniapp.core.holds, hall.details.show_id
     if polled:
         seat_map = await miniapp.seat_maps.seat_map(show_id, user.id)
     else:
         miniapp.seat_maps.forget(show_id)
-        seat_map = await holds.seat_map(show_id, user.id)
+        seat_map = after or await holds.seat_map(show_id, user.id)
     position = await holds.waitlist.position(show_id, user.id) if seat_map.waiting else None
     return (show_state if whole else live_state)(
         hall,
@@ -209,10 +217,10 @@ async def post_hold(
         if current is not None:
             await _release(miniapp, show_id, current, user)
         return await _state(miniapp, hall, user)
-    result = await miniapp.core.holds.hold(show_id, user.id, seat_ids)
-    if isinstance(result, HoldRefused):
-        raise _hold_refused(hall, result, max_seats)
-    return await _state(miniapp, hall, user)
+    outcome = await miniapp.core.holds.choose(show_id, user.id, seat_ids)
+    if isinstance(outcome.result, HoldRefused):
+        raise _hold_refused(hall, outcome.result, max_seats)
+    return await _state(miniapp, hall, user, after=outcome.seat_map)
 
 
 async def post_best(
@@ -228,12 +236,12 @@ async def post_best(
     outcome = await miniapp.core.holds.hold_best(hall.details.show_id, user.id, count)
     result = outcome.result
     if isinstance(result, HoldRefused) and result.reason == HoldRefusalReason.NO_SEATS_TOGETHER:
-        none = no_block_free(hall.rows, outcome.seat_map, count)
+        none = no_block_free(hall.layout, outcome.seat_map, count)
         code = "too_few_seats" if none.too_few else "no_seats_together"
         raise ApiError(409, code, none_side_by_side(none))
     if isinstance(result, HoldRefused):
         raise _hold_refused(hall, result, max_seats)
-    return await _state(miniapp, hall, user)
+    return await _state(miniapp, hall, user, after=outcome.seat_map)
 
 
 async def post_release(
