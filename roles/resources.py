@@ -144,6 +144,7 @@ async def open_worker_context(
                 sms=sms,
                 mail=SmtpMailSender(smtp_url),
                 broker=broker,
+                telegram_paid_broadcast=settings.TELEGRAM_ALLOW_PAID_BROADCAST,
             )
         finally:
             await sms.close()
