@@ -120,18 +120,36 @@ class HoldStore:
         return await self._lock_at_theatre(connected, result)
 
     async def choose(self, show_id: int, user_id: int, seat_ids: Sequence[int]) -> HoldOutcome:
-        """`hold` these seats (the user's whole selection, all or nothing), answered with the seat map as
-        the user sees it afterwards, read in the same script call: a Mini App tap is one round trip.
+        """Hold exactly these seats (the user's whole selection, all or nothing, as `hold`), answered with
+        the seat map as the user sees it afterwards, read in the same script call: a Mini App tap is one
+        round trip. An empty selection lets the user's seats go: a hold is released, a waitlist offer
+        declined (its seats pass to the next waiter); the outcome's result is then None.
 
-        At a connected cinema the hold goes through `hold` (its theatre's lock follows) and the map is
-        read after it.
+        At a connected cinema the steps go through `hold`, `release` and the waitlist's `decline` (the
+        theatre's locks follow) and the map is read after them.
         """
-        seats = _selection(seat_ids)
+        seats = sorted({int(seat) for seat in seat_ids})
         if await self._connected(show_id) is not None:
-            result = await self.hold(show_id, user_id, seats)
-            return HoldOutcome(result, await self.seat_map(show_id, user_id))
+            return HoldOutcome(
+                await self._choose_with_theatre(show_id, user_id, seats),
+                await self.seat_map(show_id, user_id),
+            )
         token, now_ms, reply = await self._run_hold("choose", show_id, user_id, seats)
+        if "released" in reply:
+            return await self._released(show_id, user_id, reply)
         return await self._outcome(show_id, user_id, token, seats, reply, now_ms)
+
+    async def _choose_with_theatre(
+        self, show_id: int, user_id: int, seats: list[int]
+    ) -> Hold | HoldRefused | None:
+        if seats:
+            return await self.hold(show_id, user_id, seats)
+        current = await self.current_hold(show_id, user_id)
+        if current is not None and current.is_offer:
+            await self.waitlist.decline(show_id, user_id)
+        elif current is not None:
+            await self.release(show_id, current.token)
+        return None
 
     async def _lock_at_theatre(self, connected: ConnectedShow, hold: Hold) -> Hold | HoldRefused:
         """Lock a new hold's seats at its theatre; a refusal undoes the hold."""
@@ -194,13 +212,16 @@ class HoldStore:
         reply = await self._shows.run(
             "toggle", show_id, args, now_ms=now_ms, extra_keys=self._hold_keys(show_id, user_id)
         )
-        seat_map = parse_seat_map(show_id, user_id, reply["map"])
         if "released" in reply:
-            await self._after_change(show_id, reply["released"])
-            await self._uncount_show(str(user_id), show_id)
-            return HoldOutcome(None, seat_map)
+            return await self._released(show_id, user_id, reply)
         seats = sorted(int(seat) for seat in as_list(reply["seats"]))
         return await self._outcome(show_id, user_id, token, seats, reply, now_ms)
+
+    async def _released(self, show_id: int, user_id: int, reply: dict[str, Any]) -> HoldOutcome:
+        """The outcome of a script that let the user's seats go with release.lua (`reply["released"]`)."""
+        await self._after_change(show_id, reply["released"])
+        await self._uncount_show(str(user_id), show_id)
+        return HoldOutcome(None, parse_seat_map(show_id, user_id, reply["map"]))
 
     async def _outcome(
         self, show_id: int, user_id: int, token: str, seats: list[int], reply: dict[str, Any], now_ms: int

@@ -76,3 +76,10 @@ async def test_a_whole_selection_is_held_and_answered_with_the_map_in_one_round_
     assert refused.result == HoldRefused(HoldRefusalReason.SEAT_TAKEN, (bobs,))
     assert await round_trips(counted_redis) == 2
     assert refused.seat_map == await counted_store.seat_map(show.show_id, ALICE)
+    # And an empty selection lets her seats go, in one script call too
+    await counted_redis.config_resetstat()
+    gone = await counted_store.choose(show.show_id, ALICE, [])
+    assert gone.result is None and gone.seat_map.seats_in(SeatState.YOURS) == ()
+    assert gone.seat_map.states[first] == SeatState.FREE
+    assert await round_trips(counted_redis) == 1
+    assert await counted_store.current_hold(show.show_id, ALICE) is None

@@ -34,3 +34,9 @@ async def test_a_tap_is_one_redis_round_trip_answered_with_the_fresh_map(counted
     assert status == 200 and twice["hold"]["seats"] == ["A1", "A2", "A3"]
     assert twice["states"] == {"A1": "yours", "A2": "yours", "A3": "yours", "B6": "held"}
     assert once["states"]["A2"] == "yours"
+    # And taking her seats out one by one to none is one script call a tap too
+    await redis.config_resetstat()
+    for left in (["A1", "A2"], ["A1"], []):
+        status, after = await alice.hold(*left)
+        assert status == 200 and sorted(after["states"]) == sorted([*left, "B6"])
+    assert after["hold"] is None and await round_trips(redis) == 3

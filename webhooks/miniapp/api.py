@@ -193,14 +193,6 @@ async def _locked(miniapp: MiniApp, hall: ShowHall, user: WebAppUser) -> None:
         raise _hold_refused(hall, HoldRefused(reason), miniapp.core.settings.MAX_SEATS_PER_BOOKING)
 
 
-async def _release(miniapp: MiniApp, show_id: int, hold: Hold, user: WebAppUser) -> None:
-    """Let the hold go; an offer from the waitlist passes to the next person in line, as the bot's Decline."""
-    if hold.is_offer:
-        await miniapp.core.holds.waitlist.decline(show_id, user.id)
-    else:
-        await miniapp.core.holds.release(show_id, hold.token)
-
-
 async def post_hold(
     request: web.Request, miniapp: MiniApp, hall: ShowHall, user: WebAppUser
 ) -> dict[str, Any]:
@@ -212,11 +204,6 @@ async def post_hold(
         message = hold_refusal(HoldRefusalReason.UNKNOWN_SEAT, unknown, max_seats=max_seats)
         raise ApiError(400, str(HoldRefusalReason.UNKNOWN_SEAT), message, seats=list(unknown))
     await _locked(miniapp, hall, user)
-    if not seat_ids:
-        current = await miniapp.core.holds.current_hold(show_id, user.id)
-        if current is not None:
-            await _release(miniapp, show_id, current, user)
-        return await _state(miniapp, hall, user)
     outcome = await miniapp.core.holds.choose(show_id, user.id, seat_ids)
     if isinstance(outcome.result, HoldRefused):
         raise _hold_refused(hall, outcome.result, max_seats)
@@ -249,11 +236,10 @@ async def post_release(
 ) -> dict[str, Any]:
     """Let all your seats of the show go (an offer passes to the next person waiting)."""
     show_id = hall.details.show_id
-    hold = await miniapp.core.holds.current_hold(show_id, user.id)
-    if hold is None:
+    if await miniapp.core.holds.current_hold(show_id, user.id) is None:
         raise ApiError(409, str(CheckoutRefusal.HOLD_EXPIRED), NO_HOLD)
-    await _release(miniapp, show_id, hold, user)
-    return await _state(miniapp, hall, user)
+    outcome = await miniapp.core.holds.choose(show_id, user.id, [])
+    return await _state(miniapp, hall, user, after=outcome.seat_map)
 
 
 def _plain(screen_text: str) -> str:

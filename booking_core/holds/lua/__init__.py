@@ -39,12 +39,12 @@ SHOW_SCRIPTS = (
     "choose",
 )
 # Scripts embedded in another, run as functions of their own ARGV: best.lua, toggle.lua and choose.lua
-# hold with hold.lua (toggle.lua releases with release.lua) and answer with the fresh seat map of
-# seat_map.lua.
+# hold with hold.lua (toggle.lua and choose.lua release with release.lua) and answer with the fresh
+# seat map of seat_map.lua.
 CALLS = {
     "best": ("hold", "seat_map"),
     "toggle": ("hold", "release", "seat_map"),
-    "choose": ("hold", "seat_map"),
+    "choose": ("hold", "release", "seat_map"),
 }
 
 
