@@ -14,6 +14,9 @@ one-seat bookings on live holds, then, with CONCURRENCY clients:
      confirm_p99_ms is the p99 from a webhook's arrival (`received_at`) to its booking's confirmation
      (`updated_at`), read back from SQL.
 "duplicates_confirmed" counts repeats that were stored as a second event or sold a second ticket.
+It also prints the SQL statements the worker sent per confirmation (counted by SQLAlchemy events, by
+kind) and the CPU time each role spent per confirmation and per webhook in the burst (from /proc):
+on a machine shared with other work these move far less than the rates do.
 The baseline (the no-op route) does the HTTP work only: the same server, clients, bodies and sizes. It
 does NOT verify a signature, touch the database or Redis, store, de-duplicate or enqueue anything, and
 no worker confirms behind it: the ratio is what intake costs over the bare request, not a like-for-like
