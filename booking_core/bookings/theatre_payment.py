@@ -20,17 +20,11 @@ from datetime import datetime
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking_core.bookings import theatre_sale
 from booking_core.bookings.checkout import PaymentStatus
 from booking_core.bookings.errors import ConfirmationDeferred
 from booking_core.bookings.sale import BookingFacts
-from booking_core.bookings.theatre_sale import (
-    SaleAttempt,
-    SaleOutcome,
-    SaleRequest,
-    cancel_sale,
-    retry_delay,
-    sell,
-)
+from booking_core.bookings.theatre_sale import SaleAttempt, SaleOutcome, SaleRequest
 from booking_core.holds.store import HoldStore
 from booking_core.holds.theatre_holds import TheatreHolds
 from booking_core.models import Booking, BookingStatus, Payment, TheatreCommit
@@ -82,7 +76,7 @@ async def sell_at_theatre(holds: HoldStore, booked: BookingFacts, now: datetime)
             ours = None
         lock_id = ours.lock_id if ours is not None else None
     request = SaleRequest(booked.id, show, booked.seat_ids, booked.amount_minor, booked.currency, lock_id)
-    attempt = await sell(theatre, request)
+    attempt = await theatre_sale.sell(theatre, request)
     return TheatreStep(theatre, show, attempt, give_up_at=now + theatre.commit_deadline)
 
 
@@ -105,7 +99,7 @@ def theatre_verdict(
             TheatreCommit(
                 booking_id=booking.id,
                 attempts=1,
-                next_attempt_at=now + retry_delay(1),
+                next_attempt_at=now + theatre_sale.retry_delay(1),
                 give_up_at=step.give_up_at,
                 last_error=attempt.reason,
             )
@@ -135,7 +129,7 @@ async def after_theatre_sale(
     if attempt.outcome == SaleOutcome.COMMITTED and attempt.ticket_id is not None:
         # The theatre sold seats for a booking that cannot stand (a withdrawn show, a seat we had sold).
         try:
-            await cancel_sale(step.theatre, step.show, attempt.ticket_id, booked.id)
+            await theatre_sale.cancel_sale(step.theatre, step.show, attempt.ticket_id, booked.id)
         except TheatreError as exc:
             log.error(
                 "booking %s refunded but theatre ticket %s stands: %s", booked.id, attempt.ticket_id, exc
@@ -150,6 +144,6 @@ async def cancel_at_theatre(holds: HoldStore, booked: BookingFacts, ticket_id: s
         log.error("booking %s refunded; theatre ticket %s is the cinema's to cancel", booked.id, ticket_id)
         return
     try:
-        await cancel_sale(holds.theatre, show, ticket_id, booked.id)
+        await theatre_sale.cancel_sale(holds.theatre, show, ticket_id, booked.id)
     except TheatreError as exc:
         log.error("booking %s refunded but theatre ticket %s stands: %s", booked.id, ticket_id, exc)
