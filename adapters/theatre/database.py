@@ -18,7 +18,7 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple, TypeVar, Unpack
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Row, String, and_, bindparam, cast, delete, insert, or_, select, update
 from sqlalchemy.engine import make_url
@@ -103,6 +103,18 @@ _LOCK_READ = (
     .where(shows.c.id == bindparam("show"))
 )
 _INSERT_LOCK = insert(seat_locks)
+# One of our locks, taken for update (its show's start beside it, not locked), to commit or release it.
+_OUR_LOCK = (
+    select(
+        seat_locks,
+        select(shows.c.starts_at)
+        .where(shows.c.id == seat_locks.c.show_id)
+        .scalar_subquery()
+        .label("starts_at"),
+    )
+    .where(seat_locks.c.id == bindparam("lock"), seat_locks.c.application == bindparam("app"))
+    .with_for_update()
+)
 _TAKE_OVER_LAPSED = delete(seat_claims).where(
     seat_claims.c.show_id == bindparam("show"),
     seat_claims.c.seat.in_(bindparam("seats", expanding=True)),
@@ -138,7 +150,7 @@ class _WantedSeat(NamedTuple):
 
 
 def _wanted_seats(
-    show_id: str, labels: Sequence[str], rows: Sequence[Row[Unpack[tuple[Any, ...]]]], now: datetime
+    show_id: str, labels: Sequence[str], rows: Sequence[Row[*tuple[Any, ...]]], now: datetime
 ) -> list[_WantedSeat]:
     """The wanted seats from the lock's read; refused for a missing or started show, unknown or taken seat."""
     if not rows:
@@ -406,9 +418,11 @@ class DatabaseTheatreSystem:
             lock = await self._our_lock(connection, lock_id)
             if lock.state == "committed":
                 return await self._sale(connection, lock.ticket_id)
+            now = self._now()
+            if lock.starts_at <= now:
+                raise TheatreRejected(422, "show_closed", "the show has started; it is no longer on sale")
             if (lock.amount, lock.currency) != (amount_minor, currency):
                 raise TheatreRejected(422, "amount_mismatch", f"the lock costs {lock.amount} {lock.currency}")
-            now = self._now()
             labels = tuple(lock.seats.split(","))
             await self._bump(connection, lock.show_id)
             if lock.state == "released" or _aware(lock.expires_at) <= _aware(now):
@@ -507,13 +521,7 @@ class DatabaseTheatreSystem:
             raise SeatsUnavailable(taken, sold=[label for label in taken if held[label]])
 
     async def _our_lock(self, connection: AsyncConnection, lock_id: str) -> Row[Any]:
-        lock = (
-            await connection.execute(
-                select(seat_locks)
-                .where(seat_locks.c.id == lock_id, seat_locks.c.application == self.application)
-                .with_for_update()
-            )
-        ).first()
+        lock = (await connection.execute(_OUR_LOCK, {"lock": lock_id, "app": self.application})).first()
         if lock is None:
             raise TheatreRejected(404, "lock_not_found", f"no lock {lock_id}")
         return lock
@@ -580,7 +588,10 @@ def theatre_engine(database_url: str, *, timeout: float, pool_size: int) -> Asyn
     options: dict[str, Any] = {}
     connect_args: dict[str, Any] = {}
     if url.drivername.startswith("sqlite"):
+        # SQLite lets one writer in at a time: our calls queue for one connection, in order, rather than
+        # in SQLite's busy handler, which sleeps between tries.
         connect_args["timeout"] = timeout
+        options.update(pool_size=1, max_overflow=0, pool_timeout=timeout)
     else:
         options.update(
             pool_size=pool_size,

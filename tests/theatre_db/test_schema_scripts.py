@@ -1,4 +1,4 @@
-"""The SQL scripts shipped with Theatre DB v1 are the ones the tables in adapters/theatre/db_tables.py render."""
+"""The SQL scripts shipped with Theatre DB v1 are the ones the tables in db_tables.py render."""
 
 from __future__ import annotations
 
