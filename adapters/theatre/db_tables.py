@@ -8,6 +8,8 @@ rights) before Marquee relies on it, and says what is wrong in one line.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -56,13 +58,18 @@ def _table(name: str, doc: str, *items: SchemaItem) -> Table:
     )
 
 
+def _key(name: str, length: int) -> Column[str]:
+    """A text column of the primary key."""
+    return Column(name, String(length), primary_key=True)
+
+
 def _id() -> Column[str]:
-    return Column("id", String(64), primary_key=True)
+    return _key("id", 64)
 
 
-def _refers(name: str, target: str, *, nullable: bool = False) -> Column[str]:
+def _refers(name: str, target: str, *, nullable: bool = False, primary_key: bool = False) -> Column[str]:
     """A column holding the id of a row of `target` ("table.id")."""
-    return Column(name, String(64), ForeignKey(target), nullable=nullable)
+    return Column(name, String(64), ForeignKey(target), nullable=nullable, primary_key=primary_key)
 
 
 def _text(name: str, length: int) -> Column[str]:
@@ -71,6 +78,15 @@ def _text(name: str, length: int) -> Column[str]:
 
 def _number(name: str, kind: type[Integer] = Integer) -> Column[int]:
     return Column(name, kind, nullable=False)
+
+
+def _time(name: str, *, nullable: bool = False) -> Column[datetime]:
+    return Column(name, UtcTime, nullable=nullable)
+
+
+def _currency() -> Column[str]:
+    """An ISO 4217 code, e.g. EUR."""
+    return Column("currency", CHAR(3), nullable=False)
 
 
 def _sale(*items: SchemaItem) -> tuple[SchemaItem, ...]:
@@ -83,7 +99,7 @@ def _sale(*items: SchemaItem) -> tuple[SchemaItem, ...]:
         *items,
         _text("seats", 1000),
         _number("amount"),
-        Column("currency", CHAR(3), nullable=False),
+        _currency(),
     )
 
 
@@ -108,8 +124,8 @@ halls = _table(
 seats = _table(
     "seats",
     "Each hall's layout: row_index 0 is the front row, col counts aisles too.",
-    Column("hall_id", String(64), ForeignKey("halls.id"), primary_key=True),
-    Column("row_label", String(8), primary_key=True),
+    _refers("hall_id", "halls.id", primary_key=True),
+    _key("row_label", 8),
     Column("number", Integer, primary_key=True, autoincrement=False),
     _number("row_index"),
     _number("col"),
@@ -132,16 +148,16 @@ shows = _table(
     _refers("cinema_id", "cinemas.id"),
     _refers("hall_id", "halls.id"),
     _refers("movie_id", "movies.id"),
-    Column("starts_at", UtcTime, nullable=False),
-    Column("currency", CHAR(3), nullable=False),
+    _time("starts_at"),
+    _currency(),
     Column("version", BigInteger, nullable=False, server_default=text("1")),
     Index("ix_shows_starts_at", "starts_at"),
 )
 show_prices = _table(
     "show_prices",
     "One price per seat category of the show's hall, in minor units of the show's currency.",
-    Column("show_id", String(64), ForeignKey("shows.id"), primary_key=True),
-    Column("category", String(32), primary_key=True),
+    _refers("show_id", "shows.id", primary_key=True),
+    _key("category", 32),
     _number("amount"),
     CheckConstraint("amount >= 0", name="ck_show_prices_amount"),
 )
@@ -149,10 +165,10 @@ seat_locks = _table(
     "seat_locks",
     "Locks; state is live, released or committed (a live lock past expires_at holds nothing).",
     *_sale(_text("request_key", 200)),
-    Column("expires_at", UtcTime, nullable=False),
+    _time("expires_at"),
     _text("state", 16),
     Column("ticket_id", String(64)),
-    Column("created_at", UtcTime, nullable=False),
+    _time("created_at"),
     CheckConstraint("state IN ('live', 'released', 'committed')", name="ck_seat_locks_state"),
     UniqueConstraint("application", "request_key", name="uq_seat_locks_request"),
 )
@@ -161,18 +177,18 @@ tickets = _table(
     "Sales; id is the theatre's ticket id.",
     *_sale(),
     Column("cancelled", Boolean, nullable=False, server_default=false()),
-    Column("created_at", UtcTime, nullable=False),
+    _time("created_at"),
     UniqueConstraint("application", "reference", name="uq_tickets_reference"),
     Index("ix_tickets_show", "show_id"),
 )
 seat_claims = _table(
     "seat_claims",
     "The one row that takes a seat of a show: a lock's (lock_id, expires_at) or a ticket's (ticket_id).",
-    Column("show_id", String(64), ForeignKey("shows.id"), primary_key=True),
-    Column("seat", String(16), primary_key=True),
+    _refers("show_id", "shows.id", primary_key=True),
+    _key("seat", 16),
     _refers("lock_id", "seat_locks.id", nullable=True),
     _refers("ticket_id", "tickets.id", nullable=True),
-    Column("expires_at", UtcTime),
+    _time("expires_at", nullable=True),
     CheckConstraint(
         "(lock_id IS NOT NULL AND ticket_id IS NULL AND expires_at IS NOT NULL)"
         " OR (lock_id IS NULL AND ticket_id IS NOT NULL AND expires_at IS NULL)",
