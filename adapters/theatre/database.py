@@ -2,9 +2,10 @@
 
 The cinema's box office and other booking applications write the same tables. What keeps a seat from
 being sold twice is the database itself: `seat_claims` has one row per show and seat (its primary key),
-held by a live lock or a ticket. Every write transaction first bumps the show's `version`, which also
-queues writers of one show behind each other, so answers name the taken seats exactly; a race that
-slips past that (another application not bumping) ends in a duplicate key and is decided again.
+held by a live lock or a ticket. A lock reads everything it needs in one statement and refuses from
+that read, writing nothing; otherwise it bumps the show's `version` (whose row lock queues the show's
+writers in one order, so they never deadlock) and writes. A seat claimed by someone else since the read
+ends in a duplicate key, and the transaction runs again, then naming the winner.
 
 Each call runs under one time budget and a circuit breaker, on a small pool of its own, so a theatre
 database that is down or slow costs its own shows at most the timeout and never blocks another cinema.
