@@ -351,7 +351,7 @@ class DatabaseTheatreSystem:
             lock_id = f"L-{uuid.uuid4().hex[:16]}"
             expires_at = now + timedelta(seconds=ttl_seconds)
             amount, currency = sum(seat.amount for seat in seat_rows), rows[0].currency
-            # Before any write, the show's version: its row lock queues the show's writers (docs/theatre-db.md).
+            # Before any write, the show's version: its row lock queues the show's writers.
             await self._bump(connection, show_external_id)
             await connection.execute(
                 _INSERT_LOCK,
