@@ -22,14 +22,12 @@ import pytest
 import redis.asyncio as aioredis
 
 from booking_core.database import SessionFactory
-from tests.factories import make_show
 from tests.flows.harness import wait_until
-from tests.ops.chat import ChatUser
-from tests.ops.deployment import Sandbox, Services, deployed
+from tests.ops.deployment import Sandbox, Services
 from tests.ops.locks import ports_waiting_on_locks, rows_locked
+from tests.ops.payment_stage import booking_before_two_workers
 from tests.ops.roles import RoleProcess, owner_of
-from tests.ops.services import PrivateRedis
-from tests.ops.shop import PAID, open_shop
+from tests.ops.shop import PAID
 from workers.broker import build_broker
 from workers.context import WorkerContext
 from workers.jobs import DramatiqJobs
@@ -77,53 +75,41 @@ async def broker_drained(redis_url: str) -> bool:
 
 
 async def test_the_same_payment_job_racing_on_two_workers_tells_the_customer_once(
-    sandbox: Sandbox,
-    http: aiohttp.ClientSession,
-    shared_postgres: str,
-    private_redis: PrivateRedis,
-    tmp_path: Path,
+    services: Services, sandbox: Sandbox, http: aiohttp.ClientSession, tmp_path: Path
 ) -> None:
-    async with deployed(tmp_path, Services(shared_postgres, private_redis.url), sandbox, http) as deployment:
-        # Given a web process, two worker processes and a booking awaiting payment
-        web = deployment.start_web("web")
-        workers = [deployment.start_worker(name) for name in ("worker-a", "worker-b")]
-        async with open_shop(shared_postgres, private_redis.url, web.url) as shop:
-            show = await make_show(shop.core.sessions, rows=2, seats_per_row=5)
-            buyer = ChatUser(http, sandbox.url, BUYER)
-            await buyer.create()
-            booking = await shop.open_booking(BUYER, show.seat_ids[:2], show.show_id)
-            await deployment.ready()
-            async with rows_locked(shared_postgres, booking.booking_id):
-                # When the customer pays, and a worker's confirmation waits inside its transaction
-                status, page = await shop.pay(web.url, booking.checkout_id)
-                assert status == 200 and PAID in page, page
-                first = await wait_until(
-                    lambda: lock_waiters(shop.core.sessions, workers),
+    # Given a web process, two worker processes and a booking awaiting payment
+    async with booking_before_two_workers(tmp_path, services, sandbox, http, BUYER) as stage:
+        shop, booking, workers = stage.shop, stage.booking, stage.workers
+        async with rows_locked(services.database_url, booking.booking_id):
+            # When the customer pays, and a worker's confirmation waits inside its transaction
+            status, page = await shop.pay(stage.web.url, booking.checkout_id)
+            assert status == 200 and PAID in page, page
+            first = await wait_until(
+                lambda: lock_waiters(shop.core.sessions, workers), within=30, what="a confirmation waiting"
+            )
+            (first_worker,) = [worker for worker in workers if worker.name in first]
+            (other_worker,) = [worker for worker in workers if worker is not first_worker]
+            # ... and, that worker paused so the other takes them, the event's job is enqueued again
+            first_worker.pause()
+            try:
+                (event_id,) = await shop.payment_event_ids()
+                jobs = payment_jobs(services.redis_url)
+                await asyncio.gather(*(jobs.payment_event_received(event_id) for _ in range(REPEATS)))
+                waiting = await wait_until(
+                    lambda: _at_least(lock_waiters(shop.core.sessions, workers), other_worker.name, 2),
                     within=30,
-                    what="a confirmation waiting",
+                    what="repeats waiting in the other worker",
                 )
-                (first_worker,) = [worker for worker in workers if worker.name in first]
-                (other_worker,) = [worker for worker in workers if worker is not first_worker]
-                # ... and, that worker paused so the other takes them, the event's job is enqueued again
-                first_worker.pause()
-                try:
-                    (event_id,) = await shop.payment_event_ids()
-                    jobs = payment_jobs(private_redis.url)
-                    await asyncio.gather(*(jobs.payment_event_received(event_id) for _ in range(REPEATS)))
-                    waiting = await wait_until(
-                        lambda: _at_least(lock_waiters(shop.core.sessions, workers), other_worker.name, 2),
-                        within=30,
-                        what="repeats waiting in the other worker",
-                    )
-                finally:
-                    first_worker.resume()
-                assert waiting[first_worker.name] == 1, waiting
-                # ... and the booking's lock is let go, so the confirmations in both processes race
-            # Then the booking is confirmed and every job and delivery runs to its end
-            await wait_until(lambda: shop.all_confirmed([booking.booking_id]), within=30, what="confirmed")
-            await buyer.wait_for_text("Ticket code:", within=30)
-            await wait_until(lambda: broker_drained(private_redis.url), within=30, what="the queues drained")
+            finally:
+                first_worker.resume()
+            assert waiting[first_worker.name] == 1, waiting
+            # ... and the booking's lock is let go, so the confirmations in both processes race
+        # Then the booking is confirmed and every job and delivery runs to its end
+        await wait_until(lambda: shop.all_confirmed([booking.booking_id]), within=30, what="confirmed")
+        await stage.buyer.wait_for_text("Ticket code:", within=30)
+        await wait_until(lambda: broker_drained(services.redis_url), within=30, what="the queues drained")
         # And, once the workers have stopped (sending what they had begun), the customer was told once
-        await deployment.shutdown()
-        await buyer.refresh()
-        assert (buyer.count("Booking confirmed"), buyer.count("Ticket code:")) == (1, 1), buyer.describe()
+        await stage.deployment.shutdown()
+        await stage.buyer.refresh()
+        counts = (stage.buyer.count("Booking confirmed"), stage.buyer.count("Ticket code:"))
+        assert counts == (1, 1), stage.buyer.describe()
