@@ -23,9 +23,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking_core.database import SessionFactory, create_engine, create_session_factory
-from booking_core.models import Base
 from roles.redis_server import RedisEndpoint, open_redis
 from tests.redis_topologies import RedisClusterServers, SentinelGroup, redis_binaries_missing
+from tests.support.database import reset_schema
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -180,11 +180,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    """An engine on an empty schema built from the models (migrations have their own tests)."""
+    """An engine on an empty schema of the models (migrations have their own tests; see `reset_schema`)."""
     engine = create_engine(database_url)
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.drop_all)
-        await connection.run_sync(Base.metadata.create_all)
+    await reset_schema(engine)
     yield engine
     await engine.dispose()
 
