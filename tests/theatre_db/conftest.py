@@ -1,11 +1,14 @@
 """Theatre DB v1 databases on real engines (SQLite, PostgreSQL, MariaDB), seeded with the sandbox chain.
 
-Each test gets a fresh database of its own process (named with the pid) made with the shipped scripts.
+Each test gets a fresh database of its own (named with the pid and a random part) made with the shipped
+scripts; it is dropped while the next tests run (tests/support/dropping.py).
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +23,7 @@ from adapters.theatre.db_tables import shows
 from sandbox.theatre_db.schema import create_schema
 from sandbox.theatre_db.seed import seed_chain
 from tests.support.clocks import TheatreClock
+from tests.support.dropping import drop_later
 
 ENGINES = ["sqlite", "postgresql", "mariadb"]
 
@@ -50,14 +54,14 @@ async def theatre_db_url(theatre_db_server: str | None, tmp_path: Path) -> Async
     if theatre_db_server is None:
         yield f"sqlite+aiosqlite:///{tmp_path / 'theatre.db'}"
         return
-    name = f"theatre_db_{os.getpid()}"
+    name = f"theatre_db_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     if make_url(theatre_db_server).get_backend_name() == "postgresql":
         drop, create = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
     else:
         drop, create = f"DROP DATABASE IF EXISTS `{name}`", f"CREATE DATABASE `{name}`"
-    await on_server(theatre_db_server, drop, create)
+    await on_server(theatre_db_server, create)
     yield make_url(theatre_db_server).set(database=name).render_as_string(hide_password=False)
-    await on_server(theatre_db_server, drop)
+    drop_later(functools.partial(on_server, theatre_db_server, drop))
 
 
 @pytest.fixture
