@@ -128,8 +128,8 @@ def rabbitmq() -> Iterator[str]:
     url = create_vhost(server)
     try:
         yield url
-    finally:
-        delete_vhost(url)
+    finally:  # rabbitmqctl takes seconds: the vhost is deleted while the next tests run
+        drop_later(functools.partial(asyncio.to_thread, delete_vhost, url))
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Dropping a test's own database after the test, without the next test waiting for it.
+"""Dropping a test's own database (or RabbitMQ vhost) after the test, without the next test waiting for it.
 
 DROP DATABASE makes PostgreSQL finish a checkpoint before it returns: on a server busy with the rest of
 the suite that takes from a second to ten. A database of each test's own keeps the tests apart and
