@@ -33,7 +33,7 @@ from roles.web_role import serving, web_application
 from sandbox.telegram.app import start_telegram_sandbox
 from sandbox.twilio_api import SANDBOX_AUTH_TOKEN
 from tests.factories import make_ticketed_booking
-from tests.flows.harness import free_local_socket
+from tests.support.web import free_local_socket
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -41,9 +41,7 @@ ONE_SALE = {"seats": 2, "tickets": 1, "notifications": 4}
 class WorkerProcess:
     """A `tests.flows.worker_process` subprocess and the files it reports through."""
 
-    def __init__(
-        self, flow: Flow, plan: BrokerPlan, telegram_api: str, folder: Path, name: str, stall: str | None
-    ):
+    def __init__(self, flow: Flow, plan: BrokerPlan, folder: Path, name: str, stall: str | None):
         self.calls = folder / "calls.log"
         self.ready = folder / f"{name}.ready"
         stall_marker = folder / "stalled.marker"
@@ -51,7 +49,6 @@ class WorkerProcess:
         env = subprocess_env(
             flow.settings,
             plan,
-            telegram_api,
             FLOW_CALLS_FILE=str(self.calls),
             FLOW_READY_FILE=str(self.ready),
             FLOW_STALL=stall or "",
@@ -126,12 +123,12 @@ async def flow(
     ("broker_kind", "stall"), [("redis", "after_confirming"), ("rabbitmq", "before_confirming")]
 )
 async def test_a_worker_killed_mid_job_still_ends_in_one_booking(
-    flow: tuple[Flow, BrokerPlan], telegram_api: str, tmp_path: Path, broker_kind: str, stall: str
+    flow: tuple[Flow, BrokerPlan], tmp_path: Path, broker_kind: str, stall: str
 ) -> None:
     web, plan = flow
     booked = await web.book(3001, web.show.seat_ids[:2])
     # Given two worker processes, the first to take the payment job stalling inside it
-    workers = [WorkerProcess(web, plan, telegram_api, tmp_path, name, stall) for name in ("a", "b")]
+    workers = [WorkerProcess(web, plan, tmp_path, name, stall) for name in ("a", "b")]
     try:
         await asyncio.gather(*(worker.wait_ready() for worker in workers))
         # When the customer pays and one worker takes the job and stalls in it
