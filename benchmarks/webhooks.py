@@ -80,6 +80,7 @@ from roles.settings import MarqueeSettings, load_settings
 from roles.web_role import serving, web_application
 from roles.worker_role import declare_jobs, open_full_worker_context
 from sandbox.telegram.app import start_telegram_sandbox
+from tests.support.processes import stop_process
 from tests.support.settings import NO_SMTP
 from workers.broker import build_broker
 from workers.payments import PAYMENT_ACTORS
@@ -398,11 +399,7 @@ def role(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess
         try:
             yield process
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_process(process, signal.SIGTERM, within=20)
 
 
 async def wait_for(check: Any, what: str, log: Path, within: float = 60.0) -> None:

@@ -30,6 +30,7 @@ from tests.flows.harness import (
     subprocess_env,
     wait_until,
 )
+from tests.support.processes import stop_process
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -96,13 +97,7 @@ class WorkerProcess:
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Send `sig` and wait for the process to end."""
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, sig, within=30)
         self.output.close()
 
 
