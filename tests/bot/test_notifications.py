@@ -48,6 +48,8 @@ async def test_a_lapsed_hold_is_told_and_its_checkout_closed(world: BotWorld) ->
     assert isinstance(hold, Hold)
     await fan.press(encode(Action.CHECKOUT, show.show_id), fan.last(), forge=True)
     checkout = await fan.wait_for_button(encode(Action.CONTACTS, show.show_id))
+    # (the checkout handler remembers the message it sent only after sending it)
+    await world.until_idle()
     # When the hold lapses and a sweeper frees it
     assert await world.core.holds.sweep(now=utc_now() + timedelta(minutes=10)) == 1
     # Then Alice is told which seats went, with a way to pick them again, and Pay is gone
