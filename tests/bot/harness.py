@@ -27,11 +27,11 @@ from telegram.ext import TypeHandler
 from booking_core.database import SessionFactory
 from booking_core.models import BookedSeat, Booking, BookingLine, BookingStatus, Customer, Ticket, utc_now
 from booking_core.tickets.codes import new_ticket_code
-from bot.app import build_application
 from bot.context import BotApplication
 from bot.flood_control import RepliesFirst
 from bot.notifications import TelegramNotifier
 from bot.running import running_bot
+from roles.bot_role import bot_application
 from roles.endpoints import resolve_endpoints
 from roles.resources import Core, open_core
 from roles.settings import MarqueeSettings
@@ -260,15 +260,8 @@ async def open_world(
             actors, jobs = payment_actors(settings, dramatiq_broker, broker.specs(PAYMENT_ACTORS), None)
         core = await stack.enter_async_context(open_core(settings, redis_url, notifier))
         http = await stack.enter_async_context(aiohttp.ClientSession())
-        application = build_application(
-            settings,
-            core,
-            token=endpoints.telegram_token,
-            api_base_url=endpoints.telegram_api_base_url,
-            notifier=notifier,
-            # Telegram's pacing is left to the tests of bot/flood_control.py: conversations here press fast.
-            rate_limiter=RepliesFirst.without_pacing(),
-        )
+        # Telegram's pacing is left to the tests of bot/flood_control.py: conversations here press fast.
+        application = bot_application(core, endpoints, notifier, rate_limiter=RepliesFirst.without_pacing())
         handled: list[int] = []
 
         async def note_handled(update: object, _context: object) -> None:
