@@ -23,12 +23,10 @@ import dramatiq
 from aiohttp import web
 from sqlalchemy import select
 
-from booking_core.bookings.checkout import CheckoutStarted
 from booking_core.bookings.customers import get_or_create_customer, set_email, set_phone
 from booking_core.events import CollectingSink
 from booking_core.holds.store import Hold
 from booking_core.models import Notification, utc_now
-from booking_core.payments.port import PaymentEvent, PaymentEventKind
 from roles.endpoints import resolve_endpoints
 from roles.resources import open_core
 from roles.settings import MarqueeSettings
@@ -38,6 +36,7 @@ from sandbox.mailbox import Mailbox, start_mailbox
 from sandbox.telegram import TelegramSandbox, install_telegram_sandbox
 from sandbox.twilio_api import SANDBOX_FROM_NUMBER, TwilioSandboxState, setup_twilio_sandbox
 from tests.factories import ShowFixture, make_show
+from tests.support.sales import provider_event, recorded_checkout
 from tests.support.settings import settings_environment, stand_settings
 from tests.support.web import free_local_socket, local_url, serving_on
 from workers.broker import build_broker
@@ -141,22 +140,9 @@ class Stand:
         self.sandboxes.telegram.add_user(user_id)
         hold = await self.ctx.holds.hold(show.show_id, user_id, show.seat_ids[:seats])
         assert isinstance(hold, Hold), hold
-        started = await self.ctx.bookings.start_checkout(hold)
-        assert isinstance(started, CheckoutStarted), started
-        checkout_id = f"cs_{uuid.uuid4().hex}"
-        await self.ctx.bookings.record_checkout(started.booking_id, "sandbox", checkout_id, "")
+        started, checkout_id = await recorded_checkout(self.ctx.bookings, hold)
         result = await self.ctx.bookings.confirm_payment(
-            PaymentEvent(
-                provider="sandbox",
-                event_id=f"evt_{uuid.uuid4().hex}",
-                kind=PaymentEventKind.COMPLETED,
-                checkout_id=checkout_id,
-                booking_id=started.booking_id,
-                amount_minor=started.amount_minor,
-                currency=started.currency,
-                payment_id=f"pi_{uuid.uuid4().hex}",
-                raw=b"{}",
-            )
+            provider_event(checkout_id, started.booking_id, started.amount_minor, currency=started.currency)
         )
         assert result.outcome == "confirmed", result
         return started.booking_id
