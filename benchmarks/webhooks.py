@@ -14,6 +14,9 @@ one-seat bookings on live holds, then, with CONCURRENCY clients:
      confirm_p99_ms is the p99 from a webhook's arrival (`received_at`) to its booking's confirmation
      (`updated_at`), read back from SQL.
 "duplicates_confirmed" counts repeats that were stored as a second event or sold a second ticket.
+It also prints the SQL statements the worker sent per confirmation (counted by SQLAlchemy events, by
+kind) and the CPU time each role spent per confirmation and per webhook in the burst (from /proc):
+on a machine shared with other work these move far less than the rates do.
 The baseline (the no-op route) does the HTTP work only: the same server, clients, bodies and sizes. It
 does NOT verify a signature, touch the database or Redis, store, de-duplicate or enqueue anything, and
 no worker confirms behind it: the ratio is what intake costs over the bare request, not a like-for-like
@@ -37,6 +40,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -48,8 +52,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import aiohttp
 from aiohttp import web
 from dramatiq.asyncio import get_event_loop_thread
+from sqlalchemy import event as sql_event
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 
 from adapters.payments_sandbox import SandboxCheckout, SandboxPaymentProvider
 from booking_core.events import CollectingSink
@@ -132,16 +137,26 @@ async def serve_web(settings: MarqueeSettings, port: int) -> None:
 
 
 def serve_worker(settings: MarqueeSettings, ready_file: Path) -> None:
-    """The worker role's payment actors on the Redis broker until SIGTERM."""
+    """The worker role's payment actors on the Redis broker until SIGTERM.
+
+    It counts the SQL statements its engines send (by their first words) into `ready_file`.sql.json.
+    """
     assert settings.REDIS_URL is not None
     endpoints = resolve_endpoints(settings, settings.REDIS_URL, None)
     broker = build_broker(endpoints.broker_url)
+    statements: Counter[str] = Counter()
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements[" ".join(statement.split()[:4])] += 1
+
     # Confirmations only: with no broker in the context, the tickets are not sent (nor measured).
     actors = ActorContext(
         broker,
         PAYMENT_ACTORS,
         lambda: open_full_worker_context(settings, endpoints, None, events=CollectingSink()),
     )
+    # Every engine of this process: the writing one and the one for reads.
+    sql_event.listen(Engine, "before_cursor_execute", count)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with running_worker(broker, threads=WORKER_THREADS):
@@ -149,8 +164,10 @@ def serve_worker(settings: MarqueeSettings, ready_file: Path) -> None:
         assert loop_thread is not None
         # Open the database and Redis clients before timing starts.
         loop_thread.run_coroutine(actors.context())
+        statements.clear()  # what opening the clients cost is not the confirmations'
         ready_file.touch()
         stop.wait()
+        ready_file.with_suffix(".sql.json").write_text(json.dumps(statements))
         actors.close()
 
 
@@ -412,6 +429,12 @@ async def wait_for(check: Any, what: str, log: Path, within: float = 60.0) -> No
         await asyncio.sleep(0.1)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Figures:
     """What the three phases measured."""
@@ -425,6 +448,9 @@ class Figures:
     confirm_p99_ms: float = 0.0
     confirmed: int = 0
     duplicates_confirmed: int = 0
+    statements: dict[str, int] = field(default_factory=dict)
+    web_cpu_ms_per_webhook: float = 0.0
+    worker_cpu_ms: float = 0.0  # the worker's CPU time per confirmation of the burst
     answers: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
@@ -439,16 +465,19 @@ async def run_phases(settings: MarqueeSettings, base_url: str, tmp: Path, env: d
     ready = tmp / "worker.ready"
     webhook_url = f"{base_url}/webhooks/payments/sandbox"
     with (
-        role(["--role", "web", "--port", str(base_url.rsplit(":", 1)[1])], env, tmp / "web.log"),
-        role(["--role", "worker", "--ready-file", str(ready)], env, tmp / "worker.log"),
+        role(["--role", "web", "--port", str(base_url.rsplit(":", 1)[1])], env, tmp / "web.log") as web_role,
+        role(["--role", "worker", "--ready-file", str(ready)], env, tmp / "worker.log") as worker,
     ):
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as http:
             await wait_for(lambda: _healthy(http, base_url), "the web role", tmp / "web.log")
             await wait_for(lambda: _exists(ready), "the worker role", tmp / "worker.log")
             burst = with_repeats(burst_events)
             figures.noop_per_s, figures.answers["noop"] = await post_all(http, base_url + NOOP_PATH, burst)
+            web_cpu, worker_cpu = cpu_seconds(web_role.pid), cpu_seconds(worker.pid)
             figures.webhooks_per_s, figures.answers["burst"] = await post_all(http, webhook_url, burst)
+            figures.web_cpu_ms_per_webhook = (cpu_seconds(web_role.pid) - web_cpu) * 1000 / len(burst)
             await wait_confirmed(settings, BURST)
+            figures.worker_cpu_ms = (cpu_seconds(worker.pid) - worker_cpu) * 1000 / BURST
             burst_spans = await spans(settings, burst_ids)
             first, last = min(a for a, _ in burst_spans), max(d for _, d in burst_spans)
             figures.confirmations_per_s = len(burst_spans) / max((last - first).total_seconds(), 1e-3)
@@ -457,6 +486,7 @@ async def run_phases(settings: MarqueeSettings, base_url: str, tmp: Path, env: d
             paced = await post_paced(http, webhook_url, paced_events, figures.paced_per_s)
             figures.answers["paced"] = paced
             figures.confirmed = await wait_confirmed(settings, BOOKINGS)
+    figures.statements = json.loads(ready.with_suffix(".sql.json").read_text())
     paced_latencies = latencies_ms(await spans(settings, paced_ids))
     figures.confirm_p50_ms = statistics.median(paced_latencies) if paced_latencies else float("nan")
     figures.confirm_p99_ms = p99(paced_latencies)
@@ -495,6 +525,13 @@ async def main() -> None:
     )
     for phase, answers in figures.answers.items():
         print(f"{phase} answers: {json.dumps(answers)}")
+    per_confirmation = sum(figures.statements.values()) / BOOKINGS
+    kinds = ", ".join(f"{kind}: {n / BOOKINGS:.1f}" for kind, n in Counter(figures.statements).most_common())
+    print(f"worker SQL statements per confirmation: {per_confirmation:.1f} ({kinds})")
+    print(
+        f"CPU: worker_cpu_ms_per_confirmation={figures.worker_cpu_ms:.1f} "
+        f"web_cpu_ms_per_webhook={figures.web_cpu_ms_per_webhook:.1f} (burst; load-independent-ish)"
+    )
     print(
         f"burst: confirmations_per_s={figures.confirmations_per_s:.0f} "
         f"p99_ms={figures.burst_p99_ms:.0f} (queueing behind the burst included)"

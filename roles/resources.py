@@ -99,7 +99,7 @@ async def open_core(settings: MarqueeSettings, redis_url: str, events: EventSink
             redis=redis,
             catalogue=CatalogueQueries(reads, redis, settings.CATALOGUE_CACHE_SECONDS),
             holds=holds,
-            bookings=Bookings.from_settings(settings, sessions, holds, events),
+            bookings=Bookings.from_settings(settings, sessions, holds, events, reads=reads),
             payment_provider=provider,
         )
 

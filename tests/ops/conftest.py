@@ -20,7 +20,7 @@ import pytest
 
 from roles.migrate import upgrade_to_head
 from tests.conftest import IN_CI, service_url
-from tests.ops.deployment import Sandbox
+from tests.ops.deployment import Sandbox, Services
 from tests.ops.roles import START_WITHIN_SECONDS, role_environment, start_role
 from tests.ops.services import (
     PrivatePostgres,
@@ -139,6 +139,12 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def services(shared_postgres: str, private_redis: PrivateRedis) -> Services:
+    """The roles' state on a fresh database and the test's own Redis, which is their broker too."""
+    return Services(shared_postgres, private_redis.url)
 
 
 @pytest.fixture
