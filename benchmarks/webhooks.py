@@ -42,7 +42,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -79,20 +78,18 @@ from booking_core.models import (
     Ticket,
 )
 from booking_core.payments.port import PaymentEventKind
+from roles.endpoints import resolve_endpoints
 from roles.redis_server import open_redis
 from roles.resources import open_core
 from roles.settings import MarqueeSettings, load_settings
-from roles.web_role import core_web_app
+from roles.web_role import serving, web_application
+from roles.worker_role import declare_jobs, open_full_worker_context
 from sandbox.telegram.app import start_telegram_sandbox
+from tests.support.processes import stop_process
 from tests.support.settings import NO_SMTP
-from tests.support.worker import open_worker_side
-from webhooks.payments import setup_payment_routes
 from workers.broker import build_broker
-from workers.context import WorkerContext
-from workers.jobs import DramatiqJobs
 from workers.payments import PAYMENT_ACTORS
-from workers.registry import lazy_context, register_actors
-from workers.running import running_worker
+from workers.running import ActorContext, running_worker
 
 BURST = int(os.environ.get("BENCH_BURST", "300"))
 PACED = int(os.environ.get("BENCH_PACED", "100"))
@@ -108,8 +105,6 @@ ROWS, SEATS_PER_ROW = 40, 25
 PRICE = 1200
 USER_BASE = 10_000
 SECRET = "whsec_bench_webhooks"
-TELEGRAM_TOKEN = "123456:bench"
-NAMESPACE = "marquee-bench"
 NOOP_PATH = "/bench/noop"
 SCRIPT = Path(__file__).resolve()
 
@@ -129,65 +124,51 @@ def setup_noop_route(app: web.Application) -> None:
 
 
 async def serve_web(settings: MarqueeSettings, port: int) -> None:
-    """The web role: the payment route group (and the no-op route) until SIGTERM."""
+    """The web role's app (and the no-op route) until SIGTERM."""
     assert settings.REDIS_URL is not None
-    broker = build_broker(settings.REDIS_URL, namespace=NAMESPACE)
-
-    async def no_context() -> WorkerContext:
-        raise RuntimeError("the web role runs no actors")
-
-    jobs = DramatiqJobs(register_actors(broker, PAYMENT_ACTORS, no_context))
+    endpoints = resolve_endpoints(settings, settings.REDIS_URL, None)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    async with open_core(settings, settings.REDIS_URL, CollectingSink()) as core:
-        app = core_web_app(core, jobs, [setup_payment_routes, setup_noop_route])
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        await stop.wait()
-        await runner.cleanup()
-    broker.close()
+    async with open_core(settings, endpoints.redis_url, CollectingSink()) as core:
+        app = web_application(core, endpoints, declare_jobs(endpoints), None)
+        setup_noop_route(app)
+        async with serving(app, "127.0.0.1", port):
+            await stop.wait()
 
 
-def serve_worker(settings: MarqueeSettings, telegram_api: str, ready_file: Path) -> None:
-    """The worker role: the payment actors on the Redis broker until SIGTERM.
+def serve_worker(settings: MarqueeSettings, ready_file: Path) -> None:
+    """The worker role's payment actors on the Redis broker until SIGTERM.
 
     It counts the SQL statements its engines send (by their first words) into `ready_file`.sql.json.
     """
     assert settings.REDIS_URL is not None
-    broker = build_broker(settings.REDIS_URL, namespace=NAMESPACE)
-    stacks: list[AsyncExitStack] = []
+    endpoints = resolve_endpoints(settings, settings.REDIS_URL, None)
+    broker = build_broker(endpoints.broker_url)
     statements: Counter[str] = Counter()
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements[" ".join(statement.split()[:4])] += 1
 
-    async def open_context() -> WorkerContext:
-        stack = AsyncExitStack()
-        _core, context = await stack.enter_async_context(
-            open_worker_side(
-                settings, CollectingSink(), telegram_token=TELEGRAM_TOKEN, telegram_api_base_url=telegram_api
-            )
-        )
-        stacks.append(stack)
-        return context
-
+    # Confirmations only: with no broker in the context, the tickets are not sent (nor measured).
+    actors = ActorContext(
+        broker,
+        PAYMENT_ACTORS,
+        lambda: open_full_worker_context(settings, endpoints, None, events=CollectingSink()),
+    )
     # Every engine of this process: the writing one and the one for reads.
     sql_event.listen(Engine, "before_cursor_execute", count)
-    provide = lazy_context(open_context)
-    register_actors(broker, PAYMENT_ACTORS, provide)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with running_worker(broker, threads=WORKER_THREADS):
         loop_thread = get_event_loop_thread()
         assert loop_thread is not None
-        loop_thread.run_coroutine(provide())  # open the database and Redis clients before timing starts
+        # Open the database and Redis clients before timing starts.
+        loop_thread.run_coroutine(actors.context())
         statements.clear()  # what opening the clients cost is not the confirmations'
         ready_file.touch()
         stop.wait()
         ready_file.with_suffix(".sql.json").write_text(json.dumps(statements))
-        for stack in stacks:
-            loop_thread.run_coroutine(stack.aclose())
+        actors.close()
 
 
 # -- seeding ----------------------------------------------------------------------------------------
@@ -435,11 +416,7 @@ def role(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess
         try:
             yield process
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_process(process, signal.SIGTERM, within=20)
 
 
 async def wait_for(check: Any, what: str, log: Path, within: float = 60.0) -> None:
@@ -533,7 +510,7 @@ async def main() -> None:
             "SANDBOX_WEBHOOK_SECRET": SECRET,
             "PUBLIC_BASE_URL": base_url,
             "SMTP_URL": NO_SMTP,
-            "BENCH_TELEGRAM_API": telegram_api,
+            "TELEGRAM_API_BASE_URL": telegram_api,
         }
         names = ("DATABASE_URL", "REDIS_URL", "SANDBOX_WEBHOOK_SECRET", "PUBLIC_BASE_URL")
         settings = load_settings(**{name: env[name] for name in names})
@@ -597,7 +574,7 @@ def run_role() -> None:
     if args.role == "web":
         asyncio.run(serve_web(settings, args.port))
     else:
-        serve_worker(settings, os.environ["BENCH_TELEGRAM_API"], args.ready_file)
+        serve_worker(settings, args.ready_file)
 
 
 if __name__ == "__main__":

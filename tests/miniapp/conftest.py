@@ -8,16 +8,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from roles.redis_server import RedisEndpoint
+from tests.bot.conftest import world  # noqa: F401 - the running system, as the bot tests have it
 from tests.bot.harness import BotWorld, open_world
-
-
-@pytest.fixture
-async def world(
-    engine: AsyncEngine, database_url: str, redis_endpoint: RedisEndpoint, redis: object
-) -> AsyncIterator[BotWorld]:
-    """The bot, the web app with the Mini App, and the sandbox, over an empty database and Redis."""
-    async with open_world(database_url, redis_endpoint.url) as running:
-        yield running
 
 
 @pytest.fixture
