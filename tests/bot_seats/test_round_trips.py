@@ -3,10 +3,6 @@ redrawn from, and the hold's reminder is scheduled from it too."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from booking_core.database import SessionFactory
 from bot.memory.reminders import DUE_KEY
 from roles.redis_server import RedisEndpoint
@@ -15,17 +11,15 @@ from tests.factories import make_show
 from tests.holds.redis_stats import round_trips
 
 
-@pytest.fixture
-async def counted_bot(
-    database_url: str, engine: object, private_redis_endpoint: RedisEndpoint
-) -> AsyncIterator[SeatBot]:
-    """The seat-map bot on a Redis server of the test's own (its commandstats count this bot alone)."""
+async def test_a_tap_is_one_script_call(
+    database_url: str, engine: object, private_redis_endpoint: RedisEndpoint, sessions: SessionFactory
+) -> None:
+    # The bot on a Redis server of the test's own: its commandstats count this bot's calls alone
     async with running_seat_bot(database_url, private_redis_endpoint.url) as bot:
-        yield bot
+        await _two_taps(bot, sessions)
 
 
-async def test_a_tap_is_one_script_call(counted_bot: SeatBot, sessions: SessionFactory) -> None:
-    bot = counted_bot
+async def _two_taps(bot: SeatBot, sessions: SessionFactory) -> None:
     show = await make_show(sessions, rows=3, seats_per_row=6)
     message = await bot.open_map(show.show_id)
     first, second, *_, last = shown_seats(message)
