@@ -9,7 +9,6 @@ Simulated users act through `BotWorld.user(id)`: send text, press buttons, wait 
 from __future__ import annotations
 
 import asyncio
-import re
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -41,23 +40,21 @@ from roles.web_role import core_web_app
 from sandbox.telegram import CallbackAnswer, ChatMessage, TelegramSandbox, start_telegram_sandbox
 from tests.flows.harness import BrokerPlan, WorkerResources, free_local_socket, in_process_worker
 from tests.support.settings import stand_settings
+from tests.support.stripe import StripeStand, serving_stripe
 from tests.support.worker import open_worker_side
 from webhooks.app import RouteGroup
 from webhooks.keys import MINIAPP
 from webhooks.miniapp.context import MiniApp
 from webhooks.miniapp.routes import setup_miniapp_routes
 from webhooks.payments import setup_payment_routes
-from webhooks.sandbox_checkout import setup_sandbox_checkout_routes
 from webhooks.telegram import telegram_routes
 from workers.context import WorkerContext
 from workers.payments import PAYMENT_ACTORS
 
 TOKEN = "123456:bot-test-token"
-WEBHOOK_SECRET = "whsec_bot_tests"
 TELEGRAM_SECRET = "telegram-secret_42"
 # After every group the bot registers: an update is noted once all its handlers have run.
 HANDLED_GROUP = 1_000
-CHECKOUT_ID = re.compile(r"/sandbox/pay/([A-Za-z0-9_\-]+)")
 
 
 class NotifyingWorkerResources(WorkerResources):
@@ -126,10 +123,8 @@ class BotWorld:
         assert await self.notifier.drain(within), f"notices still being sent after {within} s"
 
     async def pay(self, checkout_url: str) -> int:
-        """Press Pay on the sandbox checkout page behind `checkout_url`; the page's HTTP status."""
-        match = CHECKOUT_ID.search(checkout_url)
-        assert match, checkout_url
-        async with self.http.post(f"{self.base_url}/sandbox/pay/{match[1]}/pay") as response:
+        """Press Pay on the Stripe stand-in's hosted page at `checkout_url`; the page's HTTP status."""
+        async with self.http.post(checkout_url, data={"action": "pay"}) as response:
             await response.read()
             return response.status
 
@@ -253,12 +248,16 @@ async def open_world(
     telegram: TelegramSandbox | None = None,
     **setting_overrides: Any,
 ) -> AsyncIterator[BotWorld]:
-    """Start the sandbox, the web app, the bot (polling, or webhook mode) and, with a broker, a worker."""
+    """Start the sandboxes (Telegram, Stripe), the web app, the bot (polling, or webhook mode) and, with a
+    broker, a worker."""
+    stack = AsyncExitStack()
     runner_tg, telegram_url, state = await start_telegram_sandbox(
         state=telegram or TelegramSandbox(webhook_backoff=0.01)
     )
+    stack.push_async_callback(runner_tg.cleanup)
     sock = free_local_socket()
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    stripe: StripeStand = await stack.enter_async_context(serving_stripe(base_url))
     webhook_url = f"{base_url}/webhooks/telegram"
     overrides = {"TELEGRAM_WEBHOOK_URL": webhook_url} if webhook else {}
     settings = stand_settings(
@@ -266,7 +265,7 @@ async def open_world(
         **{
             "PUBLIC_BASE_URL": base_url,
             "REDIS_URL": redis_url,
-            "SANDBOX_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            **stripe.settings,
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
             **overrides,
@@ -274,9 +273,7 @@ async def open_world(
         },
     )
     notifier = TelegramNotifier()
-    stack = AsyncExitStack()
     try:
-        stack.push_async_callback(runner_tg.cleanup)
         jobs: Any
         if broker is not None:
             dramatiq_broker = broker.build()
@@ -304,7 +301,6 @@ async def open_world(
         application.add_handler(TypeHandler(Update, note_handled), group=HANDLED_GROUP)
         route_groups: list[RouteGroup] = [
             setup_payment_routes,
-            setup_sandbox_checkout_routes,
             setup_miniapp_routes,
         ]
         if webhook:

@@ -36,17 +36,17 @@ from booking_core.payments.inbox import store_payment_event
 from roles.resources import Core, open_core, open_worker_context
 from roles.settings import MarqueeSettings
 from roles.web_role import core_web_app
-from sandbox.stripe_api import MARQUEE_WEBHOOK_PATH, SignedEvent, StripeSandboxState, start_stripe_sandbox
+from sandbox.stripe_api import SignedEvent, StripeSandboxState
 from tests.conftest import service_url
 from tests.factories import ShowFixture, make_customer, make_show
 from tests.flows.worker_setup import (
     TELEGRAM_TOKEN,
-    WEBHOOK_SECRET,
     BrokerPlan,
     WorkerResources,
     in_process_worker,
 )
 from tests.support.settings import stand_settings
+from tests.support.stripe import serving_stripe
 from webhooks.checkout_return import setup_checkout_return_routes
 from webhooks.payments import setup_payment_routes
 from workers.context import WorkerContext
@@ -319,24 +319,36 @@ async def open_flow(
     """
     sock = free_local_socket()
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    stripe_runner, stripe_api, stripe = await start_stripe_sandbox(webhook_secret=WEBHOOK_SECRET)
-    stripe.webhook_url = base_url + MARQUEE_WEBHOOK_PATH
-    settings = stand_settings(
-        database_url,
-        **{
-            "PUBLIC_BASE_URL": base_url,
-            "REDIS_URL": redis_url,
-            "STRIPE_API_KEY": stripe.api_key,
-            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "STRIPE_API_BASE": stripe_api,
-            "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
-            **setting_overrides,
-        },
-    )
+    async with serving_stripe(base_url) as stripe:
+        settings = stand_settings(
+            database_url,
+            **{
+                "PUBLIC_BASE_URL": base_url,
+                "REDIS_URL": redis_url,
+                **stripe.settings,
+                "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+                **setting_overrides,
+            },
+        )
+        async with _serving_flow(settings, redis_url, plan, telegram_api, sock, stripe.state, worker) as flow:
+            yield flow
+
+
+@asynccontextmanager
+async def _serving_flow(
+    settings: MarqueeSettings,
+    redis_url: str,
+    plan: BrokerPlan,
+    telegram_api: str,
+    sock: socket.socket,
+    stripe: StripeSandboxState,
+    worker: bool,
+) -> AsyncIterator[Flow]:
     events = CollectingSink()
     broker = plan.build()
     resources = WorkerResources(settings, telegram_api, events)
     jobs = resources.declare(broker, plan.specs(PAYMENT_ACTORS))
+    base_url = settings.public_base_url
     async with open_core(settings, redis_url, events) as core, aiohttp.ClientSession() as http:
         app = core_web_app(core, jobs, [setup_payment_routes, setup_checkout_return_routes])
         runner = web.AppRunner(app)
@@ -352,7 +364,6 @@ async def open_flow(
                 yield flow
                 broker.close()
         finally:
-            await stripe_runner.cleanup()
             await runner.cleanup()
 
 

@@ -26,8 +26,8 @@ from tests.flows.harness import (
     free_local_socket,
     paid_but_webhook_lost,
 )
-from tests.flows.worker_setup import WEBHOOK_SECRET
 from tests.payments import signing
+from tests.support.stripe import WEBHOOK_SECRET
 from webhooks.app import MAX_BODY_BYTES, create_web_app
 from webhooks.payments import setup_payment_routes
 from workers.jobs import DramatiqJobs

@@ -25,7 +25,6 @@ from workers.payments import PAYMENTS_QUEUE, PROVIDER_QUEUE
 from workers.registry import ActorSpec, lazy_context, register_actors
 from workers.running import running_worker
 
-WEBHOOK_SECRET = "whsec_flows_test"
 TELEGRAM_TOKEN = "123456:flows-test"
 
 
