@@ -38,7 +38,7 @@ from sandbox.mailbox import Mailbox, start_mailbox
 from sandbox.telegram import TelegramSandbox, install_telegram_sandbox
 from sandbox.twilio_api import SANDBOX_FROM_NUMBER, TwilioSandboxState, setup_twilio_sandbox
 from tests.factories import ShowFixture, make_show
-from tests.support.settings import stand_settings
+from tests.support.settings import NO_STRIPE, stand_settings
 from tests.support.worker import open_worker_side
 from webhooks.keys import TWILIO_AUTH_TOKEN
 from webhooks.twilio_status import setup_twilio_routes
@@ -147,10 +147,10 @@ class Stand:
         started = await self.ctx.bookings.start_checkout(hold)
         assert isinstance(started, CheckoutStarted), started
         checkout_id = f"cs_{uuid.uuid4().hex}"
-        await self.ctx.bookings.record_checkout(started.booking_id, "sandbox", checkout_id, "")
+        await self.ctx.bookings.record_checkout(started.booking_id, "stripe", checkout_id, "")
         result = await self.ctx.bookings.confirm_payment(
             PaymentEvent(
-                provider="sandbox",
+                provider="stripe",
                 event_id=f"evt_{uuid.uuid4().hex}",
                 kind=PaymentEventKind.COMPLETED,
                 checkout_id=checkout_id,
@@ -186,6 +186,7 @@ class Stand:
             **os.environ,
             "DATABASE_URL": settings.DATABASE_URL,
             "MODE": "demo",
+            **NO_STRIPE,
             "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
             "TELEGRAM_API_BASE_URL": self.sandboxes.telegram_url,
             "TWILIO_ACCOUNT_SID": TWILIO_SID,
