@@ -20,6 +20,9 @@ Test controls (no auth), a customer's presses without the page:
     POST /sandbox/stripe/sessions/{id}/complete  pay: answers the signed checkout.session.completed
                                                  event (body + Stripe-Signature header)
     POST /sandbox/stripe/sessions/{id}/fail      card declined: answers payment_intent.payment_failed
+    POST /sandbox/stripe/reset                   forget every object and idempotency key, as a fresh test
+                                                 account (tests that share one stand-in, each with its
+                                                 own database, so booking 1 is another booking each time)
 Every event is signed with stripe's own `WebhookSignature` code and kept in `state.events`. It is
 posted to `state.webhook_url` when set, else to the Marquee that opened the session: the address its
 `success_url` returns to, plus /webhooks/payments/stripe, as if that endpoint were registered in
@@ -38,7 +41,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 import stripe
@@ -139,6 +142,21 @@ class StripeSandboxState:
         """Wait until every webhook posted so far has been answered."""
         await asyncio.gather(*list(self.deliveries), return_exceptions=True)
 
+    def reset(self) -> None:
+        """Forget every session, payment, refund, event and idempotency key; keys and addresses stay."""
+        for kept in (
+            self.sessions,
+            self.payment_intents,
+            self.refunds,
+            self.idempotent,
+            self.intent_metadata,
+        ):
+            kept.clear()
+        for listed in (self.events, self.requests, self.failures):
+            listed.clear()
+        self.line_items.clear()
+        self.completions.clear()
+
     def sign(self, event_type: str, obj: dict[str, Any]) -> SignedEvent:
         """An event about `obj` signed with the webhook secret, neither kept nor posted.
 
@@ -187,6 +205,7 @@ def create_stripe_sandbox_app(state: StripeSandboxState) -> web.Application:
     app.router.add_post("/v1/refunds", _create_refund)
     app.router.add_post("/sandbox/stripe/sessions/{id}/complete", _complete_session)
     app.router.add_post("/sandbox/stripe/sessions/{id}/fail", _fail_session)
+    app.router.add_post("/sandbox/stripe/reset", _reset)
     app.router.add_get("/c/pay/{id}", _hosted_page)
     app.router.add_post("/c/pay/{id}", _hosted_page_action)
     return app
@@ -243,7 +262,9 @@ async def _api_gate(request: web.Request, handler: Handler) -> web.StreamRespons
     """Auth, injected outages, parameter parsing, idempotent replay and error answers for /v1."""
     state = request.app[_STATE]
     try:
-        if not request.path.startswith("/v1/"):
+        # The path below the stand-in's own base (it may be served under a prefix, as /stripe in the demo)
+        path = request.path.removeprefix(urlsplit(state.base_url).path)
+        if not path.startswith("/v1/"):
             return await handler(request)
         if request.headers.get("Authorization") != f"Bearer {state.api_key}":
             raise StripeApiError(401, "Invalid API Key provided")
@@ -252,7 +273,7 @@ async def _api_gate(request: web.Request, handler: Handler) -> web.StreamRespons
         request[_PARAMS] = params
         key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
         state.requests.append(
-            RecordedRequest(request.method, request.path, params, key, request.headers.get("Stripe-Version"))
+            RecordedRequest(request.method, path, params, key, request.headers.get("Stripe-Version"))
         )
         if state.failures:
             raise StripeApiError(state.failures.pop(0), "An unknown error occurred", kind="api_error")
@@ -359,6 +380,11 @@ async def _complete_session(request: web.Request) -> web.Response:
 
 async def _fail_session(request: web.Request) -> web.Response:
     return _event_answer(_decline(request.app, _session(request)))
+
+
+async def _reset(request: web.Request) -> web.Response:
+    request.app[_STATE].reset()
+    return web.json_response({"reset": True})
 
 
 def _pay(app: web.Application, session: dict[str, Any]) -> SignedEvent:

@@ -42,7 +42,7 @@ async def test_web_and_worker_follow_the_new_master_after_a_failover(
     async with deployed(tmp_path, services, sandbox, http) as deployment:
         web = deployment.start_web("web")
         worker = deployment.start_worker("worker")
-        async with open_shop(ops_database, sentinel_group.url, web.url) as shop:
+        async with open_shop(ops_database, sentinel_group.url, web.url, sandbox) as shop:
             # Given an 8-seat show, four customers wanting two seats each, one of whom has paid already
             show, pairs, users = await pairs_for_new_users(shop, http, sandbox, FIRST_USER, USERS)
             await deployment.ready()
@@ -55,7 +55,7 @@ async def test_web_and_worker_follow_the_new_master_after_a_failover(
 
             # When the master crashes and the Sentinel promotes the replica, as the second pays
             sentinel_group.fail_over()
-            status, page = await shop.pay(web.url, second.checkout_id)
+            status, page = await shop.pay(second.checkout_id)
             assert status == 200 and PAID in page, page
 
             # Then that payment completes, and so do bookings made after the failover

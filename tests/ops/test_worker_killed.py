@@ -79,7 +79,7 @@ async def test_a_worker_killed_mid_payment_leaves_one_booking_and_one_ticket(
         # Given a web process and two worker processes, and a booking awaiting payment
         web = deployment.start_web("web")
         workers = [deployment.start_worker(name) for name in ("worker-a", "worker-b")]
-        async with open_shop(shared_postgres, private_redis.url, web.url) as shop:
+        async with open_shop(shared_postgres, private_redis.url, web.url, sandbox) as shop:
             show = await make_show(shop.core.sessions, rows=2, seats_per_row=5)
             buyer = ChatUser(http, sandbox.url, BUYER)
             await buyer.create()
@@ -88,7 +88,7 @@ async def test_a_worker_killed_mid_payment_leaves_one_booking_and_one_ticket(
             # ... whose row a transaction holds locked, so a confirmation would wait inside its own
             async with rows_locked(shared_postgres, booking.booking_id):
                 # When the customer pays and a worker takes the job
-                status, page = await shop.pay(web.url, booking.checkout_id)
+                status, page = await shop.pay(booking.checkout_id)
                 assert status == 200 and PAID in page, page
                 port = await wait_until(
                     lambda: waiting_connection_port(shop.core.sessions),
