@@ -55,7 +55,7 @@ def money(amount_minor: int, currency: str) -> str:
 def session_page(view: SessionView) -> web.Response:
     """The page at the session's `url`: pay, or decline, while open; where things stand once closed."""
     if view.status == "open":
-        actions = [("pay", f"Pay {view.total}", True), ("decline", "Pay with a declined card", False)]
+        actions = [("pay", f"Pay {view.total}", True), ("decline", "Use a declined card", False)]
         body = _details(view) + _actions(view.session_id, actions)
         body += _link(view.cancel_url, "Cancel and go back")
     elif view.status == "complete":

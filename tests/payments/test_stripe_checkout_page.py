@@ -61,7 +61,7 @@ async def test_the_page_shows_what_is_paid_for_and_the_way_back(
         "Metropolis, Hall 1",
         "24.00 EUR",
         ">Pay 24.00 EUR<",
-        "Pay with a declined card",
+        "Use a declined card",
         "<style>",
     ):
         assert shown in page, shown
