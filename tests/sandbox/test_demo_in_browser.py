@@ -4,7 +4,8 @@
 the embedded Redis, every stand-in). Two simulated users open the sandbox web chat in chromium, race
 for the same seat, and one books: /start, a city, a movie, a show, seats tapped and "best N", 💳 Pay,
 the Stripe stand-in's checkout page (the real Stripe adapter opened the session there, and the page's
-Pay posts Stripe's signed webhook to the demo's web role), and the ticket photo with its code in the chat, listed by /mytickets.
+Pay posts Stripe's signed webhook to the demo's web role), and the ticket photo with its code in the
+chat, listed by /mytickets.
 Screenshots of the seat map and of the ticket are kept under TEST_ARTEFACTS_DIR (data/test-artefacts
 by default); docs/screenshots/ holds copies for the README.
 """
