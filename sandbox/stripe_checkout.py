@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from aiohttp import web
 
@@ -20,8 +21,7 @@ BACK_TO_TELEGRAM = "You can close this page and return to Telegram."
 TICKET_FOLLOWS = "Marquee sends your ticket, or word of a refund, in Telegram. " + BACK_TO_TELEGRAM
 
 
-@dataclass(frozen=True)
-class LineItem:
+class LineItem(NamedTuple):
     """One line of the session as its page lists it."""
 
     name: str
