@@ -56,7 +56,6 @@ from sqlalchemy import event as sql_event
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine, make_url
 
-from adapters.payments_sandbox import SandboxCheckout, SandboxPaymentProvider
 from booking_core.events import CollectingSink
 from booking_core.holds.errors import HoldRefused
 from booking_core.holds.store import Hold
@@ -77,13 +76,13 @@ from booking_core.models import (
     ShowPrice,
     Ticket,
 )
-from booking_core.payments.port import PaymentEventKind
 from roles.endpoints import resolve_endpoints
 from roles.redis_server import open_redis
 from roles.resources import open_core
 from roles.settings import MarqueeSettings, load_settings
 from roles.web_role import serving, web_application
 from roles.worker_role import declare_jobs, open_full_worker_context
+from sandbox.stripe_api import StripeSandboxState
 from sandbox.telegram.app import start_telegram_sandbox
 from tests.support.processes import stop_process
 from tests.support.settings import NO_SMTP
@@ -244,7 +243,7 @@ async def seed(settings: MarqueeSettings) -> tuple[list[tuple[bytes, dict[str, s
             session.add_all(
                 Payment(
                     booking_id=booking.id,
-                    provider="sandbox",
+                    provider="stripe",
                     checkout_id=f"cs_bench_{booking.id}",
                     checkout_url="",
                     amount_minor=PRICE,
@@ -252,31 +251,37 @@ async def seed(settings: MarqueeSettings) -> tuple[list[tuple[bytes, dict[str, s
                 )
                 for booking in bookings
             )
-        signer = SandboxPaymentProvider(settings.public_base_url, SECRET, core.redis)
-        expires_at = datetime.now(UTC) + timedelta(hours=1)
+        # Signed as Stripe signs (its stand-in's signing, the secret the web role verifies with)
+        signer = StripeSandboxState(webhook_secret=SECRET)
+        signed = [
+            signer.sign("checkout.session.completed", _paid_session(booking.id)) for booking in bookings
+        ]
         events = [
-            signer.build_event(
-                SandboxCheckout(
-                    checkout_id=f"cs_bench_{booking.id}",
-                    url="",
-                    booking_id=booking.id,
-                    amount_minor=PRICE,
-                    currency="EUR",
-                    description="bench",
-                    status="complete",
-                    expires_at=expires_at,
-                    payment_id=f"pi_bench_{booking.id}",
-                    amount_refunded=0,
-                ),
-                PaymentEventKind.COMPLETED,
-            )
-            for booking in bookings
+            (event.body, {"Content-Type": "application/json", "Stripe-Signature": event.signature})
+            for event in signed
         ]
         booking_of_event = {
             json.loads(body)["id"]: booking.id
             for (body, _headers), booking in zip(events, bookings, strict=True)
         }
         return events, booking_of_event
+
+
+def _paid_session(booking_id: int) -> dict[str, Any]:
+    """The Checkout Session of a paid booking, as Stripe's checkout.session.completed carries it."""
+    return {
+        "id": f"cs_bench_{booking_id}",
+        "object": "checkout.session",
+        "mode": "payment",
+        "client_reference_id": str(booking_id),
+        "metadata": {"booking_id": str(booking_id)},
+        "amount_total": PRICE,
+        "currency": "eur",
+        "payment_intent": f"pi_bench_{booking_id}",
+        "payment_status": "paid",
+        "status": "complete",
+        "url": None,
+    }
 
 
 # -- load -------------------------------------------------------------------------------------------
@@ -463,7 +468,7 @@ async def run_phases(settings: MarqueeSettings, base_url: str, tmp: Path, env: d
     paced_ids = {e: booking_of_event[e] for e in event_ids[BURST:]}
     figures = Figures()
     ready = tmp / "worker.ready"
-    webhook_url = f"{base_url}/webhooks/payments/sandbox"
+    webhook_url = f"{base_url}/webhooks/payments/stripe"
     with (
         role(["--role", "web", "--port", str(base_url.rsplit(":", 1)[1])], env, tmp / "web.log") as web_role,
         role(["--role", "worker", "--ready-file", str(ready)], env, tmp / "worker.log") as worker,
@@ -506,13 +511,15 @@ async def main() -> None:
             "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL")
             or f"sqlite+aiosqlite:///{tmp / 'marquee.db'}",
             "REDIS_URL": redis_endpoint.url,
-            "PAYMENT_PROVIDER": "sandbox",
-            "SANDBOX_WEBHOOK_SECRET": SECRET,
+            "PAYMENT_PROVIDER": "stripe",
+            "STRIPE_API_KEY": "sk_test_bench",
+            "STRIPE_WEBHOOK_SECRET": SECRET,
+            "STRIPE_API_BASE": "http://127.0.0.1:9",  # nothing is asked of Stripe here
             "PUBLIC_BASE_URL": base_url,
             "SMTP_URL": NO_SMTP,
             "TELEGRAM_API_BASE_URL": telegram_api,
         }
-        names = ("DATABASE_URL", "REDIS_URL", "SANDBOX_WEBHOOK_SECRET", "PUBLIC_BASE_URL")
+        names = ("DATABASE_URL", "REDIS_URL", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "PUBLIC_BASE_URL")
         settings = load_settings(**{name: env[name] for name in names})
         try:
             figures = await run_phases(settings, base_url, tmp, env)

@@ -81,7 +81,7 @@ class Settings(BaseSettings):
 
     model_config = ENVIRONMENT
 
-    # demo: stand-ins, demo data and the sandbox provider may serve; production: real services only.
+    # demo: stand-ins (the Stripe one included) and demo data may serve; production: real services only.
     # Unset means demo on embedded defaults, and is refused once a real bot token is configured.
     MODE: Mode | None = None
 
@@ -178,7 +178,7 @@ class Settings(BaseSettings):
 
     @property
     def is_demo(self) -> bool:
-        """True when stand-ins, demo data and the sandbox payment provider may serve."""
+        """True when stand-ins (the Stripe one included) and demo data may serve."""
         return self.MODE == "demo"
 
     @property

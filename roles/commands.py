@@ -74,8 +74,13 @@ async def sync_theatres(settings: MarqueeSettings) -> int:
         return 0
     from booking_core.events import CollectingSink
     from roles.resources import open_core
+    from roles.sandbox_server import paying_through, stripe_standin
     from workers.theatre import sync_theatres as sync_now
 
+    if settings.is_demo and not settings.STRIPE_API_KEY:
+        # The sync takes no payment (the workers pay refunds back): in a demo without Stripe keys the
+        # adapter is pointed where `run` points it, the demo's Stripe stand-in, and never called here.
+        settings = paying_through(settings, stripe_standin(settings))
     endpoint = await asyncio.to_thread(open_redis, settings.REDIS_URL, settings.DATA_DIR)
     try:
         # Refunds of withdrawn shows are recorded here and paid back by the workers' refund pass.

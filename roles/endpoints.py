@@ -11,6 +11,7 @@ from sandbox.twilio_api import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_
 TELEGRAM_API = "https://api.telegram.org"
 TELEGRAM_WEB_APP_SCRIPT = "https://telegram.org/js/telegram-web-app.js"
 SANDBOX_WEB_APP_SCRIPT = "/sandbox/telegram/telegram-web-app.js"
+STRIPE_STANDIN_PATH = "/stripe"
 # Stand-ins listen here only: their pages list every customer's messages, phone numbers and emails.
 LOOPBACK = "127.0.0.1"
 # Any token works against the sandbox Bot API; this one reads well in logs.
@@ -23,6 +24,11 @@ class SandboxUrls:
 
     http: str
     smtp: str
+
+    @property
+    def stripe_api(self) -> str:
+        """The Stripe stand-in's API base (its hosted checkout pages are under it too)."""
+        return f"{self.http}{STRIPE_STANDIN_PATH}"
 
     @classmethod
     def on_ports(cls, settings: MarqueeSettings) -> SandboxUrls:

@@ -23,7 +23,7 @@ from roles.endpoints import Endpoints, SandboxUrls, resolve_endpoints
 from roles.migrate import upgrade_to_head
 from roles.redis_server import open_redis
 from roles.resources import open_core
-from roles.sandbox_server import serving_sandboxes
+from roles.sandbox_server import paying_through, serving_sandboxes, stripe_standin
 from roles.settings import MarqueeSettings
 from roles.web_role import opened_miniapp, serving, web_application
 from roles.worker_role import declare_jobs, run_worker
@@ -108,8 +108,15 @@ def _single(serve: Callable[[MarqueeSettings, Endpoints, asyncio.Event], Awaitab
 async def _sandbox(settings: MarqueeSettings, stop: asyncio.Event) -> None:
     if not settings.is_demo:
         raise ConfigurationError("MODE: the sandbox stand-ins serve MODE=demo only")
-    async with serving_sandboxes(settings) as (urls, _telegram):
+    stripe = stripe_standin(settings)
+    async with serving_sandboxes(settings, stripe) as (urls, _telegram):
         print(f"sandbox serving on {urls.http} (SMTP {urls.smtp})", flush=True)
+        print(
+            "the demo's roles pay through its Stripe stand-in with: PAYMENT_PROVIDER=stripe "
+            f"STRIPE_API_BASE={urls.stripe_api} STRIPE_API_KEY={stripe.api_key} "
+            f"STRIPE_WEBHOOK_SECRET={stripe.webhook_secret}",
+            flush=True,
+        )
         await stop.wait()
 
 
@@ -131,15 +138,17 @@ async def _demo(settings: MarqueeSettings, stop: asyncio.Event) -> None:
     """The demo: migrate, seed, then every role and every stand-in (on loopback) in this one process.
 
     One demo chain sells through a sandbox theatre's API, another through its theatre database (unless
-    THEATRE_SYSTEMS is set), so the demo shows every kind of cinema.
+    THEATRE_SYSTEMS is set), so the demo shows every kind of cinema. Payments go through the real Stripe
+    adapter to the Stripe stand-in (unless STRIPE_API_KEY is set: then to that Stripe account).
     """
     await asyncio.to_thread(upgrade_to_head, settings.DATABASE_URL)
+    stripe = None if settings.STRIPE_API_KEY else stripe_standin(settings)
     async with (
         connect_demo_theatre(settings) as theatre,
-        serving_sandboxes(theatre.settings) as (sandbox, _telegram),
+        serving_sandboxes(theatre.settings, stripe) as (sandbox, _telegram),
         _redis_url(theatre.settings) as redis_url,
     ):
-        settings = theatre.settings
+        settings = theatre.settings if stripe is None else paying_through(theatre.settings, stripe)
         endpoints = resolve_endpoints(settings, redis_url, sandbox)
         async with open_core(settings, redis_url, TelegramNotifier()) as core:
             report = await seed_demo(core.sessions, core.catalogue)

@@ -90,7 +90,7 @@ async def open_core(settings: MarqueeSettings, redis_url: str, events: EventSink
             max_shows=settings.MAX_SHOWS_HELD,
             theatre=theatre_holds,
         )
-        provider = open_payment_provider(settings, redis)
+        provider = open_payment_provider(settings)
         stack.push_async_callback(provider.aclose)
         yield Core(
             settings=settings,

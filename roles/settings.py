@@ -40,14 +40,12 @@ class MarqueeSettings(TwilioSettings, PaymentSettings, BotSettings):
                 )
             self.MODE = "demo"
         if self.MODE == "demo":
-            self.PAYMENT_PROVIDER = self.PAYMENT_PROVIDER or "sandbox"
+            self.PAYMENT_PROVIDER = self.PAYMENT_PROVIDER or "stripe"
             return self
         if not self.TELEGRAM_BOT_TOKEN:
             raise ConfigurationError("TELEGRAM_BOT_TOKEN: required with MODE=production")
         if self.PAYMENT_PROVIDER != "stripe":
-            raise ConfigurationError(
-                "PAYMENT_PROVIDER: set it to stripe; the sandbox provider serves MODE=demo only"
-            )
+            raise ConfigurationError("PAYMENT_PROVIDER: required with MODE=production: set it to stripe")
         if "PUBLIC_BASE_URL" not in self.model_fields_set:
             raise ConfigurationError(
                 "PUBLIC_BASE_URL: required with MODE=production (where Stripe and customers reach us)"

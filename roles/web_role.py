@@ -20,7 +20,6 @@ from webhooks.keys import MINIAPP, TWILIO_AUTH_TOKEN, JobQueue
 from webhooks.miniapp.context import MiniApp
 from webhooks.miniapp.routes import setup_miniapp_routes
 from webhooks.payments import setup_payment_routes
-from webhooks.sandbox_checkout import setup_sandbox_checkout_routes
 from webhooks.telegram import telegram_routes
 from webhooks.twilio_status import setup_twilio_routes
 
@@ -60,7 +59,7 @@ def web_application(
     bot_application: BotApplication | None,
     miniapp: MiniApp | None = None,
 ) -> web.Application:
-    """The web app for this configuration: the sandbox checkout only with the sandbox provider.
+    """The web app for this configuration.
 
     Twilio's status callbacks are taken only with Twilio (or, in a demo, its stand-in) configured:
     otherwise nobody holds the token they are signed with, and the route does not exist.
@@ -71,8 +70,6 @@ def web_application(
         groups.append(setup_twilio_routes)
     if miniapp is not None:
         groups.append(setup_miniapp_routes)
-    if core.payment_provider.name == "sandbox":
-        groups.append(setup_sandbox_checkout_routes)
     if bot_application is not None and settings.TELEGRAM_WEBHOOK_SECRET:
         groups.append(
             telegram_routes(bot_application, settings.TELEGRAM_WEBHOOK_SECRET, settings.TELEGRAM_WEBHOOK_URL)

@@ -9,20 +9,31 @@ Requests are form-encoded with bracketed keys and need `Authorization: Bearer <a
 otherwise). A POST with an `Idempotency-Key` replays its first successful answer; the same key with
 other parameters is an `idempotency_error`. Bad input gets Stripe's `{"error": {...}}` with a 4xx.
 
-Test controls (no auth), standing in for a customer on Stripe's hosted page:
+The hosted checkout page, at each session's `url` (no auth, as on Stripe; views in stripe_checkout.py):
+    GET  /c/pay/{id}                             the line items, the total, Pay, a declined card, and
+                                                 the back link to the session's cancel_url
+    POST /c/pay/{id}  action=pay                 pay: checkout.session.completed
+                      action=decline             card declined: payment_intent.payment_failed (still open)
+                      action=resend              post the completed event again (same event id)
+    The page waits for Marquee's answer to the webhook and says whether it was taken.
+Test controls (no auth), a customer's presses without the page:
     POST /sandbox/stripe/sessions/{id}/complete  pay: answers the signed checkout.session.completed
                                                  event (body + Stripe-Signature header)
     POST /sandbox/stripe/sessions/{id}/fail      card declined: answers payment_intent.payment_failed
-    GET  /c/pay/{id}                             a bare page with the session's amount
-Every event is signed with stripe's own `WebhookSignature` code, kept in `state.events`, and posted
-to `state.webhook_url` when set. `state.fail_next(status)` makes the next API calls fail (outages).
+    POST /sandbox/stripe/reset                   forget every object and idempotency key, as a fresh test
+                                                 account (tests that share one stand-in, each with its
+                                                 own database, so booking 1 is another booking each time)
+Every event is signed with stripe's own `WebhookSignature` code and kept in `state.events`. It is
+posted to `state.webhook_url` when set, else to the Marquee that opened the session: the address its
+`success_url` returns to, plus /webhooks/payments/stripe, as if that endpoint were registered in
+Stripe's dashboard (so one stand-in serves every Marquee on the machine). `state.fail_next(status)`
+makes the next API calls fail (outages).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import html
 import json
 import re
 import secrets
@@ -30,17 +41,23 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 import stripe
 from aiohttp import web
+
+from sandbox import stripe_checkout
+from sandbox.stripe_checkout import LineItem, SessionView
 
 SANDBOX_API_KEY = "sk_test_marquee_standin"
 SANDBOX_WEBHOOK_SECRET = "whsec_marquee_stripe_standin"
 MIN_SESSION_SECONDS = 30 * 60
 MAX_SESSION_SECONDS = 24 * 3600
 WEBHOOK_TIMEOUT_SECONDS = 10.0
+# Where Marquee sends customers back to (its PUBLIC_BASE_URL + this), and where it takes Stripe's events.
+MARQUEE_RETURN_PATH = "/checkout/success"
+MARQUEE_WEBHOOK_PATH = "/webhooks/payments/stripe"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -69,7 +86,14 @@ class SignedEvent:
     event_type: str
     body: bytes
     signature: str
-    delivery_status: int | None = None  # our webhook's HTTP answer, when a webhook_url is set
+    delivery_status: int | None = None  # Marquee's HTTP answer to the webhook (0: unreachable)
+    delivery: asyncio.Task[None] | None = field(default=None, repr=False, compare=False)
+
+    async def delivered(self) -> int | None:
+        """Wait for the latest delivery of this event; Marquee's HTTP answer (None: not posted)."""
+        if self.delivery is not None:
+            await asyncio.gather(self.delivery, return_exceptions=True)
+        return self.delivery_status
 
 
 @dataclass
@@ -101,6 +125,9 @@ class StripeSandboxState:
     idempotent: dict[str, tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
     # payment_intent_data[metadata] waits here until the session is paid and its intent exists.
     intent_metadata: dict[str, dict[str, str]] = field(default_factory=dict)
+    # What each session's hosted page lists, and the completed event of each paid session (to resend).
+    line_items: dict[str, tuple[LineItem, ...]] = field(default_factory=dict)
+    completions: dict[str, SignedEvent] = field(default_factory=dict)
     deliveries: set[asyncio.Task[None]] = field(default_factory=set)
 
     def fail_next(self, status: int = 503, times: int = 1) -> None:
@@ -114,6 +141,52 @@ class StripeSandboxState:
     async def deliveries_done(self) -> None:
         """Wait until every webhook posted so far has been answered."""
         await asyncio.gather(*list(self.deliveries), return_exceptions=True)
+
+    def reset(self) -> None:
+        """Forget every session, payment, refund, event and idempotency key; keys and addresses stay."""
+        for kept in (
+            self.sessions,
+            self.payment_intents,
+            self.refunds,
+            self.idempotent,
+            self.intent_metadata,
+        ):
+            kept.clear()
+        for listed in (self.events, self.requests, self.failures):
+            listed.clear()
+        self.line_items.clear()
+        self.completions.clear()
+
+    def sign(self, event_type: str, obj: dict[str, Any]) -> SignedEvent:
+        """An event about `obj` signed with the webhook secret, neither kept nor posted.
+
+        Tests use it for what Stripe might send but the stand-in's own flow does not (repeats, late or
+        out-of-order events, another amount).
+        """
+        public = {key: value for key, value in obj.items() if not key.startswith("_")}
+        payload = json.dumps(
+            {
+                "id": f"evt_{secrets.token_hex(12)}",
+                "object": "event",
+                "api_version": stripe.api_version,
+                "created": int(time.time()),
+                "data": {"object": public},
+                "livemode": False,
+                "pending_webhooks": 1,
+                "type": event_type,
+            },
+            indent=2,  # Stripe sends pretty-printed JSON: the signature must cover these exact bytes
+        )
+        signature = stripe.WebhookSignature.generate_signature_header(payload, self.webhook_secret)
+        return SignedEvent(event_type=event_type, body=payload.encode(), signature=signature)
+
+    def webhook_url_for(self, session: dict[str, Any]) -> str | None:
+        """Where events about `session` are posted: `webhook_url`, else the Marquee that opened it."""
+        if self.webhook_url:
+            return self.webhook_url
+        success_url = session.get("success_url") or ""
+        base, found, _ = success_url.partition(MARQUEE_RETURN_PATH)
+        return base + MARQUEE_WEBHOOK_PATH if found else None
 
 
 _STATE = web.AppKey("stripe_sandbox_state", StripeSandboxState)
@@ -132,7 +205,9 @@ def create_stripe_sandbox_app(state: StripeSandboxState) -> web.Application:
     app.router.add_post("/v1/refunds", _create_refund)
     app.router.add_post("/sandbox/stripe/sessions/{id}/complete", _complete_session)
     app.router.add_post("/sandbox/stripe/sessions/{id}/fail", _fail_session)
+    app.router.add_post("/sandbox/stripe/reset", _reset)
     app.router.add_get("/c/pay/{id}", _hosted_page)
+    app.router.add_post("/c/pay/{id}", _hosted_page_action)
     return app
 
 
@@ -187,7 +262,9 @@ async def _api_gate(request: web.Request, handler: Handler) -> web.StreamRespons
     """Auth, injected outages, parameter parsing, idempotent replay and error answers for /v1."""
     state = request.app[_STATE]
     try:
-        if not request.path.startswith("/v1/"):
+        # The path below the stand-in's own base (it may be served under a prefix, as /stripe in the demo)
+        path = request.path.removeprefix(urlsplit(state.base_url).path)
+        if not path.startswith("/v1/"):
             return await handler(request)
         if request.headers.get("Authorization") != f"Bearer {state.api_key}":
             raise StripeApiError(401, "Invalid API Key provided")
@@ -196,7 +273,7 @@ async def _api_gate(request: web.Request, handler: Handler) -> web.StreamRespons
         request[_PARAMS] = params
         key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
         state.requests.append(
-            RecordedRequest(request.method, request.path, params, key, request.headers.get("Stripe-Version"))
+            RecordedRequest(request.method, path, params, key, request.headers.get("Stripe-Version"))
         )
         if state.failures:
             raise StripeApiError(state.failures.pop(0), "An unknown error occurred", kind="api_error")
@@ -240,7 +317,8 @@ async def _create_session(request: web.Request) -> web.Response:
     params = request[_PARAMS]
     if params.get("mode") != "payment":
         raise StripeApiError(400, "The stand-in supports mode=payment only", param="mode")
-    amount, currency = _line_items_total(params.get("line_items"))
+    items, currency = _line_items(params.get("line_items"))
+    amount = sum(item.amount_minor * item.quantity for item in items)
     metadata = _metadata(params.get("metadata"), "metadata")
     now = int(time.time())
     expires_at = _integer(params.get("expires_at", str(now + MAX_SESSION_SECONDS)), "expires_at")
@@ -280,6 +358,7 @@ async def _create_session(request: web.Request) -> web.Response:
         "url": f"{state.base_url}/c/pay/{session_id}",
     }
     state.sessions[session_id] = session
+    state.line_items[session_id] = items
     return web.json_response(session)
 
 
@@ -288,38 +367,105 @@ async def _retrieve_session(request: web.Request) -> web.Response:
 
 
 async def _expire_session(request: web.Request) -> web.Response:
-    session = _open_session(request, "expired")
+    session = _session(request)
+    _require_open(session, "expired")
     session.update(status="expired", url=None)
-    _emit(request.app, "checkout.session.expired", session)
+    _emit(request.app, "checkout.session.expired", session, session)
     return web.json_response(session)
 
 
 async def _complete_session(request: web.Request) -> web.Response:
-    session = _open_session(request, "paid")
-    if time.time() >= session["expires_at"]:
-        session.update(status="expired", url=None)
-        raise StripeApiError(400, "This Checkout Session has expired", code="checkout_session_expired")
-    state = request.app[_STATE]
-    intent = _payment_intent(state, session, "succeeded")
-    session.update(status="complete", payment_status="paid", payment_intent=intent["id"], url=None)
-    return _event_answer(_emit(request.app, "checkout.session.completed", session))
+    return _event_answer(_pay(request.app, _session(request)))
 
 
 async def _fail_session(request: web.Request) -> web.Response:
-    session = _open_session(request, "declined")
-    intent = _payment_intent(request.app[_STATE], session, "requires_payment_method")
+    return _event_answer(_decline(request.app, _session(request)))
+
+
+async def _reset(request: web.Request) -> web.Response:
+    request.app[_STATE].reset()
+    return web.json_response({"reset": True})
+
+
+def _pay(app: web.Application, session: dict[str, Any]) -> SignedEvent:
+    """The customer pays: the session completes and checkout.session.completed goes out."""
+    _require_open(session, "paid")
+    if time.time() >= session["expires_at"]:
+        session.update(status="expired", url=None)
+        raise StripeApiError(400, "This Checkout Session has expired", code="checkout_session_expired")
+    state = app[_STATE]
+    intent = _payment_intent(state, session, "succeeded")
+    session.update(status="complete", payment_status="paid", payment_intent=intent["id"], url=None)
+    event = _emit(app, "checkout.session.completed", session, session)
+    state.completions[session["id"]] = event
+    return event
+
+
+def _decline(app: web.Application, session: dict[str, Any]) -> SignedEvent:
+    """The card is declined: payment_intent.payment_failed; the session stays open."""
+    _require_open(session, "declined")
+    intent = _payment_intent(app[_STATE], session, "requires_payment_method")
     intent["last_payment_error"] = {"code": "card_declined", "message": "Your card was declined."}
-    return _event_answer(_emit(request.app, "payment_intent.payment_failed", intent))
+    return _emit(app, "payment_intent.payment_failed", intent, session)
+
+
+def _resend(app: web.Application, session: dict[str, Any]) -> SignedEvent:
+    """Post a paid session's completed event again, same id (as Stripe retries an unanswered one)."""
+    event = app[_STATE].completions.get(session["id"])
+    if event is None:
+        raise StripeApiError(400, "This Checkout Session has not been paid")
+    _post(app, event, session)
+    return event
+
+
+_PAGE_ACTIONS = {"pay": ("paid", _pay), "decline": ("declined", _decline), "resend": ("paid", _resend)}
 
 
 async def _hosted_page(request: web.Request) -> web.Response:
-    session = _session(request)
-    amount = f"{session['amount_total'] / 100:.2f} {session['currency'].upper()}"
-    page = (
-        f"<!doctype html><title>Stripe stand-in</title><h1>Pay {html.escape(amount)}</h1>"
-        f"<p>Session {html.escape(session['id'])}: {html.escape(session['status'])}</p>"
+    state = request.app[_STATE]
+    session = state.sessions.get(request.match_info["id"])
+    if session is None:
+        return stripe_checkout.not_found()
+    return stripe_checkout.session_page(_view(state, session))
+
+
+async def _hosted_page_action(request: web.Request) -> web.Response:
+    """A press on the hosted page; the answer waits for Marquee's answer to the webhook it sent."""
+    state = request.app[_STATE]
+    session = state.sessions.get(request.match_info["id"])
+    if session is None:
+        return stripe_checkout.not_found()
+    action = (await request.post()).get("action")
+    if not isinstance(action, str) or action not in _PAGE_ACTIONS:
+        unknown = stripe_checkout.status("bad", "Unknown action", f"{action!r}: pay, decline or resend")
+        return stripe_checkout.page(unknown, http_status=400)
+    outcome, step = _PAGE_ACTIONS[action]
+    try:
+        event = step(request.app, session)
+    except StripeApiError as refusal:
+        return stripe_checkout.refused(_view(state, session), str(refusal))
+    delivery_status = await event.delivered()
+    return stripe_checkout.outcome_page(_view(state, session), outcome, delivery_status=delivery_status)
+
+
+def _view(state: StripeSandboxState, session: dict[str, Any]) -> SessionView:
+    status = session["status"]
+    if status == "open" and time.time() >= session["expires_at"]:
+        status = "expired"
+    return SessionView(
+        session_id=session["id"],
+        status=status,
+        amount_minor=session["amount_total"],
+        currency=session["currency"],
+        line_items=state.line_items.get(session["id"], ()),
+        success_url=_filled(session["success_url"], session["id"]),
+        cancel_url=_filled(session["cancel_url"], session["id"]),
     )
-    return web.Response(text=page, content_type="text/html")
+
+
+def _filled(url: str | None, session_id: str) -> str | None:
+    """A return URL as Stripe sends the customer there: {CHECKOUT_SESSION_ID} replaced."""
+    return url.replace("{CHECKOUT_SESSION_ID}", session_id) if url else None
 
 
 # -- Refunds ----------------------------------------------------------------------------------------
@@ -385,7 +531,7 @@ async def _create_refund(request: web.Request) -> web.Response:
         "payment_intent": intent_id,
         "refunded": intent["amount_refunded"] >= intent["amount"],
     }
-    _emit(request.app, "charge.refunded", charge)
+    _emit(request.app, "charge.refunded", charge, state.sessions[intent["_session"]])
     return web.json_response(refund)
 
 
@@ -402,15 +548,13 @@ def _session(request: web.Request) -> dict[str, Any]:
     return session
 
 
-def _open_session(request: web.Request, action: str) -> dict[str, Any]:
-    session = _session(request)
+def _require_open(session: dict[str, Any], action: str) -> None:
     if session["status"] != "open":
         raise StripeApiError(
             400,
             f'Only Checkout Sessions with a status in ["open"] can be {action}. '
             f'This Checkout Session has a status of "{session["status"]}".',
         )
-    return session
 
 
 def _payment_intent(state: StripeSandboxState, session: dict[str, Any], status: str) -> dict[str, Any]:
@@ -436,31 +580,22 @@ def _payment_intent(state: StripeSandboxState, session: dict[str, Any], status: 
     return intent
 
 
-def _emit(app: web.Application, event_type: str, obj: dict[str, Any]) -> SignedEvent:
-    """Sign an event with stripe's own code, keep it, and post it to the webhook URL if one is set."""
-    state = app[_STATE]
-    public = {key: value for key, value in obj.items() if not key.startswith("_")}
-    payload = json.dumps(
-        {
-            "id": f"evt_{secrets.token_hex(12)}",
-            "object": "event",
-            "api_version": stripe.api_version,
-            "created": int(time.time()),
-            "data": {"object": public},
-            "livemode": False,
-            "pending_webhooks": 1,
-            "type": event_type,
-        },
-        indent=2,  # Stripe sends pretty-printed JSON: the signature must cover these exact bytes
-    )
-    signature = stripe.WebhookSignature.generate_signature_header(payload, state.webhook_secret)
-    event = SignedEvent(event_type=event_type, body=payload.encode(), signature=signature)
-    state.events.append(event)
-    if state.webhook_url:
-        task = asyncio.create_task(_deliver(app[_HTTP], state.webhook_url, event))
-        state.deliveries.add(task)
-        task.add_done_callback(state.deliveries.discard)
+def _emit(app: web.Application, event_type: str, obj: dict[str, Any], session: dict[str, Any]) -> SignedEvent:
+    """Sign an event about `obj` (of `session`), keep it, and post it to its webhook URL if there is one."""
+    event = app[_STATE].sign(event_type, obj)
+    app[_STATE].events.append(event)
+    _post(app, event, session)
     return event
+
+
+def _post(app: web.Application, event: SignedEvent, session: dict[str, Any]) -> None:
+    state = app[_STATE]
+    url = state.webhook_url_for(session)
+    if url is None:
+        return
+    event.delivery = asyncio.create_task(_deliver(app[_HTTP], url, event))
+    state.deliveries.add(event.delivery)
+    event.delivery.add_done_callback(state.deliveries.discard)
 
 
 async def _deliver(http: aiohttp.ClientSession, url: str, event: SignedEvent) -> None:
@@ -478,10 +613,10 @@ def _event_answer(event: SignedEvent) -> web.Response:
     )
 
 
-def _line_items_total(line_items: Any) -> tuple[int, str]:
+def _line_items(line_items: Any) -> tuple[tuple[LineItem, ...], str]:
     if not isinstance(line_items, list) or not line_items:
         raise StripeApiError(400, "Missing required param: line_items.", param="line_items")
-    total, currencies = 0, set()
+    items, currencies = [], set()
     for index, item in enumerate(line_items):
         param = f"line_items[{index}]"
         price = item.get("price_data") if isinstance(item, dict) else None
@@ -499,11 +634,11 @@ def _line_items_total(line_items: Any) -> tuple[int, str]:
         quantity = _integer(item.get("quantity"), f"{param}[quantity]")
         if unit_amount < 0 or quantity < 1:
             raise StripeApiError(400, f"Invalid amount or quantity in {param}", param=param)
-        total += unit_amount * quantity
+        items.append(LineItem(str(product["name"]), quantity, unit_amount))
         currencies.add(currency)
     if len(currencies) != 1:
         raise StripeApiError(400, "All line items must use the same currency", param="line_items")
-    return total, currencies.pop()
+    return tuple(items), currencies.pop()
 
 
 def _metadata(value: Any, param: str) -> dict[str, str]:

@@ -1,9 +1,10 @@
 """Starting Marquee as an operator does: `python main.py <role>` in its own process (issue 12).
 
-A real deployment that would fall back to a stand-in, the sandbox provider or a silent webhook stops
-with one line naming the setting to give; `run` with real settings seeds nothing and serves no
-stand-in; the demo's stand-ins listen on loopback only, its theatre port is a setting, a missing
-DATA_DIR is created, and a port already in use is one line naming its setting.
+A real deployment that would fall back to a stand-in, leave its payment provider unnamed or run a
+silent webhook stops with one line naming the setting to give; `run` with real settings seeds nothing
+and serves no stand-in (the Stripe one included); the demo pays through the Stripe adapter, its
+stand-ins listen on loopback only, its theatre port is a setting, a missing DATA_DIR is created, and a
+port already in use is one line naming its setting.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ _CLEARED = (
     "TELEGRAM_WEBHOOK_URL",
     "TELEGRAM_WEBHOOK_SECRET",
     "PAYMENT_PROVIDER",
+    "STRIPE_API_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "STRIPE_API_BASE",
     "THEATRE_SYSTEMS",
     "REDIS_URL",
     "BROKER_URL",
@@ -159,11 +163,12 @@ def test_a_real_bot_token_without_a_mode_stops_start_up(tmp_path: Path) -> None:
     settings = production()
     del settings["MODE"], settings["PAYMENT_PROVIDER"]
     lines = start_up_refusal(tmp_path, "web", **settings)
-    # Then the web role does not start on the sandbox provider: one line names the setting to choose
+    # Then the web role does not start as a demo: one line names the setting to choose
     assert len(lines) == 1 and lines[0].startswith("configuration error: MODE: "), lines
 
 
-def test_production_refuses_the_sandbox_payment_provider(tmp_path: Path) -> None:
+def test_production_must_name_its_payment_provider(tmp_path: Path) -> None:
+    # The demo's provider of old is no provider at all; and production never falls back to a default
     for provider in ("sandbox", None):
         settings = production(PAYMENT_PROVIDER=provider) if provider else production()
         if provider is None:
@@ -206,6 +211,8 @@ def test_a_port_in_use_is_one_line_naming_its_setting(tmp_path: Path) -> None:
             HTTP_PORT=str(port),
             TELEGRAM_API_BASE_URL="http://127.0.0.1:9",
             SMTP_URL="smtp://127.0.0.1:9",
+            STRIPE_API_KEY="sk_test_port_in_use",
+            STRIPE_WEBHOOK_SECRET="whsec_port_in_use",
         )
     # Then one line names the setting, not a traceback
     assert lines == [
@@ -222,11 +229,10 @@ async def test_run_with_real_settings_seeds_nothing_and_serves_no_stand_in(tmp_p
         with running(tmp_path, "run", env) as process:
             # When `run` has started
             await wait_for_health(process, web_url)
-            # Then no stand-in listens, and no sandbox checkout page is served
+            # Then no stand-in listens (the Stripe one would be on SANDBOX_PORT), and payments are Stripe's
             for setting in ("SANDBOX_PORT", "DEMO_THEATRE_PORT"):
                 assert not listening("127.0.0.1", int(env[setting])), setting
-            async with aiohttp.ClientSession() as http, http.get(f"{web_url}/sandbox/pay/cs_x") as page:
-                assert page.status == 404
+            assert await webhook_answers(web_url) == {"stripe": 400, "sandbox": 404}
     finally:
         await runner.cleanup()
     # And the demo catalogue was not loaded
@@ -251,3 +257,15 @@ async def test_the_demo_creates_data_dir_and_keeps_its_stand_ins_on_loopback(tmp
         # And the stand-ins, whose pages list customers' messages, listen on 127.0.0.1 only
         assert listening("127.0.0.1", sandbox_port) and not listening("127.0.0.2", sandbox_port)
         assert not listening("127.0.0.2", theatre_port)
+        # And payments go through the Stripe adapter (its webhook checks signatures); no other provider
+        assert await webhook_answers(env["PUBLIC_BASE_URL"]) == {"stripe": 400, "sandbox": 404}
+
+
+async def webhook_answers(base_url: str) -> dict[str, int]:
+    """What the web role answers an unsigned payment webhook at the Stripe and the old sandbox paths."""
+    answers = {}
+    async with aiohttp.ClientSession() as http:
+        for provider in ("stripe", "sandbox"):
+            async with http.post(f"{base_url}/webhooks/payments/{provider}", data=b"{}") as answer:
+                answers[provider] = answer.status
+    return answers

@@ -11,7 +11,17 @@ from roles.settings import load_settings
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
-    for name in ("DATABASE_URL", "REDIS_URL", "BROKER_URL", "HOLD_SECONDS", "PAYMENT_PROVIDER", "HTTP_PORT"):
+    for name in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "BROKER_URL",
+        "HOLD_SECONDS",
+        "PAYMENT_PROVIDER",
+        "STRIPE_API_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "STRIPE_API_BASE",
+        "HTTP_PORT",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env
 
@@ -21,7 +31,12 @@ def test_defaults_are_the_documented_ones() -> None:
     assert settings.DATABASE_URL == "sqlite+aiosqlite:///data/marquee.db"
     assert settings.REDIS_URL is None
     assert settings.BROKER_URL is None
-    assert settings.PAYMENT_PROVIDER == "sandbox"
+    assert settings.PAYMENT_PROVIDER == "stripe"
+    assert (settings.STRIPE_API_KEY, settings.STRIPE_WEBHOOK_SECRET, settings.STRIPE_API_BASE) == (
+        None,
+        None,
+        None,
+    )
     assert settings.HOLD_SECONDS == 300
     assert settings.public_base_url == "http://127.0.0.1:8080"
     assert (settings.HTTP_HOST, settings.HTTP_PORT) == ("127.0.0.1", 8080)
@@ -30,10 +45,10 @@ def test_defaults_are_the_documented_ones() -> None:
 def test_environment_and_dotenv_are_read(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
     monkeypatch.setenv("HOLD_SECONDS", "90")
     with open(".env", "w") as dotenv:
-        dotenv.write("PAYMENT_PROVIDER=stripe\n")
+        dotenv.write("STRIPE_API_BASE=http://127.0.0.1:12111\n")
     settings = load_settings()
     assert settings.HOLD_SECONDS == 90
-    assert settings.PAYMENT_PROVIDER == "stripe"
+    assert settings.STRIPE_API_BASE == "http://127.0.0.1:12111"
 
 
 @pytest.mark.parametrize(
@@ -42,6 +57,7 @@ def test_environment_and_dotenv_are_read(monkeypatch: pytest.MonkeyPatch, tmp_pa
         ("HOLD_SECONDS", "-5"),
         ("HOLD_SECONDS", "soon"),
         ("PAYMENT_PROVIDER", "paypal"),
+        ("PAYMENT_PROVIDER", "sandbox"),  # the demo's provider of old: a demo pays through Stripe's stand-in
         ("DATABASE_URL", "not a url"),
         ("DATABASE_URL", "mysql://db/marquee"),
         ("REDIS_URL", "localhost:6379"),

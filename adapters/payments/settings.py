@@ -1,4 +1,4 @@
-"""The payment adapters' settings: which provider takes payments, Stripe's keys, the sandbox's secret."""
+"""The payment adapters' settings: which provider takes payments, and Stripe's keys and address."""
 
 from __future__ import annotations
 
@@ -10,13 +10,12 @@ from booking_core.settings import ENVIRONMENT
 
 
 class PaymentSettings(BaseSettings):
-    """PAYMENT_PROVIDER, STRIPE_* and SANDBOX_WEBHOOK_SECRET; composed with the rest in roles.settings."""
+    """PAYMENT_PROVIDER and STRIPE_*; composed with the rest in roles.settings."""
 
     model_config = ENVIRONMENT
 
-    # Unset: the sandbox in a demo; a production deployment must name its provider.
-    PAYMENT_PROVIDER: Literal["sandbox", "stripe"] | None = None
+    # Unset: stripe in a demo (a demo's `run` points it at the Stripe stand-in); production must name it.
+    PAYMENT_PROVIDER: Literal["stripe"] | None = None
     STRIPE_API_KEY: str | None = None
     STRIPE_WEBHOOK_SECRET: str | None = None
     STRIPE_API_BASE: str | None = None
-    SANDBOX_WEBHOOK_SECRET: str = "whsec_marquee_sandbox"

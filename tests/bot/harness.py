@@ -10,7 +10,6 @@ Simulated users act through `BotWorld.user(id)`: send text, press buttons, wait 
 from __future__ import annotations
 
 import asyncio
-import re
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -39,17 +38,16 @@ from roles.web_role import opened_miniapp, web_application
 from sandbox.telegram import CallbackAnswer, ChatMessage, TelegramSandbox, start_telegram_sandbox
 from tests.flows.worker_setup import BrokerPlan, payment_actors
 from tests.support.settings import stand_settings
+from tests.support.stripe import StripeStand, serving_stripe
 from tests.support.web import free_local_socket, local_url, serving_on
 from webhooks.keys import JobQueue
 from workers.payments import PAYMENT_ACTORS
 from workers.running import actors_in_background
 
 TOKEN = "123456:bot-test-token"
-WEBHOOK_SECRET = "whsec_bot_tests"
 TELEGRAM_SECRET = "telegram-secret_42"
 # After every group the bot registers: an update is noted once all its handlers have run.
 HANDLED_GROUP = 1_000
-CHECKOUT_ID = re.compile(r"/sandbox/pay/([A-Za-z0-9_\-]+)")
 
 
 @dataclass
@@ -98,10 +96,8 @@ class BotWorld:
         assert await self.notifier.drain(within), f"notices still being sent after {within} s"
 
     async def pay(self, checkout_url: str) -> int:
-        """Press Pay on the sandbox checkout page behind `checkout_url`; the page's HTTP status."""
-        match = CHECKOUT_ID.search(checkout_url)
-        assert match, checkout_url
-        async with self.http.post(f"{self.base_url}/sandbox/pay/{match[1]}/pay") as response:
+        """Press Pay on the Stripe stand-in's hosted page at `checkout_url`; the page's HTTP status."""
+        async with self.http.post(checkout_url, data={"action": "pay"}) as response:
             await response.read()
             return response.status
 
@@ -225,16 +221,20 @@ async def open_world(
     telegram: TelegramSandbox | None = None,
     **setting_overrides: Any,
 ) -> AsyncIterator[BotWorld]:
-    """Start the sandbox, the web app, the bot (polling, or webhook mode) and, with a broker, a worker.
+    """Start the sandboxes (Telegram, Stripe), the web app, the bot (polling, or webhook mode) and, with a
+    broker, a worker.
 
     The web app is the web role's (in webhook mode, or else sharing the bot's Bot as the `run` process's
     Mini App would its own); the worker is the worker role's, telling users through Telegram.
     """
+    stack = AsyncExitStack()
     runner_tg, telegram_url, state = await start_telegram_sandbox(
         state=telegram or TelegramSandbox(webhook_backoff=0.01)
     )
+    stack.push_async_callback(runner_tg.cleanup)
     sock = free_local_socket()
     base_url = local_url(sock)
+    stripe: StripeStand = await stack.enter_async_context(serving_stripe(base_url))
     webhook_url = f"{base_url}/webhooks/telegram"
     webhook_settings = {"TELEGRAM_WEBHOOK_URL": webhook_url, "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET}
     settings = stand_settings(
@@ -242,7 +242,7 @@ async def open_world(
         **{
             "PUBLIC_BASE_URL": base_url,
             "REDIS_URL": redis_url,
-            "SANDBOX_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            **stripe.settings,
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_BASE_URL": telegram_url,
             **(webhook_settings if webhook else {}),
@@ -251,9 +251,7 @@ async def open_world(
     )
     endpoints = resolve_endpoints(settings, redis_url, None)
     notifier = TelegramNotifier()
-    stack = AsyncExitStack()
     try:
-        stack.push_async_callback(runner_tg.cleanup)
         jobs: JobQueue = _NoJobs()
         if broker is not None:
             dramatiq_broker = broker.build()

@@ -27,6 +27,7 @@ from roles.resources import Core, open_core
 from sandbox.telegram import CallbackAnswer, ChatMessage, TelegramSandbox
 from tests.sandbox.telegram_harness import TOKEN, serve_sandbox
 from tests.support.settings import stand_settings
+from tests.support.stripe import serving_stripe
 
 USER = 4242
 OTHER_USER = 5151
@@ -119,15 +120,16 @@ def action_button(message: ChatMessage, action: Action, text: str | None = None)
 
 @asynccontextmanager
 async def running_seat_bot(database_url: str, redis_url: str, **overrides: Any) -> AsyncIterator[SeatBot]:
-    """The whole bot (bot.app.build_application), polling a fresh Telegram sandbox."""
-    async with serve_sandbox() as sandbox:
+    """The whole bot (bot.app.build_application), polling a fresh Telegram sandbox; checkouts at the
+    Stripe stand-in (no web app here: its webhooks go nowhere)."""
+    async with serve_sandbox() as sandbox, serving_stripe("http://127.0.0.1:9") as stripe:
         settings = stand_settings(
             database_url,
             REDIS_URL=redis_url,
             MODE="demo",
             TELEGRAM_BOT_TOKEN=TOKEN,
             TELEGRAM_API_BASE_URL=sandbox.url,
-            **overrides,
+            **{**stripe.settings, **overrides},
         )
         notifier = TelegramNotifier()
         async with open_core(settings, redis_url, notifier) as core:

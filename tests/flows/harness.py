@@ -1,4 +1,5 @@
-"""A whole payment path for tests: the web role's app on a real port, Dramatiq on a real broker, a worker.
+"""A whole payment path for tests: the web role's app on a real port, Dramatiq on a real broker, a worker,
+and the Stripe stand-in the real Stripe adapter talks to, posting its signed webhooks to the web app.
 
 Everything is built through roles/resources.py (the composition root) and the same route groups and
 actor specs the roles use, so the wiring under test is the production wiring. The web side runs on
@@ -21,25 +22,25 @@ from typing import Any, TypeVar
 
 import aiohttp
 import dramatiq
-import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
-from adapters.payments_sandbox import SandboxPaymentProvider
 from booking_core.bookings.checkout import CheckoutRefused, CheckoutStarted
 from booking_core.events import CollectingSink
 from booking_core.holds.inventory import SqlInventory
 from booking_core.holds.store import Hold, HoldStore
 from booking_core.models import BookedSeat, Booking, Notification, Payment, PaymentEvent, Ticket
-from booking_core.payments.port import ProviderUnavailable
+from booking_core.payments.inbox import store_payment_event
 from roles.endpoints import Endpoints, resolve_endpoints
 from roles.resources import Core, open_core, open_worker_context
 from roles.settings import MarqueeSettings
 from roles.web_role import web_application
+from sandbox.stripe_api import SignedEvent, StripeSandboxState
 from tests.conftest import service_url
 from tests.factories import ShowFixture, make_customer, make_show
-from tests.flows.worker_setup import TELEGRAM_TOKEN, WEBHOOK_SECRET, BrokerPlan, payment_actors
+from tests.flows.worker_setup import TELEGRAM_TOKEN, BrokerPlan, payment_actors
 from tests.support.settings import settings_environment, stand_settings
+from tests.support.stripe import serving_stripe
 from tests.support.web import free_local_socket, local_url, serving_on
 from workers.context import WorkerContext
 from workers.jobs import DramatiqJobs
@@ -80,14 +81,21 @@ class Flow:
     http: aiohttp.ClientSession
     events: CollectingSink
     show: ShowFixture
+    stripe: StripeSandboxState
     _customers: set[int] = field(default_factory=set)
 
-    @property
-    def sandbox(self) -> SandboxPaymentProvider:
-        """The sandbox provider of the web side."""
-        provider = self.core.payment_provider
-        assert isinstance(provider, SandboxPaymentProvider)
-        return provider
+    def session(self, checkout_id: str) -> dict[str, Any]:
+        """The Checkout Session as the Stripe stand-in holds it now."""
+        return self.stripe.sessions[checkout_id]
+
+    def refunds_of(self, checkout_id: str) -> dict[str, int]:
+        """The refunds Stripe made of a session's payment: refund id -> amount."""
+        intent = self.session(checkout_id)["payment_intent"]
+        return {r["id"]: r["amount"] for r in self.stripe.refunds.values() if r["payment_intent"] == intent}
+
+    async def post_event(self, event: SignedEvent) -> tuple[int, dict[str, Any]]:
+        """POST a signed Stripe event to our endpoint, as Stripe delivers it; its status and JSON answer."""
+        return await self.post_webhook("stripe", event.body, delivery_headers(event))
 
     async def post_webhook(
         self, provider: str, body: bytes, headers: Mapping[str, str]
@@ -186,8 +194,9 @@ class Flow:
         )
 
     async def page_action(self, checkout_id: str, action: str) -> tuple[int, str]:
-        """Press Pay / Decline / Abandon on the sandbox checkout page."""
-        async with self.http.post(f"{self.base_url}/sandbox/pay/{checkout_id}/{action}") as response:
+        """Press Pay / Decline (`pay`, `decline`) on the session's hosted page; the page's status and text."""
+        page = f"{self.stripe.base_url}/c/pay/{checkout_id}"
+        async with self.http.post(page, data={"action": action}) as response:
             return response.status, await response.text()
 
     async def booking(self, booking_id: int) -> Booking:
@@ -260,10 +269,42 @@ async def outcomes(flow: Flow) -> list[str | None]:
     return [row.outcome for row in await flow.event_rows()]
 
 
-async def paid_but_webhook_lost(flow: Flow, booked: Booked) -> None:
-    """The customer pays, but the provider's webhook never reaches us."""
-    with pytest.raises(ProviderUnavailable):
-        await flow.sandbox.pay(booked.checkout_id, "http://127.0.0.1:9/unreachable")
+def delivery_headers(event: SignedEvent) -> dict[str, str]:
+    """The headers Stripe posts `event` with."""
+    return {"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": event.signature}
+
+
+async def paid_but_webhook_lost(flow: Flow, booked: Booked) -> SignedEvent:
+    """The customer pays, but Stripe's webhook never reaches us; the event it sent."""
+    reachable, flow.stripe.webhook_url = flow.stripe.webhook_url, "http://127.0.0.1:9/unreachable"
+    try:
+        status, page = await flow.page_action(booked.checkout_id, "pay")
+    finally:
+        flow.stripe.webhook_url = reachable
+    assert status == 200 and "did not reach Marquee" in page, page
+    return flow.stripe.completions[booked.checkout_id]
+
+
+async def stored_but_not_enqueued(flow: Flow, booked: Booked) -> int:
+    """The customer paid; a web process stored Stripe's completed event, then died before enqueueing it."""
+    event = await paid_but_webhook_lost(flow, booked)
+    parsed = flow.core.payment_provider.parse_webhook(event.body, delivery_headers(event))
+    event_id = await store_payment_event(flow.core.sessions, parsed, event.body.decode())
+    assert event_id is not None
+    return event_id
+
+
+async def withheld(flow: Flow, step: Callable[[], Awaitable[T]]) -> tuple[T, SignedEvent]:
+    """Run `step` while Stripe's webhooks are lost; what it returned and the one event Stripe sent."""
+    sent = len(flow.stripe.events)
+    reachable, flow.stripe.webhook_url = flow.stripe.webhook_url, "http://127.0.0.1:9/unreachable"
+    try:
+        result = await step()
+        await flow.stripe.deliveries_done()
+    finally:
+        flow.stripe.webhook_url = reachable
+    (event,) = flow.stripe.events[sent:]
+    return result, event
 
 
 def counter(name: str, **labels: str) -> float:
@@ -286,36 +327,41 @@ async def open_flow(
     worker: bool = True,
     **setting_overrides: Any,
 ) -> AsyncIterator[Flow]:
-    """Start the web role's app on a real port, declare the actors, and run a worker unless told not to."""
+    """Start the web role's app on a real port, declare the actors, and run a worker unless told not to.
+
+    The Stripe stand-in runs beside it; the web app's Stripe adapter talks to it, and its webhooks come
+    to the web app.
+    """
     sock = free_local_socket()
-    settings = stand_settings(
-        database_url,
-        **{
-            "PUBLIC_BASE_URL": local_url(sock),
-            "REDIS_URL": redis_url,
-            "SANDBOX_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
-            "TELEGRAM_API_BASE_URL": telegram_api,
-            **setting_overrides,
-        },
-    )
-    endpoints = resolve_endpoints(settings, redis_url, None)
-    events = CollectingSink()
-    broker = plan.build()
-    actors, jobs = payment_actors(settings, broker, plan.specs(PAYMENT_ACTORS), events)
-    async with (
-        open_core(settings, redis_url, events) as core,
-        aiohttp.ClientSession() as http,
-        serving_on(web_application(core, endpoints, jobs, None), sock) as base_url,
-    ):
-        show = await make_show(core.sessions)
-        flow = Flow(settings, endpoints, core, jobs, broker, base_url, http, events, show)
-        if worker:
-            async with actors_in_background(broker, actors):
+    async with serving_stripe(local_url(sock)) as stripe:
+        settings = stand_settings(
+            database_url,
+            **{
+                "PUBLIC_BASE_URL": local_url(sock),
+                "REDIS_URL": redis_url,
+                **stripe.settings,
+                "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+                "TELEGRAM_API_BASE_URL": telegram_api,
+                **setting_overrides,
+            },
+        )
+        endpoints = resolve_endpoints(settings, redis_url, None)
+        events = CollectingSink()
+        broker = plan.build()
+        actors, jobs = payment_actors(settings, broker, plan.specs(PAYMENT_ACTORS), events)
+        async with (
+            open_core(settings, redis_url, events) as core,
+            aiohttp.ClientSession() as http,
+            serving_on(web_application(core, endpoints, jobs, None), sock) as base_url,
+        ):
+            show = await make_show(core.sessions)
+            flow = Flow(settings, endpoints, core, jobs, broker, base_url, http, events, show, stripe.state)
+            if worker:
+                async with actors_in_background(broker, actors):
+                    yield flow
+            else:
                 yield flow
-        else:
-            yield flow
-            broker.close()
+                broker.close()
 
 
 @asynccontextmanager

@@ -10,10 +10,9 @@ import pytest
 
 from booking_core.bookings.errors import ConfirmationDeferred
 from booking_core.models import utc_now
-from booking_core.payments.inbox import PARKED_OUTCOME, store_payment_event, unprocessed_payment_events
-from booking_core.payments.port import PaymentEventKind
+from booking_core.payments.inbox import PARKED_OUTCOME, unprocessed_payment_events
 from booking_core.redis_keys import ShowKeys
-from tests.flows.harness import BrokerPlan, Flow, FlowOpener, periodic_context
+from tests.flows.harness import BrokerPlan, Flow, FlowOpener, periodic_context, stored_but_not_enqueued
 from workers.payments import process_payment_event
 from workers.periodic import REQUEUE_GUARD_KEY, requeue_lost_payment_events
 
@@ -37,13 +36,7 @@ async def test_an_event_failing_every_pass_is_parked_counted_and_logged_once(
     # for the time being, so every attempt to settle it is deferred
     booked = await flow.book_lapsed(2801, flow.show.seat_ids[:2])
     await flow.core.redis.set(ShowKeys(flow.show.show_id).attempts(2801), 10**6, ex=3600)
-    checkout = await flow.sandbox.get_checkout(booked.checkout_id)
-    assert checkout is not None
-    body, headers = flow.sandbox.build_event(checkout, PaymentEventKind.COMPLETED)
-    event_id = await store_payment_event(
-        flow.core.sessions, flow.sandbox.parse_webhook(body, headers), body.decode()
-    )
-    assert event_id is not None
+    event_id = await stored_but_not_enqueued(flow, booked)
 
     async with periodic_context(flow) as ctx:
         with caplog.at_level(logging.INFO):

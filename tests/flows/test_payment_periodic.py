@@ -14,15 +14,13 @@ import pytest
 
 from booking_core.events import HoldExpired
 from booking_core.models import BookingStatus, utc_now
-from booking_core.payments.inbox import store_payment_event
-from booking_core.payments.port import PaymentEventKind
 from tests.flows.harness import (
     Flow,
     counter,
     outcomes,
-    paid_but_webhook_lost,
     periodic_context,
     settled,
+    stored_but_not_enqueued,
     wait_until,
 )
 from workers.context import WorkerContext
@@ -45,12 +43,7 @@ async def test_an_event_stored_but_never_enqueued_is_processed_by_the_requeue_pa
 ) -> None:
     # Given a completed event stored by a web process that died before enqueueing its job
     booked = await flow.book(2601, flow.show.seat_ids[:SEATS])
-    await paid_but_webhook_lost(flow, booked)
-    checkout = await flow.sandbox.get_checkout(booked.checkout_id)
-    assert checkout is not None
-    body, headers = flow.sandbox.build_event(checkout, PaymentEventKind.COMPLETED)
-    event = flow.sandbox.parse_webhook(body, headers)
-    assert await store_payment_event(flow.core.sessions, event, body.decode()) is not None
+    await stored_but_not_enqueued(flow, booked)
     # When the periodic pass looks for events left unprocessed
     assert await requeue_lost_payment_events(periodic_ctx, flow.jobs, older_than=timedelta(0)) == 1
     # Then a worker settles it, and the next pass does not enqueue it again
@@ -71,10 +64,9 @@ async def test_a_lapsed_hold_closes_its_checkout_at_the_provider(
     assert (await flow.booking(booked.booking_id)).status == BookingStatus.EXPIRED
 
     async def checkout_expired() -> bool:
-        checkout = await flow.sandbox.get_checkout(booked.checkout_id)
-        return checkout is not None and checkout.status == "expired"
+        return bool(flow.session(booked.checkout_id)["status"] == "expired")
 
-    await wait_until(checkout_expired, what="the sandbox checkout expired")
+    await wait_until(checkout_expired, what="the Stripe session expired")
     # So nobody goes on to pay for seats they no longer hold
     status, page = await flow.page_action(booked.checkout_id, "pay")
     assert status == 409 and "expired" in page
@@ -99,8 +91,7 @@ async def test_a_payment_that_beats_the_expiry_call_follows_the_late_payment_rul
     # Then the payment was honoured by the late-payment rule (seats still free) and the sale stands
     assert await outcomes(flow) == ["late_confirmed"]
     assert (await flow.booking(booked.booking_id)).status == BookingStatus.CONFIRMED
-    checkout = await flow.sandbox.get_checkout(booked.checkout_id)
-    assert checkout is not None and checkout.status == "complete"
+    assert flow.session(booked.checkout_id)["status"] == "complete"
 
 
 async def test_the_periodic_loop_sweeps_and_requeues_until_stopped(
@@ -109,11 +100,7 @@ async def test_the_periodic_loop_sweeps_and_requeues_until_stopped(
     # Given a lapsed hold, and an event stored without its job
     await flow.short_holds().hold(flow.show.show_id, 2901, flow.show.seat_ids[-1:])
     booked = await flow.book(2902, flow.show.seat_ids[:SEATS])
-    await paid_but_webhook_lost(flow, booked)
-    checkout = await flow.sandbox.get_checkout(booked.checkout_id)
-    assert checkout is not None
-    body, headers = flow.sandbox.build_event(checkout, PaymentEventKind.COMPLETED)
-    await store_payment_event(flow.core.sessions, flow.sandbox.parse_webhook(body, headers), body.decode())
+    await stored_but_not_enqueued(flow, booked)
     # When the periodic loop runs for a while
     stop = asyncio.Event()
     loop = asyncio.create_task(run_periodic_tasks(periodic_ctx, stop, requeue_after=timedelta(0)))

@@ -1,24 +1,23 @@
 """Money cannot leak through the payment path: forged completions and refunds in either order.
 
-The web role's app takes the webhooks, a real Dramatiq worker settles them, and the state is read back
-from SQL and Redis (issue 12, points 1 and 2).
+The web role's app takes the webhooks (Stripe's, from its stand-in, held back where a test sets their
+order), a real Dramatiq worker settles them, and the state is read back from SQL and Redis (issue 12,
+points 1 and 2).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 
 import pytest
 from sqlalchemy import select
 
-from adapters.payments_sandbox import SandboxCheckout
 from booking_core.bookings.confirmation import REFUNDED_AT_PROVIDER, REFUNDED_BEFORE_CONFIRMATION
 from booking_core.events import BookingConfirmed, RefundStarted
 from booking_core.holds.store import Hold
 from booking_core.models import BookingStatus, Ticket
-from booking_core.payments.port import PaymentEventKind
-from tests.flows.harness import Booked, Flow, outcomes, paid_but_webhook_lost, settled, wait_until
+from sandbox.stripe_api import SignedEvent
+from tests.flows.harness import Booked, Flow, outcomes, paid_but_webhook_lost, settled, wait_until, withheld
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -26,9 +25,8 @@ SEATS = 2
 NO_SALE = {"seats": 0, "tickets": 0, "notifications": 0}
 
 
-async def _post(flow: Flow, checkout: SandboxCheckout, kind: PaymentEventKind) -> None:
-    body, headers = flow.sandbox.build_event(checkout, kind)
-    status, answer = await flow.post_webhook("sandbox", body, headers)
+async def _post(flow: Flow, event: SignedEvent) -> None:
+    status, answer = await flow.post_event(event)
     assert (status, answer["status"]) == (200, "accepted")
 
 
@@ -40,22 +38,29 @@ async def _settled_events(flow: Flow, count: int) -> list[str | None]:
     return await wait_until(check, what=f"{count} payment events settled")
 
 
-async def _refund_at_provider(flow: Flow, booked: Booked) -> SandboxCheckout:
-    """The provider (its dashboard, a dispute) gives the whole payment back."""
-    await flow.sandbox.refund(booked.checkout_id, booked.amount_minor, f"dashboard-{secrets.token_hex(4)}")
-    checkout = await flow.sandbox.get_checkout(booked.checkout_id)
-    assert checkout is not None and checkout.amount_refunded == booked.amount_minor
-    return checkout
+async def _refund_at_provider(flow: Flow, booked: Booked) -> SignedEvent:
+    """Stripe (its dashboard, a dispute) gives the whole payment back; its charge.refunded, not yet sent."""
+    refund = flow.core.payment_provider.refund(
+        booked.checkout_id, booked.amount_minor, f"dashboard-{secrets.token_hex(4)}"
+    )
+    refund_id, refunded = await withheld(flow, lambda: refund)
+    assert flow.refunds_of(booked.checkout_id) == {refund_id: booked.amount_minor}
+    assert refunded.event_type == "charge.refunded"
+    return refunded
 
 
 async def test_a_completion_for_a_checkout_marquee_never_recorded_confirms_nothing(flow: Flow) -> None:
     # Given a booking awaiting payment
     booked = await flow.book(3101, flow.show.seat_ids[:SEATS])
-    real = await flow.sandbox.get_checkout(booked.checkout_id)
-    assert real is not None
-    # When a signed completion arrives for another checkout whose metadata names that booking
-    forged = dataclasses.replace(real, checkout_id="cs_forged_" + secrets.token_hex(8), status="complete")
-    await _post(flow, forged, PaymentEventKind.COMPLETED)
+    # When a signed completion arrives for another session whose metadata names that booking
+    forged = {
+        **flow.session(booked.checkout_id),
+        "id": "cs_forged_" + secrets.token_hex(8),
+        "status": "complete",
+        "payment_status": "paid",
+        "payment_intent": "pi_forged_" + secrets.token_hex(8),
+    }
+    await _post(flow, flow.stripe.sign("checkout.session.completed", forged))
     # Then it is settled as belonging to no booking, and the booking still waits for its own payment
     assert await _settled_events(flow, 1) == ["unknown_booking"]
     assert (await flow.booking(booked.booking_id)).status == BookingStatus.PENDING_PAYMENT
@@ -66,12 +71,12 @@ async def test_a_completion_for_a_checkout_marquee_never_recorded_confirms_nothi
 async def test_a_refund_that_arrives_before_the_completion_is_never_confirmed(flow: Flow) -> None:
     # Given a booking paid at the provider whose completion is delayed, and then refunded there
     booked = await flow.book(3102, flow.show.seat_ids[:SEATS])
-    await paid_but_webhook_lost(flow, booked)
+    completed = await paid_but_webhook_lost(flow, booked)
     refunded = await _refund_at_provider(flow, booked)
     # When the refund arrives first, then the completion
-    await _post(flow, refunded, PaymentEventKind.REFUNDED)
+    await _post(flow, refunded)
     assert await _settled_events(flow, 1) == ["refunded"]
-    await _post(flow, refunded, PaymentEventKind.COMPLETED)
+    await _post(flow, completed)
     # Then the booking is refunded, never confirmed: no seats sold, no ticket, no message
     assert await _settled_events(flow, 2) == ["refunded", "refunded"]
     booking = await flow.booking(booked.booking_id)
@@ -93,7 +98,7 @@ async def test_a_refund_of_a_confirmed_booking_cancels_its_ticket_and_frees_its_
     await settled(flow, booked.booking_id, BookingStatus.CONFIRMED)
     # When the provider refunds it (a dispute, the dashboard) and says so
     refunded = await _refund_at_provider(flow, booked)
-    await _post(flow, refunded, PaymentEventKind.REFUNDED)
+    await _post(flow, refunded)
     # Then the booking is refunded, its seats are sold no more and its ticket is void
     await settled(flow, booked.booking_id, BookingStatus.REFUNDED)
     assert await _settled_events(flow, 2) == ["confirmed", "refunded"]

@@ -1,12 +1,14 @@
-"""The payment webhook endpoint and the sandbox checkout page, over real HTTP, with no worker running.
+"""The payment webhook endpoint, fed by the Stripe stand-in and its hosted page, over real HTTP, no worker.
 
-Given a booking with an open sandbox checkout, each request below is answered with the right status,
+Given a booking with an open Stripe session, each request below is answered with the right status,
 and a refused one leaves no stored event, no queued job and the booking as it was.
 """
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -14,12 +16,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from adapters.payments import stripe_signature
 from booking_core.database import create_engine, create_session_factory
 from booking_core.models import BookingStatus
-from booking_core.payments.port import PaymentEventKind
-from tests.flows.harness import Booked, BrokerPlan, Flow, FlowOpener
-from tests.flows.worker_setup import WEBHOOK_SECRET
+from tests.flows.harness import Booked, BrokerPlan, Flow, FlowOpener, paid_but_webhook_lost
+from tests.payments import signing
+from tests.support.stripe import WEBHOOK_SECRET
 from tests.support.web import free_local_socket, serving_on
 from webhooks.app import MAX_BODY_BYTES, create_web_app
 from webhooks.payments import setup_payment_routes
@@ -39,15 +40,17 @@ async def flow(open_test_flow: FlowOpener, redis_broker: BrokerPlan) -> AsyncIte
 
 @pytest.fixture
 async def booked(flow: Flow) -> Booked:
-    """A booking of two seats awaiting payment on an open sandbox checkout."""
+    """A booking of two seats awaiting payment on an open Stripe session."""
     return await flow.book(1001, flow.show.seat_ids[:2])
 
 
 async def completed_event(flow: Flow, booked: Booked) -> tuple[bytes, dict[str, str]]:
-    """The signed `checkout.session.completed` the sandbox would post for this booking."""
-    checkout = await flow.sandbox.get_checkout(booked.checkout_id)
-    assert checkout is not None
-    return flow.sandbox.build_event(checkout, PaymentEventKind.COMPLETED)
+    """The signed `checkout.session.completed` Stripe sent when the customer paid (lost on its way)."""
+    event = await paid_but_webhook_lost(flow, booked)
+    return event.body, {
+        "Content-Type": "application/json; charset=utf-8",
+        "Stripe-Signature": event.signature,
+    }
 
 
 def queued_jobs(flow: Flow) -> int:
@@ -56,7 +59,7 @@ def queued_jobs(flow: Flow) -> int:
 
 
 def _signed(body: bytes, secret: str = WEBHOOK_SECRET, age: int = 0) -> dict[str, str]:
-    header = stripe_signature.sign(body, secret, timestamp=int(time.time()) - age)
+    header = signing.sign(body, secret, timestamp=int(time.time()) - age)
     return {"Content-Type": "application/json", "Stripe-Signature": header}
 
 
@@ -66,7 +69,7 @@ def _forged(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]
 
 
 def _tampered(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
-    tampered = body.replace(b'"amount_total":', b'"amount_total":1')
+    tampered = body.replace(b'"amount_total": ', b'"amount_total": 1')
     assert tampered != body
     return tampered, headers
 
@@ -136,7 +139,7 @@ async def test_refused_or_ignored_webhooks_change_nothing(
     # Given a genuine completed event, changed as the case says
     body, headers = mutate(*await completed_event(flow, booked))
     # When it is posted
-    got_status, got_answer = await flow.post_webhook("sandbox", body, headers)
+    got_status, got_answer = await flow.post_webhook("stripe", body, headers)
     # Then the answer says why, and nothing was stored, queued or confirmed
     assert (got_status, got_answer) == (status, answer)
     assert await flow.event_rows() == []
@@ -148,15 +151,15 @@ async def test_a_genuine_event_is_stored_once_and_enqueued_once(flow: Flow, book
     # Given a genuine completed event
     body, headers = await completed_event(flow, booked)
     # When it arrives, then arrives again (the provider retried)
-    first = await flow.post_webhook("sandbox", body, headers)
-    second = await flow.post_webhook("sandbox", body, headers)
+    first = await flow.post_webhook("stripe", body, headers)
+    second = await flow.post_webhook("stripe", body, headers)
     # Then the first is accepted, the second acknowledged as a duplicate
     assert first == (200, {"status": "accepted"})
     assert second == (200, {"status": "duplicate"})
     # And the raw body is stored once, unprocessed, with one job queued for it
     rows = await flow.event_rows()
     assert [(row.provider, row.event_type, row.payload.encode(), row.outcome) for row in rows] == [
-        ("sandbox", "checkout.session.completed", body, None)
+        ("stripe", "checkout.session.completed", body, None)
     ]
     assert queued_jobs(flow) == 1
 
@@ -164,8 +167,8 @@ async def test_a_genuine_event_is_stored_once_and_enqueued_once(flow: Flow, book
 async def test_an_unknown_provider_is_not_found(flow: Flow, booked: Booked) -> None:
     body, headers = await completed_event(flow, booked)
     assert await flow.post_webhook("paypal", body, headers) == (404, {"status": "unknown_provider"})
-    # Stripe is a provider we know, but not the one configured here.
-    assert (await flow.post_webhook("stripe", body, headers))[0] == 404
+    # The demo's old provider is gone: its path is no provider either.
+    assert await flow.post_webhook("sandbox", body, headers) == (404, {"status": "unknown_provider"})
     assert await flow.event_rows() == []
 
 
@@ -179,7 +182,7 @@ async def test_database_down_answers_503_so_the_provider_retries(flow: Flow, boo
         settings=flow.settings,
         sessions=create_session_factory(engine),
         redis=flow.core.redis,
-        payment_providers={"sandbox": flow.sandbox},
+        payment_providers={"stripe": flow.core.payment_provider},
         jobs=flow.jobs,
         route_groups=[setup_payment_routes],
     )
@@ -193,7 +196,7 @@ async def test_database_down_answers_503_so_the_provider_retries(flow: Flow, boo
     assert (status, answer) == (503, {"status": "unavailable"})
     assert queued_jobs(flow) == 0
     # And once the database is back, the provider's retry is accepted
-    assert await flow.post_webhook("sandbox", body, headers) == (200, {"status": "accepted"})
+    assert await flow.post_webhook("stripe", body, headers) == (200, {"status": "accepted"})
 
 
 async def test_an_event_stored_but_not_enqueued_is_still_accepted(
@@ -213,7 +216,7 @@ async def test_an_event_stored_but_not_enqueued_is_still_accepted(
         settings=flow.settings,
         sessions=flow.core.sessions,
         redis=flow.core.redis,
-        payment_providers={"sandbox": flow.sandbox},
+        payment_providers={"stripe": flow.core.payment_provider},
         jobs=jobs,
         route_groups=[setup_payment_routes],
     )
@@ -229,8 +232,8 @@ async def test_an_event_stored_but_not_enqueued_is_still_accepted(
 
 async def test_metrics_count_webhooks_and_the_waiting_events(flow: Flow, booked: Booked) -> None:
     body, headers = await completed_event(flow, booked)
-    await flow.post_webhook("sandbox", body, headers)
-    await flow.post_webhook("sandbox", *_forged(body, headers))
+    await flow.post_webhook("stripe", body, headers)
+    await flow.post_webhook("stripe", *_forged(body, headers))
     async with flow.http.get(f"{flow.base_url}/metrics") as response:
         text = await response.text()
     assert response.status == 200
@@ -240,50 +243,37 @@ async def test_metrics_count_webhooks_and_the_waiting_events(flow: Flow, booked:
     assert "marquee_payment_event_lag_seconds" in text
 
 
-async def test_the_sandbox_checkout_page_shows_the_booking(flow: Flow, booked: Booked) -> None:
-    # When the customer opens the checkout link
-    async with flow.http.get(f"{flow.base_url}/sandbox/pay/{booked.checkout_id}") as response:
+async def test_cancelling_on_the_hosted_page_leads_back_to_marquee_and_changes_nothing(
+    flow: Flow, booked: Booked
+) -> None:
+    # When the customer opens the checkout link and follows its way back instead of paying
+    async with flow.http.get(flow.session(booked.checkout_id)["url"]) as response:
         page = await response.text()
-    # Then the page shows what they pay for and the three choices, styled without outside assets
-    assert response.status == 200
-    assert response.content_type == "text/html"
-    for shown in ("Movie ", "Hall ", "A1, A2", ">Pay 24.00 EUR<", "Decline", "Abandon", "<style>"):
-        assert shown in page, shown
-    assert "http" not in page.split("<body>")[1].replace(flow.base_url, "")
+    cancel = re.search(r'href="([^"]+)">Cancel and go back<', page)
+    assert response.status == 200 and cancel is not None, page
+    async with flow.http.get(html.unescape(cancel[1])) as response:
+        back = await response.text()
+    # Then Marquee's own page says nothing was charged and the seats stay held for a while
+    assert response.status == 200 and "Checkout cancelled" in back and "Nothing was charged" in back
+    # And Stripe sent nothing, the session stays payable and the booking waits, as on Stripe
+    assert flow.stripe.events == [] and await flow.event_rows() == []
+    assert flow.session(booked.checkout_id)["status"] == "open"
+    assert (await flow.booking(booked.booking_id)).status == BookingStatus.PENDING_PAYMENT
 
 
-async def test_the_sandbox_page_of_an_unknown_checkout_is_not_found(flow: Flow) -> None:
-    async with flow.http.get(f"{flow.base_url}/sandbox/pay/cs_sandbox_nope") as response:
-        assert response.status == 404
-        assert "No such checkout" in await response.text()
-
-
-async def test_abandoning_on_the_sandbox_page_posts_the_expiry(flow: Flow, booked: Booked) -> None:
-    # When the customer abandons the checkout
-    status, page = await flow.page_action(booked.checkout_id, "abandon")
-    # Then the page says so and tells them where to go back to
-    assert status == 200
-    assert "Checkout abandoned" in page and "return to Telegram" in page
-    # And the provider's expiry event reached our endpoint and waits for a worker
-    assert [row.event_type for row in await flow.event_rows()] == ["checkout.session.expired"]
-    assert queued_jobs(flow) == 1
-    # And the checkout can no longer be paid
-    status, page = await flow.page_action(booked.checkout_id, "pay")
-    assert status == 409 and "This checkout is expired" in page
-
-
-async def test_declining_on_the_sandbox_page_leaves_the_checkout_payable(flow: Flow, booked: Booked) -> None:
+async def test_declining_on_the_hosted_page_leaves_the_checkout_payable(flow: Flow, booked: Booked) -> None:
     status, page = await flow.page_action(booked.checkout_id, "decline")
     assert status == 200 and "Card declined" in page
     assert [row.event_type for row in await flow.event_rows()] == ["payment_intent.payment_failed"]
-    async with flow.http.get(f"{flow.base_url}/sandbox/pay/{booked.checkout_id}") as response:
+    assert queued_jobs(flow) == 1
+    async with flow.http.get(flow.session(booked.checkout_id)["url"]) as response:
         assert ">Pay 24.00 EUR<" in await response.text()
 
 
 async def _post_to(app: web.Application, flow: Flow, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
-    """Serve `app` on a free port just for one signed sandbox webhook; its status and JSON answer."""
+    """Serve `app` on a free port just for one signed Stripe webhook; its status and JSON answer."""
     async with (
         serving_on(app, free_local_socket()) as base_url,
-        flow.http.post(f"{base_url}/webhooks/payments/sandbox", data=body, headers=headers) as response,
+        flow.http.post(f"{base_url}/webhooks/payments/stripe", data=body, headers=headers) as response,
     ):
         return response.status, await response.json()

@@ -1,13 +1,13 @@
 """Payment events settled by a real Dramatiq worker: confirmations, repeats, late payments, refunds.
 
-The web role's app takes the webhooks (posted by the sandbox checkout page, as a customer would), a
-worker in this process consumes the broker, and the state is read back from SQL, Redis and the sandbox.
+The web role's app takes the webhooks (posted by the Stripe stand-in when a customer presses Pay on its
+hosted page), a worker in this process consumes the broker, and the state is read back from SQL, Redis
+and the stand-in.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -18,10 +18,17 @@ from booking_core.holds.errors import HoldRefusalReason, HoldRefused
 from booking_core.holds.store import Hold
 from booking_core.models import BookingStatus, PaymentEvent, utc_now
 from booking_core.payments.inbox import unprocessed_payment_events
-from booking_core.payments.port import PaymentEventKind
 from tests.conftest import postgresql_only
 from tests.flows.finished_messages import FinishedMessages
-from tests.flows.harness import BrokerPlan, Flow, FlowOpener, outcomes, settled, wait_until
+from tests.flows.harness import (
+    BrokerPlan,
+    Flow,
+    FlowOpener,
+    outcomes,
+    paid_but_webhook_lost,
+    settled,
+    wait_until,
+)
 from workers.jobs import PROCESS_PAYMENT_EVENT
 
 pytestmark = pytest.mark.timeout(90)
@@ -41,7 +48,7 @@ async def any_broker_flow(open_test_flow: FlowOpener, broker: BrokerPlan) -> Asy
         yield flow
 
 
-async def test_paying_on_the_sandbox_page_confirms_the_booking(any_broker_flow: Flow) -> None:
+async def test_paying_on_the_hosted_page_confirms_the_booking(any_broker_flow: Flow) -> None:
     flow = any_broker_flow
     # Given a booking awaiting payment
     booked = await flow.book(2001, flow.show.seat_ids[:SEATS])
@@ -52,8 +59,16 @@ async def test_paying_on_the_sandbox_page_confirms_the_booking(any_broker_flow: 
     await settled(flow, booked.booking_id, BookingStatus.CONFIRMED)
     assert await flow.sale_counts(booked.booking_id) == ONE_SALE
     assert await outcomes(flow) == ["confirmed"]
-    assert BookingConfirmed(booking_id=booked.booking_id, user_id=2001) in flow.events.events
-    assert [payment.status for payment in await flow.payments(booked.booking_id)] == ["paid"]
+    # (the worker publishes the event just after its transaction commits)
+    confirmed = BookingConfirmed(booking_id=booked.booking_id, user_id=2001)
+
+    async def told() -> bool:
+        return confirmed in flow.events.events
+
+    await wait_until(told, within=5, what="BookingConfirmed published")
+    (payment,) = await flow.payments(booked.booking_id)
+    assert (payment.provider, payment.status) == ("stripe", "paid")
+    assert payment.provider_payment_id == flow.session(booked.checkout_id)["payment_intent"]
     # And Redis knows the seats are sold
     refused = await flow.core.holds.hold(flow.show.show_id, 2002, flow.show.seat_ids[:1])
     assert refused == HoldRefused(HoldRefusalReason.SEAT_SOLD, (flow.show.seat_ids[0],))
@@ -64,15 +79,11 @@ async def test_the_same_completed_event_ten_times_at_once_makes_one_sale(any_bro
     flow = any_broker_flow
     finished = FinishedMessages()
     flow.broker.add_middleware(finished)
-    # Given a booking and the provider's completed event for it
+    # Given a booking paid on Stripe, whose completed event has not reached us yet
     booked = await flow.book(2101, flow.show.seat_ids[:SEATS])
-    checkout = await flow.sandbox.get_checkout(booked.checkout_id)
-    assert checkout is not None
-    body, headers = flow.sandbox.build_event(
-        dataclasses.replace(checkout, status="complete"), PaymentEventKind.COMPLETED
-    )
+    completed = await paid_but_webhook_lost(flow, booked)
     # When it is delivered ten times concurrently
-    answers = await asyncio.gather(*(flow.post_webhook("sandbox", body, headers) for _ in range(10)))
+    answers = await asyncio.gather(*(flow.post_event(completed) for _ in range(10)))
     # Then one delivery is accepted and nine are acknowledged as duplicates
     assert sorted(answer["status"] for _status, answer in answers) == ["accepted"] + ["duplicate"] * 9
     assert {status for status, _answer in answers} == {200}
@@ -94,11 +105,11 @@ async def test_an_expiry_arriving_after_the_payment_changes_nothing(flow: Flow) 
     booked = await flow.book(2201, flow.show.seat_ids[:SEATS])
     await flow.page_action(booked.checkout_id, "pay")
     await settled(flow, booked.booking_id, BookingStatus.CONFIRMED)
-    # When the provider's expiry event for the same checkout arrives late (out of order)
-    checkout = await flow.sandbox.get_checkout(booked.checkout_id)
-    assert checkout is not None
-    body, headers = flow.sandbox.build_event(checkout, PaymentEventKind.EXPIRED)
-    assert await flow.post_webhook("sandbox", body, headers) == (200, {"status": "accepted"})
+    # When an expiry event for the same session arrives late (out of order)
+    expired = flow.stripe.sign(
+        "checkout.session.expired", {**flow.session(booked.checkout_id), "status": "expired"}
+    )
+    assert await flow.post_event(expired) == (200, {"status": "accepted"})
     # Then it is settled as ignored and the sale stands
     await wait_until(lambda: _last_outcome(flow), what="the expiry settled")
     assert await outcomes(flow) == ["confirmed", "ignored"]
@@ -112,7 +123,7 @@ async def _last_outcome(flow: Flow) -> str | None:
 
 
 async def test_a_payment_after_the_hold_expired_is_honoured_while_the_seats_are_free(flow: Flow) -> None:
-    # Given a booking whose hold lapsed, its checkout still payable (as Stripe's outlive holds)
+    # Given a booking whose hold lapsed, its Stripe session still payable (sessions outlive holds)
     booked = await flow.book_lapsed(2301, flow.show.seat_ids[:SEATS])
     assert await flow.core.holds.hold_by_token(flow.show.show_id, booked.hold.token) is None
     # When the customer pays anyway
@@ -136,11 +147,15 @@ async def test_a_late_payment_for_seats_taken_meanwhile_is_refunded(any_broker_f
     # Then the booking is marked for refund, the user told, and the money goes back through the provider
     await settled(flow, booked.booking_id, BookingStatus.REFUND_PENDING, BookingStatus.REFUNDED)
     await settled(flow, booked.booking_id, BookingStatus.REFUNDED)
-    assert await outcomes(flow) == ["refund_pending"]
+
+    async def both_settled() -> bool:  # the payment, then Stripe's charge.refunded for the refund
+        return await outcomes(flow) == ["refund_pending", "refunded"]
+
+    await wait_until(both_settled, what="the payment and Stripe's refund event settled")
     assert any(isinstance(e, RefundStarted) and e.booking_id == booked.booking_id for e in flow.events.events)
     (payment,) = await flow.payments(booked.booking_id)
     assert payment.status == "refunded" and payment.refund_id
-    assert await flow.sandbox.refunds(booked.checkout_id) == {payment.refund_id: PRICE}
+    assert flow.refunds_of(booked.checkout_id) == {payment.refund_id: PRICE}
     # And nothing was sold; the other customer's hold stands
     assert await flow.sale_counts(booked.booking_id) == NO_SALE
     assert await flow.core.holds.hold_by_token(flow.show.show_id, other.token) == other
@@ -158,7 +173,11 @@ async def test_a_payment_of_another_amount_or_currency_is_flagged_not_confirmed(
     await flow.page_action(booked.checkout_id, "pay")
     # Then the booking is not confirmed but flagged, and what was paid is given back
     await settled(flow, booked.booking_id, BookingStatus.REFUNDED)
-    assert await outcomes(flow) == ["amount_mismatch"]
+
+    async def both_settled() -> bool:  # the payment, then Stripe's charge.refunded for the refund
+        return await outcomes(flow) == ["amount_mismatch", "refunded"]
+
+    await wait_until(both_settled, what="the payment and Stripe's refund event settled")
     booking = await flow.booking(booked.booking_id)
     assert booking.status_reason is not None and booking.status_reason.startswith("amount mismatch")
     (payment,) = await flow.payments(booked.booking_id)
@@ -171,7 +190,7 @@ async def test_a_payment_of_another_amount_or_currency_is_flagged_not_confirmed(
 async def test_an_unreadable_stored_event_is_recorded_as_failed_not_retried(flow: Flow) -> None:
     # Given a stored event whose body cannot be read back (written by hand, or by an older version)
     async with flow.core.sessions() as session, session.begin():
-        row = PaymentEvent(provider="sandbox", event_id="evt_garbled", event_type="?", payload="{not json")
+        row = PaymentEvent(provider="stripe", event_id="evt_garbled", event_type="?", payload="{not json")
         session.add(row)
     # When a worker is asked to process it
     await flow.jobs.payment_event_received(row.id)
@@ -188,15 +207,25 @@ async def test_an_unreadable_stored_event_is_recorded_as_failed_not_retried(flow
 
 
 async def test_a_refund_the_provider_refuses_is_recorded_on_the_payment(flow: Flow) -> None:
-    # Given a booking marked for refund whose money the provider says it never took
-    # (a completed event for a checkout the sandbox never saw paid, and of another amount)
+    # Given a booking marked for refund whose money the provider says it never took: a completed event,
+    # of another amount, naming the payment of a card Stripe declined
     booked = await flow.book(2701, flow.show.seat_ids[:SEATS])
-    checkout = await flow.sandbox.get_checkout(booked.checkout_id)
-    assert checkout is not None
-    forged = dataclasses.replace(checkout, status="complete", amount_minor=PRICE + 1)
-    body, headers = flow.sandbox.build_event(forged, PaymentEventKind.COMPLETED)
+    status, _page = await flow.page_action(booked.checkout_id, "decline")
+    assert status == 200
+    (declined,) = [pi for pi in flow.stripe.payment_intents.values() if pi["_session"] == booked.checkout_id]
+    session = flow.session(booked.checkout_id)
+    forged = {
+        **session,
+        "status": "complete",
+        "payment_status": "paid",
+        "payment_intent": declined["id"],
+        "amount_total": PRICE + 1,
+    }
     # When it is processed and the refund is attempted
-    assert await flow.post_webhook("sandbox", body, headers) == (200, {"status": "accepted"})
+    assert await flow.post_event(flow.stripe.sign("checkout.session.completed", forged)) == (
+        200,
+        {"status": "accepted"},
+    )
 
     # Then the refusal is recorded on the payment and the booking, for a person to look at
     async def refund_refused() -> bool:

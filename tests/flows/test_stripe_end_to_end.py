@@ -7,18 +7,15 @@ settles them, expires sessions and refunds through the same client.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 
 from booking_core.holds.store import Hold
 from booking_core.models import BookingStatus, utc_now
-from sandbox.stripe_api import StripeSandboxState, start_stripe_sandbox
+from sandbox.stripe_api import StripeSandboxState
 from tests.flows.harness import (
-    BrokerPlan,
     Flow,
-    FlowOpener,
     outcomes,
     periodic_context,
     settled,
@@ -28,33 +25,14 @@ from workers.periodic import sweep_once
 
 pytestmark = pytest.mark.timeout(90)
 
-STRIPE_WEBHOOK_SECRET = "whsec_flows_stripe"
 SEATS = 2
 PRICE = 2400
 
 
 @pytest.fixture
-async def stripe_state() -> AsyncIterator[StripeSandboxState]:
-    """The Stripe stand-in on a free local port."""
-    runner, _base_url, state = await start_stripe_sandbox(webhook_secret=STRIPE_WEBHOOK_SECRET)
-    yield state
-    await runner.cleanup()
-
-
-@pytest.fixture
-async def flow(
-    open_test_flow: FlowOpener, redis_broker: BrokerPlan, stripe_state: StripeSandboxState
-) -> AsyncIterator[Flow]:
-    """Marquee configured for Stripe (PAYMENT_PROVIDER=stripe), with a worker; the stand-in posts to us."""
-    async with open_test_flow(
-        redis_broker,
-        PAYMENT_PROVIDER="stripe",
-        STRIPE_API_KEY=stripe_state.api_key,
-        STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET,
-        STRIPE_API_BASE=stripe_state.base_url,
-    ) as flow:
-        stripe_state.webhook_url = f"{flow.base_url}/webhooks/payments/stripe"
-        yield flow
+def stripe_state(flow: Flow) -> StripeSandboxState:
+    """The Stripe stand-in the flow's Stripe adapter talks to; it posts its events to the flow's web app."""
+    return flow.stripe
 
 
 async def pay_on_stripe(flow: Flow, state: StripeSandboxState, checkout_id: str) -> None:

@@ -22,7 +22,6 @@ from workers.payments import PAYMENTS_QUEUE, PROVIDER_QUEUE
 from workers.registry import ActorSpec
 from workers.running import ActorContext
 
-WEBHOOK_SECRET = "whsec_flows_test"
 TELEGRAM_TOKEN = "123456:flows-test"
 
 

@@ -157,7 +157,8 @@ async def test_pay_starts_the_bots_checkout_in_the_chat(world: BotWorld) -> None
     assert status == 200, answer
     # Then the bot's checkout message, with its payment link, is in their chat
     checkout = await world.user(761).wait_for_text("24.00 EUR")
-    assert "A3" in text_of(checkout) and pay_url(checkout).startswith(world.base_url)
+    hosted_page = f"{world.settings.STRIPE_API_BASE}/c/pay/"
+    assert "A3" in text_of(checkout) and pay_url(checkout).startswith(hosted_page)
     assert await world.booking_statuses(761) == ["pending_payment"]
     # And pressing Pay again gives the same booking, not a second one
     assert (await fan.post("checkout"))[1]["booking_id"] == answer["booking_id"]

@@ -7,7 +7,6 @@ bot's messages show what is expected.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +16,6 @@ import aiohttp
 
 PREFIX = "/sandbox/telegram/users"
 WAIT_SECONDS = 20.0
-CHECKOUT_ID = re.compile(r"/sandbox/pay/([A-Za-z0-9_\-]+)")
 
 Message = dict[str, Any]
 
@@ -44,13 +42,6 @@ def pay_url(message: Message) -> str:
         if str(button.get("text", "")).startswith("💳 Pay") and button.get("url"):
             return str(button["url"])
     raise AssertionError(f"no Pay button on {text_of(message)!r}")
-
-
-def checkout_id_of(url: str) -> str:
-    """The checkout id in a sandbox checkout URL."""
-    match = CHECKOUT_ID.search(url)
-    assert match, url
-    return match[1]
 
 
 @dataclass

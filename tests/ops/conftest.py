@@ -21,7 +21,7 @@ import pytest
 
 from roles.migrate import upgrade_to_head
 from tests.conftest import IN_CI, service_url
-from tests.ops.deployment import Sandbox, Services
+from tests.ops.deployment import OPS_STRIPE_API_KEY, OPS_STRIPE_WEBHOOK_SECRET, Sandbox, Services
 from tests.ops.roles import START_WITHIN_SECONDS, role_environment, start_role
 from tests.ops.services import (
     PrivatePostgres,
@@ -63,9 +63,11 @@ def _wait_serving(process_sandbox: Sandbox) -> None:
 
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    """`python main.py sandbox`: the Telegram, Twilio and SMTP stand-ins, one process for every test."""
+    """`python main.py sandbox`: the Telegram, Twilio, Stripe and SMTP stand-ins, one for all tests."""
     port = free_port(pair=True)
-    env = role_environment(SANDBOX_PORT=port)
+    env = role_environment(
+        SANDBOX_PORT=port, STRIPE_API_KEY=OPS_STRIPE_API_KEY, STRIPE_WEBHOOK_SECRET=OPS_STRIPE_WEBHOOK_SECRET
+    )
     running = Sandbox(port, start_role("sandbox", "sandbox", env, tmp_path_factory.mktemp("sandbox")))
     try:
         _wait_serving(running)

@@ -1,6 +1,6 @@
 """A scaled-out Marquee on this machine: `web` and `worker` processes around one `sandbox` process.
 
-The sandbox (Telegram Bot API and web chat, Twilio, SMTP) is one process for the whole ops session;
+The sandbox (Telegram Bot API and web chat, Twilio, Stripe, SMTP) is one process for the whole ops session;
 each test starts the roles it needs against services of its own and stops them all at the end,
 asserting that every one exits cleanly and promptly on SIGTERM.
 """
@@ -14,11 +14,15 @@ from pathlib import Path
 
 import aiohttp
 
-from roles.endpoints import SANDBOX_BOT_TOKEN
+from roles.endpoints import SANDBOX_BOT_TOKEN, STRIPE_STANDIN_PATH
 from tests.ops.roles import RoleProcess, kill_all, role_environment, start_role, stop_all, wait_workers_ready
 from tests.ops.services import free_port
 
 TELEGRAM_WEBHOOK_SECRET = "ops-webhook-secret_7"
+# The Stripe account of the sandbox process's stand-in, given to it and to every role (as an operator
+# of a scaled-out demo gives them).
+OPS_STRIPE_API_KEY = "sk_test_ops_standin"
+OPS_STRIPE_WEBHOOK_SECRET = "whsec_ops_standin"
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,21 @@ class Sandbox:
     def url(self) -> str:
         """Base URL of the stand-ins."""
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def stripe_api(self) -> str:
+        """The API base of its Stripe stand-in (the hosted checkout pages are under it too)."""
+        return f"{self.url}{STRIPE_STANDIN_PATH}"
+
+    @property
+    def stripe_settings(self) -> dict[str, str]:
+        """The settings that point a role's Stripe adapter at this sandbox's stand-in."""
+        return {
+            "PAYMENT_PROVIDER": "stripe",
+            "STRIPE_API_KEY": OPS_STRIPE_API_KEY,
+            "STRIPE_WEBHOOK_SECRET": OPS_STRIPE_WEBHOOK_SECRET,
+            "STRIPE_API_BASE": self.stripe_api,
+        }
 
     @property
     def bot_api(self) -> str:
@@ -82,7 +101,7 @@ class Deployment:
             "TWILIO_API_BASE_URL": self.sandbox.url,
             "SMTP_URL": f"smtp://127.0.0.1:{self.sandbox.port + 1}",
             "SANDBOX_PORT": self.sandbox.port,
-            "PAYMENT_PROVIDER": "sandbox",
+            **self.sandbox.stripe_settings,
             "DATA_DIR": str(self.folder / "data"),
         }
         if self.services.broker_url:
@@ -142,8 +161,13 @@ class Deployment:
 async def deployed(
     folder: Path, services: Services, sandbox: Sandbox, http: aiohttp.ClientSession, **settings: str | int
 ) -> AsyncIterator[Deployment]:
-    """A deployment whose processes are all gone after the block, whatever happened inside it."""
+    """A deployment whose processes are all gone after the block, whatever happened inside it.
+
+    Its Stripe account at the shared sandbox starts empty: another test's booking 1 is not this one's.
+    """
     deployment = Deployment(folder, services, sandbox, http, dict(settings))
+    async with http.post(f"{sandbox.stripe_api}/sandbox/stripe/reset") as answer:
+        assert answer.status == 200, await answer.text()
     try:
         yield deployment
     finally:

@@ -37,7 +37,7 @@ async def booking_before_two_workers(
     async with deployed(folder, services, sandbox, http) as deployment:
         web = deployment.start_web("web")
         workers = [deployment.start_worker(name) for name in ("worker-a", "worker-b")]
-        async with open_shop(services.database_url, services.redis_url, web.url) as shop:
+        async with open_shop(services.database_url, services.redis_url, web.url, sandbox) as shop:
             show = await make_show(shop.core.sessions, rows=2, seats_per_row=5)
             buyer = ChatUser(http, sandbox.url, buyer_id)
             await buyer.create()

@@ -1,8 +1,10 @@
 """The test's own hands on the system the roles run: seed a show, open bookings as the bot would, pay them
-on a web process's sandbox checkout page, and read the outcome from SQL.
+on the hosted checkout page of the sandbox process's Stripe stand-in, and read the outcome from SQL.
 
-The core is opened through roles/resources.py on the same database and Redis as the roles, so a
-booking opened here is one any web process can take payment for and any worker can settle.
+The core is opened through roles/resources.py on the same database and Redis as the roles, and its
+Stripe adapter on the same stand-in, so a booking opened here is one any web process takes Stripe's
+webhook for (the stand-in posts it to the Marquee that opened the session: `public_base_url`) and any
+worker can settle.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from booking_core.holds.store import Hold
 from booking_core.models import Booking, BookingStatus, PaymentEvent
 from roles.resources import Core, open_core
 from tests.factories import make_customer
+from tests.ops.deployment import Sandbox
 from tests.support.settings import stand_settings
 
 PAID = "Payment complete"
@@ -28,7 +31,7 @@ NOT_ACCEPTED = "did not accept the notice"
 
 @dataclass(frozen=True)
 class OpenBooking:
-    """A booking awaiting payment, with its checkout at the sandbox provider."""
+    """A booking awaiting payment, with its Checkout Session at the Stripe stand-in."""
 
     booking_id: int
     user_id: int
@@ -38,10 +41,11 @@ class OpenBooking:
 
 @dataclass
 class Shop:
-    """The core on the roles' database and Redis, and an HTTP client for the checkout pages."""
+    """The core on the roles' database and Redis, and an HTTP client for the hosted checkout pages."""
 
     core: Core
     http: aiohttp.ClientSession
+    stripe_api: str
 
     async def open_booking(self, user_id: int, seat_ids: list[int], show_id: int) -> OpenBooking:
         """Hold the seats, start the checkout and open it at the provider, as the bot's checkout does."""
@@ -57,9 +61,13 @@ class Shop:
         )
         return OpenBooking(started.booking_id, user_id, checkout.checkout_id, tuple(seat_ids))
 
-    async def pay(self, base_url: str, checkout_id: str) -> tuple[int, str]:
-        """Press Pay on the checkout page served at `base_url`: the page's status and text."""
-        async with self.http.post(f"{base_url}/sandbox/pay/{checkout_id}/pay") as answer:
+    async def pay(self, checkout_id: str) -> tuple[int, str]:
+        """Press Pay on the session's hosted page: the page's status and text, once Marquee answered."""
+        return await self.press(f"{self.stripe_api}/c/pay/{checkout_id}", "pay")
+
+    async def press(self, page_url: str, action: str) -> tuple[int, str]:
+        """Press a button of a hosted checkout page (`pay`, `decline`, `resend`): its status and text."""
+        async with self.http.post(page_url, data={"action": action}) as answer:
             return answer.status, await answer.text()
 
     async def statuses(self, booking_ids: list[int]) -> dict[int, str]:
@@ -89,13 +97,16 @@ class Shop:
 
 
 @asynccontextmanager
-async def open_shop(database_url: str, redis_url: str, public_base_url: str) -> AsyncIterator[Shop]:
-    """The test's core on the roles' services (checkout URLs pointing at `public_base_url`)."""
+async def open_shop(
+    database_url: str, redis_url: str, public_base_url: str, sandbox: Sandbox
+) -> AsyncIterator[Shop]:
+    """The test's core on the roles' services (return URLs and webhooks at `public_base_url`)."""
     settings = stand_settings(
         database_url,
         REDIS_URL=redis_url,
         PUBLIC_BASE_URL=public_base_url,
         TELEGRAM_BOT_TOKEN=None,
+        **sandbox.stripe_settings,
     )
     async with open_core(settings, redis_url, CollectingSink()) as core, aiohttp.ClientSession() as http:
-        yield Shop(core, http)
+        yield Shop(core, http, sandbox.stripe_api)

@@ -98,7 +98,7 @@ async def race_two_payments(
     async with deployed(stage.folder, services, stage.sandbox, stage.http) as deployment:
         web = deployment.start_web("web")
         deployment.start_worker("worker")
-        async with open_shop(database_url, redis_url, web.url) as shop:
+        async with open_shop(database_url, redis_url, web.url, stage.sandbox) as shop:
             show = await make_show(shop.core.sessions, rows=1, seats_per_row=4)
             seats = show.seat_ids[1:3]
             bookings = await desynchronised_pair(shop, show.show_id, seats)
@@ -106,7 +106,7 @@ async def race_two_payments(
             await deployment.ready()
             async with rows_locked(database_url, *ids):
                 for booking in bookings:
-                    status, page = await shop.pay(web.url, booking.checkout_id)
+                    status, page = await shop.pay(booking.checkout_id)
                     assert status == 200 and PAID in page, page
                 # Both confirmations got past Redis and wait at their booking's row lock
 

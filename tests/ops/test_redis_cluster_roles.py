@@ -42,7 +42,7 @@ async def test_web_and_worker_sell_through_a_redis_cluster(
     async with deployed(tmp_path, services, sandbox, http) as deployment:
         web = deployment.start_web("web")
         worker = deployment.start_worker("worker")
-        async with open_shop(ops_database, redis_cluster.url, web.url) as shop:
+        async with open_shop(ops_database, redis_cluster.url, web.url, sandbox) as shop:
             # Given a 4-seat show and two customers wanting two seats each
             show, pairs, users = await pairs_for_new_users(shop, http, sandbox, FIRST_USER, USERS)
             await deployment.ready()

@@ -43,7 +43,7 @@ async def health(http: aiohttp.ClientSession, web: WebProcess) -> tuple[int, dic
 
 async def pay_and_settle(shop: Shop, web: WebProcess, booking: OpenBooking) -> None:
     """Pay on the checkout page; wait until the booking is confirmed."""
-    status, page = await shop.pay(web.url, booking.checkout_id)
+    status, page = await shop.pay(booking.checkout_id)
     assert status == 200 and PAID in page, page
     await wait_until(
         lambda: shop.all_confirmed([booking.booking_id]), within=BOOKED_WITHIN, what=f"booking {booking}"
@@ -94,7 +94,7 @@ async def test_bookings_before_across_and_after_redis_restarts_all_complete_once
     async with deployed(tmp_path, services, sandbox, http) as deployment:
         web = deployment.start_web("web")
         worker = deployment.start_worker("worker")
-        async with open_shop(shared_postgres, private_redis.url, web.url) as shop:
+        async with open_shop(shared_postgres, private_redis.url, web.url, sandbox) as shop:
             # Given a 12-seat show, six customers wanting two seats each, and a web and a worker process
             show, pairs, users = await pairs_for_new_users(shop, http, sandbox, FIRST_USER, USERS)
             await deployment.ready()
@@ -107,7 +107,7 @@ async def test_bookings_before_across_and_after_redis_restarts_all_complete_once
             third = await shop.open_booking(users[2].id, pairs[2], show.show_id)
             fourth = await shop.open_booking(users[3].id, pairs[3], show.show_id)
             async with rows_locked(shared_postgres, third.booking_id):
-                status, page = await shop.pay(web.url, third.checkout_id)
+                status, page = await shop.pay(third.checkout_id)
                 assert status == 200 and PAID in page, page
                 await wait_until(
                     lambda: ports_waiting_on_locks(shop.core.sessions),

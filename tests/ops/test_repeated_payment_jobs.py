@@ -82,7 +82,7 @@ async def test_the_same_payment_job_racing_on_two_workers_tells_the_customer_onc
         shop, booking, workers = stage.shop, stage.booking, stage.workers
         async with rows_locked(services.database_url, booking.booking_id):
             # When the customer pays, and a worker's confirmation waits inside its transaction
-            status, page = await shop.pay(stage.web.url, booking.checkout_id)
+            status, page = await shop.pay(booking.checkout_id)
             assert status == 200 and PAID in page, page
             first = await wait_until(
                 lambda: lock_waiters(shop.core.sessions, workers), within=30, what="a confirmation waiting"

@@ -67,7 +67,7 @@ async def test_a_worker_killed_mid_payment_leaves_one_booking_and_one_ticket(
         # ... whose row a transaction holds locked, so a confirmation would wait inside its own
         async with rows_locked(shared_postgres, booking.booking_id):
             # When the customer pays and a worker takes the job
-            status, page = await shop.pay(stage.web.url, booking.checkout_id)
+            status, page = await shop.pay(booking.checkout_id)
             assert status == 200 and PAID in page, page
             port = await wait_until(
                 lambda: waiting_connection_port(shop.core.sessions),

@@ -1,4 +1,4 @@
-"""Fixtures for the payment providers: the Stripe stand-in, both providers, a webhook receiver."""
+"""Fixtures for the payment provider: the Stripe stand-in, the Stripe adapter, a webhook receiver."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import redis.asyncio as aioredis
 from aiohttp import web
 
 from adapters.payments.stripe_provider import StripePaymentProvider
-from adapters.payments_sandbox import SandboxPaymentProvider
 from booking_core.payments.port import CheckoutRequest
 from sandbox.stripe_api import StripeSandboxState, start_stripe_sandbox
 
@@ -77,12 +75,6 @@ async def stripe_provider(stripe_standin: StripeStandIn) -> AsyncIterator[Stripe
 
 
 @pytest.fixture
-def sandbox_provider(redis: aioredis.Redis) -> SandboxPaymentProvider:
-    """The sandbox provider keeping its checkouts in the test's Redis."""
-    return SandboxPaymentProvider(PUBLIC_BASE_URL, WEBHOOK_SECRET, redis)
-
-
-@pytest.fixture
 async def webhook_receiver() -> AsyncIterator[WebhookReceiver]:
     """An HTTP endpoint standing in for our webhooks/ server."""
     receiver = WebhookReceiver(url="")
@@ -92,10 +84,10 @@ async def webhook_receiver() -> AsyncIterator[WebhookReceiver]:
         return web.Response(status=receiver.answer)
 
     app = web.Application()
-    app.router.add_post("/webhooks/payments", receive)
+    app.router.add_post("/webhooks/payments/stripe", receive)
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
-    receiver.url = f"http://127.0.0.1:{runner.addresses[0][1]}/webhooks/payments"
+    receiver.url = f"http://127.0.0.1:{runner.addresses[0][1]}/webhooks/payments/stripe"
     yield receiver
     await runner.cleanup()

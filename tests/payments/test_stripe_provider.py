@@ -11,7 +11,6 @@ import aiohttp
 import pytest
 import stripe
 
-from adapters.payments import stripe_signature
 from adapters.payments.stripe_provider import SESSION_BACKSTOP, StripePaymentProvider
 from booking_core.payments.port import (
     CheckoutNotFound,
@@ -23,6 +22,7 @@ from booking_core.payments.port import (
     UnsupportedEvent,
     WebhookRejected,
 )
+from tests.payments import signing
 from tests.payments.conftest import (
     PUBLIC_BASE_URL,
     WEBHOOK_SECRET,
@@ -314,7 +314,7 @@ async def test_an_unpaid_completion_waits_for_the_async_payment(
         ("checkout.session.async_payment_failed", PaymentEventKind.FAILED),
     ]:
         body = json.dumps({"id": "evt_a", "object": "event", "type": event_type, "data": {"object": session}})
-        signature = stripe_signature.sign(body.encode(), WEBHOOK_SECRET)
+        signature = signing.sign(body.encode(), WEBHOOK_SECRET)
         if outcome is None:
             with pytest.raises(UnsupportedEvent):
                 parsed(stripe_provider, body.encode(), signature)

@@ -3,7 +3,9 @@
 `python main.py run` runs in a folder of its own on free ports with its embedded defaults (SQLite,
 the embedded Redis, every stand-in). Two simulated users open the sandbox web chat in chromium, race
 for the same seat, and one books: /start, a city, a movie, a show, seats tapped and "best N", 💳 Pay,
-the sandbox checkout page, and the ticket photo with its code in the chat, listed by /mytickets.
+the Stripe stand-in's checkout page (the real Stripe adapter opened the session there, and the page's
+Pay posts Stripe's signed webhook to the demo's web role), and the ticket photo with its code in the
+chat, listed by /mytickets.
 Screenshots of the seat map and of the ticket are kept under TEST_ARTEFACTS_DIR (data/test-artefacts
 by default); docs/screenshots/ holds copies for the README.
 """
@@ -176,7 +178,7 @@ async def test_two_people_race_for_a_seat_and_one_books_and_gets_the_ticket_in_t
             # Then nobody is given seats someone else holds
             assert theirs is not None and not set(theirs.groups()) & set(held.groups())
 
-            # When the winner presses 💳 Pay and pays on the sandbox checkout page that opens
+            # When the winner presses 💳 Pay and pays on the Stripe stand-in's checkout page that opens
             await winner.seat_map().get_by_role("button", name=re.compile("^💳 Pay ")).click()
             summary = winner.bot_message("Your booking")
             await expect(summary).to_contain_text(f"{held.group(1)}, {held.group(2)}")
@@ -186,6 +188,7 @@ async def test_two_people_race_for_a_seat_and_one_books_and_gets_the_ticket_in_t
             await expect(checkout.locator("body")).to_contain_text(MOVIE)
             await checkout.get_by_role("button", name=re.compile("^Pay ")).click()
             await expect(checkout.locator("body")).to_contain_text("Payment complete")
+            await expect(checkout.locator("body")).to_contain_text("return to Telegram")
 
             # Then the ticket photo with its code appears in the chat
             ticket = winner.page.locator(".message.from-bot", has=winner.page.locator("img.photo")).filter(

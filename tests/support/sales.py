@@ -9,11 +9,11 @@ from booking_core.bookings.service import Bookings
 from booking_core.holds.store import Hold
 from booking_core.payments.port import PaymentEvent, PaymentEventKind
 
-SANDBOX = "sandbox"
+STRIPE = "stripe"
 
 
 async def recorded_checkout(
-    bookings: Bookings, hold: Hold, provider: str = SANDBOX
+    bookings: Bookings, hold: Hold, provider: str = STRIPE
 ) -> tuple[CheckoutStarted, str]:
     """Start paying for `hold` and record a provider checkout for it: the started checkout and its id.
 
@@ -35,7 +35,7 @@ def provider_event(
     *,
     kind: PaymentEventKind = PaymentEventKind.COMPLETED,
     currency: str | None = "eur",
-    provider: str = SANDBOX,
+    provider: str = STRIPE,
     event_id: str | None = None,
     payment_id: str | None = None,
 ) -> PaymentEvent:

@@ -8,17 +8,24 @@ from typing import Any
 
 from roles.settings import MarqueeSettings, load_settings
 
-# Port 9 (discard) is closed here: a stand that does not test email never reaches a mail server.
+# Port 9 (discard) is closed here: a stand that does not test email never reaches a mail server, and one
+# that starts no Stripe stand-in never reaches a Stripe.
 NO_SMTP = "smtp://127.0.0.1:9"
+NO_STRIPE = {
+    "PAYMENT_PROVIDER": "stripe",
+    "STRIPE_API_KEY": "sk_test_no_stripe",
+    "STRIPE_WEBHOOK_SECRET": "whsec_no_stripe",
+    "STRIPE_API_BASE": "http://127.0.0.1:9",
+}
 
 
 def stand_settings(database_url: str, **values: Any) -> MarqueeSettings:
     """Settings read as production reads them (load_settings), from DATABASE_URL and `values`.
 
     Unless `values` say otherwise, this is a demo (MODE=demo: stand-ins allowed, with a bot token too),
-    payments go to the sandbox provider and email nowhere.
+    and neither payments nor email go anywhere (stands that pay start a Stripe stand-in and say where).
     """
-    defaults = {"MODE": "demo", "PAYMENT_PROVIDER": "sandbox", "SMTP_URL": NO_SMTP}
+    defaults = {"MODE": "demo", **NO_STRIPE, "SMTP_URL": NO_SMTP}
     return load_settings(**{**defaults, "DATABASE_URL": database_url, **values})
 
 

@@ -70,9 +70,9 @@ async def buy(core: Core, theatre_show: str, user: int, *labels: str) -> Payment
     started = await core.bookings.start_checkout(hold)
     assert isinstance(started, CheckoutStarted), started
     checkout_id = f"cs_test_{started.booking_id}_{secrets.token_hex(4)}"
-    await core.bookings.record_checkout(started.booking_id, "sandbox", checkout_id, "http://127.0.0.1/pay")
+    await core.bookings.record_checkout(started.booking_id, "stripe", checkout_id, "http://127.0.0.1/pay")
     return PaymentEvent(
-        provider="sandbox",
+        provider="stripe",
         event_id=f"evt_{secrets.token_hex(6)}",
         kind=PaymentEventKind.COMPLETED,
         checkout_id=checkout_id,

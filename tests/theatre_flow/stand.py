@@ -38,7 +38,7 @@ from tests.support.settings import stand_settings
 from workers.theatre import finish_paid_unconfirmed, sync_theatres
 
 THEATRE = "northlight"
-PROVIDER = "sandbox"
+PROVIDER = "stripe"
 
 
 @dataclass(frozen=True)
