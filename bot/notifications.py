@@ -26,7 +26,9 @@ from booking_core.events import (
     HoldExpired,
     OfferExpired,
     OfferMade,
+    QueueSoldOut,
     RefundStarted,
+    TurnCame,
 )
 from booking_core.holds.store import Hold
 from booking_core.models import utc_now
@@ -120,6 +122,12 @@ async def notice_for(core: BookingCore, event: Event) -> Screen | None:
         return notices.hold_expired(details, event.show_id, labels, len(event.seat_ids))
     if isinstance(event, BookingConfirmed):
         return notices.booking_confirmed(await core.bookings.ticket_view(event.booking_id))
+    if isinstance(event, TurnCame):
+        details, _labels = await _show(core, event.show_id, ())
+        return notices.turn_came(details, event.show_id, event.ends_at, now)
+    if isinstance(event, QueueSoldOut):
+        details, _labels = await _show(core, event.show_id, ())
+        return notices.queue_sold_out(details, event.show_id, event.party)
     if event.reason == CANCELLED_BY_CUSTOMER:
         return None  # the cancel screen already said so, in place
     upcoming, past = await core.bookings.list_tickets(event.user_id)

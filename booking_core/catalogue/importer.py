@@ -299,6 +299,8 @@ class _Import:
             "starts_at": spec.starts_at,
             "currency": spec.currency,
             "on_sale": True,
+            "on_sale_at": spec.on_sale_at,
+            "sale_queue": spec.queue,
         }
         if show is None:
             show = Show(**values, prices=[])

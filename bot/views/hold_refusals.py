@@ -50,6 +50,13 @@ def hold_refusal(reason: HoldRefusalReason, seat_labels: Sequence[str] = (), *, 
             )
         case HoldRefusalReason.NO_SEATS_TOGETHER:
             return "There are not that many free seats side by side now. Pick seats on the map instead."
+        case HoldRefusalReason.NOT_ON_SALE_YET:
+            return "Tickets for this show are not on sale yet. Join the queue to get your turn when they are."
+        case HoldRefusalReason.NOT_YOUR_TURN:
+            return (
+                "This premiere sells through a queue: seats can be chosen only in your turn. "
+                "Join the queue; we will message you when your turn comes."
+            )
         case _:
             assert_never(reason)
 

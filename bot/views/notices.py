@@ -148,3 +148,31 @@ def refund_started(ticket: BookedTicket | None, reason: str) -> Screen:
             [[button("🎬 Find another show", Action.CITIES)], [button("🎟 My tickets", Action.MY_TICKETS)]]
         ),
     )
+
+
+def turn_came(details: ShowDetails | None, show_id: int, ends_at: datetime, now: datetime) -> Screen:
+    """The user's turn in a premiere's on-sale queue: choose seats before the window closes."""
+    timezone = details.cinema.timezone if details else "UTC"
+    until = local(ends_at, timezone)
+    text = (
+        "🎟 <b>It's your turn!</b>\n\n"
+        f"Choose your seats for {_show_phrase(details)} before {until:%H:%M} "
+        f"({countdown(ends_at, now)} left). Seats you hold are then yours for the usual time to pay; "
+        "if you hold none by then, your turn passes to the next person in the queue."
+    )
+    return Screen(text, keyboard([[button("💺 Choose seats", Action.SHOW, show_id, 0)]]))
+
+
+def queue_sold_out(details: ShowDetails | None, show_id: int, party: int) -> Screen:
+    """A premiere sold out before the user's turn: say so plainly and offer its waitlist."""
+    seats = f"{party} seat{'s' if party != 1 else ''}"
+    text = (
+        f"😔 <b>Sold out.</b> Every seat for {_show_phrase(details)} is sold, so the queue is over "
+        "before your turn came.\n\n"
+        f"If anyone cancels, the seats go to the waitlist first: join it for {seats}?"
+    )
+    rows = [
+        [button(f"🕒 Join the waitlist ({seats})", Action.WAITLIST_JOIN, show_id, party, 0)],
+        [button("🎬 Find another show", Action.CITIES)],
+    ]
+    return Screen(text, keyboard(rows))

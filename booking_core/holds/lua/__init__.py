@@ -20,7 +20,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 # Scripts over the sweeper's global index: they take their own keys and get no prelude.
-GLOBAL_SCRIPTS = ("due_pop", "due_done", "due_register", "held_shows")
+GLOBAL_SCRIPTS = ("due_pop", "due_done", "due_register", "held_shows", "turn_claim")
 SHOW_SCRIPTS = (
     "hold",
     "release",
@@ -36,6 +36,10 @@ SHOW_SCRIPTS = (
     "shorten",
     "best",
     "toggle",
+    "sale_queue_join",
+    "sale_queue_open",
+    "sale_queue_admit",
+    "sale_queue_position",
 )
 # Scripts embedded in another, run as functions of their own ARGV: best.lua and toggle.lua hold with
 # hold.lua (toggle.lua releases with release.lua) and answer with the fresh seat map of seat_map.lua.
