@@ -40,11 +40,25 @@ async def premiere(
 
 
 def queue_store(
-    redis: aioredis.Redis, sessions: SessionFactory, sink: CollectingSink, clock: HandClock, **limits: int
+    redis: aioredis.Redis,
+    sessions: SessionFactory,
+    sink: CollectingSink,
+    clock: HandClock,
+    *,
+    queue_turns: int = 2,
+    queue_turns_per_user: int = 1,
 ) -> HoldStore:
-    """A hold store with queue turns of 60 s; `limits` override the queue settings."""
-    settings = {"queue_turns": 2, "queue_turn_seconds": 60, "queue_turns_per_user": 1, **limits}
-    return HoldStore(redis, SqlInventory(sessions), sink, clock=clock, attempts_per_minute=10**6, **settings)
+    """A hold store whose queue turns last 60 s."""
+    return HoldStore(
+        redis,
+        SqlInventory(sessions),
+        sink,
+        clock=clock,
+        attempts_per_minute=10**6,
+        queue_turns=queue_turns,
+        queue_turn_seconds=60,
+        queue_turns_per_user=queue_turns_per_user,
+    )
 
 
 async def admit(store: HoldStore, sessions: SessionFactory, clock: HandClock) -> int:
