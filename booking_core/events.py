@@ -75,7 +75,26 @@ class QueueSoldOut:
     party: int
 
 
-Event = OfferMade | OfferExpired | HoldExpired | BookingConfirmed | RefundStarted | TurnCame | QueueSoldOut
+@dataclass(frozen=True)
+class QueueMoved:
+    """A queued user's place, due to be refreshed on their screen: `wait_minutes` is the estimate."""
+
+    show_id: int
+    user_id: int
+    position: int
+    wait_minutes: int
+
+
+Event = (
+    OfferMade
+    | OfferExpired
+    | HoldExpired
+    | BookingConfirmed
+    | RefundStarted
+    | TurnCame
+    | QueueSoldOut
+    | QueueMoved
+)
 
 
 class EventSink(Protocol):

@@ -82,6 +82,7 @@ SALE_QUEUE_KEYS = (
     "sq_line",  # ZSET queued user id -> arrival number (before opening) or place in the queue (after)
     "sq_party",  # HASH queued user id -> how many seats they want (for the waitlist at a sell-out)
     "sq_admitted",  # SET users ever admitted: nobody is admitted twice
+    "sq_told",  # ZSET queued user id -> ms their place is next due to be refreshed on screen
 )
 
 

@@ -16,11 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from booking_core.events import EventSink, QueueSoldOut, TurnCame
+from booking_core.events import EventSink, QueueMoved, QueueSoldOut, TurnCame
 from booking_core.holds.scripts import ShowScripts, as_list
 from booking_core.holds.types import from_ms
 from booking_core.redis_keys import ShowKeys, user_turns_key
 
+# How often a queued user's place is refreshed on their screen, and how many places one pass refreshes.
+REFRESH_MS = 60_000
+REFRESH_PER_PASS = 100
 # The Park-Miller generator of sale_queue_open.lua: seeds are 1 .. MODULUS - 1.
 MODULUS = 2_147_483_647
 MULTIPLIER = 48_271
@@ -127,7 +130,7 @@ class SaleQueue:
 
     async def join(self, show_id: int, user_id: int, party: int) -> Joined | JoinRefused:
         """Take a place in the show's queue for `party` seats (again: the place is kept)."""
-        reply = await self._run("sale_queue_join", show_id, [user_id, party, self._max_seats])
+        reply = await self._run("sale_queue_join", show_id, [user_id, party, self._max_seats, REFRESH_MS])
         if "refused" in reply:
             return JoinRefused(reply["refused"])
         if "turn_ends" in reply:
@@ -196,7 +199,29 @@ class SaleQueue:
             await self._events.publish(TurnCame(show_id, user, from_ms(ends)))
         for user, party in report.sold_out:
             await self._events.publish(QueueSoldOut(show_id, user, party))
+        if report.phase == "open":
+            report.redis_calls += await self._refresh(show_id)
         return report
+
+    async def _refresh(self, show_id: int) -> int:
+        """Publish QueueMoved for the queued users whose place is due a refresh; the Redis calls made."""
+        reply = await self._run("sale_queue_due", show_id, [REFRESH_MS, REFRESH_PER_PASS])
+        now_ms = self._shows.now_ms()
+        for user, position in as_list(reply["due"]):
+            spot = QueueSpot(
+                phase="open",
+                on_sale_ms=0,
+                queued=True,
+                position=int(position),
+                turn_ends_ms=None,
+                admitted=False,
+                served=int(reply["served"]),
+                opened_ms=int(reply["opened_ms"]) if reply["opened_ms"] else None,
+                open_turns=int(reply["open_turns"]),
+            )
+            wait = wait_minutes(spot, now_ms=now_ms, turns_cap=self.turns, turn_seconds=self.turn_seconds)
+            await self._events.publish(QueueMoved(show_id, int(user), int(position), wait or 0))
+        return 1
 
     async def _claim(self, show_id: int, users: list[int], now_ms: int) -> list[int]:
         """The users granted a turn claim under their cap across shows (turn_claim.lua), in order."""

@@ -8,7 +8,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from booking_core.database import SessionFactory
-from booking_core.events import CollectingSink, QueueSoldOut, TurnCame
+from booking_core.events import CollectingSink, QueueMoved, QueueSoldOut, TurnCame
 from booking_core.holds.errors import HoldRefusalReason, HoldRefused
 from booking_core.holds.inventory import SqlInventory
 from booking_core.holds.sale_queue import Joined, JoinRefused, QueueSpot, shuffled, wait_minutes
@@ -307,3 +307,31 @@ def test_the_wait_estimate_uses_what_the_queue_has_done() -> None:
 async def test_queue_keys_live_in_the_shows_slot() -> None:
     keys = ShowKeys(7)
     assert all(key.startswith(keys.tag) for key in keys.sale_queue())
+
+
+async def test_places_are_refreshed_at_most_once_a_minute_each(
+    redis: aioredis.Redis, sessions: SessionFactory, sink: CollectingSink, clock: HandClock
+) -> None:
+    store = queue_store(redis, sessions, sink, clock, queue_turns=1)
+    show = await premiere(sessions, clock)
+    for user in (1, 2, 3):
+        await store.sale_queue.join(show.show_id, user, 1)
+    clock.advance(OPENS_IN)
+
+    def moved() -> list[tuple[int, int]]:
+        return sorted((e.user_id, e.position) for e in sink.events if isinstance(e, QueueMoved))
+
+    # The opening pass admits one and tells the two still queued their drawn places (1 and 2),
+    await admit(store, sessions, clock)
+    waiting = [user for user in (1, 2, 3) if user not in turns(sink)]
+    assert sorted(user for user, _ in moved()) == waiting
+    assert sorted(position for _, position in moved()) == [1, 2]
+    # however many passes run within the next minute, nobody is told again,
+    for _ in range(3):
+        clock.advance(15)
+        await admit(store, sessions, clock)
+    assert len(moved()) == 2
+    # and a minute on, each is told their place again.
+    clock.advance(16)
+    await admit(store, sessions, clock)
+    assert len(moved()) == 4

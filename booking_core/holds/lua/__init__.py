@@ -40,6 +40,7 @@ SHOW_SCRIPTS = (
     "sale_queue_open",
     "sale_queue_admit",
     "sale_queue_position",
+    "sale_queue_due",
 )
 # Scripts embedded in another, run as functions of their own ARGV: best.lua and toggle.lua hold with
 # hold.lua (toggle.lua releases with release.lua) and answer with the fresh seat map of seat_map.lua.
