@@ -359,12 +359,13 @@ class SaleQueueEntry(Base):
     """The audit trail of a show's on-sale queue: its opening (seed and order) and every admission."""
 
     __tablename__ = "sale_queue_log"
-    __table_args__ = (UniqueConstraint("show_id", "kind", "user_id"),)
+    # No uniqueness: a queue Redis lost (a failover without persistence) is opened again, and the log
+    # says so rather than refusing to record it.
 
     id: Mapped[int] = mapped_column(primary_key=True)
     show_id: Mapped[int] = mapped_column(ForeignKey("shows.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # "opened" | "admitted" | "sold_out"
-    # The admitted user ("admitted"); 0 for the show-wide rows, so the UNIQUE above holds them once each.
+    # The admitted user ("admitted"); 0 for the show-wide rows.
     user_id: Mapped[int] = mapped_column(BigInteger, default=0)
     position: Mapped[int | None] = mapped_column(Integer)  # place in the queue when admitted
     seed: Mapped[int | None] = mapped_column(BigInteger)  # the opening shuffle's seed ("opened")

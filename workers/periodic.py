@@ -63,8 +63,13 @@ async def admit_queues_once(sessions: SessionFactory, queues: SaleQueue, now: da
     """One admission step of every running on-sale queue, its audit rows written; people admitted."""
     admitted = 0
     for show_id in await shows_with_queues(sessions, now or utc_now()):
-        report = await queues.admit(show_id)
-        await record_step(sessions, show_id, report)
+        try:
+            report = await queues.admit(show_id)
+            await record_step(sessions, show_id, report)
+        except Exception:
+            # The next pass tries again; the other shows' queues go on meanwhile.
+            log.exception("on-sale queue of show %s: admission step failed", show_id)
+            continue
         admitted += len(report.admitted)
     return admitted
 

@@ -31,7 +31,6 @@ def upgrade() -> None:
         sa.Column("seed", sa.BigInteger(), nullable=True),
         sa.Column("detail", sa.Text(), nullable=False),
         sa.Column("at", UTCDateTime(timezone=True), nullable=False),
-        sa.UniqueConstraint("show_id", "kind", "user_id"),
     )
     op.create_index("ix_sale_queue_log_show_id", "sale_queue_log", ["show_id"])
 
