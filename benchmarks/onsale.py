@@ -78,8 +78,8 @@ async def commands_executed(redis: aioredis.Redis) -> int:
     return sum(int(entry["calls"]) for entry in stats.values())
 
 
-async def admission(core: Core, show_id: int) -> tuple[float, float, float]:
-    """Admissions per second, round trips and commands per admission, for PEOPLE people."""
+async def queued_before_opening(core: Core, show_id: int, users: list[int]) -> tuple[HoldStore, HandClock]:
+    """The show queues, opening in an hour on a hand clock; `users` join; the clock moves to the opening."""
     clock = HandClock(time.time())
     opens = datetime.fromtimestamp(clock.now, tz=UTC) + timedelta(hours=1)
     await set_on_sale(core.sessions, await external_id(core, show_id), opens, True, utc_now())
@@ -92,12 +92,16 @@ async def admission(core: Core, show_id: int) -> tuple[float, float, float]:
         queue_turns=TURNS,
         queue_turn_seconds=TURN_SECONDS,
     )
-    users = list(range(FIRST_USER, FIRST_USER + PEOPLE))
-    for start in range(0, PEOPLE, JOINING_AT_ONCE):
-        await asyncio.gather(
-            *(store.sale_queue.join(show_id, user, 2) for user in users[start : start + JOINING_AT_ONCE])
-        )
+    for start in range(0, len(users), JOINING_AT_ONCE):
+        batch = users[start : start + JOINING_AT_ONCE]
+        await asyncio.gather(*(store.sale_queue.join(show_id, user, 2) for user in batch))
     clock.now = opens.timestamp()
+    return store, clock
+
+
+async def admission(core: Core, show_id: int) -> tuple[float, float, float]:
+    """Admissions per second, round trips and commands per admission, for PEOPLE people."""
+    store, clock = await queued_before_opening(core, show_id, list(range(FIRST_USER, FIRST_USER + PEOPLE)))
     await core.redis.config_resetstat()
     trips = admitted = 0
     started = time.perf_counter()
@@ -114,31 +118,14 @@ async def admission(core: Core, show_id: int) -> tuple[float, float, float]:
 
 async def audited_admission(core: Core, show_id: int) -> float:
     """Admissions per second through the workers' whole pass (audit rows in SQL), PEOPLE // 5 people."""
-    clock = HandClock(time.time())
-    opens = datetime.fromtimestamp(clock.now, tz=UTC) + timedelta(hours=1)
-    await set_on_sale(core.sessions, await external_id(core, show_id), opens, True, utc_now())
-    await core.holds.forget_inventory(show_id)
-    store = HoldStore(
-        core.redis,
-        SqlInventory(core.sessions),
-        CollectingSink(),
-        clock=clock,
-        queue_turns=TURNS,
-        queue_turn_seconds=TURN_SECONDS,
-    )
     people = max(TURNS, PEOPLE // 5)
-    users = list(range(FIRST_USER + PEOPLE, FIRST_USER + PEOPLE + people))
-    for start in range(0, people, JOINING_AT_ONCE):
-        await asyncio.gather(
-            *(store.sale_queue.join(show_id, user, 2) for user in users[start : start + JOINING_AT_ONCE])
-        )
-    clock.now = opens.timestamp()
+    first = FIRST_USER + PEOPLE
+    store, clock = await queued_before_opening(core, show_id, list(range(first, first + people)))
     admitted = 0
     started = time.perf_counter()
     while admitted < people:
-        admitted += await admit_queues_once(
-            core.sessions, store.sale_queue, datetime.fromtimestamp(clock.now, tz=UTC)
-        )
+        now = datetime.fromtimestamp(clock.now, tz=UTC)
+        admitted += await admit_queues_once(core.sessions, store.sale_queue, now)
         clock.advance(TURN_SECONDS + 1)
     return people / (time.perf_counter() - started)
 

@@ -32,6 +32,11 @@ def _show_phrase(details: ShowDetails | None) -> str:
     )
 
 
+def _local(details: ShowDetails | None, moment: datetime) -> datetime:
+    """A moment on the cinema's clock (UTC when the show is unknown)."""
+    return local(moment, details.cinema.timezone if details else "UTC")
+
+
 def _upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -45,8 +50,7 @@ def _seats_phrase(labels: Sequence[str], count: int) -> str:
 def offer_made(details: ShowDetails | None, show_id: int, labels: Sequence[str], count: int,
                expires_at: datetime, now: datetime) -> Screen:  # fmt: skip
     """Seats freed up for a waiter: they are held in their name for a short while."""
-    timezone = details.cinema.timezone if details else "UTC"
-    until = local(expires_at, timezone)
+    until = _local(details, expires_at)
     text = (
         "🎉 <b>Seats for you!</b>\n\n"
         f"Seats came free for {_show_phrase(details)}.\n"
@@ -84,8 +88,7 @@ def hold_expired(details: ShowDetails | None, show_id: int, labels: Sequence[str
 def hold_expiring(details: ShowDetails | None, show_id: int, labels: Sequence[str], count: int,
                   expires_at: datetime, now: datetime, is_offer: bool) -> Screen:  # fmt: skip
     """A reminder shortly before a hold (or a waitlist offer) lapses."""
-    timezone = details.cinema.timezone if details else "UTC"
-    until = local(expires_at, timezone)
+    until = _local(details, expires_at)
     text = (
         f"⏳ <b>{countdown(expires_at, now).capitalize()} left</b>\n\n"
         f"Your {_seats_phrase(labels, count)} for {_show_phrase(details)} "
@@ -152,8 +155,7 @@ def refund_started(ticket: BookedTicket | None, reason: str) -> Screen:
 
 def turn_came(details: ShowDetails | None, show_id: int, ends_at: datetime, now: datetime) -> Screen:
     """The user's turn in a premiere's on-sale queue: choose seats before the window closes."""
-    timezone = details.cinema.timezone if details else "UTC"
-    until = local(ends_at, timezone)
+    until = _local(details, ends_at)
     text = (
         "🎟 <b>It's your turn!</b>\n\n"
         f"Choose your seats for {_show_phrase(details)} before {until:%H:%M} "

@@ -8,28 +8,22 @@ with the recorded seed through `shuffled`, the Python twin of the script's draw.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import invariant, precondition, rule
 
-from booking_core.database import create_engine, create_session_factory
-from booking_core.events import CollectingSink, TurnCame
+from booking_core.events import TurnCame
 from booking_core.holds.errors import HoldRefusalReason, HoldRefused
 from booking_core.holds.inventory import SqlInventory
 from booking_core.holds.sale_queue import Joined, JoinRefused, shuffled
 from booking_core.holds.sale_queue_audit import audit_log
 from booking_core.holds.store import Hold, HoldStore
-from booking_core.models import Base
 from roles.redis_server import RedisEndpoint
 from tests.factories import make_show
-from tests.support.clocks import HandClock
+from tests.holds.model_runs import SystemMachine, run_model
 from workers.periodic import admit_queues_once
 
 USERS = st.integers(1, 8)
@@ -56,19 +50,11 @@ class Model:
         return user in self.early or user in self.late or user in self.line
 
 
-class QueueMachine(RuleBasedStateMachine):
+class QueueMachine(SystemMachine):
     """One premiere per example; every rule acts on the real system and on the model alike."""
-
-    run: Callable[[Any], Any]
-    endpoint: RedisEndpoint
-    sessions: Any
 
     def __init__(self) -> None:
         super().__init__()
-        self.clock = HandClock()
-        self.sink = CollectingSink()
-        self.redis = self.endpoint.client()
-        self.run(self.redis.flushdb())
         self.store = HoldStore(
             self.redis,
             SqlInventory(self.sessions),
@@ -82,9 +68,6 @@ class QueueMachine(RuleBasedStateMachine):
         show = self.run(make_show(self.sessions, rows=2, seats_per_row=8, on_sale_at=opens, sale_queue=True))
         self.show, self.seats = show.show_id, show.seat_ids
         self.model = Model(opens=self.clock.now + OPENS_IN)
-
-    def teardown(self) -> None:
-        self.run(self.redis.aclose())
 
     @rule(user=USERS, party=st.integers(1, 4))
     def join(self, user: int, party: int) -> None:
@@ -176,6 +159,13 @@ class QueueMachine(RuleBasedStateMachine):
         else:
             assert result.reason == HoldRefusalReason.SEAT_TAKEN, result
 
+    @precondition(lambda self: any(end > self.clock.now for end in self.model.turns.values()))
+    @rule(data=st.data(), seat=st.integers(0, 15))
+    def admitted_person_holds(self, data: st.DataObject, seat: int) -> None:
+        """Someone whose turn is open picks a seat (the usual next step after the turn message)."""
+        open_turns = sorted(user for user, end in self.model.turns.items() if end > self.clock.now)
+        self.try_to_hold(data.draw(st.sampled_from(open_turns)), seat)
+
     @invariant()
     def nobody_twice(self) -> None:
         admitted = [e.user_id for e in self.sink.events if isinstance(e, TurnCame) and e.show_id == self.show]
@@ -183,33 +173,7 @@ class QueueMachine(RuleBasedStateMachine):
 
 
 def test_the_queue_follows_its_rules(redis_endpoint: RedisEndpoint, database_url: str) -> None:
-    with asyncio.Runner() as runner:
-        engine = create_engine(database_url)
-
-        async def schema() -> None:
-            async with engine.begin() as connection:
-                await connection.run_sync(Base.metadata.drop_all)
-                await connection.run_sync(Base.metadata.create_all)
-
-        runner.run(schema())
-        QueueMachine.run = staticmethod(runner.run)
-        QueueMachine.endpoint = redis_endpoint
-        QueueMachine.sessions = create_session_factory(engine)
-        try:
-            run_state_machine_as_test(
-                QueueMachine,
-                settings=settings(
-                    max_examples=40,
-                    stateful_step_count=30,
-                    deadline=None,
-                    derandomize=True,  # the same examples on every run: CI must not pass or fail by luck
-                    database=None,
-                    phases=(Phase.explicit, Phase.reuse, Phase.generate),
-                    suppress_health_check=[HealthCheck.too_slow],
-                ),
-            )
-        finally:
-            runner.run(engine.dispose())
+    run_model(QueueMachine, redis_endpoint, database_url, max_examples=40, step_count=30)
     for case in ("opened", "joined after opening", "cap reached", "queue done", "refused: not your turn"):
         assert SEEN[case], SEEN
     assert SEEN["held in a turn"], SEEN
