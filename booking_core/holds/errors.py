@@ -39,6 +39,8 @@ class JoinRefusal(StrEnum):
     TOO_MANY_SEATS = "too_many_seats"  # over MAX_SEATS_PER_BOOKING
     HOLDING = "holding"  # you hold seats of this show: release them first
     OFFERED = "offered"  # you already have an offer for this show
+    NOT_ON_SALE_YET = "not_on_sale_yet"  # before the show's on_sale_at
+    NOT_YOUR_TURN = "not_your_turn"  # the show's on-sale queue runs: seats (the waitlist's too) go by turns
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,10 @@ def join_refusal(reason: JoinRefusal, *, max_seats: int = 10) -> str:
         return "This show has started or is no longer on sale, so its waitlist is closed."
     if reason == JoinRefusal.TOO_MANY_SEATS:
         return f"The waitlist takes requests for at most {max_seats} seats."
+    if reason == JoinRefusal.NOT_ON_SALE_YET:
+        return "Tickets for this show are not on sale yet: join its queue instead."
+    if reason == JoinRefusal.NOT_YOUR_TURN:
+        return "This premiere sells through a queue right now: join the queue, and we will message you."
     if reason == JoinRefusal.HOLDING:
         return (
             "You are holding seats for this show: pay for them, or release them before joining the waitlist."

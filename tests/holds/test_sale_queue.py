@@ -9,7 +9,8 @@ import redis.asyncio as aioredis
 
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink, QueueMoved, QueueSoldOut, TurnCame
-from booking_core.holds.errors import HoldRefusalReason, HoldRefused
+from booking_core.holds.errors import HoldRefusalReason, HoldRefused, JoinRefusal
+from booking_core.holds.errors import JoinRefused as WaitlistRefused
 from booking_core.holds.inventory import SqlInventory
 from booking_core.holds.sale_queue import Joined, JoinRefused, QueueSpot, shuffled, wait_minutes
 from booking_core.holds.sale_queue_audit import audit_log
@@ -338,3 +339,20 @@ async def test_places_are_refreshed_at_most_once_a_minute_each(
     still = next(user for user in waiting if user not in turns(sink))
     assert (still, 1) in moved()
     assert len(moved()) == 3
+
+
+async def test_the_waitlist_is_no_way_around_the_queue(
+    redis: aioredis.Redis, sessions: SessionFactory, sink: CollectingSink, clock: HandClock
+) -> None:
+    store = queue_store(redis, sessions, sink, clock, queue_turns=1)
+    show = await premiere(sessions, clock)
+    for user in (1, 2):
+        await store.sale_queue.join(show.show_id, user, 1)
+    # Before the sale, and while the queue runs to anyone without a turn, joining the waitlist is refused
+    assert await store.waitlist.join(show.show_id, 3, 1) == WaitlistRefused(JoinRefusal.NOT_ON_SALE_YET)
+    clock.advance(OPENS_IN)
+    await admit(store, sessions, clock)
+    waiting = ({1, 2} - set(turns(sink))).pop()
+    assert await store.waitlist.join(show.show_id, waiting, 1) == WaitlistRefused(JoinRefusal.NOT_YOUR_TURN)
+    # (the one whose turn it is may: they could hold seats as well).
+    assert not isinstance(await store.waitlist.join(show.show_id, turns(sink)[0], 1), WaitlistRefused)
