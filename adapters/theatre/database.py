@@ -2,9 +2,10 @@
 
 The cinema's box office and other booking applications write the same tables. What keeps a seat from
 being sold twice is the database itself: `seat_claims` has one row per show and seat (its primary key),
-held by a live lock or a ticket. Every write transaction first bumps the show's `version`, which also
-queues writers of one show behind each other, so answers name the taken seats exactly; a race that
-slips past that (another application not bumping) ends in a duplicate key and is decided again.
+held by a live lock or a ticket. A lock reads everything it needs in one statement and refuses from
+that read, writing nothing; otherwise it bumps the show's `version` (whose row lock queues the show's
+writers in one order, so they never deadlock) and writes. A seat claimed by someone else since the read
+ends in a duplicate key, and the transaction runs again, then naming the winner.
 
 Each call runs under one time budget and a circuit breaker, on a small pool of its own, so a theatre
 database that is down or slow costs its own shows at most the timeout and never blocks another cinema.
@@ -18,9 +19,9 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Row, and_, delete, insert, or_, select, update
+from sqlalchemy import Row, String, and_, bindparam, cast, delete, insert, or_, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -69,6 +70,110 @@ _TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 _TRANSIENT_MYSQL_ERRORS = frozenset({1205, 1213})
 
 Operation = Callable[[AsyncConnection], Awaitable[T]]
+
+# The statements of the hot path, built once. A seat's label ("F12") is computed in the database, so
+# that one read joins the wanted seats with their prices and their claims.
+_SEAT_LABEL = seats.c.row_label + cast(seats.c.number, String)
+_LOCK_READ = (
+    select(
+        shows.c.starts_at,
+        shows.c.currency,
+        seats.c.row_label,
+        seats.c.number,
+        seats.c.category,
+        show_prices.c.amount,
+        seat_claims.c.lock_id,
+        seat_claims.c.ticket_id,
+        seat_claims.c.expires_at,
+        select(seat_locks.c.id)
+        .where(seat_locks.c.application == bindparam("app"), seat_locks.c.request_key == bindparam("key"))
+        .scalar_subquery()
+        .label("earlier"),
+    )
+    .select_from(
+        shows.outerjoin(
+            seats,
+            and_(seats.c.hall_id == shows.c.hall_id, _SEAT_LABEL.in_(bindparam("labels", expanding=True))),
+        )
+        .outerjoin(
+            show_prices,
+            and_(show_prices.c.show_id == shows.c.id, show_prices.c.category == seats.c.category),
+        )
+        .outerjoin(seat_claims, and_(seat_claims.c.show_id == shows.c.id, seat_claims.c.seat == _SEAT_LABEL))
+    )
+    .where(shows.c.id == bindparam("show"))
+)
+_INSERT_LOCK = insert(seat_locks)
+# One of our locks, taken for update (its show's start beside it, not locked), to commit or release it.
+_OUR_LOCK = (
+    select(
+        seat_locks,
+        select(shows.c.starts_at)
+        .where(shows.c.id == seat_locks.c.show_id)
+        .scalar_subquery()
+        .label("starts_at"),
+    )
+    .where(seat_locks.c.id == bindparam("lock"), seat_locks.c.application == bindparam("app"))
+    .with_for_update()
+)
+_TAKE_OVER_LAPSED = delete(seat_claims).where(
+    seat_claims.c.show_id == bindparam("show"),
+    seat_claims.c.seat.in_(bindparam("seats", expanding=True)),
+    seat_claims.c.lock_id.is_not(None),
+    seat_claims.c.expires_at <= bindparam("now", type_=seat_claims.c.expires_at.type),
+)
+_RELEASE = (
+    update(seat_locks)
+    .where(
+        seat_locks.c.id == bindparam("lock"),
+        seat_locks.c.application == bindparam("app"),
+        seat_locks.c.state == "live",
+    )
+    .values(state="released")
+)
+_BUMP_OF_LOCK = (
+    update(shows)
+    .where(
+        shows.c.id
+        == select(seat_locks.c.show_id).where(seat_locks.c.id == bindparam("lock")).scalar_subquery()
+    )
+    .values(version=shows.c.version + 1)
+)
+_FREE_LOCK_SEATS = delete(seat_claims).where(seat_claims.c.lock_id == bindparam("lock"))
+
+
+class _WantedSeat(NamedTuple):
+    """A seat a lock asks for: its label, its price, and whether a lapsed lock's claim is to be taken over."""
+
+    label: str
+    amount: int
+    lapsed: bool
+
+
+def _wanted_seats(
+    show_id: str, labels: Sequence[str], rows: Sequence[Row[*tuple[Any, ...]]], now: datetime
+) -> list[_WantedSeat]:
+    """The wanted seats from the lock's read; refused for a missing or started show, unknown or taken seat."""
+    if not rows:
+        raise TheatreRejected(404, "show_not_found", f"no show {show_id}")
+    if rows[0].starts_at <= now:
+        raise TheatreRejected(422, "show_closed", "the show has started")
+    found = {seat_label(row.row_label, int(row.number)): row for row in rows if row.row_label is not None}
+    unknown = [label for label in labels if label not in found]
+    if unknown:
+        raise TheatreRejected(422, "unknown_seats", f"no seats {', '.join(unknown)} in this hall")
+    unpriced = sorted({row.category for row in found.values() if row.amount is None})
+    if unpriced:
+        raise TheatreRejected(422, "no_price", f"show {show_id} has no price for {', '.join(unpriced)}")
+    sold = [label for label in labels if found[label].ticket_id is not None]
+    locked = [
+        label for label in labels if found[label].expires_at is not None and found[label].expires_at > now
+    ]
+    if sold or locked:
+        raise SeatsUnavailable([label for label in labels if label in sold or label in locked], sold=sold)
+    return [
+        _WantedSeat(label, int(found[label].amount), found[label].lock_id is not None) for label in labels
+    ]
 
 
 class DatabaseTheatreSystem:
@@ -233,65 +338,57 @@ class DatabaseTheatreSystem:
         joined = ",".join(labels)
 
         async def write(connection: AsyncConnection) -> Lock:
-            earlier = (
-                await connection.execute(
-                    select(seat_locks).where(
-                        seat_locks.c.application == self.application,
-                        seat_locks.c.request_key == idempotency_key,
-                    )
-                )
-            ).first()
-            if earlier is not None:
-                if (earlier.show_id, earlier.seats, earlier.reference) != (
-                    show_external_id,
-                    joined,
-                    reference,
-                ):
-                    raise TheatreRejected(422, "idempotency_key_reused", "that key was used for another lock")
-                return Lock(earlier.id, _aware(earlier.expires_at), int(earlier.amount), earlier.currency)
             now = self._now()
-            show = await self._open_show(connection, show_external_id, now, closed="show_closed")
-            categories = await self._categories(connection, show.hall_id)
-            unknown = [label for label in labels if label not in categories]
-            if unknown:
-                raise TheatreRejected(422, "unknown_seats", f"no seats {', '.join(unknown)} in this hall")
-            price = await self._prices(connection, show_external_id)
-            await self._bump(connection, show_external_id)
-            await self._refuse_taken(connection, show_external_id, labels, now)
-            await connection.execute(
-                delete(seat_claims).where(
-                    seat_claims.c.show_id == show_external_id,
-                    seat_claims.c.seat.in_(labels),
-                    seat_claims.c.lock_id.is_not(None),
-                    seat_claims.c.expires_at <= now,
-                )
+            wanted = await connection.execute(
+                _LOCK_READ,
+                {"show": show_external_id, "labels": labels, "app": self.application, "key": idempotency_key},
             )
+            rows = wanted.all()
+            if rows and rows[0].earlier is not None:
+                return await self._replay(connection, rows[0].earlier, show_external_id, joined, reference)
+            seat_rows = _wanted_seats(show_external_id, labels, rows, now)
+            lapsed = [seat.label for seat in seat_rows if seat.lapsed]
             lock_id = f"L-{uuid.uuid4().hex[:16]}"
             expires_at = now + timedelta(seconds=ttl_seconds)
-            amount = sum(price[categories[label]] for label in labels)
+            amount, currency = sum(seat.amount for seat in seat_rows), rows[0].currency
+            # Before any write, the show's version: its row lock queues the show's writers.
+            await self._bump(connection, show_external_id)
             await connection.execute(
-                insert(seat_locks).values(
-                    id=lock_id,
-                    show_id=show_external_id,
-                    application=self.application,
-                    reference=reference,
-                    request_key=idempotency_key,
-                    seats=joined,
-                    amount=amount,
-                    currency=show.currency,
-                    expires_at=expires_at,
-                    state="live",
-                    created_at=now,
+                _INSERT_LOCK,
+                {
+                    "id": lock_id,
+                    "show_id": show_external_id,
+                    "application": self.application,
+                    "reference": reference,
+                    "request_key": idempotency_key,
+                    "seats": joined,
+                    "amount": amount,
+                    "currency": currency,
+                    "expires_at": expires_at,
+                    "state": "live",
+                    "created_at": now,
+                },
+            )
+            if lapsed:
+                await connection.execute(
+                    _TAKE_OVER_LAPSED, {"show": show_external_id, "seats": lapsed, "now": now}
+                )
+            # The primary key decides: a seat claimed since the read is a duplicate key, and the
+            # transaction runs again, then seeing the winner.
+            await connection.execute(
+                insert(seat_claims).values(
+                    [
+                        {
+                            "show_id": show_external_id,
+                            "seat": seat,
+                            "lock_id": lock_id,
+                            "expires_at": expires_at,
+                        }
+                        for seat in labels
+                    ]
                 )
             )
-            await connection.execute(
-                insert(seat_claims),
-                [
-                    {"show_id": show_external_id, "seat": label, "lock_id": lock_id, "expires_at": expires_at}
-                    for label in labels
-                ],
-            )
-            return Lock(lock_id, _aware(expires_at), amount, show.currency)
+            return Lock(lock_id, _aware(expires_at), amount, currency)
 
         return await self._run("lock", write)
 
@@ -299,16 +396,14 @@ class DatabaseTheatreSystem:
         """Free a lock's seats; fine for a released or lapsed lock, refused for a committed one."""
 
         async def write(connection: AsyncConnection) -> None:
-            lock = await self._our_lock(connection, lock_id)
-            if lock.state == "committed":
-                raise TheatreRejected(409, "lock_committed", "the lock became a sale: cancel the ticket")
-            if lock.state == "released":
-                return
-            await self._bump(connection, lock.show_id)
-            await connection.execute(delete(seat_claims).where(seat_claims.c.lock_id == lock_id))
-            await connection.execute(
-                update(seat_locks).where(seat_locks.c.id == lock_id).values(state="released")
-            )
+            released = await connection.execute(_RELEASE, {"lock": lock_id, "app": self.application})
+            if released.rowcount == 0:
+                lock = await self._our_lock(connection, lock_id)
+                if lock.state == "committed":
+                    raise TheatreRejected(409, "lock_committed", "the lock became a sale: cancel the ticket")
+                return  # released already
+            await connection.execute(_BUMP_OF_LOCK, {"lock": lock_id})
+            await connection.execute(_FREE_LOCK_SEATS, {"lock": lock_id})
 
         await self._run("release", write)
 
@@ -324,9 +419,11 @@ class DatabaseTheatreSystem:
             lock = await self._our_lock(connection, lock_id)
             if lock.state == "committed":
                 return await self._sale(connection, lock.ticket_id)
+            now = self._now()
+            if lock.starts_at <= now:
+                raise TheatreRejected(422, "show_closed", "the show has started; it is no longer on sale")
             if (lock.amount, lock.currency) != (amount_minor, currency):
                 raise TheatreRejected(422, "amount_mismatch", f"the lock costs {lock.amount} {lock.currency}")
-            now = self._now()
             labels = tuple(lock.seats.split(","))
             await self._bump(connection, lock.show_id)
             if lock.state == "released" or _aware(lock.expires_at) <= _aware(now):
@@ -397,16 +494,6 @@ class DatabaseTheatreSystem:
             raise TheatreRejected(422, closed, "the show has started")
         return show
 
-    async def _categories(self, connection: AsyncConnection, hall_id: str) -> dict[str, str]:
-        rows = await connection.execute(
-            select(seats.c.row_label, seats.c.number, seats.c.category).where(seats.c.hall_id == hall_id)
-        )
-        return {seat_label(row.row_label, int(row.number)): row.category for row in rows}
-
-    async def _prices(self, connection: AsyncConnection, show_id: str) -> dict[str, int]:
-        rows = await connection.execute(select(show_prices).where(show_prices.c.show_id == show_id))
-        return {row.category: int(row.amount) for row in rows}
-
     async def _bump(self, connection: AsyncConnection, show_id: str) -> None:
         """Count a change of the show; its row lock queues the show's writers until this one commits."""
         await connection.execute(
@@ -435,16 +522,19 @@ class DatabaseTheatreSystem:
             raise SeatsUnavailable(taken, sold=[label for label in taken if held[label]])
 
     async def _our_lock(self, connection: AsyncConnection, lock_id: str) -> Row[Any]:
-        lock = (
-            await connection.execute(
-                select(seat_locks)
-                .where(seat_locks.c.id == lock_id, seat_locks.c.application == self.application)
-                .with_for_update()
-            )
-        ).first()
+        lock = (await connection.execute(_OUR_LOCK, {"lock": lock_id, "app": self.application})).first()
         if lock is None:
             raise TheatreRejected(404, "lock_not_found", f"no lock {lock_id}")
         return lock
+
+    async def _replay(
+        self, connection: AsyncConnection, lock_id: str, show_id: str, seats: str, reference: str
+    ) -> Lock:
+        """The lock taken earlier under the same request key, if it was this same request."""
+        earlier = (await connection.execute(select(seat_locks).where(seat_locks.c.id == lock_id))).one()
+        if (earlier.show_id, earlier.seats, earlier.reference) != (show_id, seats, reference):
+            raise TheatreRejected(422, "idempotency_key_reused", "that key was used for another lock")
+        return Lock(earlier.id, _aware(earlier.expires_at), int(earlier.amount), earlier.currency)
 
     async def _sale(self, connection: AsyncConnection, ticket_id: str) -> Sale:
         ticket = (await connection.execute(select(tickets).where(tickets.c.id == ticket_id))).one()
@@ -499,7 +589,10 @@ def theatre_engine(database_url: str, *, timeout: float, pool_size: int) -> Asyn
     options: dict[str, Any] = {}
     connect_args: dict[str, Any] = {}
     if url.drivername.startswith("sqlite"):
+        # SQLite lets one writer in at a time: our calls queue for one connection, in order, rather than
+        # in SQLite's busy handler, which sleeps between tries.
         connect_args["timeout"] = timeout
+        options.update(pool_size=1, max_overflow=0, pool_timeout=timeout)
     else:
         options.update(
             pool_size=pool_size,

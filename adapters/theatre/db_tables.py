@@ -1,124 +1,201 @@
 """The tables of Theatre DB v1 (docs/theatre-db.md) as SQLAlchemy Core sees them, and the start-up check.
 
-Marquee never creates these tables: the cinema does, with docs/theatre-db/*.sql. `check_contract` finds a
-database that does not match (a missing table or column, a user without the rights) before Marquee
-relies on it, and says what is wrong in one line.
+They are the one source of the schema: docs/theatre-db/*.sql are rendered from them per engine
+(adapters.theatre.db_scripts). Marquee never creates these tables: the cinema does, with those scripts.
+`check_contract` finds a database that does not match (a missing table or column, a user without the
+rights) before Marquee relies on it, and says what is wrong in one line.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
-    Float,
+    Double,
+    ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    UniqueConstraint,
+    false,
     inspect,
     text,
 )
+from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.schema import SchemaItem
+from sqlalchemy.types import CHAR
 
 metadata = MetaData()
 
-cinemas = Table(
+# Every time is UTC without a zone, to the microsecond where the engine keeps them.
+UtcTime = (
+    DateTime()
+    .with_variant(postgresql.TIMESTAMP(precision=6), "postgresql")
+    .with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+)
+
+
+def _table(name: str, doc: str, *items: SchemaItem) -> Table:
+    """A contract table: InnoDB with a binary utf8mb4 collation on MariaDB/MySQL (ids compare exactly)."""
+    return Table(
+        name,
+        metadata,
+        *items,
+        info={"doc": doc},
+        mysql_engine="InnoDB",
+        mysql_default_charset="utf8mb4",
+        mysql_collate="utf8mb4_bin",
+    )
+
+
+def _key(name: str, length: int) -> Column[str]:
+    """A text column of the primary key."""
+    return Column(name, String(length), primary_key=True)
+
+
+def _id() -> Column[str]:
+    return _key("id", 64)
+
+
+def _refers(name: str, target: str, *, nullable: bool = False, primary_key: bool = False) -> Column[str]:
+    """A column holding the id of a row of `target` ("table.id")."""
+    return Column(name, String(64), ForeignKey(target), nullable=nullable, primary_key=primary_key)
+
+
+def _text(name: str, length: int) -> Column[str]:
+    return Column(name, String(length), nullable=False)
+
+
+def _number(name: str, kind: type[Integer] = Integer) -> Column[int]:
+    return Column(name, kind, nullable=False)
+
+
+def _time(name: str, *, nullable: bool = False) -> Column[datetime]:
+    return Column(name, UtcTime, nullable=nullable)
+
+
+def _currency() -> Column[str]:
+    """An ISO 4217 code, e.g. EUR."""
+    return Column("currency", CHAR(3), nullable=False)
+
+
+def _sale(*items: SchemaItem) -> tuple[SchemaItem, ...]:
+    """What a lock and a ticket both record: whose, for which booking, which seats of a show, the price."""
+    return (
+        _id(),
+        _refers("show_id", "shows.id"),
+        _text("application", 64),
+        _text("reference", 200),
+        *items,
+        _text("seats", 1000),
+        _number("amount"),
+        _currency(),
+    )
+
+
+cinemas = _table(
     "cinemas",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("name", String(200)),
-    Column("city", String(100)),
-    Column("latitude", Float),
-    Column("longitude", Float),
-    Column("timezone", String(64)),
-    Column("address", String(300)),
+    "The chain's cinemas; timezone is an IANA name.",
+    _id(),
+    _text("name", 200),
+    _text("city", 100),
+    Column("latitude", Double, nullable=False),
+    Column("longitude", Double, nullable=False),
+    _text("timezone", 64),
+    _text("address", 300),
 )
-halls = Table(
+halls = _table(
     "halls",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("cinema_id", String(64)),
-    Column("name", String(100)),
+    "Halls, by stable id.",
+    _id(),
+    _refers("cinema_id", "cinemas.id"),
+    _text("name", 100),
 )
-seats = Table(
+seats = _table(
     "seats",
-    metadata,
-    Column("hall_id", String(64), primary_key=True),
-    Column("row_label", String(8), primary_key=True),
-    Column("number", Integer, primary_key=True),
-    Column("row_index", Integer),
-    Column("col", Integer),
-    Column("category", String(32)),
+    "Each hall's layout: row_index 0 is the front row, col counts aisles too.",
+    _refers("hall_id", "halls.id", primary_key=True),
+    _key("row_label", 8),
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    _number("row_index"),
+    _number("col"),
+    _text("category", 32),
 )
-movies = Table(
+movies = _table(
     "movies",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("title", String(200)),
-    Column("runtime_minutes", Integer),
-    Column("age_rating", String(8)),
-    Column("language", String(16)),
-    Column("synopsis", Text),
+    "Films.",
+    _id(),
+    _text("title", 200),
+    _number("runtime_minutes"),
+    _text("age_rating", 8),
+    _text("language", 16),
+    Column("synopsis", Text, nullable=False),
 )
-shows = Table(
+shows = _table(
     "shows",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("cinema_id", String(64)),
-    Column("hall_id", String(64)),
-    Column("movie_id", String(64)),
-    Column("starts_at", DateTime),
-    Column("currency", String(3)),
-    Column("version", BigInteger),
+    "Screenings; every write of a show's seats bumps its version (docs/theatre-db.md).",
+    _id(),
+    _refers("cinema_id", "cinemas.id"),
+    _refers("hall_id", "halls.id"),
+    _refers("movie_id", "movies.id"),
+    _time("starts_at"),
+    _currency(),
+    Column("version", BigInteger, nullable=False, server_default=text("1")),
+    Index("ix_shows_starts_at", "starts_at"),
 )
-show_prices = Table(
+show_prices = _table(
     "show_prices",
-    metadata,
-    Column("show_id", String(64), primary_key=True),
-    Column("category", String(32), primary_key=True),
-    Column("amount", Integer),
+    "One price per seat category of the show's hall, in minor units of the show's currency.",
+    _refers("show_id", "shows.id", primary_key=True),
+    _key("category", 32),
+    _number("amount"),
+    CheckConstraint("amount >= 0", name="ck_show_prices_amount"),
 )
-seat_locks = Table(
+seat_locks = _table(
     "seat_locks",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("show_id", String(64)),
-    Column("application", String(64)),
-    Column("reference", String(200)),
-    Column("request_key", String(200)),
-    Column("seats", String(1000)),
-    Column("amount", Integer),
-    Column("currency", String(3)),
-    Column("expires_at", DateTime),
-    Column("state", String(16)),
+    "Locks; state is live, released or committed (a live lock past expires_at holds nothing).",
+    *_sale(_text("request_key", 200)),
+    _time("expires_at"),
+    _text("state", 16),
     Column("ticket_id", String(64)),
-    Column("created_at", DateTime),
+    _time("created_at"),
+    CheckConstraint("state IN ('live', 'released', 'committed')", name="ck_seat_locks_state"),
+    UniqueConstraint("application", "request_key", name="uq_seat_locks_request"),
 )
-tickets = Table(
+tickets = _table(
     "tickets",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("show_id", String(64)),
-    Column("application", String(64)),
-    Column("reference", String(200)),
-    Column("seats", String(1000)),
-    Column("amount", Integer),
-    Column("currency", String(3)),
-    Column("cancelled", Boolean),
-    Column("created_at", DateTime),
+    "Sales; id is the theatre's ticket id.",
+    *_sale(),
+    Column("cancelled", Boolean, nullable=False, server_default=false()),
+    _time("created_at"),
+    UniqueConstraint("application", "reference", name="uq_tickets_reference"),
+    Index("ix_tickets_show", "show_id"),
 )
-seat_claims = Table(
+seat_claims = _table(
     "seat_claims",
-    metadata,
-    Column("show_id", String(64), primary_key=True),
-    Column("seat", String(16), primary_key=True),
-    Column("lock_id", String(64)),
-    Column("ticket_id", String(64)),
-    Column("expires_at", DateTime),
+    "The one row that takes a seat of a show: a lock's (lock_id, expires_at) or a ticket's (ticket_id).",
+    _refers("show_id", "shows.id", primary_key=True),
+    _key("seat", 16),
+    _refers("lock_id", "seat_locks.id", nullable=True),
+    _refers("ticket_id", "tickets.id", nullable=True),
+    _time("expires_at", nullable=True),
+    CheckConstraint(
+        "(lock_id IS NOT NULL AND ticket_id IS NULL AND expires_at IS NOT NULL)"
+        " OR (lock_id IS NULL AND ticket_id IS NOT NULL AND expires_at IS NULL)",
+        name="ck_seat_claims_holder",
+    ),
+    Index("ix_seat_claims_lock", "lock_id"),
+    Index("ix_seat_claims_ticket", "ticket_id"),
 )
 
 # What Marquee writes, and how; everything else it only reads.

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import DateTime, bindparam, text
 from sqlalchemy.exc import IntegrityError
@@ -193,9 +194,18 @@ async def upcoming_shows(
         return [{**row._mapping, "starts_at": _timestamp(row.starts_at)} for row in rows]
 
 
+@dataclass(frozen=True)
+class TillSeatMap:
+    """A show (id, title, starts_at as a UTC timestamp, timezone, cinema, hall), its version and its seats."""
+
+    show: dict[str, Any]
+    version: int
+    seats: list[dict[str, Any]]
+
+
 async def seat_map(
     engine: AsyncEngine, show_id: str, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-) -> dict[str, object]:
+) -> TillSeatMap:
     """A show with every seat of its hall, each free, locked or sold (BoxOfficeRefusal for no such show)."""
     async with engine.connect() as connection:
         show = (await connection.execute(_SHOW, {"show": show_id})).first()
@@ -208,8 +218,4 @@ async def seat_map(
             label = f"{seat.row_label}{seat.number}"
             seats.append({**seat._mapping, "label": label, "state": state.get(label, "free")})
     seats.sort(key=lambda seat: (seat["row_index"], seat["col"]))
-    return {
-        "show": {**show._mapping, "starts_at": _timestamp(show.starts_at)},
-        "version": show.version,
-        "seats": seats,
-    }
+    return TillSeatMap({**show._mapping, "starts_at": _timestamp(show.starts_at)}, int(show.version), seats)

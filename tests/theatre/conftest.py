@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
 
 import pytest
 
 from adapters.theatre.http import HttpTheatreSystem
 from sandbox.theatre import SANDBOX_TOKEN, TheatreSandbox, start_theatre_sandbox
 from tests.support.clocks import TheatreClock
-
-RIVAL_TOKEN = "rival-app-token"
+from tests.support.theatre_links import RIVAL_TOKEN, api_show
 
 
 @pytest.fixture
@@ -49,10 +47,4 @@ async def rival(sandbox: TheatreSandbox) -> AsyncIterator[HttpTheatreSystem]:
 @pytest.fixture
 async def show_id(sandbox: TheatreSandbox, theatre_clock: TheatreClock) -> str:
     """A show in the big hall (riverside-1: rows A-H, 12 seats, aisle after 6) starting in 2-3 days."""
-    soon = theatre_clock.now + timedelta(days=2)
-    shows = await sandbox.store.call(sandbox.store.upcoming_shows, 200)
-    return next(
-        show["id"]
-        for show in shows
-        if show["id"].startswith("riverside-1-") and show["starts_at"] > soon.timestamp()
-    )
+    return await api_show(sandbox, theatre_clock)

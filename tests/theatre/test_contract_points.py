@@ -1,4 +1,7 @@
-"""The points docs/theatre-api.md settles beyond the happy path, against the sandbox theatre over HTTP."""
+"""What only the API link has, as docs/theatre-api.md settles it, against the sandbox theatre over HTTP.
+
+The behaviour every kind of link shares is the port's contract suite (tests/theatre_contract/).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import pytest
 
 from adapters.theatre.http import HttpTheatreSystem
 from booking_core.theatre.port import SeatsUnavailable, TheatreRejected
-from sandbox.theatre import SANDBOX_TOKEN, TheatreSandbox
+from sandbox.theatre import SANDBOX_TOKEN, Refusal, TheatreSandbox
 from tests.support.clocks import TheatreClock
 
 
@@ -85,15 +88,6 @@ async def test_a_kept_refusal_is_replayed_even_after_the_seats_came_free(
     assert (await theatre.lock(show_id, ["D4"], 60, "ours", key())).lock_id
 
 
-async def test_committing_a_committed_lock_answers_its_ticket_whatever_the_key_amount_or_reference(
-    theatre: HttpTheatreSystem, show_id: str
-) -> None:
-    lock = await theatre.lock(show_id, ["D5"], 60, "r", key())
-    sale = await theatre.commit(lock.lock_id, "booking-1", lock.amount_minor, "EUR", key())
-    again = await theatre.commit(lock.lock_id, "another", lock.amount_minor + 1, "EUR", key())
-    assert again == sale
-
-
 async def test_a_theatre_may_grant_less_time_than_asked_and_says_so_in_expires_at(
     sandbox: TheatreSandbox, theatre: HttpTheatreSystem, show_id: str, theatre_clock: TheatreClock
 ) -> None:
@@ -104,27 +98,6 @@ async def test_a_theatre_may_grant_less_time_than_asked_and_says_so_in_expires_a
     assert "D6" not in (await theatre.seat_status(show_id)).locked
 
 
-async def test_a_commit_after_the_show_started_is_refused_show_closed_and_sells_nothing(
-    sandbox: TheatreSandbox, theatre: HttpTheatreSystem, show_id: str, theatre_clock: TheatreClock
-) -> None:
-    lock = await theatre.lock(show_id, ["D7"], 1800, "r", key())
-    theatre_clock.advance(timedelta(days=4).total_seconds())
-    with pytest.raises(TheatreRejected) as refused:
-        await theatre.commit(lock.lock_id, "late", lock.amount_minor, "EUR", key())
-    assert (refused.value.status, refused.value.reason) == (422, "show_closed")
-    assert await sandbox.store.call(sandbox.store.tickets, show_id) == []
-
-
-async def test_seats_unavailable_says_which_seats_are_sold_and_which_locked(
-    sandbox: TheatreSandbox, theatre: HttpTheatreSystem, rival: HttpTheatreSystem, show_id: str
-) -> None:
-    await sandbox.store.call(sandbox.store.sell, show_id, ["E1"])
-    await rival.lock(show_id, ["E2"], 60, "theirs", key())
-    with pytest.raises(SeatsUnavailable) as refused:
-        await theatre.lock(show_id, ["E1", "E2", "E3"], 60, "ours", key())
-    assert (refused.value.seats, refused.value.sold) == (("E1", "E2"), ("E1",))
-
-
 async def test_an_over_long_key_is_invalid_and_a_missing_one_required(
     http: aiohttp.ClientSession, show_id: str
 ) -> None:
@@ -133,6 +106,33 @@ async def test_an_over_long_key_is_invalid_and_a_missing_one_required(
     assert too_long[0] == 400 and too_long[1]["error"]["code"] == "invalid_request"
     longest = await post(http, f"/v1/shows/{show_id}/locks", body, "k" * 255)
     assert longest[0] == 201
+    async with http.post(f"/v1/shows/{show_id}/locks", data=body) as keyless:
+        assert keyless.status == 400
+        assert (await keyless.json())["error"]["code"] == "idempotency_key_required"
+
+
+async def test_without_a_valid_token_the_api_answers_401(sandbox: TheatreSandbox, show_id: str) -> None:
+    async with HttpTheatreSystem(sandbox.base_url, "wrong-token", timeout=10, attempt_timeout=5) as stranger:
+        with pytest.raises(TheatreRejected) as refused:
+            await stranger.seat_status(show_id)
+    assert (refused.value.status, refused.value.reason) == (401, "unauthorized")
+    assert stranger.breaker.consecutive_failures == 0  # the theatre answered: it is not down
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{sandbox.base_url}/v1/shows/{show_id}/seats") as bare,
+    ):
+        assert bare.status == 401
+        assert (await bare.json())["error"]["code"] == "unauthorized"
+
+
+async def test_a_key_whose_first_request_is_still_running_is_answered_409(sandbox: TheatreSandbox) -> None:
+    store = sandbox.store
+    assert await store.call(store.keys.claim, "marquee", "k-1", "fingerprint") is None
+    with pytest.raises(Refusal) as running:
+        await store.call(store.keys.claim, "marquee", "k-1", "fingerprint")
+    assert (running.value.status, running.value.code) == (409, "request_in_progress")
+    await store.call(store.keys.finish, "marquee", "k-1", 201, '{"lock_id": "L-1"}')
+    assert await store.call(store.keys.claim, "marquee", "k-1", "fingerprint") == (201, '{"lock_id": "L-1"}')
 
 
 async def test_unknown_paths_are_404_and_unknown_methods_405_with_allow(http: aiohttp.ClientSession) -> None:

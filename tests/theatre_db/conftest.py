@@ -5,59 +5,35 @@ Each test gets a fresh database of its own process (named with the pid) made wit
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.theatre.database import DatabaseTheatreSystem
-from adapters.theatre.db_tables import shows
-from sandbox.theatre_db.schema import create_schema
-from sandbox.theatre_db.seed import seed_chain
 from tests.support.clocks import TheatreClock
+from tests.support.theatre_links import (
+    database_server,
+    database_show,
+    empty_theatre_database,
+    seeded_theatre_database,
+)
 
 ENGINES = ["sqlite", "postgresql", "mariadb"]
-
-
-async def on_server(server_url: str, *statements: str) -> None:
-    engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            for statement in statements:
-                await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture(params=ENGINES)
 def theatre_db_server(request: pytest.FixtureRequest) -> str | None:
     """The server URL for each engine: None for SQLite (always tested), the servers when configured."""
-    if request.param == "postgresql":
-        return str(request.getfixturevalue("postgres_url"))
-    if request.param == "mariadb":
-        return str(request.getfixturevalue("mariadb_url"))
-    return None
+    return database_server(request, request.param)
 
 
 @pytest.fixture
 async def theatre_db_url(theatre_db_server: str | None, tmp_path: Path) -> AsyncIterator[str]:
     """An empty database for a theatre: a SQLite file, or a database of this process on the server."""
-    if theatre_db_server is None:
-        yield f"sqlite+aiosqlite:///{tmp_path / 'theatre.db'}"
-        return
-    name = f"theatre_db_{os.getpid()}"
-    if make_url(theatre_db_server).get_backend_name() == "postgresql":
-        drop, create = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
-    else:
-        drop, create = f"DROP DATABASE IF EXISTS `{name}`", f"CREATE DATABASE `{name}`"
-    await on_server(theatre_db_server, drop, create)
-    yield make_url(theatre_db_server).set(database=name).render_as_string(hide_password=False)
-    await on_server(theatre_db_server, drop)
+    async with empty_theatre_database(theatre_db_server, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
@@ -69,9 +45,7 @@ def theatre_clock() -> TheatreClock:
 @pytest.fixture
 async def theatre_db(theatre_db_url: str, theatre_clock: TheatreClock) -> AsyncIterator[AsyncEngine]:
     """The theatre's database with the Theatre DB v1 tables and the sandbox chain: the box office's engine."""
-    engine = create_async_engine(theatre_db_url)
-    await create_schema(engine)
-    await seed_chain(engine, theatre_clock.now)
+    engine = await seeded_theatre_database(theatre_db_url, theatre_clock)
     yield engine
     await engine.dispose()
 
@@ -101,12 +75,4 @@ async def rival(
 @pytest.fixture
 async def show_id(theatre_db: AsyncEngine, theatre_clock: TheatreClock) -> str:
     """A show in the big hall (riverside-1: rows A-H, 12 seats, aisle after 6) starting in 2-3 days."""
-    soon = (theatre_clock.now + timedelta(days=2)).replace(tzinfo=None)
-    async with theatre_db.connect() as connection:
-        found = await connection.execute(
-            select(shows.c.id)
-            .where(shows.c.hall_id == "riverside-1", shows.c.starts_at > soon)
-            .order_by(shows.c.starts_at)
-            .limit(1)
-        )
-        return str(found.scalar_one())
+    return await database_show(theatre_db, theatre_clock)

@@ -18,7 +18,7 @@ from adapters.theatre.systems import check_theatre_databases, theatre_systems_fr
 from booking_core.settings import ConfigurationError
 from booking_core.theatre.port import TheatreUnavailable
 from roles.settings import load_settings
-from tests.theatre_db.conftest import on_server
+from tests.support.theatre_links import on_server
 
 
 async def test_a_fitting_database_passes_the_start_up_check(theatre: DatabaseTheatreSystem) -> None:
