@@ -70,9 +70,10 @@ async def test_several_worker_processes_admit_within_the_cap_and_nobody_twice(
     loop = asyncio.get_running_loop()
     with ProcessPoolExecutor(PROCESSES, mp_context=multiprocessing.get_context("spawn")) as pool:
         runs = await asyncio.gather(*(loop.run_in_executor(pool, worker) for _ in range(PROCESSES)))
-    admissions = [admission for run in runs for admission in run]
-    # then each process admitted someone (they really raced), nobody was admitted twice,
-    assert sum(1 for run in runs if run) >= 2
+    admissions = [admission for _passes, run in runs for admission in run]
+    # then every process ran passes all along (they really raced; which one wins each window varies),
+    # nobody was admitted twice,
+    assert all(passes >= 10 for passes, _run in runs), [passes for passes, _run in runs]
     users = [user for user, _ends in admissions]
     assert len(users) == len(set(users))
     # never more than 5 chose at once, and the queue moved at about the rate the cap allows (5 a second,
