@@ -55,7 +55,6 @@ from booking_core.catalogue import import_catalogue, parse_catalogue
 from booking_core.events import CollectingSink
 from booking_core.holds.store import Hold
 from booking_core.models import BookedSeat, Booking, BookingLine, Seat, Show, Ticket, utc_now
-from booking_core.payments.port import PaymentEvent, PaymentEventKind
 from roles.redis_server import open_redis
 from roles.resources import Core, open_core
 from sandbox.theatre import SANDBOX_TOKEN
@@ -63,6 +62,7 @@ from sandbox.theatre_db import boxoffice
 from sandbox.theatre_db.boxoffice import BoxOfficeRefusal
 from sandbox.theatre_db.seed import open_theatre_database
 from tests.support.database import fresh_schema
+from tests.support.sales import provider_event
 from tests.support.settings import stand_settings
 from workers.theatre import sync_theatres
 
@@ -193,16 +193,8 @@ async def pay_for_every_hold(core: Core, show_id: int) -> Counter[str]:
             continue
         checkout_id = f"cs_bench_{started.booking_id}_{secrets.token_hex(3)}"
         await core.bookings.record_checkout(started.booking_id, "sandbox", checkout_id, "http://127.0.0.1/")
-        event = PaymentEvent(
-            provider="sandbox",
-            event_id=f"evt_{checkout_id}",
-            kind=PaymentEventKind.COMPLETED,
-            checkout_id=checkout_id,
-            booking_id=started.booking_id,
-            amount_minor=started.amount_minor,
-            currency=started.currency,
-            payment_id=f"pi_{checkout_id}",
-            raw=b"{}",
+        event = provider_event(
+            checkout_id, started.booking_id, started.amount_minor, currency=started.currency
         )
         outcomes[(await core.bookings.confirm_payment(event)).outcome.value] += 1
     return outcomes

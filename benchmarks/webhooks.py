@@ -14,6 +14,9 @@ one-seat bookings on live holds, then, with CONCURRENCY clients:
      confirm_p99_ms is the p99 from a webhook's arrival (`received_at`) to its booking's confirmation
      (`updated_at`), read back from SQL.
 "duplicates_confirmed" counts repeats that were stored as a second event or sold a second ticket.
+It also prints the SQL statements the worker sent per confirmation (counted by SQLAlchemy events, by
+kind) and the CPU time each role spent per confirmation and per webhook in the burst (from /proc):
+on a machine shared with other work these move far less than the rates do.
 The baseline (the no-op route) does the HTTP work only: the same server, clients, bodies and sizes. It
 does NOT verify a signature, touch the database or Redis, store, de-duplicate or enqueue anything, and
 no worker confirms behind it: the ratio is what intake costs over the bare request, not a like-for-like
@@ -37,8 +40,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
-from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -49,8 +52,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import aiohttp
 from aiohttp import web
 from dramatiq.asyncio import get_event_loop_thread
+from sqlalchemy import event as sql_event
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 
 from adapters.payments_sandbox import SandboxCheckout, SandboxPaymentProvider
 from booking_core.events import CollectingSink
@@ -74,20 +78,18 @@ from booking_core.models import (
     Ticket,
 )
 from booking_core.payments.port import PaymentEventKind
+from roles.endpoints import resolve_endpoints
 from roles.redis_server import open_redis
 from roles.resources import open_core
 from roles.settings import MarqueeSettings, load_settings
-from roles.web_role import core_web_app
+from roles.web_role import serving, web_application
+from roles.worker_role import declare_jobs, open_full_worker_context
 from sandbox.telegram.app import start_telegram_sandbox
+from tests.support.processes import stop_process
 from tests.support.settings import NO_SMTP
-from tests.support.worker import open_worker_side
-from webhooks.payments import setup_payment_routes
 from workers.broker import build_broker
-from workers.context import WorkerContext
-from workers.jobs import DramatiqJobs
 from workers.payments import PAYMENT_ACTORS
-from workers.registry import lazy_context, register_actors
-from workers.running import running_worker
+from workers.running import ActorContext, running_worker
 
 BURST = int(os.environ.get("BENCH_BURST", "300"))
 PACED = int(os.environ.get("BENCH_PACED", "100"))
@@ -103,8 +105,6 @@ ROWS, SEATS_PER_ROW = 40, 25
 PRICE = 1200
 USER_BASE = 10_000
 SECRET = "whsec_bench_webhooks"
-TELEGRAM_TOKEN = "123456:bench"
-NAMESPACE = "marquee-bench"
 NOOP_PATH = "/bench/noop"
 SCRIPT = Path(__file__).resolve()
 
@@ -124,54 +124,51 @@ def setup_noop_route(app: web.Application) -> None:
 
 
 async def serve_web(settings: MarqueeSettings, port: int) -> None:
-    """The web role: the payment route group (and the no-op route) until SIGTERM."""
+    """The web role's app (and the no-op route) until SIGTERM."""
     assert settings.REDIS_URL is not None
-    broker = build_broker(settings.REDIS_URL, namespace=NAMESPACE)
-
-    async def no_context() -> WorkerContext:
-        raise RuntimeError("the web role runs no actors")
-
-    jobs = DramatiqJobs(register_actors(broker, PAYMENT_ACTORS, no_context))
+    endpoints = resolve_endpoints(settings, settings.REDIS_URL, None)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    async with open_core(settings, settings.REDIS_URL, CollectingSink()) as core:
-        app = core_web_app(core, jobs, [setup_payment_routes, setup_noop_route])
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        await stop.wait()
-        await runner.cleanup()
-    broker.close()
+    async with open_core(settings, endpoints.redis_url, CollectingSink()) as core:
+        app = web_application(core, endpoints, declare_jobs(endpoints), None)
+        setup_noop_route(app)
+        async with serving(app, "127.0.0.1", port):
+            await stop.wait()
 
 
-def serve_worker(settings: MarqueeSettings, telegram_api: str, ready_file: Path) -> None:
-    """The worker role: the payment actors on the Redis broker until SIGTERM."""
+def serve_worker(settings: MarqueeSettings, ready_file: Path) -> None:
+    """The worker role's payment actors on the Redis broker until SIGTERM.
+
+    It counts the SQL statements its engines send (by their first words) into `ready_file`.sql.json.
+    """
     assert settings.REDIS_URL is not None
-    broker = build_broker(settings.REDIS_URL, namespace=NAMESPACE)
-    stacks: list[AsyncExitStack] = []
+    endpoints = resolve_endpoints(settings, settings.REDIS_URL, None)
+    broker = build_broker(endpoints.broker_url)
+    statements: Counter[str] = Counter()
 
-    async def open_context() -> WorkerContext:
-        stack = AsyncExitStack()
-        _core, context = await stack.enter_async_context(
-            open_worker_side(
-                settings, CollectingSink(), telegram_token=TELEGRAM_TOKEN, telegram_api_base_url=telegram_api
-            )
-        )
-        stacks.append(stack)
-        return context
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements[" ".join(statement.split()[:4])] += 1
 
-    provide = lazy_context(open_context)
-    register_actors(broker, PAYMENT_ACTORS, provide)
+    # Confirmations only: with no broker in the context, the tickets are not sent (nor measured).
+    actors = ActorContext(
+        broker,
+        PAYMENT_ACTORS,
+        lambda: open_full_worker_context(settings, endpoints, None, events=CollectingSink()),
+    )
+    # Every engine of this process: the writing one and the one for reads.
+    sql_event.listen(Engine, "before_cursor_execute", count)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with running_worker(broker, threads=WORKER_THREADS):
         loop_thread = get_event_loop_thread()
         assert loop_thread is not None
-        loop_thread.run_coroutine(provide())  # open the database and Redis clients before timing starts
+        # Open the database and Redis clients before timing starts.
+        loop_thread.run_coroutine(actors.context())
+        statements.clear()  # what opening the clients cost is not the confirmations'
         ready_file.touch()
         stop.wait()
-        for stack in stacks:
-            loop_thread.run_coroutine(stack.aclose())
+        ready_file.with_suffix(".sql.json").write_text(json.dumps(statements))
+        actors.close()
 
 
 # -- seeding ----------------------------------------------------------------------------------------
@@ -419,11 +416,7 @@ def role(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess
         try:
             yield process
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_process(process, signal.SIGTERM, within=20)
 
 
 async def wait_for(check: Any, what: str, log: Path, within: float = 60.0) -> None:
@@ -434,6 +427,12 @@ async def wait_for(check: Any, what: str, log: Path, within: float = 60.0) -> No
             output = await asyncio.to_thread(log.read_text)
             raise SystemExit(f"{what} did not come up:\n{output[-3000:]}")
         await asyncio.sleep(0.1)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -449,6 +448,9 @@ class Figures:
     confirm_p99_ms: float = 0.0
     confirmed: int = 0
     duplicates_confirmed: int = 0
+    statements: dict[str, int] = field(default_factory=dict)
+    web_cpu_ms_per_webhook: float = 0.0
+    worker_cpu_ms: float = 0.0  # the worker's CPU time per confirmation of the burst
     answers: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
@@ -463,16 +465,19 @@ async def run_phases(settings: MarqueeSettings, base_url: str, tmp: Path, env: d
     ready = tmp / "worker.ready"
     webhook_url = f"{base_url}/webhooks/payments/sandbox"
     with (
-        role(["--role", "web", "--port", str(base_url.rsplit(":", 1)[1])], env, tmp / "web.log"),
-        role(["--role", "worker", "--ready-file", str(ready)], env, tmp / "worker.log"),
+        role(["--role", "web", "--port", str(base_url.rsplit(":", 1)[1])], env, tmp / "web.log") as web_role,
+        role(["--role", "worker", "--ready-file", str(ready)], env, tmp / "worker.log") as worker,
     ):
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as http:
             await wait_for(lambda: _healthy(http, base_url), "the web role", tmp / "web.log")
             await wait_for(lambda: _exists(ready), "the worker role", tmp / "worker.log")
             burst = with_repeats(burst_events)
             figures.noop_per_s, figures.answers["noop"] = await post_all(http, base_url + NOOP_PATH, burst)
+            web_cpu, worker_cpu = cpu_seconds(web_role.pid), cpu_seconds(worker.pid)
             figures.webhooks_per_s, figures.answers["burst"] = await post_all(http, webhook_url, burst)
+            figures.web_cpu_ms_per_webhook = (cpu_seconds(web_role.pid) - web_cpu) * 1000 / len(burst)
             await wait_confirmed(settings, BURST)
+            figures.worker_cpu_ms = (cpu_seconds(worker.pid) - worker_cpu) * 1000 / BURST
             burst_spans = await spans(settings, burst_ids)
             first, last = min(a for a, _ in burst_spans), max(d for _, d in burst_spans)
             figures.confirmations_per_s = len(burst_spans) / max((last - first).total_seconds(), 1e-3)
@@ -481,6 +486,7 @@ async def run_phases(settings: MarqueeSettings, base_url: str, tmp: Path, env: d
             paced = await post_paced(http, webhook_url, paced_events, figures.paced_per_s)
             figures.answers["paced"] = paced
             figures.confirmed = await wait_confirmed(settings, BOOKINGS)
+    figures.statements = json.loads(ready.with_suffix(".sql.json").read_text())
     paced_latencies = latencies_ms(await spans(settings, paced_ids))
     figures.confirm_p50_ms = statistics.median(paced_latencies) if paced_latencies else float("nan")
     figures.confirm_p99_ms = p99(paced_latencies)
@@ -504,7 +510,7 @@ async def main() -> None:
             "SANDBOX_WEBHOOK_SECRET": SECRET,
             "PUBLIC_BASE_URL": base_url,
             "SMTP_URL": NO_SMTP,
-            "BENCH_TELEGRAM_API": telegram_api,
+            "TELEGRAM_API_BASE_URL": telegram_api,
         }
         names = ("DATABASE_URL", "REDIS_URL", "SANDBOX_WEBHOOK_SECRET", "PUBLIC_BASE_URL")
         settings = load_settings(**{name: env[name] for name in names})
@@ -519,6 +525,13 @@ async def main() -> None:
     )
     for phase, answers in figures.answers.items():
         print(f"{phase} answers: {json.dumps(answers)}")
+    per_confirmation = sum(figures.statements.values()) / BOOKINGS
+    kinds = ", ".join(f"{kind}: {n / BOOKINGS:.1f}" for kind, n in Counter(figures.statements).most_common())
+    print(f"worker SQL statements per confirmation: {per_confirmation:.1f} ({kinds})")
+    print(
+        f"CPU: worker_cpu_ms_per_confirmation={figures.worker_cpu_ms:.1f} "
+        f"web_cpu_ms_per_webhook={figures.web_cpu_ms_per_webhook:.1f} (burst; load-independent-ish)"
+    )
     print(
         f"burst: confirmations_per_s={figures.confirmations_per_s:.0f} "
         f"p99_ms={figures.burst_p99_ms:.0f} (queueing behind the burst included)"
@@ -561,7 +574,7 @@ def run_role() -> None:
     if args.role == "web":
         asyncio.run(serve_web(settings, args.port))
     else:
-        serve_worker(settings, os.environ["BENCH_TELEGRAM_API"], args.ready_file)
+        serve_worker(settings, args.ready_file)
 
 
 if __name__ == "__main__":

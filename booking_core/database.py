@@ -6,12 +6,16 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 SessionFactory = async_sessionmaker[AsyncSession]
+
+# INSERT with ON CONFLICT, by backend (both of ours have it; plain `insert` does not).
+_UPSERT_INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def create_engine(database_url: str, *, read_only: bool = False) -> AsyncEngine:
@@ -70,3 +74,12 @@ def create_session_factory(engine: AsyncEngine) -> SessionFactory:
 def is_sqlite(engine: AsyncEngine) -> bool:
     """True when the engine talks to SQLite."""
     return engine.dialect.name == "sqlite"
+
+
+def insert_or_skip(session: AsyncSession, table: Any) -> Any:
+    """An INSERT into `table` for the session's backend; add `.on_conflict_do_nothing(...)`.
+
+    A row that conflicts is skipped instead of failing the transaction, so no savepoint (two more
+    round trips) has to wrap the insert; RETURNING tells which rows went in.
+    """
+    return _UPSERT_INSERTS[session.get_bind().dialect.name](table)

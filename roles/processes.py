@@ -15,9 +15,9 @@ from contextlib import asynccontextmanager
 
 from booking_core.catalogue import seed_demo
 from booking_core.settings import ConfigurationError
-from bot.app import build_application
 from bot.notifications import TelegramNotifier
 from bot.running import running_bot
+from roles.bot_role import bot_application
 from roles.demo_theatre import DemoTheatre, connect_demo_theatre
 from roles.endpoints import Endpoints, SandboxUrls, resolve_endpoints
 from roles.migrate import upgrade_to_head
@@ -71,13 +71,7 @@ async def _serve_web(settings: MarqueeSettings, endpoints: Endpoints, stop: asyn
                     log.info("web serving on %s:%s", settings.HTTP_HOST, settings.HTTP_PORT)
                     await stop.wait()
             return
-        application = build_application(
-            settings,
-            core,
-            token=endpoints.telegram_token,
-            api_base_url=endpoints.telegram_api_base_url,
-            notifier=notifier,
-        )
+        application = bot_application(core, endpoints, notifier)
         webhook = running_bot(
             application,
             webhook_url=settings.TELEGRAM_WEBHOOK_URL,
@@ -95,13 +89,7 @@ async def _poll_bot(settings: MarqueeSettings, endpoints: Endpoints, stop: async
         raise ConfigurationError("TELEGRAM_WEBHOOK_URL: set, so updates arrive at the `web` role, not `bot`")
     notifier = TelegramNotifier()
     async with open_core(settings, endpoints.redis_url, notifier) as core:
-        application = build_application(
-            settings,
-            core,
-            token=endpoints.telegram_token,
-            api_base_url=endpoints.telegram_api_base_url,
-            notifier=notifier,
-        )
+        application = bot_application(core, endpoints, notifier)
         async with running_bot(application):
             log.info("bot polling %s", endpoints.telegram_api_base_url)
             await stop.wait()

@@ -29,6 +29,7 @@ from booking_core.holds.store import HoldStore
 from booking_core.holds.theatre_holds import TheatreHolds
 from booking_core.payments.port import PaymentProvider
 from booking_core.theatre.shows import ConnectedShows
+from roles.endpoints import Endpoints
 from roles.payment_provider import open_payment_provider
 from roles.redis_server import redis_client
 from roles.settings import MarqueeSettings
@@ -101,7 +102,7 @@ async def open_core(settings: MarqueeSettings, redis_url: str, events: EventSink
             redis=redis,
             catalogue=CatalogueQueries(reads, redis, settings.CATALOGUE_CACHE_SECONDS),
             holds=holds,
-            bookings=Bookings.from_settings(settings, sessions, holds, events),
+            bookings=Bookings.from_settings(settings, sessions, holds, events, reads=reads),
             payment_provider=provider,
         )
 
@@ -113,31 +114,16 @@ def telegram_bot(token: str, api_base_url: str) -> telegram.Bot:
 
 @asynccontextmanager
 async def open_worker_context(
-    core: Core,
-    *,
-    telegram_token: str,
-    telegram_api_base_url: str,
-    twilio_api_base_url: str | None,
-    smtp_url: str,
-    broker: dramatiq.Broker | None = None,
-    twilio_credentials: tuple[str, str, str] | None = None,
+    core: Core, endpoints: Endpoints, broker: dramatiq.Broker | None = None
 ) -> AsyncIterator[WorkerContext]:
-    """The actors' collaborators: the core plus the Telegram, SMS and email senders.
-
-    `twilio_credentials` (account SID, auth token, sender number) default to the TWILIO_* settings.
-    """
-    settings = core.settings
-    bot = telegram_bot(telegram_token, telegram_api_base_url)
-    sid, token, sender = twilio_credentials or (
-        settings.TWILIO_ACCOUNT_SID or "",
-        settings.TWILIO_AUTH_TOKEN or "",
-        settings.TWILIO_FROM_NUMBER or "",
-    )
-    sms = TwilioSmsSender(sid, token, sender, twilio_api_base_url)
+    """The actors' collaborators: the core plus the Telegram, SMS and email senders of `endpoints`."""
+    bot = telegram_bot(endpoints.telegram_token, endpoints.telegram_api_base_url)
+    sid, token, sender = endpoints.twilio_credentials or ("", "", "")
+    sms = TwilioSmsSender(sid, token, sender, endpoints.twilio_api_base_url)
     async with bot:
         try:
             yield WorkerContext(
-                settings=settings,
+                settings=core.settings,
                 sessions=core.sessions,
                 redis=core.redis,
                 holds=core.holds,
@@ -145,7 +131,7 @@ async def open_worker_context(
                 payment_providers={core.payment_provider.name: core.payment_provider},
                 telegram=bot,
                 sms=sms,
-                mail=SmtpMailSender(smtp_url),
+                mail=SmtpMailSender(endpoints.smtp_url),
                 broker=broker,
             )
         finally:

@@ -77,24 +77,19 @@ def web_application(
         groups.append(
             telegram_routes(bot_application, settings.TELEGRAM_WEBHOOK_SECRET, settings.TELEGRAM_WEBHOOK_URL)
         )
-    app = core_web_app(core, jobs, groups)
+    app = create_web_app(
+        settings=settings,
+        sessions=core.sessions,
+        redis=core.redis,
+        payment_providers={core.payment_provider.name: core.payment_provider},
+        jobs=jobs,
+        route_groups=groups,
+    )
     if endpoints.twilio_credentials is not None:
         app[TWILIO_AUTH_TOKEN] = endpoints.twilio_credentials[1]
     if miniapp is not None:
         app[MINIAPP] = miniapp
     return app
-
-
-def core_web_app(core: Core, jobs: JobQueue, route_groups: list[RouteGroup]) -> web.Application:
-    """A web app serving `route_groups` over the core's database, Redis and payment provider."""
-    return create_web_app(
-        settings=core.settings,
-        sessions=core.sessions,
-        redis=core.redis,
-        payment_providers={core.payment_provider.name: core.payment_provider},
-        jobs=jobs,
-        route_groups=route_groups,
-    )
 
 
 @asynccontextmanager

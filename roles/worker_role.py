@@ -1,8 +1,9 @@
 """The worker role: Dramatiq actors (payments, delivery) plus the periodic passes of the core.
 
 Actors run on Dramatiq's own event-loop thread, so their database and Redis clients are opened there
-(lazily, by `ActorContext`) and closed there before the worker stops. The periodic passes (sweeper,
-outbox relay, lost-event requeue, refunds) run on the role's own loop with a context of their own.
+(lazily, by `workers.running.ActorContext`) and closed there before the worker stops. The periodic
+passes (sweeper, outbox relay, lost-event requeue, refunds) run on the role's own loop with a context
+of their own.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 
 import dramatiq
-from dramatiq.asyncio import get_event_loop_thread
 
+from booking_core.events import EventSink
 from booking_core.models import utc_now
+from bot.memory.reminders import HoldReminders
 from bot.notifications import TelegramNotifier
 from roles.endpoints import Endpoints
 from roles.resources import open_core, open_worker_context
@@ -28,8 +30,8 @@ from workers.jobs import DramatiqJobs
 from workers.outbox_relay import relay_due
 from workers.payments import PAYMENT_ACTORS
 from workers.periodic import run_periodic_tasks
-from workers.registry import ActorSpec, lazy_context, register_actors
-from workers.running import worker_in_background
+from workers.registry import ActorSpec, register_actors
+from workers.running import ActorContext, actors_in_background
 from workers.theatre import run_theatre_passes
 
 log = logging.getLogger(__name__)
@@ -41,52 +43,35 @@ WORKER_THREADS = 8
 
 @asynccontextmanager
 async def open_full_worker_context(
-    settings: MarqueeSettings, endpoints: Endpoints, broker: dramatiq.Broker, jobs: DramatiqJobs | None
+    settings: MarqueeSettings,
+    endpoints: Endpoints,
+    broker: dramatiq.Broker | None,
+    *,
+    events: EventSink | None = None,
 ) -> AsyncIterator[WorkerContext]:
-    """The core and the senders for one event loop, with core events told to users over Telegram."""
+    """The core and the senders for one event loop.
+
+    The core's events are told to users over Telegram (offers get their "held until" reminder
+    scheduled, for a bot process to send), or go to `events` instead when given (a test reading them).
+    """
     notifier = TelegramNotifier()
     async with (
-        open_core(settings, endpoints.redis_url, notifier) as core,
-        open_worker_context(
-            core,
-            telegram_token=endpoints.telegram_token,
-            telegram_api_base_url=endpoints.telegram_api_base_url,
-            twilio_api_base_url=endpoints.twilio_api_base_url,
-            twilio_credentials=endpoints.twilio_credentials,
-            smtp_url=endpoints.smtp_url,
-            broker=broker,
-        ) as context,
+        open_core(settings, endpoints.redis_url, events or notifier) as core,
+        open_worker_context(core, endpoints, broker) as context,
     ):
-        context.jobs = jobs
-        notifier.bind(context.telegram, core)
+        if events is not None:
+            yield context
+            return
+        notifier.bind(context.telegram, core, HoldReminders(core.redis, core.holds))
         try:
             yield context
         finally:
             await notifier.drain()
 
 
-class ActorContext:
-    """Opens the actors' context once, on Dramatiq's event loop, and closes it there."""
-
-    def __init__(self, settings: MarqueeSettings, endpoints: Endpoints, broker: dramatiq.Broker) -> None:
-        self._settings, self._endpoints, self._broker = settings, endpoints, broker
-        self._stack: AsyncExitStack | None = None
-        self.jobs = DramatiqJobs(register_actors(broker, ACTORS, lazy_context(self._open)))
-
-    async def _open(self) -> WorkerContext:
-        stack = AsyncExitStack()
-        context = await stack.enter_async_context(
-            open_full_worker_context(self._settings, self._endpoints, self._broker, self.jobs)
-        )
-        self._stack = stack
-        return context
-
-    def close(self) -> None:
-        """Close the context on the loop it was opened on (blocking: call it from a thread)."""
-        loop_thread = get_event_loop_thread()
-        if self._stack is not None and loop_thread is not None:
-            loop_thread.run_coroutine(self._stack.aclose())
-        self._stack = None
+def worker_actors(settings: MarqueeSettings, endpoints: Endpoints, broker: dramatiq.Broker) -> ActorContext:
+    """Every actor of the worker role declared on `broker`, their context opened on Dramatiq's loop."""
+    return ActorContext(broker, ACTORS, lambda: open_full_worker_context(settings, endpoints, broker))
 
 
 def declare_jobs(endpoints: Endpoints) -> DramatiqJobs:
@@ -102,18 +87,18 @@ def declare_jobs(endpoints: Endpoints) -> DramatiqJobs:
 async def run_worker(settings: MarqueeSettings, endpoints: Endpoints, stop: asyncio.Event) -> None:
     """Consume every queue and run the periodic passes until `stop` is set; then finish in-flight work."""
     broker = build_broker(endpoints.broker_url)
-    actors = ActorContext(settings, endpoints, broker)
-    async with worker_in_background(broker, threads=WORKER_THREADS):
-        try:
-            async with open_full_worker_context(settings, endpoints, broker, actors.jobs) as context:
-                log.info("worker running: actors %s", ", ".join(spec.name for spec in ACTORS))
-                await asyncio.gather(
-                    run_periodic_tasks(context, stop, actors.jobs),
-                    _relay_outbox(context, stop),
-                    run_theatre_passes(context, stop),
-                )
-        finally:
-            await asyncio.to_thread(actors.close)
+    actors = worker_actors(settings, endpoints, broker)
+    async with (
+        actors_in_background(broker, actors, threads=WORKER_THREADS),
+        open_full_worker_context(settings, endpoints, broker) as context,
+    ):
+        context.jobs = actors.jobs
+        log.info("worker running: actors %s", ", ".join(spec.name for spec in ACTORS))
+        await asyncio.gather(
+            run_periodic_tasks(context, stop),
+            _relay_outbox(context, stop),
+            run_theatre_passes(context, stop),
+        )
 
 
 async def _relay_outbox(context: WorkerContext, stop: asyncio.Event) -> None:

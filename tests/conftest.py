@@ -23,9 +23,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking_core.database import SessionFactory, create_engine, create_session_factory
-from booking_core.models import Base
 from roles.redis_server import RedisEndpoint, open_redis
 from tests.redis_topologies import RedisClusterServers, SentinelGroup, redis_binaries_missing
+from tests.support.database import reset_schema
+from tests.support.dropping import wait_for_drops
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -143,6 +144,13 @@ async def _on_server(url: str, statement: str) -> None:
         await connection.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _test_databases_dropped() -> Iterator[None]:
+    """At the end of the session, wait for the databases tests left to drop (tests/support/dropping.py)."""
+    yield
+    wait_for_drops()
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A PostgreSQL database of this test process's own beside TEST_POSTGRES_URL's, dropped at the end.
@@ -155,6 +163,7 @@ def postgres_url() -> Iterator[str]:
     asyncio.run(_on_server(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     asyncio.run(_on_server(base, f'CREATE DATABASE "{name}"'))
     yield make_url(base).set(database=name).render_as_string(False)
+    wait_for_drops()  # some are sent through this database
     asyncio.run(_on_server(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
@@ -180,11 +189,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    """An engine on an empty schema built from the models (migrations have their own tests)."""
+    """An engine on an empty schema of the models (migrations have their own tests; see `reset_schema`)."""
     engine = create_engine(database_url)
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.drop_all)
-        await connection.run_sync(Base.metadata.create_all)
+    await reset_schema(engine)
     yield engine
     await engine.dispose()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,9 @@ from sqlalchemy.exc import OperationalError
 from booking_core.database import create_engine, create_session_factory
 from booking_core.models import Base, City
 
+# How long 20 reads may take beside the write: generous, since the writer waits for them.
+READERS_WITHIN = 10.0
+
 
 async def test_readers_are_not_blocked_by_a_long_write_and_cannot_write(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
@@ -20,15 +24,16 @@ async def test_readers_are_not_blocked_by_a_long_write_and_cannot_write(tmp_path
         await connection.run_sync(Base.metadata.create_all)
     writes, reads = create_session_factory(writer_engine), create_session_factory(reader_engine)
     try:
-        # Given a writer that holds the write lock for a while,
-        write_started = asyncio.Event()
+        # Given a writer that holds the write lock until the readers are done (or gives up waiting),
+        write_started, readers_done = asyncio.Event(), asyncio.Event()
 
         async def long_write() -> None:
             async with writes() as session, session.begin():
                 session.add(City(name="Berlin", latitude=52.5, longitude=13.4, timezone="Europe/Berlin"))
                 await session.flush()
                 write_started.set()
-                await asyncio.sleep(1.0)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(readers_done.wait(), timeout=READERS_WITHIN * 2)
 
         writing = asyncio.create_task(long_write())
         await write_started.wait()
@@ -38,7 +43,9 @@ async def test_readers_are_not_blocked_by_a_long_write_and_cannot_write(tmp_path
             async with reads() as session:
                 return int(await session.scalar(select(func.count()).select_from(City)) or 0)
 
-        counts = await asyncio.wait_for(asyncio.gather(*(count() for _ in range(20))), timeout=0.8)
+        # (readers blocked by the writer would wait out the bound: the writer commits only after it)
+        counts = await asyncio.wait_for(asyncio.gather(*(count() for _ in range(20))), timeout=READERS_WITHIN)
+        readers_done.set()
         assert counts == [0] * 20
         await writing
         assert await count() == 1

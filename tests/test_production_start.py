@@ -27,6 +27,7 @@ from sqlalchemy import create_engine, func, select
 from booking_core.models import Show
 from sandbox.telegram.app import start_telegram_sandbox
 from tests.ops.services import free_port_pairs
+from tests.support.processes import stop_process
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -117,12 +118,7 @@ def running(tmp_path: Path, role: str, env: dict[str, str]) -> Iterator[subproce
     try:
         yield process
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, signal.SIGINT, within=30)
 
 
 async def wait_for_health(process: subprocess.Popen[str], url: str, within: float = 120.0) -> None:

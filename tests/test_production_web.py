@@ -22,9 +22,9 @@ from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink
 from booking_core.models import Notification, utc_now
 from booking_core.tickets.outbox import mark_sent
-from bot.app import build_application
 from bot.notifications import TelegramNotifier
 from bot.running import running_bot
+from roles.bot_role import bot_application
 from roles.endpoints import resolve_endpoints
 from roles.redis_server import RedisEndpoint
 from roles.resources import open_core
@@ -33,7 +33,7 @@ from roles.web_role import serving, web_application
 from sandbox.telegram.app import start_telegram_sandbox
 from sandbox.twilio_api import SANDBOX_AUTH_TOKEN
 from tests.factories import make_ticketed_booking
-from tests.flows.harness import free_local_socket
+from tests.support.web import free_local_socket
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -98,12 +98,13 @@ class Deployment:
 
     async def run_bot_once(self, telegram_url: str) -> None:
         """Start and stop the bot role's Application (polling) against a Bot API at `telegram_url`."""
-        settings = production_settings(self.database_url, self.redis_url, "https://tickets.example")
+        settings = production_settings(
+            self.database_url, self.redis_url, "https://tickets.example", TELEGRAM_API_BASE_URL=telegram_url
+        )
+        endpoints = resolve_endpoints(settings, self.redis_url, None)
         notifier = TelegramNotifier()
         async with open_core(settings, self.redis_url, notifier) as core:
-            application = build_application(
-                settings, core, token=BOT_TOKEN, api_base_url=telegram_url, notifier=notifier
-            )
+            application = bot_application(core, endpoints, notifier)
             async with running_bot(application):
                 pass
 

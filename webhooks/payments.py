@@ -1,7 +1,8 @@
 """Payment provider webhooks: verify, store once, enqueue, answer (DESIGN.md section 5, step 2).
 
 Nothing slow happens inside the request: the body is checked by the provider's `parse_webhook` (pure,
-constant-time signature check and timestamp window), stored under UNIQUE (provider, event id) and
+constant-time signature check and timestamp window), stored under UNIQUE (provider, event id) (the
+events of concurrent requests in one short transaction: booking_core.payments.inbox.PaymentInbox) and
 handed to a worker. Answers:
     200 accepted | duplicate | ignored (a genuine event of a type we do not act on: not stored)
     400 a missing, forged or stale signature, or a body that is not an event: nothing stored
@@ -20,7 +21,7 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from booking_core import metrics
-from booking_core.payments.inbox import inbox_backlog, parked_payment_events, store_payment_event
+from booking_core.payments.inbox import PaymentInbox, inbox_backlog, parked_payment_events
 from booking_core.payments.port import UnsupportedEvent, WebhookRejected
 from webhooks.app import MAX_BODY_BYTES
 from webhooks.keys import GAUGE_REFRESHERS, JOBS, PAYMENT_PROVIDERS, SESSIONS
@@ -31,6 +32,7 @@ PAYMENT_WEBHOOK_PATH = "/webhooks/payments/{provider}"
 METRICS_SOURCE = "payments"
 # Past this the provider is better told to retry than kept waiting on a stuck database.
 STORE_TIMEOUT_SECONDS = 5.0
+INBOX = web.AppKey("payment_inbox", PaymentInbox)
 
 
 async def payment_webhook(request: web.Request) -> web.Response:
@@ -60,7 +62,7 @@ async def payment_webhook(request: web.Request) -> web.Response:
 
     try:
         async with asyncio.timeout(STORE_TIMEOUT_SECONDS):
-            row_id = await store_payment_event(request.app[SESSIONS], event, payload)
+            row_id = await request.app[INBOX].store(event, payload)
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
         log.warning("payment event %s/%s not stored: %r", event.provider, event.event_id, exc)
         return _answer(503, "unavailable")
@@ -81,6 +83,7 @@ def _answer(status: int, outcome: str, *, error: str | None = None) -> web.Respo
 
 def setup_payment_routes(app: web.Application) -> None:
     """Add POST /webhooks/payments/{provider} and the inbox gauges of /metrics (backlog, parked)."""
+    app[INBOX] = PaymentInbox(app[SESSIONS])
     app.router.add_post(PAYMENT_WEBHOOK_PATH, payment_webhook)
 
     async def refresh_inbox_gauges() -> None:

@@ -48,7 +48,7 @@ from booking_core.tickets.outbox import (
 )
 from booking_core.tickets.senders import PermanentDeliveryError, TransientDeliveryError
 from workers.context import WorkerContext
-from workers.registry import ActorSpec, send
+from workers.registry import ActorFunction, ActorSpec, send
 from workers.telegram_tickets import (
     FloodWait,
     SendLater,
@@ -102,59 +102,30 @@ async def send_show_notice(ctx: WorkerContext, notification_id: int, token: str)
     await _deliver(ctx, SEND_SHOW_NOTICE, notification_id, token, _telegram_notice)
 
 
-# Each actor's retry policy. `throws`: a permanent error is recorded by the actor and never retried;
-# backoff stays well under the outbox lease (5 minutes) and RabbitMQ's consumer timeout (30 minutes).
+def _delivery_actor(
+    name: str, fn: ActorFunction, *, backoff_ms: tuple[int, int], time_limit_ms: int = 60_000
+) -> ActorSpec:
+    """A delivery actor's retry policy: MAX_ATTEMPTS tries with `backoff_ms` (least, most) between them;
+    a permanent error is recorded by the actor and never retried."""
+    return ActorSpec(
+        name,
+        fn,
+        queue=DELIVERY_QUEUE,
+        max_retries=MAX_ATTEMPTS,
+        min_backoff_ms=backoff_ms[0],
+        max_backoff_ms=backoff_ms[1],
+        throws=(PermanentDeliveryError,),
+        time_limit_ms=time_limit_ms,
+    )
+
+
+# Backoff stays well under the outbox lease (5 minutes) and RabbitMQ's consumer timeout (30 minutes).
 DELIVERY_ACTORS: tuple[ActorSpec, ...] = (
-    ActorSpec(
-        SEND_TELEGRAM_TICKET,
-        send_telegram_ticket,
-        queue=DELIVERY_QUEUE,
-        max_retries=MAX_ATTEMPTS,
-        min_backoff_ms=1_000,
-        max_backoff_ms=120_000,
-        throws=(PermanentDeliveryError,),
-        time_limit_ms=60_000,
-    ),
-    ActorSpec(
-        SEND_SMS_TICKET,
-        send_sms_ticket,
-        queue=DELIVERY_QUEUE,
-        max_retries=MAX_ATTEMPTS,
-        min_backoff_ms=2_000,
-        max_backoff_ms=120_000,
-        throws=(PermanentDeliveryError,),
-        time_limit_ms=60_000,
-    ),
-    ActorSpec(
-        SEND_EMAIL_TICKET,
-        send_email_ticket,
-        queue=DELIVERY_QUEUE,
-        max_retries=MAX_ATTEMPTS,
-        min_backoff_ms=2_000,
-        max_backoff_ms=120_000,
-        throws=(PermanentDeliveryError,),
-        time_limit_ms=90_000,
-    ),
-    ActorSpec(
-        SEND_SHOW_REMINDER,
-        send_show_reminder,
-        queue=DELIVERY_QUEUE,
-        max_retries=MAX_ATTEMPTS,
-        min_backoff_ms=1_000,
-        max_backoff_ms=60_000,
-        throws=(PermanentDeliveryError,),
-        time_limit_ms=60_000,
-    ),
-    ActorSpec(
-        SEND_SHOW_NOTICE,
-        send_show_notice,
-        queue=DELIVERY_QUEUE,
-        max_retries=MAX_ATTEMPTS,
-        min_backoff_ms=1_000,
-        max_backoff_ms=60_000,
-        throws=(PermanentDeliveryError,),
-        time_limit_ms=60_000,
-    ),
+    _delivery_actor(SEND_TELEGRAM_TICKET, send_telegram_ticket, backoff_ms=(1_000, 120_000)),
+    _delivery_actor(SEND_SMS_TICKET, send_sms_ticket, backoff_ms=(2_000, 120_000)),
+    _delivery_actor(SEND_EMAIL_TICKET, send_email_ticket, backoff_ms=(2_000, 120_000), time_limit_ms=90_000),
+    _delivery_actor(SEND_SHOW_REMINDER, send_show_reminder, backoff_ms=(1_000, 60_000)),
+    _delivery_actor(SEND_SHOW_NOTICE, send_show_notice, backoff_ms=(1_000, 60_000)),
 )
 
 # Which actor delivers which kind of outbox row.

@@ -21,13 +21,14 @@ from workers.registry import send
 PROCESS_PAYMENT_EVENT = "process_payment_event"
 REFUND_PAYMENT = "refund_payment"
 EXPIRE_CHECKOUT = "expire_checkout"
+PAYMENT_ACTOR_NAMES = frozenset({PROCESS_PAYMENT_EVENT, REFUND_PAYMENT, EXPIRE_CHECKOUT})
 
 
 class DramatiqJobs:
     """`webhooks.keys.JobQueue` over Dramatiq, plus the follow-up jobs of payments (refunds, expiries)."""
 
     def __init__(self, actors: Mapping[str, dramatiq.Actor[Any, Any]]) -> None:
-        missing = {PROCESS_PAYMENT_EVENT, REFUND_PAYMENT, EXPIRE_CHECKOUT} - actors.keys()
+        missing = PAYMENT_ACTOR_NAMES - actors.keys()
         if missing:
             raise ValueError(f"payment actors not declared on the broker: {sorted(missing)}")
         self._actors = actors

@@ -74,7 +74,8 @@ def payment_event_from_stored(stored: StoredPaymentEvent) -> PaymentEvent:
 
 async def process_payment_event(ctx: WorkerContext, payment_event_id: int) -> None:
     """Settle one stored event through the booking core; a no-op once it has an outcome."""
-    stored = await stored_payment_event(ctx.sessions, payment_event_id)
+    # A read that needs no write lock (on SQLite): the settling transaction decides what still applies.
+    stored = await stored_payment_event(ctx.bookings.reads or ctx.sessions, payment_event_id)
     if stored is None:
         raise PermanentFailure(f"no payment event {payment_event_id}")
     if stored.outcome is not None:

@@ -18,11 +18,13 @@ of a confirmed booking voids its sale (seats back through the waitlist rules, ti
 customer told); a refund that arrives before its completion refunds the booking, and the completion
 then finds its payment refunded and is never confirmed.
 
-At a connected cinema (DESIGN.md section 10) the theatre decides instead of Redis: step 1 commits the
-hold's lock at the theatre (booking_core.bookings.theatre_sale), and the ticket is the theatre's. A theatre
-that cannot be reached leaves the booking `paid_unconfirmed` with a `theatre_commits` row, for
-booking_core.bookings.theatre_commits to finish or refund; no ticket is ever issued that the theatre does
-not know.
+At a connected cinema (DESIGN.md section 10) the theatre decides instead of Redis: each step calls out
+to booking_core.bookings.theatre_payment, and the ticket is the theatre's.
+
+Statements: the reads before the transaction go through `reads` (on SQLite a snapshot that never waits
+for the write lock); the transaction itself is one locked load of the booking with its customer, the
+payment, the show's two columns, the inserts (no savepoints: conflicts are skipped and counted) and the
+updates, flushed once at the commit.
 """
 
 from __future__ import annotations
@@ -39,35 +41,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking_core.bookings.cancellation import void_sale
 from booking_core.bookings.checkout import PaymentStatus
 from booking_core.bookings.errors import ConfirmationDeferred
-from booking_core.bookings.sale import locked_booking, record_sale
-from booking_core.bookings.theatre_sale import (
-    SaleAttempt,
-    SaleOutcome,
-    SaleRequest,
-    cancel_sale,
-    retry_delay,
-    sell,
+from booking_core.bookings.sale import BookingFacts, booking_facts, locked_booking, record_sale
+from booking_core.bookings.theatre_payment import (
+    TheatreStep,
+    after_theatre_sale,
+    cancel_at_theatre,
+    sell_at_theatre,
+    theatre_verdict,
 )
 from booking_core.database import SessionFactory
 from booking_core.events import BookingConfirmed, EventSink, RefundStarted
 from booking_core.holds.errors import HoldRefusalReason
 from booking_core.holds.store import Hold, HoldStore
-from booking_core.holds.theatre_holds import TheatreHolds
-from booking_core.models import (
-    BookedSeat,
-    Booking,
-    BookingLine,
-    BookingStatus,
-    Customer,
-    Payment,
-    Show,
-    TheatreCommit,
-    utc_now,
-)
+from booking_core.models import BookedSeat, Booking, BookingStatus, Payment, Show, utc_now
 from booking_core.models import PaymentEvent as PaymentEventRow
 from booking_core.payments.port import PaymentEvent, PaymentEventKind
-from booking_core.theatre.port import TheatreError
-from booking_core.theatre.shows import ConnectedShow
 
 log = logging.getLogger(__name__)
 
@@ -99,32 +87,6 @@ class ConfirmationResult:
 
 
 @dataclass(frozen=True)
-class _Booked:
-    """What step 1 needs to know of a booking, read before the transaction."""
-
-    id: int
-    show_id: int
-    user_id: int
-    status: BookingStatus
-    hold_token: str
-    hold_expires_at: datetime
-    seat_ids: tuple[int, ...]
-    amount_minor: int
-    currency: str
-    theatre_lock_id: str | None = None
-
-
-@dataclass(frozen=True)
-class _TheatreStep:
-    """Step 1 at a connected cinema: the theatre's answer to selling the booking."""
-
-    theatre: TheatreHolds
-    show: ConnectedShow
-    attempt: SaleAttempt
-    give_up_at: datetime  # when a booking left waiting for the theatre is refunded instead
-
-
-@dataclass(frozen=True)
 class _SeatClaim:
     """Redis's answer for the booking's seats: the hold that covers them now, or why there is none."""
 
@@ -138,7 +100,7 @@ class _Settlement:
     """What the transaction decided, for the after-commit steps."""
 
     result: ConfirmationResult
-    booking: _Booked | None = None
+    booking: BookingFacts | None = None
     sold: bool = False  # the booking stands as a sale (now or before)
     # Seats SQL found sold to others while Redis thought them free (a lost write, a flush).
     sold_elsewhere: tuple[int, ...] = ()
@@ -169,10 +131,15 @@ async def confirm_payment(
     *,
     reminder_minutes: int,
     now: datetime | None = None,
+    reads: SessionFactory | None = None,
 ) -> ConfirmationResult:
-    """Apply one verified provider event; idempotent, safe to run twice or concurrently for the same event."""
+    """Apply one verified provider event; idempotent, safe to run twice or concurrently for the same event.
+
+    `reads` (default: `sessions`) serves the reads before the transaction; they need not see a write
+    lock's holder, since the transaction locks the booking and decides on what it finds then.
+    """
     now = now or utc_now()
-    booked = await _read_booking(sessions, event)
+    booked = await _read_booking(reads or sessions, event)
     if booked is None:
         result = ConfirmationResult(ConfirmationOutcome.UNKNOWN_BOOKING, reason="no booking for this payment")
         await _record_outcome_alone(sessions, event, result, now)
@@ -184,66 +151,32 @@ async def confirm_payment(
         and _awaits_payment(booked)
         and _amount_matches(event, booked)
     ):
-        show = None if holds.theatre is None else await holds.theatre.connected(booked.show_id)
-        if show is None:
+        step = await sell_at_theatre(holds, booked, now)
+        if step is None:
             claim = await _claim_seats(holds, booked, now)
-        else:
-            assert holds.theatre is not None
-            step = await _sell_at_theatre(holds.theatre, show, booked, now)
     settlement = await _settle(sessions, event, booked, claim, reminder_minutes, now, step)
     await _after_commit(holds, events, settlement, claim, step)
     return settlement.result
 
 
-def _awaits_payment(booked: _Booked) -> bool:
+def _awaits_payment(booked: BookingFacts) -> bool:
     return booked.status in (BookingStatus.PENDING_PAYMENT, BookingStatus.EXPIRED)
 
 
-def _amount_matches(event: PaymentEvent, booked: _Booked) -> bool:
+def _amount_matches(event: PaymentEvent, booked: BookingFacts) -> bool:
     return (
         event.amount_minor == booked.amount_minor
         and (event.currency or "").upper() == booked.currency.upper()
     )
 
 
-async def _read_booking(sessions: SessionFactory, event: PaymentEvent) -> _Booked | None:
-    # Core statements (the booking with its customer, then its seats) rather than ORM loads: a profile of
-    # a confirmation burst showed the loads' object building among its largest costs.
+async def _read_booking(sessions: SessionFactory, event: PaymentEvent) -> BookingFacts | None:
     async with sessions() as session:
         booking_id = await _booking_id_for(session, event)
         if booking_id is None:
             return None
-        row = (
-            await session.execute(
-                select(
-                    Booking.show_id,
-                    Customer.telegram_user_id,
-                    Booking.status,
-                    Booking.hold_token,
-                    Booking.hold_expires_at,
-                    Booking.amount_minor,
-                    Booking.currency,
-                    Booking.theatre_lock_id,
-                )
-                .join(Customer, Customer.id == Booking.customer_id)
-                .where(Booking.id == booking_id)
-            )
-        ).one_or_none()
-        if row is None:
-            return None
-        seats = await session.scalars(select(BookingLine.seat_id).where(BookingLine.booking_id == booking_id))
-        return _Booked(
-            id=booking_id,
-            show_id=row.show_id,
-            user_id=row.telegram_user_id,
-            status=BookingStatus(row.status),
-            hold_token=row.hold_token,
-            hold_expires_at=row.hold_expires_at,
-            seat_ids=tuple(sorted(seats)),
-            amount_minor=row.amount_minor,
-            currency=row.currency,
-            theatre_lock_id=row.theatre_lock_id,
-        )
+        found = await booking_facts(session, [booking_id])
+        return found[0] if found else None
 
 
 async def _booking_id_for(session: AsyncSession, event: PaymentEvent) -> int | None:
@@ -269,7 +202,7 @@ async def _booking_id_for(session: AsyncSession, event: PaymentEvent) -> int | N
     return None
 
 
-async def _claim_seats(holds: HoldStore, booked: _Booked, now: datetime) -> _SeatClaim:
+async def _claim_seats(holds: HoldStore, booked: BookingFacts, now: datetime) -> _SeatClaim:
     """Step 1: the hold that makes these seats ours in Redis, taking them again for a late payment."""
     try:
         live = await holds.hold_by_token(booked.show_id, booked.hold_token)
@@ -294,26 +227,7 @@ async def _claim_seats(holds: HoldStore, booked: _Booked, now: datetime) -> _Sea
     return _SeatClaim(token=None, late=True, refusal=_REFUSAL_REASONS.get(again.reason, str(again.reason)))
 
 
-async def _sell_at_theatre(
-    theatre: TheatreHolds, show: ConnectedShow, booked: _Booked, now: datetime
-) -> _TheatreStep:
-    """Step 1 at a connected cinema: commit the hold's lock, or lock the seats again and commit."""
-    lock_id = booked.theatre_lock_id
-    if lock_id is None:
-        try:
-            ours = await theatre.lock_of(booked.show_id, booked.hold_token)
-        except (RedisError, OSError) as exc:
-            if now < booked.hold_expires_at:
-                # The hold's lock still keeps the seats at the theatre, so locking them again would fail.
-                raise ConfirmationDeferred(f"booking {booked.id}: its theatre lock is in Redis") from exc
-            ours = None
-        lock_id = ours.lock_id if ours is not None else None
-    request = SaleRequest(booked.id, show, booked.seat_ids, booked.amount_minor, booked.currency, lock_id)
-    attempt = await sell(theatre, request)
-    return _TheatreStep(theatre, show, attempt, give_up_at=now + theatre.commit_deadline)
-
-
-def _covers(hold: Hold | None, booked: _Booked) -> bool:
+def _covers(hold: Hold | None, booked: BookingFacts) -> bool:
     return (
         hold is not None
         and hold.user_id == booked.user_id
@@ -324,20 +238,22 @@ def _covers(hold: Hold | None, booked: _Booked) -> bool:
 async def _settle(
     sessions: SessionFactory,
     event: PaymentEvent,
-    booked: _Booked,
+    booked: BookingFacts,
     claim: _SeatClaim | None,
     reminder_minutes: int,
     now: datetime,
-    step: _TheatreStep | None = None,
+    step: TheatreStep | None = None,
 ) -> _Settlement:
     """Step 2: one transaction with the booking row locked."""
     async with sessions() as session, session.begin():
         booking = await locked_booking(session, booked.id)
         assert booking is not None  # bookings are never deleted
         if event.kind == PaymentEventKind.COMPLETED:
-            settlement = await _settle_completed(
-                session, event, booking, booked, claim, reminder_minutes, now, step
-            )
+            # The payment's and booking's changes go out once, with the outcome, not before each query.
+            with session.no_autoflush:
+                settlement = await _settle_completed(
+                    session, event, booking, booked, claim, reminder_minutes, now, step
+                )
         elif event.kind == PaymentEventKind.EXPIRED:
             settlement = await _settle_expired(session, event, booking, booked)
         elif event.kind == PaymentEventKind.REFUNDED:
@@ -352,11 +268,11 @@ async def _settle_completed(
     session: AsyncSession,
     event: PaymentEvent,
     booking: Booking,
-    booked: _Booked,
+    booked: BookingFacts,
     claim: _SeatClaim | None,
     reminder_minutes: int,
     now: datetime,
-    step: _TheatreStep | None,
+    step: TheatreStep | None,
 ) -> _Settlement:
     payment = await _payment_for(session, event, booking)
     if payment.status in _SETTLED:
@@ -379,48 +295,16 @@ async def _settle_completed(
             booking, booked, payment, reason, event, outcome=ConfirmationOutcome.AMOUNT_MISMATCH
         )
     if step is not None:
-        return await _settle_theatre_sale(
-            session, event, booking, booked, payment, step, reminder_minutes, now
-        )
-    assert claim is not None  # taken in step 1 for every booking awaiting a matching payment
-    if claim.refusal is not None:
-        return _refund_payment(booking, booked, payment, claim.refusal, event)
-    return await _sell(session, event, booking, booked, payment, reminder_minutes, now, late=claim.late)
-
-
-async def _settle_theatre_sale(
-    session: AsyncSession,
-    event: PaymentEvent,
-    booking: Booking,
-    booked: _Booked,
-    payment: Payment,
-    step: _TheatreStep,
-    reminder_minutes: int,
-    now: datetime,
-) -> _Settlement:
-    """What the theatre's answer means: a sale with its ticket, a refund, or a wait for the theatre."""
-    attempt = step.attempt
-    booking.theatre_lock_id = attempt.lock_id
-    if attempt.outcome == SaleOutcome.UNAVAILABLE:
-        payment.status = PaymentStatus.PAID
-        booking.status = BookingStatus.PAID_UNCONFIRMED
-        booking.status_reason = "paid; waiting for the cinema's system to confirm the sale"
-        session.add(
-            TheatreCommit(
-                booking_id=booking.id,
-                attempts=1,
-                next_attempt_at=now + retry_delay(1),
-                give_up_at=step.give_up_at,
-                last_error=attempt.reason,
-            )
-        )
-        result = ConfirmationResult(ConfirmationOutcome.PAID_UNCONFIRMED, booking.id, attempt.reason)
-        return _Settlement(result, booked)
-    if attempt.outcome != SaleOutcome.COMMITTED:
-        reason = attempt.reason or "the cinema refused the sale"
-        if attempt.outcome == SaleOutcome.REJECTED:
-            log.error("booking %s: %s; refunding (check the theatre's configuration)", booking.id, reason)
-        return _refund_payment(booking, booked, payment, reason, event)
+        verdict = theatre_verdict(session, booking, booked, payment, step, now)
+        if verdict.waiting:
+            result = ConfirmationResult(ConfirmationOutcome.PAID_UNCONFIRMED, booking.id, step.attempt.reason)
+            return _Settlement(result, booked)
+        refusal, late, ticket_id = verdict.refusal, verdict.late, verdict.ticket_id
+    else:
+        assert claim is not None  # taken in step 1 for every booking awaiting a matching payment
+        refusal, late, ticket_id = claim.refusal, claim.late, None
+    if refusal is not None:
+        return _refund_payment(booking, booked, payment, refusal, event)
     return await _sell(
         session,
         event,
@@ -429,9 +313,8 @@ async def _settle_theatre_sale(
         payment,
         reminder_minutes,
         now,
-        # Late as at a local cinema: paid after our hold lapsed (a re-lock within it is the theatre's affair).
-        late=attempt.relocked and now >= booked.hold_expires_at,
-        theatre_ticket_id=attempt.ticket_id,
+        late=late,
+        theatre_ticket_id=ticket_id,
     )
 
 
@@ -439,7 +322,7 @@ async def _sell(
     session: AsyncSession,
     event: PaymentEvent,
     booking: Booking,
-    booked: _Booked,
+    booked: BookingFacts,
     payment: Payment,
     reminder_minutes: int,
     now: datetime,
@@ -447,15 +330,15 @@ async def _sell(
     late: bool,
     theatre_ticket_id: str | None = None,
 ) -> _Settlement:
-    with session.no_autoflush:
-        # The payment's changes go out with the rest at the commit, not in an update of their own now.
-        show = await session.get(Show, booking.show_id)
-    assert show is not None
+    show = (
+        await session.execute(select(Show.on_sale, Show.starts_at).where(Show.id == booking.show_id))
+    ).one()
     if not show.on_sale:
         return _refund_payment(booking, booked, payment, "show withdrawn", event)
     if not await record_sale(
         session,
         booking,
+        booked.seat_ids,
         show.starts_at,
         now,
         reminder_minutes=reminder_minutes,
@@ -518,7 +401,7 @@ async def _refunded_before(session: AsyncSession, event: PaymentEvent, payment: 
 
 
 def _completed_after_refund(
-    booking: Booking, booked: _Booked, payment: Payment, event: PaymentEvent
+    booking: Booking, booked: BookingFacts, payment: Payment, event: PaymentEvent
 ) -> _Settlement:
     """A completion whose money is back already: never a sale; the booking goes if it still waited."""
     payment.status = PaymentStatus.REFUNDED
@@ -541,7 +424,7 @@ async def _has_other_payment(session: AsyncSession, booking_id: int, payment: Pa
 
 def _refund_payment(
     booking: Booking,
-    booked: _Booked,
+    booked: BookingFacts,
     payment: Payment,
     reason: str,
     event: PaymentEvent,
@@ -574,7 +457,7 @@ async def _sold_seats(session: AsyncSession, show_id: int, seat_ids: tuple[int, 
 
 
 async def _settle_expired(
-    session: AsyncSession, event: PaymentEvent, booking: Booking, booked: _Booked
+    session: AsyncSession, event: PaymentEvent, booking: Booking, booked: BookingFacts
 ) -> _Settlement:
     payment = await _payment_for(session, event, booking)
     if payment.status == PaymentStatus.OPEN:
@@ -593,7 +476,7 @@ REFUNDED_BEFORE_CONFIRMATION = "your payment was refunded before the booking was
 
 
 async def _settle_refunded(
-    session: AsyncSession, event: PaymentEvent, booking: Booking, booked: _Booked, now: datetime
+    session: AsyncSession, event: PaymentEvent, booking: Booking, booked: BookingFacts, now: datetime
 ) -> _Settlement:
     payment = await _payment_for(session, event, booking)
     standing = booking.status == BookingStatus.CONFIRMED
@@ -623,7 +506,7 @@ async def _settle_refunded(
     return settlement
 
 
-def _refunded_booking(booking: Booking, booked: _Booked, *, unsold: bool) -> _Settlement:
+def _refunded_booking(booking: Booking, booked: BookingFacts, *, unsold: bool) -> _Settlement:
     """The provider gave the booking's money back: it ends `refunded` and the customer is told.
 
     `unsold`: it had been sold (its sale is void already); otherwise it was still awaiting payment.
@@ -665,16 +548,18 @@ async def _after_commit(
     events: EventSink,
     settlement: _Settlement,
     claim: _SeatClaim | None,
-    step: _TheatreStep | None = None,
+    step: TheatreStep | None = None,
 ) -> None:
     """Step 3: bring Redis (and a connected theatre) in line with what SQL decided, then tell the user."""
     booked = settlement.booking
     if booked is not None and settlement.voided_theatre_ticket is not None:
-        await _cancel_at_theatre(holds, booked, settlement.voided_theatre_ticket)
+        await cancel_at_theatre(holds, booked, settlement.voided_theatre_ticket)
     if booked is not None:
         try:
             if step is not None:
-                await _after_theatre_sale(holds, settlement, booked, step)
+                await after_theatre_sale(
+                    holds, booked, step, sold=settlement.sold, refunded=settlement.booking_refunded
+                )
             else:
                 await _update_holds(holds, settlement, booked, claim)
         except (RedisError, OSError) as exc:
@@ -684,41 +569,8 @@ async def _after_commit(
         await events.publish(settlement.publish)
 
 
-async def _cancel_at_theatre(holds: HoldStore, booked: _Booked, ticket_id: str) -> None:
-    """A connected cinema's ticket whose money went back: cancelled at the theatre too."""
-    show = None if holds.theatre is None else await holds.theatre.connected(booked.show_id)
-    if holds.theatre is None or show is None:
-        log.error("booking %s refunded; theatre ticket %s is the cinema's to cancel", booked.id, ticket_id)
-        return
-    try:
-        await cancel_sale(holds.theatre, show, ticket_id, booked.id)
-    except TheatreError as exc:
-        log.error("booking %s refunded but theatre ticket %s stands: %s", booked.id, ticket_id, exc)
-
-
-async def _after_theatre_sale(
-    holds: HoldStore, settlement: _Settlement, booked: _Booked, step: _TheatreStep
-) -> None:
-    attempt = step.attempt
-    if settlement.sold:
-        # The hold's lock is now the theatre's sale: the hold goes without freeing its seats.
-        await holds.mark_sold(booked.show_id, booked.seat_ids, booked.hold_token)
-        return
-    if not settlement.booking_refunded:
-        return  # the booking waits for the theatre, or another payment or delivery is settling it
-    if attempt.outcome == SaleOutcome.COMMITTED and attempt.ticket_id is not None:
-        # The theatre sold seats for a booking that cannot stand (a withdrawn show, a seat we had sold).
-        try:
-            await cancel_sale(step.theatre, step.show, attempt.ticket_id, booked.id)
-        except TheatreError as exc:
-            log.error(
-                "booking %s refunded but theatre ticket %s stands: %s", booked.id, attempt.ticket_id, exc
-            )
-    await holds.release(booked.show_id, booked.hold_token)
-
-
 async def _update_holds(
-    holds: HoldStore, settlement: _Settlement, booked: _Booked, claim: _SeatClaim | None
+    holds: HoldStore, settlement: _Settlement, booked: BookingFacts, claim: _SeatClaim | None
 ) -> None:
     token = claim.token if claim is not None else None
     if settlement.unsold:

@@ -181,16 +181,25 @@ class Bookings:
     events: EventSink
     reminder_minutes: int = 120
     cancel_cutoff: timedelta = timedelta(minutes=60)
+    # Sessions for reads that tolerate a snapshot (on SQLite they never wait for the write lock).
+    reads: SessionFactory | None = None
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, sessions: SessionFactory, holds: HoldStore, events: EventSink
+        cls,
+        settings: Settings,
+        sessions: SessionFactory,
+        holds: HoldStore,
+        events: EventSink,
+        *,
+        reads: SessionFactory | None = None,
     ) -> Bookings:
         """Build the service with REMINDER_MINUTES and CANCEL_CUTOFF_MINUTES from the settings."""
         return cls(
             sessions=sessions,
             holds=holds,
             events=events,
+            reads=reads,
             reminder_minutes=settings.REMINDER_MINUTES,
             cancel_cutoff=timedelta(minutes=settings.CANCEL_CUTOFF_MINUTES),
         )
@@ -212,7 +221,13 @@ class Bookings:
     async def confirm_payment(self, event: PaymentEvent, now: datetime | None = None) -> ConfirmationResult:
         """See `confirmation.confirm_payment`."""
         return await confirm_payment(
-            self.sessions, self.holds, self.events, event, reminder_minutes=self.reminder_minutes, now=now
+            self.sessions,
+            self.holds,
+            self.events,
+            event,
+            reminder_minutes=self.reminder_minutes,
+            now=now,
+            reads=self.reads,
         )
 
     async def cancel(

@@ -22,10 +22,9 @@ from datetime import datetime, timedelta
 from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from booking_core.bookings.checkout import PaymentStatus
-from booking_core.bookings.sale import locked_booking, record_sale
+from booking_core.bookings.sale import BookingFacts, booking_facts, locked_booking, record_sale
 from booking_core.bookings.theatre_sale import (
     SaleAttempt,
     SaleOutcome,
@@ -68,15 +67,8 @@ class RetryReport:
 
 @dataclass(frozen=True)
 class _Due:
-    booking_id: int
     state: CommitState
-    show_id: int
-    user_id: int
-    hold_token: str
-    seat_ids: tuple[int, ...]
-    amount_minor: int
-    currency: str
-    lock_id: str | None
+    booking: BookingFacts
 
 
 class _Result(enum.Enum):
@@ -102,16 +94,25 @@ async def finish_paid_unconfirmed(
     now = now or utc_now()
     counts = {"confirmed": 0, "refunded": 0, "waiting": 0, "released": 0}
     for due in await _lease(sessions, now, limit):
-        show = await theatre.connected(due.show_id)
+        show = await theatre.connected(due.booking.show_id)
         if show is None:
             log.error(
-                "booking %s waits for a theatre but its show %s is not connected", due.booking_id, due.show_id
+                "booking %s waits for a theatre but its show %s is not connected",
+                due.booking.id,
+                due.booking.show_id,
             )
             continue
-        request = SaleRequest(due.booking_id, show, due.seat_ids, due.amount_minor, due.currency, due.lock_id)
+        request = SaleRequest(
+            due.booking.id,
+            show,
+            due.booking.seat_ids,
+            due.booking.amount_minor,
+            due.booking.currency,
+            due.booking.theatre_lock_id,
+        )
         if due.state == CommitState.RELEASING:
             done = await undo_sale(theatre, request)
-            await _released(sessions, due.booking_id, done, now)
+            await _released(sessions, due.booking.id, done, now)
             counts["released" if done else "waiting"] += 1
             continue
         attempt = await sell(theatre, request)
@@ -138,25 +139,7 @@ async def _lease(sessions: SessionFactory, now: datetime, limit: int) -> list[_D
         for row in rows:
             row.next_attempt_at = now + LEASE
         states = {row.booking_id: CommitState(row.state) for row in rows}
-        bookings = await session.scalars(
-            select(Booking)
-            .where(Booking.id.in_(list(states)))
-            .options(selectinload(Booking.lines), selectinload(Booking.customer))
-        )
-        return [
-            _Due(
-                booking_id=booking.id,
-                state=states[booking.id],
-                show_id=booking.show_id,
-                user_id=booking.customer.telegram_user_id,
-                hold_token=booking.hold_token,
-                seat_ids=tuple(sorted(line.seat_id for line in booking.lines)),
-                amount_minor=booking.amount_minor,
-                currency=booking.currency,
-                lock_id=booking.theatre_lock_id,
-            )
-            for booking in bookings
-        ]
+        return [_Due(states[facts.id], facts) for facts in await booking_facts(session, list(states))]
 
 
 async def _settle(
@@ -164,8 +147,8 @@ async def _settle(
 ) -> tuple[_Result, BookingConfirmed | RefundStarted | None]:
     """One transaction with the booking row locked: what the theatre's answer means for the booking."""
     async with sessions() as session, session.begin():
-        booking = await locked_booking(session, due.booking_id)
-        row = await session.get(TheatreCommit, due.booking_id, populate_existing=True)
+        booking = await locked_booking(session, due.booking.id)
+        row = await session.get(TheatreCommit, due.booking.id, populate_existing=True)
         if booking is None or row is None or row.state != CommitState.COMMITTING:
             return _Result.NOTHING, None
         if booking.status != BookingStatus.PAID_UNCONFIRMED:
@@ -178,6 +161,7 @@ async def _settle(
             sold = show.on_sale and await record_sale(
                 session,
                 booking,
+                due.booking.seat_ids,
                 show.starts_at,
                 now,
                 reminder_minutes=reminder_minutes,
@@ -186,7 +170,7 @@ async def _settle(
             if sold:
                 booking.status_reason = None
                 await session.delete(row)
-                return _Result.CONFIRMED, BookingConfirmed(booking.id, due.user_id)
+                return _Result.CONFIRMED, BookingConfirmed(booking.id, due.booking.user_id)
             reason = "show withdrawn" if not show.on_sale else "seats sold to someone else"
             await session.delete(row)
             return _Result.REFUNDED, await refund_waiting_booking(session, booking, reason)
@@ -231,17 +215,17 @@ async def _after(
     """Bring Redis and the theatre in line with what SQL decided."""
     try:
         if result == _Result.CONFIRMED:
-            await holds.mark_sold(due.show_id, due.seat_ids, due.hold_token)
+            await holds.mark_sold(due.booking.show_id, due.booking.seat_ids, due.booking.hold_token)
         elif result == _Result.REFUNDED:
-            await holds.release(due.show_id, due.hold_token)
+            await holds.release(due.booking.show_id, due.booking.hold_token)
     except (RedisError, OSError) as exc:
-        log.warning("booking %s settled but Redis not updated: %s", due.booking_id, exc)
+        log.warning("booking %s settled but Redis not updated: %s", due.booking.id, exc)
     if result == _Result.REFUNDED and attempt.outcome == SaleOutcome.COMMITTED and attempt.ticket_id:
         try:
-            await cancel_sale(theatre, request.show, attempt.ticket_id, due.booking_id)
+            await cancel_sale(theatre, request.show, attempt.ticket_id, due.booking.id)
         except TheatreError as exc:
             log.error(
-                "booking %s refunded but theatre ticket %s stands: %s", due.booking_id, attempt.ticket_id, exc
+                "booking %s refunded but theatre ticket %s stands: %s", due.booking.id, attempt.ticket_id, exc
             )
 
 

@@ -1,6 +1,7 @@
 """The payment event inbox: provider webhooks stored once by their event id, then processed by workers.
 
-The web server only stores (`store_payment_event`) and enqueues; a worker reads the stored body back
+The web server only stores (`PaymentInbox.store`, many requests' events in one short transaction) and
+enqueues; a worker reads the stored body back
 (`stored_payment_event`) and settles it through `confirmation.confirm_payment`, which writes the
 outcome onto the same row. A row with neither `outcome` nor `processed_at` is still owed processing:
 `unprocessed_payment_events` lists those, so an event whose job was lost is picked up again; one that
@@ -9,14 +10,15 @@ fails every pass of that safety net is parked (`count_pass_or_park`) for a perso
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select, update
 
-from booking_core.database import SessionFactory
+from booking_core.database import SessionFactory, insert_or_skip
 from booking_core.models import PaymentEvent as PaymentEventRow
 from booking_core.models import utc_now
 from booking_core.payments.port import PaymentEvent
@@ -44,25 +46,92 @@ class StoredPaymentEvent:
 
 async def store_payment_event(sessions: SessionFactory, event: PaymentEvent, payload: str) -> int | None:
     """Insert the raw event; its row id, or None when this (provider, event id) was stored before."""
-    # A plain INSERT ... RETURNING rather than the ORM's unit of work: this runs inside the webhook
-    # request, and on SQLite it holds the database's only write lock while it runs.
-    statement = (
-        insert(PaymentEventRow)
-        .values(
-            provider=event.provider,
-            event_id=event.event_id,
-            event_type=event.event_type or event.kind.value,
-            payload=payload,
-            received_at=utc_now(),
+    return (await store_payment_events(sessions, [(event, payload)]))[0]
+
+
+async def store_payment_events(
+    sessions: SessionFactory, events: Sequence[tuple[PaymentEvent, str]]
+) -> list[int | None]:
+    """Insert raw events in one transaction; for each its row id, or None when stored before.
+
+    A (provider, event id) met twice, here or in the table, is stored once: the first gets the id.
+    """
+    received_at = utc_now()
+    rows: dict[tuple[str, str], dict[str, object]] = {}
+    for event, payload in events:
+        rows.setdefault(
+            (event.provider, event.event_id),
+            {
+                "provider": event.provider,
+                "event_id": event.event_id,
+                "event_type": event.event_type or event.kind.value,
+                "payload": payload,
+                "received_at": received_at,
+            },
         )
-        .returning(PaymentEventRow.id)
-    )
-    try:
-        async with sessions() as session, session.begin():
-            return int((await session.execute(statement)).scalar_one())
-    except IntegrityError:
-        # UNIQUE (provider, event_id): a redelivery. Anything else (database down) propagates.
-        return None
+    async with sessions() as session, session.begin():
+        # One INSERT ... ON CONFLICT DO NOTHING RETURNING rather than the ORM's unit of work: on SQLite
+        # this holds the database's only write lock while it runs. UNIQUE (provider, event_id) skips a
+        # redelivery; anything else (database down) propagates.
+        inserted = await session.execute(
+            insert_or_skip(session, PaymentEventRow)
+            .values(list(rows.values()))
+            .on_conflict_do_nothing(index_elements=[PaymentEventRow.provider, PaymentEventRow.event_id])
+            .returning(PaymentEventRow.provider, PaymentEventRow.event_id, PaymentEventRow.id)
+        )
+        ids = {(provider, event_id): row_id for provider, event_id, row_id in inserted}
+    results: list[int | None] = []
+    for event, _payload in events:
+        # Only the first of a repeat within the batch is told the id; the rest are redeliveries.
+        results.append(ids.pop((event.provider, event.event_id), None))
+    return results
+
+
+class PaymentInbox:
+    """Stores webhooks as they arrive, the events of concurrent requests in one transaction each.
+
+    A request's event is written by whichever request takes the write turn next, together with every
+    event waiting by then, and `store` returns once that transaction has committed: a provider is
+    answered only for a stored event, while the requests share one BEGIN and COMMIT (on SQLite one
+    turn of the single write lock) instead of queueing for one each.
+    """
+
+    def __init__(self, sessions: SessionFactory) -> None:
+        self._sessions = sessions
+        self._waiting: list[tuple[PaymentEvent, str, asyncio.Future[int | None]]] = []
+        self._turn = asyncio.Lock()
+
+    async def store(self, event: PaymentEvent, payload: str) -> int | None:
+        """Like `store_payment_event`: the row id, or None when this event was stored before."""
+        entry = (event, payload, asyncio.get_running_loop().create_future())
+        self._waiting.append(entry)
+        try:
+            async with self._turn:
+                if not entry[2].done():
+                    await self._write_waiting()
+        except asyncio.CancelledError:
+            if entry in self._waiting:
+                self._waiting.remove(entry)  # not written: the provider will send it again
+            raise
+        return await entry[2]
+
+    async def _write_waiting(self) -> None:
+        batch, self._waiting = self._waiting, []
+        try:
+            ids = await store_payment_events(
+                self._sessions, [(event, payload) for event, payload, _ in batch]
+            )
+        except BaseException as exc:
+            for _event, _payload, done in batch:
+                if not done.done():
+                    # Each request answers 503 and the provider sends the event again (a repeat of
+                    # one that did get stored is then answered as such).
+                    done.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (_event, _payload, done), row_id in zip(batch, ids, strict=True):
+            done.set_result(row_id)
 
 
 async def stored_payment_event(sessions: SessionFactory, payment_event_id: int) -> StoredPaymentEvent | None:

@@ -63,6 +63,7 @@ class TelegramSandbox:
         webhook_backoff: float = 0.05,
         webhook_timeout: float = 10.0,
         location_presets: tuple[tuple[str, float, float], ...] = DEFAULT_LOCATION_PRESETS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot = {
             "id": bot_id,
@@ -78,6 +79,7 @@ class TelegramSandbox:
         self.bot_token_seen: str | None = token
         self.flood = FloodControl(flood) if flood else None
         self.callback_answer_deadline = callback_answer_deadline
+        self.clock = clock  # seconds; how old a callback query is (a test may move it on)
         self.webhook_attempts = webhook_attempts
         self.webhook_backoff = webhook_backoff
         self.webhook_timeout = webhook_timeout
@@ -194,7 +196,7 @@ class TelegramSandbox:
         if not exists and not forge:
             raise SandboxError(f"message {message_id} in chat {user_id} has no button {callback_data!r}")
         query_id = str(secrets.randbelow(9 * 10**18) + 10**18)
-        press = CallbackPress(query_id, user_id, message_id, callback_data, time.monotonic())
+        press = CallbackPress(query_id, user_id, message_id, callback_data, self.clock())
         chat.presses.append(press)
         self._presses[query_id] = press
         if message is not None and not message.deleted:
@@ -327,7 +329,7 @@ class TelegramSandbox:
     def bot_answer_callback(self, query_id: str, text: str | None, show_alert: bool, url: str | None) -> None:
         """Record the bot's answer to a press; unknown, answered or too old queries are refused."""
         press = self._presses.get(query_id)
-        age = time.monotonic() - press.pressed_at if press else 0.0
+        age = self.clock() - press.pressed_at if press else 0.0
         deadline = self.callback_answer_deadline
         if press is None or press.answer is not None or (deadline is not None and age > deadline):
             raise ApiError(errors.QUERY_TOO_OLD)

@@ -41,6 +41,7 @@ class TheatreFaults:
         self.garble_next = 0  # do this many API requests, then answer them with a body that is not JSON
         self.slow_next = 0  # take `slow_seconds` over this many API requests, their answers kept meanwhile
         self.slow_seconds = 1.5
+        self.slowed = asyncio.Event()  # set once a slowed request has done its work and holds its key
         # Edits the next schedule answers before they are sent (a theatre with bad rows); None: none.
         self.edit_schedule: Callable[[dict[str, Any]], None] | None = None
         self._hanging: asyncio.Event | None = None
@@ -90,6 +91,7 @@ class TheatreFaults:
             return await handler(request)
         self.slow_next -= 1
         response = await handler(request)
+        self.slowed.set()
         await asyncio.sleep(self.slow_seconds)
         return response
 

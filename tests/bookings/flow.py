@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import secrets
 from dataclasses import dataclass
 
@@ -17,9 +16,9 @@ from booking_core.holds.store import Hold, HoldStore
 from booking_core.models import BookedSeat, Booking, Payment, Ticket
 from booking_core.models import PaymentEvent as PaymentEventRow
 from booking_core.payments.port import PaymentEvent, PaymentEventKind
+from tests.support.sales import provider_event
 
 PROVIDER = "sandbox"
-_events = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -74,16 +73,9 @@ def payment(
     event_id: str | None = None,
 ) -> PaymentEvent:
     """The provider's event for this checkout (by default: paid in full, in lower case like Stripe)."""
-    return PaymentEvent(
-        provider=PROVIDER,
-        event_id=event_id or f"evt_{next(_events)}_{secrets.token_hex(4)}",
-        kind=kind,
-        checkout_id=checkout.checkout_id,
-        booking_id=checkout.booking_id,
-        amount_minor=checkout.started.amount_minor if amount_minor is None else amount_minor,
-        currency=currency,
-        payment_id=f"pi_{checkout.checkout_id}",
-        raw=b"{}",
+    amount = checkout.started.amount_minor if amount_minor is None else amount_minor
+    return provider_event(
+        checkout.checkout_id, checkout.booking_id, amount, kind=kind, currency=currency, event_id=event_id
     )
 
 

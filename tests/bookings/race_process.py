@@ -19,8 +19,8 @@ from booking_core.database import create_engine, create_session_factory
 from booking_core.events import CollectingSink
 from booking_core.holds.inventory import SqlInventory
 from booking_core.holds.store import HoldStore
-from booking_core.payments.port import PaymentEvent, PaymentEventKind
 from roles.redis_server import redis_client
+from tests.support.sales import provider_event
 
 
 async def run(job: dict[str, Any]) -> list[list[Any]]:
@@ -33,16 +33,12 @@ async def run(job: dict[str, Any]) -> list[list[Any]]:
     gate = asyncio.Semaphore(job["concurrency"])
 
     async def one(spec: dict[str, Any]) -> list[Any]:
-        event = PaymentEvent(
-            provider="sandbox",
+        event = provider_event(
+            spec["checkout_id"],
+            spec["booking_id"],
+            spec["amount_minor"],
             event_id=spec["event_id"],
-            kind=PaymentEventKind.COMPLETED,
-            checkout_id=spec["checkout_id"],
-            booking_id=spec["booking_id"],
-            amount_minor=spec["amount_minor"],
-            currency="eur",
             payment_id=spec["payment_id"],
-            raw=b"{}",
         )
         async with gate:
             result = await confirm_payment(sessions, holds, sink, event, reminder_minutes=120)

@@ -21,6 +21,7 @@ from booking_core.models import BookingStatus, Show, ShowPrice, utc_now
 from tests.bookings.flow import booking_row, buy_until_checkout, hold_seats, payments_of
 from tests.conftest import postgresql_only
 from tests.factories import make_show
+from tests.support.clocks import HandClock
 
 
 async def test_the_amount_comes_from_the_seats_categories(sessions: SessionFactory, holds: HoldStore) -> None:
@@ -56,19 +57,21 @@ async def test_paying_for_one_hold_twice_at_once_makes_one_booking(
 async def test_a_hold_that_is_gone_cannot_be_paid_for(
     sessions: SessionFactory, make_holds: Callable[..., HoldStore]
 ) -> None:
-    short = make_holds(hold_seconds=1)
+    # Given holds on a clock the test moves: one lapsed, one released
+    clock = HandClock()
+    holds = make_holds(clock=clock)
     show = await make_show(sessions)
-    hold = await hold_seats(sessions, short, show.show_id, 3, show.seat_ids[:1])
-    released = await hold_seats(sessions, short, show.show_id, 4, show.seat_ids[1:2])
-    await short.release(show.show_id, released.token)
-    await asyncio.sleep(1.1)
+    hold = await hold_seats(sessions, holds, show.show_id, 3, show.seat_ids[:1])
+    released = await hold_seats(sessions, holds, show.show_id, 4, show.seat_ids[1:2])
+    await holds.release(show.show_id, released.token)
+    clock.advance(301)  # past the five-minute holds
 
-    assert await start_checkout(sessions, short, hold) == CheckoutRefused(CheckoutRefusal.HOLD_EXPIRED)
-    assert await start_checkout(sessions, short, released) == CheckoutRefused(CheckoutRefusal.HOLD_EXPIRED)
+    assert await start_checkout(sessions, holds, hold) == CheckoutRefused(CheckoutRefusal.HOLD_EXPIRED)
+    assert await start_checkout(sessions, holds, released) == CheckoutRefused(CheckoutRefusal.HOLD_EXPIRED)
     # Someone else presenting another user's hold gets nowhere either
-    other = await hold_seats(sessions, short, show.show_id, 5, show.seat_ids[2:3])
+    other = await hold_seats(sessions, holds, show.show_id, 5, show.seat_ids[2:3])
     forged = Hold(other.token, other.show_id, 6, other.seat_ids, other.expires_at)
-    assert await start_checkout(sessions, short, forged) == CheckoutRefused(CheckoutRefusal.HOLD_EXPIRED)
+    assert await start_checkout(sessions, holds, forged) == CheckoutRefused(CheckoutRefusal.HOLD_EXPIRED)
 
 
 async def test_a_show_withdrawn_or_without_a_price_is_not_sold(

@@ -28,6 +28,7 @@ from booking_core.models import BookingStatus, Notification, Payment
 from roles.redis_server import RedisEndpoint, open_redis, redis_client
 from tests.bookings.builders import make_booking
 from tests.bookings.flow import booking_row, buy_until_checkout, sold_seats, ticket_count
+from tests.conftest import postgresql_only
 from tests.factories import make_customer, make_show
 
 PROCESSES = 3
@@ -186,6 +187,8 @@ async def test_control_without_the_unique_constraint_the_same_race_oversells(
     assert {outcome for outcome, _reason in outcomes.values()} == {"late_confirmed"}
 
 
+# The booking's row lock (FOR UPDATE) makes a duplicate wait for the first delivery's outcome.
+@postgresql_only
 async def test_duplicate_deliveries_raced_by_several_processes_make_one_booking_each(
     sessions: SessionFactory, holds: HoldStore, database_url: str, redis_endpoint: RedisEndpoint
 ) -> None:

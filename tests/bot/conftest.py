@@ -1,15 +1,27 @@
-"""Fixtures of the bot tests: a Dramatiq broker namespace per test."""
+"""Fixtures of the bot tests: the running system, and a Dramatiq broker namespace per test."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from roles.redis_server import RedisEndpoint
+from tests.bot.harness import BotWorld, open_world
 from tests.conftest import service_url
 from tests.flows.harness import BrokerPlan
+
+
+@pytest.fixture
+async def world(
+    engine: AsyncEngine, database_url: str, redis_endpoint: RedisEndpoint, redis: object
+) -> AsyncIterator[BotWorld]:
+    """The bot, the web app with the Mini App, and the sandbox Bot API (no worker), over an empty database
+    and Redis."""
+    async with open_world(database_url, redis_endpoint.url) as running:
+        yield running
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@
 (payment webhooks, sandbox checkout page, the seat-map Mini App, Telegram webhook) on a real port and,
 when asked, an in-process Dramatiq worker that settles payments and tells the user through its own Bot.
 
-Everything is built through roles/resources.py and the production route groups and actor specs.
+Everything is built as the roles build it: roles/resources.py's core, roles/web_role.py's web app and
+roles/worker_role.py's worker context, from settings.
 Simulated users act through `BotWorld.user(id)`: send text, press buttons, wait for the bot's answer.
 """
 
@@ -19,38 +20,29 @@ from datetime import timedelta
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 from sqlalchemy import func, select
 from telegram import Update
 from telegram.ext import TypeHandler
 
 from booking_core.database import SessionFactory
-from booking_core.events import CollectingSink
 from booking_core.models import BookedSeat, Booking, BookingLine, BookingStatus, Customer, Ticket, utc_now
 from booking_core.tickets.codes import new_ticket_code
-from bot.app import build_application
 from bot.context import BotApplication
 from bot.flood_control import RepliesFirst
-from bot.memory.reminders import HoldReminders
 from bot.notifications import TelegramNotifier
 from bot.running import running_bot
-from roles.endpoints import SANDBOX_WEB_APP_SCRIPT
+from roles.bot_role import bot_application
+from roles.endpoints import resolve_endpoints
 from roles.resources import Core, open_core
 from roles.settings import MarqueeSettings
-from roles.web_role import core_web_app
+from roles.web_role import opened_miniapp, web_application
 from sandbox.telegram import CallbackAnswer, ChatMessage, TelegramSandbox, start_telegram_sandbox
-from tests.flows.harness import BrokerPlan, WorkerResources, free_local_socket, in_process_worker
+from tests.flows.worker_setup import BrokerPlan, payment_actors
 from tests.support.settings import stand_settings
-from tests.support.worker import open_worker_side
-from webhooks.app import RouteGroup
-from webhooks.keys import MINIAPP
-from webhooks.miniapp.context import MiniApp
-from webhooks.miniapp.routes import setup_miniapp_routes
-from webhooks.payments import setup_payment_routes
-from webhooks.sandbox_checkout import setup_sandbox_checkout_routes
-from webhooks.telegram import telegram_routes
-from workers.context import WorkerContext
+from tests.support.web import free_local_socket, local_url, serving_on
+from webhooks.keys import JobQueue
 from workers.payments import PAYMENT_ACTORS
+from workers.running import actors_in_background
 
 TOKEN = "123456:bot-test-token"
 WEBHOOK_SECRET = "whsec_bot_tests"
@@ -58,26 +50,6 @@ TELEGRAM_SECRET = "telegram-secret_42"
 # After every group the bot registers: an update is noted once all its handlers have run.
 HANDLED_GROUP = 1_000
 CHECKOUT_ID = re.compile(r"/sandbox/pay/([A-Za-z0-9_\-]+)")
-
-
-class NotifyingWorkerResources(WorkerResources):
-    """A worker whose core tells users through Telegram (a TelegramNotifier bound to the worker's Bot)."""
-
-    async def open(self) -> WorkerContext:
-        """Open the core and the worker context on the actors' loop, the notifier bound to its Bot."""
-        stack = AsyncExitStack()
-        notifier = TelegramNotifier()
-        core, context = await stack.enter_async_context(
-            open_worker_side(
-                self.settings, notifier, telegram_token=TOKEN, telegram_api_base_url=self.telegram_api
-            )
-        )
-        # Offers a sweep makes here get their reminder scheduled too; a bot process sends it.
-        notifier.bind(context.telegram, core, HoldReminders(core.redis, core.holds))
-        stack.push_async_callback(notifier.drain)
-        context.jobs = self.jobs
-        self._stack = stack
-        return context
 
 
 @dataclass
@@ -253,14 +225,18 @@ async def open_world(
     telegram: TelegramSandbox | None = None,
     **setting_overrides: Any,
 ) -> AsyncIterator[BotWorld]:
-    """Start the sandbox, the web app, the bot (polling, or webhook mode) and, with a broker, a worker."""
+    """Start the sandbox, the web app, the bot (polling, or webhook mode) and, with a broker, a worker.
+
+    The web app is the web role's (in webhook mode, or else sharing the bot's Bot as the `run` process's
+    Mini App would its own); the worker is the worker role's, telling users through Telegram.
+    """
     runner_tg, telegram_url, state = await start_telegram_sandbox(
         state=telegram or TelegramSandbox(webhook_backoff=0.01)
     )
     sock = free_local_socket()
-    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    base_url = local_url(sock)
     webhook_url = f"{base_url}/webhooks/telegram"
-    overrides = {"TELEGRAM_WEBHOOK_URL": webhook_url} if webhook else {}
+    webhook_settings = {"TELEGRAM_WEBHOOK_URL": webhook_url, "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET}
     settings = stand_settings(
         database_url,
         **{
@@ -268,33 +244,24 @@ async def open_world(
             "REDIS_URL": redis_url,
             "SANDBOX_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
-            **overrides,
+            "TELEGRAM_API_BASE_URL": telegram_url,
+            **(webhook_settings if webhook else {}),
             **setting_overrides,
         },
     )
+    endpoints = resolve_endpoints(settings, redis_url, None)
     notifier = TelegramNotifier()
     stack = AsyncExitStack()
     try:
         stack.push_async_callback(runner_tg.cleanup)
-        jobs: Any
+        jobs: JobQueue = _NoJobs()
         if broker is not None:
             dramatiq_broker = broker.build()
-            resources = NotifyingWorkerResources(settings, telegram_url, CollectingSink())
-            jobs = resources.declare(dramatiq_broker, broker.specs(PAYMENT_ACTORS))
-        else:
-            jobs = _NoJobs()
+            actors, jobs = payment_actors(settings, dramatiq_broker, broker.specs(PAYMENT_ACTORS), None)
         core = await stack.enter_async_context(open_core(settings, redis_url, notifier))
         http = await stack.enter_async_context(aiohttp.ClientSession())
-        application = build_application(
-            settings,
-            core,
-            token=TOKEN,
-            api_base_url=telegram_url,
-            notifier=notifier,
-            # Telegram's pacing is left to the tests of bot/flood_control.py: conversations here press fast.
-            rate_limiter=RepliesFirst.without_pacing(),
-        )
+        # Telegram's pacing is left to the tests of bot/flood_control.py: conversations here press fast.
+        application = bot_application(core, endpoints, notifier, rate_limiter=RepliesFirst.without_pacing())
         handled: list[int] = []
 
         async def note_handled(update: object, _context: object) -> None:
@@ -302,28 +269,16 @@ async def open_world(
                 handled.append(update.update_id)
 
         application.add_handler(TypeHandler(Update, note_handled), group=HANDLED_GROUP)
-        route_groups: list[RouteGroup] = [
-            setup_payment_routes,
-            setup_sandbox_checkout_routes,
-            setup_miniapp_routes,
-        ]
-        if webhook:
-            route_groups.append(telegram_routes(application, TELEGRAM_SECRET, webhook_url))
-        app = core_web_app(core, jobs, route_groups)
-        # As the web role in webhook mode: the Mini App speaks in the chat through the bot's own Bot.
-        reminders = HoldReminders(core.redis, core.holds)
-        app[MINIAPP] = MiniApp(core, application.bot, TOKEN, reminders, telegram_url + SANDBOX_WEB_APP_SCRIPT)
-        runner = web.AppRunner(app, shutdown_timeout=1.0)
-        await runner.setup()
-        await web.SockSite(runner, sock).start()
-        stack.push_async_callback(runner.cleanup)
+        miniapp = await stack.enter_async_context(opened_miniapp(core, endpoints, notifier, application))
+        app = web_application(core, endpoints, jobs, application, miniapp)
+        await stack.enter_async_context(serving_on(app, sock))
         if broker is not None:
-            await stack.enter_async_context(in_process_worker(dramatiq_broker, resources))
+            await stack.enter_async_context(actors_in_background(dramatiq_broker, actors))
         await stack.enter_async_context(
             running_bot(
                 application,
-                webhook_url=webhook_url if webhook else None,
-                webhook_secret=TELEGRAM_SECRET if webhook else None,
+                webhook_url=settings.TELEGRAM_WEBHOOK_URL,
+                webhook_secret=settings.TELEGRAM_WEBHOOK_SECRET,
             )
         )
         yield BotWorld(settings, core, application, state, telegram_url, base_url, http, notifier, handled)

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -14,20 +12,10 @@ from booking_core.models import Base
 from bot.codec import Action, encode
 from bot.handlers.errors import SORRY
 from bot.views.contacts import NOT_NOW, SHARE_PHONE
-from roles.redis_server import RedisEndpoint
-from tests.bot.harness import BotWorld, SimulatedUser, open_world, text_of
+from tests.bot.harness import BotWorld, SimulatedUser, text_of
 from tests.factories import ShowFixture, make_show
 
 USER = 6301
-
-
-@pytest.fixture
-async def world(
-    engine: AsyncEngine, database_url: str, redis_endpoint: RedisEndpoint, redis: object
-) -> AsyncIterator[BotWorld]:
-    """The bot without a worker."""
-    async with open_world(database_url, redis_endpoint.url) as running:
-        yield running
 
 
 async def at_checkout(world: BotWorld, fan: SimulatedUser, show: ShowFixture) -> None:

@@ -15,7 +15,9 @@ from booking_core.holds.waitlist import WaitlistPosition
 from booking_core.models import utc_now
 from bot.codec import Action, encode
 from bot.context import installed_services
+from roles.endpoints import resolve_endpoints
 from roles.redis_server import RedisEndpoint
+from roles.worker_role import open_full_worker_context
 from tests.bot.harness import BotWorld, SimulatedUser, confirmed_booking, open_world, text_of
 from tests.factories import make_show
 
@@ -46,6 +48,8 @@ async def test_a_lapsed_hold_is_told_and_its_checkout_closed(world: BotWorld) ->
     assert isinstance(hold, Hold)
     await fan.press(encode(Action.CHECKOUT, show.show_id), fan.last(), forge=True)
     checkout = await fan.wait_for_button(encode(Action.CONTACTS, show.show_id))
+    # (the checkout handler remembers the message it sent only after sending it)
+    await world.until_idle()
     # When the hold lapses and a sweeper frees it
     assert await world.core.holds.sweep(now=utc_now() + timedelta(minutes=10)) == 1
     # Then Alice is told which seats went, with a way to pick them again, and Pay is gone
@@ -91,6 +95,28 @@ async def test_a_waitlist_offer_and_its_lapse(world: BotWorld) -> None:
     await world.core.holds.sweep(now=utc_now() + timedelta(minutes=10))
     # Then she is told it passed on
     await alice.wait_for_text("went to the next person in line")
+
+
+async def test_an_offer_a_worker_makes_is_reminded_before_it_lapses(
+    engine: AsyncEngine, database_url: str, redis_endpoint: RedisEndpoint, redis: object
+) -> None:
+    # Given the bot (offers last 62 s here, so their reminder falls due at once), Bob holding a two-seat
+    # show whole, and Alice waiting for one seat
+    async with open_world(database_url, redis_endpoint.url, OFFER_SECONDS=62) as world:
+        show = await make_show(world.core.sessions, rows=1, seats_per_row=2)
+        alice = world.user(ALICE)
+        await started(alice)
+        bobs = await world.core.holds.hold(show.show_id, BOB, show.seat_ids)
+        assert isinstance(bobs, Hold)
+        assert isinstance(await world.core.holds.waitlist.join(show.show_id, ALICE, 1), WaitlistPosition)
+        # When Bob's seats are freed in a worker (its context opened as the worker role opens it)
+        endpoints = resolve_endpoints(world.settings, redis_endpoint.url, None)
+        async with open_full_worker_context(world.settings, endpoints, None) as worker:
+            await worker.holds.release(show.show_id, bobs.token)
+            # Then the worker offers Alice the seat, and the bot reminds her before the offer lapses
+            await alice.wait_for_text("Seats for you")
+            reminder = await alice.wait_for_text("Less than a minute left", timeout=10)
+        assert encode(Action.OFFER_ACCEPT, show.show_id) in reminder.callback_data()
 
 
 async def test_money_going_back_is_explained(world: BotWorld) -> None:

@@ -7,7 +7,7 @@ checks the alert and the screen that replaces the message. No update may reach t
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -22,15 +22,6 @@ from tests.bot.harness import BotWorld, SimulatedUser, confirmed_booking, open_w
 from tests.factories import ShowFixture, make_show
 
 ALICE, BOB = 6101, 6102
-
-
-@pytest.fixture
-async def world(
-    engine: AsyncEngine, database_url: str, redis_endpoint: RedisEndpoint, redis: object
-) -> AsyncIterator[BotWorld]:
-    """The bot without a worker."""
-    async with open_world(database_url, redis_endpoint.url) as running:
-        yield running
 
 
 @pytest.fixture(autouse=True)

@@ -1,9 +1,10 @@
 """The whole delivery path on this machine: sandboxes, our web app, the core, a broker and a worker.
 
-Everything is built by roles.resources (the production wiring) from settings that point at the
-sandboxes: the Telegram Bot API stand-in, the Twilio stand-in (driven by the real twilio client) and
-a real SMTP server. Only the actors' queue (unique per test, so concurrent runs never share one) and
-their backoff (short, so retries take milliseconds) differ from production.
+Everything is built as the roles build it (roles.resources' core, the web role's app, the worker role's
+context and actors) from settings that point at the sandboxes: the Telegram Bot API stand-in, the Twilio
+stand-in (driven by the real twilio client) and a real SMTP server. Only the actors' queue (unique per
+test, so concurrent runs never share one) and their backoff (short, so retries take milliseconds)
+differ from production.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import inspect
-import os
-import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -22,31 +21,29 @@ from typing import TypeVar
 
 import dramatiq
 from aiohttp import web
-from dramatiq.asyncio import get_event_loop_thread
 from sqlalchemy import select
 
-from booking_core.bookings.checkout import CheckoutStarted
 from booking_core.bookings.customers import get_or_create_customer, set_email, set_phone
 from booking_core.events import CollectingSink
 from booking_core.holds.store import Hold
 from booking_core.models import Notification, utc_now
-from booking_core.payments.port import PaymentEvent, PaymentEventKind
-from roles.resources import Core
+from roles.endpoints import resolve_endpoints
+from roles.resources import open_core
 from roles.settings import MarqueeSettings
-from roles.web_role import core_web_app
+from roles.web_role import web_application
+from roles.worker_role import open_full_worker_context
 from sandbox.mailbox import Mailbox, start_mailbox
 from sandbox.telegram import TelegramSandbox, install_telegram_sandbox
 from sandbox.twilio_api import SANDBOX_FROM_NUMBER, TwilioSandboxState, setup_twilio_sandbox
 from tests.factories import ShowFixture, make_show
-from tests.support.settings import stand_settings
-from tests.support.worker import open_worker_side
-from webhooks.keys import TWILIO_AUTH_TOKEN
-from webhooks.twilio_status import setup_twilio_routes
+from tests.support.sales import provider_event, recorded_checkout
+from tests.support.settings import settings_environment, stand_settings
+from tests.support.web import free_local_socket, local_url, serving_on
 from workers.broker import build_broker
 from workers.context import WorkerContext
 from workers.delivery import DELIVERY_ACTORS
-from workers.registry import ActorSpec, lazy_context, register_actors
-from workers.running import running_worker
+from workers.registry import ActorSpec
+from workers.running import ActorContext, actors_in_background
 
 T = TypeVar("T")
 
@@ -113,12 +110,11 @@ class Stand:
     web_url: str
     ctx: WorkerContext
     sandboxes: Sandboxes
-    # What the in-process worker opened on its own event loop, closed there when it stops.
-    worker_resources: AsyncExitStack = field(default_factory=AsyncExitStack)
+    actors: ActorContext
 
-    def worker(self) -> AbstractAsyncContextManager[None]:
+    def worker(self) -> AbstractAsyncContextManager[dramatiq.Worker]:
         """Run a Dramatiq worker for the delivery actors in this process for the block."""
-        return _in_process_worker(self)
+        return actors_in_background(self.broker, self.actors, threads=4, queues=[self.queue])
 
     async def confirmed_booking(
         self,
@@ -144,22 +140,9 @@ class Stand:
         self.sandboxes.telegram.add_user(user_id)
         hold = await self.ctx.holds.hold(show.show_id, user_id, show.seat_ids[:seats])
         assert isinstance(hold, Hold), hold
-        started = await self.ctx.bookings.start_checkout(hold)
-        assert isinstance(started, CheckoutStarted), started
-        checkout_id = f"cs_{uuid.uuid4().hex}"
-        await self.ctx.bookings.record_checkout(started.booking_id, "sandbox", checkout_id, "")
+        started, checkout_id = await recorded_checkout(self.ctx.bookings, hold)
         result = await self.ctx.bookings.confirm_payment(
-            PaymentEvent(
-                provider="sandbox",
-                event_id=f"evt_{uuid.uuid4().hex}",
-                kind=PaymentEventKind.COMPLETED,
-                checkout_id=checkout_id,
-                booking_id=started.booking_id,
-                amount_minor=started.amount_minor,
-                currency=started.currency,
-                payment_id=f"pi_{uuid.uuid4().hex}",
-                raw=b"{}",
-            )
+            provider_event(checkout_id, started.booking_id, started.amount_minor, currency=started.currency)
         )
         assert result.outcome == "confirmed", result
         return started.booking_id
@@ -181,23 +164,11 @@ class Stand:
 
     def worker_environment(self) -> dict[str, str]:
         """The environment of a worker process on this stand (see worker_process.py)."""
-        settings = self.settings
         return {
-            **os.environ,
-            "DATABASE_URL": settings.DATABASE_URL,
-            "MODE": "demo",
-            "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
-            "TELEGRAM_API_BASE_URL": self.sandboxes.telegram_url,
-            "TWILIO_ACCOUNT_SID": TWILIO_SID,
-            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-            "TWILIO_FROM_NUMBER": SANDBOX_FROM_NUMBER,
-            "SMTP_URL": self.sandboxes.mailbox.url,
-            "PUBLIC_BASE_URL": self.web_url,
-            "FLOW_REDIS_URL": self.redis_url,
+            **settings_environment(self.settings),
             "FLOW_BROKER_URL": self.broker_url,
             "FLOW_QUEUE": self.queue,
             "FLOW_NAMESPACE": self.namespace,
-            "FLOW_TWILIO_API": self.sandboxes.twilio_url,
         }
 
 
@@ -219,18 +190,13 @@ async def poll(
         await asyncio.sleep(0.05)
 
 
-def worker_side(
-    settings: MarqueeSettings, redis_url: str, twilio_api: str, broker: dramatiq.Broker | None
-) -> AbstractAsyncContextManager[tuple[Core, WorkerContext]]:
-    """This stand's worker side: Telegram, Twilio and the mailbox are its sandboxes."""
-    return open_worker_side(
-        settings,
-        CollectingSink(),
-        telegram_token=settings.TELEGRAM_BOT_TOKEN or "",
-        telegram_api_base_url=settings.TELEGRAM_API_BASE_URL or "",
-        twilio_api_base_url=twilio_api,
-        redis_url=redis_url,
-        broker=broker,
+def delivery_actors(settings: MarqueeSettings, broker: dramatiq.Broker, queue: str) -> ActorContext:
+    """The delivery actors on `queue`, their context opened as the worker role opens it."""
+    endpoints = resolve_endpoints(settings, settings.REDIS_URL or "", None)
+    return ActorContext(
+        broker,
+        delivery_specs(queue),
+        lambda: open_full_worker_context(settings, endpoints, broker, events=CollectingSink()),
     )
 
 
@@ -254,51 +220,35 @@ async def open_stand(database_url: str, redis_url: str, broker_url: str) -> Asyn
     """Start the sandboxes and the web app, open the core, declare the actors; tear it all down after."""
     async with AsyncExitStack() as stack:
         sandboxes = await _start_sandboxes(stack)
-        web_socket = socket.socket()
-        web_socket.bind(("127.0.0.1", 0))
-        web_url = f"http://127.0.0.1:{web_socket.getsockname()[1]}"
+        web_socket = free_local_socket()
         settings = stand_settings(
             database_url,
-            PUBLIC_BASE_URL=web_url,
+            REDIS_URL=redis_url,
+            PUBLIC_BASE_URL=local_url(web_socket),
             TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN,
             TELEGRAM_API_BASE_URL=sandboxes.telegram_url,
             TWILIO_ACCOUNT_SID=TWILIO_SID,
             TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
             TWILIO_FROM_NUMBER=SANDBOX_FROM_NUMBER,
+            TWILIO_API_BASE_URL=sandboxes.twilio_url,
             SMTP_URL=sandboxes.mailbox.url,
         )
+        endpoints = resolve_endpoints(settings, redis_url, None)
         run_id = uuid.uuid4().hex[:12]
         queue, namespace = f"delivery-{run_id}", f"marquee-flow-{run_id}"
         broker = flow_broker(broker_url, namespace)
         stack.callback(_forget_queues, broker_url, queue)
-        core, ctx = await stack.enter_async_context(
-            worker_side(settings, redis_url, sandboxes.twilio_url, broker)
+        ctx = await stack.enter_async_context(
+            open_full_worker_context(settings, endpoints, broker, events=CollectingSink())
         )
-        await _serve(stack, _web_app(core), web_socket)
-        stand = Stand(settings, redis_url, broker_url, broker, queue, namespace, web_url, ctx, sandboxes)
-
-        async def open_on_worker_loop() -> WorkerContext:
-            _core, context = await stand.worker_resources.enter_async_context(
-                worker_side(settings, redis_url, sandboxes.twilio_url, broker)
-            )
-            return context
-
-        register_actors(broker, delivery_specs(queue), lazy_context(open_on_worker_loop))
-        yield stand
-
-
-@asynccontextmanager
-async def _in_process_worker(stand: Stand) -> AsyncIterator[None]:
-    running = running_worker(stand.broker, threads=4, queues=[stand.queue])
-    # Starting and stopping block on the worker threads, whose actors call sandboxes served by this loop.
-    await asyncio.to_thread(running.__enter__)
-    try:
-        yield
-    finally:
-        loop_thread = get_event_loop_thread()
-        if loop_thread is not None:
-            await asyncio.to_thread(loop_thread.run_coroutine, stand.worker_resources.aclose())
-        await asyncio.to_thread(running.__exit__, None, None, None)
+        core = await stack.enter_async_context(open_core(settings, redis_url, CollectingSink()))
+        web_url = await stack.enter_async_context(
+            serving_on(web_application(core, endpoints, _NoPaymentJobs(), None), web_socket)
+        )
+        actors = delivery_actors(settings, broker, queue)
+        yield Stand(
+            settings, redis_url, broker_url, broker, queue, namespace, web_url, ctx, sandboxes, actors
+        )
 
 
 async def _start_sandboxes(stack: AsyncExitStack) -> Sandboxes:
@@ -306,7 +256,7 @@ async def _start_sandboxes(stack: AsyncExitStack) -> Sandboxes:
     telegram_app = web.Application(middlewares=[gate.middleware])
     telegram = TelegramSandbox()
     install_telegram_sandbox(telegram_app, telegram)
-    telegram_url = await _serve(stack, telegram_app)
+    telegram_url = await stack.enter_async_context(serving_on(telegram_app, free_local_socket()))
 
     sms_creates: list[int] = []
 
@@ -320,17 +270,11 @@ async def _start_sandboxes(stack: AsyncExitStack) -> Sandboxes:
     twilio = TwilioSandboxState(account_sid=TWILIO_SID, auth_token=TWILIO_TOKEN, callback_delay=0.02)
     twilio_app = web.Application(middlewares=[count_creates])
     setup_twilio_sandbox(twilio_app, twilio)
-    twilio_url = await _serve(stack, twilio_app)
+    twilio_url = await stack.enter_async_context(serving_on(twilio_app, free_local_socket()))
 
     mailbox = start_mailbox()
     stack.callback(mailbox.stop)
     return Sandboxes(telegram_url, telegram, gate, twilio_url, twilio, mailbox, sms_creates)
-
-
-def _web_app(core: Core) -> web.Application:
-    app = core_web_app(core, _NoPaymentJobs(), [setup_twilio_routes])
-    app[TWILIO_AUTH_TOKEN] = TWILIO_TOKEN
-    return app
 
 
 class _NoPaymentJobs:
@@ -338,18 +282,6 @@ class _NoPaymentJobs:
 
     async def payment_event_received(self, payment_event_id: int) -> None:
         raise AssertionError("no payment webhooks in the delivery flow tests")
-
-
-async def _serve(stack: AsyncExitStack, app: web.Application, sock: socket.socket | None = None) -> str:
-    runner = web.AppRunner(app, shutdown_timeout=1.0)
-    await runner.setup()
-    stack.push_async_callback(runner.cleanup)
-    if sock is None:
-        site: web.BaseSite = web.TCPSite(runner, "127.0.0.1", 0)
-    else:
-        site = web.SockSite(runner, sock)
-    await site.start()
-    return f"http://127.0.0.1:{runner.addresses[0][1]}"
 
 
 def _forget_queues(broker_url: str, queue: str) -> None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -23,7 +21,6 @@ from typing import Any, TypeVar
 import aiohttp
 import dramatiq
 import pytest
-from aiohttp import web
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
@@ -34,24 +31,19 @@ from booking_core.holds.inventory import SqlInventory
 from booking_core.holds.store import Hold, HoldStore
 from booking_core.models import BookedSeat, Booking, Notification, Payment, PaymentEvent, Ticket
 from booking_core.payments.port import ProviderUnavailable
+from roles.endpoints import Endpoints, resolve_endpoints
 from roles.resources import Core, open_core, open_worker_context
 from roles.settings import MarqueeSettings
-from roles.web_role import core_web_app
+from roles.web_role import web_application
 from tests.conftest import service_url
 from tests.factories import ShowFixture, make_customer, make_show
-from tests.flows.worker_setup import (
-    TELEGRAM_TOKEN,
-    WEBHOOK_SECRET,
-    BrokerPlan,
-    WorkerResources,
-    in_process_worker,
-)
-from tests.support.settings import stand_settings
-from webhooks.payments import setup_payment_routes
-from webhooks.sandbox_checkout import setup_sandbox_checkout_routes
+from tests.flows.worker_setup import TELEGRAM_TOKEN, WEBHOOK_SECRET, BrokerPlan, payment_actors
+from tests.support.settings import settings_environment, stand_settings
+from tests.support.web import free_local_socket, local_url, serving_on
 from workers.context import WorkerContext
 from workers.jobs import DramatiqJobs
 from workers.payments import PAYMENT_ACTORS
+from workers.running import actors_in_background
 
 T = TypeVar("T")
 
@@ -79,6 +71,7 @@ class Flow:
     """The running system as a test drives it."""
 
     settings: MarqueeSettings
+    endpoints: Endpoints
     core: Core
     jobs: DramatiqJobs
     broker: dramatiq.Broker
@@ -249,14 +242,6 @@ def counter(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def free_local_socket() -> socket.socket:
-    """A listening-ready TCP socket on 127.0.0.1 with a port the OS picked (known before the app starts)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 # `open_flow` with a test's database, Redis and Telegram stand-in bound (the `open_test_flow` fixture): pass
 # the broker plan, and `worker=` or settings as `open_flow` takes them.
 FlowOpener = Callable[..., AbstractAsyncContextManager[Flow]]
@@ -274,68 +259,44 @@ async def open_flow(
 ) -> AsyncIterator[Flow]:
     """Start the web role's app on a real port, declare the actors, and run a worker unless told not to."""
     sock = free_local_socket()
-    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = stand_settings(
         database_url,
         **{
-            "PUBLIC_BASE_URL": base_url,
+            "PUBLIC_BASE_URL": local_url(sock),
             "REDIS_URL": redis_url,
             "SANDBOX_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+            "TELEGRAM_API_BASE_URL": telegram_api,
             **setting_overrides,
         },
     )
+    endpoints = resolve_endpoints(settings, redis_url, None)
     events = CollectingSink()
     broker = plan.build()
-    resources = WorkerResources(settings, telegram_api, events)
-    jobs = resources.declare(broker, plan.specs(PAYMENT_ACTORS))
-    async with open_core(settings, redis_url, events) as core, aiohttp.ClientSession() as http:
-        app = core_web_app(core, jobs, [setup_payment_routes, setup_sandbox_checkout_routes])
-        runner = web.AppRunner(app)
-        await runner.setup()
-        await web.SockSite(runner, sock).start()
+    actors, jobs = payment_actors(settings, broker, plan.specs(PAYMENT_ACTORS), events)
+    async with (
+        open_core(settings, redis_url, events) as core,
+        aiohttp.ClientSession() as http,
+        serving_on(web_application(core, endpoints, jobs, None), sock) as base_url,
+    ):
         show = await make_show(core.sessions)
-        flow = Flow(settings, core, jobs, broker, base_url, http, events, show)
-        try:
-            if worker:
-                async with in_process_worker(broker, resources):
-                    yield flow
-            else:
+        flow = Flow(settings, endpoints, core, jobs, broker, base_url, http, events, show)
+        if worker:
+            async with actors_in_background(broker, actors):
                 yield flow
-                broker.close()
-        finally:
-            await runner.cleanup()
+        else:
+            yield flow
+            broker.close()
 
 
 @asynccontextmanager
-async def periodic_context(flow: Flow, telegram_api: str) -> AsyncIterator[WorkerContext]:
+async def periodic_context(flow: Flow) -> AsyncIterator[WorkerContext]:
     """A worker context on the test's loop, for running the periodic passes as a worker process does."""
-    async with open_worker_context(
-        flow.core,
-        telegram_token=TELEGRAM_TOKEN,
-        telegram_api_base_url=telegram_api,
-        twilio_api_base_url=None,
-        smtp_url=flow.settings.SMTP_URL or "",
-    ) as ctx:
+    async with open_worker_context(flow.core, flow.endpoints) as ctx:
         ctx.jobs = flow.jobs
         yield ctx
 
 
-def subprocess_env(
-    settings: MarqueeSettings, plan: BrokerPlan, telegram_api: str, **extra: str
-) -> dict[str, str]:
+def subprocess_env(settings: MarqueeSettings, plan: BrokerPlan, **extra: str) -> dict[str, str]:
     """The environment of a worker subprocess: the flow's settings and broker plan."""
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=settings.DATABASE_URL,
-        REDIS_URL=settings.REDIS_URL or "",
-        PUBLIC_BASE_URL=settings.public_base_url,
-        PAYMENT_PROVIDER=settings.PAYMENT_PROVIDER or "",
-        SANDBOX_WEBHOOK_SECRET=settings.SANDBOX_WEBHOOK_SECRET,
-        HOLD_SECONDS=str(settings.HOLD_SECONDS),
-        SMTP_URL=settings.SMTP_URL or "",
-        FLOW_TELEGRAM_API=telegram_api,
-        **plan.env(),
-        **extra,
-    )
-    return env
+    return {**settings_environment(settings), **plan.env(), **extra}

@@ -30,7 +30,7 @@ async def web_flow(open_test_flow: FlowOpener, redis_broker: BrokerPlan) -> Asyn
 
 
 async def test_an_event_failing_every_pass_is_parked_counted_and_logged_once(
-    web_flow: Flow, telegram_api: str, caplog: pytest.LogCaptureFixture
+    web_flow: Flow, caplog: pytest.LogCaptureFixture
 ) -> None:
     flow = web_flow  # no worker: the test runs each pass's attempt itself
     # Given a late payment whose seats Redis cannot give back: the user's hold attempts are rate-limited
@@ -45,7 +45,7 @@ async def test_an_event_failing_every_pass_is_parked_counted_and_logged_once(
     )
     assert event_id is not None
 
-    async with periodic_context(flow, telegram_api) as ctx:
+    async with periodic_context(flow) as ctx:
         with caplog.at_level(logging.INFO):
             enqueued = []
             for _pass in range(PASSES + 3):

@@ -34,9 +34,9 @@ SEATS = 2
 
 
 @pytest.fixture
-async def periodic_ctx(flow: Flow, telegram_api: str) -> AsyncIterator[WorkerContext]:
+async def periodic_ctx(flow: Flow) -> AsyncIterator[WorkerContext]:
     """A worker context on the test's loop for the periodic passes."""
-    async with periodic_context(flow, telegram_api) as ctx:
+    async with periodic_context(flow) as ctx:
         yield ctx
 
 

@@ -18,8 +18,9 @@ from adapters.payments import stripe_signature
 from booking_core.database import create_engine, create_session_factory
 from booking_core.models import BookingStatus
 from booking_core.payments.port import PaymentEventKind
-from tests.flows.harness import Booked, BrokerPlan, Flow, FlowOpener, free_local_socket
+from tests.flows.harness import Booked, BrokerPlan, Flow, FlowOpener
 from tests.flows.worker_setup import WEBHOOK_SECRET
+from tests.support.web import free_local_socket, serving_on
 from webhooks.app import MAX_BODY_BYTES, create_web_app
 from webhooks.payments import setup_payment_routes
 from workers.jobs import DramatiqJobs
@@ -281,13 +282,8 @@ async def test_declining_on_the_sandbox_page_leaves_the_checkout_payable(flow: F
 
 async def _post_to(app: web.Application, flow: Flow, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
     """Serve `app` on a free port just for one signed sandbox webhook; its status and JSON answer."""
-    runner = web.AppRunner(app)
-    await runner.setup()
-    sock = free_local_socket()
-    await web.SockSite(runner, sock).start()
-    try:
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}/webhooks/payments/sandbox"
-        async with flow.http.post(url, data=body, headers=headers) as response:
-            return response.status, await response.json()
-    finally:
-        await runner.cleanup()
+    async with (
+        serving_on(app, free_local_socket()) as base_url,
+        flow.http.post(f"{base_url}/webhooks/payments/sandbox", data=body, headers=headers) as response,
+    ):
+        return response.status, await response.json()

@@ -19,6 +19,7 @@ from booking_core.holds.store import Hold
 from booking_core.models import BookingStatus, PaymentEvent, utc_now
 from booking_core.payments.inbox import unprocessed_payment_events
 from booking_core.payments.port import PaymentEventKind
+from tests.conftest import postgresql_only
 from tests.flows.finished_messages import FinishedMessages
 from tests.flows.harness import BrokerPlan, Flow, FlowOpener, outcomes, settled, wait_until
 from workers.jobs import PROCESS_PAYMENT_EVENT
@@ -58,6 +59,7 @@ async def test_paying_on_the_sandbox_page_confirms_the_booking(any_broker_flow: 
     assert refused == HoldRefused(HoldRefusalReason.SEAT_SOLD, (flow.show.seat_ids[0],))
 
 
+@postgresql_only
 async def test_the_same_completed_event_ten_times_at_once_makes_one_sale(any_broker_flow: Flow) -> None:
     flow = any_broker_flow
     finished = FinishedMessages()

@@ -83,13 +83,11 @@ async def test_a_stripe_payment_confirms_the_booking(flow: Flow, stripe_state: S
     assert payment.provider_payment_id == stripe_state.sessions[booked.checkout_id]["payment_intent"]
 
 
-async def test_a_lapsed_hold_expires_the_stripe_session(
-    flow: Flow, stripe_state: StripeSandboxState, telegram_api: str
-) -> None:
+async def test_a_lapsed_hold_expires_the_stripe_session(flow: Flow, stripe_state: StripeSandboxState) -> None:
     # Given a booking whose hold lapsed while its Stripe session is open
     booked = await flow.book_lapsed(4101, flow.show.seat_ids[:SEATS])
     # When the sweeper runs
-    async with periodic_context(flow, telegram_api) as ctx:
+    async with periodic_context(flow) as ctx:
         report = await sweep_once(ctx, flow.jobs, now=utc_now() + timedelta(seconds=31))
     assert report.checkouts_to_expire == 1
 

@@ -30,6 +30,7 @@ from tests.flows.harness import (
     subprocess_env,
     wait_until,
 )
+from tests.support.processes import stop_process
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -41,9 +42,7 @@ ONE_SALE = {"seats": 2, "tickets": 1, "notifications": 4}
 class WorkerProcess:
     """A `tests.flows.worker_process` subprocess and the files it reports through."""
 
-    def __init__(
-        self, flow: Flow, plan: BrokerPlan, telegram_api: str, folder: Path, name: str, stall: str | None
-    ):
+    def __init__(self, flow: Flow, plan: BrokerPlan, folder: Path, name: str, stall: str | None):
         self.calls = folder / "calls.log"
         self.ready = folder / f"{name}.ready"
         stall_marker = folder / "stalled.marker"
@@ -51,7 +50,6 @@ class WorkerProcess:
         env = subprocess_env(
             flow.settings,
             plan,
-            telegram_api,
             FLOW_CALLS_FILE=str(self.calls),
             FLOW_READY_FILE=str(self.ready),
             FLOW_STALL=stall or "",
@@ -99,13 +97,7 @@ class WorkerProcess:
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Send `sig` and wait for the process to end."""
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, sig, within=30)
         self.output.close()
 
 
@@ -126,12 +118,12 @@ async def flow(
     ("broker_kind", "stall"), [("redis", "after_confirming"), ("rabbitmq", "before_confirming")]
 )
 async def test_a_worker_killed_mid_job_still_ends_in_one_booking(
-    flow: tuple[Flow, BrokerPlan], telegram_api: str, tmp_path: Path, broker_kind: str, stall: str
+    flow: tuple[Flow, BrokerPlan], tmp_path: Path, broker_kind: str, stall: str
 ) -> None:
     web, plan = flow
     booked = await web.book(3001, web.show.seat_ids[:2])
     # Given two worker processes, the first to take the payment job stalling inside it
-    workers = [WorkerProcess(web, plan, telegram_api, tmp_path, name, stall) for name in ("a", "b")]
+    workers = [WorkerProcess(web, plan, tmp_path, name, stall) for name in ("a", "b")]
     try:
         await asyncio.gather(*(worker.wait_ready() for worker in workers))
         # When the customer pays and one worker takes the job and stalls in it

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from booking_core.events import CollectingSink
 from roles.settings import load_settings
-from tests.flows.worker_setup import BrokerPlan, WorkerResources
+from tests.flows.worker_setup import BrokerPlan, payment_actors
 from workers.context import WorkerContext
 from workers.jobs import PROCESS_PAYMENT_EVENT
 from workers.payments import PAYMENT_ACTORS, process_payment_event
@@ -66,7 +66,6 @@ def main() -> None:
     settings = load_settings()
     plan = BrokerPlan.from_env(env)
     broker = plan.build(heartbeat_timeout_ms=int(env["FLOW_HEARTBEAT_MS"]), maintenance_chance=1.0)
-    resources = WorkerResources(settings, env["FLOW_TELEGRAM_API"], CollectingSink())
     process = observed(
         Path(env["FLOW_CALLS_FILE"]), env.get("FLOW_STALL") or None, Path(env["FLOW_STALL_MARKER"])
     )
@@ -74,13 +73,13 @@ def main() -> None:
         dataclasses.replace(spec, fn=process) if spec.name == PROCESS_PAYMENT_EVENT else spec
         for spec in plan.specs(PAYMENT_ACTORS)
     ]
-    resources.declare(broker, specs)
+    actors, _jobs = payment_actors(settings, broker, specs, CollectingSink())
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with running_worker(broker, threads=2):
         Path(env["FLOW_READY_FILE"]).touch()
         stop.wait()
-        resources.close_on_worker_loop()
+        actors.close()
 
 
 if __name__ == "__main__":

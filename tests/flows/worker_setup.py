@@ -1,4 +1,4 @@
-"""Running the payment actors in tests: brokers of a test's own, and worker contexts on Dramatiq's loop.
+"""Running the payment actors in tests: brokers of a test's own, the actors declared as the worker role does.
 
 Kept apart from harness.py (no pytest, no web app) so a worker subprocess imports only what a worker
 process needs.
@@ -6,24 +6,21 @@ process needs.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import dramatiq
-from dramatiq.asyncio import get_event_loop_thread
 
-from booking_core.events import CollectingSink
+from booking_core.events import EventSink
+from roles.endpoints import resolve_endpoints
 from roles.settings import MarqueeSettings
-from tests.support.worker import open_worker_side
+from roles.worker_role import open_full_worker_context
 from workers.broker import HEARTBEAT_TIMEOUT_MS, MAINTENANCE_CHANCE, build_broker
-from workers.context import WorkerContext
 from workers.jobs import DramatiqJobs
 from workers.payments import PAYMENTS_QUEUE, PROVIDER_QUEUE
-from workers.registry import ActorSpec, lazy_context, register_actors
-from workers.running import running_worker
+from workers.registry import ActorSpec
+from workers.running import ActorContext
 
 WEBHOOK_SECRET = "whsec_flows_test"
 TELEGRAM_TOKEN = "123456:flows-test"
@@ -95,53 +92,16 @@ class BrokerPlan:
             connection.close()
 
 
-class WorkerResources:
-    """Opens a worker process's context on the actors' event loop, and closes it there."""
+def payment_actors(
+    settings: MarqueeSettings, broker: dramatiq.Broker, specs: Iterable[ActorSpec], events: EventSink | None
+) -> tuple[ActorContext, DramatiqJobs]:
+    """The payment actors (`specs`) on `broker`, their context opened as the worker role opens it.
 
-    def __init__(self, settings: MarqueeSettings, telegram_api: str, events: CollectingSink) -> None:
-        self.settings = settings
-        self.telegram_api = telegram_api
-        self.events = events
-        self.jobs: DramatiqJobs | None = None
-        self._stack: AsyncExitStack | None = None
-
-    async def open(self) -> WorkerContext:
-        """Open the core and the worker context (called once, by `lazy_context`, on the actors' loop)."""
-        stack = AsyncExitStack()
-        _core, context = await stack.enter_async_context(
-            open_worker_side(
-                self.settings,
-                self.events,
-                telegram_token=TELEGRAM_TOKEN,
-                telegram_api_base_url=self.telegram_api,
-            )
-        )
-        context.jobs = self.jobs
-        self._stack = stack
-        return context
-
-    def close_on_worker_loop(self) -> None:
-        """Close what `open` opened, on the loop it was opened on (blocking; call from a thread)."""
-        loop_thread = get_event_loop_thread()
-        if self._stack is not None and loop_thread is not None:
-            loop_thread.run_coroutine(self._stack.aclose())
-        self._stack = None
-
-    def declare(self, broker: dramatiq.Broker, specs: Iterable[ActorSpec]) -> DramatiqJobs:
-        """Declare the actors on `broker` with this context, and remember the jobs they make."""
-        self.jobs = DramatiqJobs(register_actors(broker, specs, lazy_context(self.open)))
-        return self.jobs
-
-
-@asynccontextmanager
-async def in_process_worker(
-    broker: dramatiq.Broker, resources: WorkerResources, threads: int = 4
-) -> AsyncIterator[None]:
-    """Consume the broker's queues in this process (threads), without blocking the test's loop."""
-    worker = running_worker(broker, threads=threads)
-    await asyncio.to_thread(worker.__enter__)
-    try:
-        yield
-    finally:
-        await asyncio.to_thread(resources.close_on_worker_loop)
-        await asyncio.to_thread(worker.__exit__, None, None, None)
+    The core's events go to `events`, or (None) to users over Telegram as in production.
+    """
+    endpoints = resolve_endpoints(settings, settings.REDIS_URL or "", None)
+    actors = ActorContext(
+        broker, specs, lambda: open_full_worker_context(settings, endpoints, broker, events=events)
+    )
+    assert actors.jobs is not None, "the payment actors are declared"
+    return actors, actors.jobs

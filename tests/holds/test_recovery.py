@@ -9,6 +9,7 @@ import contextlib
 import random
 import subprocess
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -28,18 +29,41 @@ from tests.holds.sales import sell_in_sql
 pytestmark = pytest.mark.on_a_redis_cluster_too
 
 
-async def churn(store: HoldStore, show_id: int, seats: list[int], stop: asyncio.Event, errors: list) -> int:
-    """Users holding random seats until told to stop; returns the attempts made."""
+# Hold attempts the churning users make around each fault (so each fault lands in the middle of traffic).
+ATTEMPTS_PER_STEP = 20
+
+
+@dataclass
+class Traffic:
+    """The churning users' hold attempts so far, with a condition notified at each one."""
+
+    attempts: int = 0
+    counted: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def count(self) -> None:
+        """One more attempt made."""
+        async with self.counted:
+            self.attempts += 1
+            self.counted.notify_all()
+
+    async def more(self, count: int = ATTEMPTS_PER_STEP) -> None:
+        """Until `count` more attempts have been made (within ten seconds)."""
+        target = self.attempts + count
+        async with asyncio.timeout(10), self.counted:
+            await self.counted.wait_for(lambda: self.attempts >= target)
+
+
+async def churn(
+    store: HoldStore, show_id: int, seats: list[int], stop: asyncio.Event, errors: list, traffic: Traffic
+) -> None:
+    """Users holding random seats until told to stop, each attempt counted in `traffic`."""
     rng = random.Random(5)
-    attempts = 0
     while not stop.is_set():
         try:
             await store.hold(show_id, rng.randint(1, 50), rng.sample(seats, 2))
         except Exception as exc:  # the test asserts there were none
             errors.append(exc)
-        attempts += 1
-        await asyncio.sleep(0)
-    return attempts
+        await traffic.count()
 
 
 async def test_script_flush_and_flushdb_mid_run(
@@ -49,23 +73,24 @@ async def test_script_flush_and_flushdb_mid_run(
     show = await make_show(sessions)
     sold = show.seat_ids[:5]
     await sell_in_sql(sessions, show.show_id, sold)
-    stop, errors = asyncio.Event(), list[Exception]()
+    stop, errors, traffic = asyncio.Event(), list[Exception](), Traffic()
     workers = [
-        asyncio.create_task(churn(store, show.show_id, show.seat_ids[5:], stop, errors)) for _ in range(3)
+        asyncio.create_task(churn(store, show.show_id, show.seat_ids[5:], stop, errors, traffic))
+        for _ in range(3)
     ]
-    # When Redis forgets its scripts, then its data, then both
-    await asyncio.sleep(0.2)
+    # When Redis forgets its scripts, then its data, then both, each while they keep holding
+    await traffic.more()
     await redis.script_flush()
-    await asyncio.sleep(0.2)
+    await traffic.more()
     await redis.flushdb()
-    await asyncio.sleep(0.2)
+    await traffic.more()
     await redis.script_flush()
     await redis.flushdb()
-    await asyncio.sleep(0.2)
+    await traffic.more()
     stop.set()
-    attempts = sum(await asyncio.gather(*workers))
+    await asyncio.gather(*workers)
     # Then nobody saw an error, and the sold seats are sold again, rebuilt from SQL
-    assert errors == [] and attempts > 50
+    assert errors == [] and traffic.attempts >= 4 * ATTEMPTS_PER_STEP
     assert await store.hold(show.show_id, 999, [sold[2]]) == HoldRefused(
         HoldRefusalReason.SEAT_SOLD, (sold[2],)
     )

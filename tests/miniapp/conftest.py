@@ -1,20 +1,3 @@
 """Fixtures of the Mini App tests: the whole system (bot, web app, sandbox Bot API) over test services."""
 
-from __future__ import annotations
-
-from collections.abc import AsyncIterator
-
-import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from roles.redis_server import RedisEndpoint
-from tests.bot.harness import BotWorld, open_world
-
-
-@pytest.fixture
-async def world(
-    engine: AsyncEngine, database_url: str, redis_endpoint: RedisEndpoint, redis: object
-) -> AsyncIterator[BotWorld]:
-    """The bot, the web app with the Mini App, and the sandbox, over an empty database and Redis."""
-    async with open_world(database_url, redis_endpoint.url) as running:
-        yield running
+from tests.bot.conftest import world  # noqa: F401 - the running system, as the bot tests have it

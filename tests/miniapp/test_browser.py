@@ -83,7 +83,7 @@ async def test_a_person_chooses_seats_on_the_whole_hall_and_gets_the_ticket(
     await fan.press(encode(Action.SHOW, show.show_id, 0), greeting, forge=True)
     await fan.wait_for_button(encode(Action.BEST, show.show_id, 2))
     chat_url = f"{world.telegram_url}/sandbox/telegram/chat#user={FAN}"
-    other = PageClient(world.http, world.base_url, show.show_id, OTHER)
+    other = PageClient(world.http, world.base_url, show.show_id, OTHER, token=world.application.bot.token)
     world.user(OTHER)
 
     async with playwright_api.async_playwright() as playwright:

@@ -68,9 +68,18 @@ class ChatUser:
         return f"{self.sandbox_url}{PREFIX}/{self.id}"
 
     async def create(self, first_name: str | None = None) -> None:
-        """Make the user known to the sandbox (the bot can write to them from now on)."""
+        """Make the user known to the sandbox (the bot can write to them from now on); their chat must be new.
+
+        The sandbox process serves a whole test session, so a chat id two tests (or two parameters of one
+        test) share would count the other's messages: such a reuse fails here, not as a duplicate later.
+        """
         async with self.http.post(self._base, json={"first_name": first_name or f"Fan{self.id}"}) as answer:
             assert answer.status == 200, await answer.text()
+        await self.refresh()
+        assert not self.messages, (
+            f"chat {self.id} already has {len(self.messages)} messages in this sandbox session:"
+            f" another test uses the same chat id\n{self.describe()}"
+        )
 
     async def say(self, text: str) -> None:
         """Send a text message."""

@@ -7,6 +7,7 @@ without them, failing in CI); servers a test stops on purpose are private ones i
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import shutil
 import time
@@ -20,7 +21,7 @@ import pytest
 
 from roles.migrate import upgrade_to_head
 from tests.conftest import IN_CI, service_url
-from tests.ops.deployment import Sandbox
+from tests.ops.deployment import Sandbox, Services
 from tests.ops.roles import START_WITHIN_SECONDS, role_environment, start_role
 from tests.ops.services import (
     PrivatePostgres,
@@ -35,6 +36,7 @@ from tests.ops.services import (
     rabbitmq_available,
     release_redis_db,
 )
+from tests.support.dropping import drop_later
 
 
 def _unavailable(what: str) -> None:
@@ -82,13 +84,13 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 @pytest.fixture
 async def shared_postgres() -> AsyncIterator[str]:
-    """A fresh, migrated database on TEST_POSTGRES_URL's server, dropped afterwards."""
+    """A fresh, migrated database on TEST_POSTGRES_URL's server, dropped afterwards (off the tests' path)."""
     url = await create_database(service_url("TEST_POSTGRES_URL", "PostgreSQL"))
     try:
         await asyncio.to_thread(upgrade_to_head, url)
         yield url
     finally:
-        await drop_database(url)
+        drop_later(functools.partial(drop_database, url))
 
 
 @pytest.fixture
@@ -104,7 +106,7 @@ async def ops_database(tmp_path: Path) -> AsyncIterator[str]:
         await asyncio.to_thread(upgrade_to_head, url)
         yield url
     finally:
-        await drop_database(url)
+        drop_later(functools.partial(drop_database, url))
 
 
 @pytest.fixture
@@ -126,8 +128,8 @@ def rabbitmq() -> Iterator[str]:
     url = create_vhost(server)
     try:
         yield url
-    finally:
-        delete_vhost(url)
+    finally:  # rabbitmqctl takes seconds: the vhost is deleted while the next tests run
+        drop_later(functools.partial(asyncio.to_thread, delete_vhost, url))
 
 
 @pytest.fixture
@@ -139,6 +141,12 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def services(shared_postgres: str, private_redis: PrivateRedis) -> Services:
+    """The roles' state on a fresh database and the test's own Redis, which is their broker too."""
+    return Services(shared_postgres, private_redis.url)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+import psutil
 
 from roles.settings import MarqueeSettings
 
@@ -93,6 +94,14 @@ class RoleProcess:
         if self.alive():
             self.process.send_signal(signal.SIGTERM)
 
+    def pause(self) -> None:
+        """SIGSTOP: the process holds what it has (connections, locks waited for) but takes no more work."""
+        psutil.Process(self.pid).suspend()
+
+    def resume(self) -> None:
+        """SIGCONT after `pause`."""
+        psutil.Process(self.pid).resume()
+
     def kill(self) -> None:
         """SIGKILL: a crash, nothing finishes."""
         self.process.kill()
@@ -110,6 +119,15 @@ class RoleProcess:
             ) from None
         assert code == 0, f"{self.name} exited with {code} after SIGTERM:\n{self.log()[-4000:]}"
         return time.monotonic() - started
+
+
+def owner_of(port: int, processes: Iterable[RoleProcess]) -> RoleProcess | None:
+    """The role process whose TCP connection uses local port `port`."""
+    for process in processes:
+        connections = psutil.Process(process.pid).net_connections(kind="tcp")
+        if any(connection.laddr and connection.laddr.port == port for connection in connections):
+            return process
+    return None
 
 
 def start_role(role: str, name: str, env: Mapping[str, str], folder: Path) -> RoleProcess:

@@ -77,6 +77,11 @@ class Shop:
             s == BookingStatus.CONFIRMED for s in statuses.values()
         )
 
+    async def payment_event_ids(self) -> list[int]:
+        """The stored payment events' ids, oldest first."""
+        async with self.core.sessions() as session:
+            return list(await session.scalars(select(PaymentEvent.id).order_by(PaymentEvent.id)))
+
     async def payment_event_count(self) -> int:
         """Stored payment events."""
         async with self.core.sessions() as session:

@@ -30,7 +30,7 @@ from tests.ops.shop import PAID, OpenBooking, Shop, open_shop
 
 pytestmark = pytest.mark.timeout(120)
 
-FIRST, SECOND = 840_001, 840_002
+FIRST, SECOND = 845_001, 845_002
 SETTLED_WITHIN = 30
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
 
 from roles.settings import MarqueeSettings, load_settings
@@ -18,3 +20,14 @@ def stand_settings(database_url: str, **values: Any) -> MarqueeSettings:
     """
     defaults = {"MODE": "demo", "PAYMENT_PROVIDER": "sandbox", "SMTP_URL": NO_SMTP}
     return load_settings(**{**defaults, "DATABASE_URL": database_url, **values})
+
+
+def settings_environment(settings: MarqueeSettings) -> dict[str, str]:
+    """This process's environment with `settings` in it: what a subprocess's load_settings() reads back."""
+    env = dict(os.environ)
+    for name, value in settings.model_dump(mode="json").items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value if isinstance(value, str) else json.dumps(value)
+    return env

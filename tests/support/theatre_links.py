@@ -8,7 +8,9 @@ the database link and by the cinema's box office (`database_link`). Both run on 
 
 from __future__ import annotations
 
+import functools
 import os
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ from sandbox.theatre_db.page import box_office_app
 from sandbox.theatre_db.schema import create_schema
 from sandbox.theatre_db.seed import seed_chain
 from tests.support.clocks import TheatreClock
+from tests.support.dropping import drop_later
 
 RIVAL_TOKEN = "rival-app-token"
 SERVER_FIXTURES = {"postgresql": "postgres_url", "mariadb": "mariadb_url"}  # (tests/conftest.py)
@@ -183,17 +186,18 @@ def database_server(request: pytest.FixtureRequest, engine: str) -> str | None:
 
 @asynccontextmanager
 async def empty_theatre_database(server_url: str | None, tmp_path: Path) -> AsyncIterator[str]:
-    """An empty database for a theatre: a SQLite file (no server), or one of this process on the server."""
+    """An empty database for a theatre: a SQLite file (no server), or one of this test's own on the server,
+    dropped while the next tests run (tests/support/dropping.py)."""
     if server_url is None:
         yield f"sqlite+aiosqlite:///{tmp_path / 'theatre.db'}"
         return
-    name = f"theatre_db_{os.getpid()}"
+    name = f"theatre_db_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     if make_url(server_url).get_backend_name() == "postgresql":
         drop, create = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
     else:
         drop, create = f"DROP DATABASE IF EXISTS `{name}`", f"CREATE DATABASE `{name}`"
-    await on_server(server_url, drop, create)
+    await on_server(server_url, create)
     try:
         yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
-        await on_server(server_url, drop)
+        drop_later(functools.partial(on_server, server_url, drop))

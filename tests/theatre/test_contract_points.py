@@ -62,11 +62,12 @@ async def test_a_reused_key_with_another_body_is_422_even_while_the_first_reques
     sandbox: TheatreSandbox, http: aiohttp.ClientSession, show_id: str
 ) -> None:
     path, same = f"/v1/shows/{show_id}/locks", key()
-    sandbox.faults.slow_next, sandbox.faults.slow_seconds = 1, 1.0
+    sandbox.faults.slow_next, sandbox.faults.slow_seconds = 1, 3.0
     first = asyncio.create_task(
         post(http, path, b'{"seats": ["D2"], "ttl_seconds": 60, "reference": "r"}', same)
     )
-    await asyncio.sleep(0.3)  # the first request is now holding its key
+    # ... until the first request has done its work and holds its key for the next three seconds
+    await asyncio.wait_for(sandbox.faults.slowed.wait(), timeout=10)
     running_same = await post(http, path, b'{"seats": ["D2"], "ttl_seconds": 60, "reference": "r"}', same)
     running_other = await post(http, path, b'{"seats": ["D3"], "ttl_seconds": 60, "reference": "r"}', same)
     assert running_same[0] == 409 and running_same[1]["error"]["code"] == "request_in_progress"

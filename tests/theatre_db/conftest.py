@@ -1,6 +1,7 @@
 """Theatre DB v1 databases on real engines (SQLite, PostgreSQL, MariaDB), seeded with the sandbox chain.
 
-Each test gets a fresh database of its own process (named with the pid) made with the shipped scripts.
+Each test gets a fresh database of its own (named with the pid and a random part) made with the shipped
+scripts, dropped while the next tests run (tests/support/dropping.py).
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ sandbox theatre over real HTTP); the only thing a test moves by hand is the thea
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,7 +18,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from adapters.theatre.http import HttpTheatreSystem
-from booking_core.bookings.checkout import CheckoutStarted
 from booking_core.bookings.confirmation import ConfirmationResult
 from booking_core.bookings.customers import get_or_create_customer
 from booking_core.bookings.theatre_commits import RetryReport
@@ -30,11 +28,12 @@ from booking_core.holds.store import Hold, HoldStore
 from booking_core.holds.theatre_holds import TheatreHolds
 from booking_core.models import Booking, BookingLine, Show, TheatreCommit, Ticket
 from booking_core.models import PaymentEvent as PaymentEventRow
-from booking_core.payments.port import PaymentEvent, PaymentEventKind
+from booking_core.payments.port import PaymentEvent
 from roles.resources import Core, open_core
 from sandbox.theatre import SANDBOX_TOKEN, TheatreSandbox
 from tests.support.clocks import TheatreClock
 from tests.support.database import fresh_schema
+from tests.support.sales import provider_event, recorded_checkout
 from tests.support.settings import stand_settings
 from workers.theatre import finish_paid_unconfirmed, sync_theatres
 
@@ -124,11 +123,7 @@ class Stand:
 
     async def check_out(self, hold: Hold) -> Checkout:
         """Start paying for a hold, with a provider checkout recorded."""
-        started = await self.core.bookings.start_checkout(hold)
-        assert isinstance(started, CheckoutStarted), started
-        checkout_id = f"cs_test_{started.booking_id}_{secrets.token_hex(4)}"
-        url = f"http://127.0.0.1/pay/{checkout_id}"
-        await self.core.bookings.record_checkout(started.booking_id, PROVIDER, checkout_id, url)
+        started, checkout_id = await recorded_checkout(self.core.bookings, hold, PROVIDER)
         return Checkout(started.booking_id, checkout_id, started.amount_minor, hold)
 
     async def buy(self, show_id: int, user_id: int, *labels: str) -> Checkout:
@@ -139,16 +134,12 @@ class Stand:
 
     def payment(self, checkout: Checkout, event_id: str | None = None) -> PaymentEvent:
         """The provider's event: the checkout was paid in full."""
-        return PaymentEvent(
+        return provider_event(
+            checkout.checkout_id,
+            checkout.booking_id,
+            checkout.amount_minor,
             provider=PROVIDER,
-            event_id=event_id or f"evt_{secrets.token_hex(6)}",
-            kind=PaymentEventKind.COMPLETED,
-            checkout_id=checkout.checkout_id,
-            booking_id=checkout.booking_id,
-            amount_minor=checkout.amount_minor,
-            currency="eur",
-            payment_id=f"pi_{checkout.checkout_id}",
-            raw=b"{}",
+            event_id=event_id,
         )
 
     async def record(self, event: PaymentEvent) -> None:

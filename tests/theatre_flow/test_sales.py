@@ -11,6 +11,7 @@ from booking_core.bookings.errors import CancelRefusal, CancelRefused
 from booking_core.events import BookingConfirmed, RefundStarted
 from booking_core.holds.seat_map import SeatState
 from booking_core.models import BookingStatus, utc_now
+from tests.conftest import postgresql_only
 from tests.theatre_flow.stand import Stand
 
 
@@ -78,29 +79,39 @@ async def test_a_lock_that_lapsed_is_refunded_when_its_seats_went_to_the_box_off
     assert await stand.holds.current_hold(show_id, 11) is None
 
 
-async def test_a_duplicated_commit_yields_one_ticket(stand: Stand) -> None:
+@postgresql_only
+async def test_the_same_payment_event_twice_at_once_yields_one_ticket(stand: Stand) -> None:
     show_id, theatre_show = await stand.show()
-    # The same payment event delivered twice at once
+    # Given a booking and its payment event, delivered twice at once
     checkout = await stand.buy(show_id, 12, "D1", "D2")
     event = stand.payment(checkout, "evt_twice")
     await stand.record(event)
     results = await asyncio.gather(*(stand.core.bookings.confirm_payment(event) for _ in range(2)))
+    # Then one delivery confirms it (the booking's row lock keeps the other waiting) and one ticket exists
     outcomes = sorted(result.outcome for result in results)
     assert ConfirmationOutcome.CONFIRMED in outcomes and len(set(outcomes)) == 2
-    # and a commit whose answer is lost on the way, so the adapter sends it again with the same key
-    other = await stand.buy(show_id, 13, "D5")
-    stand.sandbox.faults.lose_next = 1
-    assert (await stand.pay(other)).outcome == ConfirmationOutcome.CONFIRMED
-    # One ticket each, at the theatre and with us
     at_theatre = await stand.marquee_tickets_at_theatre(theatre_show)
-    assert sorted(at_theatre.values()) == [("D1", "D2"), ("D5",)]
+    assert sorted(at_theatre.values()) == [("D1", "D2")]
     assert await stand.our_tickets(show_id) == at_theatre
 
 
-async def test_a_paid_booking_waits_while_the_theatre_is_down_and_completes_once_when_it_returns(
-    stand: Stand,
-) -> None:
-    # Given a booking paid while its theatre is down
+async def test_a_commit_whose_answer_was_lost_is_sent_again_and_yields_one_ticket(stand: Stand) -> None:
+    show_id, theatre_show = await stand.show()
+    # Given a commit whose answer is lost on the way, so the adapter sends it again with the same key
+    checkout = await stand.buy(show_id, 13, "D5")
+    stand.sandbox.faults.lose_next = 1
+    assert (await stand.pay(checkout)).outcome == ConfirmationOutcome.CONFIRMED
+    # Then there is one ticket, at the theatre and with us
+    at_theatre = await stand.marquee_tickets_at_theatre(theatre_show)
+    assert sorted(at_theatre.values()) == [("D5",)]
+    assert await stand.our_tickets(show_id) == at_theatre
+
+
+async def paid_while_the_theatre_was_down(stand: Stand) -> tuple[int, str, int]:
+    """A booking paid while its theatre was down, still waiting after a retry, the theatre back now.
+
+    Its show id, the theatre's show id and the booking id.
+    """
     show_id, theatre_show = await stand.show()
     checkout = await stand.buy(show_id, 14, "G1", "G2")
     await stand.sandbox.stop()
@@ -110,24 +121,47 @@ async def test_a_paid_booking_waits_while_the_theatre_is_down_and_completes_once
     # the worker keeps trying, and it keeps waiting
     assert (await stand.finish(utc_now() + timedelta(minutes=1))).waiting == 1
     assert (await stand.booking(checkout.booking_id)).status == BookingStatus.PAID_UNCONFIRMED
-
-    # When the theatre returns, two workers at once finish it: exactly once
     await stand.sandbox.start()
     await stand.wait_for_breaker()
-    later = utc_now() + timedelta(minutes=2)
-    reports = await asyncio.gather(stand.finish(later), stand.finish(later))
-    assert sum(report.confirmed for report in reports) == 1
+    return show_id, theatre_show, checkout.booking_id
 
-    booking = await stand.booking(checkout.booking_id)
+
+async def assert_completed_once(stand: Stand, show_id: int, theatre_show: str, booking_id: int) -> None:
+    """The booking is confirmed with one ticket, here and at the theatre, the customer told once."""
+    booking = await stand.booking(booking_id)
     assert booking.status == BookingStatus.CONFIRMED and booking.ticket is not None
     assert await stand.marquee_tickets_at_theatre(theatre_show) == {
         booking.ticket.theatre_ticket_id: ("G1", "G2")
     }
     assert await stand.our_tickets(show_id) == {booking.ticket.theatre_ticket_id: ("G1", "G2")}
     confirmed = [e for e in stand.sink.events if isinstance(e, BookingConfirmed)]
-    assert [e.booking_id for e in confirmed] == [checkout.booking_id]
+    assert [e.booking_id for e in confirmed] == [booking_id]
     assert await stand.waiting_for_theatre() == 0
+
+
+async def test_a_paid_booking_waits_while_the_theatre_is_down_and_completes_once_when_it_returns(
+    stand: Stand,
+) -> None:
+    # Given a booking paid while its theatre was down, and the theatre back
+    show_id, theatre_show, booking_id = await paid_while_the_theatre_was_down(stand)
+    # When the worker's next pass runs, and another after it
+    later = utc_now() + timedelta(minutes=2)
+    assert (await stand.finish(later)).confirmed == 1
     assert (await stand.finish(later + timedelta(minutes=5))).confirmed == 0
+    # Then the sale is completed exactly once
+    await assert_completed_once(stand, show_id, theatre_show, booking_id)
+
+
+@postgresql_only
+async def test_two_workers_finishing_a_paid_booking_at_once_complete_it_once(stand: Stand) -> None:
+    # Given a booking paid while its theatre was down, and the theatre back
+    show_id, theatre_show, booking_id = await paid_while_the_theatre_was_down(stand)
+    # When two workers run their pass at once (SKIP LOCKED gives the booking to one of them)
+    later = utc_now() + timedelta(minutes=2)
+    reports = await asyncio.gather(stand.finish(later), stand.finish(later))
+    # Then the sale is completed exactly once
+    assert sum(report.confirmed for report in reports) == 1
+    await assert_completed_once(stand, show_id, theatre_show, booking_id)
 
 
 async def test_a_sale_the_theatre_never_confirms_is_refunded_after_the_deadline_and_undone_there(

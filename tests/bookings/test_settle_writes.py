@@ -1,0 +1,81 @@
+"""What the settling transaction writes, and how many statements it takes to write it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from booking_core.bookings.confirmation import ConfirmationOutcome, ConfirmationResult
+from booking_core.database import SessionFactory
+from booking_core.events import CollectingSink
+from booking_core.holds.store import HoldStore
+from booking_core.models import BookedSeat, BookingStatus, Ticket
+from tests.bookings.flow import booking_row, buy_until_checkout, confirm, payment, sold_seats, store_event
+from tests.factories import make_show
+
+# A plain sale: the three reads before the transaction, its locked load of the booking with its
+# customer, the payment, the refund check, the show, the booked seats, the ticket, the outbox rows
+# (ticket and reminder), the payment, the booking and the event's outcome, plus SQLite's BEGINs.
+MOST_STATEMENTS_PER_SALE = 16
+
+
+@contextmanager
+def statements_of(engine: AsyncEngine) -> Iterator[list[str]]:
+    """Every SQL statement the engine sends while the block runs."""
+    sent: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", note)
+
+
+async def test_a_sale_is_settled_in_few_statements_and_without_savepoints(
+    engine: AsyncEngine, sessions: SessionFactory, holds: HoldStore, sink: CollectingSink
+) -> None:
+    # Given a booking paid for
+    show = await make_show(sessions)
+    checkout = await buy_until_checkout(sessions, holds, show.show_id, 3300, show.seat_ids[:2])
+    paid = payment(checkout)
+    await store_event(sessions, paid)
+
+    # When it is confirmed
+    with statements_of(engine) as sent:
+        result = await confirm(sessions, holds, sink, paid)
+
+    # Then it is a sale, written without a savepoint and in no more statements than it needs
+    assert result == ConfirmationResult(ConfirmationOutcome.CONFIRMED, checkout.booking_id)
+    assert not [statement for statement in sent if "SAVEPOINT" in statement]
+    assert len(sent) <= MOST_STATEMENTS_PER_SALE, "\n".join(sent)
+
+
+async def test_a_sale_that_finds_one_of_its_seats_sold_writes_nothing_of_itself(
+    sessions: SessionFactory, holds: HoldStore, sink: CollectingSink
+) -> None:
+    # Given a booking of two seats on a live hold, and one of the seats sold in SQL behind Redis's back
+    # (a sale Redis lost), to another booking
+    show = await make_show(sessions)
+    first, second = show.seat_ids[:2]
+    buyer = await buy_until_checkout(sessions, holds, show.show_id, 3310, [first, second])
+    other = await buy_until_checkout(sessions, holds, show.show_id, 3311, [show.seat_ids[5]])
+    async with sessions() as session, session.begin():
+        session.add(BookedSeat(show_id=show.show_id, seat_id=second, booking_id=other.booking_id))
+
+    # When the buyer's payment arrives
+    result = await confirm(sessions, holds, sink, payment(buyer))
+
+    # Then the payment goes back, and neither seat is sold to the buyer (the free one stays free)
+    assert result.outcome == ConfirmationOutcome.REFUND_PENDING
+    assert result.reason == "seats sold to someone else"
+    assert await sold_seats(sessions, show.show_id) == {second: [other.booking_id]}
+    assert (await booking_row(sessions, buyer.booking_id)).status == BookingStatus.REFUND_PENDING
+    async with sessions() as session:
+        assert await session.scalar(select(Ticket.id).where(Ticket.booking_id == buyer.booking_id)) is None
