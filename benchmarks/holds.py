@@ -47,7 +47,7 @@ import redis.asyncio as aioredis
 
 from benchmarks._load import p99, run_clients
 from booking_core.events import CollectingSink
-from booking_core.holds.best_seats import LayoutSeat
+from booking_core.hall_layout import HallLayout, LayoutRow, LayoutSeat
 from booking_core.holds.store import Hold, HoldStore, ShowInventory
 from booking_core.redis_keys import ShowKeys
 from booking_core.redis_url import async_client
@@ -69,17 +69,23 @@ class BenchInventory:
 
     def __init__(self) -> None:
         width = SEATS_PER_ROW
-        self.rows = [[LayoutSeat(row * width + n + 1, n + 1) for n in range(width)] for row in range(ROWS)]
+        rows = []
+        for row in range(ROWS):
+            label = chr(ord("A") + row)
+            numbers = range(1, width + 1)
+            seats = tuple(LayoutSeat(row * width + n, f"{label}{n}", n, n, "standard") for n in numbers)
+            rows.append(LayoutRow(row, label, seats))
+        self.hall = HallLayout(hall_id=1, hall_name="bench", rows=tuple(rows))
         self.starts_at = datetime.now(UTC) + timedelta(days=1)
 
     async def inventory(self, show_id: int) -> ShowInventory:
         """Every seat of the hall."""
-        seats = frozenset(seat.seat_id for row in self.rows for seat in row)
+        seats = frozenset(seat.id for row in self.hall.rows for seat in row.seats)
         return ShowInventory(seats, frozenset(), self.starts_at, True)
 
-    async def layout(self, show_id: int) -> list[list[LayoutSeat]]:
-        """The hall's rows."""
-        return self.rows
+    async def layout(self, show_id: int) -> HallLayout:
+        """The hall."""
+        return self.hall
 
 
 def seat_choices(seed: int, count: int) -> list[list[int]]:

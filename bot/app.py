@@ -38,6 +38,8 @@ from bot.handlers import (
 from bot.memory.reminders import HoldReminders
 from bot.memory.username import remember_username
 from bot.notifications import TelegramNotifier
+from bot.seat_map.halls import HallCache
+from bot.seat_map.screen import show_hall
 from bot.settings import BotSettings
 from bot.views.help import COMMANDS
 
@@ -75,7 +77,9 @@ def build_application(
         .post_stop(_post_stop)
         .build()
     )
-    install_services(application, BotServices(core, notifier, HoldReminders(core.redis, core.holds)))
+    reminders = HoldReminders(core.redis, core.holds)
+    halls = HallCache(core.catalogue, show_hall)
+    install_services(application, BotServices(core, notifier, reminders, halls))
     register_handlers(application)
     return application
 

@@ -20,6 +20,8 @@ from bot.settings import BotSettings
 if TYPE_CHECKING:
     from bot.memory.reminders import HoldReminders
     from bot.notifications import TelegramNotifier
+    from bot.seat_map.halls import HallCache
+    from bot.seat_map.screen import ShowHall
 
 # The context every handler receives (python-telegram-bot's default types).
 BotContext = ContextTypes.DEFAULT_TYPE
@@ -36,6 +38,8 @@ class BotServices:
     core: BookingCore
     notifier: TelegramNotifier
     reminders: HoldReminders
+    # Shows' halls with their blocks, each read from the catalogue at most once every few seconds.
+    halls: HallCache[ShowHall]
     # Seat-map redraws at once: in a rush the presses' answers (the outcomes) get the CPU first.
     redraws: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(REDRAWS_AT_ONCE))
 

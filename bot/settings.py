@@ -22,6 +22,10 @@ class TelegramSettings(BaseSettings):
     TELEGRAM_API_BASE_URL: str | None = None
     TELEGRAM_WEBHOOK_URL: str | None = None
     TELEGRAM_WEBHOOK_SECRET: str | None = None
+    # Ticket deliveries ask for Telegram's paid broadcast allowance (allow_paid_broadcast: up to 1,000
+    # messages a second, each message beyond the free 30 a second paid in Telegram Stars from the bot's
+    # balance). Off: tickets go out within the free budget.
+    TELEGRAM_ALLOW_PAID_BROADCAST: bool = False
 
     @field_validator("TELEGRAM_WEBHOOK_SECRET")
     @classmethod

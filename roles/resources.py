@@ -133,6 +133,7 @@ async def open_worker_context(
                 sms=sms,
                 mail=SmtpMailSender(endpoints.smtp_url),
                 broker=broker,
+                telegram_paid_broadcast=core.settings.TELEGRAM_ALLOW_PAID_BROADCAST,
             )
         finally:
             await sms.close()

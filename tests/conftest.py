@@ -84,6 +84,15 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisEndp
 
 
 @pytest.fixture
+async def private_redis_endpoint(tmp_path: Path) -> AsyncIterator[RedisEndpoint]:
+    """A Redis server of the test's own (embedded), so INFO commandstats counts this test's commands
+    alone: on a shared server it also counts every other test process's (round-trip counts use it)."""
+    endpoint = await asyncio.to_thread(open_redis, None, tmp_path / "private-redis")
+    yield endpoint
+    endpoint.stop()
+
+
+@pytest.fixture
 async def redis(redis_endpoint: RedisEndpoint) -> AsyncIterator[aioredis.Redis]:
     """An empty Redis database for one test."""
     client = redis_endpoint.client()

@@ -40,6 +40,8 @@ class WorkerContext:
     # Lets an actor enqueue follow-up work (a refund after a payment that cannot stand); the role sets it
     # once the actors are declared. Without it, the periodic passes pick that work up a little later.
     jobs: DramatiqJobs | None = None
+    # TELEGRAM_ALLOW_PAID_BROADCAST: tickets go out with Telegram's paid broadcast allowance.
+    telegram_paid_broadcast: bool = False
 
 
 # The role supplies this: it opens the context on first use, on the loop the actors run on.

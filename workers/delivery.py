@@ -309,7 +309,8 @@ async def _take_send_lock(redis: aioredis.Redis, notification_id: int, token: st
 
 
 async def _telegram_ticket(ctx: WorkerContext, row: DueNotification, view: TicketView) -> str:
-    return await send_ticket(ctx.telegram, ctx.redis, int(row.destination), view)
+    paid = ctx.telegram_paid_broadcast
+    return await send_ticket(ctx.telegram, ctx.redis, int(row.destination), view, paid_broadcast=paid)
 
 
 async def _telegram_reminder(ctx: WorkerContext, row: DueNotification, view: TicketView) -> str:

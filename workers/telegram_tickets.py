@@ -21,7 +21,7 @@ from booking_core.models import utc_now
 from booking_core.tickets.content import TicketView, format_show_time, qr_png
 from booking_core.tickets.senders import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from bot.views.tickets import telegram_caption
-from workers.telegram_pacing import DEFAULT_PACE, TelegramPace, wait_before_sending
+from workers.telegram_pacing import DEFAULT_PACE, PAID_BROADCAST_PACE, TelegramPace, wait_before_sending
 
 MY_TICKETS_CALLBACK = "v1:mytickets"
 MY_TICKETS_LABEL = "🎟 My tickets"
@@ -70,10 +70,15 @@ async def send_ticket(
     redis: aioredis.Redis,
     chat_id: int,
     view: TicketView,
-    pace: TelegramPace = DEFAULT_PACE,
+    *,
+    paid_broadcast: bool = False,
 ) -> str:
-    """Send the QR code as a photo with the ticket as its caption; returns the message id."""
-    await _take_turn(redis, chat_id, pace)
+    """Send the QR code as a photo with the ticket as its caption; returns the message id.
+
+    `paid_broadcast` (TELEGRAM_ALLOW_PAID_BROADCAST): asked with Telegram's allow_paid_broadcast and
+    paced at its higher overall rate (PAID_BROADCAST_PACE); each chat is paced as always.
+    """
+    await _take_turn(redis, chat_id, PAID_BROADCAST_PACE if paid_broadcast else DEFAULT_PACE)
     try:
         message = await bot.send_photo(
             chat_id,
@@ -81,6 +86,7 @@ async def send_ticket(
             caption=telegram_caption(view),
             parse_mode=ParseMode.HTML,
             reply_markup=my_tickets_keyboard(),
+            allow_paid_broadcast=paid_broadcast or None,
         )
     except TelegramError as exc:
         raise delivery_error(exc) from exc

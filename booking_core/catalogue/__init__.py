@@ -10,9 +10,6 @@ from booking_core.catalogue.views import (
     CinemaInfo,
     CinemaSchedule,
     CityInfo,
-    HallLayout,
-    LayoutRow,
-    LayoutSeat,
     MovieInfo,
     NearestCity,
     SeatPrice,
@@ -20,6 +17,7 @@ from booking_core.catalogue.views import (
     ShowDetails,
     ShowTime,
 )
+from booking_core.hall_layout import HallLayout, LayoutRow, LayoutSeat
 
 __all__ = [
     "Catalogue",

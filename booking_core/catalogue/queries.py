@@ -24,9 +24,6 @@ from booking_core.catalogue.views import (
     CinemaInfo,
     CinemaSchedule,
     CityInfo,
-    HallLayout,
-    LayoutRow,
-    LayoutSeat,
     MovieInfo,
     NearestCity,
     SeatPrice,
@@ -35,7 +32,8 @@ from booking_core.catalogue.views import (
     ShowTime,
 )
 from booking_core.database import SessionFactory
-from booking_core.models import Cinema, City, Hall, Movie, Seat, Show, ShowPrice
+from booking_core.hall_layout import HallLayout, load_hall_layout
+from booking_core.models import Cinema, City, Hall, Movie, Show, ShowPrice
 
 
 @dataclass(frozen=True)
@@ -223,29 +221,12 @@ class CatalogueQueries:
 
     async def _load_layout(self, hall_id: int) -> HallLayout | None:
         async with self._sessions() as session:
-            hall = await session.get(Hall, hall_id)
-            if hall is None:
-                return None
-            seats = await session.scalars(
-                select(Seat).where(Seat.hall_id == hall_id).order_by(Seat.row_index, Seat.column)
-            )
-            rows = []
-            for row_index, group in groupby(seats, _row_index):
-                row_seats = list(group)
-                layout_seats = tuple(
-                    LayoutSeat(s.id, s.label, s.number, s.column, s.category) for s in row_seats
-                )
-                rows.append(LayoutRow(row_index, row_seats[0].row_label, layout_seats))
-            return HallLayout(hall_id=hall.id, hall_name=hall.name, rows=tuple(rows))
+            return await load_hall_layout(session, hall_id)
 
 
 def _require_aware(now: datetime) -> None:
     if now.tzinfo is None:
         raise ValueError("naive datetime: pass an aware time")
-
-
-def _row_index(seat: Seat) -> int:
-    return seat.row_index
 
 
 def _city_info(city: City) -> CityInfo:

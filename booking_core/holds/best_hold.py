@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from booking_core.holds.best_seats import WHEELCHAIR, HallLayout, ranked_blocks
+from booking_core.hall_layout import HallLayout
+from booking_core.holds.best_seats import WHEELCHAIR, ranked_blocks
 from booking_core.holds.seat_map import SeatMap, SeatState
 from booking_core.redis_keys import ShowKeys
 
@@ -24,22 +25,17 @@ def ranking_key(show_id: int, count: int) -> str:
     return ShowKeys(show_id).key(f"ranking:{count}")
 
 
+@lru_cache(maxsize=CACHED_RANKINGS)
 def ranking_payload(layout: HallLayout, count: int) -> str:
     """The ranking as best.lua loads it: entries "s1,s2|l1,l2|r1,r2" separated by spaces."""
-    frozen = tuple(tuple(row) for row in layout)
-    return _payload(frozen, count)
-
-
-def _csv(seat_ids: tuple[int, ...]) -> str:
-    return ",".join(str(seat) for seat in seat_ids)
-
-
-@lru_cache(maxsize=CACHED_RANKINGS)
-def _payload(layout: HallLayout, count: int) -> str:
     return " ".join(
         f"{_csv(block.seat_ids)}|{_csv(block.left)}|{_csv(block.right)}"
         for block in ranked_blocks(layout, count)
     )
+
+
+def _csv(seat_ids: tuple[int, ...]) -> str:
+    return ",".join(str(seat) for seat in seat_ids)
 
 
 @dataclass(frozen=True)
@@ -64,9 +60,9 @@ def no_block_free(layout: HallLayout, seat_map: SeatMap, count: int) -> NoBlockF
     """Why a "best `count`" press found no block (NO_SEATS_TOGETHER), from the map it answered with."""
     free = sum(
         1
-        for row in layout
-        for seat in row
-        if seat.category != WHEELCHAIR and seat_map.states.get(seat.seat_id) == SeatState.FREE
+        for row in layout.rows
+        for seat in row.seats
+        if seat.category != WHEELCHAIR and seat_map.states.get(seat.id) == SeatState.FREE
     )
     mine = len(seat_map.your_hold.seat_ids) if seat_map.your_hold else 0
     return NoBlockFree(count, free + mine, holding=seat_map.your_hold is not None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from booking_core.database import SessionFactory
-from booking_core.holds.best_seats import HallLayout, LayoutSeat
+from booking_core.hall_layout import HallLayout, load_hall_layout
 from booking_core.holds.types import ShowInventory
 from booking_core.models import BookedSeat, Seat, Show
 
@@ -44,17 +44,9 @@ class SqlInventory:
             return cached
         async with self._sessions() as session:
             hall_id = await session.scalar(select(Show.hall_id).where(Show.id == show_id))
-            if hall_id is None:
-                return None
-            seats = await session.execute(
-                select(Seat.row_index, Seat.id, Seat.column, Seat.category)
-                .where(Seat.hall_id == hall_id)
-                .order_by(Seat.row_index, Seat.column)
-            )
-            rows: dict[int, list[LayoutSeat]] = {}
-            for row_index, seat_id, column, category in seats:
-                rows.setdefault(row_index, []).append(LayoutSeat(seat_id, column, category))
-        layout = tuple(tuple(rows[index]) for index in sorted(rows))
+            layout = None if hall_id is None else await load_hall_layout(session, hall_id)
+        if layout is None:
+            return None
         if len(self._layouts) >= LAYOUT_CACHE_SIZE:
             self._layouts.pop(next(iter(self._layouts)))
         self._layouts[show_id] = layout

@@ -49,6 +49,13 @@ class SeatMap:
         """Seats that cannot be picked by anyone but their holder (for best-seat and stranding checks)."""
         return frozenset(seat for seat, state in self.states.items() if state != SeatState.FREE)
 
+    @property
+    def taken_by_others(self) -> frozenset[int]:
+        """Seats the user cannot have: everything not free, except their own."""
+        return frozenset(
+            seat for seat, state in self.states.items() if state not in (SeatState.FREE, SeatState.YOURS)
+        )
+
 
 @dataclass(frozen=True)
 class HoldOutcome:

@@ -26,7 +26,6 @@ import redis.asyncio as aioredis
 
 from booking_core.events import EventSink
 from booking_core.holds.best_hold import ranking_key, ranking_payload
-from booking_core.holds.best_seats import best_seats, stranded_seats
 from booking_core.holds.due_index import DueIndex
 from booking_core.holds.errors import HoldRefusalReason, HoldRefused
 from booking_core.holds.sale_queue import SaleQueue
@@ -126,14 +125,44 @@ class HoldStore:
         time; when the theatre refuses (or does not answer) the hold is undone and the refusal names the
         seats that went elsewhere.
         """
-        seats = sorted({int(seat) for seat in seat_ids})
-        if not seats:
-            raise ValueError("hold needs at least one seat; use release() to give seats up")
+        seats = _selection(seat_ids)
         connected = await self._connected(show_id)
         result = await self._hold_in_redis(show_id, user_id, seats, paid=paid)
         if connected is None or isinstance(result, HoldRefused):
             return result
         return await self._lock_at_theatre(connected, result)
+
+    async def choose(self, show_id: int, user_id: int, seat_ids: Sequence[int]) -> HoldOutcome:
+        """Hold exactly these seats (the user's whole selection, all or nothing, as `hold`), answered with
+        the seat map as the user sees it afterwards, read in the same script call: a Mini App tap is one
+        round trip. An empty selection lets the user's seats go: a hold is released, a waitlist offer
+        declined (its seats pass to the next waiter); the outcome's result is then None.
+
+        At a connected cinema the steps go through `hold`, `release` and the waitlist's `decline` (the
+        theatre's locks follow) and the map is read after them.
+        """
+        seats = sorted({int(seat) for seat in seat_ids})
+        if await self._connected(show_id) is not None:
+            return HoldOutcome(
+                await self._choose_with_theatre(show_id, user_id, seats),
+                await self.seat_map(show_id, user_id),
+            )
+        token, now_ms, reply = await self._run_hold("choose", show_id, user_id, seats)
+        if "released" in reply:
+            return await self._released(show_id, user_id, reply)
+        return await self._outcome(show_id, user_id, token, seats, reply, now_ms)
+
+    async def _choose_with_theatre(
+        self, show_id: int, user_id: int, seats: list[int]
+    ) -> Hold | HoldRefused | None:
+        if seats:
+            return await self.hold(show_id, user_id, seats)
+        current = await self.current_hold(show_id, user_id)
+        if current is not None and current.is_offer:
+            await self.waitlist.decline(show_id, user_id)
+        elif current is not None:
+            await self.release(show_id, current.token)
+        return None
 
     async def _lock_at_theatre(self, connected: ConnectedShow, hold: Hold) -> Hold | HoldRefused:
         """Lock a new hold's seats at its theatre; a refusal undoes the hold."""
@@ -173,13 +202,10 @@ class HoldStore:
             now_ms = self._shows.now_ms()
             reply = await self._shows.run("best", show_id, args, now_ms=now_ms, extra_keys=extra_keys)
         seats = sorted(int(seat) for seat in as_list(reply["seats"]))
-        result = await self._held(show_id, user_id, token, seats, reply["hold"], now_ms)
-        seat_map = parse_seat_map(show_id, user_id, reply["map"])
         connected = await self._connected(show_id)
         if connected is None:
-            if _undone(result):
-                seat_map = await self.seat_map(show_id, user_id)
-            return HoldOutcome(result, seat_map)
+            return await self._outcome(show_id, user_id, token, seats, reply, now_ms)
+        result = await self._held(show_id, user_id, token, seats, reply["hold"], now_ms)
         if isinstance(result, Hold):
             result = await self._lock_at_theatre(connected, result)
         return HoldOutcome(result, await self.seat_map(show_id, user_id))
@@ -203,16 +229,25 @@ class HoldStore:
             now_ms=now_ms,
             extra_keys=[*self._hold_keys(show_id, user_id), *_gate_keys(show_id)],
         )
-        seat_map = parse_seat_map(show_id, user_id, reply["map"])
         if "released" in reply:
-            await self._after_change(show_id, reply["released"])
-            await self._uncount_show(str(user_id), show_id)
-            return HoldOutcome(None, seat_map)
+            return await self._released(show_id, user_id, reply)
         seats = sorted(int(seat) for seat in as_list(reply["seats"]))
+        return await self._outcome(show_id, user_id, token, seats, reply, now_ms)
+
+    async def _released(self, show_id: int, user_id: int, reply: dict[str, Any]) -> HoldOutcome:
+        """The outcome of a script that let the user's seats go with release.lua (`reply["released"]`)."""
+        await self._after_change(show_id, reply["released"])
+        await self._uncount_show(str(user_id), show_id)
+        return HoldOutcome(None, parse_seat_map(show_id, user_id, reply["map"]))
+
+    async def _outcome(
+        self, show_id: int, user_id: int, token: str, seats: list[int], reply: dict[str, Any], now_ms: int
+    ) -> HoldOutcome:
+        """The outcome of a script that held with hold.lua (`reply["hold"]`) and answered with the map."""
         result = await self._held(show_id, user_id, token, seats, reply["hold"], now_ms)
         if _undone(result):
-            seat_map = await self.seat_map(show_id, user_id)
-        return HoldOutcome(result, seat_map)
+            return HoldOutcome(result, await self.seat_map(show_id, user_id))
+        return HoldOutcome(result, parse_seat_map(show_id, user_id, reply["map"]))
 
     async def _toggle_with_theatre(self, show_id: int, user_id: int, seat_id: int) -> HoldOutcome:
         current = await self.current_hold(show_id, user_id)
@@ -253,17 +288,18 @@ class HoldStore:
     async def _hold_in_redis(
         self, show_id: int, user_id: int, seats: list[int], *, paid: bool = False
     ) -> Hold | HoldRefused:
+        token, now_ms, reply = await self._run_hold("hold", show_id, user_id, seats, paid=paid)
+        return await self._held(show_id, user_id, token, seats, reply, now_ms, paid=paid)
+
+    async def _run_hold(
+        self, script: str, show_id: int, user_id: int, seats: list[int], *, paid: bool = False
+    ) -> tuple[str, int, dict[str, Any]]:
+        """Run `script` with hold.lua's KEYS and ARGV under a new token: (token, now_ms, its reply)."""
         token = secrets.token_urlsafe(18)
         args = [*self._hold_args(user_id, token, paid=paid), *seats]
         now_ms = self._shows.now_ms()
-        reply = await self._shows.run(
-            "hold",
-            show_id,
-            args,
-            now_ms=now_ms,
-            extra_keys=[*self._hold_keys(show_id, user_id), *_gate_keys(show_id)],
-        )
-        return await self._held(show_id, user_id, token, seats, reply, now_ms, paid=paid)
+        keys = [*self._hold_keys(show_id, user_id), *_gate_keys(show_id)]
+        return token, now_ms, await self._shows.run(script, show_id, args, now_ms=now_ms, extra_keys=keys)
 
     async def _held(
         self,
@@ -380,31 +416,6 @@ class HoldStore:
             await self.mark_sold(show_id, sorted(learned), None)
         return merged
 
-    async def best_available(
-        self,
-        show_id: int,
-        user_id: int | None,
-        count: int,
-        *,
-        together: bool = True,
-        wheelchair: bool = False,
-    ) -> tuple[int, ...] | None:
-        """The best `count` seats the user could hold now (their own held seats count as available)."""
-        taken = await self._taken_by_others(show_id, user_id)
-        layout = await self.waitlist.layout(show_id)
-        return best_seats(layout, taken, count, together=together, wheelchair=wheelchair)
-
-    async def stranded_by(
-        self, show_id: int, user_id: int | None, seat_ids: Sequence[int]
-    ) -> tuple[int, ...]:
-        """Seats a manual pick would leave stranded between taken ones (allowed; worth a warning)."""
-        taken = await self._taken_by_others(show_id, user_id)
-        return stranded_seats(await self.waitlist.layout(show_id), taken, seat_ids)
-
-    async def _taken_by_others(self, show_id: int, user_id: int | None) -> frozenset[int]:
-        seat_map = await self.seat_map(show_id, user_id)
-        return seat_map.unavailable - set(seat_map.seats_in(SeatState.YOURS))
-
     async def sweep(self, now: datetime | None = None) -> int:
         """Free every hold and offer due by `now` in every show, handing seats to waitlists; returns count."""
         now_ms = to_ms(now) if now is not None else self._shows.now_ms()
@@ -449,6 +460,14 @@ class HoldStore:
 def _gate_keys(show_id: int) -> list[str]:
     """hold.lua's last KEYS: the on-sale queue's state and turns, for its on-sale gate."""
     return ShowKeys(show_id).sale_queue()[:2]
+
+
+def _selection(seat_ids: Sequence[int]) -> list[int]:
+    """A hold's seats, each once, in order; a hold needs at least one."""
+    seats = sorted({int(seat) for seat in seat_ids})
+    if not seats:
+        raise ValueError("hold needs at least one seat; use release() to give seats up")
+    return seats
 
 
 def _undone(result: Hold | HoldRefused | None) -> bool:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
-from booking_core.holds.best_seats import HallLayout
+from booking_core.hall_layout import HallLayout
 
 
 @dataclass(frozen=True)

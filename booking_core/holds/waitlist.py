@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from booking_core.events import EventSink, OfferMade
-from booking_core.holds.best_seats import HallLayout, LayoutSeat
+from booking_core.hall_layout import HallLayout, LayoutRow, LayoutSeat
 from booking_core.holds.due_index import DueIndex
 from booking_core.holds.errors import JoinRefusal, JoinRefused
 from booking_core.holds.scripts import ShowScripts, as_list, expiry_events
@@ -187,7 +187,8 @@ class Waitlist:
         # Without a layout source no two seats count as adjacent: offers still work, "together" only for one.
         inventory = await self._shows.inventory.inventory(show_id)
         seats = sorted(inventory.seat_ids) if inventory else []
-        return [[LayoutSeat(seat, 2 * i) for i, seat in enumerate(seats)]]
+        lone = tuple(LayoutSeat(seat, str(seat), i + 1, 2 * i, "standard") for i, seat in enumerate(seats))
+        return HallLayout(hall_id=0, hall_name="", rows=(LayoutRow(0, "", lone),))
 
 
 def _ints(values: Any) -> set[int]:

@@ -12,9 +12,9 @@ import enum
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from booking_core.hall_layout import HallLayout
 from booking_core.holds.best_seats import (
     WHEELCHAIR,
-    HallLayout,
     best_seats,
     free_count,
     largest_block,
@@ -53,7 +53,7 @@ class OfferPlan:
 
 
 def plan_offers(
-    rows: HallLayout,
+    layout: HallLayout,
     queue: Sequence[WaitRequest],
     *,
     reserved: Collection[int],
@@ -71,7 +71,7 @@ def plan_offers(
     offers: list[PlannedOffer] = []
     still_waiting: list[WaitRequest] = []
     for request in queue:
-        seats = best_seats(rows, taken, request.seats, together=request.together)
+        seats = best_seats(layout, taken, request.seats, together=request.together)
         if seats is None:
             still_waiting.append(request)
             continue
@@ -81,24 +81,24 @@ def plan_offers(
     to_public = frozenset(
         seat
         for seat in reserved
-        if seat not in offered and not any(usable_later(rows, seat, w, sold) for w in still_waiting)
+        if seat not in offered and not any(usable_later(layout, seat, w, sold) for w in still_waiting)
     )
     return OfferPlan(tuple(offers), to_public)
 
 
-def usable_later(rows: HallLayout, seat_id: int, request: WaitRequest, sold: Collection[int]) -> bool:
+def usable_later(layout: HallLayout, seat_id: int, request: WaitRequest, sold: Collection[int]) -> bool:
     """True if `seat_id` could be part of an offer to `request` once enough other seats are freed."""
-    if _category(rows, seat_id) == WHEELCHAIR:
+    if _category(layout, seat_id) == WHEELCHAIR:
         return False
     if not request.together:
         return True
-    return within_free_window(rows, seat_id, request.seats, sold)
+    return within_free_window(layout, seat_id, request.seats, sold)
 
 
-def _category(rows: HallLayout, seat_id: int) -> str | None:
-    for row in rows:
-        for seat in row:
-            if seat.seat_id == seat_id:
+def _category(layout: HallLayout, seat_id: int) -> str | None:
+    for row in layout.rows:
+        for seat in row.seats:
+            if seat.id == seat_id:
                 return seat.category
     return None
 
@@ -122,11 +122,11 @@ class WaitDiagnosis:
 
 
 def diagnose(
-    rows: HallLayout, request: WaitRequest, *, unavailable: Collection[int], closed: bool = False
+    layout: HallLayout, request: WaitRequest, *, unavailable: Collection[int], closed: bool = False
 ) -> WaitDiagnosis:
     """Why `request` cannot be met from the seats available now."""
-    available = free_count(rows, unavailable)
-    block = largest_block(rows, unavailable)
+    available = free_count(layout, unavailable)
+    block = largest_block(layout, unavailable)
     if closed:
         reason = WaitReason.SHOW_CLOSED
     elif available < request.seats:

@@ -1,6 +1,7 @@
 """Around every show button: before it is handled (group -1), note the show so /cancel can find the
-user's holds; after it is answered (group 1), when the press may have changed the user's hold, schedule
-the "about to be released" reminder."""
+user's holds; after an accepted waitlist offer is answered (group 1), schedule the "about to be
+released" reminder. Seat taps and best-seat presses schedule theirs from the core's answer
+(bot/handlers/seats.py), without reading the hold again."""
 
 from __future__ import annotations
 
@@ -22,9 +23,9 @@ SHOW_ACTIONS = (
     Action.WAITLIST_JOIN,
     Action.OFFER_ACCEPT,
 )
-# Buttons that may leave the user holding seats (CHECKOUT schedules its own reminder; scheduling one
-# hold twice changes nothing).
-HOLDING_ACTIONS = (Action.SEAT, Action.BEST, Action.OFFER_ACCEPT)
+# Buttons that may leave the user holding seats and do not schedule the reminder themselves (CHECKOUT,
+# SEAT and BEST do; scheduling one hold twice changes nothing).
+HOLDING_ACTIONS = (Action.OFFER_ACCEPT,)
 BEFORE, AFTER = -1, 1
 
 

@@ -4,29 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from booking_core.catalogue.views import HallLayout
+from booking_core.hall_layout import HallLayout
 from booking_core.holds import best_seats
 from booking_core.holds.seat_map import SeatMap, SeatState
 
 
-def hall_rows(layout: HallLayout) -> best_seats.HallLayout:
-    """The catalogue's layout in the form the seat-choosing functions take."""
-    return [
-        [best_seats.LayoutSeat(seat.id, seat.column, seat.category) for seat in row.seats]
-        for row in layout.rows
-    ]
-
-
-def taken_by_others(seat_map: SeatMap) -> frozenset[int]:
-    """Seats the user cannot have: everything not free, except their own."""
-    return frozenset(
-        seat for seat, state in seat_map.states.items() if state not in (SeatState.FREE, SeatState.YOURS)
-    )
-
-
 def best_for(layout: HallLayout, seat_map: SeatMap, count: int) -> tuple[int, ...] | None:
     """The best `count` free seats side by side for this user (their own seats count as free)."""
-    return best_seats.best_block(hall_rows(layout), taken_by_others(seat_map), count)
+    return best_seats.best_block(layout, seat_map.taken_by_others, count)
 
 
 def free_seats(seat_map: SeatMap) -> int:
@@ -44,7 +29,7 @@ def free_seats_not_wheelchair(layout: HallLayout, seat_map: SeatMap) -> int:
 
 def stranded_by(layout: HallLayout, seat_map: SeatMap, chosen: Sequence[int]) -> tuple[int, ...]:
     """Free seats the user's choice leaves alone between taken ones."""
-    return best_seats.stranded_seats(hall_rows(layout), taken_by_others(seat_map), chosen)
+    return best_seats.stranded_seats(layout, seat_map.taken_by_others, chosen)
 
 
 def seat_labels(layout: HallLayout, seat_ids: Sequence[int]) -> tuple[str, ...]:

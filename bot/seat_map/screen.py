@@ -11,15 +11,15 @@ import asyncio
 import hashlib
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from functools import lru_cache
 
 import redis.asyncio as aioredis
 from telegram import Message, Update
 
-from booking_core.catalogue.views import HallLayout, ShowDetails
+from booking_core.catalogue.views import ShowDetails
+from booking_core.hall_layout import HallLayout
 from booking_core.holds.seat_map import SeatMap
 from bot.codec import Action, decode
-from bot.context import BotContext, core, user_id
+from bot.context import BotContext, core, services, user_id
 from bot.flood_control import Traffic
 from bot.replies import recaption, show
 from bot.seat_map.choice import best_for, free_seats_not_wheelchair
@@ -35,12 +35,8 @@ from bot.views.seat_map import (
 )
 
 PICTURE_ID_SECONDS = 86_400
-CACHED_PLANS = 64
 # A map opens on the block of the best pair of seats when the user holds none.
 HOME_PAIR = 2
-
-# Halls rarely change and a plan is a pure function of the layout: keep a few per process.
-cached_plan = lru_cache(maxsize=CACHED_PLANS)(plan_blocks)
 
 
 @dataclass(frozen=True)
@@ -56,14 +52,15 @@ class ShowHall:
         return self.plan.layout
 
 
+def show_hall(details: ShowDetails, layout: HallLayout) -> ShowHall:
+    """The show with its hall cut into blocks (bot.seat_map.halls keeps it for a few seconds)."""
+    return ShowHall(details, plan_blocks(layout))
+
+
 async def load_show_hall(context: BotContext, show_id: int) -> ShowHall | None:
-    """The show and its hall from the catalogue; None for an unknown show or an empty hall."""
-    catalogue = core(context).catalogue
-    details = await catalogue.show_details(show_id)
-    layout = await catalogue.hall_layout(show_id) if details is not None else None
-    if details is None or layout is None or layout.seat_count == 0:
-        return None
-    return ShowHall(details, cached_plan(layout))
+    """The show and its hall from the catalogue (read at most every few seconds); None for an unknown
+    show or an empty hall."""
+    return await services(context).halls.hall(show_id)
 
 
 async def _waitlist_button(

@@ -14,7 +14,7 @@ from booking_core.holds.errors import HoldRefusalReason, HoldRefused
 from booking_core.holds.seat_map import SeatMap
 from booking_core.holds.store import HoldStore
 from booking_core.holds.types import Hold
-from bot.seat_map.choice import hall_rows, seat_labels, stranded_by
+from bot.seat_map.choice import seat_labels, stranded_by
 from bot.seat_map.screen import ShowHall
 from bot.views.hold_refusals import hold_refusal
 from bot.views.seat_keyboard import HOME_BLOCK
@@ -80,7 +80,7 @@ async def best(holds: HoldStore, hall: ShowHall, user: int, count: int, max_seat
     outcome = await holds.hold_best(hall.details.show_id, user, count)
     result, after = outcome.result, outcome.seat_map
     if isinstance(result, HoldRefused) and result.reason == HoldRefusalReason.NO_SEATS_TOGETHER:
-        none = no_block_free(hall_rows(hall.layout), after, count)
+        none = no_block_free(hall.layout, after, count)
         return Outcome(none_side_by_side(none), alert=True, join_waitlist_for=count, seat_map=after)
     if not isinstance(result, Hold):
         return replace(

@@ -8,7 +8,8 @@ from datetime import datetime
 
 from booking_core.bookings.customers import CustomerRecord
 from booking_core.bookings.errors import CheckoutRefusal
-from booking_core.catalogue.views import HallLayout, ShowDetails
+from booking_core.catalogue.views import ShowDetails
+from booking_core.hall_layout import HallLayout
 from bot.codec import Action
 from bot.views.format import countdown, format_money, format_show_time, language_label, local
 from bot.views.screen import Screen, button, esc, keyboard, url_button

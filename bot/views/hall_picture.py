@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
-from booking_core.catalogue.views import HallLayout, LayoutSeat
+from booking_core.hall_layout import HallLayout, LayoutSeat
 from booking_core.holds.best_seats import WHEELCHAIR
 from booking_core.holds.seat_map import SeatState
 

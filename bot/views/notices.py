@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from booking_core.bookings.service import BookedTicket
-from booking_core.catalogue.views import HallLayout, ShowDetails
+from booking_core.catalogue.views import ShowDetails
+from booking_core.hall_layout import HallLayout
 from booking_core.tickets.content import TicketView
 from bot.codec import Action
 from bot.views.format import compact_seats, countdown, format_money, local, short_day

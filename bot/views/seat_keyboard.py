@@ -16,7 +16,7 @@ from functools import cached_property
 
 from telegram import InlineKeyboardButton
 
-from booking_core.catalogue.views import HallLayout, LayoutRow, LayoutSeat
+from booking_core.hall_layout import HallLayout, LayoutRow, LayoutSeat
 from booking_core.holds.best_seats import WHEELCHAIR
 from booking_core.holds.seat_map import SeatState
 from bot.codec import Action, encode

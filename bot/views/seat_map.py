@@ -11,7 +11,8 @@ from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from booking_core.catalogue.views import HallLayout, ShowDetails
+from booking_core.catalogue.views import ShowDetails
+from booking_core.hall_layout import HallLayout
 from booking_core.holds.seat_map import THEATRE_UNAVAILABLE, SeatMap
 from booking_core.holds.types import Hold
 from booking_core.tickets.content import compact_seats, format_money, format_show_time_short

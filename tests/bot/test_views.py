@@ -16,15 +16,13 @@ from booking_core.catalogue.views import (
     CinemaInfo,
     CinemaSchedule,
     CityInfo,
-    HallLayout,
-    LayoutRow,
-    LayoutSeat,
     MovieInfo,
     SeatPrice,
     ShowDay,
     ShowDetails,
     ShowTime,
 )
+from booking_core.hall_layout import HallLayout, LayoutRow, LayoutSeat
 from booking_core.holds.errors import HoldRefusalReason
 from booking_core.models import BookingStatus
 from booking_core.tickets.content import TicketView

@@ -6,7 +6,7 @@ import json
 
 from booking_core.catalogue.demo import DEMO_SOURCE
 from booking_core.catalogue.file_format import DEFAULT_LEGEND, GAP
-from booking_core.catalogue.views import HallLayout, LayoutRow, LayoutSeat
+from booking_core.hall_layout import HallLayout, LayoutRow, LayoutSeat
 
 
 def demo_hall(name: str) -> HallLayout:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
-from booking_core.catalogue.views import CinemaInfo, HallLayout, MovieInfo, SeatPrice, ShowDetails
+from booking_core.catalogue.views import CinemaInfo, MovieInfo, SeatPrice, ShowDetails
+from booking_core.hall_layout import HallLayout
 from booking_core.holds.seat_map import SeatMap, SeatState
 from booking_core.holds.types import Hold
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from telegram import InlineKeyboardMarkup
 
-from booking_core.catalogue.views import HallLayout, LayoutRow, LayoutSeat
+from booking_core.hall_layout import HallLayout, LayoutRow, LayoutSeat
 from booking_core.holds.seat_map import SeatState
 from bot.codec import Action, decode
 from bot.views.seat_keyboard import (

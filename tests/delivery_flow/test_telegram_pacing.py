@@ -7,12 +7,17 @@ import itertools
 import pytest
 import redis.asyncio as aioredis
 
+from roles.resources import telegram_bot
+from sandbox.telegram import start_telegram_sandbox
 from sandbox.telegram.limits import FloodControl, FloodLimits
+from tests.delivery.conftest import make_view
 from tests.delivery_flow.stand import Stand
 from workers.outbox_relay import relay_new
 from workers.telegram_pacing import TelegramPace, wait_before_sending
+from workers.telegram_tickets import send_ticket
 
 NOW_MS = 1_700_000_000_250  # a quarter of a second into some second
+TOKEN = "123456:pacing"
 
 
 async def test_a_chat_gets_one_message_per_interval(redis: aioredis.Redis) -> None:
@@ -81,3 +86,22 @@ async def test_a_429_from_telegram_is_retried_no_sooner_than_it_asks(stand: Stan
     assert sorted(row.attempts for row in rows) == [1, 2]
     assert any(row.last_error and row.last_error.startswith("429") for row in rows)
     assert len([m for m in telegram.chat(5402) if m.from_bot]) == 2
+
+
+async def test_paid_broadcast_is_asked_for_only_when_the_operator_turned_it_on(redis: aioredis.Redis) -> None:
+    runner, url, telegram = await start_telegram_sandbox()
+    try:
+        for chat in (5501, 5502):
+            telegram.add_user(chat, first_name=f"Fan{chat}")
+        bot = telegram_bot(TOKEN, url)
+        async with bot:
+            # When one ticket goes out as by default and one with TELEGRAM_ALLOW_PAID_BROADCAST on
+            await send_ticket(bot, redis, 5501, make_view())
+            await send_ticket(bot, redis, 5502, make_view(), paid_broadcast=True)
+    finally:
+        await runner.cleanup()
+    # Then only the second asked Telegram for its paid allowance
+    calls = telegram.calls_to("sendPhoto")
+    assert [call.ok for call in calls] == [True, True]
+    # (a photo upload is a multipart form: the flag arrives as the text "true")
+    assert [call.params.get("allow_paid_broadcast") for call in calls] == [None, "true"]

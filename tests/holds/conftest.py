@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
@@ -13,7 +11,7 @@ from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink
 from booking_core.holds.inventory import SqlInventory
 from booking_core.holds.store import HoldStore
-from roles.redis_server import open_redis
+from roles.redis_server import RedisEndpoint
 from tests.support.clocks import HandClock
 
 
@@ -44,16 +42,11 @@ async def store(
 
 
 @pytest.fixture
-async def counted_redis(tmp_path: Path) -> AsyncIterator[aioredis.Redis]:
-    """A Redis server of the test's own (embedded), so INFO commandstats counts this test's commands
-    alone: on a shared server it also counts every other test process's."""
-    endpoint = await asyncio.to_thread(open_redis, None, tmp_path / "counted-redis")
-    client = endpoint.client()
-    try:
-        yield client
-    finally:
-        await client.aclose()
-        endpoint.stop()
+async def counted_redis(private_redis_endpoint: RedisEndpoint) -> AsyncIterator[aioredis.Redis]:
+    """A client of the test's own Redis server, whose commandstats count this test's commands alone."""
+    client = private_redis_endpoint.client()
+    yield client
+    await client.aclose()
 
 
 @pytest.fixture

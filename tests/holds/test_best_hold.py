@@ -45,7 +45,9 @@ async def test_holds_what_best_block_picks_for_the_same_hall(
             await store.hold(show.show_id, user, [seat])
         taken = (await store.seat_map(show.show_id, ALICE)).unavailable
         count = 1 + trial % 4
-        expected = best_block(await inventory.layout(show.show_id) or [], taken, count)
+        layout = await inventory.layout(show.show_id)
+        assert layout is not None
+        expected = best_block(layout, taken, count)
         # When Alice presses "best N" (a new Alice each hall: one user holds seats in few shows at once)
         outcome = await store.hold_best(show.show_id, ALICE + trial, count)
         # Then she holds exactly the block the pure ranking picks, and the map says they are hers

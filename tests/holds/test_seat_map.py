@@ -6,6 +6,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from booking_core.database import SessionFactory
+from booking_core.holds.best_seats import stranded_seats
+from booking_core.holds.inventory import SqlInventory
 from booking_core.holds.seat_map import SeatState
 from booking_core.holds.store import Hold, HoldStore
 from tests.factories import make_show
@@ -65,16 +67,23 @@ async def test_one_round_trip_two_when_the_cache_is_rebuilt(
     assert seat_map.seats_in(SeatState.SOLD) == tuple(show.seat_ids[:3])
 
 
-async def test_best_seats_button_and_stranding_warning(store: HoldStore, sessions: SessionFactory) -> None:
+async def test_best_seats_button_and_stranding_warning(
+    store: HoldStore, sessions: SessionFactory, inventory: SqlInventory
+) -> None:
     # Given a 3 x 6 hall where Ann holds the two centre seats of the middle row
     show = await make_show(sessions, rows=3, seats_per_row=6)
     middle = show.seat_ids[6:12]
     await store.hold(show.show_id, ANN, [middle[2], middle[3]])
-    # Then Ann's best pair is the one she holds, and Ben's avoids it and strands nobody
-    assert await store.best_available(show.show_id, ANN, 2) == (middle[2], middle[3])
-    ben = await store.best_available(show.show_id, BEN, 2)
-    assert ben is not None and not set(ben) & {middle[2], middle[3]}
-    assert await store.stranded_by(show.show_id, BEN, ben) == ()
+    layout = await inventory.layout(show.show_id)
+    assert layout is not None
+    # When Ann presses "best 2", her best pair is the one she holds
+    ann = await store.hold_best(show.show_id, ANN, 2)
+    assert isinstance(ann.result, Hold) and ann.result.seat_ids == (middle[2], middle[3])
+    # And Ben's avoids it and strands nobody
+    ben = await store.hold_best(show.show_id, BEN, 2)
+    assert isinstance(ben.result, Hold) and not set(ben.result.seat_ids) & {middle[2], middle[3]}
+    assert stranded_seats(layout, ben.seat_map.taken_by_others, ben.result.seat_ids) == ()
     # And a manual pick leaving one seat between it and Ann's is allowed, with a warning
-    assert await store.stranded_by(show.show_id, BEN, [middle[0]]) == (middle[1],)
-    assert isinstance(await store.hold(show.show_id, BEN, [middle[0]]), Hold)
+    cat = await store.toggle_seat(show.show_id, CAT, middle[0])
+    assert isinstance(cat.result, Hold)
+    assert stranded_seats(layout, cat.seat_map.taken_by_others, [middle[0]]) == (middle[1],)

@@ -22,7 +22,8 @@ from hypothesis.stateful import (
 )
 
 from booking_core.events import HoldExpired, OfferExpired, OfferMade
-from booking_core.holds.best_seats import HallLayout, best_seats
+from booking_core.hall_layout import HallLayout
+from booking_core.holds.best_seats import best_seats
 from booking_core.holds.errors import HoldRefused, JoinRefused
 from booking_core.holds.inventory import SqlInventory
 from booking_core.holds.seat_map import SeatState
@@ -60,7 +61,7 @@ class Model:
 
     def __init__(self, rows: HallLayout, clock: HandClock) -> None:
         self.rows, self.clock = rows, clock
-        self.position = {seat.seat_id: (r, seat.column) for r, row in enumerate(rows) for seat in row}
+        self.position = {seat.id: (r, seat.column) for r, row in enumerate(rows.rows) for seat in row.seats}
         self.queue: list[tuple[int, int, bool]] = []
         self.passed: dict[int, int] = {}
         self.holds: dict[int, ModelHold] = {}

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from webhooks.miniapp.shared_reads import SharedReads
+from bot.seat_map.shared_reads import SharedReads
 
 
 class Clock:

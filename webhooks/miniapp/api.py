@@ -20,6 +20,7 @@ from aiohttp import web
 from booking_core.bookings.errors import CheckoutRefusal
 from booking_core.holds.best_hold import no_block_free
 from booking_core.holds.errors import HoldRefusalReason, HoldRefused, JoinRefused
+from booking_core.holds.seat_map import SeatMap
 from booking_core.holds.types import Hold
 from booking_core.holds.waitlist import WaitlistPosition
 from booking_core.theatre.port import LOCAL_SYSTEM
@@ -95,16 +96,23 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 
 async def _state(
-    miniapp: MiniApp, hall: ShowHall, user: WebAppUser, *, polled: bool = False, whole: bool = False
+    miniapp: MiniApp,
+    hall: ShowHall,
+    user: WebAppUser,
+    *,
+    polled: bool = False,
+    whole: bool = False,
+    after: SeatMap | None = None,
 ) -> dict[str, Any]:
-    """The user's view of the show: after an action read afresh (live part only); `polled` from the
-    shared seat map of the last moment; `whole` with the hall."""
+    """The user's view of the show: after an action (live part only) from the map the core answered it
+    with (`after`), else read afresh; `polled` from the shared seat map of the last moment; `whole` with
+    the hall."""
     holds, show_id = miniapp.core.holds, hall.details.show_id
     if polled:
         seat_map = await miniapp.seat_maps.seat_map(show_id, user.id)
     else:
         miniapp.seat_maps.forget(show_id)
-        seat_map = await holds.seat_map(show_id, user.id)
+        seat_map = after or await holds.seat_map(show_id, user.id)
     position = await holds.waitlist.position(show_id, user.id) if seat_map.waiting else None
     return (show_state if whole else live_state)(
         hall,
@@ -185,14 +193,6 @@ async def _locked(miniapp: MiniApp, hall: ShowHall, user: WebAppUser) -> None:
         raise _hold_refused(hall, HoldRefused(reason), miniapp.core.settings.MAX_SEATS_PER_BOOKING)
 
 
-async def _release(miniapp: MiniApp, show_id: int, hold: Hold, user: WebAppUser) -> None:
-    """Let the hold go; an offer from the waitlist passes to the next person in line, as the bot's Decline."""
-    if hold.is_offer:
-        await miniapp.core.holds.waitlist.decline(show_id, user.id)
-    else:
-        await miniapp.core.holds.release(show_id, hold.token)
-
-
 async def post_hold(
     request: web.Request, miniapp: MiniApp, hall: ShowHall, user: WebAppUser
 ) -> dict[str, Any]:
@@ -204,15 +204,10 @@ async def post_hold(
         message = hold_refusal(HoldRefusalReason.UNKNOWN_SEAT, unknown, max_seats=max_seats)
         raise ApiError(400, str(HoldRefusalReason.UNKNOWN_SEAT), message, seats=list(unknown))
     await _locked(miniapp, hall, user)
-    if not seat_ids:
-        current = await miniapp.core.holds.current_hold(show_id, user.id)
-        if current is not None:
-            await _release(miniapp, show_id, current, user)
-        return await _state(miniapp, hall, user)
-    result = await miniapp.core.holds.hold(show_id, user.id, seat_ids)
-    if isinstance(result, HoldRefused):
-        raise _hold_refused(hall, result, max_seats)
-    return await _state(miniapp, hall, user)
+    outcome = await miniapp.core.holds.choose(show_id, user.id, seat_ids)
+    if isinstance(outcome.result, HoldRefused):
+        raise _hold_refused(hall, outcome.result, max_seats)
+    return await _state(miniapp, hall, user, after=outcome.seat_map)
 
 
 async def post_best(
@@ -228,12 +223,12 @@ async def post_best(
     outcome = await miniapp.core.holds.hold_best(hall.details.show_id, user.id, count)
     result = outcome.result
     if isinstance(result, HoldRefused) and result.reason == HoldRefusalReason.NO_SEATS_TOGETHER:
-        none = no_block_free(hall.rows, outcome.seat_map, count)
+        none = no_block_free(hall.layout, outcome.seat_map, count)
         code = "too_few_seats" if none.too_few else "no_seats_together"
         raise ApiError(409, code, none_side_by_side(none))
     if isinstance(result, HoldRefused):
         raise _hold_refused(hall, result, max_seats)
-    return await _state(miniapp, hall, user)
+    return await _state(miniapp, hall, user, after=outcome.seat_map)
 
 
 async def post_release(
@@ -241,11 +236,10 @@ async def post_release(
 ) -> dict[str, Any]:
     """Let all your seats of the show go (an offer passes to the next person waiting)."""
     show_id = hall.details.show_id
-    hold = await miniapp.core.holds.current_hold(show_id, user.id)
-    if hold is None:
+    if await miniapp.core.holds.current_hold(show_id, user.id) is None:
         raise ApiError(409, str(CheckoutRefusal.HOLD_EXPIRED), NO_HOLD)
-    await _release(miniapp, show_id, hold, user)
-    return await _state(miniapp, hall, user)
+    outcome = await miniapp.core.holds.choose(show_id, user.id, [])
+    return await _state(miniapp, hall, user, after=outcome.seat_map)
 
 
 def _plain(screen_text: str) -> str:

@@ -11,7 +11,8 @@ import telegram
 
 from bot.core import BookingCore
 from bot.memory.reminders import HoldReminders
-from webhooks.miniapp.halls import HallCache
+from bot.seat_map.halls import HallCache
+from webhooks.miniapp.show_state import ShowHall
 from webhooks.miniapp.snapshots import SeatMapSnapshots
 
 
@@ -25,12 +26,12 @@ class MiniApp:
     reminders: HoldReminders
     # Telegram's telegram-web-app.js in production; the sandbox's stand-in when the bot talks to the sandbox.
     web_app_script: str
-    halls: HallCache = field(init=False)
+    halls: HallCache[ShowHall] = field(init=False)
     seat_maps: SeatMapSnapshots = field(init=False)
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self.halls = HallCache(self.core.catalogue)
+        self.halls = HallCache(self.core.catalogue, ShowHall)
         self.seat_maps = SeatMapSnapshots(self.core.holds)
 
     def run_in_background(self, job: Coroutine[Any, Any, None]) -> None:

@@ -15,8 +15,8 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from booking_core.catalogue.views import HallLayout, ShowDetails
-from booking_core.holds import best_seats
+from booking_core.catalogue.views import ShowDetails
+from booking_core.hall_layout import HallLayout
 from booking_core.holds.seat_map import SeatMap, SeatState
 from booking_core.holds.types import Hold
 from booking_core.tickets.content import format_money
@@ -43,14 +43,6 @@ class ShowHall:
         return {
             seat.id: self.details.price_of(seat.category) for row in self.layout.rows for seat in row.seats
         }
-
-    @cached_property
-    def rows(self) -> best_seats.HallLayout:
-        """The hall in the form the core's best-seat choice takes."""
-        return [
-            [best_seats.LayoutSeat(seat.id, seat.column, seat.category) for seat in row.seats]
-            for row in self.layout.rows
-        ]
 
     def seat_ids(self, names: Sequence[str]) -> tuple[tuple[int, ...], tuple[str, ...]]:
         """The ids of the named seats, and the names that are no seat of this hall."""

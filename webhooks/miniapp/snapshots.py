@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from booking_core.holds.seat_map import SeatMap, SeatState
 from booking_core.holds.store import HoldStore
-from webhooks.miniapp.shared_reads import SharedReads
+from bot.seat_map.shared_reads import SharedReads
 
 FRESH_SECONDS = 0.25
 

@@ -36,15 +36,21 @@ SHOW_SCRIPTS = (
     "shorten",
     "best",
     "toggle",
+    "choose",
     "sale_queue_join",
     "sale_queue_open",
     "sale_queue_admit",
     "sale_queue_position",
     "sale_queue_due",
 )
-# Scripts embedded in another, run as functions of their own ARGV: best.lua and toggle.lua hold with
-# hold.lua (toggle.lua releases with release.lua) and answer with the fresh seat map of seat_map.lua.
-CALLS = {"best": ("hold", "seat_map"), "toggle": ("hold", "release", "seat_map")}
+# Scripts embedded in another, run as functions of their own ARGV: best.lua, toggle.lua and choose.lua
+# hold with hold.lua (toggle.lua and choose.lua release with release.lua) and answer with the fresh
+# seat map of seat_map.lua.
+CALLS = {
+    "best": ("hold", "seat_map"),
+    "toggle": ("hold", "release", "seat_map"),
+    "choose": ("hold", "release", "seat_map"),
+}
 
 
 def _read(name: str) -> str:
