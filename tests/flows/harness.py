@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -25,7 +26,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from adapters.payments_sandbox import SandboxPaymentProvider
-from booking_core.bookings.checkout import CheckoutStarted
+from booking_core.bookings.checkout import CheckoutRefused, CheckoutStarted
 from booking_core.events import CollectingSink
 from booking_core.holds.inventory import SqlInventory
 from booking_core.holds.store import Hold, HoldStore
@@ -112,13 +113,33 @@ class Flow:
         does); `amount_minor`/`currency` open it for a different price than the booking's; `holds` takes
         the hold through another hold store (one with shorter holds, see `short_holds`).
         """
+        hold, started = await self._hold_and_start(user_id, seat_ids, holds or self.core.holds)
+        assert isinstance(started, CheckoutStarted), started
+        return await self._open_at_provider(
+            hold, started, checkout_seconds=checkout_seconds, amount_minor=amount_minor, currency=currency
+        )
+
+    async def _hold_and_start(
+        self, user_id: int, seat_ids: list[int], holds: HoldStore
+    ) -> tuple[Hold, CheckoutStarted | CheckoutRefused]:
+        """Hold the seats through `holds` and start the booking's checkout: the hold and the outcome."""
         if user_id not in self._customers:
             await make_customer(self.core.sessions, user_id, phone="+4915100000000", email="fan@example.com")
             self._customers.add(user_id)
-        hold = await (holds or self.core.holds).hold(self.show.show_id, user_id, seat_ids)
+        hold = await holds.hold(self.show.show_id, user_id, seat_ids)
         assert isinstance(hold, Hold), hold
-        started = await self.core.bookings.start_checkout(hold)
-        assert isinstance(started, CheckoutStarted), started
+        return hold, await self.core.bookings.start_checkout(hold)
+
+    async def _open_at_provider(
+        self,
+        hold: Hold,
+        started: CheckoutStarted,
+        *,
+        checkout_seconds: int | None = None,
+        amount_minor: int | None = None,
+        currency: str | None = None,
+    ) -> Booked:
+        """Open the started checkout at the payment provider and record it, as the bot does."""
         request = started.checkout_request()
         if checkout_seconds is not None:
             request = dataclasses.replace(
@@ -140,19 +161,27 @@ class Flow:
 
     async def book_lapsed(self, user_id: int, seat_ids: list[int]) -> Booked:
         """A booking whose short hold has lapsed while its checkout (an hour long) is still payable."""
-        booked = await self.book(user_id, seat_ids, holds=self.short_holds(), checkout_seconds=3600)
+        lifetime = 0.4
+        hold, started = await self._hold_and_start(user_id, seat_ids, self.short_holds(lifetime))
+        while not isinstance(started, CheckoutStarted):
+            # So loaded a machine that the hold lapsed before its checkout started: a longer one.
+            lifetime *= 2
+            assert lifetime < 30, started
+            hold, started = await self._hold_and_start(user_id, seat_ids, self.short_holds(lifetime))
+        booked = await self._open_at_provider(hold, started, checkout_seconds=3600)
         await asyncio.sleep(max(0.0, (booked.hold.expires_at - datetime.now(UTC)).total_seconds()) + 0.05)
         return booked
 
     def short_holds(self, lifetime: float = 0.4) -> HoldStore:
         """A hold store over the same Redis and catalogue whose holds last `lifetime` seconds."""
         # Holds last whole seconds: a clock running behind by the rest makes them lapse sooner.
-        behind = 1.0 - lifetime
+        seconds = math.ceil(lifetime)
+        behind = seconds - lifetime
         return HoldStore(
             self.core.redis,
             SqlInventory(self.core.sessions),
             self.events,
-            hold_seconds=1,
+            hold_seconds=seconds,
             clock=lambda: time.time() - behind,
         )
 
