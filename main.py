@@ -39,6 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importing.add_argument("file", type=Path, help="a catalogue file (format: README, 'Catalogue file')")
     catalog_commands.add_parser("sync", help="sync the schedules of connected theatres now")
+    on_sale = catalog_commands.add_parser(
+        "on-sale",
+        help="set when a show goes on sale, and whether early arrivals queue (README: On-sale queue)",
+    )
+    on_sale.add_argument("show", help="the show's catalogue id")
+    on_sale.add_argument("--at", help="ISO 8601 time with an offset, e.g. 2026-12-20T18:00+01:00 (none: now)")
+    on_sale.add_argument("--queue", action="store_true", help="sell through the on-sale queue")
     return parser
 
 
@@ -66,6 +73,8 @@ def dispatch(args: argparse.Namespace, settings: MarqueeSettings) -> int:
     if args.command == "catalog":
         if args.catalog_command == "import":
             return asyncio.run(commands.import_catalogue_file(settings, args.file))
+        if args.catalog_command == "on-sale":
+            return asyncio.run(commands.set_show_on_sale(settings, args.show, args.at, args.queue))
         return asyncio.run(commands.sync_theatres(settings))
     if args.command == "seed":
         return asyncio.run(commands.seed(settings))

@@ -57,7 +57,44 @@ class RefundStarted:
     reason: str
 
 
-Event = OfferMade | OfferExpired | HoldExpired | BookingConfirmed | RefundStarted
+@dataclass(frozen=True)
+class TurnCame:
+    """A user's turn in a show's on-sale queue came: they may hold seats until `ends_at`."""
+
+    show_id: int
+    user_id: int
+    ends_at: datetime
+
+
+@dataclass(frozen=True)
+class QueueSoldOut:
+    """A show sold out while the user was in its on-sale queue: offer the waitlist for `party` seats."""
+
+    show_id: int
+    user_id: int
+    party: int
+
+
+@dataclass(frozen=True)
+class QueueMoved:
+    """A queued user's place, due to be refreshed on their screen: `wait_minutes` is the estimate."""
+
+    show_id: int
+    user_id: int
+    position: int
+    wait_minutes: int
+
+
+Event = (
+    OfferMade
+    | OfferExpired
+    | HoldExpired
+    | BookingConfirmed
+    | RefundStarted
+    | TurnCame
+    | QueueSoldOut
+    | QueueMoved
+)
 
 
 class EventSink(Protocol):

@@ -180,6 +180,10 @@ class Show(Base):
     currency: Mapped[str] = mapped_column(String(3))
     # False once the theatre withdraws the show: it stays for the bookings that reference it.
     on_sale: Mapped[bool] = mapped_column(default=True)
+    # A premiere's on-sale moment: before it seats cannot be held (README: "On-sale queue").
+    on_sale_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # People who arrive before on_sale_at wait in a fair queue and choose seats in turns.
+    sale_queue: Mapped[bool] = mapped_column(default=False)
 
     movie: Mapped[Movie] = relationship()
     hall: Mapped[Hall] = relationship()
@@ -349,3 +353,23 @@ class Notification(Base):
     callback_ref: Mapped[str | None] = mapped_column(String(32), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SaleQueueEntry(Base):
+    """The audit trail of a show's on-sale queue: its opening (seed and order) and every admission."""
+
+    __tablename__ = "sale_queue_log"
+    # No uniqueness: a queue Redis lost (a failover without persistence) is opened again, and the log
+    # says so rather than refusing to record it.
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "opened" | "admitted" | "sold_out"
+    # The admitted user ("admitted"); 0 for the show-wide rows.
+    user_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    position: Mapped[int | None] = mapped_column(Integer)  # place in the queue when admitted
+    seed: Mapped[int | None] = mapped_column(BigInteger)  # the opening shuffle's seed ("opened")
+    # "opened": the pre-opening joiners in their drawn order (user ids, comma separated);
+    # "sold_out": the people still queued, who were told.
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)

@@ -68,6 +68,28 @@ class ShowKeys:
         """When the user's current run of holds of this show began (ms; the hold lifetime limit)."""
         return self.key(f"hold_since:{user_id}")
 
+    def sale_queue(self) -> list[str]:
+        """The on-sale queue's keys, in the order its scripts take them after the standard ones
+        (SALE_QUEUE_KEYS); the hold scripts take the first two (state, turns) as their last KEYS."""
+        return [self.key(name) for name in SALE_QUEUE_KEYS]
+
+
+# The on-sale queue of a show (booking_core/holds/sale_queue.py), in the show's slot.
+SALE_QUEUE_KEYS = (
+    "sq_state",  # HASH phase ("open" / "done" / "sold_out"; absent before opening), seed, opened_ms,
+    #              seq (arrival counter), last (last place given), served (admissions so far)
+    "sq_turns",  # ZSET admitted user id -> ms their window to hold seats ends
+    "sq_line",  # ZSET queued user id -> arrival number (before opening) or place in the queue (after)
+    "sq_party",  # HASH queued user id -> how many seats they want (for the waitlist at a sell-out)
+    "sq_admitted",  # SET users ever admitted: nobody is admitted twice
+    "sq_told",  # ZSET queued user id -> ms their place is next due to be refreshed on screen
+)
+
+
+def user_turns_key(user_id: int) -> str:
+    """The shows where a user's on-sale turn is open (ZSET show id -> ms the window ends), in their slot."""
+    return f"{PREFIX}:{{user:{user_id}}}:sale_turns"
+
 
 def held_shows_key(user_id: int) -> str:
     """The shows a user holds seats in (ZSET show id -> ms): one user's keys, in a slot of their own."""

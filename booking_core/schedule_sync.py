@@ -56,6 +56,7 @@ from booking_core.theatre.port import (
     TheatreError,
     TheatreHall,
     TheatreSchedule,
+    TheatreShow,
     TheatreSystem,
 )
 from booking_core.theatre.shows import stored_id, theatre_id
@@ -257,10 +258,18 @@ def schedule_catalogue(
                 "starts_at": show.starts_at.isoformat(),
                 "currency": show.currency,
                 "prices": dict(show.prices),
+                **_sale(show),
             }
             for show in schedule.shows
         ],
     }
+
+
+def _sale(show: TheatreShow) -> dict[str, Any]:
+    """A premiere's on-sale time and queue, where the theatre gives them."""
+    if show.on_sale_at is None:
+        return {}
+    return {"on_sale_at": show.on_sale_at.isoformat(), "queue": show.queue}
 
 
 def _rows(hall: TheatreHall) -> list[dict[str, Any]]:

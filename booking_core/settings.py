@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     # A user's holds of one show end this long after their first seat at the latest (then a pause).
     HOLD_MAX_SECONDS: int = Field(default=900, gt=0)
     MAX_SHOWS_HELD: int = Field(default=3, gt=0)
+    # The on-sale queue of premieres (README: "On-sale queue").
+    SALE_QUEUE_TURNS: int = Field(default=50, gt=0)
+    SALE_QUEUE_TURN_SECONDS: int = Field(default=180, gt=0)
+    SALE_QUEUE_TURNS_PER_USER: int = Field(default=1, gt=0)
     # Updates (messages, button presses) one user may send the bot per minute before "slow down".
     BOT_UPDATES_PER_MINUTE: int = Field(default=60, gt=0)
     CANCEL_CUTOFF_MINUTES: int = Field(default=60, ge=0)

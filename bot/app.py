@@ -26,6 +26,7 @@ from bot.handlers import (
     fallback,
     log_ids,
     movies,
+    sale_queue,
     seats,
     shows,
     start,
@@ -93,6 +94,7 @@ def register_handlers(application: BotApplication) -> None:
     shows.register(application)  # MOVIE, SHOWS_DAY
     seats.register(application)  # SHOW, SEAT, BEST, RELEASE, NOOP
     waitlist.register(application)  # WAITLIST_*, OFFER_*
+    sale_queue.register(application)  # QUEUE_*
     checkout.register(application)  # CHECKOUT
     tickets.register(application)  # /mytickets, MY_TICKETS, TICKETS, TICKET, CANCEL_*
     commands.register(application)  # /help, /cancel, HELP

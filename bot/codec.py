@@ -44,6 +44,8 @@ class Action(StrEnum):
     EMAIL_CLEAR = "emx"  # (show_id,): forget the email address
     TICKETS = "tks"  # the user's tickets in place of this message (MY_TICKETS sends a new message)
     LOCATION_ASK = "loc"  # ask for the user's location (location-sharing keyboard)
+    QUEUE_JOIN = "qj"  # (show_id, party): join a premiere's on-sale queue (party 0: ask how many seats)
+    QUEUE_STATUS = "qs"  # (show_id,): your place in the on-sale queue, refreshed
 
 
 ARITY: dict[Action, int] = {
@@ -74,6 +76,8 @@ ARITY: dict[Action, int] = {
     Action.EMAIL_CLEAR: 1,
     Action.TICKETS: 0,
     Action.LOCATION_ASK: 0,
+    Action.QUEUE_JOIN: 2,
+    Action.QUEUE_STATUS: 1,
 }
 
 _ACTIONS = {action.value: action for action in Action}

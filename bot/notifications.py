@@ -26,15 +26,20 @@ from booking_core.events import (
     HoldExpired,
     OfferExpired,
     OfferMade,
+    QueueMoved,
+    QueueSoldOut,
     RefundStarted,
+    TurnCame,
 )
 from booking_core.holds.store import Hold
 from booking_core.models import utc_now
 from bot.flood_control import bulk, retry_after_seconds
 from bot.memory.checkout_messages import CheckoutMessages
+from bot.memory.queue_messages import QueueMessages
 from bot.replies import send
 from bot.views import notices
 from bot.views.checkout import closed_checkout_text
+from bot.views.sale_queue import place_screen
 from bot.views.screen import Screen
 
 if TYPE_CHECKING:
@@ -99,6 +104,9 @@ async def deliver_event(
             event.hold_token, event.show_id, event.user_id, event.seat_ids, event.expires_at, is_offer=True
         )
         await reminders.schedule(hold)
+    if isinstance(event, QueueMoved):
+        await _refresh_place(bot, core, event)
+        return None
     await _close_checkout(bot, CheckoutMessages(core.redis), event)
     screen = await notice_for(core, event)
     if screen is None:
@@ -120,11 +128,40 @@ async def notice_for(core: BookingCore, event: Event) -> Screen | None:
         return notices.hold_expired(details, event.show_id, labels, len(event.seat_ids))
     if isinstance(event, BookingConfirmed):
         return notices.booking_confirmed(await core.bookings.ticket_view(event.booking_id))
+    if isinstance(event, TurnCame):
+        details, _labels = await _show(core, event.show_id, ())
+        return notices.turn_came(details, event.show_id, event.ends_at, now)
+    if isinstance(event, QueueSoldOut):
+        details, _labels = await _show(core, event.show_id, ())
+        return notices.queue_sold_out(details, event.show_id, event.party)
+    if isinstance(event, QueueMoved):
+        return None  # an edit of the place already shown (_refresh_place), never a new message
     if event.reason == CANCELLED_BY_CUSTOMER:
         return None  # the cancel screen already said so, in place
     upcoming, past = await core.bookings.list_tickets(event.user_id)
     ticket = next((t for t in [*upcoming, *past] if t.booking_id == event.booking_id), None)
     return notices.refund_started(ticket, event.reason)
+
+
+async def _refresh_place(bot: Bot, core: BookingCore, event: QueueMoved) -> None:
+    """Edit the message showing the user's queue place, at most once a minute per chat (best effort)."""
+    shown = await QueueMessages(core.redis).to_edit(event.show_id, event.user_id)
+    if shown is None:
+        return
+    details = await core.catalogue.show_details(event.show_id)
+    screen = place_screen(details, event.show_id, event.position, event.wait_minutes)
+    try:
+        await bot.edit_message_text(
+            screen.text,
+            chat_id=shown.chat_id,
+            message_id=shown.message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=screen.keyboard,
+            **bulk(bot),
+        )
+    except TelegramError as error:
+        # Deleted, or already showing the same: the next refresh tries again.
+        log.info("queue place of user %s not refreshed: %s", event.user_id, error)
 
 
 async def hold_expiring_notice(core: BookingCore, hold: Hold) -> Screen:

@@ -89,6 +89,9 @@ async def open_core(settings: MarqueeSettings, redis_url: str, events: EventSink
             max_hold_seconds=settings.HOLD_MAX_SECONDS,
             max_shows=settings.MAX_SHOWS_HELD,
             theatre=theatre_holds,
+            queue_turns=settings.SALE_QUEUE_TURNS,
+            queue_turn_seconds=settings.SALE_QUEUE_TURN_SECONDS,
+            queue_turns_per_user=settings.SALE_QUEUE_TURNS_PER_USER,
         )
         provider = open_payment_provider(settings)
         stack.push_async_callback(provider.aclose)

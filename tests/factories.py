@@ -47,6 +47,8 @@ async def make_show(
     prices: dict[str, int] | None = None,
     wheelchair_seats: int = 0,
     system: str = "local",
+    on_sale_at: datetime | None = None,
+    sale_queue: bool = False,
 ) -> ShowFixture:
     """A city, cinema, hall of rows x seats_per_row (optional aisle), movie and one show."""
     n = next(_serial)
@@ -85,6 +87,8 @@ async def make_show(
             hall=hall,
             starts_at=starts_at or utc_now() + timedelta(days=1),
             currency="EUR",
+            on_sale_at=on_sale_at,
+            sale_queue=sale_queue,
         )
         for category, amount in (prices or {"standard": 1200, "wheelchair": 900}).items():
             show.prices.append(ShowPrice(category=category, amount_minor=amount))

@@ -86,3 +86,23 @@ def test_a_cluster_as_the_broker_stops_start_up_with_one_line(tmp_path: Path) ->
         "configuration error: BROKER_URL: Dramatiq's Redis broker does not support Redis Cluster;"
         " set BROKER_URL=amqp://… (RabbitMQ) for a clustered Redis"
     ]
+
+
+def test_catalog_on_sale_sets_a_premiere_and_refuses_a_bad_one(tmp_path: Path) -> None:
+    assert _main(tmp_path, "migrate").returncode == 0
+    good_file = tmp_path / "good.json"
+    catalogue = sample_catalogue()
+    good_file.write_text(json.dumps(catalogue))
+    assert _main(tmp_path, "catalog", "import", str(good_file)).returncode == 0
+    show = catalogue["shows"][0]
+    # An on-sale time after the show starts, or a queue without a time, changes nothing and says why
+    late = _main(tmp_path, "catalog", "on-sale", show["id"], "--at", "2099-01-01T18:00+01:00", "--queue")
+    assert late.returncode == 1 and "before the show starts" in late.stderr
+    timeless = _main(tmp_path, "catalog", "on-sale", show["id"], "--queue")
+    assert timeless.returncode == 1 and "needs an on-sale time" in timeless.stderr
+    unknown = _main(tmp_path, "catalog", "on-sale", "no-such-show", "--at", "2020-01-01T18:00Z")
+    assert unknown.returncode == 1 and "no show 'no-such-show'" in unknown.stderr
+    # and a good one is set.
+    done = _main(tmp_path, "catalog", "on-sale", show["id"], "--at", "2020-01-01T18:00+01:00", "--queue")
+    assert done.returncode == 0, done.stderr
+    assert "on sale 2020-01-01T17:00:00+00:00, through a queue" in done.stdout

@@ -1,6 +1,7 @@
 """The payment side's periodic work, run by every worker process (any number may run it at once).
 
-Every second: free lapsed holds (`HoldStore.sweep`, an atomic Lua pop) and mark lapsed bookings
+Every second: admit the next people of every running on-sale queue (`admit_queues_once`), free lapsed
+holds (`HoldStore.sweep`, an atomic Lua pop) and mark lapsed bookings
 expired (`SELECT ... FOR UPDATE SKIP LOCKED`), then ask a worker to close their provider checkouts.
 Less often, the safety nets of the queue: payment events stored but never settled (the web process
 died between its commit and its enqueue, or a job ran out of retries) are enqueued again, and
@@ -17,6 +18,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from booking_core.database import SessionFactory
+from booking_core.holds.sale_queue import SaleQueue
+from booking_core.holds.sale_queue_audit import record_step, shows_with_queues
 from booking_core.models import utc_now
 from booking_core.payments.inbox import PassVerdict, count_pass_or_park, unprocessed_payment_events
 from workers.context import WorkerContext
@@ -53,6 +57,21 @@ async def sweep_once(ctx: WorkerContext, jobs: DramatiqJobs, now: datetime | Non
     for checkout in lapsed:
         await jobs.expire_checkout(checkout)
     return SweepReport(holds_freed=freed, checkouts_to_expire=len(lapsed))
+
+
+async def admit_queues_once(sessions: SessionFactory, queues: SaleQueue, now: datetime | None = None) -> int:
+    """One admission step of every running on-sale queue, its audit rows written; people admitted."""
+    admitted = 0
+    for show_id in await shows_with_queues(sessions, now or utc_now()):
+        try:
+            report = await queues.admit(show_id)
+            await record_step(sessions, show_id, report)
+        except Exception:
+            # The next pass tries again; the other shows' queues go on meanwhile.
+            log.exception("on-sale queue of show %s: admission step failed", show_id)
+            continue
+        admitted += len(report.admitted)
+    return admitted
 
 
 async def requeue_lost_payment_events(
@@ -106,6 +125,7 @@ async def run_periodic_tasks(
     while not stop.is_set():
         started = loop.time()
         await run_pass("sweep", sweep_once(ctx, jobs))
+        await run_pass("sale queues", admit_queues_once(ctx.sessions, ctx.holds.sale_queue))
         if started - last_requeue >= requeue_interval:
             last_requeue = started
             await run_pass("requeue", requeue_lost_payment_events(ctx, jobs, older_than=requeue_after))

@@ -11,7 +11,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
 from pydantic_core import ErrorDetails
 
 from booking_core.theatre.port import (
@@ -116,10 +125,20 @@ class _Show(_Wire):
     starts_at: AwareDatetime
     prices: dict[str, StrictInt]
     currency: Id
+    on_sale_at: AwareDatetime | None = None
+    queue: StrictBool = False
 
     def port(self) -> TheatreShow:
         return TheatreShow(
-            self.id, self.cinema, self.hall, self.movie, self.starts_at, self.prices, self.currency
+            self.id,
+            self.cinema,
+            self.hall,
+            self.movie,
+            self.starts_at,
+            self.prices,
+            self.currency,
+            on_sale_at=self.on_sale_at,
+            queue=self.queue,
         )
 
 

@@ -217,6 +217,16 @@ class ShowSpec(_Row):
     starts_at: Instant
     currency: Currency
     prices: Annotated[dict[Category, Money], Field(min_length=1)]
+    on_sale_at: Instant | None = None  # no seat can be held before it
+    queue: Annotated[bool, Field(strict=True)] = False  # early arrivals wait in a fair on-sale queue
+
+    @model_validator(mode="after")
+    def _sale_opens_before_start(self) -> Self:
+        if self.queue and self.on_sale_at is None:
+            raise ValueError("an on-sale queue needs 'on_sale_at' (when the sale opens)")
+        if self.on_sale_at is not None and self.on_sale_at >= self.starts_at:
+            raise ValueError("'on_sale_at' must come before 'starts_at'")
+        return self
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,8 @@ class ImportReport:
     removed: Mapping[str, int] = field(default_factory=dict)
     withdrawn_show_ids: tuple[int, ...] = ()
     moved_show_ids: tuple[int, ...] = ()
+    # Shows whose on-sale time or queue changed: their cached inventory in Redis must be read again.
+    sale_changed_show_ids: tuple[int, ...] = ()
     bookings: ShowChangesSettled = field(default_factory=ShowChangesSettled)
 
     @property
@@ -136,6 +138,7 @@ class _Import:
         self.removed: Counter[str] = Counter()
         self.problems: list[RowProblem] = []
         self.moved_from: dict[int, datetime] = {}  # show id -> its start before this import
+        self.sale_changed: list[int] = []
 
     async def apply(self, catalogue: Catalogue) -> ImportReport:
         # Flushes hand out the ids that the next kind of row refers to.
@@ -158,6 +161,7 @@ class _Import:
             removed=dict(self.removed),
             withdrawn_show_ids=withdrawn,
             moved_show_ids=tuple(sorted(self.moved_from)),
+            sale_changed_show_ids=tuple(sorted(self.sale_changed)),
             bookings=bookings,
         )
 
@@ -299,7 +303,11 @@ class _Import:
             "starts_at": spec.starts_at,
             "currency": spec.currency,
             "on_sale": True,
+            "on_sale_at": spec.on_sale_at,
+            "sale_queue": spec.queue,
         }
+        if show is not None and (show.on_sale_at, show.sale_queue) != (spec.on_sale_at, spec.queue):
+            self.sale_changed.append(show.id)
         if show is None:
             show = Show(**values, prices=[])
             self.session.add(show)

@@ -215,6 +215,8 @@ class CatalogueQueries:
             currency=show.currency,
             prices=_prices(show.prices),
             on_sale=show.on_sale,
+            on_sale_at=show.on_sale_at,
+            sale_queue=show.sale_queue,
         )
 
     async def _load_layout(self, hall_id: int) -> HallLayout | None:
@@ -268,6 +270,8 @@ def _show_time(show: Show, hall_name: str, timezone: str) -> ShowTime:
         timezone=timezone,
         currency=show.currency,
         prices=_prices(show.prices),
+        on_sale_at=show.on_sale_at,
+        sale_queue=show.sale_queue,
     )
 
 

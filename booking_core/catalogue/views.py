@@ -76,11 +76,17 @@ class ShowTime:
     timezone: str
     currency: str
     prices: tuple[SeatPrice, ...]
+    on_sale_at: datetime | None = None  # seats cannot be held before (a premiere's on-sale moment)
+    sale_queue: bool = False
 
     @property
     def local_starts_at(self) -> datetime:
         """The start on the cinema's clock."""
         return self.starts_at.astimezone(ZoneInfo(self.timezone))
+
+    def local_on_sale_at(self) -> datetime | None:
+        """The on-sale moment on the cinema's clock, None when the show is simply on sale."""
+        return None if self.on_sale_at is None else self.on_sale_at.astimezone(ZoneInfo(self.timezone))
 
 
 @dataclass(frozen=True)
@@ -112,6 +118,8 @@ class ShowDetails:
     currency: str
     prices: tuple[SeatPrice, ...]
     on_sale: bool
+    on_sale_at: datetime | None = None
+    sale_queue: bool = False
 
     @property
     def local_starts_at(self) -> datetime:

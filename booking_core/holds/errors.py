@@ -20,6 +20,8 @@ class HoldRefusalReason(StrEnum):
     HOLD_LIMIT = "hold_limit"  # held this show's seats for HOLD_MAX_SECONDS: a pause before holding again
     TOO_MANY_SHOWS = "too_many_shows"  # holding seats in MAX_SHOWS_HELD other shows already
     NO_SEATS_TOGETHER = "no_seats_together"  # "best N": no block of N adjacent seats is free
+    NOT_ON_SALE_YET = "not_on_sale_yet"  # before the show's on_sale_at
+    NOT_YOUR_TURN = "not_your_turn"  # the show's on-sale queue runs and this user's turn is not open
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class JoinRefusal(StrEnum):
     TOO_MANY_SEATS = "too_many_seats"  # over MAX_SEATS_PER_BOOKING
     HOLDING = "holding"  # you hold seats of this show: release them first
     OFFERED = "offered"  # you already have an offer for this show
+    NOT_ON_SALE_YET = "not_on_sale_yet"  # before the show's on_sale_at
+    NOT_YOUR_TURN = "not_your_turn"  # the show's on-sale queue runs: seats (the waitlist's too) go by turns
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ class SqlInventory:
                 sold_seat_ids=frozenset(sold),
                 starts_at=show.starts_at,
                 on_sale=show.on_sale,
+                on_sale_at=show.on_sale_at,
+                sale_queue=show.sale_queue,
             )
 
     async def layout(self, show_id: int) -> HallLayout | None:

@@ -79,10 +79,13 @@ class ShowScripts:
         inventory = await self.inventory.inventory(show_id)
         if inventory is None:
             starts_ms, on_sale, seats, sold = 0, False, [], []
+            on_sale_ms, queued = 0, False
             expire_at = now_ms + UNKNOWN_SHOW_MS
         else:
             starts_ms = to_ms(inventory.starts_at)
             on_sale = inventory.on_sale
+            on_sale_ms = to_ms(inventory.on_sale_at) if inventory.on_sale_at else 0
+            queued = inventory.sale_queue
             seats = sorted(inventory.seat_ids)
             sold = sorted(inventory.sold_seat_ids)
             expire_at = max(starts_ms, now_ms) + int(INVENTORY_AFTER_START.total_seconds() * 1000)
@@ -90,6 +93,8 @@ class ShowScripts:
             {
                 "starts_ms": str(starts_ms),
                 "on_sale": "1" if on_sale else "0",
+                "on_sale_ms": str(on_sale_ms),
+                "queued": "1" if queued else "0",
                 "seats": [str(seat) for seat in seats],
                 "sold": [str(seat) for seat in sold],
                 "gen": gen,

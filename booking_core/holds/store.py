@@ -28,6 +28,7 @@ from booking_core.events import EventSink
 from booking_core.holds.best_hold import ranking_key, ranking_payload
 from booking_core.holds.due_index import DueIndex
 from booking_core.holds.errors import HoldRefusalReason, HoldRefused
+from booking_core.holds.sale_queue import SaleQueue
 from booking_core.holds.scripts import ShowScripts, as_list, expiry_events
 from booking_core.holds.seat_map import HoldOutcome, SeatMap, SeatState, parse_seat_map, read_seat_map
 from booking_core.holds.theatre_holds import OfferLocking, TheatreHolds
@@ -64,7 +65,8 @@ SWEEP_MAX_ROUNDS = 100
 
 
 class HoldStore:
-    """Seat holds of every show, with the waitlist (`self.waitlist`) that freed seats go to first."""
+    """Seat holds of every show, with the waitlist (`self.waitlist`) that freed seats go to first, and the
+    on-sale queues (`self.sale_queue`) that premieres sell through."""
 
     def __init__(
         self,
@@ -81,6 +83,9 @@ class HoldStore:
         clock: Callable[[], float] = time.time,
         layouts: LayoutSource | None = None,
         theatre: TheatreHolds | None = None,
+        queue_turns: int = 50,
+        queue_turn_seconds: int = 180,
+        queue_turns_per_user: int = 1,
     ) -> None:
         self.theatre = theatre
         if theatre is not None:
@@ -99,6 +104,14 @@ class HoldStore:
             layouts = inventory
         self.waitlist = Waitlist(
             self._shows, layouts, events, self._due, offer_seconds=offer_seconds, max_seats=max_seats
+        )
+        self.sale_queue = SaleQueue(
+            self._shows,
+            events,
+            max_seats=max_seats,
+            turns=queue_turns,
+            turn_seconds=queue_turn_seconds,
+            turns_per_user=queue_turns_per_user,
         )
 
     async def hold(
@@ -179,7 +192,7 @@ class HoldStore:
         like any hold (a refused lock undoes it and names the seats that went elsewhere).
         """
         token = secrets.token_urlsafe(18)
-        extra_keys = [*self._hold_keys(show_id, user_id), ranking_key(show_id, count)]
+        extra_keys = [*self._hold_keys(show_id, user_id), ranking_key(show_id, count), *_gate_keys(show_id)]
         args: list[str | int] = [count, "", *self._hold_args(user_id, token)]
         now_ms = self._shows.now_ms()
         reply = await self._shows.run("best", show_id, args, now_ms=now_ms, extra_keys=extra_keys)
@@ -210,7 +223,11 @@ class HoldStore:
         args: list[str | int] = [seat_id, *self._hold_args(user_id, token)]
         now_ms = self._shows.now_ms()
         reply = await self._shows.run(
-            "toggle", show_id, args, now_ms=now_ms, extra_keys=self._hold_keys(show_id, user_id)
+            "toggle",
+            show_id,
+            args,
+            now_ms=now_ms,
+            extra_keys=[*self._hold_keys(show_id, user_id), *_gate_keys(show_id)],
         )
         if "released" in reply:
             return await self._released(show_id, user_id, reply)
@@ -281,7 +298,7 @@ class HoldStore:
         token = secrets.token_urlsafe(18)
         args = [*self._hold_args(user_id, token, paid=paid), *seats]
         now_ms = self._shows.now_ms()
-        keys = self._hold_keys(show_id, user_id)
+        keys = [*self._hold_keys(show_id, user_id), *_gate_keys(show_id)]
         return token, now_ms, await self._shows.run(script, show_id, args, now_ms=now_ms, extra_keys=keys)
 
     async def _held(
@@ -438,6 +455,11 @@ class HoldStore:
             await self._events.publish(event)
         if reply.get("settle"):
             await self.waitlist.settle(show_id)
+
+
+def _gate_keys(show_id: int) -> list[str]:
+    """hold.lua's last KEYS: the on-sale queue's state and turns, for its on-sale gate."""
+    return ShowKeys(show_id).sale_queue()[:2]
 
 
 def _selection(seat_ids: Sequence[int]) -> list[int]:

@@ -32,6 +32,10 @@ class ShowInventory:
     sold_seat_ids: frozenset[int]
     starts_at: datetime
     on_sale: bool
+    on_sale_at: datetime | None = None  # no hold before it
+    sale_queue: bool = (
+        False  # from on_sale_at, only people whose turn it is may hold (booking_core.holds.sale_queue)
+    )
 
 
 class InventorySource(Protocol):

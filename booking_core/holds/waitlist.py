@@ -21,6 +21,7 @@ from booking_core.holds.errors import JoinRefusal, JoinRefused
 from booking_core.holds.scripts import ShowScripts, as_list, expiry_events
 from booking_core.holds.types import Hold, LayoutSource, from_ms, parse_hold
 from booking_core.holds.waitlist_policy import WaitReason, WaitRequest, diagnose, plan_offers
+from booking_core.redis_keys import ShowKeys
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,8 @@ class Waitlist:
             raise ValueError("a waitlist request is for at least one seat")
         now_ms = self._shows.now_ms()
         args: list[str | int] = [user_id, seats, "1" if together else "0", self._max_seats]
-        reply = await self._shows.run("join_waitlist", show_id, args, now_ms=now_ms)
+        gate = ShowKeys(show_id).sale_queue()[:2]  # the on-sale queue's state and turns
+        reply = await self._shows.run("join_waitlist", show_id, args, now_ms=now_ms, extra_keys=gate)
         if "refused" in reply:
             return JoinRefused(JoinRefusal(reply["refused"]))
         await self.settle(show_id)

@@ -95,9 +95,13 @@ class TheatreShow:
     starts_at: datetime
     prices: Mapping[str, int] = field(hash=False)
     currency: str
+    on_sale_at: datetime | None = None  # a premiere: no seat is sold before it
+    queue: bool = False  # its on-sale queue (README: "On-sale queue")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "starts_at", require_utc(self.starts_at, "starts_at"))
+        if self.on_sale_at is not None:
+            object.__setattr__(self, "on_sale_at", require_utc(self.on_sale_at, "on_sale_at"))
         object.__setattr__(self, "prices", dict(self.prices))
 
 

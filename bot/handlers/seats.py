@@ -20,6 +20,7 @@ from bot.replies import answer, pressed, show
 from bot.routing import on_button
 from bot.seat_map import taps as seat_taps
 from bot.seat_map.lock import selection_lock
+from bot.seat_map.queue_gate import queue_instead_of_map
 from bot.seat_map.screen import ShowHall, load_show_hall, present_seat_map
 from bot.seat_map.taps import Outcome
 from bot.views.screen import Screen
@@ -86,6 +87,9 @@ async def seat_map(update: Update, context: BotContext) -> None:
     async def stay(_hall: ShowHall, _user: int) -> Outcome:
         return Outcome(block=block)
 
+    hall = await hall_or_gone(update, context, show_id)
+    if hall is None or await queue_instead_of_map(update, context, hall):
+        return
     await _tap(update, context, show_id, stay, keep_picture=False)
 
 

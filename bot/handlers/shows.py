@@ -61,7 +61,9 @@ async def _shows(update: Update, context: BotContext, city_id: int, movie_id: in
     free = await free_seats(core.holds, show_ids)
     today = local(now, picked.cinemas[0][0].cinema.timezone).date()
     await show(
-        update, context, shows_screen(city_id, chosen, picked, free, today, ctx.settings(context).miniapp_url)
+        update,
+        context,
+        shows_screen(city_id, chosen, picked, free, today, ctx.settings(context).miniapp_url, now),
     )
 
 

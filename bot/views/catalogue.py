@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from telegram import InlineKeyboardButton, KeyboardButton, ReplyKeyboardMarkup
 
@@ -152,8 +152,13 @@ def shows_screen(
     free: Mapping[int, int | None],
     today: date,
     miniapp_url: str | None = None,
+    now: datetime | None = None,
 ) -> Screen:
-    """A movie's shows on one day, by cinema: times with free seats, buttons to the seat map, day paging."""
+    """A movie's shows on one day, by cinema: times with free seats, buttons to the seat map, day paging.
+
+    A show not on sale yet (before `now` reaches its on_sale_at) says when it goes on sale; its button
+    joins its queue when it has one.
+    """
     lines = [
         f"🎬 <b>{esc(movie.title)}</b>",
         movie_facts(movie),
@@ -175,14 +180,13 @@ def shows_screen(
         cinema = schedule.cinema
         lines += ["", f"🏛 <b>{esc(cinema.name)}</b>"]
         for show in shows:
-            seats = free_label(free.get(show.show_id))
+            opens = _opens_at(show, now)
+            seats = f"on sale at {opens:%H:%M}" if opens else free_label(free.get(show.show_id))
             detail = f" · {seats}" if seats else ""
             lines.append(f"  {show.local_starts_at:%H:%M}  {esc(show.hall_name)}{detail}")
         if several:
             rows.append([button(f"🏛 {cinema.name}", Action.NOOP)])
-        times = [
-            button(_time_button(show, free.get(show.show_id)), Action.SHOW, show.show_id, 0) for show in shows
-        ]
+        times = [_time_button_for(show, free.get(show.show_id), now) for show in shows]
         rows += in_rows(times, TIMES_PER_ROW)
         if hall_pages:
             halls = [
@@ -215,6 +219,21 @@ def _day_paging(city_id: int, movie_id: int, day: ShowsDay) -> list[InlineKeyboa
 def no_shows_screen(city: CityInfo, movies: Sequence[MovieInfo]) -> Screen:
     """A movie with no shows left: say so over the city's current movies."""
     return movies_screen(city, movies, heading="🎬 That movie has no more shows here.")
+
+
+def _opens_at(show: ShowTime, now: datetime | None) -> datetime | None:
+    """When a show not on sale yet goes on sale (the cinema's clock); None once it is on sale."""
+    opens = show.local_on_sale_at()
+    return opens if opens is not None and now is not None and opens > now else None
+
+
+def _time_button_for(show: ShowTime, free: int | None, now: datetime | None) -> InlineKeyboardButton:
+    opens = _opens_at(show, now)
+    if opens is not None and show.sale_queue:
+        return button(f"🎟 {show.local_starts_at:%H:%M} · Join the queue", Action.QUEUE_JOIN, show.show_id, 0)
+    if opens is not None:
+        return button(f"{show.local_starts_at:%H:%M} · on sale {opens:%H:%M}", Action.SHOW, show.show_id, 0)
+    return button(_time_button(show, free), Action.SHOW, show.show_id, 0)
 
 
 def _time_button(show: ShowTime, free: int | None) -> str:

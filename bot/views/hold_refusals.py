@@ -50,6 +50,13 @@ def hold_refusal(reason: HoldRefusalReason, seat_labels: Sequence[str] = (), *, 
             )
         case HoldRefusalReason.NO_SEATS_TOGETHER:
             return "There are not that many free seats side by side now. Pick seats on the map instead."
+        case HoldRefusalReason.NOT_ON_SALE_YET:
+            return "Tickets for this show are not on sale yet. Join the queue to get your turn when they are."
+        case HoldRefusalReason.NOT_YOUR_TURN:
+            return (
+                "This premiere sells through a queue: seats can be chosen only in your turn. "
+                "Join the queue; we will message you when your turn comes."
+            )
         case _:
             assert_never(reason)
 
@@ -60,6 +67,10 @@ def join_refusal(reason: JoinRefusal, *, max_seats: int = 10) -> str:
         return "This show has started or is no longer on sale, so its waitlist is closed."
     if reason == JoinRefusal.TOO_MANY_SEATS:
         return f"The waitlist takes requests for at most {max_seats} seats."
+    if reason == JoinRefusal.NOT_ON_SALE_YET:
+        return "Tickets for this show are not on sale yet: join its queue instead."
+    if reason == JoinRefusal.NOT_YOUR_TURN:
+        return "This premiere sells through a queue right now: join the queue, and we will message you."
     if reason == JoinRefusal.HOLDING:
         return (
             "You are holding seats for this show: pay for them, or release them before joining the waitlist."

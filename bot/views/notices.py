@@ -33,6 +33,11 @@ def _show_phrase(details: ShowDetails | None) -> str:
     )
 
 
+def _local(details: ShowDetails | None, moment: datetime) -> datetime:
+    """A moment on the cinema's clock (UTC when the show is unknown)."""
+    return local(moment, details.cinema.timezone if details else "UTC")
+
+
 def _upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -46,8 +51,7 @@ def _seats_phrase(labels: Sequence[str], count: int) -> str:
 def offer_made(details: ShowDetails | None, show_id: int, labels: Sequence[str], count: int,
                expires_at: datetime, now: datetime) -> Screen:  # fmt: skip
     """Seats freed up for a waiter: they are held in their name for a short while."""
-    timezone = details.cinema.timezone if details else "UTC"
-    until = local(expires_at, timezone)
+    until = _local(details, expires_at)
     text = (
         "🎉 <b>Seats for you!</b>\n\n"
         f"Seats came free for {_show_phrase(details)}.\n"
@@ -85,8 +89,7 @@ def hold_expired(details: ShowDetails | None, show_id: int, labels: Sequence[str
 def hold_expiring(details: ShowDetails | None, show_id: int, labels: Sequence[str], count: int,
                   expires_at: datetime, now: datetime, is_offer: bool) -> Screen:  # fmt: skip
     """A reminder shortly before a hold (or a waitlist offer) lapses."""
-    timezone = details.cinema.timezone if details else "UTC"
-    until = local(expires_at, timezone)
+    until = _local(details, expires_at)
     text = (
         f"⏳ <b>{countdown(expires_at, now).capitalize()} left</b>\n\n"
         f"Your {_seats_phrase(labels, count)} for {_show_phrase(details)} "
@@ -149,3 +152,30 @@ def refund_started(ticket: BookedTicket | None, reason: str) -> Screen:
             [[button("🎬 Find another show", Action.CITIES)], [button("🎟 My tickets", Action.MY_TICKETS)]]
         ),
     )
+
+
+def turn_came(details: ShowDetails | None, show_id: int, ends_at: datetime, now: datetime) -> Screen:
+    """The user's turn in a premiere's on-sale queue: choose seats before the window closes."""
+    until = _local(details, ends_at)
+    text = (
+        "🎟 <b>It's your turn!</b>\n\n"
+        f"Choose your seats for {_show_phrase(details)} before {until:%H:%M} "
+        f"({countdown(ends_at, now)} left). Seats you hold are then yours for the usual time to pay; "
+        "if you hold none by then, your turn passes to the next person in the queue."
+    )
+    return Screen(text, keyboard([[button("💺 Choose seats", Action.SHOW, show_id, 0)]]))
+
+
+def queue_sold_out(details: ShowDetails | None, show_id: int, party: int) -> Screen:
+    """A premiere sold out before the user's turn: say so plainly and offer its waitlist."""
+    seats = f"{party} seat{'s' if party != 1 else ''}"
+    text = (
+        f"😔 <b>Sold out.</b> Every seat for {_show_phrase(details)} is sold, so the queue is over "
+        "before your turn came.\n\n"
+        f"If anyone cancels, the seats go to the waitlist first: join it for {seats}?"
+    )
+    rows = [
+        [button(f"🕒 Join the waitlist ({seats})", Action.WAITLIST_JOIN, show_id, party, 0)],
+        [button("🎬 Find another show", Action.CITIES)],
+    ]
+    return Screen(text, keyboard(rows))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from telegram import InlineKeyboardMarkup
@@ -130,6 +132,30 @@ def test_shows_are_grouped_by_day_and_cinema_with_free_seats_and_paged_by_day() 
     stale = catalogue.pick_day(schedules, date(2026, 3, 20))
     assert stale is not None and stale.day == date(2026, 3, 13)
     assert catalogue.day_from_code(20260230) is None
+
+
+def test_a_premiere_not_on_sale_yet_says_when_and_offers_its_queue() -> None:
+    evening = NOW + timedelta(hours=4)
+    opens = NOW + timedelta(hours=1)
+    queued = replace(show_time(1, evening), on_sale_at=opens, sale_queue=True)
+    plain = replace(show_time(2, evening + timedelta(hours=1)), on_sale_at=opens)
+    schedules = (
+        CinemaSchedule(cinema(1, "Marquee Spreeufer"), (ShowDay(date(2026, 3, 13), (queued, plain)),)),
+    )
+    day = catalogue.pick_day(schedules, None)
+    assert day is not None
+    screen = catalogue.shows_screen(CITY.id, MOVIE, day, {1: 40, 2: 40}, date(2026, 3, 13), None, NOW)
+    opens_local = opens.astimezone(ZoneInfo(BERLIN))
+    assert f"Saal 1 · on sale at {opens_local:%H:%M}" in screen.text
+    buttons = {b.text: b.callback_data for row in screen.keyboard.inline_keyboard for b in row}  # type: ignore[union-attr]
+    assert buttons[f"🎟 {queued.local_starts_at:%H:%M} · Join the queue"] == encode(Action.QUEUE_JOIN, 1, 0)
+    assert buttons[f"{plain.local_starts_at:%H:%M} · on sale {opens_local:%H:%M}"] == encode(
+        Action.SHOW, 2, 0
+    )
+    # Once on sale, the times are plain times again.
+    later = catalogue.shows_screen(CITY.id, MOVIE, day, {1: 40, 2: 40}, date(2026, 3, 13), None, opens)
+    assert "on sale at" not in later.text
+    assert_telegram_accepts(screen)
 
 
 def test_a_big_day_still_fits_one_keyboard() -> None:

@@ -9,25 +9,19 @@ serve waits.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine,
     initialize,
     invariant,
     precondition,
     rule,
-    run_state_machine_as_test,
 )
 
-from booking_core.database import create_engine, create_session_factory
-from booking_core.events import CollectingSink, HoldExpired, OfferExpired, OfferMade
+from booking_core.events import HoldExpired, OfferExpired, OfferMade
 from booking_core.hall_layout import HallLayout
 from booking_core.holds.best_seats import best_seats
 from booking_core.holds.errors import HoldRefused, JoinRefused
@@ -35,9 +29,9 @@ from booking_core.holds.inventory import SqlInventory
 from booking_core.holds.seat_map import SeatState
 from booking_core.holds.store import Hold, HoldStore
 from booking_core.holds.waitlist import WaitlistPosition
-from booking_core.models import Base
 from roles.redis_server import RedisEndpoint
 from tests.factories import make_show
+from tests.holds.model_runs import SystemMachine, run_model
 from tests.holds.sales import sell_in_sql, unsell_in_sql
 from tests.support.clocks import HandClock
 
@@ -140,28 +134,17 @@ class Model:
                 self.free(set(hold.seats))
 
 
-class WaitlistMachine(RuleBasedStateMachine):
+class WaitlistMachine(SystemMachine):
     """One show per example; every rule acts on the real store and on the model alike."""
-
-    run: Callable[[Any], Any]
-    endpoint: RedisEndpoint
-    sessions: Any
 
     def __init__(self) -> None:
         super().__init__()
-        self.clock = HandClock()
-        self.sink = CollectingSink()
-        self.redis = self.endpoint.client()
-        self.run(self.redis.flushdb())
         inventory = SqlInventory(self.sessions)
         self.store = HoldStore(self.redis, inventory, self.sink, clock=self.clock, attempts_per_minute=10**6)
         show = self.run(make_show(self.sessions, rows=2, seats_per_row=4))
         self.show, self.seats = show.show_id, show.seat_ids
         self.model = Model(self.run(inventory.layout(self.show)), self.clock)
         self.tokens: dict[int, str] = {}
-
-    def teardown(self) -> None:
-        self.run(self.redis.aclose())
 
     # ---- rules -------------------------------------------------------------------------------
     @rule(user=USERS, count=st.integers(1, 4), together=st.booleans())
@@ -376,36 +359,7 @@ class WaitlistMachine(RuleBasedStateMachine):
 
 
 def test_waitlist_follows_its_policy(redis_endpoint: RedisEndpoint, database_url: str) -> None:
-    with asyncio.Runner() as runner:
-        engine = create_engine(database_url)
-
-        async def schema() -> None:
-            async with engine.begin() as connection:
-                await connection.run_sync(Base.metadata.drop_all)
-                await connection.run_sync(Base.metadata.create_all)
-
-        runner.run(schema())
-        WaitlistMachine.run = staticmethod(runner.run)
-        WaitlistMachine.endpoint = redis_endpoint
-        WaitlistMachine.sessions = create_session_factory(engine)
-        try:
-            run_state_machine_as_test(
-                WaitlistMachine,
-                settings=settings(
-                    max_examples=40,
-                    stateful_step_count=20,
-                    deadline=None,
-                    # The same examples on every run and machine: CI must not pass or fail by luck,
-                    # nor replay an example saved by a run against another Redis's state.
-                    derandomize=True,
-                    database=None,
-                    # A failing run reports its steps as found: shrinking them takes minutes here.
-                    phases=(Phase.explicit, Phase.reuse, Phase.generate),
-                    suppress_health_check=[HealthCheck.too_slow],
-                ),
-            )
-        finally:
-            runner.run(engine.dispose())
+    run_model(WaitlistMachine, redis_endpoint, database_url, max_examples=40, step_count=20)
     # The runs must have reached the cases the policy is about, or they proved little.
     assert SEEN["an offer was made"] and SEEN["a waiter was passed over"] and SEEN["seats stayed reserved"], (
         SEEN

@@ -20,7 +20,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 # Scripts over the sweeper's global index: they take their own keys and get no prelude.
-GLOBAL_SCRIPTS = ("due_pop", "due_done", "due_register", "held_shows")
+GLOBAL_SCRIPTS = ("due_pop", "due_done", "due_register", "held_shows", "turn_claim")
 SHOW_SCRIPTS = (
     "hold",
     "release",
@@ -37,6 +37,11 @@ SHOW_SCRIPTS = (
     "best",
     "toggle",
     "choose",
+    "sale_queue_join",
+    "sale_queue_open",
+    "sale_queue_admit",
+    "sale_queue_position",
+    "sale_queue_due",
 )
 # Scripts embedded in another, run as functions of their own ARGV: best.lua, toggle.lua and choose.lua
 # hold with hold.lua (toggle.lua and choose.lua release with release.lua) and answer with the fresh

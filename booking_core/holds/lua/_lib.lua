@@ -1,7 +1,7 @@
 -- _lib.lua: the prelude prepended to every per-show script (booking_core/holds/lua/__init__.py).
 --
 -- KEYS[1..14] of every per-show script, all tagged {show:<id>} (booking_core/redis_keys.py):
---   1 meta HASH starts_ms, on_sale    2 seats SET hall seat ids + "-"    3 sold SET sold seat ids + "-"
+--   1 meta HASH starts_ms, on_sale, on_sale_ms, queued    2 seats SET hall seat ids + "-"    3 sold SET sold seat ids + "-"
 --   4 sold_gen STRING                 5 holds HASH token -> "user|expires_ms|offered|s1,s2"
 --   6 seat_holds HASH seat -> token   7 user_holds HASH user -> token    8 expiry ZSET token -> expires_ms
 --   9 queue ZSET user -> arrival     10 requests HASH user -> "count|together"
@@ -39,7 +39,8 @@ local function load_inventory(payload)
   local expire_at = inv.expire_at
   if redis.call('EXISTS', K_META, K_SEATS) < 2 then
     redis.call('DEL', K_META, K_SEATS)
-    redis.call('HSET', K_META, 'starts_ms', inv.starts_ms, 'on_sale', inv.on_sale)
+    redis.call('HSET', K_META, 'starts_ms', inv.starts_ms, 'on_sale', inv.on_sale,
+      'on_sale_ms', inv.on_sale_ms or '0', 'queued', inv.queued or '0')
     redis.call('SADD', K_SEATS, SENTINEL)
     sadd_all(K_SEATS, inv.seats)
     redis.call('PEXPIREAT', K_META, expire_at)
@@ -67,6 +68,19 @@ end
 local function show_closed()
   local meta = redis.call('HMGET', K_META, 'starts_ms', 'on_sale')
   return meta[2] ~= '1' or NOW >= tonumber(meta[1])
+end
+
+-- The on-sale gate (README: "On-sale queue"): nobody holds seats before the show's on_sale_ms; from then,
+-- while its queue runs (phase neither "done" nor "sold_out"), only a user whose turn window is open.
+-- Returns the refusal, or nil. k_state, k_turns: the queue's sq_state HASH and sq_turns ZSET.
+local function sale_gate(user, k_state, k_turns)
+  local meta = redis.call('HMGET', K_META, 'on_sale_ms', 'queued')
+  if NOW < tonumber(meta[1] or '0') then return 'not_on_sale_yet' end
+  if meta[2] ~= '1' then return nil end
+  local phase = redis.call('HGET', k_state, 'phase')
+  if phase == 'done' or phase == 'sold_out' then return nil end
+  if tonumber(redis.call('ZSCORE', k_turns, user) or '0') > NOW then return nil end
+  return 'not_your_turn'
 end
 
 local function split(csv)

@@ -1,4 +1,5 @@
--- hold(KEYS = show keys 1..14 + [15 attempts counter of this user, 16 hold_since of this user],
+-- hold(KEYS = show keys 1..14 + [15 attempts counter of this user, 16 hold_since of this user, ...,
+--       last but one: the on-sale queue's sq_state, last: its sq_turns (redis_keys.SALE_QUEUE_KEYS)],
 --      ARGV = [inventory, now_ms, user, token, hold_ms, max_seats, attempts_limit, window_ms,
 --              life_ms, pause_ms, seat...])
 -- All or nothing: the user's selection for the show becomes exactly `seat...` under a new token,
@@ -9,6 +10,9 @@
 -- Lifetime: the user's plain holds of the show end at most life_ms after their first seat (KEYS[16]
 -- keeps that time, for life_ms + pause_ms); re-holding never stretches them past it, and from then
 -- until the pause is over the user is refused `hold_limit`. life_ms 0: no limit (a paid booking).
+-- On-sale gate (sale_gate in _lib.lua): before the show's on-sale time, and while its on-sale queue runs
+-- to users without an open turn, a new selection is refused; a user already holding seats may re-pick
+-- them, and a paid booking (life_ms 0) is never gated.
 -- Reply (JSON): {need=gen} | {refused=reason, seats=[...], expired, settle}
 --             | {exp=ms, offered=n, due=ms|false, settle=bool, first=bool, expired=[[user, offered, seats]...]}
 -- `first`: the user held no seats of the show before this call.
@@ -43,6 +47,10 @@ if cur_token then
   end
 end
 local offered = current and current.offered or 0
+if life_ms > 0 and not current then
+  local gate = sale_gate(user, KEYS[#KEYS - 1], KEYS[#KEYS])
+  if gate then return refuse(gate) end
+end
 if #seats > (offered > 0 and offered or max_seats) then return refuse('too_many_seats') end
 
 -- The lifetime of the user's plain holds of this show (an offer keeps its own deadline).

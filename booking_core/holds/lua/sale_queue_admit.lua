@@ -1,0 +1,71 @@
+-- sale_queue_admit(KEYS = show keys 1..14 + [15 sq_state, 16 sq_turns, 17 sq_line, 18 sq_party, 19 sq_admitted],
+--                  ARGV = [inventory, now_ms, turns_cap, window_ms, claimed user...])
+-- One admission step of an open on-sale queue (the workers' periodic pass calls it):
+-- 1. turns whose window has ended are over (their seats, if held, keep their own hold deadline);
+-- 2. a sold-out hall (every seat sold) ends the queue: everyone still in line is taken out and
+--    returned with their party size, to be told and offered the waitlist; phase "sold_out";
+-- 3. while fewer than turns_cap turns are open, the people at the front are admitted in queue order,
+--    each with a window of window_ms to hold seats, but only those in `claimed` (whose turn count across
+--    shows is under its cap: booking_core/holds/lua/turn_claim.lua); an unclaimed one keeps their place;
+-- 4. with nobody left in line the queue is over: phase "done", the show sells normally.
+-- Nobody is admitted twice (sq_admitted). Not open yet, or over: nothing happens.
+-- Reply (JSON): {need=gen} | {phase=p|false, admitted=[[user, place, window_end_ms]...], lapsed=[user...],
+--                sold_out=[[user, party]...], unused=[claimed users with no open turn here: give the claim back],
+--                open_turns=n, queued=n}
+if not ensure_loaded() then return need_inventory() end
+local K_STATE, K_TURNS, K_LINE, K_PARTY, K_ADMITTED = KEYS[15], KEYS[16], KEYS[17], KEYS[18], KEYS[19]
+local cap, window_ms = tonumber(ARGV[3]), tonumber(ARGV[4])
+local claimed = {}
+for i = 5, #ARGV do claimed[ARGV[i]] = true end
+
+local admitted, sold_out, lapsed, unused = {}, {}, {}, {}
+local phase = redis.call('HGET', K_STATE, 'phase')
+local function answer()
+  return cjson.encode({phase = phase or false, admitted = admitted, sold_out = sold_out,
+    lapsed = lapsed, unused = unused, open_turns = redis.call('ZCARD', K_TURNS), queued = redis.call('ZCARD', K_LINE)})
+end
+if phase ~= 'open' then return answer() end
+
+lapsed = redis.call('ZRANGEBYSCORE', K_TURNS, '-inf', ARGV[2])
+if #lapsed > 0 then redis.call('ZREMRANGEBYSCORE', K_TURNS, '-inf', ARGV[2]) end
+
+if redis.call('SCARD', K_SOLD) >= redis.call('SCARD', K_SEATS) then
+  local line = redis.call('ZRANGE', K_LINE, 0, -1)
+  for _, user in ipairs(line) do
+    sold_out[#sold_out + 1] = {user, tonumber(redis.call('HGET', K_PARTY, user) or '1')}
+  end
+  redis.call('DEL', K_LINE, K_PARTY)
+  phase = 'sold_out'
+  redis.call('HSET', K_STATE, 'phase', phase)
+  return answer()
+end
+
+local room = cap - redis.call('ZCARD', K_TURNS)
+if room > 0 then
+  -- Only claimed users can be admitted, so looking past `room` + the number claimed is never needed.
+  local front = redis.call('ZRANGE', K_LINE, 0, room + (#ARGV - 4) - 1, 'WITHSCORES')
+  for i = 1, #front, 2 do
+    if room == 0 then break end
+    local user = front[i]
+    if claimed[user] and redis.call('SADD', K_ADMITTED, user) == 1 then
+      local ends = NOW + window_ms
+      redis.call('ZREM', K_LINE, user)
+      redis.call('HDEL', K_PARTY, user)
+      redis.call('ZADD', K_TURNS, ends, user)
+      redis.call('HINCRBY', K_STATE, 'served', 1)
+      admitted[#admitted + 1] = {user, tonumber(front[i + 1]), ends}
+      room = room - 1
+    end
+  end
+end
+-- Claims that bought nothing here (no open turn in this show) are for the caller to give back.
+for user in pairs(claimed) do
+  if tonumber(redis.call('ZSCORE', K_TURNS, user) or '0') <= NOW then unused[#unused + 1] = user end
+end
+if redis.call('ZCARD', K_LINE) == 0 then
+  phase = 'done'
+  redis.call('HSET', K_STATE, 'phase', phase)
+end
+local ttl = redis.call('PTTL', K_STATE)
+if ttl > 0 then redis.call('PEXPIRE', K_TURNS, ttl); redis.call('PEXPIRE', K_ADMITTED, ttl) end
+return answer()

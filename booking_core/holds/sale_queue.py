@@ -1,0 +1,233 @@
+"""A premiere's on-sale queue in Redis (README: "On-sale queue"): join, open, admit, position.
+
+Every step is one Lua script over the show's keys (`redis_keys.SALE_QUEUE_KEYS`, in its `{show:<id>}`
+slot); nothing lives in process memory. The hold scripts obey the queue through `sale_gate` in `_lib.lua`.
+Admission is the workers' periodic pass (`admit`); bots only join people and read positions.
+A user's turns across shows are capped by a claim in their own slot (`turn_claim.lua`), taken before the
+show's admit script runs: the claim may only err towards fewer turns, never more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from booking_core.events import EventSink, QueueMoved, QueueSoldOut, TurnCame
+from booking_core.holds.scripts import ShowScripts, as_list
+from booking_core.holds.types import from_ms
+from booking_core.redis_keys import ShowKeys, user_turns_key
+
+# How often a queued user's place is refreshed on their screen, and how many places one pass refreshes.
+REFRESH_MS = 60_000
+REFRESH_PER_PASS = 100
+# The Park-Miller generator of sale_queue_open.lua: seeds are 1 .. MODULUS - 1.
+MODULUS = 2_147_483_647
+MULTIPLIER = 48_271
+
+
+def shuffled(users: Sequence[str], seed: int) -> list[str]:
+    """The opening draw of sale_queue_open.lua, in Python: `users` in arrival order, shuffled by `seed`.
+
+    An auditor recomputes the recorded order from the recorded seed and the arrival order with this.
+    """
+    order = list(users)
+    x = seed
+    for i in range(len(order), 1, -1):
+        x = (x * MULTIPLIER) % MODULUS
+        j = x % i  # 0-based: the script's (x % i) + 1
+        order[i - 1], order[j] = order[j], order[i - 1]
+    return order
+
+
+@dataclass(frozen=True)
+class QueueSpot:
+    """Where a user stands in a show's on-sale queue."""
+
+    phase: str | None  # None before opening, then "open", "done" (normal selling) or "sold_out"
+    on_sale_ms: int
+    queued: bool
+    position: int | None  # 1 = next; None before the draw or when not queued
+    turn_ends_ms: int | None  # their turn window, when admitted and still open
+    admitted: bool
+    served: int  # people admitted since opening
+    opened_ms: int | None
+    open_turns: int
+
+
+@dataclass(frozen=True)
+class Joined:
+    """The outcome of joining: the place (None before the draw), or the turn already given."""
+
+    joined: bool  # False: they were already queued (the place is kept)
+    position: int | None
+    turn_ends_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class JoinRefused:
+    """Joining was refused: "no_queue", "show_started", "too_many_seats", "done" or "sold_out"."""
+
+    reason: str
+
+
+@dataclass
+class AdmitReport:
+    """What one admission step did for one show."""
+
+    phase: str | None = None
+    opened: tuple[str, ...] | None = None  # the drawn order, when this step opened the queue
+    seed: int | None = None
+    admitted: list[tuple[int, int, int]] = field(default_factory=list)  # (user, place, window end ms)
+    sold_out: list[tuple[int, int]] = field(default_factory=list)  # (user, party)
+    redis_calls: int = 0
+
+
+def wait_minutes(spot: QueueSpot, *, now_ms: int, turns_cap: int, turn_seconds: int) -> int | None:
+    """An honest estimate of minutes until the user's turn, from the admissions seen since opening.
+
+    With too little history (under a minute, or nobody admitted yet) it assumes every turn runs its whole
+    window, the slowest the queue can move while people keep choosing; None when it cannot be said.
+    """
+    if spot.position is None:
+        return None
+    ahead = spot.position - 1
+    slow_rate = turns_cap / turn_seconds  # admissions per second with every window used in full
+    rate = slow_rate
+    if spot.opened_ms is not None and spot.served > 0 and now_ms - spot.opened_ms >= 60_000:
+        rate = max(slow_rate, spot.served / ((now_ms - spot.opened_ms) / 1000))
+    free_now = max(0, turns_cap - spot.open_turns)
+    waiting = max(0, ahead - free_now)
+    return math.ceil(waiting / rate / 60)
+
+
+class SaleQueue:
+    """The on-sale queues of every show, over the show scripts of the hold store."""
+
+    def __init__(
+        self,
+        shows: ShowScripts,
+        events: EventSink,
+        *,
+        max_seats: int,
+        turns: int,
+        turn_seconds: int,
+        turns_per_user: int,
+    ) -> None:
+        self._shows = shows
+        self._events = events
+        self._max_seats = max_seats
+        self.turns = turns
+        self.turn_seconds = turn_seconds
+        self._turns_per_user = turns_per_user
+
+    async def _run(self, name: str, show_id: int, args: Sequence[str | int]) -> dict[str, Any]:
+        keys = ShowKeys(show_id).sale_queue()
+        return await self._shows.run(name, show_id, args, now_ms=self._shows.now_ms(), extra_keys=keys)
+
+    async def join(self, show_id: int, user_id: int, party: int) -> Joined | JoinRefused:
+        """Take a place in the show's queue for `party` seats (again: the place is kept)."""
+        reply = await self._run("sale_queue_join", show_id, [user_id, party, self._max_seats, REFRESH_MS])
+        if "refused" in reply:
+            return JoinRefused(reply["refused"])
+        if "turn_ends" in reply:
+            return Joined(False, None, int(reply["turn_ends"]) or None)
+        return Joined(bool(reply["joined"]), reply["position"] or None)
+
+    async def spot(self, show_id: int, user_id: int) -> QueueSpot:
+        """The user's place and the queue's progress."""
+        reply = await self._run("sale_queue_position", show_id, [user_id])
+        return QueueSpot(
+            phase=reply["phase"] or None,
+            on_sale_ms=int(reply["on_sale_ms"]),
+            queued=bool(reply["queued"]),
+            position=reply["position"] or None,
+            turn_ends_ms=int(reply["turn_ends"]) if reply["turn_ends"] else None,
+            admitted=bool(reply["admitted"]),
+            served=int(reply["served"]),
+            opened_ms=int(reply["opened_ms"]) if reply["opened_ms"] else None,
+            open_turns=int(reply["open_turns"]),
+        )
+
+    async def admit(self, show_id: int) -> AdmitReport:
+        """One admission step: open the queue when due, then admit up to the turn cap, or end it.
+
+        Publishes TurnCame for each person admitted and QueueSoldOut for each person still queued at a
+        sell-out. Any number of workers may run it at once: each script is atomic and admits nobody twice.
+        """
+        report = AdmitReport()
+        keys = ShowKeys(show_id).sale_queue()
+        state_key, turns_key, line_key = keys[0], keys[1], keys[2]
+        now_ms = self._shows.now_ms()
+        async with self._shows.redis.pipeline(transaction=False) as pipe:
+            pipe.hget(state_key, "phase")
+            pipe.zcount(turns_key, f"({now_ms}", "+inf")
+            pipe.zrange(line_key, 0, 2 * self.turns - 1)
+            phase, open_turns, front = await pipe.execute()
+        report.redis_calls += 1
+        if phase is None:
+            seed = 1 + secrets.randbelow(MODULUS - 1)
+            opened = await self._run("sale_queue_open", show_id, [seed])
+            report.redis_calls += 1
+            if "drawn" not in opened:
+                return report
+            report.opened, report.seed = tuple(as_list(opened["drawn"])), seed
+            front = await self._shows.redis.zrange(line_key, 0, 2 * self.turns - 1)
+            report.redis_calls += 1
+        elif phase in (b"done", b"sold_out", "done", "sold_out"):
+            report.phase = phase.decode() if isinstance(phase, bytes) else phase
+            return report
+        room = max(0, self.turns - int(open_turns))
+        # A few more than there is room for, so that people at their turn cap elsewhere (who keep their
+        # place) do not hold up those behind them; claims not needed are given back below.
+        candidates = [int(user) for user in front[: room + math.ceil(room / 4)]]
+        claimed = await self._claim(show_id, candidates, now_ms)
+        report.redis_calls += len(candidates)
+        reply = await self._run("sale_queue_admit", show_id, [self.turns, self.turn_seconds * 1000, *claimed])
+        report.redis_calls += 1
+        unused = [int(user) for user in as_list(reply["unused"])]
+        if unused:
+            await asyncio.gather(*(self._shows.redis.zrem(user_turns_key(u), str(show_id)) for u in unused))
+            report.redis_calls += len(unused)
+        report.phase = reply["phase"] or None
+        report.admitted = [(int(u), int(place), int(ends)) for u, place, ends in as_list(reply["admitted"])]
+        report.sold_out = [(int(u), int(party)) for u, party in as_list(reply["sold_out"])]
+        for user, _place, ends in report.admitted:
+            await self._events.publish(TurnCame(show_id, user, from_ms(ends)))
+        for user, party in report.sold_out:
+            await self._events.publish(QueueSoldOut(show_id, user, party))
+        if report.phase == "open":
+            report.redis_calls += await self._refresh(show_id)
+        return report
+
+    async def _refresh(self, show_id: int) -> int:
+        """Publish QueueMoved for the queued users whose place is due a refresh; the Redis calls made."""
+        reply = await self._run("sale_queue_due", show_id, [REFRESH_MS, REFRESH_PER_PASS])
+        now_ms = self._shows.now_ms()
+        for user, position in as_list(reply["due"]):
+            spot = QueueSpot(
+                phase="open",
+                on_sale_ms=0,
+                queued=True,
+                position=int(position),
+                turn_ends_ms=None,
+                admitted=False,
+                served=int(reply["served"]),
+                opened_ms=int(reply["opened_ms"]) if reply["opened_ms"] else None,
+                open_turns=int(reply["open_turns"]),
+            )
+            wait = wait_minutes(spot, now_ms=now_ms, turns_cap=self.turns, turn_seconds=self.turn_seconds)
+            await self._events.publish(QueueMoved(show_id, int(user), int(position), wait or 0))
+        return 1
+
+    async def _claim(self, show_id: int, users: list[int], now_ms: int) -> list[int]:
+        """The users granted a turn claim under their cap across shows (turn_claim.lua), in order."""
+        ends = now_ms + self.turn_seconds * 1000
+        args = [now_ms, show_id, ends, self._turns_per_user]
+        granted = await asyncio.gather(
+            *(self._shows.scripts.call("turn_claim", [user_turns_key(user)], args) for user in users)
+        )
+        return [user for user, ok in zip(users, granted, strict=True) if int(ok)]

@@ -1,0 +1,53 @@
+"""What each OS process of the on-sale queue race runs: the workers' queue pass, over and over.
+
+Run through a spawn-context process pool: each process opens its own Redis client and SQL engine, waits
+for a common start time, then runs the queue pass as fast as it can until `stop_at`, returning how many
+passes it ran and every admission its passes reported as (user, window end ms).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from booking_core.database import create_engine, create_session_factory
+from booking_core.events import CollectingSink
+from booking_core.holds.inventory import SqlInventory
+from booking_core.holds.sale_queue_audit import record_step, shows_with_queues
+from booking_core.holds.store import HoldStore
+from booking_core.models import utc_now
+from booking_core.redis_url import async_client
+
+
+def admitting_worker(
+    redis_url: str, database_url: str, turns: int, turn_seconds: int, start_at: float, stop_at: float
+) -> tuple[int, list[tuple[int, int]]]:
+    """Queue passes from start_at to stop_at; how many ran, and the admissions they made."""
+
+    async def main() -> tuple[int, list[tuple[int, int]]]:
+        engine = create_engine(database_url)
+        sessions = create_session_factory(engine)
+        redis = async_client(redis_url, decode_responses=True)
+        store = HoldStore(
+            redis,
+            SqlInventory(sessions),
+            CollectingSink(),
+            queue_turns=turns,
+            queue_turn_seconds=turn_seconds,
+        )
+        admitted: list[tuple[int, int]] = []
+        passes = 0
+        try:
+            await asyncio.sleep(max(0.0, start_at - time.time()))
+            while time.time() < stop_at:
+                passes += 1
+                for show_id in await shows_with_queues(sessions, utc_now()):
+                    report = await store.sale_queue.admit(show_id)
+                    await record_step(sessions, show_id, report)
+                    admitted += [(user, ends) for user, _place, ends in report.admitted]
+            return passes, admitted
+        finally:
+            await redis.aclose()
+            await engine.dispose()
+
+    return asyncio.run(main())

@@ -1,0 +1,87 @@
+"""The on-sale queue admitted by several worker processes at once: the turn cap holds at every moment,
+nobody is admitted twice, and the audit log in SQL records exactly the admissions made."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import timedelta
+from functools import partial
+
+import pytest
+import redis.asyncio as aioredis
+
+from booking_core.database import SessionFactory
+from booking_core.events import CollectingSink
+from booking_core.holds.inventory import SqlInventory
+from booking_core.holds.sale_queue_audit import audit_log
+from booking_core.holds.store import HoldStore
+from booking_core.models import utc_now
+from roles.redis_server import RedisEndpoint
+from tests.factories import make_show
+from tests.holds import sale_queue_workers
+
+pytestmark = pytest.mark.on_a_redis_cluster_too
+
+PROCESSES = 3
+PEOPLE = 60
+TURNS = 5
+TURN_SECONDS = 1
+RUN_SECONDS = 6.0
+
+
+def most_open_at_once(admissions: list[tuple[int, int]]) -> int:
+    """The most turn windows [end - window, end) open at one moment."""
+    edges = sorted(
+        [(ends - TURN_SECONDS * 1000, 1) for _user, ends in admissions]
+        + [(ends, -1) for _user, ends in admissions],
+        key=lambda edge: (edge[0], edge[1]),  # a window ending at t closes before one opening at t
+    )
+    most = current = 0
+    for _moment, step in edges:
+        current += step
+        most = max(most, current)
+    return most
+
+
+async def test_several_worker_processes_admit_within_the_cap_and_nobody_twice(
+    redis: aioredis.Redis, redis_endpoint: RedisEndpoint, sessions: SessionFactory, database_url: str
+) -> None:
+    # Given 60 people queued for a premiere whose sale opens now
+    show = await make_show(
+        sessions, rows=5, seats_per_row=20, on_sale_at=utc_now() + timedelta(seconds=1), sale_queue=True
+    )
+    store = HoldStore(redis, SqlInventory(sessions), CollectingSink())
+    for user in range(1, PEOPLE + 1):
+        await store.sale_queue.join(show.show_id, user, 2)
+    # when 3 worker processes run the queue pass as fast as they can for 6 s (5 turns of 1 s at once)
+    start_at = time.time() + 5.0  # time for every process to start and connect
+    worker = partial(
+        sale_queue_workers.admitting_worker,
+        redis_endpoint.url,
+        database_url,
+        TURNS,
+        TURN_SECONDS,
+        start_at,
+        start_at + RUN_SECONDS,
+    )
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(PROCESSES, mp_context=multiprocessing.get_context("spawn")) as pool:
+        runs = await asyncio.gather(*(loop.run_in_executor(pool, worker) for _ in range(PROCESSES)))
+    admissions = [admission for _passes, run in runs for admission in run]
+    # then every process ran passes all along (they really raced; which one wins each window varies),
+    # nobody was admitted twice,
+    assert all(passes >= 10 for passes, _run in runs), [passes for passes, _run in runs]
+    users = [user for user, _ends in admissions]
+    assert len(users) == len(set(users))
+    # never more than 5 chose at once, and the queue moved at about the rate the cap allows (5 a second,
+    # every window lapsing unused) over the time the processes really ran together,
+    assert most_open_at_once(admissions) == TURNS
+    span_seconds = (max(ends for _u, ends in admissions) - min(ends for _u, ends in admissions)) / 1000
+    assert len(users) >= 0.8 * TURNS * (span_seconds / TURN_SECONDS + 1)
+    assert span_seconds >= 2 * TURN_SECONDS
+    # and the audit log holds each admission once.
+    logged = [row.user_id for row in await audit_log(sessions, show.show_id) if row.kind == "admitted"]
+    assert sorted(logged) == sorted(users)
