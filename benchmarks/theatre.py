@@ -192,7 +192,7 @@ async def pay_for_every_hold(core: Core, show_id: int) -> Counter[str]:
             outcomes[started.reason.value] += 1
             continue
         checkout_id = f"cs_bench_{started.booking_id}_{secrets.token_hex(3)}"
-        await core.bookings.record_checkout(started.booking_id, "sandbox", checkout_id, "http://127.0.0.1/")
+        await core.bookings.record_checkout(started.booking_id, "stripe", checkout_id, "http://127.0.0.1/")
         event = provider_event(
             checkout_id, started.booking_id, started.amount_minor, currency=started.currency
         )

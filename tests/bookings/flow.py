@@ -18,7 +18,7 @@ from booking_core.models import PaymentEvent as PaymentEventRow
 from booking_core.payments.port import PaymentEvent, PaymentEventKind
 from tests.support.sales import provider_event
 
-PROVIDER = "sandbox"
+PROVIDER = "stripe"
 
 
 @dataclass(frozen=True)

@@ -114,7 +114,7 @@ async def test_a_new_selection_supersedes_the_booking_awaiting_payment(
 async def test_recording_a_checkout_twice_keeps_one_row(sessions: SessionFactory, holds: HoldStore) -> None:
     show = await make_show(sessions)
     checkout = await buy_until_checkout(sessions, holds, show.show_id, 10, show.seat_ids[:1])
-    again = await record_checkout(sessions, checkout.booking_id, "sandbox", checkout.checkout_id, "http://x")
+    again = await record_checkout(sessions, checkout.booking_id, "stripe", checkout.checkout_id, "http://x")
     assert again is True
     payments = await payments_of(sessions, checkout.booking_id)
     assert [(p.checkout_id, p.status, p.amount_minor, p.currency) for p in payments] == [
@@ -131,6 +131,6 @@ async def test_bookings_whose_hold_lapsed_expire_and_name_their_open_checkouts(
     lapsed = await expire_lapsed_bookings(sessions, checkout.hold.expires_at + timedelta(minutes=1))
     assert not_yet == []
     assert [(c.booking_id, c.provider, c.checkout_id) for c in lapsed] == [
-        (checkout.booking_id, "sandbox", checkout.checkout_id)
+        (checkout.booking_id, "stripe", checkout.checkout_id)
     ]
     assert (await booking_row(sessions, checkout.booking_id)).status == BookingStatus.EXPIRED

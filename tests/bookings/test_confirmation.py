@@ -152,7 +152,7 @@ async def test_a_payment_of_another_amount_or_currency_is_refunded_not_confirmed
     seats = show.seat_ids[:2]
     checkout = await buy_until_checkout(sessions, holds, show.show_id, 130, seats)
     event = PaymentEvent(
-        provider="sandbox",
+        provider="stripe",
         event_id=f"evt_mismatch_{amount}_{currency}",
         kind=PaymentEventKind.COMPLETED,
         checkout_id=checkout.checkout_id,
@@ -236,7 +236,7 @@ async def test_a_payment_for_no_booking_we_know_is_flagged(
     sessions: SessionFactory, holds: HoldStore, sink: CollectingSink
 ) -> None:
     event = PaymentEvent(
-        "sandbox", "evt_stranger", PaymentEventKind.COMPLETED, "cs_nobody", None, 500, "eur", "pi_x", b"{}"
+        "stripe", "evt_stranger", PaymentEventKind.COMPLETED, "cs_nobody", None, 500, "eur", "pi_x", b"{}"
     )
     await store_event(sessions, event)
     result = await confirm(sessions, holds, sink, event)
@@ -256,7 +256,7 @@ async def test_a_second_payment_of_a_paid_booking_goes_back(
     checkout = await buy_until_checkout(sessions, holds, show.show_id, 160, show.seat_ids[:1])
     await confirm(sessions, holds, sink, payment(checkout))
     # When a second checkout of the same booking is paid too (e.g. two tabs)
-    await record_checkout(sessions, checkout.booking_id, "sandbox", "cs_second_tab", "http://127.0.0.1/pay/2")
+    await record_checkout(sessions, checkout.booking_id, "stripe", "cs_second_tab", "http://127.0.0.1/pay/2")
     second = payment(checkout)
     second = PaymentEvent(**{**second.__dict__, "checkout_id": "cs_second_tab", "payment_id": "pi_second"})
     result = await confirm(sessions, holds, sink, second)
@@ -324,7 +324,7 @@ async def test_a_refund_reported_by_the_provider_completes_it(
     checkout = await buy_until_checkout(sessions, holds, show.show_id, 180, show.seat_ids[:1])
     await confirm(sessions, holds, sink, payment(checkout, amount_minor=5))
     refunded = PaymentEvent(
-        "sandbox",
+        "stripe",
         "evt_refunded",
         PaymentEventKind.REFUNDED,
         None,

@@ -85,7 +85,7 @@ async def _pending_booking(
     customer_id = await make_customer(sessions, user)
     booking_id = await make_booking(sessions, show_id, customer_id, seats)
     checkout_id = f"cs_race_{booking_id}"
-    await record_checkout(sessions, booking_id, "sandbox", checkout_id, "http://127.0.0.1/pay")
+    await record_checkout(sessions, booking_id, "stripe", checkout_id, "http://127.0.0.1/pay")
     return {
         "booking_id": booking_id,
         "checkout_id": checkout_id,

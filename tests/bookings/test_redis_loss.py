@@ -90,11 +90,9 @@ async def test_with_redis_down_a_payment_within_its_hold_is_still_a_sale(
     lapsed = await make_booking(sessions, show.show_id, customer, show.seat_ids[2:3], hold_seconds=-60)
     events = {}
     for booking_id, amount in ((fresh, 2400), (lapsed, 1200)):
-        await record_checkout(
-            sessions, booking_id, "sandbox", f"cs_down_{booking_id}", "http://127.0.0.1/pay"
-        )
+        await record_checkout(sessions, booking_id, "stripe", f"cs_down_{booking_id}", "http://127.0.0.1/pay")
         events[booking_id] = PaymentEvent(
-            "sandbox", f"evt_down_{booking_id}", PaymentEventKind.COMPLETED, f"cs_down_{booking_id}",
+            "stripe", f"evt_down_{booking_id}", PaymentEventKind.COMPLETED, f"cs_down_{booking_id}",
             booking_id, amount, "EUR", f"pi_down_{booking_id}", b"{}",
         )  # fmt: skip
 
@@ -124,9 +122,9 @@ async def test_a_booking_whose_hold_redis_forgot_cannot_buy_seats_sold_since(
     await redis.flushdb()
     customer = await make_customer(sessions, 481)
     stale = await make_booking(sessions, show.show_id, customer, show.seat_ids[1:3])
-    await record_checkout(sessions, stale, "sandbox", "cs_stale", "http://127.0.0.1/pay")
+    await record_checkout(sessions, stale, "stripe", "cs_stale", "http://127.0.0.1/pay")
     event = PaymentEvent(
-        "sandbox", "evt_stale", PaymentEventKind.COMPLETED, "cs_stale", stale, 2400, "EUR", "pi_stale", b"{}"
+        "stripe", "evt_stale", PaymentEventKind.COMPLETED, "cs_stale", stale, 2400, "EUR", "pi_stale", b"{}"
     )
     result = await confirm(sessions, holds, sink, event)
     # Then the seat sold before is not sold again

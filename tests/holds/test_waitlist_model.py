@@ -140,7 +140,16 @@ class WaitlistMachine(SystemMachine):
     def __init__(self) -> None:
         super().__init__()
         inventory = SqlInventory(self.sessions)
-        self.store = HoldStore(self.redis, inventory, self.sink, clock=self.clock, attempts_per_minute=10**6)
+        # The model leaves out the rate limit and the hold's lifetime (issue 12's caps, tested on their own):
+        # neither can end a hold in an example of at most 20 steps of 301 s.
+        self.store = HoldStore(
+            self.redis,
+            inventory,
+            self.sink,
+            clock=self.clock,
+            attempts_per_minute=10**6,
+            max_hold_seconds=10**5,
+        )
         show = self.run(make_show(self.sessions, rows=2, seats_per_row=4))
         self.show, self.seats = show.show_id, show.seat_ids
         self.model = Model(self.run(inventory.layout(self.show)), self.clock)
