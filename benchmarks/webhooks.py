@@ -43,7 +43,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -64,16 +64,9 @@ from booking_core.models import (
     Booking,
     BookingLine,
     BookingStatus,
-    Cinema,
-    City,
     Customer,
-    Hall,
-    Movie,
     Payment,
     PaymentEvent,
-    Seat,
-    Show,
-    ShowPrice,
     Ticket,
 )
 from roles.endpoints import resolve_endpoints
@@ -84,6 +77,7 @@ from roles.web_role import serving, web_application
 from roles.worker_role import declare_jobs, open_full_worker_context
 from sandbox.stripe_api import StripeSandboxState
 from sandbox.telegram.app import start_telegram_sandbox
+from tests.factories import make_show
 from tests.support.processes import stop_process
 from tests.support.settings import NO_SMTP
 from workers.broker import build_broker
@@ -100,7 +94,7 @@ WORKER_THREADS = int(os.environ.get("BENCH_WORKER_THREADS", "4"))
 REPEAT_EVERY = 4
 PROVIDER_ATTEMPTS = 6
 CONFIRM_DEADLINE_SECONDS = 30.0
-ROWS, SEATS_PER_ROW = 40, 25
+ROWS, SEATS_PER_ROW = 25, 40  # row labels are A-Z
 PRICE = 1200
 USER_BASE = 10_000
 SECRET = "whsec_bench_webhooks"
@@ -180,40 +174,15 @@ async def seed(settings: MarqueeSettings) -> tuple[list[tuple[bytes, dict[str, s
     async with open_core(settings, settings.REDIS_URL, CollectingSink()) as core:
         async with core.engine.begin() as connection:
             await connection.run_sync(Base.metadata.create_all)
+        show = await make_show(
+            core.sessions, rows=ROWS, seats_per_row=SEATS_PER_ROW, prices={"standard": PRICE}
+        )
         async with core.sessions() as session, session.begin():
-            city = City(name="Bench City", latitude=52.5, longitude=13.4, timezone="Europe/Berlin")
-            cinema = Cinema(
-                city=city,
-                name="Bench Cinema",
-                address="1 Bench Street",
-                latitude=52.5,
-                longitude=13.4,
-                timezone="Europe/Berlin",
-                external_id="bench",
-            )
-            hall = Hall(cinema=cinema, name="Hall 1")
-            hall.seats = [
-                Seat(row_index=r, row_label=f"R{r}", number=n, column=n, category="standard")
-                for r in range(ROWS)
-                for n in range(1, SEATS_PER_ROW + 1)
-            ]
-            movie = Movie(
-                external_id="bench", title="Bench", runtime_minutes=100, age_rating="0", language="en"
-            )
-            show = Show(
-                external_id="bench",
-                movie=movie,
-                hall=hall,
-                starts_at=datetime.now(UTC) + timedelta(days=1),
-                currency="EUR",
-            )
-            show.prices.append(ShowPrice(category="standard", amount_minor=PRICE))
-            session.add(show)
             session.add_all(
                 Customer(telegram_user_id=10_000 + i, chat_id=10_000 + i) for i in range(BOOKINGS)
             )
+        seat_ids = show.seat_ids
         async with core.sessions() as session:
-            seat_ids = list(await session.scalars(select(Seat.id).order_by(Seat.id)))
             customer_ids = list(
                 await session.scalars(select(Customer.id).order_by(Customer.telegram_user_id))
             )
@@ -221,13 +190,13 @@ async def seed(settings: MarqueeSettings) -> tuple[list[tuple[bytes, dict[str, s
         for start in range(0, BOOKINGS, CONCURRENCY):  # in batches: the client's connection pool is bounded
             batch = range(start, min(start + CONCURRENCY, BOOKINGS))
             holds += await asyncio.gather(
-                *(core.holds.hold(show.id, USER_BASE + i, [seat_ids[i]]) for i in batch)
+                *(core.holds.hold(show.show_id, USER_BASE + i, [seat_ids[i]]) for i in batch)
             )
         assert all(isinstance(hold, Hold) for hold in holds), "seed holds refused"
         async with core.sessions() as session, session.begin():
             bookings = [
                 Booking(
-                    show_id=show.id,
+                    show_id=show.show_id,
                     customer_id=customer_ids[i],
                     hold_token=hold.token,
                     hold_expires_at=hold.expires_at,

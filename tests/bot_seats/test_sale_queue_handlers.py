@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import redis.asyncio as aioredis
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from booking_core.database import SessionFactory
@@ -14,9 +13,9 @@ from booking_core.holds.errors import HoldRefusalReason, HoldRefused
 from booking_core.holds.types import Hold
 from booking_core.models import utc_now
 from bot.codec import Action, encode
-from roles.redis_server import RedisEndpoint
 from sandbox.telegram import ChatMessage
-from tests.bot_seats.bot_harness import OTHER_USER, USER, SeatBot, action_button, callbacks, running_seat_bot
+from tests.bot_seats.bot_harness import OTHER_USER, USER, SeatBot, action_button, callbacks
+from tests.bot_seats.conftest import SeatBotWith
 from tests.factories import make_show
 from tests.holds.sales import sell_in_sql
 from workers.periodic import admit_queues_once
@@ -65,13 +64,9 @@ async def test_before_the_sale_the_map_offers_the_queue_and_a_place_is_kept(
 
 
 async def test_the_turn_comes_with_a_button_to_the_map_and_a_sell_out_is_told(
-    database_url: str,
-    engine: object,
-    redis: aioredis.Redis,
-    redis_endpoint: RedisEndpoint,
-    sessions: SessionFactory,
+    seat_bot_with: SeatBotWith, sessions: SessionFactory
 ) -> None:
-    async with running_seat_bot(database_url, redis_endpoint.url, SALE_QUEUE_TURNS=1) as seat_bot:
+    async with seat_bot_with(SALE_QUEUE_TURNS=1) as seat_bot:
         await _turn_then_sell_out(seat_bot, sessions)
 
 

@@ -12,17 +12,16 @@ from booking_core.database import SessionFactory
 from booking_core.holds.types import Hold
 from booking_core.models import Hall, Show, utc_now
 from bot.codec import Action
-from roles.redis_server import RedisEndpoint
 from tests.bot_seats.bot_harness import (
     OTHER_USER,
     USER,
     SeatBot,
     action_button,
     callbacks,
-    running_seat_bot,
     seat_button,
     shown_seats,
 )
+from tests.bot_seats.conftest import SeatBotWith
 from tests.factories import make_show
 
 
@@ -175,10 +174,10 @@ async def test_a_show_closed_since_the_map_was_drawn_gets_an_alert_and_a_closed_
 
 
 async def test_release_after_the_hold_expired_says_so_and_redraws(
-    database_url: str, engine: object, redis: object, redis_endpoint: RedisEndpoint, sessions: SessionFactory
+    seat_bot_with: SeatBotWith, sessions: SessionFactory
 ) -> None:
     # (two-second holds: time enough to draw the map holding one on a loaded machine)
-    async with running_seat_bot(database_url, redis_endpoint.url, HOLD_SECONDS=2) as seat_bot:
+    async with seat_bot_with(HOLD_SECONDS=2) as seat_bot:
         show = await make_show(sessions, rows=2, seats_per_row=4)
         message = await seat_bot.open_map(show.show_id)
         await seat_bot.press(message.message_id, seat_button(message, show.seat_ids[1])[1])
@@ -207,10 +206,10 @@ async def test_a_forged_seat_of_another_hall_is_refused_plainly(
 
 
 async def test_too_many_seats_and_too_many_taps_are_refused_in_words(
-    database_url: str, engine: object, redis: object, redis_endpoint: RedisEndpoint, sessions: SessionFactory
+    seat_bot_with: SeatBotWith, sessions: SessionFactory
 ) -> None:
     limits = {"MAX_SEATS_PER_BOOKING": 2, "HOLD_ATTEMPTS_PER_MINUTE": 4}
-    async with running_seat_bot(database_url, redis_endpoint.url, **limits) as seat_bot:
+    async with seat_bot_with(**limits) as seat_bot:
         show = await make_show(sessions, rows=1, seats_per_row=6)
         message = await seat_bot.open_map(show.show_id)
         assert [t for t, c in callbacks(message) if c.action == Action.BEST] == ["✨1", "✨2"]

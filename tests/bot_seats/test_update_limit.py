@@ -3,23 +3,17 @@ the update changes nothing."""
 
 from __future__ import annotations
 
-import redis.asyncio as aioredis
-
 from booking_core.database import SessionFactory
 from bot.handlers.throttle import SLOW_DOWN
-from roles.redis_server import RedisEndpoint
-from tests.bot_seats.bot_harness import OTHER_USER, USER, running_seat_bot, seat_button
+from tests.bot_seats.bot_harness import OTHER_USER, USER, seat_button
+from tests.bot_seats.conftest import SeatBotWith
 from tests.factories import make_show
 
 
 async def test_updates_over_the_limit_are_answered_slow_down_and_change_nothing(
-    database_url: str,
-    engine: object,
-    redis: aioredis.Redis,
-    redis_endpoint: RedisEndpoint,
-    sessions: SessionFactory,
+    seat_bot_with: SeatBotWith, sessions: SessionFactory
 ) -> None:
-    async with running_seat_bot(database_url, redis_endpoint.url, BOT_UPDATES_PER_MINUTE=3) as seat_bot:
+    async with seat_bot_with(BOT_UPDATES_PER_MINUTE=3) as seat_bot:
         # Given a user who opened a seat map and tapped two seats: three updates this minute
         show = await make_show(sessions, rows=1, seats_per_row=6)
         s = show.seat_ids

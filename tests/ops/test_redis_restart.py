@@ -19,68 +19,24 @@ import pytest
 
 from booking_core.holds.errors import HoldRefusalReason, HoldRefused
 from booking_core.holds.seat_map import SeatState
-from tests.factories import ShowFixture, make_show
 from tests.flows.harness import wait_until
-from tests.ops.chat import ChatUser
-from tests.ops.deployment import Sandbox, Services, WebProcess, deployed
-from tests.ops.invariants import settled_sales
+from tests.ops.deployment import Sandbox, Services
 from tests.ops.locks import ports_waiting_on_locks, rows_locked
+from tests.ops.redis_stage import (
+    BOOKED_WITHIN,
+    each_seat_sold_once,
+    health,
+    pay_and_settle,
+    tickets_delivered,
+    web_and_worker,
+)
 from tests.ops.services import PrivateRedis
-from tests.ops.shop import PAID, OpenBooking, Shop, open_shop
+from tests.ops.shop import PAID
 
 pytestmark = pytest.mark.timeout(90)
 
 FIRST_USER = 830_001
 USERS = 6
-BOOKED_WITHIN = 30
-
-
-async def health(http: aiohttp.ClientSession, web: WebProcess) -> tuple[int, dict[str, str]]:
-    """The web process's /healthz status and body."""
-    async with http.get(f"{web.url}/healthz") as answer:
-        return answer.status, await answer.json()
-
-
-async def pay_and_settle(shop: Shop, web: WebProcess, booking: OpenBooking) -> None:
-    """Pay on the checkout page; wait until the booking is confirmed."""
-    status, page = await shop.pay(booking.checkout_id)
-    assert status == 200 and PAID in page, page
-    await wait_until(
-        lambda: shop.all_confirmed([booking.booking_id]), within=BOOKED_WITHIN, what=f"booking {booking}"
-    )
-
-
-async def pairs_for_new_users(
-    shop: Shop, http: aiohttp.ClientSession, sandbox: Sandbox, first_user: int, count: int
-) -> tuple[ShowFixture, list[list[int]], list[ChatUser]]:
-    """A show with two seats for each of `count` new chat users: the show, the pairs, the users."""
-    show = await make_show(shop.core.sessions, rows=count // 2, seats_per_row=4)
-    pairs = [show.seat_ids[n : n + 2] for n in range(0, len(show.seat_ids), 2)]
-    users = [ChatUser(http, sandbox.url, first_user + n) for n in range(count)]
-    for user in users:
-        await user.create()
-    return show, pairs, users
-
-
-async def each_seat_sold_once(shop: Shop, show: ShowFixture, users: list[ChatUser]) -> None:
-    """Every seat sold once; each user has one confirmed booking and one Telegram ticket."""
-    sales = await wait_until(
-        lambda: settled_sales(shop.core.sessions, show.show_id, len(users)),
-        within=BOOKED_WITHIN,
-        what="every sale settled with nothing amiss",
-    )
-    assert sorted(sales.sold_seats) == sorted(show.seat_ids)
-    assert dict(sales.buyers) == {user.id: 1 for user in users}
-    assert dict(sales.outcomes) == {"confirmed": len(users)}
-    for user in users:
-        await user.refresh()
-        assert user.count("Ticket code:") == 1, user.describe()
-
-
-async def tickets_delivered(users: list[ChatUser]) -> None:
-    """Until every one of `users` has their ticket in Telegram."""
-    for user in users:
-        await user.wait_for_text("Ticket code:", within=BOOKED_WITHIN)
 
 
 async def test_bookings_before_across_and_after_redis_restarts_all_complete_once(
@@ -91,62 +47,53 @@ async def test_bookings_before_across_and_after_redis_restarts_all_complete_once
     tmp_path: Path,
 ) -> None:
     services = Services(shared_postgres, private_redis.url)
-    async with deployed(tmp_path, services, sandbox, http) as deployment:
-        web = deployment.start_web("web")
-        worker = deployment.start_worker("worker")
-        async with open_shop(shared_postgres, private_redis.url, web.url, sandbox) as shop:
-            # Given a 12-seat show, six customers wanting two seats each, and a web and a worker process
-            show, pairs, users = await pairs_for_new_users(shop, http, sandbox, FIRST_USER, USERS)
-            await deployment.ready()
-            # ... two of whom have paid already
-            for user, pair in list(zip(users, pairs, strict=True))[:2]:
-                await pay_and_settle(shop, web, await shop.open_booking(user.id, pair, show.show_id))
+    # Given a 12-seat show, six customers wanting two seats each, and a web and a worker process
+    async with web_and_worker(tmp_path, services, sandbox, http, FIRST_USER, USERS) as stage:
+        shop, show, pairs, users = stage.shop, stage.show, stage.pairs, stage.users
+        # ... two of whom have paid already
+        for user, pair in list(zip(users, pairs, strict=True))[:2]:
+            await pay_and_settle(shop, stage.web, await shop.open_booking(user.id, pair, show.show_id))
 
-            # When a third pays and the worker is inside the confirmation, held at the booking's row lock,
-            # while a fourth holds seats waiting to pay
-            third = await shop.open_booking(users[2].id, pairs[2], show.show_id)
-            fourth = await shop.open_booking(users[3].id, pairs[3], show.show_id)
-            async with rows_locked(shared_postgres, third.booking_id):
-                status, page = await shop.pay(third.checkout_id)
-                assert status == 200 and PAID in page, page
-                await wait_until(
-                    lambda: ports_waiting_on_locks(shop.core.sessions),
-                    within=BOOKED_WITHIN,
-                    what="the worker's confirmation waiting at the booking's row lock",
-                )
-                assert await shop.statuses([third.booking_id]) == {third.booking_id: "pending_payment"}
-                # ... and Redis stops right then
-                private_redis.stop()
-                # Then the web process says Redis is down while it is
-                assert await health(http, web) == (503, {"database": "ok", "redis": "down"})
-            # When the payment in flight goes on with Redis still down: SQL alone settles it
+        # When a third pays and the worker is inside the confirmation, held at the booking's row lock,
+        # while a fourth holds seats waiting to pay
+        third = await shop.open_booking(users[2].id, pairs[2], show.show_id)
+        fourth = await shop.open_booking(users[3].id, pairs[3], show.show_id)
+        async with rows_locked(shared_postgres, third.booking_id):
+            status, page = await shop.pay(third.checkout_id)
+            assert status == 200 and PAID in page, page
             await wait_until(
-                lambda: shop.all_confirmed([third.booking_id]), within=BOOKED_WITHIN, what="third"
+                lambda: ports_waiting_on_locks(shop.core.sessions),
+                within=BOOKED_WITHIN,
+                what="the worker's confirmation waiting at the booking's row lock",
             )
-            private_redis.start()
-
-            # ... and once Redis is back, the bookings after it complete too
-            await pay_and_settle(shop, web, fourth)
-            await pay_and_settle(shop, web, await shop.open_booking(users[4].id, pairs[4], show.show_id))
-            await tickets_delivered(users[:5])
-
-            # When Redis comes back empty, as a replaced server would
+            assert await shop.statuses([third.booking_id]) == {third.booking_id: "pending_payment"}
+            # ... and Redis stops right then
             private_redis.stop()
-            private_redis.wipe()
-            private_redis.start()
-            # Then the sold seats are still sold: the cache is rebuilt from SQL
-            refused = await shop.core.holds.hold(show.show_id, users[5].id, pairs[0])
-            assert isinstance(refused, HoldRefused) and refused.reason == HoldRefusalReason.SEAT_SOLD
-            seat_map = await shop.core.holds.seat_map(show.show_id, users[5].id)
-            sold = sorted(seat for seat, state in seat_map.states.items() if state == SeatState.SOLD)
-            assert sold == sorted(seat for pair in pairs[:5] for seat in pair)
-            # ... and the last free seats can still be booked and paid for
-            await pay_and_settle(shop, web, await shop.open_booking(users[5].id, pairs[5], show.show_id))
-            await tickets_delivered(users)
+            # Then the web process says Redis is down while it is
+            assert await health(http, stage.web) == (503, {"database": "ok", "redis": "down"})
+        # When the payment in flight goes on with Redis still down: SQL alone settles it
+        await wait_until(lambda: shop.all_confirmed([third.booking_id]), within=BOOKED_WITHIN, what="third")
+        private_redis.start()
 
-            # And every seat is sold once, each customer has one booking, one ticket, one Telegram ticket
-            await each_seat_sold_once(shop, show, users)
-            assert await health(http, web) == (200, {"database": "ok", "redis": "ok"})
-        # And both processes rode it out and stop cleanly
-        assert web.process.alive() and worker.alive()
-        await deployment.shutdown()
+        # ... and once Redis is back, the bookings after it complete too
+        await pay_and_settle(shop, stage.web, fourth)
+        await pay_and_settle(shop, stage.web, await shop.open_booking(users[4].id, pairs[4], show.show_id))
+        await tickets_delivered(users[:5])
+
+        # When Redis comes back empty, as a replaced server would
+        private_redis.stop()
+        private_redis.wipe()
+        private_redis.start()
+        # Then the sold seats are still sold: the cache is rebuilt from SQL
+        refused = await shop.core.holds.hold(show.show_id, users[5].id, pairs[0])
+        assert isinstance(refused, HoldRefused) and refused.reason == HoldRefusalReason.SEAT_SOLD
+        seat_map = await shop.core.holds.seat_map(show.show_id, users[5].id)
+        sold = sorted(seat for seat, state in seat_map.states.items() if state == SeatState.SOLD)
+        assert sold == sorted(seat for pair in pairs[:5] for seat in pair)
+        # ... and the last free seats can still be booked and paid for
+        await pay_and_settle(shop, stage.web, await shop.open_booking(users[5].id, pairs[5], show.show_id))
+        await tickets_delivered(users)
+
+        # And every seat is sold once, each customer has one booking, one ticket, one Telegram ticket
+        await each_seat_sold_once(shop, show, users)
+    # And both processes rode it out (healthy, alive) and stop cleanly: checked leaving the stage

@@ -184,4 +184,28 @@ local function live_holder(seat)
   return nil
 end
 
+-- A set's members without its SENTINEL (K_SEATS, K_SOLD).
+local function members(key)
+  local found = {}
+  for _, s in ipairs(redis.call('SMEMBERS', key)) do
+    if s ~= SENTINEL then found[#found + 1] = s end
+  end
+  return found
+end
+
+-- Every seat of a live hold, as {seat, hold}: each hold is read once however many seats it has.
+local function live_held_seats()
+  local held, holds = {}, {}
+  local mapping = redis.call('HGETALL', K_SEAT_HOLDS)
+  for i = 1, #mapping, 2 do
+    local token = mapping[i + 1]
+    if holds[token] == nil then
+      local h = read_hold(token)
+      holds[token] = (h and h.exp > NOW) and h or false
+    end
+    if holds[token] then held[#held + 1] = {mapping[i], holds[token]} end
+  end
+  return held
+end
+
 -- ---- end of prelude ----

@@ -28,22 +28,10 @@ for _, user in ipairs(waiters) do
   local count, together = string.match(redis.call('HGET', K_REQUESTS, user) or '1|0', '^(%d+)|(%d)$')
   queue[#queue + 1] = {user, tonumber(count), together == '1', tonumber(redis.call('HGET', K_PASSED, user) or '0')}
 end
-local sold = {}
-for _, s in ipairs(redis.call('SMEMBERS', K_SOLD)) do
-  if s ~= SENTINEL then sold[#sold + 1] = s end
-end
-local held, live = {}, {}
-local mapping = redis.call('HGETALL', K_SEAT_HOLDS)
-for i = 1, #mapping, 2 do
-  local token = mapping[i + 1]
-  if live[token] == nil then
-    local h = read_hold(token)
-    live[token] = (h ~= nil and h.exp > NOW)
-  end
-  if live[token] then held[#held + 1] = mapping[i] end
-end
+local held = {}
+for _, pair in ipairs(live_held_seats()) do held[#held + 1] = pair[1] end
 reply.waitlist = {
   version = redis.call('GET', K_VERSION) or '0', closed = show_closed(), queue = queue,
-  reserved = redis.call('SMEMBERS', K_RESERVED), sold = sold, held = held,
+  reserved = redis.call('SMEMBERS', K_RESERVED), sold = members(K_SOLD), held = held,
 }
 return cjson.encode(reply)
