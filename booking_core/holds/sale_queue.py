@@ -4,7 +4,8 @@ Every step is one Lua script over the show's keys (`redis_keys.SALE_QUEUE_KEYS`,
 slot); nothing lives in process memory. The hold scripts obey the queue through `sale_gate` in `_lib.lua`.
 Admission is the workers' periodic pass (`admit`); bots only join people and read positions.
 A user's turns across shows are capped by a claim in their own slot (`turn_claim.lua`), taken before the
-show's admit script runs: the claim may only err towards fewer turns, never more.
+show's admit script runs: one claim per admission step, ending exactly when the turn it buys ends, given
+back only by the step that took it, so the cap is exact (it may only err towards fewer turns, never more).
 """
 
 from __future__ import annotations
@@ -184,13 +185,15 @@ class SaleQueue:
         # A few more than there is room for, so that people at their turn cap elsewhere (who keep their
         # place) do not hold up those behind them; claims not needed are given back below.
         candidates = [int(user) for user in front[: room + math.ceil(room / 4)]]
-        claimed = await self._claim(show_id, candidates, now_ms)
+        token = secrets.token_hex(8)  # this step's claims are "<show>:<token>" (turn_claim.lua)
+        ends_ms = now_ms + self.turn_seconds * 1000
+        claimed = await self._claim(show_id, token, candidates, now_ms, ends_ms)
         report.redis_calls += len(candidates)
-        reply = await self._run("sale_queue_admit", show_id, [self.turns, self.turn_seconds * 1000, *claimed])
+        reply = await self._run("sale_queue_admit", show_id, [self.turns, ends_ms, *claimed])
         report.redis_calls += 1
         unused = [int(user) for user in as_list(reply["unused"])]
         if unused:
-            await asyncio.gather(*(self._shows.redis.zrem(user_turns_key(u), str(show_id)) for u in unused))
+            await asyncio.gather(*(self._shows.redis.zrem(user_turns_key(u), f"{show_id}:{token}") for u in unused))
             report.redis_calls += len(unused)
         report.phase = reply["phase"] or None
         report.admitted = [(int(u), int(place), int(ends)) for u, place, ends in as_list(reply["admitted"])]
@@ -223,10 +226,10 @@ class SaleQueue:
             await self._events.publish(QueueMoved(show_id, int(user), int(position), wait or 0))
         return 1
 
-    async def _claim(self, show_id: int, users: list[int], now_ms: int) -> list[int]:
-        """The users granted a turn claim under their cap across shows (turn_claim.lua), in order."""
-        ends = now_ms + self.turn_seconds * 1000
-        args = [now_ms, show_id, ends, self._turns_per_user]
+    async def _claim(self, show_id: int, token: str, users: list[int], now_ms: int, ends_ms: int) -> list[int]:
+        """The users granted this step's turn claim (ending at ends_ms) under their cap across shows
+        (turn_claim.lua), in order."""
+        args = [now_ms, show_id, ends_ms, self._turns_per_user, token]
         granted = await asyncio.gather(
             *(self._shows.scripts.call("turn_claim", [user_turns_key(user)], args) for user in users)
         )
