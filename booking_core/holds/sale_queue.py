@@ -253,7 +253,7 @@ class SaleQueue:
     ) -> list[int]:
         """The users granted this step's turn claim (ending at ends_ms) under their cap across shows
         (turn_claim.lua), in order."""
-        args = [now_ms, show_id, ends_ms, self._turns_per_user, token]
+        args: list[str | int] = [now_ms, show_id, ends_ms, self._turns_per_user, token]
         granted = await asyncio.gather(
             *(self._shows.scripts.call("turn_claim", [user_turns_key(user)], args) for user in users)
         )
