@@ -28,6 +28,9 @@ REFRESH_PER_PASS = 100
 # An opening with no audit row this long after it (its opener died between Redis and SQL) is recorded
 # by a later pass; one pass at a time does that, under a lease of LOG_LEASE_MS.
 UNLOGGED_GRACE_MS = 10_000
+# A turn claim is taken to outlast the window it buys by this much (the admission step's own latency),
+# then cut to the turn's end once the step knows it.
+CLAIM_SLACK_MS = 10_000
 LOG_LEASE_MS = 30_000
 # The Park-Miller generator of sale_queue_open.lua: seeds are 1 .. MODULUS - 1.
 MODULUS = 2_147_483_647
@@ -192,18 +195,27 @@ class SaleQueue:
         # place) do not hold up those behind them; claims not needed are given back below.
         candidates = [int(user) for user in front[: room + math.ceil(room / 4)]]
         token = secrets.token_hex(8)  # this step's claims are "<show>:<token>" (turn_claim.lua)
-        ends_ms = now_ms + self.turn_seconds * 1000
-        claimed = await self._claim(show_id, token, candidates, now_ms, ends_ms)
+        window_ms = self.turn_seconds * 1000
+        claim_ends_ms = now_ms + window_ms + CLAIM_SLACK_MS
+        claimed = await self._claim(show_id, token, candidates, now_ms, claim_ends_ms)
         report.redis_calls += len(candidates)
-        reply = await self._run("sale_queue_admit", show_id, [self.turns, ends_ms, *claimed])
+        reply = await self._run("sale_queue_admit", show_id, [self.turns, window_ms, claim_ends_ms, *claimed])
         report.redis_calls += 1
         unused = [int(user) for user in as_list(reply["unused"])]
-        if unused:
-            mine = f"{show_id}:{token}"
-            await asyncio.gather(*(self._shows.redis.zrem(user_turns_key(u), mine) for u in unused))
-            report.redis_calls += len(unused)
         report.phase = reply["phase"] or None
         report.admitted = [(int(u), int(place), int(ends)) for u, place, ends in as_list(reply["admitted"])]
+        # This step's claims: given back where unused, cut to the turn's own end where used (a worker dying
+        # here leaves them CLAIM_SLACK_MS too long: fewer turns for a moment, never more).
+        mine = f"{show_id}:{token}"
+        redis = self._shows.redis
+        await asyncio.gather(
+            *(redis.zrem(user_turns_key(user), mine) for user in unused),
+            *(
+                redis.zadd(user_turns_key(user), {mine: ends}, xx=True)
+                for user, _place, ends in report.admitted
+            ),
+        )
+        report.redis_calls += len(unused) + len(report.admitted)
         report.sold_out = [(int(u), int(party)) for u, party in as_list(reply["sold_out"])]
         for user, _place, ends in report.admitted:
             await self._events.publish(TurnCame(show_id, user, from_ms(ends)))
