@@ -54,6 +54,8 @@ async def test_racing_passes_never_give_anyone_turns_in_two_shows_at_once(
 
     async def ticker() -> None:
         nonlocal ticking
+        # 3 s of the hand clock every ~2 ms, moving in the middle of admission steps (a step slower than
+        # CLAIM_SLACK_MS of it admits nobody, so the clock must not outrun the steps by much).
         for _ in range(TICKS):
             clock.advance(3)
             await asyncio.sleep(0.002)
