@@ -77,7 +77,8 @@ class ShowKeys:
 # The on-sale queue of a show (booking_core/holds/sale_queue.py), in the show's slot.
 SALE_QUEUE_KEYS = (
     "sq_state",  # HASH phase ("open" / "done" / "sold_out"; absent before opening), seed, opened_ms,
-    #              seq (arrival counter), last (last place given), served (admissions so far)
+    #              seq (arrival counter), last (last place given), served (admissions so far),
+    #              drawn (the opening's drawn order, comma separated), logged (seed, once its row is in SQL)
     "sq_turns",  # ZSET admitted user id -> ms their window to hold seats ends
     "sq_line",  # ZSET queued user id -> arrival number (before opening) or place in the queue (after)
     "sq_party",  # HASH queued user id -> how many seats they want (for the waitlist at a sell-out)
@@ -87,7 +88,7 @@ SALE_QUEUE_KEYS = (
 
 
 def user_turns_key(user_id: int) -> str:
-    """The shows where a user's on-sale turn is open (ZSET show id -> ms the window ends), in their slot."""
+    """A user's on-sale turn claims (ZSET "<show>:<step token>" -> ms the window ends), in their slot."""
     return f"{PREFIX}:{{user:{user_id}}}:sale_turns"
 
 

@@ -66,6 +66,8 @@ async def admit_queues_once(sessions: SessionFactory, queues: SaleQueue, now: da
         try:
             report = await queues.admit(show_id)
             await record_step(sessions, show_id, report)
+            if report.seed is not None:
+                await queues.logged(show_id, report.seed)
         except Exception:
             # The next pass tries again; the other shows' queues go on meanwhile.
             log.exception("on-sale queue of show %s: admission step failed", show_id)

@@ -4,7 +4,8 @@ Every step is one Lua script over the show's keys (`redis_keys.SALE_QUEUE_KEYS`,
 slot); nothing lives in process memory. The hold scripts obey the queue through `sale_gate` in `_lib.lua`.
 Admission is the workers' periodic pass (`admit`); bots only join people and read positions.
 A user's turns across shows are capped by a claim in their own slot (`turn_claim.lua`), taken before the
-show's admit script runs: the claim may only err towards fewer turns, never more.
+show's admit script runs: one claim per admission step, ending exactly when the turn it buys ends, given
+back only by the step that took it, so the cap is exact (it may only err towards fewer turns, never more).
 """
 
 from __future__ import annotations
@@ -24,6 +25,13 @@ from booking_core.redis_keys import ShowKeys, user_turns_key
 # How often a queued user's place is refreshed on their screen, and how many places one pass refreshes.
 REFRESH_MS = 60_000
 REFRESH_PER_PASS = 100
+# An opening with no audit row this long after it (its opener died between Redis and SQL) is recorded
+# by a later pass; one pass at a time does that, under a lease of LOG_LEASE_MS.
+UNLOGGED_GRACE_MS = 10_000
+# A turn claim is taken to outlast the window it buys by this much (the admission step's own latency),
+# then cut to the turn's end once the step knows it.
+CLAIM_SLACK_MS = 10_000
+LOG_LEASE_MS = 30_000
 # The Park-Miller generator of sale_queue_open.lua: seeds are 1 .. MODULUS - 1.
 MODULUS = 2_147_483_647
 MULTIPLIER = 48_271
@@ -163,11 +171,13 @@ class SaleQueue:
         state_key, turns_key, line_key = keys[0], keys[1], keys[2]
         now_ms = self._shows.now_ms()
         async with self._shows.redis.pipeline(transaction=False) as pipe:
-            pipe.hget(state_key, "phase")
+            pipe.hmget(state_key, "phase", "seed", "logged", "opened_ms")
             pipe.zcount(turns_key, f"({now_ms}", "+inf")
             pipe.zrange(line_key, 0, 2 * self.turns - 1)
-            phase, open_turns, front = await pipe.execute()
+            (phase, seed, logged, opened_ms), open_turns, front = await pipe.execute()
         report.redis_calls += 1
+        if seed is not None and logged != seed and now_ms - int(opened_ms) >= UNLOGGED_GRACE_MS:
+            report.redis_calls += await self._unlogged_opening(show_id, int(seed), report)
         if phase is None:
             seed = 1 + secrets.randbelow(MODULUS - 1)
             opened = await self._run("sale_queue_open", show_id, [seed])
@@ -184,16 +194,28 @@ class SaleQueue:
         # A few more than there is room for, so that people at their turn cap elsewhere (who keep their
         # place) do not hold up those behind them; claims not needed are given back below.
         candidates = [int(user) for user in front[: room + math.ceil(room / 4)]]
-        claimed = await self._claim(show_id, candidates, now_ms)
+        token = secrets.token_hex(8)  # this step's claims are "<show>:<token>" (turn_claim.lua)
+        window_ms = self.turn_seconds * 1000
+        claim_ends_ms = now_ms + window_ms + CLAIM_SLACK_MS
+        claimed = await self._claim(show_id, token, candidates, now_ms, claim_ends_ms)
         report.redis_calls += len(candidates)
-        reply = await self._run("sale_queue_admit", show_id, [self.turns, self.turn_seconds * 1000, *claimed])
+        reply = await self._run("sale_queue_admit", show_id, [self.turns, window_ms, claim_ends_ms, *claimed])
         report.redis_calls += 1
         unused = [int(user) for user in as_list(reply["unused"])]
-        if unused:
-            await asyncio.gather(*(self._shows.redis.zrem(user_turns_key(u), str(show_id)) for u in unused))
-            report.redis_calls += len(unused)
         report.phase = reply["phase"] or None
         report.admitted = [(int(u), int(place), int(ends)) for u, place, ends in as_list(reply["admitted"])]
+        # This step's claims: given back where unused, cut to the turn's own end where used (a worker dying
+        # here leaves them CLAIM_SLACK_MS too long: fewer turns for a moment, never more).
+        mine = f"{show_id}:{token}"
+        redis = self._shows.redis
+        await asyncio.gather(
+            *(redis.zrem(user_turns_key(user), mine) for user in unused),
+            *(
+                redis.zadd(user_turns_key(user), {mine: ends}, xx=True)
+                for user, _place, ends in report.admitted
+            ),
+        )
+        report.redis_calls += len(unused) + len(report.admitted)
         report.sold_out = [(int(u), int(party)) for u, party in as_list(reply["sold_out"])]
         for user, _place, ends in report.admitted:
             await self._events.publish(TurnCame(show_id, user, from_ms(ends)))
@@ -202,6 +224,21 @@ class SaleQueue:
         if report.phase == "open":
             report.redis_calls += await self._refresh(show_id)
         return report
+
+    async def _unlogged_opening(self, show_id: int, seed: int, report: AdmitReport) -> int:
+        """Put an opening whose audit row was never written (its seed and drawn order, from sq_state) in
+        `report`, for this pass to record, unless another pass holds the lease to; the Redis calls made."""
+        keys = ShowKeys(show_id)
+        if not await self._shows.redis.set(keys.key("sq_log_lease"), 1, nx=True, px=LOG_LEASE_MS):
+            return 1
+        drawn = await self._shows.redis.hget(keys.sale_queue()[0], "drawn")
+        text = drawn.decode() if isinstance(drawn, bytes) else drawn or ""
+        report.opened, report.seed = tuple(text.split(",")) if text else (), seed
+        return 2
+
+    async def logged(self, show_id: int, seed: int) -> None:
+        """Note that the opening drawn with `seed` has its audit row in SQL (no later pass writes it)."""
+        await self._shows.redis.hset(ShowKeys(show_id).sale_queue()[0], "logged", seed)
 
     async def _refresh(self, show_id: int) -> int:
         """Publish QueueMoved for the queued users whose place is due a refresh; the Redis calls made."""
@@ -223,10 +260,12 @@ class SaleQueue:
             await self._events.publish(QueueMoved(show_id, int(user), int(position), wait or 0))
         return 1
 
-    async def _claim(self, show_id: int, users: list[int], now_ms: int) -> list[int]:
-        """The users granted a turn claim under their cap across shows (turn_claim.lua), in order."""
-        ends = now_ms + self.turn_seconds * 1000
-        args = [now_ms, show_id, ends, self._turns_per_user]
+    async def _claim(
+        self, show_id: int, token: str, users: list[int], now_ms: int, ends_ms: int
+    ) -> list[int]:
+        """The users granted this step's turn claim (ending at ends_ms) under their cap across shows
+        (turn_claim.lua), in order."""
+        args: list[str | int] = [now_ms, show_id, ends_ms, self._turns_per_user, token]
         granted = await asyncio.gather(
             *(self._shows.scripts.call("turn_claim", [user_turns_key(user)], args) for user in users)
         )

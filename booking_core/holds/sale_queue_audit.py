@@ -32,9 +32,13 @@ async def shows_with_queues(sessions: SessionFactory, now: datetime) -> list[int
 
 
 async def record_step(sessions: SessionFactory, show_id: int, report: AdmitReport) -> None:
-    """Write the audit rows of one admission step (nothing when it changed nothing)."""
+    """Write the audit rows of one admission step (nothing when it changed nothing).
+
+    An opening already in the log (same seed) is not written again: a later pass repairing a lost
+    opening row may find that the opener's row did land after all.
+    """
     rows: list[SaleQueueEntry] = []
-    if report.opened is not None:
+    if report.opened is not None and not await _opening_logged(sessions, show_id, report.seed):
         rows.append(
             SaleQueueEntry(show_id=show_id, kind="opened", seed=report.seed, detail=",".join(report.opened))
         )
@@ -50,6 +54,15 @@ async def record_step(sessions: SessionFactory, show_id: int, report: AdmitRepor
     async with sessions() as session:
         session.add_all(rows)
         await session.commit()
+
+
+async def _opening_logged(sessions: SessionFactory, show_id: int, seed: int | None) -> bool:
+    """Whether the opening drawn with `seed` has its row in the log."""
+    query = select(SaleQueueEntry.id).where(
+        SaleQueueEntry.show_id == show_id, SaleQueueEntry.kind == "opened", SaleQueueEntry.seed == seed
+    )
+    async with sessions() as session:
+        return (await session.scalar(query.limit(1))) is not None
 
 
 async def audit_log(sessions: SessionFactory, show_id: int) -> list[SaleQueueEntry]:

@@ -67,6 +67,17 @@ async def admit(store: HoldStore, sessions: SessionFactory, clock: HandClock) ->
     return await admit_queues_once(sessions, store.sale_queue, at(clock))
 
 
+async def five_queued_at_the_opening(
+    store: HoldStore, sessions: SessionFactory, clock: HandClock
+) -> ShowFixture:
+    """A premiere that people 1..5 joined (one seat each), the hand clock at its on-sale moment."""
+    show = await premiere(sessions, clock)
+    for user in range(1, 6):
+        await store.sale_queue.join(show.show_id, user, 1)
+    clock.advance(OPENS_IN)
+    return show
+
+
 def turns(sink: CollectingSink) -> list[int]:
     return [event.user_id for event in sink.events if isinstance(event, TurnCame)]
 
@@ -193,10 +204,7 @@ async def test_concurrency_cap_and_window_lapse(
     redis: aioredis.Redis, sessions: SessionFactory, sink: CollectingSink, clock: HandClock
 ) -> None:
     store = queue_store(redis, sessions, sink, clock, queue_turns=2)
-    show = await premiere(sessions, clock)
-    for user in range(1, 6):
-        await store.sale_queue.join(show.show_id, user, 1)
-    clock.advance(OPENS_IN)
+    show = await five_queued_at_the_opening(store, sessions, clock)
     assert await admit(store, sessions, clock) == 2
     clock.advance(59)
     assert await admit(store, sessions, clock) == 0  # both windows still open
@@ -356,3 +364,33 @@ async def test_the_waitlist_is_no_way_around_the_queue(
     assert await store.waitlist.join(show.show_id, waiting, 1) == WaitlistRefused(JoinRefusal.NOT_YOUR_TURN)
     # (the one whose turn it is may: they could hold seats as well).
     assert not isinstance(await store.waitlist.join(show.show_id, turns(sink)[0], 1), WaitlistRefused)
+
+
+async def test_an_opening_whose_audit_row_was_lost_is_recorded_by_a_later_pass(
+    redis: aioredis.Redis, sessions: SessionFactory, sink: CollectingSink, clock: HandClock
+) -> None:
+    store = queue_store(redis, sessions, sink, clock, queue_turns=1)
+    show = await five_queued_at_the_opening(store, sessions, clock)
+    # Given a worker that opened the queue in Redis and died before writing the opening's audit row
+    died = await store.sale_queue.admit(show.show_id)
+    assert died.opened is not None and died.seed is not None
+    assert await audit_log(sessions, show.show_id) == []
+    # when the workers' pass runs later, twice,
+    clock.advance(61)
+    await admit(store, sessions, clock)
+    clock.advance(61)
+    await admit(store, sessions, clock)
+    # then the opening is in the log once, with the seed and the order the dead worker drew.
+    opened = [row for row in await audit_log(sessions, show.show_id) if row.kind == "opened"]
+    assert [(row.seed, row.detail) for row in opened] == [(died.seed, ",".join(died.opened))]
+
+
+async def test_a_queue_opened_by_the_pass_is_logged_once(
+    redis: aioredis.Redis, sessions: SessionFactory, sink: CollectingSink, clock: HandClock
+) -> None:
+    store = queue_store(redis, sessions, sink, clock, queue_turns=1)
+    show = await five_queued_at_the_opening(store, sessions, clock)
+    for _ in range(4):
+        await admit(store, sessions, clock)
+        clock.advance(61)
+    assert [row.kind for row in await audit_log(sessions, show.show_id)].count("opened") == 1

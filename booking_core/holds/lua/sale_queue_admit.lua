@@ -1,12 +1,13 @@
 -- sale_queue_admit(KEYS = show keys 1..14 + [15 sq_state, 16 sq_turns, 17 sq_line, 18 sq_party, 19 sq_admitted],
---                  ARGV = [inventory, now_ms, turns_cap, window_ms, claimed user...])
+--                  ARGV = [inventory, now_ms, turns_cap, window_ms, claim_end_ms, claimed user...])
 -- One admission step of an open on-sale queue (the workers' periodic pass calls it):
 -- 1. turns whose window has ended are over (their seats, if held, keep their own hold deadline);
 -- 2. a sold-out hall (every seat sold) ends the queue: everyone still in line is taken out and
 --    returned with their party size, to be told and offered the waitlist; phase "sold_out";
 -- 3. while fewer than turns_cap turns are open, the people at the front are admitted in queue order,
---    each with a window of window_ms to hold seats, but only those in `claimed` (whose turn count across
---    shows is under its cap: booking_core/holds/lua/turn_claim.lua); an unclaimed one keeps their place;
+--    each with a window of window_ms to hold seats, but only if it ends by claim_end_ms (when this step's
+--    turn claims end: a step slower than that admits nobody, so no claim lapses before its turn), only those in `claimed` (whose turn count across shows is
+--    under its cap: booking_core/holds/lua/turn_claim.lua); an unclaimed one keeps their place;
 -- 4. with nobody left in line the queue is over: phase "done", the show sells normally.
 -- Nobody is admitted twice (sq_admitted). Not open yet, or over: nothing happens.
 -- Reply (JSON): {need=gen} | {phase=p|false, admitted=[[user, place, window_end_ms]...], lapsed=[user...],
@@ -14,9 +15,9 @@
 --                open_turns=n, queued=n}
 if not ensure_loaded() then return need_inventory() end
 local K_STATE, K_TURNS, K_LINE, K_PARTY, K_ADMITTED = KEYS[15], KEYS[16], KEYS[17], KEYS[18], KEYS[19]
-local cap, window_ms = tonumber(ARGV[3]), tonumber(ARGV[4])
+local cap, ends = tonumber(ARGV[3]), NOW + tonumber(ARGV[4])
 local claimed = {}
-for i = 5, #ARGV do claimed[ARGV[i]] = true end
+for i = 6, #ARGV do claimed[ARGV[i]] = true end
 
 local admitted, sold_out, lapsed, unused = {}, {}, {}, {}
 local phase = redis.call('HGET', K_STATE, 'phase')
@@ -40,15 +41,14 @@ if redis.call('SCARD', K_SOLD) >= redis.call('SCARD', K_SEATS) then
   return answer()
 end
 
-local room = cap - redis.call('ZCARD', K_TURNS)
+local room = ends <= tonumber(ARGV[5]) and cap - redis.call('ZCARD', K_TURNS) or 0
 if room > 0 then
   -- Only claimed users can be admitted, so looking past `room` + the number claimed is never needed.
-  local front = redis.call('ZRANGE', K_LINE, 0, room + (#ARGV - 4) - 1, 'WITHSCORES')
+  local front = redis.call('ZRANGE', K_LINE, 0, room + (#ARGV - 5) - 1, 'WITHSCORES')
   for i = 1, #front, 2 do
     if room == 0 then break end
     local user = front[i]
     if claimed[user] and redis.call('SADD', K_ADMITTED, user) == 1 then
-      local ends = NOW + window_ms
       redis.call('ZREM', K_LINE, user)
       redis.call('HDEL', K_PARTY, user)
       redis.call('ZADD', K_TURNS, ends, user)

@@ -5,6 +5,7 @@
 -- generator x <- x * 48271 mod 2^31-1 from `seed`, 1 <= seed < 2^31-1; booking_core/holds/sale_queue.py
 -- has the same shuffle in Python, so the order can be audited from the seed); late arrivals
 -- (score >= LATE) follow in arrival order. Places become 1..n. Idempotent: an open queue stays as is.
+-- The seed and the drawn order stay in sq_state, so a pass can write a lost opening audit row later.
 -- Reply (JSON): {need=gen} | {not_yet=true} | {no_queue=true} | {already=phase}
 --             | {seed=n, drawn=[user...] (the pre-opening joiners, in their drawn order), late=n}
 if not ensure_loaded() then return need_inventory() end
@@ -32,7 +33,8 @@ for _, list in ipairs({drawn, late}) do
     redis.call('ZADD', K_LINE, place, user)
   end
 end
-redis.call('HSET', K_STATE, 'phase', 'open', 'seed', ARGV[3], 'opened_ms', ARGV[2], 'last', place, 'served', 0)
+redis.call('HSET', K_STATE, 'phase', 'open', 'seed', ARGV[3], 'opened_ms', ARGV[2], 'last', place, 'served', 0,
+  'drawn', table.concat(drawn, ','))
 local ttl = redis.call('PTTL', K_META)
 if ttl > 0 then redis.call('PEXPIRE', K_STATE, ttl + 86400000) end
 return cjson.encode({seed = ARGV[3], drawn = drawn, late = #late})
