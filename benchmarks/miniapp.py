@@ -52,6 +52,7 @@ from sandbox.telegram.app import start_telegram_sandbox
 from sandbox.telegram.web_apps import signed_init_data
 from tests.factories import make_show
 from tests.support.database import fresh_schema
+from tests.support.settings import NO_SMTP, NO_STRIPE, stand_settings
 
 PEOPLE = int(os.environ.get("BENCH_PEOPLE", 200))
 TAPS = int(os.environ.get("BENCH_TAPS", 10))  # a multiple of ROUNDS
@@ -103,7 +104,7 @@ async def serve_web(port: int) -> None:
 async def seed(env: dict[str, str]) -> int:
     """The schema and one show in a 300-seat hall; its id."""
     await fresh_schema(env["DATABASE_URL"])
-    settings = load_settings(DATABASE_URL=env["DATABASE_URL"], REDIS_URL=env["REDIS_URL"])
+    settings = stand_settings(env["DATABASE_URL"], REDIS_URL=env["REDIS_URL"])
     async with open_core(settings, env["REDIS_URL"], CollectingSink()) as core:
         show = await make_show(core.sessions, rows=ROWS, seats_per_row=SEATS_PER_ROW, aisle_after=10)
         return show.show_id
@@ -251,7 +252,8 @@ async def main() -> None:
             "PUBLIC_BASE_URL": base_url,
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_BASE_URL": telegram_api,
-            "SMTP_URL": "smtp://127.0.0.1:9",
+            "SMTP_URL": NO_SMTP,
+            **NO_STRIPE,  # nobody pays here
             "HOLD_ATTEMPTS_PER_MINUTE": str(TAPS * 4),
             "MODE": "demo",  # the sandbox Bot API stands in for Telegram
         }

@@ -52,9 +52,9 @@ from bot.app import build_application
 from bot.notifications import TelegramNotifier
 from bot.running import running_bot
 from roles.resources import Core, open_core
-from roles.settings import load_settings
 from sandbox.telegram import FloodLimits, TelegramSandbox, start_telegram_sandbox
 from tests.support.clocks import HandClock
+from tests.support.settings import stand_settings
 from workers.periodic import admit_queues_once
 
 PEOPLE = int(os.environ.get("ONSALE_PEOPLE", "5000"))
@@ -152,8 +152,8 @@ async def main() -> None:
     # The turns admitted before the bot runs are not sent (nobody reads them here): no warning for each.
     logging.getLogger("bot.notifications").setLevel(logging.ERROR)
     endpoint, database_url = await fresh_stores("marquee-bench-onsale-")
-    settings = load_settings(
-        DATABASE_URL=database_url,
+    settings = stand_settings(
+        database_url,
         REDIS_URL=endpoint.url,
         PUBLIC_BASE_URL="http://127.0.0.1:9",
         SALE_QUEUE_TURNS=RUSH,

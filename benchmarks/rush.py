@@ -38,8 +38,9 @@ from bot.flood_control import RepliesFirst
 from bot.notifications import TelegramNotifier
 from bot.running import running_bot
 from roles.resources import Core, open_core
-from roles.settings import MarqueeSettings, load_settings
+from roles.settings import MarqueeSettings
 from sandbox.telegram import FloodLimits, TelegramSandbox, start_telegram_sandbox
+from tests.support.settings import stand_settings
 
 SIZES = [int(size) for size in os.environ.get("RUSH_SIZES", "100,300").split(",")]
 COUNT = 2
@@ -199,9 +200,7 @@ async def main() -> None:
     """Seed the demo, rush each size with the Marquee bot, then with the answer-only bot; print figures."""
     logging.basicConfig(level=logging.WARNING)
     endpoint, database_url = await fresh_stores("marquee-bench-rush-")
-    settings = load_settings(
-        DATABASE_URL=database_url, REDIS_URL=endpoint.url, PUBLIC_BASE_URL="http://127.0.0.1:9"
-    )
+    settings = stand_settings(database_url, REDIS_URL=endpoint.url, PUBLIC_BASE_URL="http://127.0.0.1:9")
     flood = FloodLimits(PER_CHAT_RATE, PER_CHAT_BURST, NO_GLOBAL_LIMIT, NO_GLOBAL_LIMIT)
     sandbox = TelegramSandbox(flood=flood, callback_answer_deadline=None)
     runner, api, state = await start_telegram_sandbox(state=sandbox)
