@@ -35,7 +35,7 @@ lint: $(INSTALLED)
 # Test processes in parallel (pytest-xdist): each takes its own databases, Redis db and ports. A process
 # that runs out of tests takes queued ones from the other (worksteal), so no long test is left waiting
 # behind another at the end.
-TEST_PROCESSES ?= 2
+TEST_PROCESSES ?= 3
 
 pytest: $(INSTALLED)
 	$(VENV)/bin/pytest -n $(TEST_PROCESSES) --dist worksteal

@@ -86,7 +86,12 @@ async def test_last_ten_seats_are_each_held_by_at_most_one_user(
 async def test_control_a_naive_check_then_set_loses_the_race(
     redis: aioredis.Redis, redis_endpoint: RedisEndpoint
 ) -> None:
-    # The same race without the atomic script: check the seats are free, then take them.
-    worker = partial(race_workers.naive_worker, redis_endpoint.url, 1, list(range(1, 11)), attempts=250)
-    wins = await race(worker)
-    assert seats_won_twice(wins), "without atomicity some seat must be won twice"
+    # The same race without the atomic script: check the seats are free, then take them. A machine so
+    # loaded that it ran the processes one after another shows no race: then race again, on fresh keys.
+    for show_id in range(1, 4):
+        worker = partial(
+            race_workers.naive_worker, redis_endpoint.url, show_id, list(range(1, 11)), attempts=250
+        )
+        if seats_won_twice(await race(worker)):
+            return
+    pytest.fail("without atomicity some seat must be won twice, in one of three races")
