@@ -33,7 +33,7 @@ lint: $(INSTALLED)
 	$(VENV)/bin/mypy
 
 # Test processes in parallel (pytest-xdist): each takes its own databases, Redis db and ports. A process
-# that runs out of tests takes queued ones from the other (worksteal), so no long test is left waiting
+# that runs out of tests takes queued ones from the others (worksteal), so no long test is left waiting
 # behind another at the end.
 TEST_PROCESSES ?= 3
 
