@@ -323,7 +323,7 @@ async def measure_updates(
     webs = len(balancer.backends)
     await updates_phase(http, deployment.sandbox, balancer, users, WARM_UP * webs)
     phase = Phase(UPDATES_KIND, webs, UPDATES)
-    with cpu_spent(phase, [*(web.process for web in deployment.webs), deployment.sandbox.process]):
+    with cpu_spent(phase, [*deployment.processes, deployment.sandbox.process]):
         phase.seconds = await updates_phase(http, deployment.sandbox, balancer, users, UPDATES)
     return phase
 
