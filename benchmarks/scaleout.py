@@ -510,6 +510,15 @@ def best(phases: list[Phase], kind: str, processes: int) -> float:
     return max(phase.per_second for phase in phases if (phase.kind, phase.processes) == (kind, processes))
 
 
+def round_ratios(phases: list[Phase]) -> list[tuple[float, float]]:
+    """Per round (updates through 1 and 2 web processes, confirmations by 1 and 2 workers): the ratios."""
+    rounds = [phases[start : start + 4] for start in range(0, len(phases), 4)]
+    return [
+        (web_2.per_second / web_1.per_second, worker_2.per_second / worker_1.per_second)
+        for web_1, web_2, worker_1, worker_2 in rounds
+    ]
+
+
 def main() -> None:
     """Run the benchmark in a temporary folder and print the figures."""
     load_before = os.getloadavg()[0]
@@ -527,6 +536,8 @@ def main() -> None:
     print(f"load average (1 min) before {load_before:.2f}, after {os.getloadavg()[0]:.2f}")
     for phase in phases:
         print(phase.describe())
+    for number, (updates, confirmations) in enumerate(round_ratios(phases), 1):
+        print(f"round {number}: updates ratio {updates:.2f}, confirmations ratio {confirmations:.2f}")
     one_web, two_web = best(phases, UPDATES_KIND, 1), best(phases, UPDATES_KIND, 2)
     one_worker, two_worker = best(phases, CONFIRMATIONS_KIND, 1), best(phases, CONFIRMATIONS_KIND, 2)
     print(
