@@ -28,7 +28,7 @@ client. Everything listens on 127.0.0.1.
    tickets paced at Telegram's free bulk budget meanwhile (25 a second overall, across the workers, in
    Redis): tickets_per_s is the fastest sending rate of a phase, from its first ticket sent to its last.
 Each round measures one process, then two, for both; the figures are the best of the rounds (other
-work on the machine only ever slows a phase down). The ratios (two processes against one) are what
+work on the machine only ever slows a phase down), and each round's own ratios are printed too. The ratios (two processes against one) are what
 counts, and this machine's cores bound them: on 2 cores two processes can at most double, and less
 when the balancer, the load client, the sandbox, PostgreSQL, Redis and RabbitMQ share those cores.
 Per phase it prints the CPU ms per item of each process and how busy the whole machine was: on a
