@@ -28,14 +28,19 @@ client. Everything listens on 127.0.0.1.
    tickets paced at Telegram's free bulk budget meanwhile (25 a second overall, across the workers, in
    Redis): tickets_per_s is the fastest sending rate of a phase, from its first ticket sent to its last.
 Each round measures one process, then two, for both; the figures are the best of the rounds (other
-work on the machine only ever slows a phase down), and each round's own ratios are printed too. The ratios (two processes against one) are what
-counts, and this machine's cores bound them: on 2 cores two processes can at most double, and less
-when the balancer, the load client, the sandbox, PostgreSQL, Redis and RabbitMQ share those cores.
+work on the machine only ever slows a phase down), and each round's own ratios are printed too. The
+ratios (two processes against one) are what counts, and this machine's cores bound them: on 2 cores
+two processes can at most double, and less when the balancer, the load client, the sandbox,
+PostgreSQL, Redis and RabbitMQ share those cores.
 Per phase it prints the CPU ms per item of each process and how busy the whole machine was: on a
 machine already busy with other work, two processes get two shares of it, so the ratio can pass 2.
+What a machine's load moves far less is the CPU the web processes (updates) or the workers
+(confirmations) spend per item together: with one process and with two (the least of the rounds), it
+says whether a second process adds work per item (coordination) or only shares it.
 Last line: RESULT updates_per_s_1_web=<n> updates_per_s_2_web=<n> updates_ratio=<r>
 confirmations_per_s_1_worker=<n> confirmations_per_s_2_worker=<n> confirmations_ratio=<r>
-tickets_per_s=<n> cores=<n> load1=<l>; without PostgreSQL or RabbitMQ: RESULT scaleout=skipped reason=<why>.
+web_cpu_ms_per_update=<one>/<two> worker_cpu_ms_per_confirmation=<one>/<two> tickets_per_s=<n> cores=<n>
+load1=<l>; without PostgreSQL or RabbitMQ: RESULT scaleout=skipped reason=<why>.
 """
 
 from __future__ import annotations
@@ -196,6 +201,12 @@ class Phase:
     def per_second(self) -> float:
         """Items done per second."""
         return self.count / self.seconds if self.seconds else 0.0
+
+    @property
+    def role_cpu_ms(self) -> float:
+        """CPU ms per item of the processes measured (the web processes for updates, else the workers)."""
+        role = "web-" if self.kind == UPDATES_KIND else "worker-"
+        return sum(seconds for name, seconds in self.cpu.items() if name.startswith(role)) * 1000 / self.count
 
     def describe(self) -> str:
         """One line: the rate and the CPU ms per item of each process."""
@@ -505,9 +516,17 @@ async def run(folder: Path) -> list[Phase]:
     return phases
 
 
-def best(phases: list[Phase], kind: str, processes: int) -> float:
-    """The highest rate of the rounds' phases of `kind` with `processes` processes."""
-    return max(phase.per_second for phase in phases if (phase.kind, phase.processes) == (kind, processes))
+def best(phases: list[Phase], kind: str, processes: int) -> Phase:
+    """The fastest of the rounds' phases of `kind` with `processes` processes."""
+    return max(
+        (phase for phase in phases if (phase.kind, phase.processes) == (kind, processes)),
+        key=lambda phase: phase.per_second,
+    )
+
+
+def least_cpu_ms(phases: list[Phase], kind: str, processes: int) -> float:
+    """The least CPU per item the measured processes spent together in the rounds' phases of `kind`."""
+    return min(phase.role_cpu_ms for phase in phases if (phase.kind, phase.processes) == (kind, processes))
 
 
 def round_ratios(phases: list[Phase]) -> list[tuple[float, float]]:
@@ -538,12 +557,16 @@ def main() -> None:
         print(phase.describe())
     for number, (updates, confirmations) in enumerate(round_ratios(phases), 1):
         print(f"round {number}: updates ratio {updates:.2f}, confirmations ratio {confirmations:.2f}")
-    one_web, two_web = best(phases, UPDATES_KIND, 1), best(phases, UPDATES_KIND, 2)
-    one_worker, two_worker = best(phases, CONFIRMATIONS_KIND, 1), best(phases, CONFIRMATIONS_KIND, 2)
+    one_web, two_web = (best(phases, UPDATES_KIND, n).per_second for n in (1, 2))
+    one_worker, two_worker = (best(phases, CONFIRMATIONS_KIND, n).per_second for n in (1, 2))
+    web_cpu = [least_cpu_ms(phases, UPDATES_KIND, n) for n in (1, 2)]
+    worker_cpu = [least_cpu_ms(phases, CONFIRMATIONS_KIND, n) for n in (1, 2)]
     print(
         f"RESULT updates_per_s_1_web={one_web:.0f} updates_per_s_2_web={two_web:.0f} "
         f"updates_ratio={two_web / one_web:.2f} confirmations_per_s_1_worker={one_worker:.0f} "
         f"confirmations_per_s_2_worker={two_worker:.0f} confirmations_ratio={two_worker / one_worker:.2f} "
+        f"web_cpu_ms_per_update={web_cpu[0]:.1f}/{web_cpu[1]:.1f} "
+        f"worker_cpu_ms_per_confirmation={worker_cpu[0]:.1f}/{worker_cpu[1]:.1f} "
         f"tickets_per_s={max(phase.tickets_per_s or 0.0 for phase in phases):.1f} "
         f"cores={cores} load1={load_before:.2f}"
     )
