@@ -30,8 +30,8 @@ from bot.seat_map.taps import none_side_by_side
 from bot.views.hold_refusals import hold_refusal, join_refusal
 from webhooks.keys import MINIAPP, SETTINGS
 from webhooks.miniapp.context import MiniApp
-from webhooks.miniapp.init_data import InitDataRejected, WebAppUser, verify_init_data
-from webhooks.miniapp.show_state import ShowHall, live_state, show_state
+from webhooks.miniapp.init_data import InitDataRejected, WebAppUser
+from webhooks.miniapp.show_state import NamedStates, ShowHall, hold_answer, live_state, show_state
 
 PREFIX = "/app/api/shows/{show_id:[0-9]+}"
 AUTH_SCHEME = "tma "
@@ -64,11 +64,11 @@ def _user(request: web.Request) -> WebAppUser:
         raise ApiError(
             401, "unauthorized", "Open the seat map from the chat with the bot (no Telegram data)."
         )
-    settings = request.app[SETTINGS]
+    settings, miniapp = request.app[SETTINGS], request.app[MINIAPP]
     try:
-        return verify_init_data(
+        return miniapp.verified.user(
             header[len(AUTH_SCHEME) :],
-            request.app[MINIAPP].bot_token,
+            miniapp.bot_token,
             max_age_seconds=settings.MINIAPP_INIT_DATA_MAX_AGE_SECONDS,
             now=time.time(),
         )
@@ -109,14 +109,16 @@ async def _state(
     the hall."""
     holds, show_id = miniapp.core.holds, hall.details.show_id
     if polled:
-        seat_map = await miniapp.seat_maps.seat_map(show_id, user.id)
+        named, hold = await miniapp.seat_maps.seat_map(hall, user.id)
     else:
-        miniapp.seat_maps.forget(show_id)
         seat_map = after or await holds.seat_map(show_id, user.id)
-    position = await holds.waitlist.position(show_id, user.id) if seat_map.waiting else None
+        named, hold = NamedStates.of(hall, seat_map), seat_map.your_hold
+    position = await holds.waitlist.position(show_id, user.id) if named.waiting else None
     return (show_state if whole else live_state)(
         hall,
-        seat_map,
+        named,
+        hold,
+        user.id,
         waitlist_position=position.position if position else None,
         max_seats=miniapp.core.settings.MAX_SEATS_PER_BOOKING,
         now=datetime.now(UTC),
@@ -196,7 +198,11 @@ async def _locked(miniapp: MiniApp, hall: ShowHall, user: WebAppUser) -> None:
 async def post_hold(
     request: web.Request, miniapp: MiniApp, hall: ShowHall, user: WebAppUser
 ) -> dict[str, Any]:
-    """Hold exactly these seats (your whole selection, all or nothing); an empty list lets your seats go."""
+    """Hold exactly these seats (your whole selection, all or nothing); an empty list lets your seats go.
+
+    Answered with your hold alone: the page paints its own seats from it and everyone else's from its
+    next poll (reading the whole map for every tap would cost more than the tap).
+    """
     names = _seat_names(await _body(request))
     seat_ids, unknown = hall.seat_ids(names)
     max_seats, show_id = miniapp.core.settings.MAX_SEATS_PER_BOOKING, hall.details.show_id
@@ -204,10 +210,10 @@ async def post_hold(
         message = hold_refusal(HoldRefusalReason.UNKNOWN_SEAT, unknown, max_seats=max_seats)
         raise ApiError(400, str(HoldRefusalReason.UNKNOWN_SEAT), message, seats=list(unknown))
     await _locked(miniapp, hall, user)
-    outcome = await miniapp.core.holds.choose(show_id, user.id, seat_ids)
-    if isinstance(outcome.result, HoldRefused):
-        raise _hold_refused(hall, outcome.result, max_seats)
-    return await _state(miniapp, hall, user, after=outcome.seat_map)
+    result = await miniapp.core.holds.choose(show_id, user.id, seat_ids)
+    if isinstance(result, HoldRefused):
+        raise _hold_refused(hall, result, max_seats)
+    return hold_answer(hall, result, datetime.now(UTC))
 
 
 async def post_best(
@@ -238,8 +244,8 @@ async def post_release(
     show_id = hall.details.show_id
     if await miniapp.core.holds.current_hold(show_id, user.id) is None:
         raise ApiError(409, str(CheckoutRefusal.HOLD_EXPIRED), NO_HOLD)
-    outcome = await miniapp.core.holds.choose(show_id, user.id, [])
-    return await _state(miniapp, hall, user, after=outcome.seat_map)
+    await miniapp.core.holds.choose(show_id, user.id, [])
+    return await _state(miniapp, hall, user)
 
 
 def _plain(screen_text: str) -> str:

@@ -12,6 +12,7 @@ import telegram
 from bot.core import BookingCore
 from bot.memory.reminders import HoldReminders
 from bot.seat_map.halls import HallCache
+from webhooks.miniapp.init_data import VerifiedInitData
 from webhooks.miniapp.show_state import ShowHall
 from webhooks.miniapp.snapshots import SeatMapSnapshots
 
@@ -26,6 +27,7 @@ class MiniApp:
     reminders: HoldReminders
     # Telegram's telegram-web-app.js in production; the sandbox's stand-in when the bot talks to the sandbox.
     web_app_script: str
+    verified: VerifiedInitData = field(default_factory=VerifiedInitData)
     halls: HallCache[ShowHall] = field(init=False)
     seat_maps: SeatMapSnapshots = field(init=False)
     _background: set[asyncio.Task[None]] = field(default_factory=set)

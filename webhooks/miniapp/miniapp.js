@@ -167,10 +167,10 @@ async function sendWanted() {
   const wanted = view.wanted;
   view.busy = true;
   try {
-    const state = await call(`${api}/hold`, { seats: [...wanted] });
+    const answer = await call(`${api}/hold`, { seats: [...wanted] });
     if (view.wanted === wanted) view.wanted = null;
     say("");
-    render(state);
+    applyHold(answer.hold);
   } catch (error) {
     view.wanted = null;
     say(error.message);
@@ -179,6 +179,15 @@ async function sendWanted() {
     view.busy = false;
   }
   if (view.wanted) sendWanted();
+}
+
+// A tap is answered with your hold alone: your seats are painted from it, a seat you let go is free, and
+// the next poll (whose version no longer matches) brings everyone else's changes.
+function applyHold(hold) {
+  const states = { ...view.state.states };
+  for (const name of view.state.hold ? view.state.hold.seats : []) delete states[name];
+  for (const name of hold ? hold.seats : []) states[name] = "yours";
+  render({ ...view.state, states, hold, version: view.version });
 }
 
 async function act(action, body) {

@@ -106,40 +106,100 @@ def _hold_view(hall: ShowHall, hold: Hold, now: datetime) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class NamedStates:
+    """A seat map in the API's words: the seats that are not free by name, whose hold has which, and a
+    digest of both. One is made per shared map read (snapshots.py) and then shown to every user."""
+
+    states: dict[str, str]
+    held_by: dict[int, tuple[str, ...]]  # user id -> the seats of their hold in this map
+    waiting: int
+    closed: bool
+    unavailable: str | None
+    digest: str
+
+    @classmethod
+    def of(cls, hall: ShowHall, seat_map: SeatMap) -> NamedStates:
+        """`seat_map` (anyone's, or one user's) named by the seats of `hall`."""
+        names, free = hall.names, SeatState.FREE
+        taken = sorted((seat, state.value) for seat, state in seat_map.states.items() if state is not free)
+        held_by: dict[int, list[str]] = {}
+        for seat, user in sorted(seat_map.holders.items()):
+            if seat in names and seat_map.states.get(seat) is not SeatState.SOLD:
+                held_by.setdefault(user, []).append(names[seat])
+        changes = (taken, sorted(seat_map.holders.items()), seat_map.waiting, seat_map.closed)
+        return cls(
+            # A seat of the hall not named here is free: most are, and the answer stays small.
+            states={names[seat]: state for seat, state in taken if seat in names},
+            held_by={user: tuple(seats) for user, seats in held_by.items()},
+            waiting=seat_map.waiting,
+            closed=seat_map.closed,
+            unavailable=seat_map.unavailable_reason,
+            digest=hashlib.blake2b(
+                repr((changes, seat_map.unavailable_reason)).encode(), digest_size=12
+            ).hexdigest(),
+        )
+
+
+def hold_answer(hall: ShowHall, hold: Hold | None, now: datetime) -> dict[str, Any]:
+    """A tap's answer: the user's hold (None when they hold nothing now)."""
+    return {"hold": _hold_view(hall, hold, now) if hold else None}
+
+
 def live_state(
-    hall: ShowHall, seat_map: SeatMap, *, waitlist_position: int | None, max_seats: int, now: datetime
+    hall: ShowHall,
+    named: NamedStates,
+    hold: Hold | None,
+    user_id: int,
+    *,
+    waitlist_position: int | None,
+    max_seats: int,
+    now: datetime,
 ) -> dict[str, Any]:
-    """What changes: the states of seats not free, the user's hold, the waitlist, and its version."""
-    names = hall.names
-    hold = seat_map.your_hold
-    free = SeatState.FREE
-    taken = sorted((seat, state.value) for seat, state in seat_map.states.items() if state is not free)
-    live: dict[str, Any] = {
-        # A seat of the hall not named here is free: most are, and the answer stays small.
-        "states": {names[seat]: state for seat, state in taken if seat in names},
-        "waitlist": {"waiting": seat_map.waiting, "position": waitlist_position},
-        "closed": seat_map.closed,
-        "unavailable": seat_map.unavailable_reason,
-        "max_seats": max_seats,
-    }
+    """What changes, as `user_id` sees it: the seats not free (their hold's as "yours"), their hold, the
+    waitlist, and the version.
+
+    `named` may be older than `hold` (a shared read): seats it has in the user's hold that the hold no
+    longer has are the ones they let go since, so they are shown free.
+    """
+    mine = hall.seat_names(hold.seat_ids) if hold else []
+    gone = [name for name in named.held_by.get(user_id, ()) if name not in mine]
+    states = named.states
+    if mine or gone:
+        states = {name: state for name, state in states.items() if name not in gone}
+        states.update(dict.fromkeys(mine, SeatState.YOURS.value))
     # The hold's token stands for its seats and expiry; the prices for the hall part a page already has.
     changes = (
-        taken,
-        seat_map.waiting,
-        waitlist_position,
-        seat_map.closed,
-        seat_map.unavailable_reason,
-        max_seats,
+        named.digest,
+        user_id,
         hold.token if hold else None,
+        waitlist_position,
+        max_seats,
         [(price.category, price.amount_minor) for price in hall.details.prices],
     )
-    digest = hashlib.blake2b(repr(changes).encode(), digest_size=12).hexdigest()
-    return {**live, "hold": _hold_view(hall, hold, now) if hold else None, "version": digest}
+    return {
+        "states": states,
+        "waitlist": {"waiting": named.waiting, "position": waitlist_position},
+        "closed": named.closed,
+        "unavailable": named.unavailable,
+        "max_seats": max_seats,
+        **hold_answer(hall, hold, now),
+        "version": hashlib.blake2b(repr(changes).encode(), digest_size=12).hexdigest(),
+    }
 
 
 def show_state(
-    hall: ShowHall, seat_map: SeatMap, *, waitlist_position: int | None, max_seats: int, now: datetime
+    hall: ShowHall,
+    named: NamedStates,
+    hold: Hold | None,
+    user_id: int,
+    *,
+    waitlist_position: int | None,
+    max_seats: int,
+    now: datetime,
 ) -> dict[str, Any]:
     """The GET answer: the hall and its live state."""
-    live = live_state(hall, seat_map, waitlist_position=waitlist_position, max_seats=max_seats, now=now)
+    live = live_state(
+        hall, named, hold, user_id, waitlist_position=waitlist_position, max_seats=max_seats, now=now
+    )
     return {**hall.view, **live}
