@@ -20,6 +20,7 @@ from aiohttp import web
 from booking_core.bookings.errors import CheckoutRefusal
 from booking_core.holds.best_hold import no_block_free
 from booking_core.holds.errors import HoldRefusalReason, HoldRefused, JoinRefused
+from booking_core.holds.sale_queue import JoinRefused as QueueRefused
 from booking_core.holds.seat_map import SeatMap
 from booking_core.holds.types import Hold
 from booking_core.holds.waitlist import WaitlistPosition
@@ -31,6 +32,7 @@ from bot.views.hold_refusals import hold_refusal, join_refusal
 from webhooks.keys import MINIAPP, SETTINGS
 from webhooks.miniapp.context import MiniApp
 from webhooks.miniapp.init_data import InitDataRejected, WebAppUser
+from webhooks.miniapp.queue import join_queue, queue_place, queue_refusal
 from webhooks.miniapp.show_state import NamedStates, ShowHall, hold_answer, live_state, show_state
 
 PREFIX = "/app/api/shows/{show_id:[0-9]+}"
@@ -119,6 +121,7 @@ async def _state(
         named,
         hold,
         user.id,
+        queue=await queue_place(miniapp, hall, user.id),
         waitlist_position=position.position if position else None,
         max_seats=miniapp.core.settings.MAX_SEATS_PER_BOOKING,
         now=datetime.now(UTC),
@@ -295,6 +298,19 @@ async def post_waitlist(
     return {**await _state(miniapp, hall, user), "message": message}
 
 
+async def post_queue(
+    request: web.Request, miniapp: MiniApp, hall: ShowHall, user: WebAppUser
+) -> dict[str, Any]:
+    """Take a place in a premiere's on-sale queue for N seats (again: your place is kept)."""
+    count = (await _body(request)).get("count")
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise ApiError(400, "bad_request", 'Send {"count": N}: how many seats you want, at least 1.')
+    joined = await join_queue(miniapp, hall, user.id, count)
+    if isinstance(joined, QueueRefused):
+        raise ApiError(409, joined.reason, queue_refusal(joined))
+    return {**await _state(miniapp, hall, user), "message": joined}
+
+
 def setup_miniapp_api_routes(app: web.Application) -> None:
     """The JSON API of the seat-map Mini App."""
     router = app.router
@@ -304,3 +320,4 @@ def setup_miniapp_api_routes(app: web.Application) -> None:
     router.add_post(f"{PREFIX}/release", api_route(post_release))
     router.add_post(f"{PREFIX}/checkout", api_route(post_checkout))
     router.add_post(f"{PREFIX}/waitlist", api_route(post_waitlist))
+    router.add_post(f"{PREFIX}/queue", api_route(post_queue))

@@ -82,7 +82,36 @@ function paintSeat(name, node) {
   node.className = `seat ${state}${wheelchair ? " wheelchair" : ""}${view.wanted && view.wanted.has(name) !== (state === "yours") ? " pending" : ""}`;
   node.textContent = state === "free" ? (wheelchair ? "♿" : node.dataset.number) : GLYPH[state];
   node.setAttribute("aria-label", `${name}, ${WORD[state]}, ${node.dataset.category} ${priceOf(node.dataset.category)}`);
-  node.disabled = view.state.closed || Boolean(view.state.unavailable);
+  node.disabled = view.state.closed || Boolean(view.state.unavailable) || waitingForTurn(view.state);
+}
+
+// A queued premiere's seats can be chosen only in your turn (the core refuses holds before it anyway).
+function waitingForTurn(state) {
+  return Boolean(state.queue) && !state.queue.your_turn && !state.queue.over;
+}
+
+function clock(seconds) {
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+}
+
+function queueText(queue) {
+  const opens = new Date(queue.on_sale_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  if (queue.your_turn) return `🎟 It's your turn! Choose seats within ${clock(queue.turn_seconds_left)}.`;
+  if (!queue.queued) {
+    return `🕕 This premiere sells through a queue from ${opens}. Everyone who joins before then gets a random place when the sale opens: joining early gives no advantage.`;
+  }
+  if (queue.position === null) {
+    return `✅ You are in the queue. Places are drawn at random when the sale opens at ${opens}; we message you in the chat when your turn comes.`;
+  }
+  const wait = queue.wait_minutes === null ? "" : queue.wait_minutes === 0 ? " Your turn: any moment now." : ` Your turn: in about ${queue.wait_minutes} min.`;
+  return `✅ You are number ${queue.position} in the queue.${wait} We message you in the chat when your turn comes.`;
+}
+
+function renderQueue(queue) {
+  $("queue").hidden = !queue || queue.over;
+  if ($("queue").hidden) return;
+  $("queue-form").hidden = queue.queued || queue.your_turn;
+  $("queue-text").textContent = queueText(queue);
 }
 
 function renderHall(hall) {
@@ -122,9 +151,10 @@ function renderActions(state) {
       return button;
     }));
   }
-  best.hidden = state.closed || Boolean(state.unavailable);
+  best.hidden = state.closed || Boolean(state.unavailable) || waitingForTurn(state);
+  renderQueue(state.queue);
   const waiting = state.waitlist.position;
-  $("waitlist").hidden = Boolean(hold) || state.closed || !(free < state.max_seats || state.waitlist.waiting);
+  $("waitlist").hidden = Boolean(hold) || state.closed || waitingForTurn(state) || !(free < state.max_seats || state.waitlist.waiting);
   $("waitlist-form").hidden = Boolean(waiting);
   $("waitlist-text").textContent = waiting
     ? `You are number ${waiting} on the waitlist. We will message you in the chat when seats are held for you.`
@@ -141,9 +171,8 @@ function tick() {
     return;
   }
   const left = Math.max(0, Math.round((view.expiresAt - Date.now()) / 1000));
-  const clock = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
   const what = hold.offer ? "Offered to you" : "Your seats";
-  $("selection").textContent = `${what}: ${hold.seats.join(", ")}${hold.total ? ` · ${hold.total}` : ""} · ⏱ ${clock} left`;
+  $("selection").textContent = `${what}: ${hold.seats.join(", ")}${hold.total ? ` · ${hold.total}` : ""} · ⏱ ${clock(left)} left`;
 }
 
 // A tap changes the selection at once on screen; requests go one at a time, each with the latest wish.
@@ -228,6 +257,10 @@ $("release").addEventListener("click", () => act("release"));
 $("waitlist-form").addEventListener("submit", (event) => {
   event.preventDefault();
   act("waitlist", { count: parseInt($("waitlist-count").value, 10) || 1, together: true });
+});
+$("queue-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  act("queue", { count: parseInt($("queue-count").value, 10) || 1 });
 });
 setInterval(tick, 1000);
 tg.ready();

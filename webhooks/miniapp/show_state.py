@@ -108,8 +108,8 @@ def _hold_view(hall: ShowHall, hold: Hold, now: datetime) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class NamedStates:
-    """A seat map in the API's words: the seats that are not free by name, whose hold has which, and a
-    digest of both. One is made per shared map read (snapshots.py) and then shown to every user."""
+    """A seat map in the API's words: the seats that are not free by name (and a digest of them), and whose
+    hold has which. One is made per shared map read (snapshots.py) and then shown to every user."""
 
     states: dict[str, str]
     held_by: dict[int, tuple[str, ...]]  # user id -> the seats of their hold in this map
@@ -127,18 +127,21 @@ class NamedStates:
         for seat, user in sorted(seat_map.holders.items()):
             if seat in names and seat_map.states.get(seat) is not SeatState.SOLD:
                 held_by.setdefault(user, []).append(names[seat])
-        changes = (taken, sorted(seat_map.holders.items()), seat_map.waiting, seat_map.closed)
+        # A seat of the hall not named here is free: most are, and the answer stays small.
+        states = {names[seat]: state for seat, state in taken if seat in names}
         return cls(
-            # A seat of the hall not named here is free: most are, and the answer stays small.
-            states={names[seat]: state for seat, state in taken if seat in names},
+            states=states,
             held_by={user: tuple(seats) for user, seats in held_by.items()},
             waiting=seat_map.waiting,
             closed=seat_map.closed,
             unavailable=seat_map.unavailable_reason,
-            digest=hashlib.blake2b(
-                repr((changes, seat_map.unavailable_reason)).encode(), digest_size=12
-            ).hexdigest(),
+            digest=_digest(states),
         )
+
+
+def _digest(states: dict[str, str]) -> str:
+    """A digest of the seat states a user is shown, whichever map they were laid over."""
+    return hashlib.blake2b(repr(sorted(states.items())).encode(), digest_size=12).hexdigest()
 
 
 def hold_answer(hall: ShowHall, hold: Hold | None, now: datetime) -> dict[str, Any]:
@@ -152,28 +155,34 @@ def live_state(
     hold: Hold | None,
     user_id: int,
     *,
+    queue: dict[str, Any] | None,
     waitlist_position: int | None,
     max_seats: int,
     now: datetime,
 ) -> dict[str, Any]:
     """What changes, as `user_id` sees it: the seats not free (their hold's as "yours"), their hold, the
-    waitlist, and the version.
+    waitlist, their place in the on-sale queue (`queue`, None for a show without one), and the version.
 
     `named` may be older than `hold` (a shared read): seats it has in the user's hold that the hold no
     longer has are the ones they let go since, so they are shown free.
     """
     mine = hall.seat_names(hold.seat_ids) if hold else []
     gone = [name for name in named.held_by.get(user_id, ()) if name not in mine]
-    states = named.states
+    states, digest = named.states, named.digest
     if mine or gone:
         states = {name: state for name, state in states.items() if name not in gone}
         states.update(dict.fromkeys(mine, SeatState.YOURS.value))
+        digest = _digest(states)
     # The hold's token stands for its seats and expiry; the prices for the hall part a page already has.
     changes = (
-        named.digest,
-        user_id,
+        digest,
+        named.waiting,
+        named.closed,
+        named.unavailable,
         hold.token if hold else None,
         waitlist_position,
+        # Not the seconds left of a turn: they change every second, the turn's end does not.
+        sorted((key, value) for key, value in queue.items() if key != "turn_seconds_left") if queue else None,
         max_seats,
         [(price.category, price.amount_minor) for price in hall.details.prices],
     )
@@ -183,6 +192,7 @@ def live_state(
         "closed": named.closed,
         "unavailable": named.unavailable,
         "max_seats": max_seats,
+        "queue": queue,
         **hold_answer(hall, hold, now),
         "version": hashlib.blake2b(repr(changes).encode(), digest_size=12).hexdigest(),
     }
@@ -194,12 +204,20 @@ def show_state(
     hold: Hold | None,
     user_id: int,
     *,
+    queue: dict[str, Any] | None,
     waitlist_position: int | None,
     max_seats: int,
     now: datetime,
 ) -> dict[str, Any]:
     """The GET answer: the hall and its live state."""
     live = live_state(
-        hall, named, hold, user_id, waitlist_position=waitlist_position, max_seats=max_seats, now=now
+        hall,
+        named,
+        hold,
+        user_id,
+        queue=queue,
+        waitlist_position=waitlist_position,
+        max_seats=max_seats,
+        now=now,
     )
     return {**hall.view, **live}
