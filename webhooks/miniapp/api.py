@@ -33,7 +33,14 @@ from webhooks.keys import MINIAPP, SETTINGS
 from webhooks.miniapp.context import MiniApp
 from webhooks.miniapp.init_data import InitDataRejected, WebAppUser
 from webhooks.miniapp.queue import join_queue, queue_place, queue_refusal
-from webhooks.miniapp.show_state import NamedStates, ShowHall, hold_answer, live_state, show_state
+from webhooks.miniapp.show_state import (
+    NamedStates,
+    ShowHall,
+    hold_answer,
+    live_state,
+    pushed_state,
+    show_state,
+)
 
 PREFIX = "/app/api/shows/{show_id:[0-9]+}"
 AUTH_SCHEME = "tma "
@@ -170,6 +177,29 @@ async def get_show(request: web.Request) -> web.StreamResponse:
     if request.headers.get("If-None-Match") == etag:
         return web.Response(status=304, headers=headers)
     return web.json_response(state, headers=headers)
+
+
+async def get_events(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: the show's seat states each time they change, your seats as "yours"."""
+    try:
+        user = _user(request)
+        miniapp = request.app[MINIAPP]
+        hall = await _hall(miniapp, int(request.match_info["show_id"]))
+    except ApiError as error:
+        return error.response()
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+    await response.prepare(request)
+    async for named in miniapp.pushes.watch(hall):
+        event = b": nothing new\n\n" if named is None else _event(pushed_state(named, user.id))
+        try:
+            await response.write(event)
+        except ConnectionResetError:
+            break  # the page has gone
+    return response
+
+
+def _event(data: dict[str, Any]) -> bytes:
+    return f"data: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
 def _seat_names(body: dict[str, Any]) -> list[str]:
@@ -311,10 +341,16 @@ async def post_queue(
     return {**await _state(miniapp, hall, user), "message": joined}
 
 
+async def _close_pushes(app: web.Application) -> None:
+    await app[MINIAPP].pushes.close()
+
+
 def setup_miniapp_api_routes(app: web.Application) -> None:
-    """The JSON API of the seat-map Mini App."""
+    """The JSON API of the seat-map Mini App (its event streams end when the app shuts down)."""
+    app.on_shutdown.append(_close_pushes)
     router = app.router
     router.add_get(PREFIX, get_show)
+    router.add_get(f"{PREFIX}/events", get_events)
     router.add_post(f"{PREFIX}/hold", api_route(post_hold))
     router.add_post(f"{PREFIX}/best", api_route(post_best))
     router.add_post(f"{PREFIX}/release", api_route(post_release))

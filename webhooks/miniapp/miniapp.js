@@ -1,17 +1,21 @@
-// The seat-map Mini App: the whole hall, tap to hold or release, live through polling with the state's
-// version (If-None-Match). Every change goes through the JSON API, which holds seats exactly as the bot does.
+// The seat-map Mini App: the whole hall, tap to hold or release, live through server-sent events (seat
+// states pushed as they change) and a slow poll with the state's version (If-None-Match) for the rest:
+// your hold's clock, the waitlist, your place in the queue. Without a stream it polls twice a second.
+// Every change goes through the JSON API, which holds seats exactly as the bot does.
 "use strict";
 
 const tg = window.Telegram.WebApp;
 const showId = document.body.dataset.showId;
 const api = `/app/api/shows/${showId}`;
 const POLL_MS = 500;
+const SLOW_POLL_MS = 5000;
+const RECONNECT_MS = 1000;
 const GAP_PX = 2;
 const GLYPH = { yours: "✓", held: "–", sold: "✕", offered: "⏳" };
 const WORD = { free: "free", yours: "yours", held: "taken", sold: "sold", offered: "kept for the waitlist" };
 
 // `hall` is the show and its rows (sent by GET); `state` the live part every answer carries.
-const view = { hall: null, state: null, version: null, seats: new Map(), wanted: null, busy: false, expiresAt: 0 };
+const view = { hall: null, state: null, version: null, seats: new Map(), wanted: null, busy: false, expiresAt: 0, streaming: false };
 const $ = (id) => document.getElementById(id);
 
 async function call(path, body) {
@@ -245,10 +249,55 @@ async function refresh() {
   }
 }
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
 async function poll() {
   for (;;) {
     if (!view.busy && !view.wanted && !document.hidden) await refresh();
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    await sleep(view.streaming ? SLOW_POLL_MS : POLL_MS);
+  }
+}
+
+// A push: everyone's seats as they are now. When the seats it shows as yours are not your hold's (your
+// hold changed elsewhere, or the push was read before your last tap), the page asks for your state.
+function pushed(event) {
+  if (!view.state || view.busy || view.wanted) return;
+  const mine = Object.keys(event.states).filter((name) => event.states[name] === "yours").sort().join();
+  const held = view.state.hold ? [...view.state.hold.seats].sort().join() : "";
+  if (mine !== held) {
+    refresh();
+    return;
+  }
+  const waitlist = { ...view.state.waitlist, waiting: event.waiting };
+  const expiresAt = view.expiresAt; // the hold is the one the page has: its clock runs on
+  render({ ...view.state, states: event.states, closed: event.closed, unavailable: event.unavailable, waitlist, version: view.version });
+  view.expiresAt = expiresAt;
+  tick();
+}
+
+async function stream() {
+  for (;;) {
+    try {
+      const answer = await fetch(`${api}/events`, { headers: { Authorization: `tma ${tg.initData}` } });
+      if (!answer.ok || !answer.body) throw new Error(`${answer.status}`);
+      view.streaming = true;
+      const reader = answer.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          if (block.startsWith("data: ")) pushed(JSON.parse(block.slice(6)));
+        }
+      }
+    } catch (error) {
+      // No stream: the poll goes back to twice a second until it reconnects.
+    }
+    view.streaming = false;
+    await sleep(RECONNECT_MS);
   }
 }
 
@@ -266,3 +315,4 @@ setInterval(tick, 1000);
 tg.ready();
 tg.expand();
 poll();
+stream();

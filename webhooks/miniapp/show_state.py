@@ -198,6 +198,21 @@ def live_state(
     }
 
 
+def pushed_state(named: NamedStates, user_id: int) -> dict[str, Any]:
+    """A server-sent event: the seat states with the reader's own seats as "yours", and the show's
+    waitlist and booking state. The reader's hold itself comes with their taps and GETs."""
+    states = named.states
+    mine = named.held_by.get(user_id)
+    if mine:
+        states = {**states, **dict.fromkeys(mine, SeatState.YOURS.value)}
+    return {
+        "states": states,
+        "waiting": named.waiting,
+        "closed": named.closed,
+        "unavailable": named.unavailable,
+    }
+
+
 def show_state(
     hall: ShowHall,
     named: NamedStates,
