@@ -20,11 +20,11 @@ ALICE, BOB = 771, 772
 
 
 async def next_states(events: aiohttp.ClientResponse, wanted: dict[str, str]) -> dict[str, Any]:
-    """Read pushes until one's states are `wanted`; that push."""
+    """Read pushes until one shows the reader `wanted` (its states with `yours` marked); that push."""
     async for line in events.content:
         if line.startswith(b"data: "):
             pushed = json.loads(line[6:])
-            if pushed["states"] == wanted:
+            if {**pushed["states"], **dict.fromkeys(pushed["yours"], "yours")} == wanted:
                 return dict(pushed)
     raise AssertionError("the stream ended")
 
@@ -41,12 +41,13 @@ async def test_a_change_is_pushed_to_every_open_page_with_its_own_seats_marked(w
         # Given Alice's page watching the show: the first push is the hall as it is, all free
         assert events.status == 200 and events.headers["Content-Type"] == "text/event-stream"
         first = await asyncio.wait_for(next_states(events, {}), 10)
-        assert first == {"states": {}, "waiting": 0, "closed": False, "unavailable": None}
+        assert first == {"yours": [], "states": {}, "waiting": 0, "closed": False, "unavailable": None}
         # When Bob holds two seats, then Alice one: each change is pushed, hers marked as hers
         assert (await bob.hold("B1", "B2"))[0] == 200
         await asyncio.wait_for(next_states(events, {"B1": "held", "B2": "held"}), 10)
         assert (await alice.hold("A3"))[0] == 200
-        await asyncio.wait_for(next_states(events, {"A3": "yours", "B1": "held", "B2": "held"}), 10)
+        mine = await asyncio.wait_for(next_states(events, {"A3": "yours", "B1": "held", "B2": "held"}), 10)
+        assert mine["yours"] == ["A3"] and mine["states"]["A3"] == "held"  # as anyone sees it
         # And Bob letting his go is pushed too
         assert (await bob.hold())[0] == 200
         await asyncio.wait_for(next_states(events, {"A3": "yours"}), 10)

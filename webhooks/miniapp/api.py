@@ -38,7 +38,7 @@ from webhooks.miniapp.show_state import (
     ShowHall,
     hold_answer,
     live_state,
-    pushed_state,
+    pushed_event,
     show_state,
 )
 
@@ -180,7 +180,7 @@ async def get_show(request: web.Request) -> web.StreamResponse:
 
 
 async def get_events(request: web.Request) -> web.StreamResponse:
-    """Server-sent events: the show's seat states each time they change, your seats as "yours"."""
+    """Server-sent events: the show's seat states each time they change, and which are yours."""
     try:
         user = _user(request)
         miniapp = request.app[MINIAPP]
@@ -190,16 +190,12 @@ async def get_events(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     await response.prepare(request)
     async for named in miniapp.pushes.watch(hall):
-        event = b": nothing new\n\n" if named is None else _event(pushed_state(named, user.id))
+        event = b": nothing new\n\n" if named is None else pushed_event(named, user.id)
         try:
             await response.write(event)
         except ConnectionResetError:
             break  # the page has gone
     return response
-
-
-def _event(data: dict[str, Any]) -> bytes:
-    return f"data: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
 def _seat_names(body: dict[str, Any]) -> list[str]:

@@ -262,15 +262,16 @@ async function poll() {
 // hold changed elsewhere, or the push was read before your last tap), the page asks for your state.
 function pushed(event) {
   if (!view.state || view.busy || view.wanted) return;
-  const mine = Object.keys(event.states).filter((name) => event.states[name] === "yours").sort().join();
   const held = view.state.hold ? [...view.state.hold.seats].sort().join() : "";
-  if (mine !== held) {
+  if ([...event.yours].sort().join() !== held) {
     refresh();
     return;
   }
+  const states = { ...event.states };
+  for (const name of event.yours) states[name] = "yours";
   const waitlist = { ...view.state.waitlist, waiting: event.waiting };
   const expiresAt = view.expiresAt; // the hold is the one the page has: its clock runs on
-  render({ ...view.state, states: event.states, closed: event.closed, unavailable: event.unavailable, waitlist, version: view.version });
+  render({ ...view.state, states, closed: event.closed, unavailable: event.unavailable, waitlist, version: view.version });
   view.expiresAt = expiresAt;
   tick();
 }

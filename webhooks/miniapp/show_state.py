@@ -3,12 +3,14 @@
 Seats are named by row label and number ("F12"), as in the Theatre API. `version` is a digest of what
 changes (the seat states, the hold, the waitlist, whether booking is open), so a page that already has
 that version can be answered "304 Not Modified". The hall itself (rows, prices, the show) rarely
-changes: `ShowHall` computes its part once, and a page that has it gets only the live part after a tap.
+changes: `ShowHall` computes its part once, and a page that has it asks for the live part only. A tap
+is answered with the user's hold alone (`hold_answer`), an event with the seat states (`pushed_state`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -118,6 +120,17 @@ class NamedStates:
     unavailable: str | None
     digest: str
 
+    @cached_property
+    def event_tail(self) -> bytes:
+        """The shared part of a server-sent event (`pushed_event`), from after its opening brace."""
+        shared = {
+            "states": self.states,
+            "waiting": self.waiting,
+            "closed": self.closed,
+            "unavailable": self.unavailable,
+        }
+        return json.dumps(shared, separators=(",", ":"))[1:].encode() + b"\n\n"
+
     @classmethod
     def of(cls, hall: ShowHall, seat_map: SeatMap) -> NamedStates:
         """`seat_map` (anyone's, or one user's) named by the seats of `hall`."""
@@ -198,19 +211,12 @@ def live_state(
     }
 
 
-def pushed_state(named: NamedStates, user_id: int) -> dict[str, Any]:
-    """A server-sent event: the seat states with the reader's own seats as "yours", and the show's
-    waitlist and booking state. The reader's hold itself comes with their taps and GETs."""
-    states = named.states
-    mine = named.held_by.get(user_id)
-    if mine:
-        states = {**states, **dict.fromkeys(mine, SeatState.YOURS.value)}
-    return {
-        "states": states,
-        "waiting": named.waiting,
-        "closed": named.closed,
-        "unavailable": named.unavailable,
-    }
+def pushed_event(named: NamedStates, user_id: int) -> bytes:
+    """A server-sent event: `yours` (the reader's seats), `states` as anyone sees them (the reader's
+    seats "held" there too), and the show's waitlist and booking state. All but `yours` is encoded once
+    per map, however many pages it is pushed to; the reader's hold itself comes with taps and GETs."""
+    yours = json.dumps(list(named.held_by.get(user_id, ())))
+    return b'data: {"yours":' + yours.encode() + b"," + named.event_tail
 
 
 def show_state(

@@ -1,11 +1,12 @@
 """The seat maps pages poll, shared: each show's map is read from Redis at most a few times a second per
 web process, however many pages are open on it, and each page's own hold is laid over it.
 
-A page polls twice a second to stay live; with 200 pages open on one show that would be 400 full seat
-map reads a second. Instead every poll of a show within FRESH_SECONDS shares one anonymous read (named
-once, `NamedStates`), plus one small lookup of the asking user's own hold, so a change reaches every page
-within FRESH_SECONDS and a poll interval. Taps do not drop the shared read: the asker's own seats come
-from their fresh hold (show_state.live_state), so only other people's changes wait for the next read.
+A page polls every few seconds beside its event stream (pushes.py), and twice a second without one;
+with 200 pages open on one show that could be 400 full seat map reads a second. Instead every poll of a
+show within FRESH_SECONDS shares one anonymous read (named once, `NamedStates`), plus one small lookup
+of the asking user's own hold, so a change reaches every page within FRESH_SECONDS and a poll interval.
+Taps do not drop the shared read: the asker's own seats come from their fresh hold
+(show_state.live_state), so only other people's changes wait for the next read.
 """
 
 from __future__ import annotations
