@@ -13,6 +13,8 @@ import pytest
 from tests.bot.harness import BotWorld
 from tests.factories import make_show
 from tests.miniapp.client import PageClient
+from webhooks.miniapp.pushes import SeatPushes
+from webhooks.miniapp.show_state import ShowHall
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -59,3 +61,20 @@ async def test_a_stream_needs_genuine_init_data(world: BotWorld) -> None:
     async with world.http.get(url, headers={"Authorization": "tma user=1&hash=00"}) as events:
         assert events.status == 401
         assert (await events.json())["error"]["code"] == "unauthorized"
+
+
+async def test_closing_the_pushes_ends_every_stream_and_reader(world: BotWorld) -> None:
+    show = await make_show(world.core.sessions, rows=1, seats_per_row=4)
+    catalogue = world.core.catalogue
+    details, layout = await catalogue.show_details(show.show_id), await catalogue.hall_layout(show.show_id)
+    assert details is not None and layout is not None
+    pushes = SeatPushes(world.core.holds, every=0.05)
+    # Given two pages watching a show (one reader task reads its map for both)
+    watches = [pushes.watch(ShowHall(details, layout)) for _ in range(2)]
+    firsts = [await anext(watch) for watch in watches]
+    assert all(first is not None and first.states == {} for first in firsts)
+    # When the web app shuts down, every stream ends
+    await pushes.close()
+    for watch in watches:
+        with pytest.raises(StopAsyncIteration):
+            await asyncio.wait_for(anext(watch), 5)
