@@ -12,10 +12,15 @@ script; the Bot API is the sandbox's. This process seeds a 300-seat hall (15 row
      others took meanwhile are refused (409), as they would be;
   2. polls: the PEOPLE pages each ask for the show's live state POLLS times with If-None-Match, as fast
      as answered: polls_per_s, and how many were "304 Not Modified";
-  3. live: PEOPLE people all start at once and tap TAPS times, looking 0.5-1.5 s between taps, while
-     each one's page polls twice a second: tap_p99_ms (request to answer) and poll_p99_ms.
-Last line: RESULT tap_p99_ms=<live> taps_per_s=<rush> noop_per_s=<n> ratio=<taps/noop> poll_p99_ms=<live>
-polls_per_s=<n>. Goal: tap p99 < 50 ms and ratio >= 0.3.
+  3. live, twice: PEOPLE people all start at once and tap TAPS times, looking 0.5-1.5 s between taps,
+     while each one's page stays live: first as the page does it (the server-sent event stream of seat
+     states, and a poll every SLOW_POLL_SECONDS), then by polling twice a second with its version (the
+     page's way before, kept here to compare): tap_p99_ms (request to answer); and `seen`: a probe person
+     holds a seat of the last row (which nobody else taps) every PROBE_SECONDS, and every page notes when
+     it first shows it taken: seen_p99_ms, from the probe's request to the change on the other pages.
+Last line: RESULT tap_p99_ms=<live, events> taps_per_s=<rush> noop_per_s=<n> ratio=<taps/noop>
+seen_p99_ms=<events> polling_tap_p99_ms=<live, polling> polling_seen_p99_ms=<polling>.
+Goal: tap p99 < 50 ms and ratio >= 0.3.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import random
 import signal
@@ -67,6 +73,11 @@ ROWS, SEATS_PER_ROW = 15, 20
 USER_BASE = 20_000
 TOKEN = "123456:bench-miniapp"
 NOOP_PATH = "/bench/noop"
+# The probe holds one seat of the last row (nobody else taps it) this often, and pages note when they see it.
+PROBE_SECONDS = 1.0
+PROBE_USER = USER_BASE - 1
+# With a stream open, the page still polls this often (its hold's clock, the waitlist, the queue).
+SLOW_POLL_SECONDS = 5.0
 SCRIPT = Path(__file__).resolve()
 
 
@@ -154,7 +165,8 @@ def tapping(base_url: str, show_id: int, pause: tuple[float, float] = (0.0, 0.0)
 
     `pause`: the bounds of the random wait between a tap's answer and the next tap (a person looking).
     """
-    seats = [f"{chr(65 + row)}{number}" for row in range(ROWS) for number in range(1, SEATS_PER_ROW + 1)]
+    # Every row but the last, which is the probe's.
+    seats = [f"{chr(65 + row)}{number}" for row in range(ROWS - 1) for number in range(1, SEATS_PER_ROW + 1)]
     url = f"{base_url}/app/api/shows/{show_id}/hold"
 
     async def person(http: aiohttp.ClientSession, user: int) -> list[tuple[float, int]]:
@@ -176,7 +188,22 @@ def tapping(base_url: str, show_id: int, pause: tuple[float, float] = (0.0, 0.0)
     return person
 
 
-def polling(base_url: str, show_id: int, every: float = 0.0, polls: int = POLLS) -> Person:
+# When each page first showed each probe seat taken: {page's user: {seat: perf_counter}}.
+Seen = dict[int, dict[str, float]]
+
+
+def _note(seen: Seen | None, user: int, states: dict[str, str]) -> None:
+    if seen is None:
+        return
+    now, noted = time.perf_counter(), seen.setdefault(user, {})
+    for seat, state in states.items():
+        if state == "held" and seat not in noted:
+            noted[seat] = now
+
+
+def polling(
+    base_url: str, show_id: int, every: float = 0.0, polls: int = POLLS, seen: Seen | None = None
+) -> Person:
     """A page staying live: GET the live state with the version it has (304 while nothing changed)."""
     url = f"{base_url}/app/api/shows/{show_id}?part=live"
 
@@ -187,12 +214,95 @@ def polling(base_url: str, show_id: int, every: float = 0.0, polls: int = POLLS)
             await asyncio.sleep(every)
             started = time.perf_counter()
             async with http.get(url, headers=headers) as response:
-                await response.read()
+                body = await response.read()
                 answers.append(((time.perf_counter() - started) * 1000, response.status))
                 headers["If-None-Match"] = response.headers.get("ETag", "")
+            if response.status == 200:
+                _note(seen, user, json.loads(body)["states"])
         return answers
 
     return page
+
+
+def streaming(base_url: str, show_id: int, seconds: float, seen: Seen) -> Person:
+    """A page staying live by server-sent events for `seconds`."""
+    url = f"{base_url}/app/api/shows/{show_id}/events"
+
+    async def page(http: aiohttp.ClientSession, user: int) -> list[tuple[float, int]]:
+        headers = {"Authorization": f"tma {signed_init_data({'id': user, 'first_name': 'Fan'}, TOKEN)}"}
+
+        async def read() -> None:
+            async with http.get(url, headers=headers) as response:
+                async for line in response.content:
+                    if line.startswith(b"data: "):
+                        pushed = json.loads(line[6:])
+                        _note(seen, user, {**pushed["states"], **dict.fromkeys(pushed["yours"], "yours")})
+
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(read(), seconds)
+        return []
+
+    return page
+
+
+def both(one: Person, other: Person) -> Person:
+    """A page doing two things at once (streaming and polling slowly)."""
+
+    async def page(http: aiohttp.ClientSession, user: int) -> list[tuple[float, int]]:
+        first, second = await asyncio.gather(one(http, user), other(http, user))
+        return first + second
+
+    return page
+
+
+async def probe(base_url: str, show_id: int, done: asyncio.Event) -> dict[str, float]:
+    """Hold one seat of the last row at a time, every PROBE_SECONDS until `done`: {seat: request sent}."""
+    url = f"{base_url}/app/api/shows/{show_id}/hold"
+    headers = {"Authorization": f"tma {signed_init_data({'id': PROBE_USER, 'first_name': 'Probe'}, TOKEN)}"}
+    last_row, sent = chr(64 + ROWS), {}
+    async with aiohttp.ClientSession() as http:
+        for number in range(1, SEATS_PER_ROW + 1):
+            await asyncio.sleep(PROBE_SECONDS)
+            if done.is_set():
+                break
+            seat = f"{last_row}{number}"
+            sent[seat] = time.perf_counter()
+            async with http.post(url, json={"seats": [seat]}, headers=headers) as response:
+                assert response.status == 200, await response.text()
+    return sent
+
+
+def seen_after(sent: dict[str, float], seen: Seen) -> list[float]:
+    """For every page and probe seat: ms from the probe's request to the page showing the seat taken."""
+    return sorted(
+        (noted[seat] - at) * 1000 for noted in seen.values() for seat, at in sent.items() if seat in noted
+    )
+
+
+async def live(
+    base_url: str, show_id: int, channel: str
+) -> tuple[list[tuple[float, int]], list[tuple[float, int]], float, list[float]]:
+    """People tapping with pauses while their pages stay live by `channel`: "sse" as the page does it
+    (the event stream and a poll every SLOW_POLL_SECONDS), or "poll" twice a second; and the probe:
+    (taps, polls, polls per second, seen_ms)."""
+    seen: Seen = {}
+    done = asyncio.Event()
+    watch_seconds = TAPS * THINK_SECONDS[1] + 1
+    if channel == "poll":
+        pages = polling(base_url, show_id, every=POLL_SECONDS, polls=LIVE_POLLS, seen=seen)
+    else:
+        slow_polls = int(watch_seconds / SLOW_POLL_SECONDS)
+        pages = both(
+            streaming(base_url, show_id, watch_seconds, seen),
+            polling(base_url, show_id, every=SLOW_POLL_SECONDS, polls=slow_polls),
+        )
+    probing = asyncio.create_task(probe(base_url, show_id, done))
+    (_, taps), (polls_per_s, polls) = await asyncio.gather(
+        everyone_at_once(tapping(base_url, show_id, pause=THINK_SECONDS)), everyone_at_once(pages)
+    )
+    done.set()
+    sent = await probing
+    return taps, polls, polls_per_s, seen_after(sent, seen)
 
 
 def noop_poster(base_url: str, posts: int) -> Person:
@@ -264,32 +374,47 @@ async def main() -> None:
                 await wait_for(lambda: _healthy(base_url), "the web role", log)
                 noop_per_s, noops, taps_per_s, taps = await rush(base_url, show_id)
                 polls_per_s, polls = await everyone_at_once(polling(base_url, show_id))
-                (_, live_taps), (live_polls_per_s, live_polls) = await asyncio.gather(
-                    everyone_at_once(tapping(base_url, show_id, pause=THINK_SECONDS)),
-                    everyone_at_once(polling(base_url, show_id, every=POLL_SECONDS, polls=LIVE_POLLS)),
-                )
+                live_taps, live_polls, live_polls_per_s, seen_ms = await live(base_url, show_id, "sse")
+                poll_taps, poll_polls, poll_polls_per_s, poll_seen_ms = await live(base_url, show_id, "poll")
         finally:
             await telegram_runner.cleanup()
             redis_endpoint.stop()
     rush_ms = sorted(ms for ms, _ in taps)
     tap_ms = sorted(ms for ms, _ in live_taps)
-    poll_ms = sorted(ms for ms, _ in live_polls)
+    # Each person's first tap goes with everyone else's at the same instant, over a new connection.
+    later_ms = sorted(ms for n, (ms, _) in enumerate(live_taps) if n % TAPS)
+    poll_tap_ms = sorted(ms for ms, _ in poll_taps)
+    poll_ms = sorted(ms for ms, _ in poll_polls)
     print(f"people={PEOPLE} taps_each={TAPS} hall={ROWS * SEATS_PER_ROW} seats")
     print(f"rush: no-op {_statuses(noops)}; taps {_statuses(taps)}; polls {_statuses(polls)}")
     print(
         f"rush (each tap sent the moment the last was answered): taps_per_s={taps_per_s:.0f} "
         f"p50_ms={statistics.median(rush_ms):.0f} p99_ms={p99(rush_ms):.0f}; polls alone: {polls_per_s:.0f}/s"
     )
+    think = f"a tap every {THINK_SECONDS[0]}-{THINK_SECONDS[1]} s"
     print(
-        f"live (a tap every {THINK_SECONDS[0]}-{THINK_SECONDS[1]} s, pages polling every {POLL_SECONDS} s): "
-        f"taps {_statuses(live_taps)}; polls {_statuses(live_polls)} at {live_polls_per_s:.0f}/s; "
-        f"tap_p50_ms={statistics.median(tap_ms):.1f}"
+        f"live ({think}, pages streaming events and polling every {SLOW_POLL_SECONDS} s): "
+        f"taps {_statuses(live_taps)}, p50_ms={statistics.median(tap_ms):.1f}, "
+        f"p99_ms={p99(later_ms):.1f} without each person's first; "
+        f"polls {_statuses(live_polls)} at {live_polls_per_s:.0f}/s; "
+        f"probe seats seen {len(seen_ms)} times, p50_ms={statistics.median(seen_ms):.0f} "
+        f"p99_ms={p99(seen_ms):.0f}"
+    )
+    print(
+        f"live ({think}, pages polling every {POLL_SECONDS} s instead): "
+        f"taps {_statuses(poll_taps)}, p50_ms={statistics.median(poll_tap_ms):.1f} "
+        f"p99_ms={p99(poll_tap_ms):.1f}; "
+        f"polls {_statuses(poll_polls)} at {poll_polls_per_s:.0f}/s, p99_ms={p99(poll_ms):.1f}; "
+        f"probe seats seen {len(poll_seen_ms)} times, p50_ms={statistics.median(poll_seen_ms):.0f} "
+        f"p99_ms={p99(poll_seen_ms):.0f}"
     )
     print(
         f"RESULT tap_p99_ms={p99(tap_ms):.1f} taps_per_s={taps_per_s:.0f} noop_per_s={noop_per_s:.0f} "
-        f"ratio={taps_per_s / noop_per_s:.2f} poll_p99_ms={p99(poll_ms):.1f} polls_per_s={polls_per_s:.0f}"
+        f"ratio={taps_per_s / noop_per_s:.2f} seen_p99_ms={p99(seen_ms):.0f} "
+        f"polling_tap_p99_ms={p99(poll_tap_ms):.1f} polling_seen_p99_ms={p99(poll_seen_ms):.0f}"
     )
-    if any(status >= 500 for _ms, status in taps + polls + live_taps + live_polls):
+    answers = taps + polls + live_taps + live_polls + poll_taps + poll_polls
+    if any(status >= 500 for _ms, status in answers):
         raise SystemExit(1)
 
 

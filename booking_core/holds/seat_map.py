@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from booking_core.holds.errors import HoldRefused
@@ -39,6 +39,9 @@ class SeatMap:
     # None when the map can be trusted; THEATRE_UNAVAILABLE while a connected cinema's system is down
     # (holds are refused until it answers again, so the bot should say so instead of offering seats).
     unavailable_reason: str | None = None
+    # Who holds each seat of a live hold or offer (user ids): a map read for nobody in particular can
+    # still be shown to each user with their own seats on it (webhooks/miniapp/snapshots.py).
+    holders: Mapping[int, int] = field(default_factory=dict)
 
     def seats_in(self, state: SeatState) -> tuple[int, ...]:
         """The seats in `state`, sorted."""
@@ -77,9 +80,11 @@ def parse_seat_map(show_id: int, user_id: int | None, reply: dict[str, Any]) -> 
     """The seat map from seat_map.lua's reply (also embedded in the replies of scripts that change holds)."""
     user = "" if user_id is None else str(user_id)
     states = dict.fromkeys(map(int, as_list(reply["seats"])), SeatState.FREE)
+    holders = {}
     for seat in as_list(reply["reserved"]):
         states[int(seat)] = SeatState.OFFERED
     for seat, holder, offered in as_list(reply["held"]):
+        holders[int(seat)] = int(holder)
         if holder == user:
             states[int(seat)] = SeatState.YOURS
         else:
@@ -93,4 +98,5 @@ def parse_seat_map(show_id: int, user_id: int | None, reply: dict[str, Any]) -> 
         your_hold=parse_hold(show_id, mine["token"], mine["record"]) if mine else None,
         waiting=int(reply["waiting"]),
         closed=bool(reply["closed"]),
+        holders=holders,
     )

@@ -132,25 +132,23 @@ class HoldStore:
             return result
         return await self._lock_at_theatre(connected, result)
 
-    async def choose(self, show_id: int, user_id: int, seat_ids: Sequence[int]) -> HoldOutcome:
-        """Hold exactly these seats (the user's whole selection, all or nothing, as `hold`), answered with
-        the seat map as the user sees it afterwards, read in the same script call: a Mini App tap is one
-        round trip. An empty selection lets the user's seats go: a hold is released, a waitlist offer
-        declined (its seats pass to the next waiter); the outcome's result is then None.
+    async def choose(self, show_id: int, user_id: int, seat_ids: Sequence[int]) -> Hold | HoldRefused | None:
+        """Hold exactly these seats (the user's whole selection, all or nothing, as `hold`) in one script
+        call: a Mini App tap is one round trip. An empty selection lets the user's seats go: a hold is
+        released, a waitlist offer declined (its seats pass to the next waiter); the result is then None.
+        No seat map is read: the caller knows the user's seats from the result.
 
         At a connected cinema the steps go through `hold`, `release` and the waitlist's `decline` (the
-        theatre's locks follow) and the map is read after them.
+        theatre's locks follow).
         """
         seats = sorted({int(seat) for seat in seat_ids})
         if await self._connected(show_id) is not None:
-            return HoldOutcome(
-                await self._choose_with_theatre(show_id, user_id, seats),
-                await self.seat_map(show_id, user_id),
-            )
+            return await self._choose_with_theatre(show_id, user_id, seats)
         token, now_ms, reply = await self._run_hold("choose", show_id, user_id, seats)
         if "released" in reply:
-            return await self._released(show_id, user_id, reply)
-        return await self._outcome(show_id, user_id, token, seats, reply, now_ms)
+            await self._let_go(show_id, user_id, reply["released"])
+            return None
+        return await self._held(show_id, user_id, token, seats, reply["hold"], now_ms)
 
     async def _choose_with_theatre(
         self, show_id: int, user_id: int, seats: list[int]
@@ -236,9 +234,13 @@ class HoldStore:
 
     async def _released(self, show_id: int, user_id: int, reply: dict[str, Any]) -> HoldOutcome:
         """The outcome of a script that let the user's seats go with release.lua (`reply["released"]`)."""
-        await self._after_change(show_id, reply["released"])
-        await self._uncount_show(str(user_id), show_id)
+        await self._let_go(show_id, user_id, reply["released"])
         return HoldOutcome(None, parse_seat_map(show_id, user_id, reply["map"]))
+
+    async def _let_go(self, show_id: int, user_id: int, released: dict[str, Any]) -> None:
+        """The bookkeeping after release.lua let the user's seats go (its reply: `released`)."""
+        await self._after_change(show_id, released)
+        await self._uncount_show(str(user_id), show_id)
 
     async def _outcome(
         self, show_id: int, user_id: int, token: str, seats: list[int], reply: dict[str, Any], now_ms: int

@@ -1,5 +1,6 @@
 """The Mini App in a real browser (Debian's chromium, via playwright): opened from the web chat's seat map,
-seats tapped, another person's hold seen live, paid on the sandbox checkout page, the ticket in the chat.
+seats tapped, another person's hold seen live (pushed by server-sent events), paid on the sandbox
+checkout page, the ticket in the chat.
 
 Screenshots of the page (light and dark) go to the test's folder; with UPDATE_SCREENSHOTS=1 they replace
 the README's pictures under docs/.
@@ -109,7 +110,9 @@ async def test_a_person_chooses_seats_on_the_whole_hall_and_gets_the_ticket(
             await expect(hall.locator("#selection")).to_contain_text("H10, H11 · 24.00 EUR · ⏱ 4:")
             held = await world.core.holds.current_hold(show.show_id, FAN)
             assert held is not None and len(held.seat_ids) == 2
-            # Then another person's hold appears on their screen within a second, told apart by its mark
+            # Then another person's hold appears on their screen within a second, told apart by its mark,
+            # pushed down the page's event stream
+            assert await hall.locator("body").evaluate("() => view.streaming")
             started = time.monotonic()
             assert (await other.hold("J5"))[0] == 200
             await expect(hall.locator('[data-seat="J5"]')).to_have_class("seat held", timeout=1500)

@@ -49,7 +49,8 @@ async def test_a_connected_show_holds_at_its_theatre_and_says_when_it_is_down(
             # Given the page holds two seats: they are ours and locked at the theatre
             status, held = await fan.hold(first, second)
             assert status == 200, held
-            assert held["states"] == {first: "yours", second: "yours"}
+            assert held["hold"]["seats"] == [first, second]
+            assert (await fan.get())[1]["states"] == {first: "yours", second: "yours"}
             hold = await world.core.holds.current_hold(show_id, 781)
             connected = await world.core.holds.theatre.connected(show_id)
             assert hold is not None and connected is not None

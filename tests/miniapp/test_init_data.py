@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 import pytest
 
 from sandbox.telegram.web_apps import signed_init_data
-from webhooks.miniapp.init_data import InitDataRejected, verify_init_data
+from webhooks.miniapp.init_data import InitDataRejected, VerifiedInitData, verify_init_data
 
 # The worked example of docs.telegram-mini-apps.com/packages/tma-js-init-data/validating (Telegram's own
 # page, core.telegram.org/bots/webapps, documents the algorithm but publishes no token to check against).
@@ -79,3 +79,26 @@ def test_what_the_sandbox_signs_passes_the_check_as_telegrams_would() -> None:
     )
     user = verify_init_data(signed, "1:sandbox", max_age_seconds=HOUR, now=1000)
     assert (user.id, user.full_name) == (42, "Zoë Ünal")
+
+
+def test_remembered_data_is_still_refused_once_it_is_too_old() -> None:
+    verified = VerifiedInitData()
+    # Given the example checked once, while fresh
+    user = verified.user(EXAMPLE, EXAMPLE_TOKEN, max_age_seconds=HOUR, now=EXAMPLE_AUTH_DATE + 10)
+    assert user.id == 279058397
+    # Then the same text is taken from memory while fresh, and refused once older than the setting
+    assert verified.user(EXAMPLE, "", max_age_seconds=HOUR, now=EXAMPLE_AUTH_DATE + 20) == user
+    with pytest.raises(InitDataRejected, match="expired"):
+        verified.user(EXAMPLE, EXAMPLE_TOKEN, max_age_seconds=HOUR, now=EXAMPLE_AUTH_DATE + HOUR + 1)
+
+
+def test_only_genuine_data_is_remembered() -> None:
+    verified = VerifiedInitData()
+    now = EXAMPLE_AUTH_DATE + 10
+    verified.user(EXAMPLE, EXAMPLE_TOKEN, max_age_seconds=HOUR, now=now)
+    # An altered copy of remembered data, and a forgery asked twice, are checked (and refused) each time
+    altered = _with(EXAMPLE, user=json.dumps({"id": 1, "first_name": "Mallory"}))
+    for _attempt in range(2):
+        for forged in (altered, _with(EXAMPLE, hash="0" * 64)):
+            with pytest.raises(InitDataRejected, match="not signed"):
+                verified.user(forged, EXAMPLE_TOKEN, max_age_seconds=HOUR, now=now)

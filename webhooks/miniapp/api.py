@@ -20,6 +20,7 @@ from aiohttp import web
 from booking_core.bookings.errors import CheckoutRefusal
 from booking_core.holds.best_hold import no_block_free
 from booking_core.holds.errors import HoldRefusalReason, HoldRefused, JoinRefused
+from booking_core.holds.sale_queue import JoinRefused as QueueRefused
 from booking_core.holds.seat_map import SeatMap
 from booking_core.holds.types import Hold
 from booking_core.holds.waitlist import WaitlistPosition
@@ -30,8 +31,16 @@ from bot.seat_map.taps import none_side_by_side
 from bot.views.hold_refusals import hold_refusal, join_refusal
 from webhooks.keys import MINIAPP, SETTINGS
 from webhooks.miniapp.context import MiniApp
-from webhooks.miniapp.init_data import InitDataRejected, WebAppUser, verify_init_data
-from webhooks.miniapp.show_state import ShowHall, live_state, show_state
+from webhooks.miniapp.init_data import InitDataRejected, WebAppUser
+from webhooks.miniapp.queue import join_queue, queue_place, queue_refusal
+from webhooks.miniapp.show_state import (
+    NamedStates,
+    ShowHall,
+    hold_answer,
+    live_state,
+    pushed_event,
+    show_state,
+)
 
 PREFIX = "/app/api/shows/{show_id:[0-9]+}"
 AUTH_SCHEME = "tma "
@@ -64,11 +73,11 @@ def _user(request: web.Request) -> WebAppUser:
         raise ApiError(
             401, "unauthorized", "Open the seat map from the chat with the bot (no Telegram data)."
         )
-    settings = request.app[SETTINGS]
+    settings, miniapp = request.app[SETTINGS], request.app[MINIAPP]
     try:
-        return verify_init_data(
+        return miniapp.verified.user(
             header[len(AUTH_SCHEME) :],
-            request.app[MINIAPP].bot_token,
+            miniapp.bot_token,
             max_age_seconds=settings.MINIAPP_INIT_DATA_MAX_AGE_SECONDS,
             now=time.time(),
         )
@@ -109,14 +118,17 @@ async def _state(
     the hall."""
     holds, show_id = miniapp.core.holds, hall.details.show_id
     if polled:
-        seat_map = await miniapp.seat_maps.seat_map(show_id, user.id)
+        named, hold = await miniapp.seat_maps.seat_map(hall, user.id)
     else:
-        miniapp.seat_maps.forget(show_id)
         seat_map = after or await holds.seat_map(show_id, user.id)
-    position = await holds.waitlist.position(show_id, user.id) if seat_map.waiting else None
+        named, hold = NamedStates.of(hall, seat_map), seat_map.your_hold
+    position = await holds.waitlist.position(show_id, user.id) if named.waiting else None
     return (show_state if whole else live_state)(
         hall,
-        seat_map,
+        named,
+        hold,
+        user.id,
+        queue=await queue_place(miniapp, hall, user.id),
         waitlist_position=position.position if position else None,
         max_seats=miniapp.core.settings.MAX_SEATS_PER_BOOKING,
         now=datetime.now(UTC),
@@ -167,6 +179,25 @@ async def get_show(request: web.Request) -> web.StreamResponse:
     return web.json_response(state, headers=headers)
 
 
+async def get_events(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: the show's seat states each time they change, and which are yours."""
+    try:
+        user = _user(request)
+        miniapp = request.app[MINIAPP]
+        hall = await _hall(miniapp, int(request.match_info["show_id"]))
+    except ApiError as error:
+        return error.response()
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+    await response.prepare(request)
+    async for named in miniapp.pushes.watch(hall):
+        event = b": nothing new\n\n" if named is None else pushed_event(named, user.id)
+        try:
+            await response.write(event)
+        except ConnectionResetError:
+            break  # the page has gone
+    return response
+
+
 def _seat_names(body: dict[str, Any]) -> list[str]:
     names = body.get("seats")
     if (
@@ -196,7 +227,11 @@ async def _locked(miniapp: MiniApp, hall: ShowHall, user: WebAppUser) -> None:
 async def post_hold(
     request: web.Request, miniapp: MiniApp, hall: ShowHall, user: WebAppUser
 ) -> dict[str, Any]:
-    """Hold exactly these seats (your whole selection, all or nothing); an empty list lets your seats go."""
+    """Hold exactly these seats (your whole selection, all or nothing); an empty list lets your seats go.
+
+    Answered with your hold alone: the page paints its own seats from it and everyone else's from its
+    next poll (reading the whole map for every tap would cost more than the tap).
+    """
     names = _seat_names(await _body(request))
     seat_ids, unknown = hall.seat_ids(names)
     max_seats, show_id = miniapp.core.settings.MAX_SEATS_PER_BOOKING, hall.details.show_id
@@ -204,10 +239,10 @@ async def post_hold(
         message = hold_refusal(HoldRefusalReason.UNKNOWN_SEAT, unknown, max_seats=max_seats)
         raise ApiError(400, str(HoldRefusalReason.UNKNOWN_SEAT), message, seats=list(unknown))
     await _locked(miniapp, hall, user)
-    outcome = await miniapp.core.holds.choose(show_id, user.id, seat_ids)
-    if isinstance(outcome.result, HoldRefused):
-        raise _hold_refused(hall, outcome.result, max_seats)
-    return await _state(miniapp, hall, user, after=outcome.seat_map)
+    result = await miniapp.core.holds.choose(show_id, user.id, seat_ids)
+    if isinstance(result, HoldRefused):
+        raise _hold_refused(hall, result, max_seats)
+    return hold_answer(hall, result, datetime.now(UTC))
 
 
 async def post_best(
@@ -238,8 +273,8 @@ async def post_release(
     show_id = hall.details.show_id
     if await miniapp.core.holds.current_hold(show_id, user.id) is None:
         raise ApiError(409, str(CheckoutRefusal.HOLD_EXPIRED), NO_HOLD)
-    outcome = await miniapp.core.holds.choose(show_id, user.id, [])
-    return await _state(miniapp, hall, user, after=outcome.seat_map)
+    await miniapp.core.holds.choose(show_id, user.id, [])
+    return await _state(miniapp, hall, user)
 
 
 def _plain(screen_text: str) -> str:
@@ -289,12 +324,32 @@ async def post_waitlist(
     return {**await _state(miniapp, hall, user), "message": message}
 
 
+async def post_queue(
+    request: web.Request, miniapp: MiniApp, hall: ShowHall, user: WebAppUser
+) -> dict[str, Any]:
+    """Take a place in a premiere's on-sale queue for N seats (again: your place is kept)."""
+    count = (await _body(request)).get("count")
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise ApiError(400, "bad_request", 'Send {"count": N}: how many seats you want, at least 1.')
+    joined = await join_queue(miniapp, hall, user.id, count)
+    if isinstance(joined, QueueRefused):
+        raise ApiError(409, joined.reason, queue_refusal(joined))
+    return {**await _state(miniapp, hall, user), "message": joined}
+
+
+async def _close_pushes(app: web.Application) -> None:
+    await app[MINIAPP].pushes.close()
+
+
 def setup_miniapp_api_routes(app: web.Application) -> None:
-    """The JSON API of the seat-map Mini App."""
+    """The JSON API of the seat-map Mini App (its event streams end when the app shuts down)."""
+    app.on_shutdown.append(_close_pushes)
     router = app.router
     router.add_get(PREFIX, get_show)
+    router.add_get(f"{PREFIX}/events", get_events)
     router.add_post(f"{PREFIX}/hold", api_route(post_hold))
     router.add_post(f"{PREFIX}/best", api_route(post_best))
     router.add_post(f"{PREFIX}/release", api_route(post_release))
     router.add_post(f"{PREFIX}/checkout", api_route(post_checkout))
     router.add_post(f"{PREFIX}/waitlist", api_route(post_waitlist))
+    router.add_post(f"{PREFIX}/queue", api_route(post_queue))

@@ -11,9 +11,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qsl
+
+# initData remembered as genuine per web process: a few hundred bytes each, one per open page.
+REMEMBERED = 10_000
 
 
 class InitDataRejected(Exception):
@@ -65,7 +69,37 @@ def verify_init_data(init_data: str, bot_token: str, *, max_age_seconds: int, no
         user_id, first_name = int(user["id"]), str(user.get("first_name", ""))
     except (KeyError, ValueError, TypeError):
         raise InitDataRejected("initData lacks auth_date or user") from None
-    if not now - max_age_seconds <= auth_date <= now + 60:
-        raise InitDataRejected("initData has expired: open the seat map again from the chat")
+    _check_age(auth_date, max_age_seconds=max_age_seconds, now=now)
     last_name = user.get("last_name")
     return WebAppUser(user_id, first_name, str(last_name) if last_name else None, auth_date)
+
+
+def _check_age(auth_date: int, *, max_age_seconds: int, now: float) -> None:
+    if not now - max_age_seconds <= auth_date <= now + 60:
+        raise InitDataRejected("initData has expired: open the seat map again from the chat")
+
+
+class VerifiedInitData:
+    """verify_init_data with a memory of the initData it found genuine: a page sends the same initData
+    with every request, so its signature is checked once, and only its age every time after.
+
+    Only initData whose hash matched is remembered (by its exact text), so a forged or altered one is
+    checked, and refused, every time. At most `size` are kept, the least recently used dropped first.
+    """
+
+    def __init__(self, size: int = REMEMBERED) -> None:
+        self._size = size
+        self._users: OrderedDict[str, WebAppUser] = OrderedDict()
+
+    def user(self, init_data: str, bot_token: str, *, max_age_seconds: int, now: float) -> WebAppUser:
+        """The user of a genuine, fresh initData; InitDataRejected for anything else."""
+        user = self._users.get(init_data)
+        if user is None:
+            user = verify_init_data(init_data, bot_token, max_age_seconds=max_age_seconds, now=now)
+            self._users[init_data] = user
+            if len(self._users) > self._size:
+                self._users.popitem(last=False)
+        else:
+            self._users.move_to_end(init_data)
+            _check_age(user.auth_date, max_age_seconds=max_age_seconds, now=now)
+        return user

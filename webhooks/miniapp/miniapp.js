@@ -1,17 +1,21 @@
-// The seat-map Mini App: the whole hall, tap to hold or release, live through polling with the state's
-// version (If-None-Match). Every change goes through the JSON API, which holds seats exactly as the bot does.
+// The seat-map Mini App: the whole hall, tap to hold or release, live through server-sent events (seat
+// states pushed as they change) and a slow poll with the state's version (If-None-Match) for the rest:
+// your hold's clock, the waitlist, your place in the queue. Without a stream it polls twice a second.
+// Every change goes through the JSON API, which holds seats exactly as the bot does.
 "use strict";
 
 const tg = window.Telegram.WebApp;
 const showId = document.body.dataset.showId;
 const api = `/app/api/shows/${showId}`;
 const POLL_MS = 500;
+const SLOW_POLL_MS = 5000;
+const RECONNECT_MS = 1000;
 const GAP_PX = 2;
 const GLYPH = { yours: "✓", held: "–", sold: "✕", offered: "⏳" };
 const WORD = { free: "free", yours: "yours", held: "taken", sold: "sold", offered: "kept for the waitlist" };
 
 // `hall` is the show and its rows (sent by GET); `state` the live part every answer carries.
-const view = { hall: null, state: null, version: null, seats: new Map(), wanted: null, busy: false, expiresAt: 0 };
+const view = { hall: null, state: null, version: null, seats: new Map(), wanted: null, busy: false, expiresAt: 0, streaming: false };
 const $ = (id) => document.getElementById(id);
 
 async function call(path, body) {
@@ -82,7 +86,36 @@ function paintSeat(name, node) {
   node.className = `seat ${state}${wheelchair ? " wheelchair" : ""}${view.wanted && view.wanted.has(name) !== (state === "yours") ? " pending" : ""}`;
   node.textContent = state === "free" ? (wheelchair ? "♿" : node.dataset.number) : GLYPH[state];
   node.setAttribute("aria-label", `${name}, ${WORD[state]}, ${node.dataset.category} ${priceOf(node.dataset.category)}`);
-  node.disabled = view.state.closed || Boolean(view.state.unavailable);
+  node.disabled = view.state.closed || Boolean(view.state.unavailable) || waitingForTurn(view.state);
+}
+
+// A queued premiere's seats can be chosen only in your turn (the core refuses holds before it anyway).
+function waitingForTurn(state) {
+  return Boolean(state.queue) && !state.queue.your_turn && !state.queue.over;
+}
+
+function clock(seconds) {
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+}
+
+function queueText(queue) {
+  const opens = new Date(queue.on_sale_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  if (queue.your_turn) return `🎟 It's your turn! Choose seats within ${clock(queue.turn_seconds_left)}.`;
+  if (!queue.queued) {
+    return `🕕 This premiere sells through a queue from ${opens}. Everyone who joins before then gets a random place when the sale opens: joining early gives no advantage.`;
+  }
+  if (queue.position === null) {
+    return `✅ You are in the queue. Places are drawn at random when the sale opens at ${opens}; we message you in the chat when your turn comes.`;
+  }
+  const wait = queue.wait_minutes === null ? "" : queue.wait_minutes === 0 ? " Your turn: any moment now." : ` Your turn: in about ${queue.wait_minutes} min.`;
+  return `✅ You are number ${queue.position} in the queue.${wait} We message you in the chat when your turn comes.`;
+}
+
+function renderQueue(queue) {
+  $("queue").hidden = !queue || queue.over;
+  if ($("queue").hidden) return;
+  $("queue-form").hidden = queue.queued || queue.your_turn;
+  $("queue-text").textContent = queueText(queue);
 }
 
 function renderHall(hall) {
@@ -122,9 +155,10 @@ function renderActions(state) {
       return button;
     }));
   }
-  best.hidden = state.closed || Boolean(state.unavailable);
+  best.hidden = state.closed || Boolean(state.unavailable) || waitingForTurn(state);
+  renderQueue(state.queue);
   const waiting = state.waitlist.position;
-  $("waitlist").hidden = Boolean(hold) || state.closed || !(free < state.max_seats || state.waitlist.waiting);
+  $("waitlist").hidden = Boolean(hold) || state.closed || waitingForTurn(state) || !(free < state.max_seats || state.waitlist.waiting);
   $("waitlist-form").hidden = Boolean(waiting);
   $("waitlist-text").textContent = waiting
     ? `You are number ${waiting} on the waitlist. We will message you in the chat when seats are held for you.`
@@ -141,9 +175,8 @@ function tick() {
     return;
   }
   const left = Math.max(0, Math.round((view.expiresAt - Date.now()) / 1000));
-  const clock = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
   const what = hold.offer ? "Offered to you" : "Your seats";
-  $("selection").textContent = `${what}: ${hold.seats.join(", ")}${hold.total ? ` · ${hold.total}` : ""} · ⏱ ${clock} left`;
+  $("selection").textContent = `${what}: ${hold.seats.join(", ")}${hold.total ? ` · ${hold.total}` : ""} · ⏱ ${clock(left)} left`;
 }
 
 // A tap changes the selection at once on screen; requests go one at a time, each with the latest wish.
@@ -167,10 +200,10 @@ async function sendWanted() {
   const wanted = view.wanted;
   view.busy = true;
   try {
-    const state = await call(`${api}/hold`, { seats: [...wanted] });
+    const answer = await call(`${api}/hold`, { seats: [...wanted] });
     if (view.wanted === wanted) view.wanted = null;
     say("");
-    render(state);
+    applyHold(answer.hold);
   } catch (error) {
     view.wanted = null;
     say(error.message);
@@ -179,6 +212,15 @@ async function sendWanted() {
     view.busy = false;
   }
   if (view.wanted) sendWanted();
+}
+
+// A tap is answered with your hold alone: your seats are painted from it, a seat you let go is free, and
+// the next poll (whose version no longer matches) brings everyone else's changes.
+function applyHold(hold) {
+  const states = { ...view.state.states };
+  for (const name of view.state.hold ? view.state.hold.seats : []) delete states[name];
+  for (const name of hold ? hold.seats : []) states[name] = "yours";
+  render({ ...view.state, states, hold, version: view.version });
 }
 
 async function act(action, body) {
@@ -207,10 +249,56 @@ async function refresh() {
   }
 }
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
 async function poll() {
   for (;;) {
     if (!view.busy && !view.wanted && !document.hidden) await refresh();
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    await sleep(view.streaming ? SLOW_POLL_MS : POLL_MS);
+  }
+}
+
+// A push: everyone's seats as they are now. When the seats it shows as yours are not your hold's (your
+// hold changed elsewhere, or the push was read before your last tap), the page asks for your state.
+function pushed(event) {
+  if (!view.state || view.busy || view.wanted) return;
+  const held = view.state.hold ? [...view.state.hold.seats].sort().join() : "";
+  if ([...event.yours].sort().join() !== held) {
+    refresh();
+    return;
+  }
+  const states = { ...event.states };
+  for (const name of event.yours) states[name] = "yours";
+  const waitlist = { ...view.state.waitlist, waiting: event.waiting };
+  const expiresAt = view.expiresAt; // the hold is the one the page has: its clock runs on
+  render({ ...view.state, states, closed: event.closed, unavailable: event.unavailable, waitlist, version: view.version });
+  view.expiresAt = expiresAt;
+  tick();
+}
+
+async function stream() {
+  for (;;) {
+    try {
+      const answer = await fetch(`${api}/events`, { headers: { Authorization: `tma ${tg.initData}` } });
+      if (!answer.ok || !answer.body) throw new Error(`${answer.status}`);
+      view.streaming = true;
+      const reader = answer.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          if (block.startsWith("data: ")) pushed(JSON.parse(block.slice(6)));
+        }
+      }
+    } catch (error) {
+      // No stream: the poll goes back to twice a second until it reconnects.
+    }
+    view.streaming = false;
+    await sleep(RECONNECT_MS);
   }
 }
 
@@ -220,7 +308,12 @@ $("waitlist-form").addEventListener("submit", (event) => {
   event.preventDefault();
   act("waitlist", { count: parseInt($("waitlist-count").value, 10) || 1, together: true });
 });
+$("queue-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  act("queue", { count: parseInt($("queue-count").value, 10) || 1 });
+});
 setInterval(tick, 1000);
 tg.ready();
 tg.expand();
 poll();
+stream();

@@ -3,12 +3,14 @@
 Seats are named by row label and number ("F12"), as in the Theatre API. `version` is a digest of what
 changes (the seat states, the hold, the waitlist, whether booking is open), so a page that already has
 that version can be answered "304 Not Modified". The hall itself (rows, prices, the show) rarely
-changes: `ShowHall` computes its part once, and a page that has it gets only the live part after a tap.
+changes: `ShowHall` computes its part once, and a page that has it asks for the live part only. A tap
+is answered with the user's hold alone (`hold_answer`), an event with the seat states (`pushed_state`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -106,40 +108,137 @@ def _hold_view(hall: ShowHall, hold: Hold, now: datetime) -> dict[str, Any]:
     }
 
 
-def live_state(
-    hall: ShowHall, seat_map: SeatMap, *, waitlist_position: int | None, max_seats: int, now: datetime
-) -> dict[str, Any]:
-    """What changes: the states of seats not free, the user's hold, the waitlist, and its version."""
-    names = hall.names
-    hold = seat_map.your_hold
-    free = SeatState.FREE
-    taken = sorted((seat, state.value) for seat, state in seat_map.states.items() if state is not free)
-    live: dict[str, Any] = {
+@dataclass(frozen=True)
+class NamedStates:
+    """A seat map in the API's words: the seats that are not free by name (and a digest of them), and whose
+    hold has which. One is made per shared map read (snapshots.py) and then shown to every user."""
+
+    states: dict[str, str]
+    held_by: dict[int, tuple[str, ...]]  # user id -> the seats of their hold in this map
+    waiting: int
+    closed: bool
+    unavailable: str | None
+    digest: str
+
+    @cached_property
+    def event_tail(self) -> bytes:
+        """The shared part of a server-sent event (`pushed_event`), from after its opening brace."""
+        shared = {
+            "states": self.states,
+            "waiting": self.waiting,
+            "closed": self.closed,
+            "unavailable": self.unavailable,
+        }
+        return json.dumps(shared, separators=(",", ":"))[1:].encode() + b"\n\n"
+
+    @classmethod
+    def of(cls, hall: ShowHall, seat_map: SeatMap) -> NamedStates:
+        """`seat_map` (anyone's, or one user's) named by the seats of `hall`."""
+        names, free = hall.names, SeatState.FREE
+        taken = sorted((seat, state.value) for seat, state in seat_map.states.items() if state is not free)
+        held_by: dict[int, list[str]] = {}
+        for seat, user in sorted(seat_map.holders.items()):
+            if seat in names and seat_map.states.get(seat) is not SeatState.SOLD:
+                held_by.setdefault(user, []).append(names[seat])
         # A seat of the hall not named here is free: most are, and the answer stays small.
-        "states": {names[seat]: state for seat, state in taken if seat in names},
-        "waitlist": {"waiting": seat_map.waiting, "position": waitlist_position},
-        "closed": seat_map.closed,
-        "unavailable": seat_map.unavailable_reason,
-        "max_seats": max_seats,
-    }
+        states = {names[seat]: state for seat, state in taken if seat in names}
+        return cls(
+            states=states,
+            held_by={user: tuple(seats) for user, seats in held_by.items()},
+            waiting=seat_map.waiting,
+            closed=seat_map.closed,
+            unavailable=seat_map.unavailable_reason,
+            digest=_digest(states),
+        )
+
+
+def _digest(states: dict[str, str]) -> str:
+    """A digest of the seat states a user is shown, whichever map they were laid over."""
+    return hashlib.blake2b(repr(sorted(states.items())).encode(), digest_size=12).hexdigest()
+
+
+def hold_answer(hall: ShowHall, hold: Hold | None, now: datetime) -> dict[str, Any]:
+    """A tap's answer: the user's hold (None when they hold nothing now)."""
+    return {"hold": _hold_view(hall, hold, now) if hold else None}
+
+
+def live_state(
+    hall: ShowHall,
+    named: NamedStates,
+    hold: Hold | None,
+    user_id: int,
+    *,
+    queue: dict[str, Any] | None,
+    waitlist_position: int | None,
+    max_seats: int,
+    now: datetime,
+) -> dict[str, Any]:
+    """What changes, as `user_id` sees it: the seats not free (their hold's as "yours"), their hold, the
+    waitlist, their place in the on-sale queue (`queue`, None for a show without one), and the version.
+
+    `named` may be older than `hold` (a shared read): seats it has in the user's hold that the hold no
+    longer has are the ones they let go since, so they are shown free.
+    """
+    mine = hall.seat_names(hold.seat_ids) if hold else []
+    gone = [name for name in named.held_by.get(user_id, ()) if name not in mine]
+    states, digest = named.states, named.digest
+    if mine or gone:
+        states = {name: state for name, state in states.items() if name not in gone}
+        states.update(dict.fromkeys(mine, SeatState.YOURS.value))
+        digest = _digest(states)
     # The hold's token stands for its seats and expiry; the prices for the hall part a page already has.
     changes = (
-        taken,
-        seat_map.waiting,
-        waitlist_position,
-        seat_map.closed,
-        seat_map.unavailable_reason,
-        max_seats,
+        digest,
+        named.waiting,
+        named.closed,
+        named.unavailable,
         hold.token if hold else None,
+        waitlist_position,
+        # Not the seconds left of a turn: they change every second, the turn's end does not.
+        sorted((key, value) for key, value in queue.items() if key != "turn_seconds_left") if queue else None,
+        max_seats,
         [(price.category, price.amount_minor) for price in hall.details.prices],
     )
-    digest = hashlib.blake2b(repr(changes).encode(), digest_size=12).hexdigest()
-    return {**live, "hold": _hold_view(hall, hold, now) if hold else None, "version": digest}
+    return {
+        "states": states,
+        "waitlist": {"waiting": named.waiting, "position": waitlist_position},
+        "closed": named.closed,
+        "unavailable": named.unavailable,
+        "max_seats": max_seats,
+        "queue": queue,
+        **hold_answer(hall, hold, now),
+        "version": hashlib.blake2b(repr(changes).encode(), digest_size=12).hexdigest(),
+    }
+
+
+def pushed_event(named: NamedStates, user_id: int) -> bytes:
+    """A server-sent event: `yours` (the reader's seats), `states` as anyone sees them (the reader's
+    seats "held" there too), and the show's waitlist and booking state. All but `yours` is encoded once
+    per map, however many pages it is pushed to; the reader's hold itself comes with taps and GETs."""
+    yours = json.dumps(list(named.held_by.get(user_id, ())))
+    return b'data: {"yours":' + yours.encode() + b"," + named.event_tail
 
 
 def show_state(
-    hall: ShowHall, seat_map: SeatMap, *, waitlist_position: int | None, max_seats: int, now: datetime
+    hall: ShowHall,
+    named: NamedStates,
+    hold: Hold | None,
+    user_id: int,
+    *,
+    queue: dict[str, Any] | None,
+    waitlist_position: int | None,
+    max_seats: int,
+    now: datetime,
 ) -> dict[str, Any]:
     """The GET answer: the hall and its live state."""
-    live = live_state(hall, seat_map, waitlist_position=waitlist_position, max_seats=max_seats, now=now)
+    live = live_state(
+        hall,
+        named,
+        hold,
+        user_id,
+        queue=queue,
+        waitlist_position=waitlist_position,
+        max_seats=max_seats,
+        now=now,
+    )
     return {**hall.view, **live}

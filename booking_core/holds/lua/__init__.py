@@ -44,12 +44,12 @@ SHOW_SCRIPTS = (
     "sale_queue_due",
 )
 # Scripts embedded in another, run as functions of their own ARGV: best.lua, toggle.lua and choose.lua
-# hold with hold.lua (toggle.lua and choose.lua release with release.lua) and answer with the fresh
-# seat map of seat_map.lua.
+# hold with hold.lua (toggle.lua and choose.lua release with release.lua); best.lua and toggle.lua answer
+# with the fresh seat map of seat_map.lua.
 CALLS = {
     "best": ("hold", "seat_map"),
     "toggle": ("hold", "release", "seat_map"),
-    "choose": ("hold", "release", "seat_map"),
+    "choose": ("hold", "release"),
 }
 
 
