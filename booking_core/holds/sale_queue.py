@@ -6,11 +6,13 @@ Admission is the workers' periodic pass (`admit`); bots only join people and rea
 A user's turns across shows are capped by a claim in their own slot (`turn_claim.lua`), taken before the
 show's admit script runs: one claim per admission step, ending exactly when the turn it buys ends, given
 back only by the step that took it, so the cap is exact (it may only err towards fewer turns, never more).
+A step's claims go out in one pipeline, and are cut or given back in another (the users' keys are in
+other slots than the show's: on a Redis Cluster the pipeline is split by node): a step costs five round
+trips however many people it admits.
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
 import secrets
 from collections.abc import Sequence
@@ -198,24 +200,12 @@ class SaleQueue:
         window_ms = self.turn_seconds * 1000
         claim_ends_ms = now_ms + window_ms + CLAIM_SLACK_MS
         claimed = await self._claim(show_id, token, candidates, now_ms, claim_ends_ms)
-        report.redis_calls += len(candidates)
+        report.redis_calls += 1 if candidates else 0
         reply = await self._run("sale_queue_admit", show_id, [self.turns, window_ms, claim_ends_ms, *claimed])
         report.redis_calls += 1
-        unused = [int(user) for user in as_list(reply["unused"])]
         report.phase = reply["phase"] or None
         report.admitted = [(int(u), int(place), int(ends)) for u, place, ends in as_list(reply["admitted"])]
-        # This step's claims: given back where unused, cut to the turn's own end where used (a worker dying
-        # here leaves them CLAIM_SLACK_MS too long: fewer turns for a moment, never more).
-        mine = f"{show_id}:{token}"
-        redis = self._shows.redis
-        await asyncio.gather(
-            *(redis.zrem(user_turns_key(user), mine) for user in unused),
-            *(
-                redis.zadd(user_turns_key(user), {mine: ends}, xx=True)
-                for user, _place, ends in report.admitted
-            ),
-        )
-        report.redis_calls += len(unused) + len(report.admitted)
+        report.redis_calls += await self._settle_claims(show_id, token, claimed, report.admitted)
         report.sold_out = [(int(u), int(party)) for u, party in as_list(reply["sold_out"])]
         for user, _place, ends in report.admitted:
             await self._events.publish(TurnCame(show_id, user, from_ms(ends)))
@@ -264,9 +254,33 @@ class SaleQueue:
         self, show_id: int, token: str, users: list[int], now_ms: int, ends_ms: int
     ) -> list[int]:
         """The users granted this step's turn claim (ending at ends_ms) under their cap across shows
-        (turn_claim.lua), in order."""
+        (turn_claim.lua, one call per user, all in one pipeline), in order."""
         args: list[str | int] = [now_ms, show_id, ends_ms, self._turns_per_user, token]
-        granted = await asyncio.gather(
-            *(self._shows.scripts.call("turn_claim", [user_turns_key(user)], args) for user in users)
+        granted = await self._shows.scripts.call_many(
+            "turn_claim", [([user_turns_key(user)], args) for user in users]
         )
         return [user for user, ok in zip(users, granted, strict=True) if int(ok)]
+
+    async def _settle_claims(
+        self, show_id: int, token: str, claimed: list[int], admitted: list[tuple[int, int, int]]
+    ) -> int:
+        """Cut this step's claims to the end of the turns it gave; give back every other one; the Redis
+        calls made (one pipeline).
+
+        A claim this step did not admit on is given back even when its user has a turn open here: a
+        concurrent step admitted them, and that step's own claim covers the turn to its end. (Kept, it
+        would bar them from other shows until it ran out, CLAIM_SLACK_MS past their turn.) A worker dying
+        before this leaves its claims CLAIM_SLACK_MS too long: fewer turns for a moment, never more.
+        """
+        if not claimed:
+            return 0
+        mine = f"{show_id}:{token}"
+        ends_of = {user: ends for user, _place, ends in admitted}
+        async with self._shows.redis.pipeline(transaction=False) as pipe:
+            for user in claimed:
+                if user in ends_of:
+                    pipe.zadd(user_turns_key(user), {mine: ends_of[user]}, xx=True)
+                else:
+                    pipe.zrem(user_turns_key(user), mine)
+            await pipe.execute()
+        return 1

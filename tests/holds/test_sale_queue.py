@@ -18,6 +18,7 @@ from booking_core.holds.store import Hold, HoldStore
 from booking_core.redis_keys import ShowKeys
 from roles.redis_server import RedisEndpoint
 from tests.factories import ShowFixture, make_show
+from tests.holds.redis_stats import Sends, counting_client
 from tests.holds.sales import sell_in_sql
 from tests.support.clocks import HandClock
 from workers.periodic import admit_queues_once
@@ -300,6 +301,45 @@ async def test_a_restart_of_every_process_loses_no_place(
         assert sorted(turns(first_sink) + turns(second_sink)) == list(range(1, 11))
     finally:
         await after.aclose()
+
+
+async def test_an_admission_pass_costs_a_few_round_trips_however_many_it_admits(
+    redis_server: RedisEndpoint, sessions: SessionFactory, sink: CollectingSink, clock: HandClock
+) -> None:
+    # Given a client that counts its round trips, and 60 people queued for 20 turns at a time
+    sends = Sends()
+    client = counting_client(redis_server.url, sends)
+    await client.flushdb()
+    store = queue_store(client, sessions, sink, clock, queue_turns=20)
+    show = await premiere(sessions, clock, seats=60)
+    for user in range(1, 61):
+        await store.sale_queue.join(show.show_id, user, 1)
+    clock.advance(OPENS_IN)
+    await admit(store, sessions, clock)  # the opening (it loads the scripts and the inventory)
+    # when the next step admits the next 20 (their per-user claims taken and settled),
+    clock.advance(61)
+    before = sends.count
+    try:
+        report = await store.sale_queue.admit(show.show_id)
+    finally:
+        await client.aclose()
+    # it made five round trips, as its report says: read, claim, admit, settle the claims, refresh places.
+    assert len(report.admitted) == 20
+    assert sends.count - before == report.redis_calls == 5
+
+
+async def test_a_pass_after_the_scripts_were_flushed_still_admits(
+    redis: aioredis.Redis, sessions: SessionFactory, sink: CollectingSink, clock: HandClock
+) -> None:
+    store = queue_store(redis, sessions, sink, clock, queue_turns=2)
+    await five_queued_at_the_opening(store, sessions, clock)
+    await admit(store, sessions, clock)
+    # Given Redis forgot every script (a restart, a failover, SCRIPT FLUSH) between two passes
+    await redis.script_flush()
+    clock.advance(61)
+    # the pipelined turn claims load theirs again, and the next two are admitted.
+    assert await admit(store, sessions, clock) == 2
+    assert len(set(turns(sink))) == 4
 
 
 def test_the_wait_estimate_uses_what_the_queue_has_done() -> None:

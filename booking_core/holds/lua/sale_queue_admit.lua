@@ -6,24 +6,25 @@
 --    returned with their party size, to be told and offered the waitlist; phase "sold_out";
 -- 3. while fewer than turns_cap turns are open, the people at the front are admitted in queue order,
 --    each with a window of window_ms to hold seats, but only if it ends by claim_end_ms (when this step's
---    turn claims end: a step slower than that admits nobody, so no claim lapses before its turn), only those in `claimed` (whose turn count across shows is
---    under its cap: booking_core/holds/lua/turn_claim.lua); an unclaimed one keeps their place;
+--    turn claims end: a step slower than that admits nobody, so no claim lapses before its turn), and
+--    only those in `claimed` (whose turn count across shows is under its cap:
+--    booking_core/holds/lua/turn_claim.lua); an unclaimed one keeps their place;
 -- 4. with nobody left in line the queue is over: phase "done", the show sells normally.
 -- Nobody is admitted twice (sq_admitted). Not open yet, or over: nothing happens.
 -- Reply (JSON): {need=gen} | {phase=p|false, admitted=[[user, place, window_end_ms]...], lapsed=[user...],
---                sold_out=[[user, party]...], unused=[claimed users with no open turn here: give the claim back],
---                open_turns=n, queued=n}
+--                sold_out=[[user, party]...], open_turns=n, queued=n}
+-- (The caller cuts the claims of those admitted to their window's end and gives back all other claims.)
 if not ensure_loaded() then return need_inventory() end
 local K_STATE, K_TURNS, K_LINE, K_PARTY, K_ADMITTED = KEYS[15], KEYS[16], KEYS[17], KEYS[18], KEYS[19]
 local cap, ends = tonumber(ARGV[3]), NOW + tonumber(ARGV[4])
 local claimed = {}
 for i = 6, #ARGV do claimed[ARGV[i]] = true end
 
-local admitted, sold_out, lapsed, unused = {}, {}, {}, {}
+local admitted, sold_out, lapsed = {}, {}, {}
 local phase = redis.call('HGET', K_STATE, 'phase')
 local function answer()
   return cjson.encode({phase = phase or false, admitted = admitted, sold_out = sold_out,
-    lapsed = lapsed, unused = unused, open_turns = redis.call('ZCARD', K_TURNS), queued = redis.call('ZCARD', K_LINE)})
+    lapsed = lapsed, open_turns = redis.call('ZCARD', K_TURNS), queued = redis.call('ZCARD', K_LINE)})
 end
 if phase ~= 'open' then return answer() end
 
@@ -57,10 +58,6 @@ if room > 0 then
       room = room - 1
     end
   end
-end
--- Claims that bought nothing here (no open turn in this show) are for the caller to give back.
-for user in pairs(claimed) do
-  if tonumber(redis.call('ZSCORE', K_TURNS, user) or '0') <= NOW then unused[#unused + 1] = user end
 end
 if redis.call('ZCARD', K_LINE) == 0 then
   phase = 'done'
