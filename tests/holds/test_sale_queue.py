@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from booking_core.holds.errors import HoldRefusalReason, HoldRefused, JoinRefusa
 from booking_core.holds.errors import JoinRefused as WaitlistRefused
 from booking_core.holds.inventory import SqlInventory
 from booking_core.holds.sale_queue import Joined, JoinRefused, QueueSpot, shuffled, wait_minutes
-from booking_core.holds.sale_queue_audit import audit_log
+from booking_core.holds.sale_queue_audit import audit_log, record_step
 from booking_core.holds.store import Hold, HoldStore
 from booking_core.redis_keys import ShowKeys
 from roles.redis_server import RedisEndpoint
@@ -438,3 +439,19 @@ async def test_a_queue_opened_by_the_pass_is_logged_once(
         await admit(store, sessions, clock)
         clock.advance(61)
     assert [row.kind for row in await audit_log(sessions, show.show_id)].count("opened") == 1
+
+
+async def test_passes_racing_to_record_one_opening_write_one_row(
+    redis: aioredis.Redis, sessions: SessionFactory, sink: CollectingSink, clock: HandClock
+) -> None:
+    store = queue_store(redis, sessions, sink, clock, queue_turns=1)
+    show = await five_queued_at_the_opening(store, sessions, clock)
+    # Given an opening whose audit row is not written yet
+    opening = await store.sale_queue.admit(show.show_id)
+    assert opening.seed is not None
+    # when its opener and passes repairing it all write it at once,
+    await asyncio.gather(*(record_step(sessions, show.show_id, opening) for _ in range(6)))
+    # then the log holds it once, and each writer's admission rows all the same.
+    log = await audit_log(sessions, show.show_id)
+    assert [(row.kind, row.seed) for row in log if row.kind == "opened"] == [("opened", opening.seed)]
+    assert len([row for row in log if row.kind == "admitted"]) == 6
