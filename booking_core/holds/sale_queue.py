@@ -96,11 +96,19 @@ class AdmitReport:
     redis_calls: int = 0
 
 
-def wait_minutes(spot: QueueSpot, *, now_ms: int, turns_cap: int, turn_seconds: int) -> int | None:
+def wait_minutes(
+    spot: QueueSpot,
+    *,
+    now_ms: int,
+    turns_cap: int,
+    turn_seconds: int,
+    admissions_per_second: float | None = None,
+) -> int | None:
     """An honest estimate of minutes until the user's turn, from the admissions seen since opening.
 
     With too little history (under a minute, or nobody admitted yet) it assumes every turn runs its whole
-    window, the slowest the queue can move while people keep choosing; None when it cannot be said.
+    window, the slowest the queue can move while people keep choosing; never sooner than the admission
+    rate (if any) lets everyone ahead in. None when it cannot be said.
     """
     if spot.position is None:
         return None
@@ -110,8 +118,10 @@ def wait_minutes(spot: QueueSpot, *, now_ms: int, turns_cap: int, turn_seconds: 
     if spot.opened_ms is not None and spot.served > 0 and now_ms - spot.opened_ms >= 60_000:
         rate = max(slow_rate, spot.served / ((now_ms - spot.opened_ms) / 1000))
     free_now = max(0, turns_cap - spot.open_turns)
-    waiting = max(0, ahead - free_now)
-    return math.ceil(waiting / rate / 60)
+    seconds = max(0, ahead - free_now) / rate
+    if admissions_per_second:
+        seconds = max(seconds, ahead / admissions_per_second)
+    return math.ceil(seconds / 60)
 
 
 class SaleQueue:
@@ -126,6 +136,7 @@ class SaleQueue:
         turns: int,
         turn_seconds: int,
         turns_per_user: int,
+        admissions_per_second: float | None = None,
     ) -> None:
         self._shows = shows
         self._events = events
@@ -133,6 +144,8 @@ class SaleQueue:
         self.turns = turns
         self.turn_seconds = turn_seconds
         self._turns_per_user = turns_per_user
+        # None: only the turn cap paces admissions.
+        self.admissions_per_second = admissions_per_second
 
     async def _run(self, name: str, show_id: int, args: Sequence[str | int]) -> dict[str, Any]:
         keys = ShowKeys(show_id).sale_queue()
@@ -193,6 +206,9 @@ class SaleQueue:
             report.phase = phase.decode() if isinstance(phase, bytes) else phase
             return report
         room = max(0, self.turns - int(open_turns))
+        if self.admissions_per_second:
+            # The admit script's rate bucket never holds more than this (sale_queue_admit.lua).
+            room = min(room, math.floor(max(1, self.admissions_per_second)))
         # A few more than there is room for, so that people at their turn cap elsewhere (who keep their
         # place) do not hold up those behind them; claims not needed are given back below.
         candidates = [int(user) for user in front[: room + math.ceil(room / 4)]]
@@ -201,7 +217,9 @@ class SaleQueue:
         claim_ends_ms = now_ms + window_ms + CLAIM_SLACK_MS
         claimed = await self._claim(show_id, token, candidates, now_ms, claim_ends_ms)
         report.redis_calls += 1 if candidates else 0
-        reply = await self._run("sale_queue_admit", show_id, [self.turns, window_ms, claim_ends_ms, *claimed])
+        per_second = str(self.admissions_per_second or 0)
+        args: list[str | int] = [self.turns, window_ms, claim_ends_ms, per_second, *claimed]
+        reply = await self._run("sale_queue_admit", show_id, args)
         report.redis_calls += 1
         report.phase = reply["phase"] or None
         report.admitted = [(int(u), int(place), int(ends)) for u, place, ends in as_list(reply["admitted"])]
@@ -246,7 +264,13 @@ class SaleQueue:
                 opened_ms=int(reply["opened_ms"]) if reply["opened_ms"] else None,
                 open_turns=int(reply["open_turns"]),
             )
-            wait = wait_minutes(spot, now_ms=now_ms, turns_cap=self.turns, turn_seconds=self.turn_seconds)
+            wait = wait_minutes(
+                spot,
+                now_ms=now_ms,
+                turns_cap=self.turns,
+                turn_seconds=self.turn_seconds,
+                admissions_per_second=self.admissions_per_second,
+            )
             await self._events.publish(QueueMoved(show_id, int(user), int(position), wait or 0))
         return 1
 

@@ -50,6 +50,7 @@ def queue_store(
     *,
     queue_turns: int = 2,
     queue_turns_per_user: int = 1,
+    queue_admissions_per_second: float | None = None,
 ) -> HoldStore:
     """A hold store whose queue turns last 60 s."""
     return HoldStore(
@@ -61,6 +62,7 @@ def queue_store(
         queue_turns=queue_turns,
         queue_turn_seconds=60,
         queue_turns_per_user=queue_turns_per_user,
+        queue_admissions_per_second=queue_admissions_per_second,
     )
 
 
@@ -220,6 +222,32 @@ async def test_concurrency_cap_and_window_lapse(
     )
 
 
+async def test_racing_steps_admit_no_faster_than_the_admission_rate(
+    redis: aioredis.Redis, sessions: SessionFactory, sink: CollectingSink, clock: HandClock
+) -> None:
+    # Given 40 people queued for 50 turns at once, but admitted at most 2 a second
+    store = queue_store(redis, sessions, sink, clock, queue_turns=50, queue_admissions_per_second=2)
+    show = await premiere(sessions, clock, seats=60)
+    for user in range(1, 41):
+        await store.sale_queue.join(show.show_id, user, 1)
+    clock.advance(OPENS_IN)
+
+    async def six_steps_at_once() -> int:
+        reports = await asyncio.gather(*(store.sale_queue.admit(show.show_id) for _ in range(6)))
+        return sum(len(report.admitted) for report in reports)
+
+    # when six workers' steps race at the opening, then half a second on, then a fifth of a second on,
+    assert await six_steps_at_once() == 2
+    clock.advance(0.5)
+    assert await six_steps_at_once() == 1
+    clock.advance(0.2)
+    assert await six_steps_at_once() == 0
+    # and after a quiet spell no burst beyond one second's worth follows.
+    clock.advance(10)
+    assert await six_steps_at_once() == 2
+    assert len(turns(sink)) == len(set(turns(sink))) == 5
+
+
 async def test_a_sell_out_tells_everyone_queued_with_their_party_size(
     redis: aioredis.Redis, sessions: SessionFactory, sink: CollectingSink, clock: HandClock
 ) -> None:
@@ -347,6 +375,8 @@ def test_the_wait_estimate_uses_what_the_queue_has_done() -> None:
     spot = QueueSpot("open", 0, True, 101, None, False, served=0, opened_ms=0, open_turns=10)
     # Nobody admitted yet: every turn assumed to run its whole window (10 per 3 minutes): 30 minutes.
     assert wait_minutes(spot, now_ms=1_000, turns_cap=10, turn_seconds=180) == 30
+    # At most one admission every 2 s: 100 ahead take at least 200 s, said as 4 minutes.
+    assert wait_minutes(spot, now_ms=1_000, turns_cap=1_000, turn_seconds=180, admissions_per_second=0.5) == 4
     # 400 admitted in the first 10 minutes: 100 ahead take about 2.5 minutes, said as 3.
     busy = QueueSpot("open", 0, True, 101, None, False, served=400, opened_ms=0, open_turns=10)
     assert wait_minutes(busy, now_ms=600_000, turns_cap=10, turn_seconds=180) == 3
