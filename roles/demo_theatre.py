@@ -21,6 +21,7 @@ from pydantic import AnyHttpUrl, SecretStr
 from booking_core.settings import TheatreSystemConfig
 from roles.endpoints import LOOPBACK
 from roles.ports import port_of
+from roles.sandbox_server import STAND_IN_GRACE_SECONDS
 from roles.settings import MarqueeSettings
 from sandbox.theatre import SANDBOX_TOKEN, start_theatre_sandbox
 from sandbox.theatre_db.page import box_office_app
@@ -57,7 +58,7 @@ async def connect_demo_theatre(settings: MarqueeSettings) -> AsyncIterator[DemoT
         database_url = f"sqlite+aiosqlite:///{settings.DATA_DIR / 'theatre-db.sqlite'}"
         database = await open_theatre_database(database_url, datetime.now(UTC), ELBE_CINEMAS)
         stack.push_async_callback(database.dispose)
-        till = web.AppRunner(box_office_app(database))
+        till = web.AppRunner(box_office_app(database), shutdown_timeout=STAND_IN_GRACE_SECONDS)
         await till.setup()
         stack.push_async_callback(till.cleanup)
         with port_of("DEMO_THEATRE_PORT", LOOPBACK, port + 1 if port else 0):

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import signal
 import sys
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -41,7 +42,20 @@ def run_role(role: str, settings: MarqueeSettings) -> int:
     except ConfigurationError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
+    _name_threads_holding_the_exit()
     return 0
+
+
+def _name_threads_holding_the_exit() -> None:
+    # Python waits for every non-daemon thread before it exits: one left running (a connection never
+    # closed) would keep a stopped role alive, so it is named rather than waited for in silence.
+    lingering = [
+        thread.name
+        for thread in threading.enumerate()
+        if thread is not threading.main_thread() and not thread.daemon and thread.is_alive()
+    ]
+    if lingering:
+        log.warning("stopped, but these threads still run and hold the exit: %s", ", ".join(lingering))
 
 
 async def _until_signalled(main: RoleMain, settings: MarqueeSettings) -> None:
@@ -161,6 +175,8 @@ async def _demo(settings: MarqueeSettings, stop: asyncio.Event) -> None:
             _poll_bot(settings, endpoints, stop),
             run_worker(settings, endpoints, stop),
         )
+        log.info("web, bot and worker stopped; stopping Redis, the stand-ins and the demo theatres")
+    log.info("demo stopped")
 
 
 def _print_welcome(settings: MarqueeSettings, sandbox: SandboxUrls, theatre: DemoTheatre) -> None:

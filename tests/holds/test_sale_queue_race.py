@@ -29,14 +29,14 @@ PROCESSES = 3
 PEOPLE = 60
 TURNS = 5
 TURN_SECONDS = 1
+WINDOW_MS = TURN_SECONDS * 1000
 RUN_SECONDS = 6.0
 
 
 def most_open_at_once(admissions: list[tuple[int, int]]) -> int:
     """The most turn windows [end - window, end) open at one moment."""
     edges = sorted(
-        [(ends - TURN_SECONDS * 1000, 1) for _user, ends in admissions]
-        + [(ends, -1) for _user, ends in admissions],
+        [(ends - WINDOW_MS, 1) for _user, ends in admissions] + [(ends, -1) for _user, ends in admissions],
         key=lambda edge: (edge[0], edge[1]),  # a window ending at t closes before one opening at t
     )
     most = current = 0
@@ -70,18 +70,22 @@ async def test_several_worker_processes_admit_within_the_cap_and_nobody_twice(
     loop = asyncio.get_running_loop()
     with ProcessPoolExecutor(PROCESSES, mp_context=multiprocessing.get_context("spawn")) as pool:
         runs = await asyncio.gather(*(loop.run_in_executor(pool, worker) for _ in range(PROCESSES)))
-    admissions = [admission for _passes, run in runs for admission in run]
+    admissions = [admission for _spans, run in runs for admission in run]
+    spans = [span for run_spans, _run in runs for span in run_spans]
     # then every process ran passes all along (they really raced; which one wins each window varies),
     # nobody was admitted twice,
-    assert all(passes >= 10 for passes, _run in runs), [passes for passes, _run in runs]
+    assert all(len(run_spans) >= 10 for run_spans, _run in runs), [len(run_spans) for run_spans, _run in runs]
     users = [user for user, _ends in admissions]
     assert len(users) == len(set(users))
-    # never more than 5 chose at once, and the queue moved at about the rate the cap allows (5 a second,
-    # every window lapsing unused) over the time the processes really ran together,
+    # never more than 5 chose at once,
     assert most_open_at_once(admissions) == TURNS
-    span_seconds = (max(ends for _u, ends in admissions) - min(ends for _u, ends in admissions)) / 1000
-    assert len(users) >= 0.8 * TURNS * (span_seconds / TURN_SECONDS + 1)
-    assert span_seconds >= 2 * TURN_SECONDS
+    # the queue never stalled: every pass that began with room for k more saw at least k admitted while it
+    # ran, by itself or a racing process (how fast passes run on a loaded machine does not matter),
+    assert len(users) > 2 * TURNS
+    for start_ms, end_ms in spans:
+        room = TURNS - sum(1 for _u, ends in admissions if ends - WINDOW_MS < start_ms < ends)
+        admitted_meanwhile = sum(1 for _u, ends in admissions if start_ms <= ends - WINDOW_MS <= end_ms)
+        assert admitted_meanwhile >= room, (start_ms, end_ms, room, admitted_meanwhile, sorted(admissions))
     # and the audit log holds each admission once.
     logged = [row.user_id for row in await audit_log(sessions, show.show_id) if row.kind == "admitted"]
     assert sorted(logged) == sorted(users)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -113,12 +114,23 @@ class RoleProcess:
         try:
             code = self.process.wait(timeout=within)
         except subprocess.TimeoutExpired:
+            stacks = python_stacks(self.pid)
             self.kill()
             raise AssertionError(
-                f"{self.name} still running {within} s after SIGTERM:\n{self.log()[-4000:]}"
+                f"{self.name} still running {within} s after SIGTERM:\n{self.log()[-4000:]}\n{stacks}"
             ) from None
         assert code == 0, f"{self.name} exited with {code} after SIGTERM:\n{self.log()[-4000:]}"
         return time.monotonic() - started
+
+
+def python_stacks(pid: int) -> str:
+    """Every thread's Python stack in a live process (py-spy), to say where a stuck process is stuck."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    try:
+        dump = subprocess.run([spy, "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"(no stacks: {error})"
+    return dump.stdout + dump.stderr
 
 
 def owner_of(port: int, processes: Iterable[RoleProcess]) -> RoleProcess | None:
