@@ -359,8 +359,9 @@ class SaleQueueEntry(Base):
     """The audit trail of a show's on-sale queue: its opening (seed and order) and every admission."""
 
     __tablename__ = "sale_queue_log"
-    # No uniqueness: a queue Redis lost (a failover without persistence) is opened again, and the log
-    # says so rather than refusing to record it.
+    # One row per opening: only "opened" rows carry a seed (NULLs never collide). A queue Redis lost (a
+    # failover without persistence) is opened again with a new seed, and the log says so.
+    __table_args__ = (Index("uq_sale_queue_log_opening", "show_id", "seed", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     show_id: Mapped[int] = mapped_column(ForeignKey("shows.id"), index=True)

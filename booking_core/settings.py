@@ -104,6 +104,7 @@ class Settings(BaseSettings):
     SALE_QUEUE_TURNS: int = Field(default=50, gt=0)
     SALE_QUEUE_TURN_SECONDS: int = Field(default=180, gt=0)
     SALE_QUEUE_TURNS_PER_USER: int = Field(default=1, gt=0)
+    SALE_QUEUE_ADMISSIONS_PER_SECOND: float = Field(default=5.0, gt=0)
     # Updates (messages, button presses) one user may send the bot per minute before "slow down".
     BOT_UPDATES_PER_MINUTE: int = Field(default=60, gt=0)
     CANCEL_CUTOFF_MINUTES: int = Field(default=60, ge=0)

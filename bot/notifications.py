@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from telegram import Bot, Message
 from telegram.constants import ParseMode
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from bot.memory.reminders import HoldReminders
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FLOOD_RETRIES = 3
 
@@ -111,6 +113,10 @@ async def deliver_event(
     screen = await notice_for(core, event)
     if screen is None:
         return None
+    if isinstance(event, TurnCame | QueueSoldOut):
+        edited = await _edit_place_into(bot, core, event, screen)
+        if edited is not None:
+            return edited
     return await send_notice(bot, event.user_id, screen)
 
 
@@ -164,6 +170,34 @@ async def _refresh_place(bot: Bot, core: BookingCore, event: QueueMoved) -> None
         log.info("queue place of user %s not refreshed: %s", event.user_id, error)
 
 
+async def _edit_place_into(
+    bot: Bot, core: BookingCore, event: TurnCame | QueueSoldOut, screen: Screen
+) -> Message | None:
+    """Edit the message showing the user's queue place into `screen` (their turn, or the sell-out), at
+    once (it is no refresh: the minute's ration does not hold it back, and it takes that chat's minute);
+    None when no place is shown or it cannot be edited (deleted, say): the caller sends `screen` anew."""
+    shown = await QueueMessages(core.redis).take(event.show_id, event.user_id)
+    if shown is None:
+        return None
+
+    async def edit() -> Message | bool:
+        return await bot.edit_message_text(
+            screen.text,
+            chat_id=shown.chat_id,
+            message_id=shown.message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=screen.keyboard,
+            **bulk(bot),
+        )
+
+    try:
+        edited = await _waiting_out_floods(edit)
+    except TelegramError as error:
+        log.info("queue place of user %s not edited into %r: %s", event.user_id, event, error)
+        return None
+    return edited if isinstance(edited, Message) else None
+
+
 async def hold_expiring_notice(core: BookingCore, hold: Hold) -> Screen:
     """The reminder shortly before `hold` lapses."""
     details, labels = await _show(core, hold.show_id, hold.seat_ids)
@@ -174,17 +208,21 @@ async def hold_expiring_notice(core: BookingCore, hold: Hold) -> Screen:
 
 async def send_notice(bot: Bot, chat_id: int, screen: Screen) -> Message | None:
     """Send a notice, waiting out flood control; None when the user blocked the bot or the chat is gone."""
-    for attempt in range(FLOOD_RETRIES + 1):
+    try:
+        return await _waiting_out_floods(lambda: send(bot, chat_id, screen, **bulk(bot)))
+    except (Forbidden, BadRequest) as refused:
+        log.info("notice to chat %s not delivered: %s", chat_id, refused.message)
+        return None
+
+
+async def _waiting_out_floods(call: Callable[[], Awaitable[T]]) -> T:
+    """`call`, tried again after each flood-control answer (429) it meets, up to FLOOD_RETRIES times."""
+    for _attempt in range(FLOOD_RETRIES):
         try:
-            return await send(bot, chat_id, screen, **bulk(bot))
+            return await call()
         except RetryAfter as flood:
-            if attempt == FLOOD_RETRIES:
-                raise
             await asyncio.sleep(retry_after_seconds(flood) + 0.1)
-        except (Forbidden, BadRequest) as refused:
-            log.info("notice to chat %s not delivered: %s", chat_id, refused.message)
-            return None
-    return None
+    return await call()
 
 
 async def _close_checkout(bot: Bot, messages: CheckoutMessages, event: Event) -> None:

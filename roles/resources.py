@@ -92,6 +92,7 @@ async def open_core(settings: MarqueeSettings, redis_url: str, events: EventSink
             queue_turns=settings.SALE_QUEUE_TURNS,
             queue_turn_seconds=settings.SALE_QUEUE_TURN_SECONDS,
             queue_turns_per_user=settings.SALE_QUEUE_TURNS_PER_USER,
+            queue_admissions_per_second=settings.SALE_QUEUE_ADMISSIONS_PER_SECOND,
         )
         provider = open_payment_provider(settings)
         stack.push_async_callback(provider.aclose)

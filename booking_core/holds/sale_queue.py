@@ -6,11 +6,13 @@ Admission is the workers' periodic pass (`admit`); bots only join people and rea
 A user's turns across shows are capped by a claim in their own slot (`turn_claim.lua`), taken before the
 show's admit script runs: one claim per admission step, ending exactly when the turn it buys ends, given
 back only by the step that took it, so the cap is exact (it may only err towards fewer turns, never more).
+A step's claims go out in one pipeline, and are cut or given back in another (the users' keys are in
+other slots than the show's: on a Redis Cluster the pipeline is split by node): a step costs five round
+trips however many people it admits.
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
 import secrets
 from collections.abc import Sequence
@@ -94,11 +96,19 @@ class AdmitReport:
     redis_calls: int = 0
 
 
-def wait_minutes(spot: QueueSpot, *, now_ms: int, turns_cap: int, turn_seconds: int) -> int | None:
+def wait_minutes(
+    spot: QueueSpot,
+    *,
+    now_ms: int,
+    turns_cap: int,
+    turn_seconds: int,
+    admissions_per_second: float | None = None,
+) -> int | None:
     """An honest estimate of minutes until the user's turn, from the admissions seen since opening.
 
     With too little history (under a minute, or nobody admitted yet) it assumes every turn runs its whole
-    window, the slowest the queue can move while people keep choosing; None when it cannot be said.
+    window, the slowest the queue can move while people keep choosing; never sooner than the admission
+    rate (if any) lets everyone ahead in. None when it cannot be said.
     """
     if spot.position is None:
         return None
@@ -108,8 +118,10 @@ def wait_minutes(spot: QueueSpot, *, now_ms: int, turns_cap: int, turn_seconds: 
     if spot.opened_ms is not None and spot.served > 0 and now_ms - spot.opened_ms >= 60_000:
         rate = max(slow_rate, spot.served / ((now_ms - spot.opened_ms) / 1000))
     free_now = max(0, turns_cap - spot.open_turns)
-    waiting = max(0, ahead - free_now)
-    return math.ceil(waiting / rate / 60)
+    seconds = max(0, ahead - free_now) / rate
+    if admissions_per_second:
+        seconds = max(seconds, ahead / admissions_per_second)
+    return math.ceil(seconds / 60)
 
 
 class SaleQueue:
@@ -124,6 +136,7 @@ class SaleQueue:
         turns: int,
         turn_seconds: int,
         turns_per_user: int,
+        admissions_per_second: float | None = None,
     ) -> None:
         self._shows = shows
         self._events = events
@@ -131,6 +144,8 @@ class SaleQueue:
         self.turns = turns
         self.turn_seconds = turn_seconds
         self._turns_per_user = turns_per_user
+        # None: only the turn cap paces admissions.
+        self.admissions_per_second = admissions_per_second
 
     async def _run(self, name: str, show_id: int, args: Sequence[str | int]) -> dict[str, Any]:
         keys = ShowKeys(show_id).sale_queue()
@@ -192,6 +207,9 @@ class SaleQueue:
             report.phase = phase.decode() if isinstance(phase, bytes) else phase
             return report
         room = max(0, self.turns - int(open_turns))
+        if self.admissions_per_second:
+            # The admit script's rate bucket never holds more than this (sale_queue_admit.lua).
+            room = min(room, math.floor(max(1, self.admissions_per_second)))
         # A few more than there is room for, so that people at their turn cap elsewhere (who keep their
         # place) do not hold up those behind them; claims not needed are given back below.
         candidates = [int(user) for user in front[: room + math.ceil(room / 4)]]
@@ -199,24 +217,14 @@ class SaleQueue:
         window_ms = self.turn_seconds * 1000
         claim_ends_ms = now_ms + window_ms + CLAIM_SLACK_MS
         claimed = await self._claim(show_id, token, candidates, now_ms, claim_ends_ms)
-        report.redis_calls += len(candidates)
-        reply = await self._run("sale_queue_admit", show_id, [self.turns, window_ms, claim_ends_ms, *claimed])
+        report.redis_calls += 1 if candidates else 0
+        per_second = str(self.admissions_per_second or 0)
+        args: list[str | int] = [self.turns, window_ms, claim_ends_ms, per_second, *claimed]
+        reply = await self._run("sale_queue_admit", show_id, args)
         report.redis_calls += 1
-        unused = [int(user) for user in as_list(reply["unused"])]
         report.phase = reply["phase"] or None
         report.admitted = [(int(u), int(place), int(ends)) for u, place, ends in as_list(reply["admitted"])]
-        # This step's claims: given back where unused, cut to the turn's own end where used (a worker dying
-        # here leaves them CLAIM_SLACK_MS too long: fewer turns for a moment, never more).
-        mine = f"{show_id}:{token}"
-        redis = self._shows.redis
-        await asyncio.gather(
-            *(redis.zrem(user_turns_key(user), mine) for user in unused),
-            *(
-                redis.zadd(user_turns_key(user), {mine: ends}, xx=True)
-                for user, _place, ends in report.admitted
-            ),
-        )
-        report.redis_calls += len(unused) + len(report.admitted)
+        report.redis_calls += await self._settle_claims(show_id, token, claimed, report.admitted)
         report.sold_out = [(int(u), int(party)) for u, party in as_list(reply["sold_out"])]
         for user, _place, ends in report.admitted:
             await self._events.publish(TurnCame(show_id, user, from_ms(ends)))
@@ -257,7 +265,13 @@ class SaleQueue:
                 opened_ms=int(reply["opened_ms"]) if reply["opened_ms"] else None,
                 open_turns=int(reply["open_turns"]),
             )
-            wait = wait_minutes(spot, now_ms=now_ms, turns_cap=self.turns, turn_seconds=self.turn_seconds)
+            wait = wait_minutes(
+                spot,
+                now_ms=now_ms,
+                turns_cap=self.turns,
+                turn_seconds=self.turn_seconds,
+                admissions_per_second=self.admissions_per_second,
+            )
             await self._events.publish(QueueMoved(show_id, int(user), int(position), wait or 0))
         return 1
 
@@ -265,9 +279,33 @@ class SaleQueue:
         self, show_id: int, token: str, users: list[int], now_ms: int, ends_ms: int
     ) -> list[int]:
         """The users granted this step's turn claim (ending at ends_ms) under their cap across shows
-        (turn_claim.lua), in order."""
+        (turn_claim.lua, one call per user, all in one pipeline), in order."""
         args: list[str | int] = [now_ms, show_id, ends_ms, self._turns_per_user, token]
-        granted = await asyncio.gather(
-            *(self._shows.scripts.call("turn_claim", [user_turns_key(user)], args) for user in users)
+        granted = await self._shows.scripts.call_many(
+            "turn_claim", [([user_turns_key(user)], args) for user in users]
         )
         return [user for user, ok in zip(users, granted, strict=True) if int(ok)]
+
+    async def _settle_claims(
+        self, show_id: int, token: str, claimed: list[int], admitted: list[tuple[int, int, int]]
+    ) -> int:
+        """Cut this step's claims to the end of the turns it gave; give back every other one; the Redis
+        calls made (one pipeline).
+
+        A claim this step did not admit on is given back even when its user has a turn open here: a
+        concurrent step admitted them, and that step's own claim covers the turn to its end. (Kept, it
+        would bar them from other shows until it ran out, CLAIM_SLACK_MS past their turn.) A worker dying
+        before this leaves its claims CLAIM_SLACK_MS too long: fewer turns for a moment, never more.
+        """
+        if not claimed:
+            return 0
+        mine = f"{show_id}:{token}"
+        ends_of = {user: ends for user, _place, ends in admitted}
+        async with self._shows.redis.pipeline(transaction=False) as pipe:
+            for user in claimed:
+                if user in ends_of:
+                    pipe.zadd(user_turns_key(user), {mine: ends_of[user]}, xx=True)
+                else:
+                    pipe.zrem(user_turns_key(user), mine)
+            await pipe.execute()
+        return 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from booking_core.database import SessionFactory
 from booking_core.holds.sale_queue import AdmitReport
@@ -35,14 +36,11 @@ async def record_step(sessions: SessionFactory, show_id: int, report: AdmitRepor
     """Write the audit rows of one admission step (nothing when it changed nothing).
 
     An opening already in the log (same seed) is not written again: a later pass repairing a lost
-    opening row may find that the opener's row did land after all.
+    opening row may race the opener's own row, and the unique index on (show, seed) lets one through.
     """
-    rows: list[SaleQueueEntry] = []
-    if report.opened is not None and not await _opening_logged(sessions, show_id, report.seed):
-        rows.append(
-            SaleQueueEntry(show_id=show_id, kind="opened", seed=report.seed, detail=",".join(report.opened))
-        )
-    rows += [
+    if report.opened is not None and report.seed is not None:
+        await _record_opening(sessions, show_id, report.seed, report.opened)
+    rows = [
         SaleQueueEntry(show_id=show_id, kind="admitted", user_id=user, position=place)
         for user, place, _ends in report.admitted
     ]
@@ -56,7 +54,18 @@ async def record_step(sessions: SessionFactory, show_id: int, report: AdmitRepor
         await session.commit()
 
 
-async def _opening_logged(sessions: SessionFactory, show_id: int, seed: int | None) -> bool:
+async def _record_opening(sessions: SessionFactory, show_id: int, seed: int, drawn: tuple[str, ...]) -> None:
+    """Write the opening drawn with `seed`, unless its row is there already (written by a racing pass)."""
+    try:
+        async with sessions() as session:
+            session.add(SaleQueueEntry(show_id=show_id, kind="opened", seed=seed, detail=",".join(drawn)))
+            await session.commit()
+    except IntegrityError:
+        if not await _opening_logged(sessions, show_id, seed):
+            raise
+
+
+async def _opening_logged(sessions: SessionFactory, show_id: int, seed: int) -> bool:
     """Whether the opening drawn with `seed` has its row in the log."""
     query = select(SaleQueueEntry.id).where(
         SaleQueueEntry.show_id == show_id, SaleQueueEntry.kind == "opened", SaleQueueEntry.seed == seed

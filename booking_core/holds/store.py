@@ -86,6 +86,7 @@ class HoldStore:
         queue_turns: int = 50,
         queue_turn_seconds: int = 180,
         queue_turns_per_user: int = 1,
+        queue_admissions_per_second: float | None = None,
     ) -> None:
         self.theatre = theatre
         if theatre is not None:
@@ -112,6 +113,7 @@ class HoldStore:
             turns=queue_turns,
             turn_seconds=queue_turn_seconds,
             turns_per_user=queue_turns_per_user,
+            admissions_per_second=queue_admissions_per_second,
         )
 
     async def hold(

@@ -1,5 +1,6 @@
 """Which chat message shows a user's place in a show's on-sale queue, kept in Redis so any process (a
 worker's periodic pass) can refresh it, and a per-chat guard so a chat gets at most one such edit a minute.
+When the turn comes (or the show sells out) the message is taken, to be edited into that news once.
 """
 
 from __future__ import annotations
@@ -40,12 +41,23 @@ class QueueMessages:
         value = await self._redis.get(_SHOWN.format(show_id, user_id))
         if value is None:
             return None
-        text = value.decode() if isinstance(value, bytes) else value
-        chat_id, message_id = (int(part) for part in text.split(":"))
-        if not await self._redis.set(_EDITED.format(chat_id), "1", nx=True, ex=EDIT_EVERY_SECONDS):
+        shown = _parsed(value)
+        if not await self._redis.set(_EDITED.format(shown.chat_id), "1", nx=True, ex=EDIT_EVERY_SECONDS):
             return None
-        return QueueMessage(chat_id, message_id)
+        return shown
 
-    async def forget(self, show_id: int, user_id: int) -> None:
-        """The user's place is no longer shown (their turn came, or the queue ended)."""
-        await self._redis.delete(_SHOWN.format(show_id, user_id))
+    async def take(self, show_id: int, user_id: int) -> QueueMessage | None:
+        """The message showing the user's place, no longer to be refreshed (their turn came, or the show
+        sold out: it is edited into that news). It takes its chat's minute: refreshes there wait."""
+        value = await self._redis.getdel(_SHOWN.format(show_id, user_id))
+        if value is None:
+            return None
+        shown = _parsed(value)
+        await self._redis.set(_EDITED.format(shown.chat_id), "1", ex=EDIT_EVERY_SECONDS)
+        return shown
+
+
+def _parsed(value: bytes | str) -> QueueMessage:
+    text = value.decode() if isinstance(value, bytes) else value
+    chat_id, message_id = (int(part) for part in text.split(":"))
+    return QueueMessage(chat_id, message_id)

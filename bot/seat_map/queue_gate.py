@@ -25,6 +25,7 @@ async def present_spot(update: Update, context: BotContext, hall: ShowHall, spot
         now_ms=int(now.timestamp() * 1000),
         turns_cap=settings.SALE_QUEUE_TURNS,
         turn_seconds=settings.SALE_QUEUE_TURN_SECONDS,
+        admissions_per_second=settings.SALE_QUEUE_ADMISSIONS_PER_SECOND,
     )
     message = await show(update, context, queue_screen(hall.details, spot, wait, now))
     if spot.queued and message is not None:

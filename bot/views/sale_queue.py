@@ -27,7 +27,7 @@ def party_screen(details: ShowDetails, *, max_seats: int) -> Screen:
     lines += [
         "Everyone who joins before the sale opens gets a random place when it opens: joining early or "
         "tapping again gives no advantage. After that, new arrivals join at the back.",
-        "When your turn comes we message you, and you have a few minutes to choose seats.",
+        "When your turn comes it shows in this chat, and you have a few minutes to choose seats.",
         "",
         "How many seats do you want?",
     ]
@@ -53,7 +53,7 @@ def queue_screen(details: ShowDetails, spot: QueueSpot, wait: int | None, now: d
     elif spot.position is None:
         lines.append("✅ <b>You are in the queue.</b>")
         lines.append(_opens_line(details, from_ms(spot.on_sale_ms)))
-        lines.append("Places are drawn at random when the sale opens; we message you when your turn comes.")
+        lines.append("Places are drawn at random when the sale opens; your turn will show in this message.")
     else:
         lines += _place_lines(spot.position, wait)
     return Screen("\n".join(lines), keyboard(rows))
@@ -64,7 +64,7 @@ def _place_lines(position: int, wait: int | None) -> list[str]:
     if wait is not None:
         estimate = "any moment now" if wait == 0 else f"about {wait} min"
         lines.append(f"⏳ Your turn: {estimate} (at the pace the queue has moved so far).")
-    lines.append("We message you when your turn comes; this message updates at most once a minute.")
+    lines.append("Your turn will show in this message, which updates at most once a minute till then.")
     return lines
 
 

@@ -48,7 +48,9 @@ CREATE TABLE IF NOT EXISTS shows (
     movie_id TEXT NOT NULL REFERENCES movies(id),
     starts_at REAL NOT NULL,
     currency TEXT NOT NULL,
-    version INTEGER NOT NULL DEFAULT 1
+    version INTEGER NOT NULL DEFAULT 1,
+    on_sale_at REAL,  -- a premiere: not on sale before this (NULL: on sale at once)
+    queue INTEGER NOT NULL DEFAULT 0  -- 1: sold through the booking application's on-sale queue
 );
 CREATE INDEX IF NOT EXISTS ix_shows_starts_at ON shows (starts_at);
 CREATE TABLE IF NOT EXISTS show_prices (
@@ -126,6 +128,17 @@ def connect(path: str) -> sqlite3.Connection:
     return connection
 
 
+# Columns added since the first schema, for a database file an older sandbox created: (table, column, type).
+ADDED_COLUMNS = (
+    ("shows", "on_sale_at", "REAL"),
+    ("shows", "queue", "INTEGER NOT NULL DEFAULT 0"),
+)
+
+
 def create_schema(connection: sqlite3.Connection) -> None:
-    """Create the tables if they are not there yet."""
+    """Create the tables if they are not there yet, and add the columns an older file lacks."""
     connection.executescript(SCHEMA)
+    for table, column, kind in ADDED_COLUMNS:
+        present = {row["name"] for row in connection.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")

@@ -92,19 +92,38 @@ class TheatreStore(ThreadedDatabase):
                 self._hall(connection, row) for row in connection.execute("SELECT * FROM halls ORDER BY id")
             ],
             "movies": [dict(row) for row in movies],
-            "shows": [
-                {
-                    "id": show["id"],
-                    "cinema": show["cinema_id"],
-                    "hall": show["hall_id"],
-                    "movie": show["movie_id"],
-                    "starts_at": iso(show["starts_at"]),
-                    "prices": prices.get(show["id"], {}),
-                    "currency": show["currency"],
-                }
-                for show in shows
-            ],
+            "shows": [self._show_entry(show, prices.get(show["id"], {})) for show in shows],
         }
+
+    @staticmethod
+    def _show_entry(show: sqlite3.Row, prices: dict[str, int]) -> dict[str, Any]:
+        """A show as the schedule lists it; a premiere adds its on-sale time and, if so, its queue."""
+        entry: dict[str, Any] = {
+            "id": show["id"],
+            "cinema": show["cinema_id"],
+            "hall": show["hall_id"],
+            "movie": show["movie_id"],
+            "starts_at": iso(show["starts_at"]),
+            "prices": prices,
+            "currency": show["currency"],
+        }
+        if show["on_sale_at"] is not None:
+            entry["on_sale_at"] = iso(show["on_sale_at"])
+            if show["queue"]:
+                entry["queue"] = True
+        return entry
+
+    def set_on_sale(self, show_id: str, on_sale_at: datetime | None, queue: bool) -> None:
+        """Make the show a premiere on sale from `on_sale_at` (through a queue if `queue`), or (None) a
+        show on sale at once, as the theatre's planners decide; the next schedule says so."""
+        if on_sale_at is None and queue:
+            raise ValueError("a queue needs an on-sale time")
+        at = on_sale_at.timestamp() if on_sale_at is not None else None
+        with self.transaction() as connection:
+            self._show(connection, show_id)
+            connection.execute(
+                "UPDATE shows SET on_sale_at = ?, queue = ? WHERE id = ?", (at, int(queue), show_id)
+            )
 
     @staticmethod
     def _hall(connection: sqlite3.Connection, hall: sqlite3.Row) -> dict[str, Any]:

@@ -4,6 +4,7 @@ with the waitlist offered, and a place on screen refreshed by the workers' pass.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -13,6 +14,7 @@ from booking_core.holds.errors import HoldRefusalReason, HoldRefused
 from booking_core.holds.types import Hold
 from booking_core.models import utc_now
 from bot.codec import Action, encode
+from bot.memory.queue_messages import QueueMessages
 from sandbox.telegram import ChatMessage
 from tests.bot_seats.bot_harness import OTHER_USER, USER, SeatBot, action_button, callbacks
 from tests.bot_seats.conftest import SeatBotWith
@@ -100,3 +102,37 @@ async def _turn_then_sell_out(seat_bot: SeatBot, sessions: SessionFactory) -> No
     )
     joins = [c.args for _text, c in callbacks(sold_out) if c.action == Action.WAITLIST_JOIN]
     assert joins == [(show.show_id, party, 0)]
+
+
+async def test_the_place_on_screen_becomes_the_turn_message_when_the_turn_comes(
+    seat_bot_with: SeatBotWith, sessions: SessionFactory
+) -> None:
+    async with seat_bot_with(SALE_QUEUE_TURNS=1, SALE_QUEUE_TURN_SECONDS=1) as seat_bot:
+        core = seat_bot.core
+        # Given a premiere on sale a moment ago, one person ahead of the user, whose turn the pass gave
+        show = await make_show(
+            sessions, rows=1, seats_per_row=4, on_sale_at=utc_now() - timedelta(seconds=1), sale_queue=True
+        )
+        seat_bot.telegram.add_user(OTHER_USER)
+        await core.holds.sale_queue.join(show.show_id, OTHER_USER, 1)
+        listing = await _listing(seat_bot, show.show_id)
+        await seat_bot.press(listing.message_id, encode(Action.QUEUE_JOIN, show.show_id, 2), stale=True)
+        await admit_queues_once(core.sessions, core.holds.sale_queue)
+        # and the user looking at their place, just refreshed (that chat's edit of the minute is used up)
+        place = _latest(seat_bot)
+        await seat_bot.press(place.message_id, action_button(place, Action.QUEUE_STATUS))
+        place = _latest(seat_bot)
+        assert "You are number 1 in the queue" in (place.text or "")
+        assert await QueueMessages(core.redis).to_edit(show.show_id, USER) is not None
+        sent = len([m for m in seat_bot.telegram.chat(USER) if m.from_bot])
+        # when the one ahead lets their window lapse and the pass gives the user their turn,
+        await asyncio.sleep(1.1)
+        await admit_queues_once(core.sessions, core.holds.sale_queue)
+        # then that same message becomes the turn, at once, with its button to the seat map: no new message.
+        turn = await seat_bot.telegram.wait_for(
+            USER, lambda chat: next((m for m in chat if "It's your turn" in (m.text or "")), None)
+        )
+        assert turn.message_id == place.message_id
+        assert len([m for m in seat_bot.telegram.chat(USER) if m.from_bot]) == sent
+        await seat_bot.press(turn.message_id, action_button(turn, Action.SHOW, "Choose seats"))
+        assert seat_bot.map_message().photo_file_id

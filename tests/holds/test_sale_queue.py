@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,11 +14,12 @@ from booking_core.holds.errors import HoldRefusalReason, HoldRefused, JoinRefusa
 from booking_core.holds.errors import JoinRefused as WaitlistRefused
 from booking_core.holds.inventory import SqlInventory
 from booking_core.holds.sale_queue import Joined, JoinRefused, QueueSpot, shuffled, wait_minutes
-from booking_core.holds.sale_queue_audit import audit_log
+from booking_core.holds.sale_queue_audit import audit_log, record_step
 from booking_core.holds.store import Hold, HoldStore
 from booking_core.redis_keys import ShowKeys
 from roles.redis_server import RedisEndpoint
 from tests.factories import ShowFixture, make_show
+from tests.holds.redis_stats import Sends, counting_client
 from tests.holds.sales import sell_in_sql
 from tests.support.clocks import HandClock
 from workers.periodic import admit_queues_once
@@ -48,6 +50,7 @@ def queue_store(
     *,
     queue_turns: int = 2,
     queue_turns_per_user: int = 1,
+    queue_admissions_per_second: float | None = None,
 ) -> HoldStore:
     """A hold store whose queue turns last 60 s."""
     return HoldStore(
@@ -59,6 +62,7 @@ def queue_store(
         queue_turns=queue_turns,
         queue_turn_seconds=60,
         queue_turns_per_user=queue_turns_per_user,
+        queue_admissions_per_second=queue_admissions_per_second,
     )
 
 
@@ -218,6 +222,32 @@ async def test_concurrency_cap_and_window_lapse(
     )
 
 
+async def test_racing_steps_admit_no_faster_than_the_admission_rate(
+    redis: aioredis.Redis, sessions: SessionFactory, sink: CollectingSink, clock: HandClock
+) -> None:
+    # Given 40 people queued for 50 turns at once, but admitted at most 2 a second
+    store = queue_store(redis, sessions, sink, clock, queue_turns=50, queue_admissions_per_second=2)
+    show = await premiere(sessions, clock, seats=60)
+    for user in range(1, 41):
+        await store.sale_queue.join(show.show_id, user, 1)
+    clock.advance(OPENS_IN)
+
+    async def six_steps_at_once() -> int:
+        reports = await asyncio.gather(*(store.sale_queue.admit(show.show_id) for _ in range(6)))
+        return sum(len(report.admitted) for report in reports)
+
+    # when six workers' steps race at the opening, then half a second on, then a fifth of a second on,
+    assert await six_steps_at_once() == 2
+    clock.advance(0.5)
+    assert await six_steps_at_once() == 1
+    clock.advance(0.2)
+    assert await six_steps_at_once() == 0
+    # and after a quiet spell no burst beyond one second's worth follows.
+    clock.advance(10)
+    assert await six_steps_at_once() == 2
+    assert len(turns(sink)) == len(set(turns(sink))) == 5
+
+
 async def test_a_sell_out_tells_everyone_queued_with_their_party_size(
     redis: aioredis.Redis, sessions: SessionFactory, sink: CollectingSink, clock: HandClock
 ) -> None:
@@ -299,10 +329,51 @@ async def test_a_restart_of_every_process_loses_no_place(
         await after.aclose()
 
 
+async def test_an_admission_pass_costs_a_few_round_trips_however_many_it_admits(
+    redis_server: RedisEndpoint, sessions: SessionFactory, sink: CollectingSink, clock: HandClock
+) -> None:
+    # Given a client that counts its round trips, and 60 people queued for 20 turns at a time
+    sends = Sends()
+    client = counting_client(redis_server.url, sends)
+    await client.flushdb()
+    store = queue_store(client, sessions, sink, clock, queue_turns=20)
+    show = await premiere(sessions, clock, seats=60)
+    for user in range(1, 61):
+        await store.sale_queue.join(show.show_id, user, 1)
+    clock.advance(OPENS_IN)
+    await admit(store, sessions, clock)  # the opening (it loads the scripts and the inventory)
+    # when the next step admits the next 20 (their per-user claims taken and settled),
+    clock.advance(61)
+    before = sends.count
+    try:
+        report = await store.sale_queue.admit(show.show_id)
+    finally:
+        await client.aclose()
+    # it made five round trips, as its report says: read, claim, admit, settle the claims, refresh places.
+    assert len(report.admitted) == 20
+    assert sends.count - before == report.redis_calls == 5
+
+
+async def test_a_pass_after_the_scripts_were_flushed_still_admits(
+    redis: aioredis.Redis, sessions: SessionFactory, sink: CollectingSink, clock: HandClock
+) -> None:
+    store = queue_store(redis, sessions, sink, clock, queue_turns=2)
+    await five_queued_at_the_opening(store, sessions, clock)
+    await admit(store, sessions, clock)
+    # Given Redis forgot every script (a restart, a failover, SCRIPT FLUSH) between two passes
+    await redis.script_flush()
+    clock.advance(61)
+    # the pipelined turn claims load theirs again, and the next two are admitted.
+    assert await admit(store, sessions, clock) == 2
+    assert len(set(turns(sink))) == 4
+
+
 def test_the_wait_estimate_uses_what_the_queue_has_done() -> None:
     spot = QueueSpot("open", 0, True, 101, None, False, served=0, opened_ms=0, open_turns=10)
     # Nobody admitted yet: every turn assumed to run its whole window (10 per 3 minutes): 30 minutes.
     assert wait_minutes(spot, now_ms=1_000, turns_cap=10, turn_seconds=180) == 30
+    # At most one admission every 2 s: 100 ahead take at least 200 s, said as 4 minutes.
+    assert wait_minutes(spot, now_ms=1_000, turns_cap=1_000, turn_seconds=180, admissions_per_second=0.5) == 4
     # 400 admitted in the first 10 minutes: 100 ahead take about 2.5 minutes, said as 3.
     busy = QueueSpot("open", 0, True, 101, None, False, served=400, opened_ms=0, open_turns=10)
     assert wait_minutes(busy, now_ms=600_000, turns_cap=10, turn_seconds=180) == 3
@@ -395,3 +466,19 @@ async def test_a_queue_opened_by_the_pass_is_logged_once(
         await admit(store, sessions, clock)
         clock.advance(61)
     assert [row.kind for row in await audit_log(sessions, show.show_id)].count("opened") == 1
+
+
+async def test_passes_racing_to_record_one_opening_write_one_row(
+    redis: aioredis.Redis, sessions: SessionFactory, sink: CollectingSink, clock: HandClock
+) -> None:
+    store = queue_store(redis, sessions, sink, clock, queue_turns=1)
+    show = await five_queued_at_the_opening(store, sessions, clock)
+    # Given an opening whose audit row is not written yet
+    opening = await store.sale_queue.admit(show.show_id)
+    assert opening.seed is not None
+    # when its opener and passes repairing it all write it at once,
+    await asyncio.gather(*(record_step(sessions, show.show_id, opening) for _ in range(6)))
+    # then the log holds it once, and each writer's admission rows all the same.
+    log = await audit_log(sessions, show.show_id)
+    assert [(row.kind, row.seed) for row in log if row.kind == "opened"] == [("opened", opening.seed)]
+    assert len([row for row in log if row.kind == "admitted"]) == 6

@@ -8,6 +8,7 @@ with the recorded seed through `shuffled`, the Python twin of the script's draw.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,7 @@ from workers.periodic import admit_queues_once
 
 USERS = st.integers(1, 8)
 TURNS, TURN_S, OPENS_IN = 2, 60, 100
+RATE = 0.5  # admissions a second: the bucket holds one, refilled every 2 s
 SEEN: Counter[str] = Counter()
 
 
@@ -45,6 +47,16 @@ class Model:
     turns: dict[int, float] = field(default_factory=dict)  # user -> window end, open turns only
     admitted: list[int] = field(default_factory=list)
     held_once: set[int] = field(default_factory=set)  # users who held seats at some point
+    tokens: float | None = None  # the admission rate's bucket, None until the first pass after opening
+    tokens_ms: int = 0
+
+    def admissions_allowed(self, now_ms: int) -> int:
+        """How many the rate lets in now: at most one second's worth (and one), refilled at RATE."""
+        most = max(1.0, RATE)
+        if self.tokens is not None:
+            most = min(most, self.tokens + RATE * max(0, now_ms - self.tokens_ms) / 1000)
+        self.tokens, self.tokens_ms = most, max(self.tokens_ms, now_ms)
+        return math.floor(most)
 
     def queued(self, user: int) -> bool:
         return user in self.early or user in self.late or user in self.line
@@ -55,6 +67,7 @@ class QueueMachine(SystemMachine):
 
     def __init__(self) -> None:
         super().__init__()
+        self.clock.now = float(int(self.clock.now))  # whole seconds: the rate's bucket is exact in ms
         self.store = HoldStore(
             self.redis,
             SqlInventory(self.sessions),
@@ -63,6 +76,7 @@ class QueueMachine(SystemMachine):
             attempts_per_minute=10**6,
             queue_turns=TURNS,
             queue_turn_seconds=TURN_S,
+            queue_admissions_per_second=RATE,
         )
         opens = datetime.fromtimestamp(self.clock.now, tz=UTC) + timedelta(seconds=OPENS_IN)
         show = self.run(make_show(self.sessions, rows=2, seats_per_row=8, on_sale_at=opens, sale_queue=True))
@@ -121,15 +135,20 @@ class QueueMachine(SystemMachine):
             m.early, m.late, m.opened = [], [], True
             SEEN["opened"] += 1
         m.turns = {u: end for u, end in m.turns.items() if end > self.clock.now}
+        allowed = m.admissions_allowed(int(self.clock.now * 1000))
         expected = []
-        while m.line and len(m.turns) < TURNS:
+        while m.line and len(m.turns) < TURNS and len(expected) < allowed:
             user = m.line.pop(0)
             m.turns[user] = self.clock.now + TURN_S
             expected.append(user)
         assert admitted == expected
         m.admitted += expected
+        assert m.tokens is not None
+        m.tokens -= len(expected)
         if expected and len(m.turns) == TURNS:
             SEEN["cap reached"] += 1
+        if m.line and len(m.turns) < TURNS and not expected:
+            SEEN["held back by the rate"] += 1
         if not m.line:
             m.done = True
             SEEN["queue done"] += 1
@@ -174,6 +193,7 @@ class QueueMachine(SystemMachine):
 
 def test_the_queue_follows_its_rules(redis_endpoint: RedisEndpoint, database_url: str) -> None:
     run_model(QueueMachine, redis_endpoint, database_url, max_examples=40, step_count=30)
-    for case in ("opened", "joined after opening", "cap reached", "queue done", "refused: not your turn"):
+    cases = ("opened", "joined after opening", "cap reached", "queue done", "refused: not your turn")
+    for case in (*cases, "held back by the rate"):
         assert SEEN[case], SEEN
     assert SEEN["held in a turn"], SEEN

@@ -66,3 +66,22 @@ async def test_racing_passes_never_give_anyone_turns_in_two_shows_at_once(
     # then people were admitted in both shows, yet nobody ever had two turns open at the same moment.
     assert {show for spans in windows.values() for show, _ends in spans} == set(shows)
     assert [user for user, spans in windows.items() if overlapping(spans)] == []
+
+
+async def test_a_step_beaten_to_its_people_leaves_them_free_for_other_shows_once_their_turn_ends(
+    redis: aioredis.Redis, sessions: SessionFactory, sink: CollectingSink, clock: HandClock
+) -> None:
+    # Given 8 people queued in two premieres, one turn per person across shows, 8 turns a show
+    store = queue_store(redis, sessions, sink, clock, queue_turns=8, queue_turns_per_user=1)
+    first, second = [(await premiere(sessions, clock, seats=20)).show_id for _ in range(2)]
+    clock.advance(OPENS_IN)
+    for user in range(1, 9):
+        await store.sale_queue.join(first, user, 1)
+        await store.sale_queue.join(second, user, 1)
+    # when six workers run the first show's step at once (all claim the same people; one admits them)
+    reports = await asyncio.gather(*(store.sale_queue.admit(first) for _ in range(WORKERS_PER_SHOW)))
+    assert sorted(user for report in reports for user, _place, _ends in report.admitted) == list(range(1, 9))
+    # and everyone's turn there lapses,
+    clock.advance(WINDOW_MS / 1000 + 1)
+    # then the second show's next step admits all of them: no claim of a beaten step outlives their turn.
+    assert len((await store.sale_queue.admit(second)).admitted) == 8

@@ -18,6 +18,7 @@ from importlib import resources
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError
 
 # Scripts over the sweeper's global index: they take their own keys and get no prelude.
 GLOBAL_SCRIPTS = ("due_pop", "due_done", "due_register", "held_shows", "turn_claim")
@@ -51,6 +52,8 @@ CALLS = {
     "toggle": ("hold", "release", "seat_map"),
     "choose": ("hold", "release"),
 }
+# One call of a script: its KEYS and its ARGV.
+ScriptCall = tuple[Sequence[str], Sequence[str | int]]
 
 
 def _read(name: str) -> str:
@@ -74,6 +77,7 @@ class RedisScripts:
     """The scripts registered on one client; `run` executes one by SHA and decodes its JSON reply."""
 
     def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
         self._scripts = {
             name: redis.register_script(script_source(name)) for name in GLOBAL_SCRIPTS + SHOW_SCRIPTS
         }
@@ -81,6 +85,28 @@ class RedisScripts:
     async def call(self, name: str, keys: Sequence[str], args: Sequence[str | int]) -> Any:
         """Run script `name` and return its raw reply."""
         return await self._scripts[name](keys=list(keys), args=list(args))
+
+    async def call_many(self, name: str, calls: Sequence[ScriptCall]) -> list[Any]:
+        """Run script `name` once per (keys, args) in `calls`, in one non-transactional pipeline (on a
+        Redis Cluster, split by node, the calls' keys being in any slots); their raw replies, in order.
+
+        Each call stays atomic on its own; together they cost one round trip. A call the server refused
+        for a missing script (NOSCRIPT) is run again on its own, which loads the script.
+        """
+        if not calls:
+            return []
+        script = self._scripts[name]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for keys, args in calls:
+                pipe.evalsha(script.sha, len(keys), *keys, *args)
+            replies = await pipe.execute(raise_on_error=False)
+        for i, reply in enumerate(replies):
+            if isinstance(reply, NoScriptError):
+                keys, args = calls[i]
+                replies[i] = await self.call(name, keys, args)
+            elif isinstance(reply, Exception):
+                raise reply
+        return list(replies)
 
     async def run(self, name: str, keys: Sequence[str], args: Sequence[str | int]) -> dict[str, Any]:
         """Run a per-show script and return its JSON reply as a dict."""

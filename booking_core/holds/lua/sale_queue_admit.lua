@@ -1,29 +1,35 @@
 -- sale_queue_admit(KEYS = show keys 1..14 + [15 sq_state, 16 sq_turns, 17 sq_line, 18 sq_party, 19 sq_admitted],
---                  ARGV = [inventory, now_ms, turns_cap, window_ms, claim_end_ms, claimed user...])
+--                  ARGV = [inventory, now_ms, turns_cap, window_ms, claim_end_ms, per_second,
+--                          claimed user...])
 -- One admission step of an open on-sale queue (the workers' periodic pass calls it):
 -- 1. turns whose window has ended are over (their seats, if held, keep their own hold deadline);
 -- 2. a sold-out hall (every seat sold) ends the queue: everyone still in line is taken out and
 --    returned with their party size, to be told and offered the waitlist; phase "sold_out";
--- 3. while fewer than turns_cap turns are open, the people at the front are admitted in queue order,
+-- 3. while fewer than turns_cap turns are open, and no faster than per_second admissions a second
+--    (0: no such limit; a token bucket in sq_state, `tokens` and `tokens_ms`, holding at most one
+--    second's worth and at least one admission), the people at the front are admitted in queue order,
 --    each with a window of window_ms to hold seats, but only if it ends by claim_end_ms (when this step's
---    turn claims end: a step slower than that admits nobody, so no claim lapses before its turn), only those in `claimed` (whose turn count across shows is
---    under its cap: booking_core/holds/lua/turn_claim.lua); an unclaimed one keeps their place;
+--    turn claims end: a step slower than that admits nobody, so no claim lapses before its turn), and
+--    only those in `claimed` (whose turn count across shows is under its cap:
+--    booking_core/holds/lua/turn_claim.lua); an unclaimed one keeps their place;
 -- 4. with nobody left in line the queue is over: phase "done", the show sells normally.
 -- Nobody is admitted twice (sq_admitted). Not open yet, or over: nothing happens.
 -- Reply (JSON): {need=gen} | {phase=p|false, admitted=[[user, place, window_end_ms]...], lapsed=[user...],
---                sold_out=[[user, party]...], unused=[claimed users with no open turn here: give the claim back],
---                open_turns=n, queued=n}
+--                sold_out=[[user, party]...], open_turns=n, queued=n}
+-- (The caller cuts the claims of those admitted to their window's end and gives back all other claims.)
 if not ensure_loaded() then return need_inventory() end
 local K_STATE, K_TURNS, K_LINE, K_PARTY, K_ADMITTED = KEYS[15], KEYS[16], KEYS[17], KEYS[18], KEYS[19]
 local cap, ends = tonumber(ARGV[3]), NOW + tonumber(ARGV[4])
 local claimed = {}
-for i = 6, #ARGV do claimed[ARGV[i]] = true end
+local per_second = tonumber(ARGV[6])
+local n_claimed = #ARGV - 6
+for i = 7, #ARGV do claimed[ARGV[i]] = true end
 
-local admitted, sold_out, lapsed, unused = {}, {}, {}, {}
+local admitted, sold_out, lapsed = {}, {}, {}
 local phase = redis.call('HGET', K_STATE, 'phase')
 local function answer()
   return cjson.encode({phase = phase or false, admitted = admitted, sold_out = sold_out,
-    lapsed = lapsed, unused = unused, open_turns = redis.call('ZCARD', K_TURNS), queued = redis.call('ZCARD', K_LINE)})
+    lapsed = lapsed, open_turns = redis.call('ZCARD', K_TURNS), queued = redis.call('ZCARD', K_LINE)})
 end
 if phase ~= 'open' then return answer() end
 
@@ -42,9 +48,22 @@ if redis.call('SCARD', K_SOLD) >= redis.call('SCARD', K_SEATS) then
 end
 
 local room = ends <= tonumber(ARGV[5]) and cap - redis.call('ZCARD', K_TURNS) or 0
+local tokens
+if per_second > 0 then
+  -- The bucket refills at per_second from when it was last drawn on (a clock that went back refills none).
+  local most = math.max(1, per_second)
+  local bucket = redis.call('HMGET', K_STATE, 'tokens', 'tokens_ms')
+  tokens = most
+  if bucket[1] then
+    local since = math.max(0, NOW - tonumber(bucket[2]))
+    tokens = math.min(most, tonumber(bucket[1]) + per_second * since / 1000)
+  end
+  room = math.min(room, math.floor(tokens))
+end
+local admitted_here = 0
 if room > 0 then
   -- Only claimed users can be admitted, so looking past `room` + the number claimed is never needed.
-  local front = redis.call('ZRANGE', K_LINE, 0, room + (#ARGV - 5) - 1, 'WITHSCORES')
+  local front = redis.call('ZRANGE', K_LINE, 0, room + n_claimed - 1, 'WITHSCORES')
   for i = 1, #front, 2 do
     if room == 0 then break end
     local user = front[i]
@@ -55,12 +74,13 @@ if room > 0 then
       redis.call('HINCRBY', K_STATE, 'served', 1)
       admitted[#admitted + 1] = {user, tonumber(front[i + 1]), ends}
       room = room - 1
+      admitted_here = admitted_here + 1
     end
   end
 end
--- Claims that bought nothing here (no open turn in this show) are for the caller to give back.
-for user in pairs(claimed) do
-  if tonumber(redis.call('ZSCORE', K_TURNS, user) or '0') <= NOW then unused[#unused + 1] = user end
+if tokens then
+  local last = tonumber(redis.call('HGET', K_STATE, 'tokens_ms') or '0')
+  redis.call('HSET', K_STATE, 'tokens', tokens - admitted_here, 'tokens_ms', math.max(last, NOW))
 end
 if redis.call('ZCARD', K_LINE) == 0 then
   phase = 'done'
