@@ -40,7 +40,7 @@ from bot.memory.queue_messages import QueueMessages
 from bot.replies import send
 from bot.views import notices
 from bot.views.checkout import closed_checkout_text
-from bot.views.sale_queue import place_screen
+from bot.views.sale_queue import place_passed, place_screen
 from bot.views.screen import Screen
 
 if TYPE_CHECKING:
@@ -114,9 +114,7 @@ async def deliver_event(
     if screen is None:
         return None
     if isinstance(event, TurnCame | QueueSoldOut):
-        edited = await _edit_place_into(bot, core, event, screen)
-        if edited is not None:
-            return edited
+        await _close_place(bot, core, event)
     return await send_notice(bot, event.user_id, screen)
 
 
@@ -170,15 +168,15 @@ async def _refresh_place(bot: Bot, core: BookingCore, event: QueueMoved) -> None
         log.info("queue place of user %s not refreshed: %s", event.user_id, error)
 
 
-async def _edit_place_into(
-    bot: Bot, core: BookingCore, event: TurnCame | QueueSoldOut, screen: Screen
-) -> Message | None:
-    """Edit the message showing the user's queue place into `screen` (their turn, or the sell-out), at
-    once (it is no refresh: the minute's ration does not hold it back, and it takes that chat's minute);
-    None when no place is shown or it cannot be edited (deleted, say): the caller sends `screen` anew."""
+async def _close_place(bot: Bot, core: BookingCore, event: TurnCame | QueueSoldOut) -> None:
+    """Edit the message showing the user's queue place into a pointer to the news sent below it (a new
+    message, which alerts the user; an edit makes no sound). At once, not held back by the minute's
+    ration, and it takes that chat's minute; best effort: the news goes out whatever happens here."""
     shown = await QueueMessages(core.redis).take(event.show_id, event.user_id)
     if shown is None:
-        return None
+        return
+    details = await core.catalogue.show_details(event.show_id)
+    screen = place_passed(details, turn=isinstance(event, TurnCame))
 
     async def edit() -> Message | bool:
         return await bot.edit_message_text(
@@ -191,11 +189,9 @@ async def _edit_place_into(
         )
 
     try:
-        edited = await _waiting_out_floods(edit)
+        await _waiting_out_floods(edit)
     except TelegramError as error:
-        log.info("queue place of user %s not edited into %r: %s", event.user_id, event, error)
-        return None
-    return edited if isinstance(edited, Message) else None
+        log.info("queue place of user %s not closed for %r: %s", event.user_id, event, error)
 
 
 async def hold_expiring_notice(core: BookingCore, hold: Hold) -> Screen:

@@ -48,7 +48,7 @@ class QueueMessages:
 
     async def take(self, show_id: int, user_id: int) -> QueueMessage | None:
         """The message showing the user's place, no longer to be refreshed (their turn came, or the show
-        sold out: it is edited into that news). It takes its chat's minute: refreshes there wait."""
+        sold out: it is edited to point at that news). It takes its chat's minute: refreshes there wait."""
         value = await self._redis.getdel(_SHOWN.format(show_id, user_id))
         if value is None:
             return None

@@ -27,7 +27,7 @@ def party_screen(details: ShowDetails, *, max_seats: int) -> Screen:
     lines += [
         "Everyone who joins before the sale opens gets a random place when it opens: joining early or "
         "tapping again gives no advantage. After that, new arrivals join at the back.",
-        "When your turn comes it shows in this chat, and you have a few minutes to choose seats.",
+        "When your turn comes we message you, and you have a few minutes to choose seats.",
         "",
         "How many seats do you want?",
     ]
@@ -53,7 +53,7 @@ def queue_screen(details: ShowDetails, spot: QueueSpot, wait: int | None, now: d
     elif spot.position is None:
         lines.append("✅ <b>You are in the queue.</b>")
         lines.append(_opens_line(details, from_ms(spot.on_sale_ms)))
-        lines.append("Places are drawn at random when the sale opens; your turn will show in this message.")
+        lines.append("Places are drawn at random when the sale opens; we message you when your turn comes.")
     else:
         lines += _place_lines(spot.position, wait)
     return Screen("\n".join(lines), keyboard(rows))
@@ -64,7 +64,7 @@ def _place_lines(position: int, wait: int | None) -> list[str]:
     if wait is not None:
         estimate = "any moment now" if wait == 0 else f"about {wait} min"
         lines.append(f"⏳ Your turn: {estimate} (at the pace the queue has moved so far).")
-    lines.append("Your turn will show in this message, which updates at most once a minute till then.")
+    lines.append("We message you when your turn comes; this message updates at most once a minute.")
     return lines
 
 
@@ -73,3 +73,13 @@ def place_screen(details: ShowDetails | None, show_id: int, position: int, wait:
     heading = [show_heading(details), ""] if details is not None else []
     text = "\n".join([*heading, *_place_lines(position, wait)])
     return Screen(text, keyboard([[button("🔄 Refresh", Action.QUEUE_STATUS, show_id)]]))
+
+
+def place_passed(details: ShowDetails | None, *, turn: bool) -> Screen:
+    """A queued user's place message once the queue moved past it: it points at the new message below
+    (their turn, or the sell-out), so no stale place is left on screen."""
+    heading = [show_heading(details), ""] if details is not None else []
+    news = "The queue is over: see below."
+    if turn:
+        news = "🎟 Your turn came: choose seats from the message below."
+    return Screen("\n".join([*heading, news]), None)

@@ -104,7 +104,7 @@ async def _turn_then_sell_out(seat_bot: SeatBot, sessions: SessionFactory) -> No
     assert joins == [(show.show_id, party, 0)]
 
 
-async def test_the_place_on_screen_becomes_the_turn_message_when_the_turn_comes(
+async def test_the_turn_comes_as_a_new_message_and_the_place_on_screen_points_at_it(
     seat_bot_with: SeatBotWith, sessions: SessionFactory
 ) -> None:
     async with seat_bot_with(SALE_QUEUE_TURNS=1, SALE_QUEUE_TURN_SECONDS=1) as seat_bot:
@@ -128,11 +128,15 @@ async def test_the_place_on_screen_becomes_the_turn_message_when_the_turn_comes(
         # when the one ahead lets their window lapse and the pass gives the user their turn,
         await asyncio.sleep(1.1)
         await admit_queues_once(core.sessions, core.holds.sale_queue)
-        # then that same message becomes the turn, at once, with its button to the seat map: no new message.
+        # then the turn comes at once as a new message (one that alerts), with its button to the seat map,
         turn = await seat_bot.telegram.wait_for(
             USER, lambda chat: next((m for m in chat if "It's your turn" in (m.text or "")), None)
         )
-        assert turn.message_id == place.message_id
-        assert len([m for m in seat_bot.telegram.chat(USER) if m.from_bot]) == sent
+        assert turn.message_id != place.message_id
+        assert len([m for m in seat_bot.telegram.chat(USER) if m.from_bot]) == sent + 1
+        # and the place on screen, though its minute was used, now points at it: no stale place is left.
+        passed = next(m for m in seat_bot.telegram.chat(USER) if m.message_id == place.message_id)
+        assert "Your turn came: choose seats from the message below" in (passed.text or "")
+        assert not passed.reply_markup
         await seat_bot.press(turn.message_id, action_button(turn, Action.SHOW, "Choose seats"))
         assert seat_bot.map_message().photo_file_id
