@@ -26,7 +26,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from booking_core.bookings.checkout import CheckoutRefused, CheckoutStarted
-from booking_core.events import CollectingSink
+from booking_core.events import CollectingSink, Event
 from booking_core.holds.inventory import SqlInventory
 from booking_core.holds.store import Hold, HoldStore
 from booking_core.models import BookedSeat, Booking, Notification, Payment, PaymentEvent, Ticket
@@ -248,6 +248,16 @@ async def wait_until(check: Callable[[], Awaitable[T | None]], *, within: float 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {within} s waiting for {what or check}")
         await asyncio.sleep(0.05)
+
+
+async def published(flow: Flow, match: Callable[[Event], bool], *, what: str) -> list[Event]:
+    """The events `match` picks, once there is one: events go out after the transaction that caused them
+    commits, so a test that saw the commit waits for its event rather than assuming it is there."""
+
+    async def found() -> list[Event] | None:
+        return [event for event in flow.events.events if match(event)] or None
+
+    return await wait_until(found, what=what)
 
 
 def booking_status_is(flow: Flow, booking_id: int, *statuses: str) -> Callable[[], Awaitable[bool]]:
