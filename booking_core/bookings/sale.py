@@ -84,14 +84,23 @@ async def booking_facts(session: AsyncSession, booking_ids: Sequence[int]) -> li
 
 async def locked_booking(session: AsyncSession, booking_id: int) -> Booking | None:
     """The booking with its customer (one statement), its row locked until the transaction ends."""
-    # FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already lets one writer in at a time.
-    return await session.scalar(
+    return (await locked_bookings(session, [booking_id])).get(booking_id)
+
+
+async def locked_bookings(session: AsyncSession, booking_ids: Sequence[int]) -> dict[int, Booking]:
+    """These bookings (unknown ids left out) with their customers, by id, in one statement, their rows
+    locked until the transaction ends."""
+    # FOR UPDATE on PostgreSQL, in id order so that two transactions never wait on each other's rows
+    # in opposite orders; SQLite's BEGIN IMMEDIATE already lets one writer in at a time.
+    found = await session.scalars(
         select(Booking)
-        .where(Booking.id == booking_id)
+        .where(Booking.id.in_(booking_ids))
+        .order_by(Booking.id)
         .with_for_update(of=Booking)
         .options(joinedload(Booking.customer, innerjoin=True))
         .execution_options(populate_existing=True)
     )
+    return {booking.id: booking for booking in found}
 
 
 async def record_sale(
