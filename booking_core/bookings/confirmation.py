@@ -37,7 +37,7 @@ from enum import StrEnum
 from typing import cast
 
 from redis.exceptions import RedisError
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Row, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking_core.bookings.cancellation import void_sale
@@ -352,9 +352,7 @@ async def _sell(
     late: bool,
     theatre_ticket_id: str | None = None,
 ) -> _Settlement:
-    show = (
-        await session.execute(select(Show.on_sale, Show.starts_at).where(Show.id == booking.show_id))
-    ).one()
+    show = await _show_on_sale(session, booking.show_id)
     if not show.on_sale:
         return _refund_payment(booking, booked, payment, "show withdrawn", event)
     if not await record_sale(
@@ -378,6 +376,16 @@ async def _sell(
         sold=True,
         publish=BookingConfirmed(booking_id=booking.id, user_id=booked.user_id),
     )
+
+
+async def _show_on_sale(session: AsyncSession, show_id: int) -> Row[bool, datetime]:
+    """The show's on_sale and starts_at, read once per transaction (payments settling together are
+    mostly for one show: a rush)."""
+    shows: dict[int, Row[bool, datetime]] = session.info.setdefault("shows_on_sale", {})
+    if show_id not in shows:
+        query = select(Show.on_sale, Show.starts_at).where(Show.id == show_id)
+        shows[show_id] = (await session.execute(query)).one()
+    return shows[show_id]
 
 
 async def _payment_for(session: AsyncSession, event: PaymentEvent, booking: Booking) -> Payment:

@@ -121,7 +121,7 @@ async def record_sale(
     if not await _insert_booked_seats(session, booking, seat_ids):
         return False
     await _issue_ticket(session, booking.id, now, theatre_ticket_id)
-    add_ticket_notifications(
+    await add_ticket_notifications(
         session, booking.id, booking.customer, show_starts_at, reminder_minutes=reminder_minutes, now=now
     )
     booking.status = BookingStatus.CONFIRMED

@@ -54,6 +54,11 @@ class SettlingTurns(Generic[Settled]):
         self._waiting: list[_Waiting[Settled]] = []
         self._turn = asyncio.Lock()
 
+    @property
+    def waiting(self) -> int:
+        """How many settlements wait for a turn now (the one settling does not count)."""
+        return len(self._waiting)
+
     async def settle(self, booking_id: int, work: SettleWork[Settled]) -> Settled:
         """Run `work` on the locked booking in a transaction, with whatever else waits then; its result.
 

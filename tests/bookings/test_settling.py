@@ -27,8 +27,6 @@ from tests.bookings.flow import Checkout, booking_row, buy_until_checkout, payme
 from tests.factories import make_show
 
 BUYERS = 12
-# After its reads, a confirmation makes one Redis call before it waits for its turn: ample time for it.
-STEP_TO_THE_TURN_SECONDS = 0.5
 # More than any column holds: the transaction that writes it fails (what the provider took goes back,
 # so an amount that does not match is written onto the payment).
 UNWRITABLE_AMOUNT = 10**20
@@ -98,31 +96,31 @@ async def _confirm_at_once(
     """Settle `events` at once in one process, all of them waiting for the database meanwhile.
 
     The pilot's settling transaction goes first and waits on a lock the test holds until every one
-    of `events` has read its booking and gone on to wait for its turn.
+    of `events` waits for its turn.
     """
     turns = settling_turns(sessions)  # one worker process's
 
     def confirming(paid: PaymentEvent) -> Awaitable[ConfirmationResult]:
         return confirm_payment(sessions, holds, sink, paid, reminder_minutes=120, reads=reads, turns=turns)
 
-    read = {"bookings": 0}
-    all_read = asyncio.Event()
+    pilot_at_the_database = asyncio.Event()
 
-    def count_reads(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "FROM booking_lines" in statement:
-            read["bookings"] += 1
-            if read["bookings"] == 1 + len(events):
-                all_read.set()
+    def note_the_pilot(*_args: Any) -> None:
+        pilot_at_the_database.set()
 
     async with sessions() as blocker, blocker.begin():
-        # The database's write lock (SQLite) or the bookings' rows (PostgreSQL), until all have read
+        # The database's write lock (SQLite) or the bookings' rows (PostgreSQL), until all wait their turn
         await blocker.execute(select(Booking.id).with_for_update())
-        event.listen(reads.kw["bind"].sync_engine, "before_cursor_execute", count_reads)
+        writer = sessions.kw["bind"].sync_engine
+        event.listen(writer, "before_cursor_execute", note_the_pilot)  # its reads go through `reads`
         first = asyncio.create_task(confirming(pilot))
+        await pilot_at_the_database.wait()
+        event.remove(writer, "before_cursor_execute", note_the_pilot)
         others = asyncio.gather(*(confirming(paid) for paid in events), return_exceptions=True)
-        await asyncio.wait_for(all_read.wait(), timeout=30)
-        await asyncio.sleep(STEP_TO_THE_TURN_SECONDS)
-    event.remove(reads.kw["bind"].sync_engine, "before_cursor_execute", count_reads)
+        for _tick in range(3000):  # 30 s at most: a confirmation's reads and one Redis call each
+            if turns.waiting == len(events):
+                break
+            await asyncio.sleep(0.01)
     assert await first == ConfirmationResult(ConfirmationOutcome.CONFIRMED, pilot.booking_id)
     return await others
 
