@@ -135,12 +135,11 @@ async def _insert_booked_seats(session: AsyncSession, booking: Booking, seat_ids
         # Sorted, so two sales of overlapping seats lock them in the same order and never deadlock.
         for seat_id in sorted(seat_ids)
     ]
-    # One INSERT of every seat; a seat sold already is skipped, and RETURNING tells which went in.
+    # One INSERT of every seat; a seat sold already is skipped, and RETURNING tells which went in. The
+    # rows go as parameters, not as multi-row VALUES: that statement is compiled once, not every time.
     inserted = await session.scalars(
-        insert_or_skip(session, BookedSeat)
-        .values(rows)
-        .on_conflict_do_nothing()
-        .returning(BookedSeat.seat_id)
+        insert_or_skip(session, BookedSeat).on_conflict_do_nothing().returning(BookedSeat.seat_id),
+        rows,
     )
     taken = inserted.all()
     if len(taken) == len(rows):

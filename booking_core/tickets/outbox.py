@@ -99,7 +99,8 @@ async def add_ticket_notifications(
             _values(booking_id, Channel.TELEGRAM, NotificationKind.REMINDER, str(customer.chat_id), remind_at)
         )
     # One INSERT of every row: the ORM's unit of work would send one per row, to learn ids nobody needs.
-    await session.execute(insert(Notification).values(rows))
+    # Executed with the rows as parameters, not as multi-row VALUES: that statement is compiled once.
+    await session.execute(insert(Notification), rows)
 
 
 async def add_show_notice(
