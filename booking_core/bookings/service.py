@@ -204,7 +204,7 @@ class Bookings:
             holds=holds,
             events=events,
             reads=reads,
-            settling=settling_turns(sessions),
+            settling=settling_turns(sessions) if settings.SETTLE_PAYMENTS_TOGETHER else None,
             reminder_minutes=settings.REMINDER_MINUTES,
             cancel_cutoff=timedelta(minutes=settings.CANCEL_CUTOFF_MINUTES),
         )
