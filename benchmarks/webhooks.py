@@ -69,6 +69,7 @@ from booking_core.models import (
     PaymentEvent,
     Ticket,
 )
+from roles import worker_role
 from roles.endpoints import resolve_endpoints
 from roles.redis_server import open_redis
 from roles.resources import open_core
@@ -90,7 +91,8 @@ BOOKINGS = BURST + PACED
 # The paced phase posts at this share of the confirmation rate the burst measured.
 PACED_LOAD = 0.5
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
-WORKER_THREADS = int(os.environ.get("BENCH_WORKER_THREADS", "4"))
+# As many as the worker role runs: the confirmations in flight at once, which settle together.
+WORKER_THREADS = int(os.environ.get("BENCH_WORKER_THREADS", str(worker_role.WORKER_THREADS)))
 REPEAT_EVERY = 4
 PROVIDER_ATTEMPTS = 6
 CONFIRM_DEADLINE_SECONDS = 30.0

@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     BOT_UPDATES_PER_MINUTE: int = Field(default=60, gt=0)
     CANCEL_CUTOFF_MINUTES: int = Field(default=60, ge=0)
     REMINDER_MINUTES: int = Field(default=120, ge=0)
+    # Payments a worker process settles at the same time share one transaction (bookings.settling);
+    # off: each its own transaction, all of them at the database at once.
+    SETTLE_PAYMENTS_TOGETHER: bool = True
     CATALOGUE_CACHE_SECONDS: int = Field(default=60, gt=0)
 
     PUBLIC_BASE_URL: AnyUrl = AnyUrl("http://127.0.0.1:8080")

@@ -126,7 +126,7 @@ async def make_ticketed_booking(sessions: SessionFactory, *, phone: str) -> int:
         await session.flush()
         customer = await session.get(Customer, customer_id)
         assert customer is not None
-        add_ticket_notifications(
+        await add_ticket_notifications(
             session, booking.id, customer, utc_now() + timedelta(days=1), reminder_minutes=0, now=utc_now()
         )
         await session.commit()

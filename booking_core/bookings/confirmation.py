@@ -30,18 +30,21 @@ updates, flushed once at the commit.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import cast
 
 from redis.exceptions import RedisError
-from sqlalchemy import select, update
+from sqlalchemy import Row, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking_core.bookings.cancellation import void_sale
 from booking_core.bookings.checkout import PaymentStatus
 from booking_core.bookings.errors import ConfirmationDeferred
-from booking_core.bookings.sale import BookingFacts, booking_facts, locked_booking, record_sale
+from booking_core.bookings.sale import BookingFacts, booking_facts, record_sale
+from booking_core.bookings.settling import SettlingTurns
 from booking_core.bookings.theatre_payment import (
     TheatreStep,
     after_theatre_sale,
@@ -110,6 +113,15 @@ class _Settlement:
     voided_theatre_ticket: str | None = None  # the connected cinema's ticket of a voided sale
 
 
+@dataclass(frozen=True)
+class _Settled:
+    """A settled event, its outcome still to be recorded on its payment_events row."""
+
+    event: PaymentEvent
+    settlement: _Settlement
+    now: datetime
+
+
 # A payment in one of these states was handled before; an expired checkout may still turn out paid.
 _SETTLED = (PaymentStatus.PAID, PaymentStatus.REFUND_PENDING, PaymentStatus.REFUNDED)
 
@@ -132,11 +144,14 @@ async def confirm_payment(
     reminder_minutes: int,
     now: datetime | None = None,
     reads: SessionFactory | None = None,
+    turns: SettlingTurns[_Settled] | None = None,
 ) -> ConfirmationResult:
     """Apply one verified provider event; idempotent, safe to run twice or concurrently for the same event.
 
     `reads` (default: `sessions`) serves the reads before the transaction; they need not see a write
-    lock's holder, since the transaction locks the booking and decides on what it finds then.
+    lock's holder, since the transaction locks the booking and decides on what it finds then. `turns`
+    (`settling_turns(sessions)`, shared by a process's confirmations) lets the transaction be shared with
+    other payments settling at the same time; without it the transaction is this event's alone.
     """
     now = now or utc_now()
     booked = await _read_booking(reads or sessions, event)
@@ -154,7 +169,7 @@ async def confirm_payment(
         step = await sell_at_theatre(holds, booked, now)
         if step is None:
             claim = await _claim_seats(holds, booked, now)
-    settlement = await _settle(sessions, event, booked, claim, reminder_minutes, now, step)
+    settlement = await _settle(sessions, turns, event, booked, claim, reminder_minutes, now, step)
     await _after_commit(holds, events, settlement, claim, step)
     return settlement.result
 
@@ -237,6 +252,7 @@ def _covers(hold: Hold | None, booked: BookingFacts) -> bool:
 
 async def _settle(
     sessions: SessionFactory,
+    turns: SettlingTurns[_Settled] | None,
     event: PaymentEvent,
     booked: BookingFacts,
     claim: _SeatClaim | None,
@@ -244,12 +260,11 @@ async def _settle(
     now: datetime,
     step: TheatreStep | None = None,
 ) -> _Settlement:
-    """Step 2: one transaction with the booking row locked."""
-    async with sessions() as session, session.begin():
-        booking = await locked_booking(session, booked.id)
-        assert booking is not None  # bookings are never deleted
+    """Step 2: one transaction with the booking row locked, shared with the payments settling meanwhile."""
+
+    async def settle(session: AsyncSession, booking: Booking) -> _Settled:
         if event.kind == PaymentEventKind.COMPLETED:
-            # The payment's and booking's changes go out once, with the outcome, not before each query.
+            # The payment's and booking's changes go out once, at the commit, not before each query.
             with session.no_autoflush:
                 settlement = await _settle_completed(
                     session, event, booking, booked, claim, reminder_minutes, now, step
@@ -260,8 +275,15 @@ async def _settle(
             settlement = await _settle_refunded(session, event, booking, booked, now)
         else:  # FAILED: the customer may still pay on the same checkout page
             settlement = _Settlement(ConfirmationResult(ConfirmationOutcome.IGNORED, booking.id), booked)
-        await _record_outcome(session, event, settlement.result, now)
-        return settlement
+        return _Settled(event, settlement, now)
+
+    settled = await (turns or settling_turns(sessions)).settle(booked.id, settle)
+    return settled.settlement
+
+
+def settling_turns(sessions: SessionFactory) -> SettlingTurns[_Settled]:
+    """The turns at the database that confirmations in one process share (see bookings.settling)."""
+    return SettlingTurns(sessions, _record_outcomes)
 
 
 async def _settle_completed(
@@ -330,9 +352,7 @@ async def _sell(
     late: bool,
     theatre_ticket_id: str | None = None,
 ) -> _Settlement:
-    show = (
-        await session.execute(select(Show.on_sale, Show.starts_at).where(Show.id == booking.show_id))
-    ).one()
+    show = await _show_on_sale(session, booking.show_id)
     if not show.on_sale:
         return _refund_payment(booking, booked, payment, "show withdrawn", event)
     if not await record_sale(
@@ -356,6 +376,16 @@ async def _sell(
         sold=True,
         publish=BookingConfirmed(booking_id=booking.id, user_id=booked.user_id),
     )
+
+
+async def _show_on_sale(session: AsyncSession, show_id: int) -> Row[bool, datetime]:
+    """The show's on_sale and starts_at, read once per transaction (payments settling together are
+    mostly for one show: a rush)."""
+    shows: dict[int, Row[bool, datetime]] = session.info.setdefault("shows_on_sale", {})
+    if show_id not in shows:
+        query = select(Show.on_sale, Show.starts_at).where(Show.id == show_id)
+        shows[show_id] = (await session.execute(query)).one()
+    return shows[show_id]
 
 
 async def _payment_for(session: AsyncSession, event: PaymentEvent, booking: Booking) -> Payment:
@@ -523,16 +553,38 @@ def _refunded_booking(booking: Booking, booked: BookingFacts, *, unsold: bool) -
     )
 
 
-async def _record_outcome(
-    session: AsyncSession, event: PaymentEvent, result: ConfirmationResult, now: datetime
-) -> None:
+_EVENTS = cast(Table, PaymentEventRow.__table__)
+# A Core statement, run once for many events (the ORM's would flush before it and take no list).
+# The first settlement is the one that happened; a duplicate run must not relabel it.
+_RECORD_OUTCOME = (
+    update(_EVENTS)
+    .where(
+        _EVENTS.c.provider == bindparam("event_provider"),
+        _EVENTS.c.event_id == bindparam("event_event_id"),
+        _EVENTS.c.processed_at.is_(None),
+    )
+    .values(
+        processed_at=bindparam("event_processed_at"),
+        outcome=bindparam("event_outcome"),
+        error=bindparam("event_error"),
+    )
+)
+
+
+async def _record_outcomes(session: AsyncSession, settled: Sequence[_Settled]) -> None:
+    """Write each event's outcome onto its stored row (one statement for them all)."""
     await session.execute(
-        update(PaymentEventRow)
-        .where(PaymentEventRow.provider == event.provider, PaymentEventRow.event_id == event.event_id)
-        # The first settlement is the one that happened; a duplicate run must not relabel it.
-        .where(PaymentEventRow.processed_at.is_(None))
-        .values(processed_at=now, outcome=result.outcome.value, error=result.reason)
-        .execution_options(synchronize_session=False)
+        _RECORD_OUTCOME,
+        [
+            {
+                "event_provider": done.event.provider,
+                "event_event_id": done.event.event_id,
+                "event_processed_at": done.now,
+                "event_outcome": done.settlement.result.outcome.value,
+                "event_error": done.settlement.result.reason,
+            }
+            for done in settled
+        ],
     )
 
 
@@ -540,7 +592,7 @@ async def _record_outcome_alone(
     sessions: SessionFactory, event: PaymentEvent, result: ConfirmationResult, now: datetime
 ) -> None:
     async with sessions() as session, session.begin():
-        await _record_outcome(session, event, result, now)
+        await _record_outcomes(session, [_Settled(event, _Settlement(result), now)])
 
 
 async def _after_commit(

@@ -84,14 +84,23 @@ async def booking_facts(session: AsyncSession, booking_ids: Sequence[int]) -> li
 
 async def locked_booking(session: AsyncSession, booking_id: int) -> Booking | None:
     """The booking with its customer (one statement), its row locked until the transaction ends."""
-    # FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already lets one writer in at a time.
-    return await session.scalar(
+    return (await locked_bookings(session, [booking_id])).get(booking_id)
+
+
+async def locked_bookings(session: AsyncSession, booking_ids: Sequence[int]) -> dict[int, Booking]:
+    """These bookings (unknown ids left out) with their customers, by id, in one statement, their rows
+    locked until the transaction ends."""
+    # FOR UPDATE on PostgreSQL, in id order so that two transactions never wait on each other's rows
+    # in opposite orders; SQLite's BEGIN IMMEDIATE already lets one writer in at a time.
+    found = await session.scalars(
         select(Booking)
-        .where(Booking.id == booking_id)
+        .where(Booking.id.in_(booking_ids))
+        .order_by(Booking.id)
         .with_for_update(of=Booking)
         .options(joinedload(Booking.customer, innerjoin=True))
         .execution_options(populate_existing=True)
     )
+    return {booking.id: booking for booking in found}
 
 
 async def record_sale(
@@ -112,7 +121,7 @@ async def record_sale(
     if not await _insert_booked_seats(session, booking, seat_ids):
         return False
     await _issue_ticket(session, booking.id, now, theatre_ticket_id)
-    add_ticket_notifications(
+    await add_ticket_notifications(
         session, booking.id, booking.customer, show_starts_at, reminder_minutes=reminder_minutes, now=now
     )
     booking.status = BookingStatus.CONFIRMED
@@ -126,12 +135,11 @@ async def _insert_booked_seats(session: AsyncSession, booking: Booking, seat_ids
         # Sorted, so two sales of overlapping seats lock them in the same order and never deadlock.
         for seat_id in sorted(seat_ids)
     ]
-    # One INSERT of every seat; a seat sold already is skipped, and RETURNING tells which went in.
+    # One INSERT of every seat; a seat sold already is skipped, and RETURNING tells which went in. The
+    # rows go as parameters, not as multi-row VALUES: that statement is compiled once, not every time.
     inserted = await session.scalars(
-        insert_or_skip(session, BookedSeat)
-        .values(rows)
-        .on_conflict_do_nothing()
-        .returning(BookedSeat.seat_id)
+        insert_or_skip(session, BookedSeat).on_conflict_do_nothing().returning(BookedSeat.seat_id),
+        rows,
     )
     taken = inserted.all()
     if len(taken) == len(rows):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
@@ -20,8 +21,9 @@ from booking_core.bookings.checkout import (
     record_checkout,
     start_checkout,
 )
-from booking_core.bookings.confirmation import ConfirmationResult, confirm_payment
+from booking_core.bookings.confirmation import ConfirmationResult, confirm_payment, settling_turns
 from booking_core.bookings.errors import CancelRefused, CheckoutRefused
+from booking_core.bookings.settling import SettlingTurns
 from booking_core.database import SessionFactory
 from booking_core.events import EventSink
 from booking_core.holds.store import Hold, HoldStore
@@ -183,6 +185,8 @@ class Bookings:
     cancel_cutoff: timedelta = timedelta(minutes=60)
     # Sessions for reads that tolerate a snapshot (on SQLite they never wait for the write lock).
     reads: SessionFactory | None = None
+    # Shared by this process's confirmations: payments settling at once share a transaction.
+    settling: SettlingTurns[Any] | None = None
 
     @classmethod
     def from_settings(
@@ -200,6 +204,7 @@ class Bookings:
             holds=holds,
             events=events,
             reads=reads,
+            settling=settling_turns(sessions) if settings.SETTLE_PAYMENTS_TOGETHER else None,
             reminder_minutes=settings.REMINDER_MINUTES,
             cancel_cutoff=timedelta(minutes=settings.CANCEL_CUTOFF_MINUTES),
         )
@@ -228,6 +233,7 @@ class Bookings:
             reminder_minutes=self.reminder_minutes,
             now=now,
             reads=self.reads,
+            turns=self.settling,
         )
 
     async def cancel(

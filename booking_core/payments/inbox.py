@@ -136,20 +136,23 @@ class PaymentInbox:
 
 async def stored_payment_event(sessions: SessionFactory, payment_event_id: int) -> StoredPaymentEvent | None:
     """The stored event with this row id, or None."""
+    # A Core statement rather than an ORM load: it runs once per event a worker settles.
     async with sessions() as session:
-        row = await session.get(PaymentEventRow, payment_event_id)
-        if row is None:
-            return None
-        return StoredPaymentEvent(
-            id=row.id,
-            provider=row.provider,
-            event_id=row.event_id,
-            event_type=row.event_type,
-            payload=row.payload,
-            received_at=row.received_at,
-            processed_at=row.processed_at,
-            outcome=row.outcome,
-        )
+        row = (
+            await session.execute(
+                select(
+                    PaymentEventRow.id,
+                    PaymentEventRow.provider,
+                    PaymentEventRow.event_id,
+                    PaymentEventRow.event_type,
+                    PaymentEventRow.payload,
+                    PaymentEventRow.received_at,
+                    PaymentEventRow.processed_at,
+                    PaymentEventRow.outcome,
+                ).where(PaymentEventRow.id == payment_event_id)
+            )
+        ).one_or_none()
+        return None if row is None else StoredPaymentEvent(*row)
 
 
 async def record_attempt_error(sessions: SessionFactory, payment_event_id: int, error: str) -> None:

@@ -31,7 +31,9 @@ async def _write(
     async with sessions() as session:
         customer = await session.get(Customer, customer_id)
         assert customer is not None
-        add_ticket_notifications(session, booking_id, customer, starts_at, reminder_minutes=120, now=now)
+        await add_ticket_notifications(
+            session, booking_id, customer, starts_at, reminder_minutes=120, now=now
+        )
         await session.commit()
 
 

@@ -34,7 +34,9 @@ async def booking_before_two_workers(
     folder: Path, services: Services, sandbox: Sandbox, http: aiohttp.ClientSession, buyer_id: int
 ) -> AsyncIterator[PaymentStage]:
     """A web and two workers ready, and `buyer_id` (a new chat) with two seats booked, not yet paid."""
-    async with deployed(folder, services, sandbox, http) as deployment:
+    # Each confirmation in a transaction of its own, so every one waits at the row lock where the test
+    # sees it (settling together, a worker's repeats would wait for their turn inside it, out of sight).
+    async with deployed(folder, services, sandbox, http, SETTLE_PAYMENTS_TOGETHER="false") as deployment:
         web = deployment.start_web("web")
         workers = [deployment.start_worker(name) for name in ("worker-a", "worker-b")]
         async with open_shop(services.database_url, services.redis_url, web.url, sandbox) as shop:

@@ -1,0 +1,115 @@
+"""Settling transactions shared: the payments a process settles at the same time go into one transaction.
+
+A confirmation waits for its settling transaction (booking_core.bookings.confirmation, step 2) here.
+Whichever waiting confirmation takes the next turn settles every one waiting by then in one
+transaction: their bookings locked in one statement (in id order, so two processes never lock each
+other's in opposite orders), each payment settled by its own rules on its own booking, the outcomes of
+all recorded in one statement and the changes flushed once at the commit. On SQLite that is one turn
+of the database's single write lock for the lot instead of one each.
+
+Each payment stays all-or-nothing: should any of them fail, nothing of the shared transaction is kept
+and each is settled again in a transaction of its own, so only the failing one fails (and is retried
+on its own), and no other payment's sale is lost with it. Two payments of one booking never share a
+transaction: the second waits for the next turn, and sees the first one's outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking_core.bookings.sale import locked_bookings
+from booking_core.database import SessionFactory
+from booking_core.models import Booking
+
+Settled = TypeVar("Settled")
+
+# Settles one payment inside the shared transaction, on its booking (locked); flushing is left to the
+# commit. It returns what the after-commit steps need.
+SettleWork = Callable[[AsyncSession, Booking], Awaitable[Settled]]
+# Writes the outcomes of the settled payments, in one statement, before the commit.
+RecordOutcomes = Callable[[AsyncSession, Sequence[Settled]], Awaitable[None]]
+
+# A bound on one transaction's length: more waiting than this settle in the turn after.
+MOST_PER_TRANSACTION = 32
+
+
+@dataclass(eq=False)
+class _Waiting(Generic[Settled]):
+    booking_id: int
+    work: SettleWork[Settled]
+    done: asyncio.Future[Settled] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class SettlingTurns(Generic[Settled]):
+    """Takes turns at the database for one process's settling transactions, several payments a turn."""
+
+    def __init__(self, sessions: SessionFactory, record_outcomes: RecordOutcomes[Settled]) -> None:
+        self._sessions = sessions
+        self._record_outcomes = record_outcomes
+        self._waiting: list[_Waiting[Settled]] = []
+        self._turn = asyncio.Lock()
+
+    @property
+    def waiting(self) -> int:
+        """How many settlements wait for a turn now (the one settling does not count)."""
+        return len(self._waiting)
+
+    async def settle(self, booking_id: int, work: SettleWork[Settled]) -> Settled:
+        """Run `work` on the locked booking in a transaction, with whatever else waits then; its result.
+
+        Returns once that transaction has committed; raises what `work` raised when run on its own.
+        """
+        entry: _Waiting[Settled] = _Waiting(booking_id, work)
+        self._waiting.append(entry)
+        try:
+            async with self._turn:
+                if not entry.done.done():
+                    await self._settle_waiting()
+        except asyncio.CancelledError:
+            if entry in self._waiting:
+                self._waiting.remove(entry)  # not settled: its message is delivered again
+            raise
+        return await entry.done
+
+    async def _settle_waiting(self) -> None:
+        batch: list[_Waiting[Settled]] = []
+        later: list[_Waiting[Settled]] = []
+        bookings: set[int] = set()
+        for entry in self._waiting:
+            if entry.booking_id in bookings or len(batch) == MOST_PER_TRANSACTION:
+                later.append(entry)  # its owner is queued for a turn: it settles in the next one
+            else:
+                bookings.add(entry.booking_id)
+                batch.append(entry)
+        self._waiting = later
+        batch.sort(key=lambda entry: entry.booking_id)
+        try:
+            if len(batch) > 1:
+                try:
+                    await self._settle_together(batch)
+                    return
+                except Exception:
+                    pass  # nothing of it was kept: each settles alone, and only the failing one fails
+            for entry in batch:
+                try:
+                    await self._settle_together([entry])
+                except Exception as exc:
+                    entry.done.set_exception(exc)
+        except BaseException:
+            for entry in batch:
+                if not entry.done.done():
+                    entry.done.set_exception(RuntimeError("settling cancelled: nothing was written"))
+            raise
+
+    async def _settle_together(self, batch: list[_Waiting[Settled]]) -> None:
+        async with self._sessions() as session, session.begin():
+            locked = await locked_bookings(session, [entry.booking_id for entry in batch])
+            settled = [await entry.work(session, locked[entry.booking_id]) for entry in batch]
+            await self._record_outcomes(session, settled)
+        for entry, result in zip(batch, settled, strict=True):
+            entry.done.set_result(result)
