@@ -16,7 +16,11 @@ Users, sandbox and bot share one process and event loop, so both figures include
 The baseline does the Bot API round trips of a press (getUpdates, answerCallbackQuery) and nothing
 else: it does NOT read the catalogue or Redis, hold or release seats, render text, keyboards or hall
 pictures, or edit messages, so the ratio is the cost of all that per update.
-Last line: RESULT updates_per_s=... baseline_per_s=... ratio=... p99_ms=...
+Each phase's CPU time per press (process time, every thread) is printed too: on a shared machine the
+other processes change the throughput of one phase and not the other, while the CPU a press costs
+stays; cpu_ratio is the baseline's CPU per press over the bot's (what the ratio is on a quiet machine).
+Last line: RESULT updates_per_s=... baseline_per_s=... ratio=... p99_ms=... cpu_ms_per_update=...
+baseline_cpu_ms=... cpu_ratio=...
 """
 
 from __future__ import annotations
@@ -37,11 +41,11 @@ from tests.support.settings import stand_settings
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from telegram import Update
-from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes
+from telegram.ext import CallbackQueryHandler, ContextTypes
 
 from booking_core.catalogue import seed_demo
 from booking_core.models import utc_now
-from bot.app import build_application
+from bot.app import application_builder, build_application
 from bot.codec import Action, encode
 from bot.context import BotApplication
 from bot.flood_control import RepliesFirst
@@ -78,8 +82,14 @@ class Phase:
     failed: dict[str, int] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # the process's CPU time (every thread) over the measured time
     # Per action: (press -> answer ms, press -> screen ms), to see where the time goes.
     by_action: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+
+    @property
+    def cpu_ms_per_press(self) -> float:
+        """CPU time of the whole process (users and sandbox included) per press, in ms."""
+        return 1000 * self.cpu_seconds / self.presses if self.presses else float("nan")
 
     @property
     def per_second(self) -> float:
@@ -202,16 +212,9 @@ async def answer_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 def baseline_bot(api: str, limiter: RepliesFirst | None = None) -> BotApplication:
-    """A bot that only answers callback queries, built like ours (by default with no pacing)."""
-    application = (
-        ApplicationBuilder()
-        .token(TOKEN)
-        .base_url(f"{api}/bot")
-        .base_file_url(f"{api}/file/bot")
-        .rate_limiter(limiter or RepliesFirst.without_pacing())
-        .concurrent_updates(256)
-        .build()
-    )
+    """A bot that only answers callback queries, built like ours (its HTTP client, its rate limiter, by
+    default with no pacing; as many updates at once)."""
+    application = application_builder(TOKEN, api, limiter or RepliesFirst.without_pacing()).build()
     application.add_handler(CallbackQueryHandler(answer_only))
     return application
 
@@ -255,11 +258,12 @@ async def run_phase(
             warm_up = Phase("warm-up")
             forever = time.monotonic() + 120
             await asyncio.gather(*(browse(state, u, route_of[u], warm_up, forever, rounds=1) for u in users))
-        started = time.monotonic()
+        started, cpu_started = time.monotonic(), time.process_time()
         deadline = started + PHASE_SECONDS
         user_loop = browse if name == "marquee" else hammer
         await asyncio.gather(*(user_loop(state, user, route_of[user], phase, deadline) for user in users))
         phase.seconds = time.monotonic() - started
+        phase.cpu_seconds = time.process_time() - cpu_started
     return phase
 
 
@@ -269,6 +273,7 @@ def report(phase: Phase) -> None:
         f"{phase.name:>9}: {phase.presses} presses in {phase.seconds:.1f} s = {phase.per_second:.0f}/s, "
         f"press->answer p50 {phase.percentile(0.5):.1f} ms p99 {phase.percentile(0.99):.1f} ms, "
         f"mean {statistics.fmean(phase.latencies_ms) if phase.latencies_ms else float('nan'):.1f} ms, "
+        f"CPU {phase.cpu_ms_per_press:.2f} ms per press, "
         f"failures {phase.failures} {phase.failed or ''}"
     )
     for action, timings in sorted(phase.by_action.items()):
@@ -325,9 +330,12 @@ async def main() -> None:
     report(marquee)
     report(baseline)
     ratio = marquee.per_second / baseline.per_second if baseline.per_second else 0.0
+    cpu_ratio = baseline.cpu_ms_per_press / marquee.cpu_ms_per_press
     print(
         f"RESULT updates_per_s={marquee.per_second:.0f} baseline_per_s={baseline.per_second:.0f} "
-        f"ratio={ratio:.3f} p99_ms={marquee.percentile(0.99):.1f}"
+        f"ratio={ratio:.3f} p99_ms={marquee.percentile(0.99):.1f} "
+        f"cpu_ms_per_update={marquee.cpu_ms_per_press:.2f} baseline_cpu_ms={baseline.cpu_ms_per_press:.2f} "
+        f"cpu_ratio={cpu_ratio:.3f}"
     )
 
 

@@ -49,7 +49,8 @@ MAX_RETRIES = 2
 # How many messages' latest screen turn are remembered (older ones cannot be edited out of order any more).
 REMEMBERED_SCREENS = 10_000
 
-_EDITS = frozenset({"editMessageText", "editMessageCaption", "editMessageMedia", "editMessageReplyMarkup"})
+# Bot API method names are case-insensitive (bot/replies.py calls some in lower case): compared lowered.
+_EDITS = frozenset({"editmessagetext", "editmessagecaption", "editmessagemedia", "editmessagereplymarkup"})
 _TO_CHAT = ("send", "edit", "copy", "forward")
 
 
@@ -140,9 +141,10 @@ class RepliesFirst(BaseRateLimiter[Traffic]):
     ) -> JSONResult:
         """Send the call when its chat (and, for bulk, the bot) may; see the module docstring."""
         traffic = rate_limit_args or Traffic()
-        chat = data.get("chat_id") if endpoint.startswith(_TO_CHAT) else None
+        method = endpoint.lower()
+        chat = data.get("chat_id") if method.startswith(_TO_CHAT) else None
         message = data.get("message_id")
-        if chat is None or endpoint not in _EDITS or message is None:
+        if chat is None or method not in _EDITS or message is None:
             return await self._send(callback, args, kwargs, chat, traffic.bulk)
         return await self._edit((chat, int(message)), (callback, args, kwargs), traffic)
 
