@@ -5,9 +5,9 @@ Navigation never piles up messages: a button's screen replaces the message the b
 (text to photo or back) sends a new message and deletes the old one. A message that cannot be edited
 any more (deleted, too old) gets the screen as a new message instead.
 
-An edit of text or caption answers with the pressed message itself: its chat, id and photo are what
-callers use, and they do not change. Telegram's answer (the whole message again, up to 100 buttons)
-is not turned into python-telegram-bot objects, which cost more than anything else in a tap.
+An edit answers with the pressed message itself (with the new photo, for a picture swapped): its chat,
+id and photo are what callers use. Telegram's answer (the whole message again, up to 100 buttons) is
+not turned into python-telegram-bot objects, which cost more than anything else in a tap.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import logging
 from collections.abc import Awaitable
 from typing import Any
 
-from telegram import Bot, InputMediaPhoto, LinkPreviewOptions, Message, Update
+from telegram import Bot, InputMediaPhoto, LinkPreviewOptions, Message, PhotoSize, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackContext
@@ -108,19 +108,13 @@ async def send(bot: Bot, chat_id: int, screen: Screen, **extra: Any) -> Message:
 
 async def replace(bot: Bot, message: Message, screen: Screen, traffic: Traffic | None = None) -> Message:
     """Put `screen` where `message` is: edited in place when the kind matches, else sent anew."""
-    edit: Awaitable[Message | bool]
+    edit: Awaitable[Message]
     if screen.photo is None and message.text is not None:
-        params = {"text": screen.text, "link_preview_options": _NO_PREVIEW}
+        params = {"text": screen.text, "parse_mode": ParseMode.HTML, "link_preview_options": _NO_PREVIEW}
         edit = _edit_in_place(bot, "editMessageText", message, screen, traffic, params)
     elif screen.photo is not None and message.photo:
         media = InputMediaPhoto(screen.photo, caption=screen.text, parse_mode=ParseMode.HTML)
-        edit = bot.edit_message_media(
-            media,
-            chat_id=message.chat_id,
-            message_id=message.message_id,
-            reply_markup=screen.keyboard,
-            **_limits(traffic),
-        )
+        edit = _edit_in_place(bot, "editMessageMedia", message, screen, traffic, {"media": media})
     else:
         return await _swap(bot, message, screen)
     return await _edited(bot, message, screen, edit)
@@ -128,34 +122,42 @@ async def replace(bot: Bot, message: Message, screen: Screen, traffic: Traffic |
 
 async def recaption(bot: Bot, message: Message, screen: Screen, traffic: Traffic | None = None) -> Message:
     """Change only the caption and keyboard of photo `message` to `screen`'s; its picture stays."""
-    edit = _edit_in_place(bot, "editMessageCaption", message, screen, traffic, {"caption": screen.text})
+    params = {"caption": screen.text, "parse_mode": ParseMode.HTML}
+    edit = _edit_in_place(bot, "editMessageCaption", message, screen, traffic, params)
     return await _edited(bot, message, screen, edit)
 
 
 async def _edit_in_place(
     bot: Bot, method: str, message: Message, screen: Screen, traffic: Traffic | None, params: dict[str, Any]
 ) -> Message:
-    """Edit `message`'s text or caption (`params`) and keyboard; `message` itself when done.
+    """Edit `message` by Bot API `method` with `params` and `screen`'s keyboard; `message` when done,
+    with the photo Telegram answered with when the edit sent one (its file id serves the same picture
+    again). When the edit did not go out (an older screen, or one a newer edit replaced while both
+    waited: bot/flood_control.py), `message` as it was.
 
     Called by its lower-case name (Bot API method names are case-insensitive), which python-telegram-bot
-    sends as it is and without its warning for a method it has a function for, so that its answer stays
+    sends as it is, without its warning for a method it has a function for, and answers with Telegram's
     JSON (see the module docstring); the rate limiter sees it like any other edit.
     """
     params |= {
         "chat_id": message.chat_id,
         "message_id": message.message_id,
-        "parse_mode": ParseMode.HTML,
         "reply_markup": screen.keyboard,
     }
-    await bot.do_api_request(method.lower(), api_kwargs=params, **_limits(traffic))
-    return message
+    edited = await bot.do_api_request(method.lower(), api_kwargs=params, **_limits(traffic))
+    photo = edited.get("photo") if isinstance(edited, dict) and "media" in params else None
+    if not photo:
+        return message
+    shown = Message(message.message_id, message.date, message.chat, photo=PhotoSize.de_list(photo, bot))
+    shown.set_bot(bot)
+    return shown
 
 
 def _limits(traffic: Traffic | None) -> dict[str, Any]:
     return {"rate_limit_args": traffic} if traffic is not None else {}
 
 
-async def _edited(bot: Bot, message: Message, screen: Screen, edit: Awaitable[Message | bool]) -> Message:
+async def _edited(bot: Bot, message: Message, screen: Screen, edit: Awaitable[Message]) -> Message:
     """The message after `edit`; "not modified" is success, an edit refused for good sends anew."""
     try:
         edited = await edit
@@ -166,7 +168,7 @@ async def _edited(bot: Bot, message: Message, screen: Screen, edit: Awaitable[Me
         if any(refusal in reason for refusal in _CANNOT_EDIT):
             return await send(bot, message.chat_id, screen)
         raise
-    return edited if isinstance(edited, Message) else message
+    return edited
 
 
 async def _swap(bot: Bot, message: Message, screen: Screen) -> Message:
