@@ -26,8 +26,8 @@ MARGIN = 16
 SCREEN_HEIGHT = 34
 LEGEND_HEIGHT = 28
 CACHED_PICTURES = 64
-# Seats of every hall in every state: a few thousand small tiles.
-SEAT_PICTURES = 16_384
+# Seat squares by (number, category, state): a few hundred small tiles cover every hall.
+SEAT_PICTURES = 4096
 
 BACKGROUND = "#f4f4ef"
 INK = "#263238"
@@ -60,7 +60,8 @@ def _render(layout: HallLayout, states: tuple[tuple[int, SeatState], ...], frame
     for position, row in enumerate(layout.rows):
         for seat in row.seats:
             box = grid.cell_box(position, seat.column)
-            image.paste(_seat_picture(seat, state_of.get(seat.id, SeatState.SOLD)), box[:2])
+            state = state_of.get(seat.id, SeatState.SOLD)
+            image.paste(_seat_picture(seat.number, seat.category, state), box[:2])
             if seat.id in frame:
                 framed.append(box)
     if framed:
@@ -130,10 +131,11 @@ def _hall_without_seats(layout: HallLayout) -> Image.Image:
 
 
 @lru_cache(maxsize=SEAT_PICTURES)
-def _seat_picture(seat: LayoutSeat, state: SeatState) -> Image.Image:
-    """One seat in its state, on the background, as pasted into the hall (the same seat looks the same in
-    every picture, so each is drawn once)."""
+def _seat_picture(number: int, category: str, state: SeatState) -> Image.Image:
+    """A seat in its state, on the background, as pasted into the hall (a seat's number, category and
+    state are all its square shows, so each such square is drawn once)."""
     tile = Image.new("RGB", (SEAT + 1, SEAT + 1), BACKGROUND)
+    seat = LayoutSeat(0, "", number, 0, category)
     _draw_seat(ImageDraw.Draw(tile), (0, 0, SEAT, SEAT), seat, state, _small_font())
     return tile
 
