@@ -67,13 +67,16 @@ class AiohttpRequest(BaseRequest):
             raise RuntimeError("AiohttpRequest is not initialized")
         files = request_data.multipart_data if request_data is not None else None
         read = _given(read_timeout, self._read_timeout)
-        if files:
-            # Uploading the file counts against the read timeout too (aiohttp has no write timeout).
-            read = max(read or 0.0, _given(write_timeout, MEDIA_TIMEOUT) or 0.0) or None
+        if files and read is not None:
+            # aiohttp has no write timeout: an upload may wait for its answer as long as PTB lets it write.
+            write = _given(write_timeout, MEDIA_TIMEOUT)
+            read = None if write is None else max(read, write)
+        pool, connect = _given(pool_timeout, POOL_TIMEOUT), _given(connect_timeout, CONNECT_TIMEOUT)
         timeout = aiohttp.ClientTimeout(
             sock_read=read,
-            connect=_given(pool_timeout, POOL_TIMEOUT),
-            sock_connect=_given(connect_timeout, CONNECT_TIMEOUT),
+            sock_connect=connect,
+            # aiohttp's `connect` is the wait for a free connection and the opening of a new one together.
+            connect=None if pool is None or connect is None else pool + connect,
         )
         body: aiohttp.FormData | dict[str, str] | None = None
         if request_data is not None:

@@ -42,7 +42,7 @@ class BotServices:
     halls: HallCache[ShowHall]
     # Seat-map redraws at once: in a rush the presses' answers (the outcomes) get the CPU first; enough
     # of them to keep the event loop busy while pictures are drawn in threads and edits are on their way
-    # (8 at once left it idle: benchmarks/rush.py's screen p99 came down by a third with 64).
+    # (8 at once left it idle: benchmarks/rush.py's screen p99, 4.1-6.7 s with 8 at load 13, was 3.7-3.8 s).
     redraws: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(REDRAWS_AT_ONCE))
 
 
