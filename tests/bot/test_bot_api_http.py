@@ -12,11 +12,13 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 from PIL import Image
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.ext import ExtBot
 
 from bot.bot_api_http import AiohttpRequest
+from bot.replies import replace
+from bot.views.screen import Screen
 from tests.sandbox.telegram_harness import TOKEN, Sandbox, serve_sandbox
 
 CHAT = 700_001
@@ -104,3 +106,30 @@ async def test_an_answer_later_than_the_read_timeout_is_timed_out() -> None:
     finally:
         answer.set()
         await runner.cleanup()
+
+
+async def test_an_edited_screen_shows_every_button_as_built(sandbox: Sandbox) -> None:
+    # Given a screen, and buttons that are equal for python-telegram-bot but not the same on the wire
+    copy_a = InlineKeyboardButton("Copy", copy_text=CopyTextButton("A-1"))
+    copy_b = InlineKeyboardButton("Copy", copy_text=CopyTextButton("B-2"))
+    rows = [
+        [
+            InlineKeyboardButton("✅", callback_data="v1:st:1:2:1"),
+            InlineKeyboardButton("«»", url="https://x.test"),
+        ],
+        [copy_a],
+    ]
+    async with client_bot(sandbox.url) as bot:
+        shown = await bot.send_message(CHAT, "Seat map")
+        # When the screen is edited with them, one after the other (the keyboard goes out as JSON we build)
+        await replace(bot, shown, Screen("Seat map, A2 held", InlineKeyboardMarkup(rows)))
+        stored = sandbox.state.chat_state(CHAT).messages[shown.message_id]
+        first = stored.buttons()
+        await replace(bot, shown, Screen("Seat map, B2 held", InlineKeyboardMarkup([[copy_b]])))
+        # Then Telegram got each button as built: text, data, link, the text to copy
+        assert first == [
+            {"text": "✅", "callback_data": "v1:st:1:2:1"},
+            {"text": "«»", "url": "https://x.test"},
+            {"text": "Copy", "copy_text": {"text": "A-1"}},
+        ]
+        assert stored.buttons() == [{"text": "Copy", "copy_text": {"text": "B-2"}}]
