@@ -9,14 +9,22 @@ from Redis) -> seat map (hall picture, cached by content) -> tap a seat (hold) -
 (release) -> back to the shows -> back to the movies; every press waits for the bot's answer and then
 for its screen before the next one.
 The baseline, in the same run with the same users and number of presses, is a bot whose only handler
-answers the callback query. The sandbox enforces no flood limits, so both limiters are set far above
-Telegram's figures here: the figure is the bot's own cost, not Telegram's cap (benchmarks/rush.py
-measures a rush under Telegram's per-chat limits).
+answers the callback query, built like ours (bot.app.application_builder: the same HTTP client under
+python-telegram-bot, bot/bot_api_http.py). A second one, "stock", is the same answer-only bot on
+python-telegram-bot's own HTTP client (httpx), as every figure before 2026-12-05 06:30 UTC was measured
+against: stock_ratio compares with it (our client's gain counts as the bot's there).
+The sandbox enforces no flood limits, so all limiters are set far above Telegram's figures here: the
+figure is the bot's own cost, not Telegram's cap (benchmarks/rush.py measures a rush under Telegram's
+per-chat limits).
 Users, sandbox and bot share one process and event loop, so both figures include the sandbox's work.
 The baseline does the Bot API round trips of a press (getUpdates, answerCallbackQuery) and nothing
 else: it does NOT read the catalogue or Redis, hold or release seats, render text, keyboards or hall
 pictures, or edit messages, so the ratio is the cost of all that per update.
-Last line: RESULT updates_per_s=... baseline_per_s=... ratio=... p99_ms=...
+Each phase's CPU time per press (process time, every thread) is printed too: on a shared machine the
+other processes change the throughput of one phase and not the other, while the CPU a press costs
+stays; cpu_ratio is the baseline's CPU per press over the bot's (what the ratio is on a quiet machine).
+Last line: RESULT updates_per_s=... baseline_per_s=... ratio=... p99_ms=... cpu_ms_per_update=...
+baseline_cpu_ms=... cpu_ratio=... stock_per_s=... stock_ratio=... stock_cpu_ms=...
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes
 
 from booking_core.catalogue import seed_demo
 from booking_core.models import utc_now
-from bot.app import build_application
+from bot.app import CONCURRENT_UPDATES, application_builder, build_application
 from bot.codec import Action, encode
 from bot.context import BotApplication
 from bot.flood_control import RepliesFirst
@@ -78,8 +86,14 @@ class Phase:
     failed: dict[str, int] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # the process's CPU time (every thread) over the measured time
     # Per action: (press -> answer ms, press -> screen ms), to see where the time goes.
     by_action: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+
+    @property
+    def cpu_ms_per_press(self) -> float:
+        """CPU time of the whole process (users and sandbox included) per press, in ms."""
+        return 1000 * self.cpu_seconds / self.presses if self.presses else float("nan")
 
     @property
     def per_second(self) -> float:
@@ -201,17 +215,21 @@ async def answer_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await update.callback_query.answer()
 
 
-def baseline_bot(api: str, limiter: RepliesFirst | None = None) -> BotApplication:
-    """A bot that only answers callback queries, built like ours (by default with no pacing)."""
-    application = (
-        ApplicationBuilder()
-        .token(TOKEN)
-        .base_url(f"{api}/bot")
-        .base_file_url(f"{api}/file/bot")
-        .rate_limiter(limiter or RepliesFirst.without_pacing())
-        .concurrent_updates(256)
-        .build()
-    )
+def baseline_bot(api: str, limiter: RepliesFirst | None = None, *, stock: bool = False) -> BotApplication:
+    """A bot that only answers callback queries, built like ours (its HTTP client, its rate limiter, by
+    default with no pacing; as many updates at once); `stock`: on python-telegram-bot's own HTTP client."""
+    limiter = limiter or RepliesFirst.without_pacing()
+    builder = application_builder(TOKEN, api, limiter)
+    if stock:
+        builder = (
+            ApplicationBuilder()
+            .token(TOKEN)
+            .base_url(f"{api}/bot")
+            .base_file_url(f"{api}/file/bot")
+            .rate_limiter(limiter)
+            .concurrent_updates(CONCURRENT_UPDATES)
+        )
+    application = builder.build()
     application.add_handler(CallbackQueryHandler(answer_only))
     return application
 
@@ -255,11 +273,12 @@ async def run_phase(
             warm_up = Phase("warm-up")
             forever = time.monotonic() + 120
             await asyncio.gather(*(browse(state, u, route_of[u], warm_up, forever, rounds=1) for u in users))
-        started = time.monotonic()
+        started, cpu_started = time.monotonic(), time.process_time()
         deadline = started + PHASE_SECONDS
         user_loop = browse if name == "marquee" else hammer
         await asyncio.gather(*(user_loop(state, user, route_of[user], phase, deadline) for user in users))
         phase.seconds = time.monotonic() - started
+        phase.cpu_seconds = time.process_time() - cpu_started
     return phase
 
 
@@ -269,6 +288,7 @@ def report(phase: Phase) -> None:
         f"{phase.name:>9}: {phase.presses} presses in {phase.seconds:.1f} s = {phase.per_second:.0f}/s, "
         f"press->answer p50 {phase.percentile(0.5):.1f} ms p99 {phase.percentile(0.99):.1f} ms, "
         f"mean {statistics.fmean(phase.latencies_ms) if phase.latencies_ms else float('nan'):.1f} ms, "
+        f"CPU {phase.cpu_ms_per_press:.2f} ms per press, "
         f"failures {phase.failures} {phase.failed or ''}"
     )
     for action, timings in sorted(phase.by_action.items()):
@@ -319,15 +339,22 @@ async def main() -> None:
             )
             marquee = await run_phase("marquee", marquee_bot, state, users, route_of)
             baseline = await run_phase("baseline", baseline_bot(api), state, users, route_of)
+            stock = await run_phase("stock", baseline_bot(api, stock=True), state, users, route_of)
     finally:
         await runner.cleanup()
         endpoint.stop()
     report(marquee)
     report(baseline)
+    report(stock)
     ratio = marquee.per_second / baseline.per_second if baseline.per_second else 0.0
+    stock_ratio = marquee.per_second / stock.per_second if stock.per_second else 0.0
+    cpu_ratio = baseline.cpu_ms_per_press / marquee.cpu_ms_per_press
     print(
         f"RESULT updates_per_s={marquee.per_second:.0f} baseline_per_s={baseline.per_second:.0f} "
-        f"ratio={ratio:.3f} p99_ms={marquee.percentile(0.99):.1f}"
+        f"ratio={ratio:.3f} p99_ms={marquee.percentile(0.99):.1f} "
+        f"cpu_ms_per_update={marquee.cpu_ms_per_press:.2f} baseline_cpu_ms={baseline.cpu_ms_per_press:.2f} "
+        f"cpu_ratio={cpu_ratio:.3f} stock_per_s={stock.per_second:.0f} stock_ratio={stock_ratio:.3f} "
+        f"stock_cpu_ms={stock.cpu_ms_per_press:.2f}"
     )
 
 

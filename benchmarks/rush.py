@@ -13,7 +13,8 @@ which seats are held or why not) and to the updated screen (the pressed message 
 The baseline, in the same run, is an answer-only bot with the same people pressing at once.
 People, sandbox and bot share one process and event loop, so both figures include the sandbox's work.
 One line per size: RESULT rush_users=N outcome_p50_ms outcome_p99_ms screen_p50_ms screen_p99_ms
-http_429 seats_held double_holds refused baseline_p50_ms baseline_p99_ms ratio (baseline p99 / p99)
+http_429 seats_held double_holds refused timeouts picture_edits (screens sent with a newly drawn hall
+picture) caption_edits (caption and keyboard only) baseline_p50_ms baseline_p99_ms ratio (baseline p99 / p99)
 """
 
 from __future__ import annotations
@@ -135,6 +136,13 @@ def too_many_requests(state: TelegramSandbox) -> int:
     return sum(1 for call in state.calls if not call.ok and "Too Many Requests" in (call.description or ""))
 
 
+def screen_edits(state: TelegramSandbox) -> Counter[str]:
+    """Successful edits so far (of the sandbox's last 10,000 calls), by method in lower case."""
+    return Counter(
+        call.method.lower() for call in state.calls if call.ok and call.method.lower().startswith("edit")
+    )
+
+
 @dataclass
 class Figures:
     """One size's rush by the Marquee bot and by the answer-only bot."""
@@ -146,6 +154,8 @@ class Figures:
     held: int
     doubled: int
     holders: int
+    picture_edits: int  # screens whose hall picture was drawn and sent again
+    caption_edits: int  # screens whose picture stayed (caption and keyboard only)
 
     def result(self) -> str:
         """The RESULT line."""
@@ -158,6 +168,7 @@ class Figures:
                 f"screen_p50_ms={percentile(screen, 0.5):.0f} screen_p99_ms={percentile(screen, 0.99):.0f}",
                 f"http_429={self.floods} seats_held={self.held} double_holds={self.doubled}",
                 f"refused={self.size - self.holders} timeouts={self.marquee.timeouts}",
+                f"picture_edits={self.picture_edits} caption_edits={self.caption_edits}",
                 f"baseline_p50_ms={percentile(base, 0.5):.0f} baseline_p99_ms={base_p99:.0f}",
                 f"ratio={base_p99 / p99 if p99 else 0:.3f}",
             ]
@@ -183,16 +194,25 @@ async def rush_one_show(
             opened = await asyncio.gather(*(open_seat_map(state, user, show_id) for user in batch))
             maps.update(zip(batch, opened, strict=True))
         await asyncio.sleep(refill)
-        floods_before = too_many_requests(state)
+        floods_before, edits_before = too_many_requests(state), screen_edits(state)
         marquee = await press_all(state, maps, show_id, screens=True)
         floods = too_many_requests(state) - floods_before
+        edits = screen_edits(state) - edits_before
     held, doubled = await held_seats(core, show_id, users)
     holders = [await core.holds.current_hold(show_id, user) for user in users]
     await asyncio.sleep(refill)
     async with running_bot(baseline_bot(api, RepliesFirst()), drop_pending_updates=True):
         baseline = await press_all(state, maps, show_id, screens=False)
     return Figures(
-        len(users), marquee, baseline, floods, held, doubled, sum(1 for h in holders if h is not None)
+        len(users),
+        marquee,
+        baseline,
+        floods,
+        held,
+        doubled,
+        sum(1 for h in holders if h is not None),
+        edits["editmessagemedia"],
+        edits["editmessagecaption"],
     )
 
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from telegram.ext import ApplicationBuilder
 
+from bot.bot_api_http import AiohttpRequest
 from bot.context import BotApplication, BotServices, install_services, installed_services
 from bot.core import BookingCore
 from bot.flood_control import RepliesFirst
@@ -65,14 +67,8 @@ def build_application(
 
     `rate_limiter` defaults to Telegram's published figures (bot/flood_control.py).
     """
-    api = api_base_url.rstrip("/")
     application = (
-        ApplicationBuilder()
-        .token(token)
-        .base_url(f"{api}/bot")
-        .base_file_url(f"{api}/file/bot")
-        .rate_limiter(rate_limiter or RepliesFirst())
-        .concurrent_updates(concurrent_updates)
+        application_builder(token, api_base_url, rate_limiter or RepliesFirst(), concurrent_updates)
         .post_init(_post_init)
         .post_stop(_post_stop)
         .build()
@@ -82,6 +78,24 @@ def build_application(
     install_services(application, BotServices(core, notifier, reminders, halls))
     register_handlers(application)
     return application
+
+
+def application_builder(
+    token: str, api_base_url: str, rate_limiter: RepliesFirst, concurrent_updates: int = CONCURRENT_UPDATES
+) -> ApplicationBuilder[Any, Any, Any, Any, Any, Any]:
+    """An Application builder for the Bot API at `api_base_url`: its HTTP client (bot/bot_api_http.py),
+    `rate_limiter`, updates handled `concurrent_updates` at once; no handlers, no hooks."""
+    api = api_base_url.rstrip("/")
+    return (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(connections=1))
+        .rate_limiter(rate_limiter)
+        .concurrent_updates(concurrent_updates)
+    )
 
 
 def register_handlers(application: BotApplication) -> None:

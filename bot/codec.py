@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 VERSION = "v1"
 MAX_BYTES = 64
+# Callback data kept once made: a seat map makes up to 100 per screen, mostly the same ones again.
+ENCODED_KEPT = 65_536
 
 
 class Action(StrEnum):
@@ -91,6 +94,7 @@ class Callback:
     args: tuple[int, ...] = ()
 
 
+@lru_cache(maxsize=ENCODED_KEPT)
 def encode(action: Action, *args: int) -> str:
     """The callback data for a button; raises ValueError for a wrong argument count or over 64 bytes."""
     if len(args) != ARITY[action] or any(arg < 0 for arg in args):

@@ -28,7 +28,7 @@ BotContext = ContextTypes.DEFAULT_TYPE
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
 
 _SERVICES = "marquee.services"
-REDRAWS_AT_ONCE = 8
+REDRAWS_AT_ONCE = 64
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,9 @@ class BotServices:
     reminders: HoldReminders
     # Shows' halls with their blocks, each read from the catalogue at most once every few seconds.
     halls: HallCache[ShowHall]
-    # Seat-map redraws at once: in a rush the presses' answers (the outcomes) get the CPU first.
+    # Seat-map redraws at once: in a rush the presses' answers (the outcomes) get the CPU first; enough
+    # of them to keep the event loop busy while pictures are drawn in threads and edits are on their way
+    # (8 at once left it idle: benchmarks/rush.py's screen p99, 4.1-6.7 s with 8 at load 13, was 3.7-3.8 s).
     redraws: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(REDRAWS_AT_ONCE))
 
 

@@ -11,7 +11,8 @@ just did are not bulk (core.telegram.org/bots/faq; grammY's "Scaling Up IV: Floo
 - a 429 answer blocks the chat (and, for bulk traffic, the bulk lane) for its `retry_after`, then the
   call is tried again, up to `max_retries` times;
 - an edit of a message that is still waiting for its chat's turn is not sent twice: the waiting edit
-  goes out once, with the newest content, and every caller gets its result. An edit carrying an older
+  goes out once, with the newest content; the caller of that content gets Telegram's answer, the callers
+  whose content it replaced get `True` (their screen never went out as such). An edit carrying an older
   `ScreenTurn` than one already sent or waiting for the same message is dropped (answered `True`), so
   a screen never goes back to an older state.
 Pacing is per process: two bot processes each pace their own traffic.
@@ -49,7 +50,8 @@ MAX_RETRIES = 2
 # How many messages' latest screen turn are remembered (older ones cannot be edited out of order any more).
 REMEMBERED_SCREENS = 10_000
 
-_EDITS = frozenset({"editMessageText", "editMessageCaption", "editMessageMedia", "editMessageReplyMarkup"})
+# Bot API method names are case-insensitive (bot/replies.py calls some in lower case): compared lowered.
+_EDITS = frozenset({"editmessagetext", "editmessagecaption", "editmessagemedia", "editmessagereplymarkup"})
 _TO_CHAT = ("send", "edit", "copy", "forward")
 
 
@@ -93,6 +95,8 @@ class _WaitingEdit:
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
     followers: int = 0
+    # Whose content goes out: a token of the caller that set `call` last.
+    owner: object = field(default_factory=object)
 
 
 class RepliesFirst(BaseRateLimiter[Traffic]):
@@ -140,9 +144,10 @@ class RepliesFirst(BaseRateLimiter[Traffic]):
     ) -> JSONResult:
         """Send the call when its chat (and, for bulk, the bot) may; see the module docstring."""
         traffic = rate_limit_args or Traffic()
-        chat = data.get("chat_id") if endpoint.startswith(_TO_CHAT) else None
+        method = endpoint.lower()
+        chat = data.get("chat_id") if method.startswith(_TO_CHAT) else None
         message = data.get("message_id")
-        if chat is None or endpoint not in _EDITS or message is None:
+        if chat is None or method not in _EDITS or message is None:
             return await self._send(callback, args, kwargs, chat, traffic.bulk)
         return await self._edit((chat, int(message)), (callback, args, kwargs), traffic)
 
@@ -157,10 +162,13 @@ class RepliesFirst(BaseRateLimiter[Traffic]):
         waiting = self._waiting.get(key)
         if waiting is not None:
             # Still waiting for the chat's turn: it goes out once, with this (newer) content.
-            waiting.call, waiting.turn = call, turn
+            waiting.call, waiting.turn, waiting.owner = call, turn, object()
             waiting.followers += 1
-            return await asyncio.shield(waiting.result)
+            mine = waiting.owner
+            result = await asyncio.shield(waiting.result)
+            return result if waiting.owner is mine else True
         waiting = _WaitingEdit(call, turn)
+        mine = waiting.owner
         self._waiting[key] = waiting
         try:
             await self._chat_turn(key[0])
@@ -174,7 +182,7 @@ class RepliesFirst(BaseRateLimiter[Traffic]):
                 waiting.result.set_exception(error)
             raise
         waiting.result.set_result(result)
-        return result
+        return result if waiting.owner is mine else True
 
     def _remember_turn(self, key: tuple[int | str, int], turn: int) -> None:
         self._latest_turn[key] = turn

@@ -4,15 +4,32 @@ Navigation never piles up messages: a button's screen replaces the message the b
 (text edited, photo swapped), "message is not modified" counts as success, and only a change of kind
 (text to photo or back) sends a new message and deletes the old one. A message that cannot be edited
 any more (deleted, too old) gets the screen as a new message instead.
+
+An edit answers with the pressed message itself (with the new photo, for a picture swapped): its chat,
+id and photo are what callers use. Telegram's answer (the whole message again, up to 100 buttons) is
+not turned into python-telegram-bot objects, which cost more than anything else in a tap. The
+keyboard goes out as JSON put together from each button's, made once per button: python-telegram-bot
+serialises a keyboard object anew for every call, which cost a third of a seat-map edit.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable
+from functools import lru_cache
 from typing import Any
 
-from telegram import Bot, InputMediaPhoto, LinkPreviewOptions, Message, Update
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    LinkPreviewOptions,
+    Message,
+    PhotoSize,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackContext
@@ -33,6 +50,8 @@ _CANNOT_EDIT = (
     "there is no media in the message to edit",
 )
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+# Buttons whose JSON is kept (the seat map's buttons are made once each: bot/views/seat_keyboard.py).
+BUTTONS_KEPT = 65_536
 
 
 def pressed(update: Update) -> Callback | None:
@@ -104,23 +123,13 @@ async def send(bot: Bot, chat_id: int, screen: Screen, **extra: Any) -> Message:
 
 async def replace(bot: Bot, message: Message, screen: Screen, traffic: Traffic | None = None) -> Message:
     """Put `screen` where `message` is: edited in place when the kind matches, else sent anew."""
-    chat_id, message_id = message.chat_id, message.message_id
-    limits = _limits(traffic)
+    edit: Awaitable[Message]
     if screen.photo is None and message.text is not None:
-        edit = bot.edit_message_text(
-            screen.text,
-            chat_id=chat_id,
-            message_id=message_id,
-            parse_mode=ParseMode.HTML,
-            reply_markup=screen.keyboard,
-            link_preview_options=_NO_PREVIEW,
-            **limits,
-        )
+        params = {"text": screen.text, "parse_mode": ParseMode.HTML, "link_preview_options": _NO_PREVIEW}
+        edit = _edit_in_place(bot, "editMessageText", message, screen, traffic, params)
     elif screen.photo is not None and message.photo:
         media = InputMediaPhoto(screen.photo, caption=screen.text, parse_mode=ParseMode.HTML)
-        edit = bot.edit_message_media(
-            media, chat_id=chat_id, message_id=message_id, reply_markup=screen.keyboard, **limits
-        )
+        edit = _edit_in_place(bot, "editMessageMedia", message, screen, traffic, {"media": media})
     else:
         return await _swap(bot, message, screen)
     return await _edited(bot, message, screen, edit)
@@ -128,22 +137,66 @@ async def replace(bot: Bot, message: Message, screen: Screen, traffic: Traffic |
 
 async def recaption(bot: Bot, message: Message, screen: Screen, traffic: Traffic | None = None) -> Message:
     """Change only the caption and keyboard of photo `message` to `screen`'s; its picture stays."""
-    edit = bot.edit_message_caption(
-        chat_id=message.chat_id,
-        message_id=message.message_id,
-        caption=screen.text,
-        parse_mode=ParseMode.HTML,
-        reply_markup=screen.keyboard,
-        **_limits(traffic),
-    )
+    params = {"caption": screen.text, "parse_mode": ParseMode.HTML}
+    edit = _edit_in_place(bot, "editMessageCaption", message, screen, traffic, params)
     return await _edited(bot, message, screen, edit)
+
+
+async def _edit_in_place(
+    bot: Bot, method: str, message: Message, screen: Screen, traffic: Traffic | None, params: dict[str, Any]
+) -> Message:
+    """Edit `message` by Bot API `method` with `params` and `screen`'s keyboard; `message` when done,
+    with the photo Telegram answered with when the edit sent one (its file id serves the same picture
+    again). When the edit did not go out (an older screen, or one a newer edit replaced while both
+    waited: bot/flood_control.py), `message` as it was.
+
+    Called by its lower-case name (Bot API method names are case-insensitive), which python-telegram-bot
+    sends as it is, without its warning for a method it has a function for, and answers with Telegram's
+    JSON (see the module docstring); the rate limiter sees it like any other edit.
+    """
+    params |= {
+        "chat_id": message.chat_id,
+        "message_id": message.message_id,
+        "reply_markup": keyboard_json(screen.keyboard),
+    }
+    edited = await bot.do_api_request(method.lower(), api_kwargs=params, **_limits(traffic))
+    photo = edited.get("photo") if isinstance(edited, dict) and "media" in params else None
+    if not photo:
+        return message
+    shown = Message(message.message_id, message.date, message.chat, photo=PhotoSize.de_list(photo, bot))
+    shown.set_bot(bot)
+    return shown
+
+
+def keyboard_json(markup: InlineKeyboardMarkup | None) -> str | None:
+    """The keyboard as the Bot API's JSON (a string goes out as it is)."""
+    if markup is None:
+        return None
+    rows = ("[" + ",".join(map(_button_json, row)) + "]" for row in markup.inline_keyboard)
+    return '{"inline_keyboard":[' + ",".join(rows) + "]}"
+
+
+def _button_json(button: InlineKeyboardButton) -> str:
+    if button.copy_text is None and button.switch_inline_query_chosen_chat is None and not button.api_kwargs:
+        # Every other field counts in python-telegram-bot's equality: equal buttons, equal JSON.
+        return _kept_button_json(button)
+    return _as_json(button)
+
+
+@lru_cache(maxsize=BUTTONS_KEPT)
+def _kept_button_json(button: InlineKeyboardButton) -> str:
+    return _as_json(button)
+
+
+def _as_json(button: InlineKeyboardButton) -> str:
+    return json.dumps(button.to_dict(), ensure_ascii=False, separators=(",", ":"))
 
 
 def _limits(traffic: Traffic | None) -> dict[str, Any]:
     return {"rate_limit_args": traffic} if traffic is not None else {}
 
 
-async def _edited(bot: Bot, message: Message, screen: Screen, edit: Awaitable[Message | bool]) -> Message:
+async def _edited(bot: Bot, message: Message, screen: Screen, edit: Awaitable[Message]) -> Message:
     """The message after `edit`; "not modified" is success, an edit refused for good sends anew."""
     try:
         edited = await edit
@@ -154,7 +207,7 @@ async def _edited(bot: Bot, message: Message, screen: Screen, edit: Awaitable[Me
         if any(refusal in reason for refusal in _CANNOT_EDIT):
             return await send(bot, message.chat_id, screen)
         raise
-    return edited if isinstance(edited, Message) else message
+    return edited
 
 
 async def _swap(bot: Bot, message: Message, screen: Screen) -> Message:

@@ -4,7 +4,8 @@ Keys are `catalogue:v1:<generation>:<listing>`; `invalidate()` is a single INCR 
 `catalogue:v1:generation`, after which every reader builds new keys and the old ones expire on their
 TTL. A reader that computed from the database before an import and stores afterwards writes under
 the old generation, where nobody looks any more. Redis being down only costs speed: listings are
-then read from the database.
+then read from the database. A listing read again unchanged (the same bytes under the same key) is not
+parsed again: the value parsed last time is kept in the process (the views are frozen dataclasses).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ T = TypeVar("T")
 
 # Bump when a cached view's shape changes, so a deploy never reads the old shape.
 KEY_PREFIX = "catalogue:v1"
+# Past this many parsed listings kept in the process, they are all dropped and parsed anew.
+MAX_PARSED = 4096
 
 
 class ListingCache:
@@ -32,6 +35,7 @@ class ListingCache:
         self._redis = redis
         self._ttl_seconds = ttl_seconds
         self._prefix = prefix
+        self._parsed: dict[str, tuple[bytes | str, object]] = {}
 
     @property
     def generation_key(self) -> str:
@@ -50,9 +54,9 @@ class ListingCache:
         except RedisError:
             log.warning("catalogue cache unavailable; reading %s from the database", name, exc_info=True)
             cached = None
-        if cached is not None:
+        if key is not None and cached is not None:
             try:
-                return shape.validate_json(cached)
+                return self._parse(key, cached, shape)
             except ValidationError:
                 log.warning("unreadable cached listing %s; recomputing", key)
         value = await compute()
@@ -61,6 +65,17 @@ class ListingCache:
                 await self._redis.set(key, shape.dump_json(value), ex=self._ttl_seconds)
             except RedisError:
                 log.warning("could not cache %s", key, exc_info=True)
+        return value
+
+    def _parse(self, key: str, cached: bytes | str, shape: TypeAdapter[T]) -> T:
+        """`cached` parsed, or the value parsed from the same bytes last time."""
+        kept = self._parsed.get(key)
+        if kept is not None and kept[0] == cached:
+            return kept[1]  # type: ignore[return-value]  # the same key always has the same shape
+        value = shape.validate_json(cached)
+        if len(self._parsed) >= MAX_PARSED:
+            self._parsed.clear()
+        self._parsed[key] = (cached, value)
         return value
 
     async def invalidate(self) -> None:

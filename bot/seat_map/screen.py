@@ -152,9 +152,21 @@ async def present_seat_map(
     photo: bytes | str = known or picture
     screen = Screen(seat_map_caption(view), seat_map_keyboard(view), photo)
     message = await show(update, context, screen, traffic)
-    if known is None and message is not None and message.photo:
-        await redis.set(key, message.photo[-1].file_id, ex=PICTURE_ID_SECONDS)
+    uploaded = _uploaded_photo_id(message, pressed) if known is None else None
+    if uploaded is not None:
+        await redis.set(key, uploaded, ex=PICTURE_ID_SECONDS)
     return message
+
+
+def _uploaded_photo_id(shown: Message | None, pressed: object) -> str | None:
+    """The file id Telegram gave the picture just uploaded; None when the screen did not go out with it
+    (an edit that a newer screen replaced answers with the pressed message and its old photo)."""
+    if shown is None or not shown.photo:
+        return None
+    file_id = shown.photo[-1].file_id
+    if isinstance(pressed, Message) and pressed.photo and pressed.photo[-1].file_id == file_id:
+        return None
+    return file_id
 
 
 def shown_block(message: Message) -> int | None:

@@ -2,13 +2,16 @@
 
 The screen is at the top, row 0 nearest to it; rows are labelled on both sides; every seat shows its
 number when free and a mark of its state otherwise, so the picture reads without colour too. The block
-the keyboard shows is framed. Rendering is pure and cached per (layout, states, frame).
+the keyboard shows is framed. Rendering is pure and cached per (layout, states, frame). What does not
+change between pictures of a hall (the screen, the row labels, the legend) is drawn once per layout, and
+each seat once per state: a picture is that background with a tile per seat pasted in and the frame.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
@@ -23,6 +26,8 @@ MARGIN = 16
 SCREEN_HEIGHT = 34
 LEGEND_HEIGHT = 28
 CACHED_PICTURES = 64
+# Seat squares by (number, category, state): a few hundred small tiles cover every hall.
+SEAT_PICTURES = 4096
 
 BACKGROUND = "#f4f4ef"
 INK = "#263238"
@@ -49,36 +54,14 @@ def render_hall(layout: HallLayout, states: Mapping[int, SeatState], frame: Coll
 @lru_cache(maxsize=CACHED_PICTURES)
 def _render(layout: HallLayout, states: tuple[tuple[int, SeatState], ...], frame: frozenset[int]) -> bytes:
     state_of = dict(states)
-    columns = [seat.column for row in layout.rows for seat in row.seats] or [1]
-    first_column, width = min(columns), max(columns) - min(columns) + 1
-    grid_left = MARGIN + CELL  # a label column on the left
-    grid_top = MARGIN + SCREEN_HEIGHT + CELL // 2
-    small, label_font = ImageFont.load_default(12), ImageFont.load_default(14)
-    entries = _legend_entries(layout)
-    grid_width = grid_left + (width + 1) * CELL + MARGIN
-    size = (
-        max(grid_width, 2 * MARGIN + _legend_width(entries, small)),
-        grid_top + len(layout.rows) * CELL + LEGEND_HEIGHT + MARGIN,
-    )
-    # A hall narrower than its legend is centred.
-    grid_left += (size[0] - grid_width) // 2
-    image = Image.new("RGB", size, BACKGROUND)
-    draw = ImageDraw.Draw(image)
-
-    def cell_box(row_position: int, column: int) -> tuple[int, int, int, int]:
-        left = grid_left + (column - first_column) * CELL + (CELL - SEAT) // 2
-        top = grid_top + row_position * CELL + (CELL - SEAT) // 2
-        return left, top, left + SEAT, top + SEAT
-
-    _draw_screen(draw, grid_left, grid_left + width * CELL, label_font)
+    grid = _grid(layout)
+    image = _hall_without_seats(layout).copy()
     framed: list[tuple[int, int, int, int]] = []
     for position, row in enumerate(layout.rows):
-        middle = grid_top + position * CELL + CELL // 2
-        for label_x in (grid_left - CELL // 2, grid_left + width * CELL + CELL // 2):
-            draw.text((label_x, middle), row.label, fill=MUTED, font=label_font, anchor="mm")
         for seat in row.seats:
-            box = cell_box(position, seat.column)
-            _draw_seat(draw, box, seat, state_of.get(seat.id, SeatState.SOLD), small)
+            box = grid.cell_box(position, seat.column)
+            state = state_of.get(seat.id, SeatState.SOLD)
+            image.paste(_seat_picture(seat.number, seat.category, state), box[:2])
             if seat.id in frame:
                 framed.append(box)
     if framed:
@@ -89,11 +72,77 @@ def _render(layout: HallLayout, states: tuple[tuple[int, SeatState], ...], frame
             max(b[2] for b in framed) + pad,
             max(b[3] for b in framed) + pad,
         )
-        draw.rounded_rectangle(outline, radius=8, outline=FRAME, width=3)
-    _draw_legend(draw, entries, MARGIN, size[1] - MARGIN - LEGEND_HEIGHT // 2, small)
+        ImageDraw.Draw(image).rounded_rectangle(outline, radius=8, outline=FRAME, width=3)
     buffer = io.BytesIO()
-    image.save(buffer, "PNG", compress_level=3)
+    image.save(buffer, "PNG", compress_level=1)
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Where a hall's rows and columns are drawn."""
+
+    left: int
+    top: int
+    first_column: int
+    width: int  # columns
+    size: tuple[int, int]  # of the whole picture
+
+    def cell_box(self, row_position: int, column: int) -> tuple[int, int, int, int]:
+        """The square of the seat at a row position (0: front) and hall column."""
+        left = self.left + (column - self.first_column) * CELL + (CELL - SEAT) // 2
+        top = self.top + row_position * CELL + (CELL - SEAT) // 2
+        return left, top, left + SEAT, top + SEAT
+
+
+@lru_cache(maxsize=CACHED_PICTURES)
+def _grid(layout: HallLayout) -> _Grid:
+    columns = [seat.column for row in layout.rows for seat in row.seats] or [1]
+    first_column, width = min(columns), max(columns) - min(columns) + 1
+    grid_left = MARGIN + CELL  # a label column on the left
+    grid_top = MARGIN + SCREEN_HEIGHT + CELL // 2
+    grid_width = grid_left + (width + 1) * CELL + MARGIN
+    size = (
+        max(grid_width, 2 * MARGIN + _legend_width(_legend_entries(layout), _small_font())),
+        grid_top + len(layout.rows) * CELL + LEGEND_HEIGHT + MARGIN,
+    )
+    # A hall narrower than its legend is centred.
+    grid_left += (size[0] - grid_width) // 2
+    return _Grid(grid_left, grid_top, first_column, width, size)
+
+
+@lru_cache(maxsize=CACHED_PICTURES)
+def _hall_without_seats(layout: HallLayout) -> Image.Image:
+    """The screen, the row labels and the legend: what every picture of the hall has."""
+    grid = _grid(layout)
+    image = Image.new("RGB", grid.size, BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    label_font = ImageFont.load_default(14)
+    right = grid.left + grid.width * CELL
+    _draw_screen(draw, grid.left, right, label_font)
+    for position, row in enumerate(layout.rows):
+        middle = grid.top + position * CELL + CELL // 2
+        for label_x in (grid.left - CELL // 2, right + CELL // 2):
+            draw.text((label_x, middle), row.label, fill=MUTED, font=label_font, anchor="mm")
+    _draw_legend(
+        draw, _legend_entries(layout), MARGIN, grid.size[1] - MARGIN - LEGEND_HEIGHT // 2, _small_font()
+    )
+    return image
+
+
+@lru_cache(maxsize=SEAT_PICTURES)
+def _seat_picture(number: int, category: str, state: SeatState) -> Image.Image:
+    """A seat in its state, on the background, as pasted into the hall (a seat's number, category and
+    state are all its square shows, so each such square is drawn once)."""
+    tile = Image.new("RGB", (SEAT + 1, SEAT + 1), BACKGROUND)
+    seat = LayoutSeat(0, "", number, 0, category)
+    _draw_seat(ImageDraw.Draw(tile), (0, 0, SEAT, SEAT), seat, state, _small_font())
+    return tile
+
+
+@lru_cache(maxsize=1)
+def _small_font() -> _Font:
+    return ImageFont.load_default(12)
 
 
 def _draw_screen(draw: ImageDraw.ImageDraw, left: int, right: int, font: _Font) -> None:

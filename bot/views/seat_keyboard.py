@@ -4,7 +4,8 @@ Telegram allows 8 buttons in a keyboard row and 100 in a keyboard, so a hall is 
 at its aisles (columns no row has a seat in), then each section into even chunks of at most 7 seats
 (the row label takes the 8th button), then, if a block would still need too many buttons, into bands of
 rows. Blocks are numbered from 1, front band first, left to right; `HOME_BLOCK` (0) in callback data asks
-for a good first block (see `home_block`).
+for a good first block (see `home_block`). The same button (text and data) is made once and used in
+every keyboard that shows it: python-telegram-bot's buttons are frozen, and a seat map has up to 100.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from telegram import InlineKeyboardButton
 
@@ -40,6 +41,14 @@ WHEELCHAIR_MARK = "♿"
 SCREEN = "🎬 screen this way 🎬"
 
 _TAKEN_STATES = (SeatState.SOLD, SeatState.HELD)
+# Distinct buttons kept (a seat has a handful: its number and a mark per state, per block showing it).
+BUTTONS_KEPT = 65_536
+
+
+@lru_cache(maxsize=BUTTONS_KEPT)
+def button(text: str, data: str) -> InlineKeyboardButton:
+    """The button with this text and callback data."""
+    return InlineKeyboardButton(text, callback_data=data)
 
 
 @dataclass(frozen=True)
@@ -159,23 +168,21 @@ def seat_rows(
     rows: list[list[InlineKeyboardButton]] = []
     for row in block.rows:
         by_column = {seat.column: seat for seat in row.seats}
-        buttons = [InlineKeyboardButton(row.label, callback_data=noop)]
+        buttons = [button(row.label, noop)]
         for column in block.columns:
             seat = by_column.get(column)
             if seat is None:
-                buttons.append(InlineKeyboardButton(BLANK, callback_data=noop))
+                buttons.append(button(BLANK, noop))
                 continue
             data = noop if closed else encode(Action.SEAT, show_id, seat.id, block.number)
-            buttons.append(
-                InlineKeyboardButton(seat_text(seat, states.get(seat.id, SeatState.SOLD)), callback_data=data)
-            )
+            buttons.append(button(seat_text(seat, states.get(seat.id, SeatState.SOLD)), data))
         rows.append(buttons)
     return rows
 
 
 def screen_row() -> list[InlineKeyboardButton]:
     """The screen marker above the front rows."""
-    return [InlineKeyboardButton(SCREEN, callback_data=encode(Action.NOOP))]
+    return [button(SCREEN, encode(Action.NOOP))]
 
 
 def navigation_row(show_id: int, plan: BlockPlan, block: Block) -> list[InlineKeyboardButton]:
@@ -183,23 +190,20 @@ def navigation_row(show_id: int, plan: BlockPlan, block: Block) -> list[InlineKe
     total = len(plan.blocks)
     refresh = encode(Action.SHOW, show_id, block.number)
     if total == 1:
-        return [InlineKeyboardButton("🔄 Refresh", callback_data=refresh)]
+        return [button("🔄 Refresh", refresh)]
     noop = encode(Action.NOOP)
     before = encode(Action.SHOW, show_id, block.number - 1) if block.number > 1 else noop
     after = encode(Action.SHOW, show_id, block.number + 1) if block.number < total else noop
     return [
-        InlineKeyboardButton("◀" if block.number > 1 else BLANK, callback_data=before),
-        InlineKeyboardButton(f"🔄 {block.number}/{total}", callback_data=refresh),
-        InlineKeyboardButton("▶" if block.number < total else BLANK, callback_data=after),
+        button("◀" if block.number > 1 else BLANK, before),
+        button(f"🔄 {block.number}/{total}", refresh),
+        button("▶" if block.number < total else BLANK, after),
     ]
 
 
 def best_row(show_id: int, counts: Sequence[int]) -> list[InlineKeyboardButton]:
     """✨N buttons: hold the best N seats side by side."""
-    return [
-        InlineKeyboardButton(f"✨{count}", callback_data=encode(Action.BEST, show_id, count))
-        for count in counts
-    ]
+    return [button(f"✨{count}", encode(Action.BEST, show_id, count)) for count in counts]
 
 
 def legend(layout: HallLayout, states: Mapping[int, SeatState]) -> str:

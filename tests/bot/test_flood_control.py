@@ -5,13 +5,17 @@ waiting edit goes out once with the newest content."""
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from collections.abc import AsyncIterator
 
 import pytest
+from PIL import Image
 from telegram.ext import AIORateLimiter, BaseRateLimiter, ExtBot
 
-from bot.flood_control import BULK, RepliesFirst, Traffic
+from bot.flood_control import BULK, RepliesFirst, Traffic, screen_turn
+from bot.replies import replace
+from bot.views.screen import Screen
 from sandbox.telegram import FloodLimits, TelegramSandbox
 from sandbox.telegram.state import ApiCall
 from tests.sandbox.telegram_harness import TOKEN, Sandbox, serve_sandbox
@@ -124,3 +128,53 @@ async def test_a_waiting_edit_goes_out_once_with_the_newest_screen(flooding: San
             "Seat map: nothing held", REPLY_TO, screen.message_id, rate_limit_args=Traffic(screen_turn=1)
         )
         assert late is True and stored.text == texts[-1]
+
+
+async def test_a_screen_edit_by_its_lower_case_name_is_paced_and_sent_once(flooding: Sandbox) -> None:
+    # bot/replies.py edits text and captions by the lower-case method name (its answer stays JSON)
+    async with limited_bot(flooding.url, RepliesFirst(per_chat_burst=1)) as bot:
+        # Given a screen just sent, so the chat's next turn is a second away
+        screen = await bot.send_message(REPLY_TO, "Seat map: nothing held")
+        # When three screens replace it at once, the way a handler shows them, with their turns in order
+        texts = ["Seat map: A1 held", "Seat map: A1, A2 held", "Seat map: A2 held"]
+        shown = [
+            replace(bot, screen, Screen(text), Traffic(screen_turn=turn))
+            for turn, text in enumerate(texts, start=1)
+        ]
+        answered = await asyncio.gather(*shown)
+        # Then the message was edited once, to the newest screen, with no 429 on the way
+        edits = flooding.state.calls_to("editMessageText")
+        assert [call.ok for call in edits] == [True]
+        stored = flooding.state.chat_state(REPLY_TO).messages[screen.message_id]
+        assert stored.text == texts[-1] and stored.edit_count == 1
+        # And every caller is answered with the message (same chat and id)
+        assert {(message.chat_id, message.message_id) for message in answered} == {
+            (REPLY_TO, screen.message_id)
+        }
+
+
+def png(colour: str) -> bytes:
+    """A small picture of one colour."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), colour).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+async def test_a_picture_edit_replaced_while_waiting_is_not_answered_with_the_newer_picture(
+    flooding: Sandbox,
+) -> None:
+    async with limited_bot(flooding.url, RepliesFirst(per_chat_burst=1)) as bot:
+        # Given a picture just sent, so the chat's next turn is a second away
+        screen = await bot.send_photo(REPLY_TO, png("white"), caption="Block 1")
+        # When two new pictures replace it at once, the second while the first still waits
+        first, second = await asyncio.gather(
+            replace(bot, screen, Screen("Block 2", photo=png("red")), screen_turn()),
+            replace(bot, screen, Screen("Block 3", photo=png("blue")), screen_turn()),
+        )
+        # Then one edit went out, with the second picture, whose caller gets the photo Telegram answered
+        edits = flooding.state.calls_to("editMessageMedia")
+        assert [call.ok for call in edits] == [True]
+        stored = flooding.state.chat_state(REPLY_TO).messages[screen.message_id]
+        assert stored.caption == "Block 3" and second.photo[-1].file_id != screen.photo[-1].file_id
+        # And the first caller is not told that picture is theirs (a file id cached for the wrong picture)
+        assert first.photo[-1].file_id == screen.photo[-1].file_id

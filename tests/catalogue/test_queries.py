@@ -253,3 +253,18 @@ async def test_naive_times_are_refused(queries: CatalogueQueries) -> None:
     with pytest.raises(ValueError, match="naive"):
         await queries.movies_in_city(1, datetime(2030, 6, 1, 10, 0))
     assert datetime(2030, 6, 1, 10, 0, tzinfo=UTC) == NOW
+
+
+async def test_a_cached_listing_rewritten_under_its_key_is_read_as_written(
+    queries: CatalogueQueries, redis: aioredis.Redis
+) -> None:
+    # Given the cities listing cached, and read from the cache once (parsed and kept in the process)
+    await queries.cities()
+    assert (await queries.cities())[0].name == "Berlin"
+    # When another process stores a different listing under the same key
+    [key] = [key async for key in redis.scan_iter(f"{KEY_PREFIX}:*:cities")]
+    cached = await redis.get(key)
+    assert isinstance(cached, str)
+    await redis.set(key, cached.replace('"Berlin"', '"Berlin-Mitte"'))
+    # Then the next read gives what is stored now, not what was parsed before
+    assert (await queries.cities())[0].name == "Berlin-Mitte"
