@@ -16,6 +16,7 @@ transaction: the second waits for the next turn, and sees the first one's outcom
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -27,6 +28,8 @@ from booking_core.database import SessionFactory
 from booking_core.models import Booking
 
 Settled = TypeVar("Settled")
+
+log = logging.getLogger(__name__)
 
 # Settles one payment inside the shared transaction, on its booking (locked); flushing is left to the
 # commit. It returns what the after-commit steps need.
@@ -93,8 +96,13 @@ class SettlingTurns(Generic[Settled]):
                 try:
                     await self._settle_together(batch)
                     return
-                except Exception:
-                    pass  # nothing of it was kept: each settles alone, and only the failing one fails
+                except Exception as exc:
+                    # Nothing of it was kept: each settles alone, and only the failing one fails.
+                    log.info(
+                        "a shared settling transaction of %d payments failed (%r): each settles alone",
+                        len(batch),
+                        exc,
+                    )
             for entry in batch:
                 try:
                     await self._settle_together([entry])
@@ -103,7 +111,10 @@ class SettlingTurns(Generic[Settled]):
         except BaseException:
             for entry in batch:
                 if not entry.done.done():
-                    entry.done.set_exception(RuntimeError("settling cancelled: nothing was written"))
+                    # Its message is delivered again; a payment whose commit did land is found settled then.
+                    entry.done.set_exception(
+                        RuntimeError("settling cancelled before this payment was settled")
+                    )
             raise
 
     async def _settle_together(self, batch: list[_Waiting[Settled]]) -> None:
