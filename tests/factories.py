@@ -22,7 +22,7 @@ from booking_core.models import (
     ShowPrice,
     utc_now,
 )
-from booking_core.tickets.outbox import add_ticket_notifications
+from booking_core.tickets.outbox import TicketNotifications, add_ticket_notifications
 
 _serial = itertools.count(1)
 
@@ -126,8 +126,8 @@ async def make_ticketed_booking(sessions: SessionFactory, *, phone: str) -> int:
         await session.flush()
         customer = await session.get(Customer, customer_id)
         assert customer is not None
-        await add_ticket_notifications(
-            session, booking.id, customer, utc_now() + timedelta(days=1), reminder_minutes=0, now=utc_now()
-        )
+        starts_at = utc_now() + timedelta(days=1)
+        ticket = TicketNotifications(booking.id, customer, starts_at, utc_now(), reminder_minutes=0)
+        await add_ticket_notifications(session, [ticket])
         await session.commit()
         return booking.id

@@ -21,29 +21,32 @@ then finds its payment refunded and is never confirmed.
 At a connected cinema (DESIGN.md section 10) the theatre decides instead of Redis: each step calls out
 to booking_core.bookings.theatre_payment, and the ticket is the theatre's.
 
-Statements: the reads before the transaction go through `reads` (on SQLite a snapshot that never waits
-for the write lock); the transaction itself is one locked load of the booking with its customer, the
-payment, the show's two columns, the inserts (no savepoints: conflicts are skipped and counted) and the
-updates, flushed once at the commit.
+Statements: the read before the transaction (the booking of the checkout with its customer and seats,
+one statement) goes through `reads` (on SQLite a snapshot that never waits for the write lock). The
+transaction is shared by the payments settling at the same time (booking_core.bookings.settling) and
+takes the same statements for one of them as for thirty: one locked load of the bookings with their
+customers, one read of their payments, the show's two columns, one INSERT each for the booked seats,
+the tickets and the outbox rows (no savepoints: conflicts are skipped and counted), and the updates,
+flushed once at the commit.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import cast
 
 from redis.exceptions import RedisError
-from sqlalchemy import Row, Table, bindparam, select, update
+from sqlalchemy import ColumnElement, Row, Table, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking_core.bookings.cancellation import void_sale
 from booking_core.bookings.checkout import PaymentStatus
 from booking_core.bookings.errors import ConfirmationDeferred
-from booking_core.bookings.sale import BookingFacts, booking_facts, record_sale
+from booking_core.bookings.sale import BookingFacts, Sale, booking_facts, booking_facts_where, record_sales
 from booking_core.bookings.settling import SettlingTurns
 from booking_core.bookings.theatre_payment import (
     TheatreStep,
@@ -122,6 +125,29 @@ class _Settled:
     now: datetime
 
 
+@dataclass(frozen=True)
+class _ToSettle:
+    """A payment ready for its settling transaction: the event, its booking as read, what step 1 found."""
+
+    event: PaymentEvent
+    booked: BookingFacts
+    claim: _SeatClaim | None
+    step: TheatreStep | None
+    reminder_minutes: int
+    now: datetime
+
+
+@dataclass(frozen=True)
+class _PendingSale:
+    """A payment that buys its booking, unless a seat turns out sold when the sales of its transaction
+    are written together."""
+
+    item: _ToSettle
+    sale: Sale
+    payment: Payment
+    late: bool
+
+
 # A payment in one of these states was handled before; an expired checkout may still turn out paid.
 _SETTLED = (PaymentStatus.PAID, PaymentStatus.REFUND_PENDING, PaymentStatus.REFUNDED)
 
@@ -144,7 +170,7 @@ async def confirm_payment(
     reminder_minutes: int,
     now: datetime | None = None,
     reads: SessionFactory | None = None,
-    turns: SettlingTurns[_Settled] | None = None,
+    turns: SettlingTurns[_ToSettle, _Settled] | None = None,
 ) -> ConfirmationResult:
     """Apply one verified provider event; idempotent, safe to run twice or concurrently for the same event.
 
@@ -169,7 +195,10 @@ async def confirm_payment(
         step = await sell_at_theatre(holds, booked, now)
         if step is None:
             claim = await _claim_seats(holds, booked, now)
-    settlement = await _settle(sessions, turns, event, booked, claim, reminder_minutes, now, step)
+    item = _ToSettle(event, booked, claim, step, reminder_minutes, now)
+    # Step 2: one transaction with the booking row locked, shared with the payments settling meanwhile.
+    settled = await (turns or settling_turns(sessions)).settle(booked.id, item)
+    settlement = settled.settlement
     await _after_commit(holds, events, settlement, claim, step)
     return settlement.result
 
@@ -186,7 +215,18 @@ def _amount_matches(event: PaymentEvent, booked: BookingFacts) -> bool:
 
 
 async def _read_booking(sessions: SessionFactory, event: PaymentEvent) -> BookingFacts | None:
+    """The booking of a recorded checkout or payment; a refund's metadata names it before its completion."""
     async with sessions() as session:
+        if event.checkout_id is not None:
+            # The booking of the recorded checkout, with its customer and seats: one statement.
+            checkout = select(Payment.booking_id).where(
+                Payment.provider == event.provider, Payment.checkout_id == event.checkout_id
+            )
+            found = await booking_facts_where(session, Booking.id == checkout.scalar_subquery())
+            if found or event.kind == PaymentEventKind.COMPLETED:
+                return found[0] if found else None
+        if event.kind == PaymentEventKind.COMPLETED:
+            return None
         booking_id = await _booking_id_for(session, event)
         if booking_id is None:
             return None
@@ -195,17 +235,7 @@ async def _read_booking(sessions: SessionFactory, event: PaymentEvent) -> Bookin
 
 
 async def _booking_id_for(session: AsyncSession, event: PaymentEvent) -> int | None:
-    """The booking of a recorded checkout or payment; a refund's metadata names it before its completion."""
-    if event.checkout_id is not None:
-        booking_id = await session.scalar(
-            select(Payment.booking_id).where(
-                Payment.provider == event.provider, Payment.checkout_id == event.checkout_id
-            )
-        )
-        if booking_id is not None or event.kind == PaymentEventKind.COMPLETED:
-            return booking_id
-    if event.kind == PaymentEventKind.COMPLETED:
-        return None
+    """The booking a refund, expiry or failure names without a recorded checkout."""
     if event.booking_id is not None:
         return await session.scalar(select(Booking.id).where(Booking.id == event.booking_id))
     if event.payment_id is not None:
@@ -250,59 +280,54 @@ def _covers(hold: Hold | None, booked: BookingFacts) -> bool:
     )
 
 
-async def _settle(
-    sessions: SessionFactory,
-    turns: SettlingTurns[_Settled] | None,
-    event: PaymentEvent,
-    booked: BookingFacts,
-    claim: _SeatClaim | None,
-    reminder_minutes: int,
-    now: datetime,
-    step: TheatreStep | None = None,
-) -> _Settlement:
-    """Step 2: one transaction with the booking row locked, shared with the payments settling meanwhile."""
-
-    async def settle(session: AsyncSession, booking: Booking) -> _Settled:
-        if event.kind == PaymentEventKind.COMPLETED:
-            # The payment's and booking's changes go out once, at the commit, not before each query.
-            with session.no_autoflush:
-                settlement = await _settle_completed(
-                    session, event, booking, booked, claim, reminder_minutes, now, step
-                )
-        elif event.kind == PaymentEventKind.EXPIRED:
-            settlement = await _settle_expired(session, event, booking, booked)
-        elif event.kind == PaymentEventKind.REFUNDED:
-            settlement = await _settle_refunded(session, event, booking, booked, now)
-        else:  # FAILED: the customer may still pay on the same checkout page
-            settlement = _Settlement(ConfirmationResult(ConfirmationOutcome.IGNORED, booking.id), booked)
-        return _Settled(event, settlement, now)
-
-    settled = await (turns or settling_turns(sessions)).settle(booked.id, settle)
-    return settled.settlement
-
-
-def settling_turns(sessions: SessionFactory) -> SettlingTurns[_Settled]:
+def settling_turns(sessions: SessionFactory) -> SettlingTurns[_ToSettle, _Settled]:
     """The turns at the database that confirmations in one process share (see bookings.settling)."""
-    return SettlingTurns(sessions, _record_outcomes)
+    return SettlingTurns(sessions, _settle_group)
+
+
+async def _settle_group(
+    session: AsyncSession, locked: Mapping[int, Booking], items: Sequence[_ToSettle]
+) -> list[_Settled]:
+    """Step 2 for the payments of one transaction, each on its own locked booking by its own rules:
+    their payments read in one statement, their sales written together, their outcomes in one."""
+    payments = await _Payments.read(session, list(locked), [item.event for item in items])
+    decided = [await _settle_one(session, item, locked[item.booked.id], payments) for item in items]
+    settled = await _write_sales(session, decided)
+    await _record_outcomes(session, settled)
+    return settled
+
+
+async def _settle_one(
+    session: AsyncSession, item: _ToSettle, booking: Booking, payments: _Payments
+) -> _Settled | _PendingSale:
+    event, booked = item.event, item.booked
+    if event.kind == PaymentEventKind.COMPLETED:
+        # The payment's and booking's changes go out once, at the commit, not before each query.
+        with session.no_autoflush:
+            decided = await _settle_completed(session, item, booking, payments)
+        if isinstance(decided, _PendingSale):
+            return decided
+        settlement = decided
+    elif event.kind == PaymentEventKind.EXPIRED:
+        settlement = _settle_expired(session, event, booking, booked, payments)
+    elif event.kind == PaymentEventKind.REFUNDED:
+        settlement = await _settle_refunded(session, event, booking, booked, payments, item.now)
+    else:  # FAILED: the customer may still pay on the same checkout page
+        settlement = _Settlement(ConfirmationResult(ConfirmationOutcome.IGNORED, booking.id), booked)
+    return _Settled(event, settlement, item.now)
 
 
 async def _settle_completed(
-    session: AsyncSession,
-    event: PaymentEvent,
-    booking: Booking,
-    booked: BookingFacts,
-    claim: _SeatClaim | None,
-    reminder_minutes: int,
-    now: datetime,
-    step: TheatreStep | None,
-) -> _Settlement:
-    payment = await _payment_for(session, event, booking)
+    session: AsyncSession, item: _ToSettle, booking: Booking, payments: _Payments
+) -> _Settlement | _PendingSale:
+    event, booked, step = item.event, item.booked, item.step
+    payment = payments.of(session, event, booking)
     if payment.status in _SETTLED:
         # This payment was settled before (a repeated or concurrent delivery): change nothing.
         standing = booking.status == BookingStatus.CONFIRMED
         outcome = ConfirmationOutcome.ALREADY_CONFIRMED if standing else ConfirmationOutcome.IGNORED
         return _Settlement(ConfirmationResult(outcome, booking.id), booked, sold=standing)
-    if await _refunded_before(session, event, payment):
+    if payments.refunded_before(event, payment):
         return _completed_after_refund(booking, booked, payment, event)
     payment.provider_payment_id = event.payment_id
     if booking.status not in (BookingStatus.PENDING_PAYMENT, BookingStatus.EXPIRED):
@@ -317,59 +342,52 @@ async def _settle_completed(
             booking, booked, payment, reason, event, outcome=ConfirmationOutcome.AMOUNT_MISMATCH
         )
     if step is not None:
-        verdict = theatre_verdict(session, booking, booked, payment, step, now)
+        verdict = theatre_verdict(session, booking, booked, payment, step, item.now)
         if verdict.waiting:
             result = ConfirmationResult(ConfirmationOutcome.PAID_UNCONFIRMED, booking.id, step.attempt.reason)
             return _Settlement(result, booked)
         refusal, late, ticket_id = verdict.refusal, verdict.late, verdict.ticket_id
     else:
-        assert claim is not None  # taken in step 1 for every booking awaiting a matching payment
-        refusal, late, ticket_id = claim.refusal, claim.late, None
+        assert item.claim is not None  # taken in step 1 for every booking awaiting a matching payment
+        refusal, late, ticket_id = item.claim.refusal, item.claim.late, None
     if refusal is not None:
         return _refund_payment(booking, booked, payment, refusal, event)
-    return await _sell(
-        session,
-        event,
-        booking,
-        booked,
-        payment,
-        reminder_minutes,
-        now,
-        late=late,
-        theatre_ticket_id=ticket_id,
-    )
-
-
-async def _sell(
-    session: AsyncSession,
-    event: PaymentEvent,
-    booking: Booking,
-    booked: BookingFacts,
-    payment: Payment,
-    reminder_minutes: int,
-    now: datetime,
-    *,
-    late: bool,
-    theatre_ticket_id: str | None = None,
-) -> _Settlement:
     show = await _show_on_sale(session, booking.show_id)
     if not show.on_sale:
         return _refund_payment(booking, booked, payment, "show withdrawn", event)
-    if not await record_sale(
-        session,
-        booking,
-        booked.seat_ids,
-        show.starts_at,
-        now,
-        reminder_minutes=reminder_minutes,
-        theatre_ticket_id=theatre_ticket_id,
-    ):
+    sale = Sale(booking, booked.seat_ids, show.starts_at, item.now, item.reminder_minutes, ticket_id)
+    return _PendingSale(item, sale, payment, late)
+
+
+async def _write_sales(session: AsyncSession, decided: Sequence[_Settled | _PendingSale]) -> list[_Settled]:
+    """The sales of a transaction's payments written together; one that finds a seat sold is refunded."""
+    pending = [sale for sale in decided if isinstance(sale, _PendingSale)]
+    settled: list[_Settled] = []
+    with session.no_autoflush:
+        sold = await record_sales(session, [pending_sale.sale for pending_sale in pending])
+        for done in decided:
+            if isinstance(done, _PendingSale):
+                settlement = await _sold(session, done, done.sale.booking.id in sold)
+                done = _Settled(done.item.event, settlement, done.item.now)
+            settled.append(done)
+    return settled
+
+
+async def _sold(session: AsyncSession, pending: _PendingSale, sold: bool) -> _Settlement:
+    """What the sale of a pending one came to: a confirmed booking, or a refund (a seat was sold)."""
+    booking, booked, payment, event = (
+        pending.sale.booking,
+        pending.item.booked,
+        pending.payment,
+        pending.item.event,
+    )
+    if not sold:
         settlement = _refund_payment(booking, booked, payment, "seats sold to someone else", event)
         settlement.sold_elsewhere = await _sold_seats(session, booking.show_id, booked.seat_ids)
         return settlement
     payment.status = PaymentStatus.PAID
-    booking.status_reason = "paid after the hold expired; seats were still free" if late else None
-    outcome = ConfirmationOutcome.LATE_CONFIRMED if late else ConfirmationOutcome.CONFIRMED
+    booking.status_reason = "paid after the hold expired; seats were still free" if pending.late else None
+    outcome = ConfirmationOutcome.LATE_CONFIRMED if pending.late else ConfirmationOutcome.CONFIRMED
     return _Settlement(
         ConfirmationResult(outcome, booking.id),
         booked,
@@ -388,46 +406,64 @@ async def _show_on_sale(session: AsyncSession, show_id: int) -> Row[bool, dateti
     return shows[show_id]
 
 
-async def _payment_for(session: AsyncSession, event: PaymentEvent, booking: Booking) -> Payment:
-    """The payments row of this checkout or payment; created for a refund or expiry of one not recorded.
+class _Payments:
+    """The payments rows a settling transaction needs, read in one statement: every payment of its
+    bookings, and those refunded under a payment id one of its completions carries."""
 
-    A completion always finds its row: `_booking_id_for` found its booking through it.
-    """
-    query = select(Payment).where(Payment.booking_id == booking.id, Payment.provider == event.provider)
-    if event.checkout_id is not None:
-        query = query.where(Payment.checkout_id == event.checkout_id)
-    elif event.payment_id is not None:
-        query = query.where(Payment.provider_payment_id == event.payment_id)
-    payment = await session.scalar(query.order_by(Payment.id).limit(1))
-    if payment is None:
+    def __init__(self, rows: list[Payment]) -> None:
+        self._rows = rows
+
+    @classmethod
+    async def read(
+        cls, session: AsyncSession, booking_ids: list[int], events: list[PaymentEvent]
+    ) -> _Payments:
+        """Within the transaction, after the bookings are locked."""
+        condition: ColumnElement[bool] = Payment.booking_id.in_(booking_ids)
+        completions = {
+            event.payment_id
+            for event in events
+            if event.kind == PaymentEventKind.COMPLETED and event.payment_id is not None
+        }
+        if completions:
+            refunded = Payment.provider_payment_id.in_(completions), Payment.status == PaymentStatus.REFUNDED
+            condition = or_(condition, and_(*refunded))
+        return cls(list(await session.scalars(select(Payment).where(condition).order_by(Payment.id))))
+
+    def of(self, session: AsyncSession, event: PaymentEvent, booking: Booking) -> Payment:
+        """The payments row of this checkout or payment; created for a refund or expiry of one not
+        recorded. A completion always finds its row: `_read_booking` found its booking through it."""
+        for payment in self._rows:
+            if payment.booking_id != booking.id or payment.provider != event.provider:
+                continue
+            if event.checkout_id is not None:
+                if payment.checkout_id == event.checkout_id:
+                    return payment
+            elif event.payment_id is None or payment.provider_payment_id == event.payment_id:
+                return payment
         payment = Payment(
             booking_id=booking.id,
             provider=event.provider,
             checkout_id=event.checkout_id or event.payment_id or event.event_id,
             checkout_url="",
-            # A refund ahead of its completion: the completion finds it by this id (_refunded_before).
+            # A refund ahead of its completion: the completion finds it by this id (refunded_before).
             provider_payment_id=event.payment_id,
             status=PaymentStatus.OPEN,
             amount_minor=booking.amount_minor,
             currency=booking.currency,
         )
         session.add(payment)
-    return payment
+        self._rows.append(payment)
+        return payment
 
-
-async def _refunded_before(session: AsyncSession, event: PaymentEvent, payment: Payment) -> bool:
-    """True when the provider's refund of this payment arrived before its completion."""
-    if event.payment_id is None:
-        return False
-    refund = await session.scalar(
-        select(Payment.id).where(
-            Payment.provider == event.provider,
-            Payment.provider_payment_id == event.payment_id,
-            Payment.status == PaymentStatus.REFUNDED,
-            Payment.id != payment.id,
+    def refunded_before(self, event: PaymentEvent, payment: Payment) -> bool:
+        """True when the provider's refund of this payment arrived before its completion."""
+        return event.payment_id is not None and any(
+            other is not payment
+            and other.provider == event.provider
+            and other.provider_payment_id == event.payment_id
+            and other.status == PaymentStatus.REFUNDED
+            for other in self._rows
         )
-    )
-    return refund is not None
 
 
 def _completed_after_refund(
@@ -486,10 +522,10 @@ async def _sold_seats(session: AsyncSession, show_id: int, seat_ids: tuple[int, 
     return tuple(sorted(rows))
 
 
-async def _settle_expired(
-    session: AsyncSession, event: PaymentEvent, booking: Booking, booked: BookingFacts
+def _settle_expired(
+    session: AsyncSession, event: PaymentEvent, booking: Booking, booked: BookingFacts, payments: _Payments
 ) -> _Settlement:
-    payment = await _payment_for(session, event, booking)
+    payment = payments.of(session, event, booking)
     if payment.status == PaymentStatus.OPEN:
         payment.status = PaymentStatus.EXPIRED
     if booking.status not in (BookingStatus.PENDING_PAYMENT, BookingStatus.EXPIRED):
@@ -506,9 +542,14 @@ REFUNDED_BEFORE_CONFIRMATION = "your payment was refunded before the booking was
 
 
 async def _settle_refunded(
-    session: AsyncSession, event: PaymentEvent, booking: Booking, booked: BookingFacts, now: datetime
+    session: AsyncSession,
+    event: PaymentEvent,
+    booking: Booking,
+    booked: BookingFacts,
+    payments: _Payments,
+    now: datetime,
 ) -> _Settlement:
-    payment = await _payment_for(session, event, booking)
+    payment = payments.of(session, event, booking)
     standing = booking.status == BookingStatus.CONFIRMED
     if event.amount_minor is not None and event.amount_minor < payment.amount_minor:
         # A partial refund (a goodwill gesture at the provider's dashboard) leaves the booking standing.

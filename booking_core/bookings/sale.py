@@ -9,15 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from booking_core.database import insert_or_skip
 from booking_core.models import BookedSeat, Booking, BookingLine, BookingStatus, Customer, Ticket
 from booking_core.tickets.codes import new_ticket_code
-from booking_core.tickets.outbox import add_ticket_notifications
+from booking_core.tickets.outbox import TicketNotifications, add_ticket_notifications
 
 TICKET_CODE_ATTEMPTS = 5
 
@@ -39,10 +40,16 @@ class BookingFacts:
 
 
 async def booking_facts(session: AsyncSession, booking_ids: Sequence[int]) -> list[BookingFacts]:
-    """The facts of these bookings (unknown ids left out), in two Core statements, without locking."""
+    """The facts of these bookings (unknown ids left out), in one Core statement, without locking."""
     if not booking_ids:
         return []
-    # Core statements rather than ORM loads: a profile of a confirmation burst showed the loads'
+    return await booking_facts_where(session, Booking.id.in_(booking_ids))
+
+
+async def booking_facts_where(session: AsyncSession, condition: ColumnElement[bool]) -> list[BookingFacts]:
+    """The facts of the bookings that meet `condition`, in one Core statement (a row per seat),
+    without locking."""
+    # A Core statement rather than ORM loads: a profile of a confirmation burst showed the loads'
     # object building among its largest costs.
     rows = await session.execute(
         select(
@@ -55,16 +62,18 @@ async def booking_facts(session: AsyncSession, booking_ids: Sequence[int]) -> li
             Booking.amount_minor,
             Booking.currency,
             Booking.theatre_lock_id,
+            BookingLine.seat_id,
         )
         .join(Customer, Customer.id == Booking.customer_id)
-        .where(Booking.id.in_(booking_ids))
+        .outerjoin(BookingLine, BookingLine.booking_id == Booking.id)
+        .where(condition)
     )
-    lines = await session.execute(
-        select(BookingLine.booking_id, BookingLine.seat_id).where(BookingLine.booking_id.in_(booking_ids))
-    )
+    bookings: dict[int, Any] = {}
     seats: dict[int, list[int]] = {}
-    for booking_id, seat_id in lines:
-        seats.setdefault(booking_id, []).append(seat_id)
+    for row in rows:
+        bookings.setdefault(row.id, row)
+        if row.seat_id is not None:
+            seats.setdefault(row.id, []).append(row.seat_id)
     return [
         BookingFacts(
             id=row.id,
@@ -78,7 +87,7 @@ async def booking_facts(session: AsyncSession, booking_ids: Sequence[int]) -> li
             currency=row.currency,
             theatre_lock_id=row.theatre_lock_id,
         )
-        for row in rows
+        for row in bookings.values()
     ]
 
 
@@ -103,6 +112,20 @@ async def locked_bookings(session: AsyncSession, booking_ids: Sequence[int]) -> 
     return {booking.id: booking for booking in found}
 
 
+@dataclass(frozen=True)
+class Sale:
+    """A booking to sell inside its settling transaction: its locked row (customer loaded), its seats,
+    when its show starts, when it is sold and the reminder it gets; at a connected cinema the theatre's
+    ticket id."""
+
+    booking: Booking
+    seat_ids: Sequence[int]
+    show_starts_at: datetime
+    now: datetime
+    reminder_minutes: int
+    theatre_ticket_id: str | None = None
+
+
 async def record_sale(
     session: AsyncSession,
     booking: Booking,
@@ -118,57 +141,104 @@ async def record_sale(
     False, with nothing written, when a seat is already sold. `booking.customer` must be loaded
     (`locked_booking` does).
     """
-    if not await _insert_booked_seats(session, booking, seat_ids):
-        return False
-    await _issue_ticket(session, booking.id, now, theatre_ticket_id)
+    sale = Sale(booking, seat_ids, show_starts_at, now, reminder_minutes, theatre_ticket_id)
+    return bool(await record_sales(session, [sale]))
+
+
+async def record_sales(session: AsyncSession, sales: Sequence[Sale]) -> set[int]:
+    """Within the transaction: `record_sale` for several bookings at once; the ids of those sold.
+
+    One INSERT each for all their seats, tickets and messages. A booking one of whose seats is sold
+    already is not sold, and nothing of it is written; the others' sales stand.
+    """
+    if not sales:
+        return set()
+    sold = await _insert_booked_seats(session, sales)
+    done = [sale for sale in sales if sale.booking.id in sold]
+    await _issue_tickets(session, done)
     await add_ticket_notifications(
-        session, booking.id, booking.customer, show_starts_at, reminder_minutes=reminder_minutes, now=now
+        session,
+        [
+            TicketNotifications(
+                sale.booking.id, sale.booking.customer, sale.show_starts_at, sale.now, sale.reminder_minutes
+            )
+            for sale in done
+        ],
     )
-    booking.status = BookingStatus.CONFIRMED
-    return True
+    for sale in done:
+        sale.booking.status = BookingStatus.CONFIRMED
+    return sold
 
 
-async def _insert_booked_seats(session: AsyncSession, booking: Booking, seat_ids: Sequence[int]) -> bool:
-    """The sale itself; False when any seat is already sold (the UNIQUE constraint said so)."""
-    rows = [
-        {"show_id": booking.show_id, "seat_id": seat_id, "booking_id": booking.id}
+async def _insert_booked_seats(session: AsyncSession, sales: Sequence[Sale]) -> set[int]:
+    """The sales themselves; the ids of the bookings all of whose seats went in (the UNIQUE constraint
+    said which were sold already)."""
+    wanted = [(sale.booking.show_id, seat_id) for sale in sales for seat_id in sale.seat_ids]
+    if len(set(wanted)) < len(wanted):
+        # Two of these sales want one seat: one at a time, so that the first one's failure (another
+        # of its seats is sold) leaves that seat to the second, as it would in transactions of their own.
+        sold: set[int] = set()
+        for sale in sales:
+            sold |= await _insert_booked_seats(session, [sale])
+        return sold
+    rows = sorted(
+        (
+            {"show_id": sale.booking.show_id, "seat_id": seat_id, "booking_id": sale.booking.id}
+            for sale in sales
+            for seat_id in sale.seat_ids
+        ),
         # Sorted, so two sales of overlapping seats lock them in the same order and never deadlock.
-        for seat_id in sorted(seat_ids)
-    ]
+        key=lambda row: (row["show_id"], row["seat_id"]),
+    )
     # One INSERT of every seat; a seat sold already is skipped, and RETURNING tells which went in. The
     # rows go as parameters, not as multi-row VALUES: that statement is compiled once, not every time.
-    inserted = await session.scalars(
-        insert_or_skip(session, BookedSeat).on_conflict_do_nothing().returning(BookedSeat.seat_id),
+    inserted = await session.execute(
+        insert_or_skip(session, BookedSeat)
+        .on_conflict_do_nothing()
+        .returning(BookedSeat.booking_id, BookedSeat.seat_id),
         rows,
     )
-    taken = inserted.all()
-    if len(taken) == len(rows):
-        return True
-    if taken:
-        # Some seat was sold: take back the ones that did go in, so nothing of this sale is written.
-        await session.execute(
-            delete(BookedSeat).where(BookedSeat.show_id == booking.show_id, BookedSeat.seat_id.in_(taken))
-        )
-    return False
-
-
-async def _issue_ticket(
-    session: AsyncSession, booking_id: int, now: datetime, theatre_ticket_id: str | None
-) -> None:
-    # At a connected cinema the theatre's ticket id is the ticket; our code stays for support.
-    for _attempt in range(TICKET_CODE_ATTEMPTS):
-        issued = await session.scalar(
-            insert_or_skip(session, Ticket)
-            .values(
-                booking_id=booking_id,
-                code=new_ticket_code(),
-                theatre_ticket_id=theatre_ticket_id,
-                issued_at=now,
+    taken: dict[int, list[int]] = {}
+    for booking_id, seat_id in inserted:
+        taken.setdefault(booking_id, []).append(seat_id)
+    sold = set()
+    for sale in sales:
+        went_in = taken.get(sale.booking.id, [])
+        if len(went_in) == len(sale.seat_ids):
+            sold.add(sale.booking.id)
+        elif went_in:
+            # Some seat was sold: take back the ones that did go in, so nothing of this sale is written.
+            await session.execute(
+                delete(BookedSeat).where(
+                    BookedSeat.show_id == sale.booking.show_id, BookedSeat.seat_id.in_(went_in)
+                )
             )
+    return sold
+
+
+async def _issue_tickets(session: AsyncSession, sales: Sequence[Sale]) -> None:
+    """One ticket per sale, in one INSERT (a code drawn twice is drawn again for its booking)."""
+    waiting = {sale.booking.id: sale for sale in sales}
+    for _attempt in range(TICKET_CODE_ATTEMPTS):
+        if not waiting:
+            return
+        issued = await session.scalars(
+            insert_or_skip(session, Ticket)
             # A code collision (2^50 codes make it rare) inserts nothing: draw another.
             .on_conflict_do_nothing(index_elements=[Ticket.code])
-            .returning(Ticket.id)
+            .returning(Ticket.booking_id),
+            [
+                {
+                    "booking_id": booking_id,
+                    "code": new_ticket_code(),
+                    # At a connected cinema the theatre's ticket id is the ticket; our code stays for support.
+                    "theatre_ticket_id": sale.theatre_ticket_id,
+                    "issued_at": sale.now,
+                }
+                for booking_id, sale in waiting.items()
+            ],
         )
-        if issued is not None:
-            return
-    raise RuntimeError(f"no free ticket code after {TICKET_CODE_ATTEMPTS} attempts")
+        for booking_id in issued:
+            del waiting[booking_id]
+    if waiting:
+        raise RuntimeError(f"no free ticket code after {TICKET_CODE_ATTEMPTS} attempts")

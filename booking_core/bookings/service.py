@@ -186,7 +186,7 @@ class Bookings:
     # Sessions for reads that tolerate a snapshot (on SQLite they never wait for the write lock).
     reads: SessionFactory | None = None
     # Shared by this process's confirmations: payments settling at once share a transaction.
-    settling: SettlingTurns[Any] | None = None
+    settling: SettlingTurns[Any, Any] | None = None
 
     @classmethod
     def from_settings(

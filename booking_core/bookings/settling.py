@@ -3,9 +3,11 @@
 A confirmation waits for its settling transaction (booking_core.bookings.confirmation, step 2) here.
 Whichever waiting confirmation takes the next turn settles every one waiting by then in one
 transaction: their bookings locked in one statement (in id order, so two processes never lock each
-other's in opposite orders), each payment settled by its own rules on its own booking, the outcomes of
-all recorded in one statement and the changes flushed once at the commit. On SQLite that is one turn
-of the database's single write lock for the lot instead of one each.
+other's in opposite orders), then the group handed to the caller's `SettleGroup`, which settles each
+payment by its own rules on its own booking and writes what they have in common together
+(booking_core.bookings.confirmation: their payments read in one statement, their sales written in one
+INSERT per table, their outcomes recorded in one statement, the changes flushed once at the commit).
+On SQLite that is one turn of the database's single write lock for the lot instead of one each.
 
 Each payment stays all-or-nothing: should any of them fail, nothing of the shared transaction is kept
 and each is settled again in a transaction of its own, so only the failing one fails (and is retried
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -27,34 +29,33 @@ from booking_core.bookings.sale import locked_bookings
 from booking_core.database import SessionFactory
 from booking_core.models import Booking
 
+Item = TypeVar("Item")
 Settled = TypeVar("Settled")
 
 log = logging.getLogger(__name__)
 
-# Settles one payment inside the shared transaction, on its booking (locked); flushing is left to the
-# commit. It returns what the after-commit steps need.
-SettleWork = Callable[[AsyncSession, Booking], Awaitable[Settled]]
-# Writes the outcomes of the settled payments, in one statement, before the commit.
-RecordOutcomes = Callable[[AsyncSession, Sequence[Settled]], Awaitable[None]]
+# Settles the payments of one transaction (items, each of its own booking), given their bookings locked
+# (by id); flushing is left to the commit. It returns what each one's after-commit steps need, in order.
+SettleGroup = Callable[[AsyncSession, Mapping[int, Booking], Sequence[Item]], Awaitable[Sequence[Settled]]]
 
 # A bound on one transaction's length: more waiting than this settle in the turn after.
 MOST_PER_TRANSACTION = 32
 
 
 @dataclass(eq=False)
-class _Waiting(Generic[Settled]):
+class _Waiting(Generic[Item, Settled]):
     booking_id: int
-    work: SettleWork[Settled]
+    item: Item
     done: asyncio.Future[Settled] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
-class SettlingTurns(Generic[Settled]):
+class SettlingTurns(Generic[Item, Settled]):
     """Takes turns at the database for one process's settling transactions, several payments a turn."""
 
-    def __init__(self, sessions: SessionFactory, record_outcomes: RecordOutcomes[Settled]) -> None:
+    def __init__(self, sessions: SessionFactory, settle_group: SettleGroup[Item, Settled]) -> None:
         self._sessions = sessions
-        self._record_outcomes = record_outcomes
-        self._waiting: list[_Waiting[Settled]] = []
+        self._settle_group = settle_group
+        self._waiting: list[_Waiting[Item, Settled]] = []
         self._turn = asyncio.Lock()
 
     @property
@@ -62,12 +63,12 @@ class SettlingTurns(Generic[Settled]):
         """How many settlements wait for a turn now (the one settling does not count)."""
         return len(self._waiting)
 
-    async def settle(self, booking_id: int, work: SettleWork[Settled]) -> Settled:
-        """Run `work` on the locked booking in a transaction, with whatever else waits then; its result.
+    async def settle(self, booking_id: int, item: Item) -> Settled:
+        """Settle `item` on its locked booking in a transaction, with whatever else waits then; its result.
 
-        Returns once that transaction has committed; raises what `work` raised when run on its own.
+        Returns once that transaction has committed; raises what settling it raised when alone.
         """
-        entry: _Waiting[Settled] = _Waiting(booking_id, work)
+        entry: _Waiting[Item, Settled] = _Waiting(booking_id, item)
         self._waiting.append(entry)
         try:
             async with self._turn:
@@ -80,8 +81,8 @@ class SettlingTurns(Generic[Settled]):
         return await entry.done
 
     async def _settle_waiting(self) -> None:
-        batch: list[_Waiting[Settled]] = []
-        later: list[_Waiting[Settled]] = []
+        batch: list[_Waiting[Item, Settled]] = []
+        later: list[_Waiting[Item, Settled]] = []
         bookings: set[int] = set()
         for entry in self._waiting:
             if entry.booking_id in bookings or len(batch) == MOST_PER_TRANSACTION:
@@ -117,10 +118,9 @@ class SettlingTurns(Generic[Settled]):
                     )
             raise
 
-    async def _settle_together(self, batch: list[_Waiting[Settled]]) -> None:
+    async def _settle_together(self, batch: list[_Waiting[Item, Settled]]) -> None:
         async with self._sessions() as session, session.begin():
             locked = await locked_bookings(session, [entry.booking_id for entry in batch])
-            settled = [await entry.work(session, locked[entry.booking_id]) for entry in batch]
-            await self._record_outcomes(session, settled)
+            settled = await self._settle_group(session, locked, [entry.item for entry in batch])
         for entry, result in zip(batch, settled, strict=True):
             entry.done.set_result(result)

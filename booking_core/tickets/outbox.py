@@ -11,6 +11,7 @@ twice cannot undo a later state.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -77,30 +78,41 @@ class DueNotification:
         )
 
 
-async def add_ticket_notifications(
-    session: AsyncSession,
-    booking_id: int,
-    customer: Customer,
-    show_starts_at: datetime,
-    *,
-    reminder_minutes: int,
-    now: datetime,
-) -> None:
-    """Write (not commit) one ticket row per channel the customer has, plus the Telegram reminder."""
+@dataclass(frozen=True)
+class TicketNotifications:
+    """The messages a sold ticket owes: its booking, the customer, when the show starts, when it was
+    sold and how long before the show the reminder goes."""
+
+    booking_id: int
+    customer: Customer
+    show_starts_at: datetime
+    now: datetime
+    reminder_minutes: int
+
+
+async def add_ticket_notifications(session: AsyncSession, tickets: Sequence[TicketNotifications]) -> None:
+    """Write (not commit) one ticket row per channel each customer has, plus the Telegram reminder."""
+    rows = [row for ticket in tickets for row in _ticket_rows(ticket)]
+    if rows:
+        # One INSERT of every row: the ORM's unit of work would send one per row, to learn ids nobody
+        # needs. Executed with the rows as parameters, not as multi-row VALUES: compiled once.
+        await session.execute(insert(Notification), rows)
+
+
+def _ticket_rows(ticket: TicketNotifications) -> list[dict[str, object]]:
+    booking_id, customer, now = ticket.booking_id, ticket.customer, ticket.now
     rows = [_values(booking_id, Channel.TELEGRAM, NotificationKind.TICKET, str(customer.chat_id), now)]
     if customer.phone:
         rows.append(_values(booking_id, Channel.SMS, NotificationKind.TICKET, customer.phone, now))
     if customer.email:
         rows.append(_values(booking_id, Channel.EMAIL, NotificationKind.TICKET, customer.email, now))
-    remind_at = show_starts_at - timedelta(minutes=reminder_minutes)
+    remind_at = ticket.show_starts_at - timedelta(minutes=ticket.reminder_minutes)
     # A reminder due already would arrive together with the ticket itself: it would remind of nothing.
-    if reminder_minutes > 0 and remind_at > now:
+    if ticket.reminder_minutes > 0 and remind_at > now:
         rows.append(
             _values(booking_id, Channel.TELEGRAM, NotificationKind.REMINDER, str(customer.chat_id), remind_at)
         )
-    # One INSERT of every row: the ORM's unit of work would send one per row, to learn ids nobody needs.
-    # Executed with the rows as parameters, not as multi-row VALUES: that statement is compiled once.
-    await session.execute(insert(Notification), rows)
+    return rows
 
 
 async def add_show_notice(

@@ -12,6 +12,7 @@ from booking_core.models import BookingStatus, Customer, Notification, Notificat
 from booking_core.tickets.outbox import (
     Channel,
     NotificationKind,
+    TicketNotifications,
     add_ticket_notifications,
     due_notifications,
     mark_delivered,
@@ -31,9 +32,8 @@ async def _write(
     async with sessions() as session:
         customer = await session.get(Customer, customer_id)
         assert customer is not None
-        await add_ticket_notifications(
-            session, booking_id, customer, starts_at, reminder_minutes=120, now=now
-        )
+        ticket = TicketNotifications(booking_id, customer, starts_at, now, reminder_minutes=120)
+        await add_ticket_notifications(session, [ticket])
         await session.commit()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -32,21 +33,35 @@ BUYERS = 12
 UNWRITABLE_AMOUNT = 10**20
 
 
+@dataclass
+class Transactions:
+    """The transactions that write which an engine committed and rolled back."""
+
+    commit: int = 0
+    rollback: int = 0
+    committed: list[list[str]] = field(default_factory=list)  # each committed one's statements
+
+
 @contextmanager
-def settling_transactions(engine: AsyncEngine) -> Iterator[dict[str, int]]:
-    """How many transactions that write the engine commits and rolls back while the block runs."""
-    counts = {"commit": 0, "rollback": 0}
+def settling_transactions(engine: AsyncEngine) -> Iterator[Transactions]:
+    """The transactions that write the engine commits and rolls back while the block runs."""
+    counts = Transactions()
+    sent: dict[int, list[str]] = {}  # by connection, since its transaction began
     writing: set[int] = set()  # the connections inside such a transaction now
 
     def note(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.setdefault(id(conn), []).append(statement)
         if statement.startswith(("INSERT", "UPDATE")):
             writing.add(id(conn))
 
     def end(kind: str) -> Callable[[Any], None]:
         def ended(conn: Any) -> None:
+            statements = sent.pop(id(conn), [])
             if id(conn) in writing:
                 writing.discard(id(conn))
-                counts[kind] += 1
+                setattr(counts, kind, getattr(counts, kind) + 1)
+                if kind == "commit":
+                    counts.committed.append(statements)
 
         return ended
 
@@ -152,7 +167,15 @@ async def test_payments_settling_at_once_share_transactions_and_each_is_sold(
         outcomes = await session.scalars(select(PaymentEventRow.outcome))
         assert sorted(outcomes) == [ConfirmationOutcome.CONFIRMED.value] * (1 + BUYERS)
     # And the payments that waited together were written together: the pilot's alone, then theirs
-    assert transactions == {"commit": 2, "rollback": 0}
+    assert (transactions.commit, transactions.rollback) == (2, 0)
+    # And in as many statements, of the same kinds, as the pilot's alone (one INSERT per table, one
+    # read of their payments, one UPDATE per table for them all)
+    alone, together = transactions.committed
+    assert _kinds(together) == _kinds(alone), "\n".join(together)
+
+
+def _kinds(statements: list[str]) -> list[str]:
+    return sorted(" ".join(statement.split()[:3]) for statement in statements)
 
 
 async def test_a_payment_that_cannot_be_written_fails_alone_and_the_others_are_sold(
@@ -197,4 +220,4 @@ async def test_a_payment_that_cannot_be_written_fails_alone_and_the_others_are_s
         assert stored is not None and stored.outcome is None and stored.processed_at is None
     # And it had shared a transaction with the others: rolled back, then each settled alone (the pilot's
     # alone before)
-    assert transactions == {"commit": 1 + BUYERS - 1, "rollback": 2}
+    assert (transactions.commit, transactions.rollback) == (1 + BUYERS - 1, 2)
