@@ -4,18 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking_core.bookings.confirmation import ConfirmationOutcome, ConfirmationResult
+from booking_core.bookings.sale import Sale, locked_bookings, record_sales
 from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink
 from booking_core.holds.store import HoldStore
-from booking_core.models import BookedSeat, BookingStatus, Ticket
-from tests.bookings.flow import booking_row, buy_until_checkout, confirm, payment, sold_seats, store_event
-from tests.factories import make_show
+from booking_core.models import BookedSeat, BookingStatus, Notification, Ticket, utc_now
+from tests.bookings.builders import make_booking
+from tests.bookings.flow import (
+    booking_row,
+    buy_until_checkout,
+    confirm,
+    payment,
+    sold_seats,
+    store_event,
+    ticket_count,
+)
+from tests.factories import make_customer, make_show
 
 # A plain sale: the one read before the transaction (the checkout's booking with its customer and
 # seats), its locked load of the booking with its customer, the payments, the show, the booked seats,
@@ -81,3 +92,41 @@ async def test_a_sale_that_finds_one_of_its_seats_sold_writes_nothing_of_itself(
     assert (await booking_row(sessions, buyer.booking_id)).status == BookingStatus.REFUND_PENDING
     async with sessions() as session:
         assert await session.scalar(select(Ticket.id).where(Ticket.booking_id == buyer.booking_id)) is None
+
+
+async def test_sales_written_together_stand_or_fall_each_as_if_written_alone(
+    sessions: SessionFactory,
+) -> None:
+    # Given three bookings sold in one transaction: the first wants seats A and B, B sold already to
+    # someone else; the second wants A too (it would get it after the first failed, written alone);
+    # the third wants C
+    show = await make_show(sessions)
+    seat_a, seat_b, seat_c = show.seat_ids[:3]
+    customer = await make_customer(sessions, 3320)
+    first = await make_booking(sessions, show.show_id, customer, [seat_a, seat_b])
+    second = await make_booking(sessions, show.show_id, customer, [seat_a])
+    third = await make_booking(sessions, show.show_id, customer, [seat_c])
+    other = await make_booking(sessions, show.show_id, customer, [seat_b], status=BookingStatus.CONFIRMED)
+    async with sessions() as session, session.begin():
+        session.add(BookedSeat(show_id=show.show_id, seat_id=seat_b, booking_id=other))
+
+    # When their sales are written together
+    async with sessions() as session, session.begin():
+        locked = await locked_bookings(session, [first, second, third])
+        now = utc_now()
+        sales = [
+            Sale(locked[booking_id], seats, now + timedelta(days=1), now, reminder_minutes=120)
+            for booking_id, seats in ((first, [seat_a, seat_b]), (second, [seat_a]), (third, [seat_c]))
+        ]
+        sold = await record_sales(session, sales)
+
+    # Then the first is not sold and nothing of it is written; the second and third are sold, each
+    # with its ticket and messages
+    assert sold == {second, third}
+    assert await sold_seats(sessions, show.show_id) == {seat_a: [second], seat_b: [other], seat_c: [third]}
+    assert [await ticket_count(sessions, booking_id) for booking_id in (first, second, third)] == [0, 1, 1]
+    assert (await booking_row(sessions, first)).status == BookingStatus.PENDING_PAYMENT
+    assert (await booking_row(sessions, third)).status == BookingStatus.CONFIRMED
+    async with sessions() as session:
+        messaged = await session.scalars(select(Notification.booking_id).distinct())
+        assert sorted(messaged) == sorted([second, third])
