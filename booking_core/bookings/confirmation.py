@@ -32,11 +32,13 @@ flushed once at the commit.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 from typing import cast
 
 from redis.exceptions import RedisError
@@ -46,7 +48,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking_core.bookings.cancellation import void_sale
 from booking_core.bookings.checkout import PaymentStatus
 from booking_core.bookings.errors import ConfirmationDeferred
-from booking_core.bookings.sale import BookingFacts, Sale, booking_facts, booking_facts_where, record_sales
+from booking_core.bookings.sale import (
+    BookingFacts,
+    Sale,
+    booking_facts,
+    booking_facts_of,
+    booking_facts_query,
+    record_sales,
+)
 from booking_core.bookings.settling import SettlingTurns
 from booking_core.bookings.theatre_payment import (
     TheatreStep,
@@ -62,6 +71,7 @@ from booking_core.holds.store import Hold, HoldStore
 from booking_core.models import BookedSeat, Booking, BookingStatus, Payment, Show, utc_now
 from booking_core.models import PaymentEvent as PaymentEventRow
 from booking_core.payments.port import PaymentEvent, PaymentEventKind
+from booking_core.turns import Turns, alone
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +136,24 @@ class _Settled:
 
 
 @dataclass(frozen=True)
+class _Arrival:
+    """An event as a confirmation received it, and when."""
+
+    event: PaymentEvent
+    now: datetime
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What step 1 found for an event: its booking (None: unknown), and for a booking awaiting a
+    matching payment the claim on its seats, or at a connected cinema the theatre's answer."""
+
+    booked: BookingFacts | None
+    claim: _SeatClaim | None = None
+    step: TheatreStep | None = None
+
+
+@dataclass(frozen=True)
 class _ToSettle:
     """A payment ready for its settling transaction: the event, its booking as read, what step 1 found."""
 
@@ -161,6 +189,16 @@ _REFUSAL_REASONS = {
 }
 
 
+class ConfirmationTurns:
+    """The turns one process's confirmations share: step 1 (their bookings read in one statement,
+    their holds looked up in one Redis round trip) for those arriving meanwhile, then step 2 (their
+    settling transactions, booking_core.bookings.settling)."""
+
+    def __init__(self, sessions: SessionFactory, holds: HoldStore, reads: SessionFactory | None) -> None:
+        self.preparing: Turns[_Arrival, _Prepared] = Turns(partial(_prepare, reads or sessions, holds))
+        self.settling: SettlingTurns[_ToSettle, _Settled] = SettlingTurns(sessions, _settle_group)
+
+
 async def confirm_payment(
     sessions: SessionFactory,
     holds: HoldStore,
@@ -170,36 +208,29 @@ async def confirm_payment(
     reminder_minutes: int,
     now: datetime | None = None,
     reads: SessionFactory | None = None,
-    turns: SettlingTurns[_ToSettle, _Settled] | None = None,
+    turns: ConfirmationTurns | None = None,
 ) -> ConfirmationResult:
     """Apply one verified provider event; idempotent, safe to run twice or concurrently for the same event.
 
     `reads` (default: `sessions`) serves the reads before the transaction; they need not see a write
     lock's holder, since the transaction locks the booking and decides on what it finds then. `turns`
-    (`settling_turns(sessions)`, shared by a process's confirmations) lets the transaction be shared with
-    other payments settling at the same time; without it the transaction is this event's alone.
+    (one per process, made with the same `sessions`, `holds` and `reads`) lets each step be shared with
+    the other payments confirming at the same time; without it the steps are this event's alone.
     """
-    now = now or utc_now()
-    booked = await _read_booking(reads or sessions, event)
-    if booked is None:
+    arrival = _Arrival(event, now or utc_now())
+    if turns is None:
+        found = await alone(partial(_prepare, reads or sessions, holds), arrival)
+    else:
+        found = await turns.preparing.call(arrival)
+    if found.booked is None:
         result = ConfirmationResult(ConfirmationOutcome.UNKNOWN_BOOKING, reason="no booking for this payment")
-        await _record_outcome_alone(sessions, event, result, now)
+        await _record_outcome_alone(sessions, event, result, arrival.now)
         return result
-    claim = None
-    step = None
-    if (
-        event.kind == PaymentEventKind.COMPLETED
-        and _awaits_payment(booked)
-        and _amount_matches(event, booked)
-    ):
-        step = await sell_at_theatre(holds, booked, now)
-        if step is None:
-            claim = await _claim_seats(holds, booked, now)
-    item = _ToSettle(event, booked, claim, step, reminder_minutes, now)
+    item = _ToSettle(event, found.booked, found.claim, found.step, reminder_minutes, arrival.now)
     # Step 2: one transaction with the booking row locked, shared with the payments settling meanwhile.
-    settled = await (turns or settling_turns(sessions)).settle(booked.id, item)
-    settlement = settled.settlement
-    await _after_commit(holds, events, settlement, claim, step)
+    settling = turns.settling if turns is not None else SettlingTurns(sessions, _settle_group)
+    settlement = (await settling.settle(found.booked.id, item)).settlement
+    await _after_commit(holds, events, settlement, found.claim, found.step)
     return settlement.result
 
 
@@ -214,55 +245,125 @@ def _amount_matches(event: PaymentEvent, booked: BookingFacts) -> bool:
     )
 
 
-async def _read_booking(sessions: SessionFactory, event: PaymentEvent) -> BookingFacts | None:
-    """The booking of a recorded checkout or payment; a refund's metadata names it before its completion."""
+async def _prepare(
+    reads: SessionFactory, holds: HoldStore, arrivals: Sequence[_Arrival]
+) -> list[_Prepared | Exception]:
+    """Step 1 for several events: their bookings, and for each booking awaiting a matching payment the
+    Redis hold (or the connected cinema's answer) that makes its seats ours."""
+    bookings = await _read_bookings(reads, [arrival.event for arrival in arrivals])
+    prepared: list[_Prepared | Exception] = [_Prepared(booked) for booked in bookings]
+    buying = [
+        n
+        for n, (arrival, booked) in enumerate(zip(arrivals, bookings, strict=True))
+        if booked is not None
+        and arrival.event.kind == PaymentEventKind.COMPLETED
+        and _awaits_payment(booked)
+        and _amount_matches(arrival.event, booked)
+    ]
+    steps = await asyncio.gather(
+        *(sell_at_theatre(holds, _known(bookings[n]), arrivals[n].now) for n in buying),
+        return_exceptions=True,
+    )
+    local: list[int] = []
+    for n, step in zip(buying, steps, strict=True):
+        if isinstance(step, BaseException):
+            prepared[n] = step if isinstance(step, Exception) else RuntimeError(repr(step))
+        elif step is not None:
+            prepared[n] = _Prepared(bookings[n], step=step)
+        else:
+            local.append(n)
+    claims = await _claim_seats(holds, [(_known(bookings[n]), arrivals[n].now) for n in local])
+    for n, claim in zip(local, claims, strict=True):
+        prepared[n] = claim if isinstance(claim, Exception) else _Prepared(bookings[n], claim=claim)
+    return prepared
+
+
+def _known(booked: BookingFacts | None) -> BookingFacts:
+    assert booked is not None
+    return booked
+
+
+async def _read_bookings(
+    sessions: SessionFactory, events: Sequence[PaymentEvent]
+) -> list[BookingFacts | None]:
+    """Each event's booking: of its recorded checkout (all of them in one statement); a refund's
+    metadata or payment id names it before its completion."""
+    checkouts = [event for event in events if event.checkout_id is not None]
     async with sessions() as session:
-        if event.checkout_id is not None:
-            # The booking of the recorded checkout, with its customer and seats: one statement.
-            checkout = select(Payment.booking_id).where(
-                Payment.provider == event.provider, Payment.checkout_id == event.checkout_id
+        by_checkout: dict[tuple[str, str], BookingFacts] = {}
+        if checkouts:
+            query = (
+                booking_facts_query()
+                .add_columns(Payment.provider, Payment.checkout_id)
+                .join(Payment, Payment.booking_id == Booking.id)
+                .where(
+                    Payment.provider.in_({event.provider for event in checkouts}),
+                    Payment.checkout_id.in_({event.checkout_id for event in checkouts}),
+                )
             )
-            found = await booking_facts_where(session, Booking.id == checkout.scalar_subquery())
-            if found or event.kind == PaymentEventKind.COMPLETED:
-                return found[0] if found else None
-        if event.kind == PaymentEventKind.COMPLETED:
-            return None
-        booking_id = await _booking_id_for(session, event)
-        if booking_id is None:
-            return None
-        found = await booking_facts(session, [booking_id])
-        return found[0] if found else None
+            rows = (await session.execute(query)).all()
+            facts = booking_facts_of(rows)
+            by_checkout = {(row.provider, row.checkout_id): facts[row.id] for row in rows}
+        found: list[BookingFacts | None] = []
+        for event in events:
+            booked = by_checkout.get((event.provider, event.checkout_id or ""))
+            if booked is None and event.kind != PaymentEventKind.COMPLETED:
+                booked = await _booking_named_by(session, event)
+            found.append(booked)
+        return found
 
 
-async def _booking_id_for(session: AsyncSession, event: PaymentEvent) -> int | None:
+async def _booking_named_by(session: AsyncSession, event: PaymentEvent) -> BookingFacts | None:
     """The booking a refund, expiry or failure names without a recorded checkout."""
+    booking_id = None
     if event.booking_id is not None:
-        return await session.scalar(select(Booking.id).where(Booking.id == event.booking_id))
-    if event.payment_id is not None:
-        return await session.scalar(
+        booking_id = event.booking_id
+    elif event.payment_id is not None:
+        booking_id = await session.scalar(
             select(Payment.booking_id).where(
                 Payment.provider == event.provider, Payment.provider_payment_id == event.payment_id
             )
         )
-    return None
+    found = await booking_facts(session, [booking_id]) if booking_id is not None else []
+    return found[0] if found else None
 
 
-async def _claim_seats(holds: HoldStore, booked: BookingFacts, now: datetime) -> _SeatClaim:
-    """Step 1: the hold that makes these seats ours in Redis, taking them again for a late payment."""
+async def _claim_seats(
+    holds: HoldStore, bookings: Sequence[tuple[BookingFacts, datetime]]
+) -> list[_SeatClaim | Exception]:
+    """The holds that make these bookings' seats ours in Redis (looked up in one round trip), taking
+    the seats again for a late payment."""
+    if not bookings:
+        return []
     try:
-        live = await holds.hold_by_token(booked.show_id, booked.hold_token)
-        if _covers(live, booked):
-            return _SeatClaim(token=booked.hold_token, late=False)
-        # Late: honoured only if the same user can hold the same seats again, i.e. they are neither
-        # sold nor held by anyone else (nor passed to the waitlist). One hold per user per show, so
-        # this replaces any other selection the user has made since: the seats they paid for win.
+        live = await holds.holds_by_token([(booked.show_id, booked.hold_token) for booked, _now in bookings])
+    except (RedisError, OSError) as exc:
+        return [_without_redis(booked, now, exc) for booked, now in bookings]
+    claims: list[_SeatClaim | Exception] = []
+    for (booked, now), hold in zip(bookings, live, strict=True):
+        try:
+            claims.append(await _claim_again(holds, booked, now, hold))
+        except ConfirmationDeferred as exc:
+            claims.append(exc)
+    return claims
+
+
+async def _claim_again(
+    holds: HoldStore, booked: BookingFacts, now: datetime, live: Hold | None
+) -> _SeatClaim:
+    """The booking's live hold, or for a late payment the seats held again for the same user."""
+    if _covers(live, booked):
+        return _SeatClaim(token=booked.hold_token, late=False)
+    # Late: honoured only if the same user can hold the same seats again, i.e. they are neither
+    # sold nor held by anyone else (nor passed to the waitlist). One hold per user per show, so
+    # this replaces any other selection the user has made since: the seats they paid for win.
+    try:
         again = await holds.hold(booked.show_id, booked.user_id, booked.seat_ids, paid=True)
     except (RedisError, OSError) as exc:
-        if now < booked.hold_expires_at:
-            # Redis is down but the hold was granted until later: SQL alone decides, as it always does.
-            log.warning("Redis unavailable while confirming booking %s: %s", booked.id, exc)
-            return _SeatClaim(token=None, late=False)
-        raise ConfirmationDeferred(f"booking {booked.id}: cannot check its seats in Redis") from exc
+        claim = _without_redis(booked, now, exc)
+        if isinstance(claim, Exception):
+            raise claim from exc
+        return claim
     if isinstance(again, Hold):
         return _SeatClaim(token=again.token, late=True)
     if again.reason == HoldRefusalReason.RATE_LIMITED:
@@ -272,17 +373,22 @@ async def _claim_seats(holds: HoldStore, booked: BookingFacts, now: datetime) ->
     return _SeatClaim(token=None, late=True, refusal=_REFUSAL_REASONS.get(again.reason, str(again.reason)))
 
 
+def _without_redis(booked: BookingFacts, now: datetime, exc: Exception) -> _SeatClaim | Exception:
+    """Redis is down: SQL alone decides while the hold was granted until later; after, wait for Redis."""
+    if now < booked.hold_expires_at:
+        log.warning("Redis unavailable while confirming booking %s: %s", booked.id, exc)
+        return _SeatClaim(token=None, late=False)
+    deferred = ConfirmationDeferred(f"booking {booked.id}: cannot check its seats in Redis")
+    deferred.__cause__ = exc
+    return deferred
+
+
 def _covers(hold: Hold | None, booked: BookingFacts) -> bool:
     return (
         hold is not None
         and hold.user_id == booked.user_id
         and tuple(sorted(hold.seat_ids)) == booked.seat_ids
     )
-
-
-def settling_turns(sessions: SessionFactory) -> SettlingTurns[_ToSettle, _Settled]:
-    """The turns at the database that confirmations in one process share (see bookings.settling)."""
-    return SettlingTurns(sessions, _settle_group)
 
 
 async def _settle_group(

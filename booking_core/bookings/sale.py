@@ -6,12 +6,12 @@ lock the booking.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -43,15 +43,16 @@ async def booking_facts(session: AsyncSession, booking_ids: Sequence[int]) -> li
     """The facts of these bookings (unknown ids left out), in one Core statement, without locking."""
     if not booking_ids:
         return []
-    return await booking_facts_where(session, Booking.id.in_(booking_ids))
+    rows = await session.execute(booking_facts_query().where(Booking.id.in_(booking_ids)))
+    return list(booking_facts_of(rows).values())
 
 
-async def booking_facts_where(session: AsyncSession, condition: ColumnElement[bool]) -> list[BookingFacts]:
-    """The facts of the bookings that meet `condition`, in one Core statement (a row per seat),
-    without locking."""
+def booking_facts_query() -> Select[*tuple[Any, ...]]:
+    """The Core statement reading bookings' facts, a row per seat (`booking_facts_of` reads them back);
+    add the where clause, and any columns to join more by."""
     # A Core statement rather than ORM loads: a profile of a confirmation burst showed the loads'
     # object building among its largest costs.
-    rows = await session.execute(
+    return (
         select(
             Booking.id,
             Booking.show_id,
@@ -66,16 +67,19 @@ async def booking_facts_where(session: AsyncSession, condition: ColumnElement[bo
         )
         .join(Customer, Customer.id == Booking.customer_id)
         .outerjoin(BookingLine, BookingLine.booking_id == Booking.id)
-        .where(condition)
     )
+
+
+def booking_facts_of(rows: Iterable[Any]) -> dict[int, BookingFacts]:
+    """The bookings in the rows of a `booking_facts_query`, by id."""
     bookings: dict[int, Any] = {}
     seats: dict[int, list[int]] = {}
     for row in rows:
         bookings.setdefault(row.id, row)
         if row.seat_id is not None:
             seats.setdefault(row.id, []).append(row.seat_id)
-    return [
-        BookingFacts(
+    return {
+        row.id: BookingFacts(
             id=row.id,
             show_id=row.show_id,
             user_id=row.telegram_user_id,
@@ -88,7 +92,7 @@ async def booking_facts_where(session: AsyncSession, condition: ColumnElement[bo
             theatre_lock_id=row.theatre_lock_id,
         )
         for row in bookings.values()
-    ]
+    }
 
 
 async def locked_booking(session: AsyncSession, booking_id: int) -> Booking | None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
@@ -21,9 +20,8 @@ from booking_core.bookings.checkout import (
     record_checkout,
     start_checkout,
 )
-from booking_core.bookings.confirmation import ConfirmationResult, confirm_payment, settling_turns
+from booking_core.bookings.confirmation import ConfirmationResult, ConfirmationTurns, confirm_payment
 from booking_core.bookings.errors import CancelRefused, CheckoutRefused
-from booking_core.bookings.settling import SettlingTurns
 from booking_core.database import SessionFactory
 from booking_core.events import EventSink
 from booking_core.holds.store import Hold, HoldStore
@@ -185,8 +183,9 @@ class Bookings:
     cancel_cutoff: timedelta = timedelta(minutes=60)
     # Sessions for reads that tolerate a snapshot (on SQLite they never wait for the write lock).
     reads: SessionFactory | None = None
-    # Shared by this process's confirmations: payments settling at once share a transaction.
-    settling: SettlingTurns[Any, Any] | None = None
+    # Shared by this process's confirmations: payments confirming at once share their reads, their
+    # Redis lookups and their transaction.
+    settling: ConfirmationTurns | None = None
 
     @classmethod
     def from_settings(
@@ -204,7 +203,7 @@ class Bookings:
             holds=holds,
             events=events,
             reads=reads,
-            settling=settling_turns(sessions) if settings.SETTLE_PAYMENTS_TOGETHER else None,
+            settling=ConfirmationTurns(sessions, holds, reads) if settings.SETTLE_PAYMENTS_TOGETHER else None,
             reminder_minutes=settings.REMINDER_MINUTES,
             cancel_cutoff=timedelta(minutes=settings.CANCEL_CUTOFF_MINUTES),
         )

@@ -71,6 +71,9 @@ class SettlingTurns(Generic[Item, Settled]):
         entry: _Waiting[Item, Settled] = _Waiting(booking_id, item)
         self._waiting.append(entry)
         try:
+            # Confirmations that arrive together (their reads done in one turn) resume one after
+            # another: the first lets the others queue before it takes the turn, so they settle together.
+            await asyncio.sleep(0)
             async with self._turn:
                 if not entry.done.done():
                     await self._settle_waiting()

@@ -65,6 +65,22 @@ class ShowScripts:
             payload = await self._load(show_id, str(reply["need"]), now_ms)
         raise InventoryUnavailable(f"show {show_id}: inventory could not be loaded into Redis")
 
+    async def run_many(
+        self, name: str, calls: Sequence[tuple[int, Sequence[str | int]]], *, now_ms: int
+    ) -> list[dict[str, Any]]:
+        """`run` for several (show id, args) in one round trip; their replies, in order. A call that
+        finds its show's inventory missing in Redis runs again on its own, loading it."""
+        replies = await self.scripts.call_many(
+            name, [(ShowKeys(show_id).standard(), ["", now_ms, *args]) for show_id, args in calls]
+        )
+        results = []
+        for (show_id, args), raw in zip(calls, replies, strict=True):
+            reply = json.loads(raw)
+            if "need" in reply:
+                reply = await self.run(name, show_id, args, now_ms=now_ms)
+            results.append(reply)
+        return results
+
     async def _load(self, show_id: int, gen: str, now_ms: int) -> str:
         key = (show_id, gen)
         task = self._loading.get(key)

@@ -354,6 +354,15 @@ class HoldStore:
         """The live hold with this token; None when expired, released or unknown."""
         return await self._lookup(show_id, "token", token)
 
+    async def holds_by_token(self, tokens: Sequence[tuple[int, str]]) -> list[Hold | None]:
+        """`hold_by_token` for several (show id, token) at once, in one round trip."""
+        calls = [(show_id, ["token", token]) for show_id, token in tokens]
+        replies = await self._shows.run_many("lookup", calls, now_ms=self._shows.now_ms())
+        return [
+            parse_hold(show_id, reply["token"], reply["record"]) if "token" in reply else None
+            for (show_id, _token), reply in zip(tokens, replies, strict=True)
+        ]
+
     async def release(self, show_id: int, token: str) -> tuple[int, ...]:
         """Give up a hold (and its theatre lock); returns the seats freed (to the waitlist first)."""
         reply = await self._shows.run("release", show_id, ["token", token], now_ms=self._shows.now_ms())

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from booking_core.bookings.confirmation import (
     ConfirmationOutcome,
     ConfirmationResult,
+    ConfirmationTurns,
     confirm_payment,
-    settling_turns,
 )
 from booking_core.database import SessionFactory, create_engine, create_session_factory
 from booking_core.events import CollectingSink
@@ -113,7 +113,7 @@ async def _confirm_at_once(
     The pilot's settling transaction goes first and waits on a lock the test holds until every one
     of `events` waits for its turn.
     """
-    turns = settling_turns(sessions)  # one worker process's
+    turns = ConfirmationTurns(sessions, holds, reads)  # one worker process's
 
     def confirming(paid: PaymentEvent) -> Awaitable[ConfirmationResult]:
         return confirm_payment(sessions, holds, sink, paid, reminder_minutes=120, reads=reads, turns=turns)
@@ -133,7 +133,7 @@ async def _confirm_at_once(
         event.remove(writer, "before_cursor_execute", note_the_pilot)
         others = asyncio.gather(*(confirming(paid) for paid in events), return_exceptions=True)
         for _tick in range(3000):  # 30 s at most: a confirmation's reads and one Redis call each
-            if turns.waiting == len(events):
+            if turns.settling.waiting == len(events):
                 break
             await asyncio.sleep(0.01)
     assert await first == ConfirmationResult(ConfirmationOutcome.CONFIRMED, pilot.booking_id)
