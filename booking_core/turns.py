@@ -28,11 +28,16 @@ class _Call(Generic[Arg, Result]):
 class Turns(Generic[Arg, Result]):
     """Takes turns at running `batch`, for every call waiting at a turn (at most `most` a turn)."""
 
-    def __init__(self, batch: Batch[Arg, Result], most: int = 32) -> None:
+    def __init__(self, batch: Batch[Arg, Result], most: int = 32, turn: asyncio.Lock | None = None) -> None:
         self._batch = batch
         self._most = most
         self._waiting: list[_Call[Arg, Result]] = []
-        self._turn = asyncio.Lock()
+        self._turn = turn or asyncio.Lock()
+
+    @property
+    def waiting(self) -> int:
+        """How many calls wait for a turn now (those of the turn running do not count)."""
+        return len(self._waiting)
 
     async def call(self, arg: Arg) -> Result:
         """`arg`'s result once a turn has run it with the others waiting then; raises what it ended in."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 import dramatiq
@@ -13,9 +14,11 @@ import telegram
 from booking_core.bookings.service import Bookings
 from booking_core.database import SessionFactory
 from booking_core.holds.store import HoldStore
+from booking_core.payments.inbox import StoredPaymentEvent, stored_payment_events
 from booking_core.payments.port import PaymentProvider
 from booking_core.settings import Settings
 from booking_core.tickets.senders import MailSender, SmsSender
+from booking_core.turns import Turns
 
 if TYPE_CHECKING:
     from workers.jobs import DramatiqJobs
@@ -42,6 +45,14 @@ class WorkerContext:
     jobs: DramatiqJobs | None = None
     # TELEGRAM_ALLOW_PAID_BROADCAST: tickets go out with Telegram's paid broadcast allowance.
     telegram_paid_broadcast: bool = False
+    # Reads of the stored payment events the actors settle, those running at once in one statement,
+    # in turns with the confirmations' other steps (ConfirmationTurns); None: each read alone.
+    stored_events: Turns[int, StoredPaymentEvent | None] | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        confirming = self.bookings.settling
+        reads = partial(stored_payment_events, self.bookings.reads or self.sessions)
+        self.stored_events = None if confirming is None else Turns(reads, turn=confirming.turn)
 
 
 # The role supplies this: it opens the context on first use, on the loop the actors run on.

@@ -24,7 +24,7 @@ from booking_core.payments.inbox import (
     StoredPaymentEvent,
     record_attempt_error,
     record_permanent_failure,
-    stored_payment_event,
+    stored_payment_events,
 )
 from booking_core.payments.port import (
     CheckoutNotFound,
@@ -75,7 +75,10 @@ def payment_event_from_stored(stored: StoredPaymentEvent) -> PaymentEvent:
 async def process_payment_event(ctx: WorkerContext, payment_event_id: int) -> None:
     """Settle one stored event through the booking core; a no-op once it has an outcome."""
     # A read that needs no write lock (on SQLite): the settling transaction decides what still applies.
-    stored = await stored_payment_event(ctx.bookings.reads or ctx.sessions, payment_event_id)
+    if ctx.stored_events is not None:
+        stored = await ctx.stored_events.call(payment_event_id)
+    else:
+        [stored] = await stored_payment_events(ctx.bookings.reads or ctx.sessions, [payment_event_id])
     if stored is None:
         raise PermanentFailure(f"no payment event {payment_event_id}")
     if stored.outcome is not None:

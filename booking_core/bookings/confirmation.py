@@ -190,13 +190,24 @@ _REFUSAL_REASONS = {
 
 
 class ConfirmationTurns:
-    """The turns one process's confirmations share: step 1 (their bookings read in one statement,
-    their holds looked up in one Redis round trip) for those arriving meanwhile, then step 2 (their
-    settling transactions, booking_core.bookings.settling)."""
+    """The turns one process's confirmations share: step 1 for those arriving meanwhile (their
+    bookings read in one statement, their holds looked up in one Redis round trip), then step 2 (their
+    settling transaction, booking_core.bookings.settling)."""
 
     def __init__(self, sessions: SessionFactory, holds: HoldStore, reads: SessionFactory | None) -> None:
-        self.preparing: Turns[_Arrival, _Prepared] = Turns(partial(_prepare, reads or sessions, holds))
-        self.settling: SettlingTurns[_ToSettle, _Settled] = SettlingTurns(sessions, _settle_group)
+        # One turn for both steps (and for the worker's reads of the stored events before them): while
+        # one group settles, the confirmations arriving meanwhile queue for step 1, and so on; each step
+        # then serves as many as came meanwhile, in the same statements as it would serve one.
+        self.turn = asyncio.Lock()
+        self.preparing: Turns[_Arrival, _Prepared] = Turns(
+            partial(_prepare, reads or sessions, holds), turn=self.turn
+        )
+        self.settling: SettlingTurns[_ToSettle, _Settled] = SettlingTurns(sessions, _settle_group, self.turn)
+
+    @property
+    def waiting(self) -> int:
+        """How many confirmations wait for a turn now, at either step."""
+        return self.preparing.waiting + self.settling.waiting
 
 
 async def confirm_payment(

@@ -52,11 +52,16 @@ class _Waiting(Generic[Item, Settled]):
 class SettlingTurns(Generic[Item, Settled]):
     """Takes turns at the database for one process's settling transactions, several payments a turn."""
 
-    def __init__(self, sessions: SessionFactory, settle_group: SettleGroup[Item, Settled]) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        settle_group: SettleGroup[Item, Settled],
+        turn: asyncio.Lock | None = None,
+    ) -> None:
         self._sessions = sessions
         self._settle_group = settle_group
         self._waiting: list[_Waiting[Item, Settled]] = []
-        self._turn = asyncio.Lock()
+        self._turn = turn or asyncio.Lock()
 
     @property
     def waiting(self) -> int:

@@ -2,7 +2,7 @@
 
 The web server only stores (`PaymentInbox.store`, many requests' events in one short transaction) and
 enqueues; a worker reads the stored body back
-(`stored_payment_event`) and settles it through `confirmation.confirm_payment`, which writes the
+(`stored_payment_events`) and settles it through `confirmation.confirm_payment`, which writes the
 outcome onto the same row. A row with neither `outcome` nor `processed_at` is still owed processing:
 `unprocessed_payment_events` lists those, so an event whose job was lost is picked up again; one that
 fails every pass of that safety net is parked (`count_pass_or_park`) for a person to look at.
@@ -134,25 +134,26 @@ class PaymentInbox:
             done.set_result(row_id)
 
 
-async def stored_payment_event(sessions: SessionFactory, payment_event_id: int) -> StoredPaymentEvent | None:
-    """The stored event with this row id, or None."""
-    # A Core statement rather than an ORM load: it runs once per event a worker settles.
+async def stored_payment_events(
+    sessions: SessionFactory, payment_event_ids: Sequence[int]
+) -> list[StoredPaymentEvent | None]:
+    """The stored events with these row ids, in order (None for an unknown one), in one statement."""
+    # A Core statement rather than an ORM load: it runs for every event a worker settles.
     async with sessions() as session:
-        row = (
-            await session.execute(
-                select(
-                    PaymentEventRow.id,
-                    PaymentEventRow.provider,
-                    PaymentEventRow.event_id,
-                    PaymentEventRow.event_type,
-                    PaymentEventRow.payload,
-                    PaymentEventRow.received_at,
-                    PaymentEventRow.processed_at,
-                    PaymentEventRow.outcome,
-                ).where(PaymentEventRow.id == payment_event_id)
-            )
-        ).one_or_none()
-        return None if row is None else StoredPaymentEvent(*row)
+        rows = await session.execute(
+            select(
+                PaymentEventRow.id,
+                PaymentEventRow.provider,
+                PaymentEventRow.event_id,
+                PaymentEventRow.event_type,
+                PaymentEventRow.payload,
+                PaymentEventRow.received_at,
+                PaymentEventRow.processed_at,
+                PaymentEventRow.outcome,
+            ).where(PaymentEventRow.id.in_(payment_event_ids))
+        )
+        found = {row.id: StoredPaymentEvent(*row) for row in rows}
+    return [found.get(payment_event_id) for payment_event_id in payment_event_ids]
 
 
 async def record_attempt_error(sessions: SessionFactory, payment_event_id: int, error: str) -> None:

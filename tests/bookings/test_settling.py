@@ -132,8 +132,8 @@ async def _confirm_at_once(
         await pilot_at_the_database.wait()
         event.remove(writer, "before_cursor_execute", note_the_pilot)
         others = asyncio.gather(*(confirming(paid) for paid in events), return_exceptions=True)
-        for _tick in range(3000):  # 30 s at most: a confirmation's reads and one Redis call each
-            if turns.settling.waiting == len(events):
+        for _tick in range(3000):  # 30 s at most: each queues for a turn of its process
+            if turns.waiting == len(events):
                 break
             await asyncio.sleep(0.01)
     assert await first == ConfirmationResult(ConfirmationOutcome.CONFIRMED, pilot.booking_id)
