@@ -146,11 +146,11 @@ class _Arrival:
 @dataclass(frozen=True)
 class _Prepared:
     """What step 1 found for an event: its booking (None: unknown), and for a booking awaiting a
-    matching payment the claim on its seats, or at a connected cinema the theatre's answer."""
+    matching payment the claim on its seats, or that its connected cinema is to be asked."""
 
     booked: BookingFacts | None
     claim: _SeatClaim | None = None
-    step: TheatreStep | None = None
+    at_theatre: bool = False
 
 
 @dataclass(frozen=True)
@@ -237,11 +237,16 @@ async def confirm_payment(
         result = ConfirmationResult(ConfirmationOutcome.UNKNOWN_BOOKING, reason="no booking for this payment")
         await _record_outcome_alone(sessions, event, result, arrival.now)
         return result
-    item = _ToSettle(event, found.booked, found.claim, found.step, reminder_minutes, arrival.now)
+    claim, step = found.claim, None
+    if found.at_theatre:
+        step = await sell_at_theatre(holds, found.booked, arrival.now)
+        if step is None:  # no longer a connected cinema's show: Redis decides after all
+            claim = await alone(partial(_claim_seats, holds), (found.booked, arrival.now))
+    item = _ToSettle(event, found.booked, claim, step, reminder_minutes, arrival.now)
     # Step 2: one transaction with the booking row locked, shared with the payments settling meanwhile.
     settling = turns.settling if turns is not None else SettlingTurns(sessions, _settle_group)
     settlement = (await settling.settle(found.booked.id, item)).settlement
-    await _after_commit(holds, events, settlement, found.claim, found.step)
+    await _after_commit(holds, events, settlement, claim, step)
     return settlement.result
 
 
@@ -259,8 +264,8 @@ def _amount_matches(event: PaymentEvent, booked: BookingFacts) -> bool:
 async def _prepare(
     reads: SessionFactory, holds: HoldStore, arrivals: Sequence[_Arrival]
 ) -> list[_Prepared | Exception]:
-    """Step 1 for several events: their bookings, and for each booking awaiting a matching payment the
-    Redis hold (or the connected cinema's answer) that makes its seats ours."""
+    """Step 1 for several events: their bookings, and for each booking awaiting a matching payment
+    the Redis hold that makes its seats ours (or, at a connected cinema, that its theatre decides)."""
     bookings = await _read_bookings(reads, [arrival.event for arrival in arrivals])
     prepared: list[_Prepared | Exception] = [_Prepared(booked) for booked in bookings]
     buying = [
@@ -271,16 +276,18 @@ async def _prepare(
         and _awaits_payment(booked)
         and _amount_matches(arrival.event, booked)
     ]
-    steps = await asyncio.gather(
-        *(sell_at_theatre(holds, _known(bookings[n]), arrivals[n].now) for n in buying),
-        return_exceptions=True,
-    )
     local: list[int] = []
-    for n, step in zip(buying, steps, strict=True):
-        if isinstance(step, BaseException):
-            prepared[n] = step if isinstance(step, Exception) else RuntimeError(repr(step))
-        elif step is not None:
-            prepared[n] = _Prepared(bookings[n], step=step)
+    for n in buying:
+        try:
+            connected = holds.theatre is not None and await holds.theatre.connected(
+                _known(bookings[n]).show_id
+            )
+        except Exception as exc:
+            prepared[n] = exc
+            continue
+        if connected:
+            # Its theatre answers after this turn: the answer waits on the theatre's network.
+            prepared[n] = _Prepared(bookings[n], at_theatre=True)
         else:
             local.append(n)
     claims = await _claim_seats(holds, [(_known(bookings[n]), arrivals[n].now) for n in local])

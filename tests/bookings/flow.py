@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking_core.bookings.checkout import CheckoutStarted, record_checkout, start_checkout
 from booking_core.bookings.confirmation import ConfirmationResult, confirm_payment
@@ -128,3 +132,18 @@ async def ticket_count(sessions: SessionFactory, booking_id: int) -> int:
     """How many tickets the booking has (never more than one)."""
     async with sessions() as session:
         return int(await session.scalar(select(func.count()).where(Ticket.booking_id == booking_id)) or 0)
+
+
+@contextmanager
+def statements_of(engine: AsyncEngine) -> Iterator[list[str]]:
+    """Every SQL statement the engine sends while the block runs."""
+    sent: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", note)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking_core.bookings.confirmation import ConfirmationOutcome, ConfirmationResult
@@ -23,6 +20,7 @@ from tests.bookings.flow import (
     confirm,
     payment,
     sold_seats,
+    statements_of,
     store_event,
     ticket_count,
 )
@@ -34,21 +32,6 @@ from tests.factories import make_customer, make_show
 # event's outcome, plus SQLite's BEGINs (12 there, 10 on PostgreSQL). Payments settling together take
 # the same statements in their shared transaction as one alone (tests/bookings/test_settling.py).
 MOST_STATEMENTS_PER_SALE = 12
-
-
-@contextmanager
-def statements_of(engine: AsyncEngine) -> Iterator[list[str]]:
-    """Every SQL statement the engine sends while the block runs."""
-    sent: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", note)
-    try:
-        yield sent
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", note)
 
 
 async def test_a_sale_is_settled_in_few_statements_and_without_savepoints(

@@ -24,7 +24,15 @@ from booking_core.holds.store import HoldStore
 from booking_core.models import Booking, BookingStatus
 from booking_core.models import PaymentEvent as PaymentEventRow
 from booking_core.payments.port import PaymentEvent
-from tests.bookings.flow import Checkout, booking_row, buy_until_checkout, payment, sold_seats, store_event
+from tests.bookings.flow import (
+    Checkout,
+    booking_row,
+    buy_until_checkout,
+    payment,
+    sold_seats,
+    statements_of,
+    store_event,
+)
 from tests.factories import make_show
 
 BUYERS = 12
@@ -153,7 +161,7 @@ async def test_payments_settling_at_once_share_transactions_and_each_is_sold(
     await _store(sessions, [pilot, *events])
 
     # When one process settles all their payments at once
-    with settling_transactions(engine) as transactions:
+    with settling_transactions(engine) as transactions, statements_of(reads.kw["bind"]) as read:
         results = await _confirm_at_once(sessions, reads, holds, sink, pilot, events)
 
     # Then each booking is sold, its seat to it alone, each event's outcome recorded
@@ -172,6 +180,10 @@ async def test_payments_settling_at_once_share_transactions_and_each_is_sold(
     # read of their payments, one UPDATE per table for them all)
     alone, together = transactions.committed
     assert _kinds(together) == _kinds(alone), "\n".join(together)
+    # And their bookings were read before it in one statement, as the pilot's alone was
+    assert _kinds([statement for statement in read if statement.startswith("SELECT")]) == 2 * [
+        "SELECT bookings.id, bookings.show_id,"
+    ]
 
 
 def _kinds(statements: list[str]) -> list[str]:
