@@ -109,8 +109,8 @@ class Settings(BaseSettings):
     BOT_UPDATES_PER_MINUTE: int = Field(default=60, gt=0)
     CANCEL_CUTOFF_MINUTES: int = Field(default=60, ge=0)
     REMINDER_MINUTES: int = Field(default=120, ge=0)
-    # Payments a worker process settles at the same time share one transaction (bookings.settling);
-    # off: each its own transaction, all of them at the database at once.
+    # Payments a worker process confirms at the same time share their reads, Redis lookups and one
+    # transaction (bookings.confirmation.ConfirmationTurns); off: each its own, all at the database at once.
     SETTLE_PAYMENTS_TOGETHER: bool = True
     CATALOGUE_CACHE_SECONDS: int = Field(default=60, gt=0)
 

@@ -26,7 +26,11 @@ class _Call(Generic[Arg, Result]):
 
 
 class Turns(Generic[Arg, Result]):
-    """Takes turns at running `batch`, for every call waiting at a turn (at most `most` a turn)."""
+    """Takes turns at running `batch`, for every call waiting at a turn (at most `most` a turn).
+
+    `turn`: a lock other steps take their turns with too (default: its own); steps that share one
+    never run at once, so while one runs the callers of the others gather for theirs.
+    """
 
     def __init__(self, batch: Batch[Arg, Result], most: int = 32, turn: asyncio.Lock | None = None) -> None:
         self._batch = batch

@@ -50,7 +50,10 @@ class _Waiting(Generic[Item, Settled]):
 
 
 class SettlingTurns(Generic[Item, Settled]):
-    """Takes turns at the database for one process's settling transactions, several payments a turn."""
+    """Takes turns at the database for one process's settling transactions, several payments a turn.
+
+    `turn`: a lock other steps take their turns with too (default: its own).
+    """
 
     def __init__(
         self,
