@@ -48,6 +48,9 @@ class Turns(Generic[Arg, Result]):
         call: _Call[Arg, Result] = _Call(arg)
         self._waiting.append(call)
         try:
+            # Callers resumed together (say, by one turn of an earlier step) come one after another:
+            # the first lets the others queue before it takes the turn, so that they run together.
+            await asyncio.sleep(0)
             async with self._turn:
                 if not call.done.done():
                     await self._run_waiting()
@@ -64,7 +67,9 @@ class Turns(Generic[Arg, Result]):
         except BaseException as exc:
             for call in batch:
                 if not call.done.done():
-                    call.done.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
+                    # Cancelled: whether its part of the batch had taken effect is not known.
+                    lost = RuntimeError("the turn was cancelled before this call's result was known")
+                    call.done.set_exception(exc if isinstance(exc, Exception) else lost)
             if not isinstance(exc, Exception):
                 raise
             return
