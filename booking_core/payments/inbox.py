@@ -19,7 +19,7 @@ from typing import cast
 from sqlalchemy import Table, func, select, update
 
 from booking_core.batches import Batches
-from booking_core.database import SessionFactory, insert_or_skip
+from booking_core.database import POLL_WRITE_LOCK, SessionFactory, insert_or_skip
 from booking_core.models import PaymentEvent as PaymentEventRow
 from booking_core.models import utc_now
 from booking_core.payments.port import PaymentEvent
@@ -72,6 +72,7 @@ async def store_payment_events(
             },
         )
     async with sessions() as session, session.begin():
+        await session.connection(execution_options={POLL_WRITE_LOCK: True})
         # One INSERT ... ON CONFLICT DO NOTHING RETURNING rather than the ORM's unit of work: on SQLite
         # this holds the database's only write lock while it runs. UNIQUE (provider, event_id) skips a
         # redelivery; anything else (database down) propagates. A Core statement given the rows as
