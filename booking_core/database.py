@@ -64,31 +64,32 @@ def _begin_immediate(connection: Any) -> None:
     # Writers queue on the database lock at BEGIN instead of failing to upgrade a read lock later,
     # which is what makes concurrent confirmations on SQLite wait their turn rather than error.
     if connection.get_execution_options().get(POLL_WRITE_LOCK):
-        _poll_for_write_lock(connection.connection.dbapi_connection)
+        _poll_for_write_lock(connection)
     else:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _poll_for_write_lock(dbapi_connection: Any) -> None:
-    # Straight on the driver's connection: a try that finds the lock taken is an exception, and
-    # SQLAlchemy's handling of one costs more than the try itself.
-    cursor = dbapi_connection.cursor()
+def _poll_for_write_lock(connection: Any) -> None:
     deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_LOCK_POLL_MS}")
     try:
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_LOCK_POLL_MS}")
+        # The tries go straight to the driver: each that finds the lock taken raises, and SQLAlchemy's
+        # handling of an error costs more than the try itself.
+        cursor = connection.connection.dbapi_connection.cursor()
         try:
-            while True:
+            while time.monotonic() < deadline:
                 try:
                     cursor.execute("BEGIN IMMEDIATE")
                     return
                 except sqlite3.OperationalError as exc:
-                    busy = exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
-                    if not busy or time.monotonic() >= deadline:
-                        raise
+                    if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                        break
         finally:
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.close()
+        # Out of time, or another error: a last try, whose error SQLAlchemy raises as its own.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
     finally:
-        cursor.close()
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def _refuse_writes(dbapi_connection: Any, _record: Any) -> None:
