@@ -84,9 +84,11 @@ while time.monotonic() < until:
 HOLD_MS, GAP_MS, RUN_SECONDS = 20, 2, 60
 STORES = 20
 # SQLite's own busy handler looks at the lock ever more rarely (every 100 ms after the first 100 ms),
-# so a writer waiting in it sees a 2 ms gap between 20 ms transactions only now and then: the inbox
-# waited up to 41 and 102 of them that way (two runs); looking every few ms, it waits 0 or 1.
-MOST_TURNS_WAITED = 6
+# so a writer waiting in it sees a 2 ms gap between 20 ms transactions only now and then: the STORES
+# waited 195 to 474 of them in all that way (five runs, up to 102 for one store); looking every few
+# ms, 0 or 1 each (up to 4 for one store on a loaded machine). The bound is on the sum, so that
+# one store held up by the machine does not fail the test.
+MOST_TURNS_WAITED = 3 * STORES
 
 
 async def test_intake_gets_the_sqlite_write_lock_between_another_writers_back_to_back_transactions(
@@ -122,8 +124,8 @@ async def test_intake_gets_the_sqlite_write_lock_between_another_writers_back_to
             writer.terminate()
         await asyncio.wait_for(writer.wait(), timeout=10)
         await engine.dispose()
-    # And each was stored within a few of its transactions instead of queueing behind many
-    assert max(waited) <= MOST_TURNS_WAITED, waited
+    # And they were stored within a few of its transactions each instead of queueing behind many
+    assert sum(waited) <= MOST_TURNS_WAITED, waited
 
 
 def _writer_turns(database: Path) -> int:
