@@ -65,3 +65,34 @@ async def test_a_caller_cancelled_before_its_batch_is_left_out_of_it() -> None:
     assert (await first, await kept) == (2, 6)
     assert given_up.cancelled()
     assert doubler.batches == [[1], [3]]
+
+
+async def test_an_item_whose_result_is_an_exception_fails_its_caller_alone() -> None:
+    async def halve(items: list[int]) -> list[int | Exception]:
+        return [item // 2 if item % 2 == 0 else ValueError(f"{item} is odd") for item in items]
+
+    batches: Batches[int, int] = Batches(halve)
+
+    results = await asyncio.gather(*(batches.submit(n) for n in range(4)), return_exceptions=True)
+
+    assert results[0::2] == [0, 1]
+    assert [str(error) for error in results[1::2]] == ["1 is odd", "3 is odd"]
+
+
+async def test_batches_sharing_a_turn_never_run_at_once_and_gather_meanwhile() -> None:
+    # Given two kinds of batches taking turns with each other, the first kind's batch running
+    turn = asyncio.Lock()
+    first, second = Doubler(), Doubler()
+    doubling = Batches(first.handle, turn=turn)
+    tripling = Batches(second.handle, turn=turn, most=2)
+    running = asyncio.create_task(doubling.submit(1))
+    await asyncio.sleep(0)
+
+    # When three items of the second kind arrive meanwhile
+    later = asyncio.gather(*(tripling.submit(n) for n in (2, 3, 4)))
+    await asyncio.sleep(0)
+
+    # Then they wait for it, and go at most two a batch
+    assert tripling.waiting == 3 and not second.batches
+    assert (await running, await later) == (2, [4, 6, 8])
+    assert second.batches == [[2, 3], [4]]

@@ -11,6 +11,7 @@ import dramatiq
 import redis.asyncio as aioredis
 import telegram
 
+from booking_core.batches import Batches
 from booking_core.bookings.service import Bookings
 from booking_core.database import SessionFactory
 from booking_core.holds.store import HoldStore
@@ -18,7 +19,6 @@ from booking_core.payments.inbox import StoredPaymentEvent, stored_payment_event
 from booking_core.payments.port import PaymentProvider
 from booking_core.settings import Settings
 from booking_core.tickets.senders import MailSender, SmsSender
-from booking_core.turns import Turns
 
 if TYPE_CHECKING:
     from workers.jobs import DramatiqJobs
@@ -47,12 +47,12 @@ class WorkerContext:
     telegram_paid_broadcast: bool = False
     # Reads of the stored payment events the actors settle, those running at once in one statement,
     # in turns with the confirmations' other steps (ConfirmationTurns); None: each read alone.
-    stored_events: Turns[int, StoredPaymentEvent | None] | None = field(init=False)
+    stored_events: Batches[int, StoredPaymentEvent | None] | None = field(init=False)
 
     def __post_init__(self) -> None:
         confirming = self.bookings.settling
         reads = partial(stored_payment_events, self.bookings.reads or self.sessions)
-        self.stored_events = None if confirming is None else Turns(reads, turn=confirming.turn)
+        self.stored_events = None if confirming is None else Batches(reads, turn=confirming.turn)
 
 
 # The role supplies this: it opens the context on first use, on the loop the actors run on.

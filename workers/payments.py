@@ -76,7 +76,7 @@ async def process_payment_event(ctx: WorkerContext, payment_event_id: int) -> No
     """Settle one stored event through the booking core; a no-op once it has an outcome."""
     # A read that needs no write lock (on SQLite): the settling transaction decides what still applies.
     if ctx.stored_events is not None:
-        stored = await ctx.stored_events.call(payment_event_id)
+        stored = await ctx.stored_events.submit(payment_event_id)
     else:
         [stored] = await stored_payment_events(ctx.bookings.reads or ctx.sessions, [payment_event_id])
     if stored is None:

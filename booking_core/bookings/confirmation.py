@@ -45,6 +45,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import ColumnElement, Row, Table, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking_core.batches import Batches, alone
 from booking_core.bookings.cancellation import void_sale
 from booking_core.bookings.checkout import PaymentStatus
 from booking_core.bookings.errors import ConfirmationDeferred
@@ -71,7 +72,6 @@ from booking_core.holds.store import Hold, HoldStore
 from booking_core.models import BookedSeat, Booking, BookingStatus, Payment, Show, utc_now
 from booking_core.models import PaymentEvent as PaymentEventRow
 from booking_core.payments.port import PaymentEvent, PaymentEventKind
-from booking_core.turns import Turns, alone
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +199,7 @@ class ConfirmationTurns:
         # one group settles, the confirmations arriving meanwhile queue for step 1, and so on; each step
         # then serves as many as came meanwhile, in the same statements as it would serve one.
         self.turn = asyncio.Lock()
-        self.preparing: Turns[_Arrival, _Prepared] = Turns(
+        self.preparing: Batches[_Arrival, _Prepared] = Batches(
             partial(_prepare, reads or sessions, holds), turn=self.turn
         )
         self.settling: SettlingTurns[_ToSettle, _Settled] = SettlingTurns(sessions, _settle_group, self.turn)
@@ -232,7 +232,7 @@ async def confirm_payment(
     if turns is None:
         found = await alone(partial(_prepare, reads or sessions, holds), arrival)
     else:
-        found = await turns.preparing.call(arrival)
+        found = await turns.preparing.submit(arrival)
     if found.booked is None:
         result = ConfirmationResult(ConfirmationOutcome.UNKNOWN_BOOKING, reason="no booking for this payment")
         await _record_outcome_alone(sessions, event, result, arrival.now)

@@ -1,7 +1,7 @@
 """Settling transactions shared: the payments a process settles at the same time go into one transaction.
 
 A confirmation waits for its settling transaction (booking_core.bookings.confirmation, step 2) here.
-Whichever waiting confirmation takes the next turn (booking_core.turns) settles every one waiting by
+Whichever waiting confirmation takes the next turn (booking_core.batches) settles every one waiting by
 then in one transaction: their bookings locked in one statement (in id order, so two processes never lock each
 other's in opposite orders), then the group handed to the caller's `SettleGroup`, which settles each
 payment by its own rules on its own booking and writes what they have in common together
@@ -24,10 +24,10 @@ from typing import Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking_core.batches import Batches
 from booking_core.bookings.sale import locked_bookings
 from booking_core.database import SessionFactory
 from booking_core.models import Booking
-from booking_core.turns import Turns
 
 Item = TypeVar("Item")
 Settled = TypeVar("Settled")
@@ -56,7 +56,7 @@ class SettlingTurns(Generic[Item, Settled]):
     ) -> None:
         self._sessions = sessions
         self._settle_group = settle_group
-        self._turns: Turns[tuple[int, Item], Settled] = Turns(
+        self._turns: Batches[tuple[int, Item], Settled] = Batches(
             self._settle_waiting, most=MOST_PER_TRANSACTION, turn=turn
         )
 
@@ -72,7 +72,7 @@ class SettlingTurns(Generic[Item, Settled]):
         payment whose turn was cancelled gets a RuntimeError (its commit may have landed: a redelivered
         message finds it settled).
         """
-        return await self._turns.call((booking_id, item))
+        return await self._turns.submit((booking_id, item))
 
     async def _settle_waiting(self, waiting: Sequence[tuple[int, Item]]) -> list[Settled | Exception]:
         results: dict[int, Settled | Exception] = {}
