@@ -21,10 +21,11 @@ then finds its payment refunded and is never confirmed.
 At a connected cinema (DESIGN.md section 10) the theatre decides instead of Redis: each step calls out
 to booking_core.bookings.theatre_payment, and the ticket is the theatre's.
 
-Statements: the read before the transaction (the booking of the checkout with its customer and seats,
-one statement) goes through `reads` (on SQLite a snapshot that never waits for the write lock). The
-transaction is shared by the payments settling at the same time (booking_core.bookings.settling) and
-takes the same statements for one of them as for thirty: one locked load of the bookings with their
+Statements: the payments a process confirms at the same time share each step (`ConfirmationTurns`).
+Before the transaction, their bookings with their customers and seats are read in one statement
+through `reads` (on SQLite a snapshot that never waits for the write lock) and their holds looked up
+in one Redis round trip. The transaction (booking_core.bookings.settling) takes the same statements
+for one of them as for thirty: one locked load of the bookings with their
 customers, one read of their payments, the show's two columns, one INSERT each for the booked seats,
 the tickets and the outbox rows (no savepoints: conflicts are skipped and counted), and the updates,
 flushed once at the commit.
