@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable
 from datetime import date
@@ -68,17 +67,14 @@ async def _shows(update: Update, context: BotContext, city_id: int, movie_id: in
 
 
 async def free_seats(holds: HoldStore, show_ids: Iterable[int]) -> dict[int, int | None]:
-    """Free seats per show (None where Redis could not say), read concurrently."""
+    """Free seats per show (None where Redis could not say), read in one round trip."""
     ids = list(show_ids)
-    maps = await asyncio.gather(*(holds.seat_map(show_id, None) for show_id in ids), return_exceptions=True)
-    free: dict[int, int | None] = {}
-    for show_id, seat_map in zip(ids, maps, strict=True):
-        if isinstance(seat_map, BaseException):
-            log.warning("free seats of show %s unknown: %r", show_id, seat_map)
-            free[show_id] = None
-        else:
-            free[show_id] = len(seat_map.seats_in(SeatState.FREE))
-    return free
+    try:
+        maps = await holds.seat_maps(ids, None)
+    except Exception:
+        log.warning("free seats of shows %s unknown", ids, exc_info=True)
+        return dict.fromkeys(ids)
+    return {seat_map.show_id: len(seat_map.seats_in(SeatState.FREE)) for seat_map in maps}
 
 
 def register(application: BotApplication) -> None:
