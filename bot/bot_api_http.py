@@ -3,10 +3,8 @@
 Every Bot API call of a press (the callback answer, the screen edit, the getUpdates that brought it)
 goes through here. httpx's connection pool looks at every pooled connection (a socket system call
 each) to pick one for a request, so with the hundreds of connections a rush opens, picking one cost
-more than the request; aiohttp's connector takes a free connection off a queue. Parameters go out as
-one JSON object (PTB's `RequestData.json_payload`: nested values as JSON strings, as the Bot API takes
-them in form fields too), which costs a fraction of form-encoding a seat map's keyboard; multipart when
-a file is uploaded.
+more than the request; aiohttp's connector takes a free connection off a queue. Requests go out as
+PTB's own client sends them: form fields (nested values as JSON), multipart when a file is uploaded.
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ READ_TIMEOUT = 5.0
 CONNECT_TIMEOUT = 5.0
 POOL_TIMEOUT = 1.0
 MEDIA_TIMEOUT = 20.0
-_JSON = {"Content-Type": "application/json"}
 
 
 class AiohttpRequest(BaseRequest):
@@ -81,16 +78,11 @@ class AiohttpRequest(BaseRequest):
             # aiohttp's `connect` is the wait for a free connection and the opening of a new one together.
             connect=None if pool is None or connect is None else pool + connect,
         )
-        body: aiohttp.FormData | bytes | None = None
-        headers = None
-        if request_data is not None and files:
-            body = _form(request_data, files)
-        elif request_data is not None:
-            body, headers = request_data.json_payload, _JSON
+        body: aiohttp.FormData | dict[str, str] | None = None
+        if request_data is not None:
+            body = _form(request_data, files) if files else request_data.json_parameters
         try:
-            async with self._session.request(
-                method, url, data=body, headers=headers, timeout=timeout
-            ) as response:
+            async with self._session.request(method, url, data=body, timeout=timeout) as response:
                 return response.status, await response.read()
         except TimeoutError as error:
             raise TimedOut from error
