@@ -48,7 +48,8 @@ async def telegram_update(request: web.Request) -> web.Response:
     application = request.app[TELEGRAM_APPLICATION]
     try:
         body = json.loads(await request.read())
-        update = Update.de_json(lighter_update(body), application.bot)
+        # python-telegram-bot reads anything but a JSON object with an AttributeError (answered 500).
+        update = Update.de_json(lighter_update(body), application.bot) if isinstance(body, dict) else None
     except (ValueError, TypeError, KeyError, web.HTTPRequestEntityTooLarge):
         return _answer(400, "malformed")
     if update is None:

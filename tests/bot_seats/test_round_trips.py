@@ -34,8 +34,8 @@ async def _two_taps(bot: SeatBot, sessions: SessionFactory) -> None:
     # When they tap a second seat, then the first again
     await bot.press(message.message_id, seat_button(bot.map_message(), second)[1])
     answer = await bot.press(message.message_id, seat_button(bot.map_message(), first)[1])
-    # Then each tap was one hold script call and two bookkeeping ones, the screen shows what the core answered, and the reminder of
-    # the hold it left is scheduled
+    # Then each tap was one hold script call and two bookkeeping ones, the screen shows what the core
+    # answered, and the reminder of the hold it left is scheduled
     stats = await redis.info("commandstats")
     assert stats["cmdstat_evalsha"]["calls"] == 2  # the hold scripts (booking_core/holds/lua)
     assert stats["cmdstat_eval"]["calls"] == 2 * 2  # the bookkeeping
