@@ -43,17 +43,18 @@ async def shows_day(update: Update, context: BotContext) -> None:
 async def _shows(update: Update, context: BotContext, city_id: int, movie_id: int, day: date | None) -> None:
     core = ctx.core(context)
     now = utc_now()
-    cities = await core.catalogue.cities()
-    city = next((listed for listed in cities if listed.id == city_id), None)
-    if city is None:
-        await stale(update, context, "That city is no longer listed.", cities_screen(cities))
-        return
     movies = await core.catalogue.movies_in_city(city_id, now)
     chosen = next((listed for listed in movies if listed.id == movie_id), None)
     schedules = await core.catalogue.shows_of_movie(movie_id, city_id, now) if chosen else ()
     picked = pick_day(schedules, day)
     if chosen is None or picked is None:
-        await stale(update, context, "That movie has no more shows here.", no_shows_screen(city, movies))
+        # Only a stale button needs the city (shows of the movie there say it is still listed).
+        cities = await core.catalogue.cities()
+        city = next((listed for listed in cities if listed.id == city_id), None)
+        if city is None:
+            await stale(update, context, "That city is no longer listed.", cities_screen(cities))
+        else:
+            await stale(update, context, "That movie has no more shows here.", no_shows_screen(city, movies))
         return
     await answer(update)
     show_ids = [show_time.show_id for _, shows in picked.cinemas for show_time in shows]
