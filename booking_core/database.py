@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Execution option of a connection whose transactions must get the SQLite write lock in the gaps
+# between other writers' back-to-back transactions (webhook intake behind a worker's confirmations).
+# SQLite's busy handler sleeps ever longer between its looks at the lock (1, 2, 5, 10, ... then 100 ms
+# at a time) and so misses gaps of a few milliseconds; such a connection instead lets each try of its
+# BEGIN IMMEDIATE wait only SQLITE_LOCK_POLL_MS (SQLite looks at 0, 1, 3 and 5 ms) and tries again,
+# until SQLITE_BUSY_TIMEOUT_MS in all.
+POLL_WRITE_LOCK = "marquee_poll_write_lock"
+SQLITE_LOCK_POLL_MS = 5
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -53,7 +63,33 @@ def _tune_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
 def _begin_immediate(connection: Any) -> None:
     # Writers queue on the database lock at BEGIN instead of failing to upgrade a read lock later,
     # which is what makes concurrent confirmations on SQLite wait their turn rather than error.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if connection.get_execution_options().get(POLL_WRITE_LOCK):
+        _poll_for_write_lock(connection)
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _poll_for_write_lock(connection: Any) -> None:
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_LOCK_POLL_MS}")
+    try:
+        # The tries go straight to the driver: each that finds the lock taken raises, and SQLAlchemy's
+        # handling of an error costs more than the try itself.
+        cursor = connection.connection.dbapi_connection.cursor()
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    cursor.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                        break
+        finally:
+            cursor.close()
+        # Out of time, or another error: a last try, whose error SQLAlchemy raises as its own.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def _refuse_writes(dbapi_connection: Any, _record: Any) -> None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
-from booking_core.database import create_engine, create_session_factory
+from booking_core import database
+from booking_core.database import POLL_WRITE_LOCK, create_engine, create_session_factory
 from booking_core.models import Base, City
 
 # How long 20 reads may take beside the write: generous, since the writer waits for them.
@@ -56,3 +59,32 @@ async def test_readers_are_not_blocked_by_a_long_write_and_cannot_write(tmp_path
     finally:
         await writer_engine.dispose()
         await reader_engine.dispose()
+
+
+async def test_a_polling_writer_gives_up_after_the_busy_timeout_and_its_connection_waits_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a busy timeout of 300 ms, and another connection holding the SQLite write lock
+    monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 300)
+    path = tmp_path / "m.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        # When a polling writer begins (as the webhook inbox does)
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="database is locked"):
+            async with engine.connect() as connection:
+                polling = await connection.execution_options(**{POLL_WRITE_LOCK: True})
+                await polling.begin()
+        # Then it gave up after the busy timeout, not at once and not much later
+        assert 0.3 <= time.monotonic() - started < 5
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    # And the connection it used waits the whole busy timeout again for any other writer
+    async with engine.connect() as connection:
+        assert (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar() == 300
+        await engine.dispose()

@@ -7,7 +7,7 @@ the actor is declared. `register_actors` binds them to a broker with the worker 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +72,19 @@ def _with_context(fn: ActorFunction, context: ContextProvider) -> Callable[..., 
 async def send(actor: dramatiq.Actor[Any, Any], *args: Any, delay_ms: int | None = None) -> None:
     """Enqueue a message without blocking the event loop on the broker's network round trip."""
     await asyncio.to_thread(actor.send_with_options, args=args, delay=delay_ms)
+
+
+async def send_each(actor: dramatiq.Actor[Any, Any], messages: Sequence[tuple[Any, ...]]) -> None:
+    """Enqueue one message per argument tuple, one after another from a single worker thread.
+
+    Raises what the first failed send raised; those before it were sent.
+    """
+
+    def send_all() -> None:
+        for args in messages:
+            actor.send_with_options(args=args)
+
+    await asyncio.to_thread(send_all)
 
 
 def lazy_context(open_context: Callable[[], Awaitable[WorkerContext]]) -> ContextProvider:

@@ -1,10 +1,10 @@
 """The Stripe-Signature header as the Stripe adapter reads it, beside stripe's own verification.
 
 `Stripe-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, f"{t}.{raw body}")>[,v1=...]`.
-stripe's `construct_event` checks the signature over the raw request bytes; this module finds the
-header, tells a missing or garbled one apart, and accepts a timestamp at most TOLERANCE_SECONDS old
-or ahead: stripe-python rejects only old ones, but a signature dated in the future can only come from
-a wrong clock or someone holding the secret.
+stripe's `WebhookSignature.verify_header` checks the signature over the raw request bytes; this
+module finds the header, tells a missing or garbled one apart, and accepts a timestamp at most
+TOLERANCE_SECONDS old or ahead: stripe-python rejects only old ones, but a signature dated in the
+future can only come from a wrong clock or someone holding the secret.
 """
 
 from __future__ import annotations

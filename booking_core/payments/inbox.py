@@ -10,15 +10,16 @@ fails every pass of that safety net is parked (`count_pass_or_park`) for a perso
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 
-from booking_core.database import SessionFactory, insert_or_skip
+from booking_core.batches import Batches
+from booking_core.database import POLL_WRITE_LOCK, SessionFactory, insert_or_skip
 from booking_core.models import PaymentEvent as PaymentEventRow
 from booking_core.models import utc_now
 from booking_core.payments.port import PaymentEvent
@@ -28,6 +29,7 @@ FAILED_OUTCOME = "failed"
 # Written when an event failed every retry of every pass of the safety net (dead-lettered): not retried.
 PARKED_OUTCOME = "parked"
 ERROR_MAX_CHARS = 2000
+_EVENTS = cast(Table, PaymentEventRow.__table__)
 
 
 @dataclass(frozen=True)
@@ -70,14 +72,17 @@ async def store_payment_events(
             },
         )
     async with sessions() as session, session.begin():
+        await session.connection(execution_options={POLL_WRITE_LOCK: True})
         # One INSERT ... ON CONFLICT DO NOTHING RETURNING rather than the ORM's unit of work: on SQLite
         # this holds the database's only write lock while it runs. UNIQUE (provider, event_id) skips a
-        # redelivery; anything else (database down) propagates.
+        # redelivery; anything else (database down) propagates. A Core statement given the rows as
+        # parameters: SQLAlchemy sends them as one multi-row INSERT compiled once, whatever their number
+        # (rows written into the statement would compile a new one for each batch size).
         inserted = await session.execute(
-            insert_or_skip(session, PaymentEventRow)
-            .values(list(rows.values()))
-            .on_conflict_do_nothing(index_elements=[PaymentEventRow.provider, PaymentEventRow.event_id])
-            .returning(PaymentEventRow.provider, PaymentEventRow.event_id, PaymentEventRow.id)
+            insert_or_skip(session, _EVENTS)
+            .on_conflict_do_nothing(index_elements=[_EVENTS.c.provider, _EVENTS.c.event_id])
+            .returning(_EVENTS.c.provider, _EVENTS.c.event_id, _EVENTS.c.id),
+            list(rows.values()),
         )
         ids = {(provider, event_id): row_id for provider, event_id, row_id in inserted}
     results: list[int | None] = []
@@ -93,45 +98,18 @@ class PaymentInbox:
     A request's event is written by whichever request takes the write turn next, together with every
     event waiting by then, and `store` returns once that transaction has committed: a provider is
     answered only for a stored event, while the requests share one BEGIN and COMMIT (on SQLite one
-    turn of the single write lock) instead of queueing for one each.
+    turn of the single write lock) instead of queueing for one each. Should the transaction fail,
+    each of its requests gets the error (and answers 503: the provider sends the event again).
     """
 
     def __init__(self, sessions: SessionFactory) -> None:
-        self._sessions = sessions
-        self._waiting: list[tuple[PaymentEvent, str, asyncio.Future[int | None]]] = []
-        self._turn = asyncio.Lock()
+        self._batches: Batches[tuple[PaymentEvent, str], int | None] = Batches(
+            lambda events: store_payment_events(sessions, events)
+        )
 
     async def store(self, event: PaymentEvent, payload: str) -> int | None:
         """Like `store_payment_event`: the row id, or None when this event was stored before."""
-        entry = (event, payload, asyncio.get_running_loop().create_future())
-        self._waiting.append(entry)
-        try:
-            async with self._turn:
-                if not entry[2].done():
-                    await self._write_waiting()
-        except asyncio.CancelledError:
-            if entry in self._waiting:
-                self._waiting.remove(entry)  # not written: the provider will send it again
-            raise
-        return await entry[2]
-
-    async def _write_waiting(self) -> None:
-        batch, self._waiting = self._waiting, []
-        try:
-            ids = await store_payment_events(
-                self._sessions, [(event, payload) for event, payload, _ in batch]
-            )
-        except BaseException as exc:
-            for _event, _payload, done in batch:
-                if not done.done():
-                    # Each request answers 503 and the provider sends the event again (a repeat of
-                    # one that did get stored is then answered as such).
-                    done.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
-            if not isinstance(exc, Exception):
-                raise
-            return
-        for (_event, _payload, done), row_id in zip(batch, ids, strict=True):
-            done.set_result(row_id)
+        return await self._batches.submit((event, payload))
 
 
 async def stored_payment_event(sessions: SessionFactory, payment_event_id: int) -> StoredPaymentEvent | None:

@@ -6,6 +6,7 @@ and a refused one leaves no stored event, no queued job and the booking as it wa
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import re
@@ -162,6 +163,21 @@ async def test_a_genuine_event_is_stored_once_and_enqueued_once(flow: Flow, book
         ("stripe", "checkout.session.completed", body, None)
     ]
     assert queued_jobs(flow) == 1
+
+
+async def test_concurrent_webhooks_are_each_stored_once_and_enqueued_once(flow: Flow) -> None:
+    # Given four bookings paid at once, their completed events lost on the way
+    bookings = [await flow.book(2001 + n, [flow.show.seat_ids[n]]) for n in range(4)]
+    events = [await completed_event(flow, booked) for booked in bookings]
+    # When each arrives twice, all at the same time (the provider retrying while the first is handled)
+    answers = await asyncio.gather(*(flow.post_webhook("stripe", *event) for event in events * 2))
+    # Then each is accepted once and acknowledged as a duplicate once
+    outcomes = sorted((code, answer["status"]) for code, answer in answers)
+    assert outcomes == [(200, "accepted")] * 4 + [(200, "duplicate")] * 4
+    # And each raw body is stored once, with one job queued for each
+    rows = await flow.event_rows()
+    assert sorted(row.payload.encode() for row in rows) == sorted(body for body, _headers in events)
+    assert queued_jobs(flow) == 4
 
 
 async def test_an_unknown_provider_is_not_found(flow: Flow, booked: Booked) -> None:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
+import sys
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from booking_core.database import SessionFactory
+from booking_core.database import SessionFactory, create_engine, create_session_factory
 from booking_core.models import PaymentEvent as PaymentEventRow
 from booking_core.payments.inbox import PaymentInbox
 from booking_core.payments.port import PaymentEvent, PaymentEventKind
+from tests.support.database import reset_schema
 
 REQUESTS = 40
 
@@ -58,3 +63,72 @@ async def test_concurrent_webhooks_are_stored_once_each_in_fewer_transactions_th
     }
     # And the requests shared their transactions instead of taking one each
     assert len(transactions) < len(numbers) // 2
+
+
+# Another process's writer on the same SQLite file, as a worker settling payments does it: transactions
+# of HOLD_MS back to back, GAP_MS apart, each adding one row to `writer_turns`, for at most RUN_SECONDS.
+WRITER = """
+import sqlite3, sys, time
+db, hold, gap, run = sys.argv[1], float(sys.argv[2]) / 1000, float(sys.argv[3]) / 1000, float(sys.argv[4])
+connection = sqlite3.connect(db, isolation_level=None, timeout=10)
+connection.execute("CREATE TABLE IF NOT EXISTS writer_turns (id INTEGER PRIMARY KEY)")
+print("writing", flush=True)
+until = time.monotonic() + run
+while time.monotonic() < until:
+    connection.execute("BEGIN IMMEDIATE")
+    connection.execute("INSERT INTO writer_turns DEFAULT VALUES")
+    time.sleep(hold)
+    connection.execute("COMMIT")
+    time.sleep(gap)
+"""
+HOLD_MS, GAP_MS, RUN_SECONDS = 20, 2, 60
+STORES = 20
+# SQLite's own busy handler looks at the lock ever more rarely (every 100 ms after the first 100 ms),
+# so a writer waiting in it sees a 2 ms gap between 20 ms transactions only now and then: the STORES
+# waited 195 to 474 of them in all that way (five runs, up to 102 for one store); looking every few
+# ms, 0 or 1 each (up to 4 for one store on a loaded machine). The bound is on the sum, so that
+# one store held up by the machine does not fail the test.
+MOST_TURNS_WAITED = 3 * STORES
+
+
+async def test_intake_gets_the_sqlite_write_lock_between_another_writers_back_to_back_transactions(
+    tmp_path: Path,
+) -> None:
+    # Given a webhook inbox on SQLite, and another process writing in transactions back to back
+    database = tmp_path / "marquee.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{database}")
+    await reset_schema(engine)
+    inbox = PaymentInbox(create_session_factory(engine))
+    writer = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        WRITER,
+        str(database),
+        str(HOLD_MS),
+        str(GAP_MS),
+        str(RUN_SECONDS),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert writer.stdout is not None and await writer.stdout.readline() == b"writing\n"
+        # When webhooks arrive one after another meanwhile
+        waited = []
+        for n in range(STORES):
+            before = _writer_turns(database)
+            assert await inbox.store(_event(n), "{}") is not None
+            waited.append(_writer_turns(database) - before)
+        # Then the other writer was still writing (it did not finish before them)
+        assert writer.returncode is None
+    finally:
+        if writer.returncode is None:
+            writer.terminate()
+        await asyncio.wait_for(writer.wait(), timeout=10)
+        await engine.dispose()
+    # And they were stored within a few of its transactions each instead of queueing behind many
+    assert sum(waited) <= MOST_TURNS_WAITED, waited
+
+
+def _writer_turns(database: Path) -> int:
+    """How many transactions the other writer has committed (a WAL read: it waits for no writer)."""
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        return int(connection.execute("SELECT count(*) FROM writer_turns").fetchone()[0])

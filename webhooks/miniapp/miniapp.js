@@ -250,11 +250,13 @@ async function refresh() {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+// A poll's wait drawn from +-20% of its period, so that pages opened together do not poll together.
+const jittered = (ms) => ms * (0.8 + 0.4 * Math.random());
 
 async function poll() {
   for (;;) {
     if (!view.busy && !view.wanted && !document.hidden) await refresh();
-    await sleep(view.streaming ? SLOW_POLL_MS : POLL_MS);
+    await sleep(jittered(view.streaming ? SLOW_POLL_MS : POLL_MS));
   }
 }
 
