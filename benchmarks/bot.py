@@ -13,7 +13,8 @@ answers the callback query, built like ours (bot.app.application_builder: the sa
 python-telegram-bot, bot/bot_api_http.py). A second one, "stock", is the same answer-only bot on
 python-telegram-bot's own HTTP client (httpx), as every figure before 2026-12-05 06:30 UTC was measured
 against: stock_ratio compares with it (our client's gain counts as the bot's there).
-The sandbox enforces no flood limits, so all limiters are set far above Telegram's figures here: the
+The sandbox enforces no flood limits, so all limiters (Telegram's, and the bot's own per-user limits on
+updates and hold attempts) are set far above their figures here: the
 figure is the bot's own cost, not Telegram's cap (benchmarks/rush.py measures a rush under Telegram's
 per-chat limits).
 Users, sandbox and bot share one process and event loop, so both figures include the sandbox's work.
@@ -319,6 +320,8 @@ async def main() -> None:
         REDIS_URL=endpoint.url,
         PUBLIC_BASE_URL="http://127.0.0.1:9",
         HOLD_ATTEMPTS_PER_MINUTE=1_000_000,
+        # Each user presses several times a second: the per-user limit still counts every update.
+        BOT_UPDATES_PER_MINUTE=1_000_000,
     )
     runner, api, state = await start_telegram_sandbox(state=TelegramSandbox(callback_answer_deadline=None))
     users = [FIRST_USER + n for n in range(USERS)]

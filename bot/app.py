@@ -43,6 +43,7 @@ from bot.notifications import TelegramNotifier
 from bot.seat_map.halls import HallCache
 from bot.seat_map.screen import show_hall
 from bot.settings import BotSettings
+from bot.updates import UpdatesRequest
 from bot.views.help import COMMANDS
 
 log = logging.getLogger(__name__)
@@ -65,10 +66,13 @@ def build_application(
 ) -> BotApplication:
     """The bot's Application over `core`; `notifier` (the core's EventSink) is bound to its Bot on start.
 
+    Polled updates are read without the pressed message's keyboard (bot/updates.py).
+
     `rate_limiter` defaults to Telegram's published figures (bot/flood_control.py).
     """
     application = (
         application_builder(token, api_base_url, rate_limiter or RepliesFirst(), concurrent_updates)
+        .get_updates_request(UpdatesRequest())
         .post_init(_post_init)
         .post_stop(_post_stop)
         .build()

@@ -7,9 +7,10 @@ any more (deleted, too old) gets the screen as a new message instead.
 
 An edit answers with the pressed message itself (with the new photo, for a picture swapped): its chat,
 id and photo are what callers use. Telegram's answer (the whole message again, up to 100 buttons) is
-not turned into python-telegram-bot objects, which cost more than anything else in a tap. The
-keyboard goes out as JSON put together from each button's, made once per button: python-telegram-bot
-serialises a keyboard object anew for every call, which cost a third of a seat-map edit.
+not turned into python-telegram-bot objects, which cost more than anything else in a tap; a message
+sent comes back whole but for its keyboard. The keyboard goes out as JSON put together from each
+button's, made once per button: python-telegram-bot serialises a keyboard object anew for every call,
+which cost a third of a seat-map edit.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from telegram import (
     Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     InputMediaPhoto,
     LinkPreviewOptions,
     Message,
@@ -100,25 +102,28 @@ async def stale(
 
 
 async def send(bot: Bot, chat_id: int, screen: Screen, **extra: Any) -> Message:
-    """Send `screen` as a new message (`extra` goes to the Bot API call, e.g. a reply keyboard)."""
+    """Send `screen` as a new message (`extra` goes to the Bot API call, e.g. a reply keyboard, but
+    `rate_limit_args` to the rate limiter); the message comes back without its inline keyboard."""
+    limits = {"rate_limit_args": extra.pop("rate_limit_args")} if "rate_limit_args" in extra else {}
     markup = extra.pop("reply_markup", screen.keyboard)
-    if screen.photo is not None:
-        return await bot.send_photo(
-            chat_id,
-            screen.photo,
-            caption=screen.text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup,
-            **extra,
-        )
-    return await bot.send_message(
-        chat_id,
-        screen.text,
-        parse_mode=ParseMode.HTML,
-        reply_markup=markup,
-        link_preview_options=_NO_PREVIEW,
+    params: dict[str, Any] = {
+        "chat_id": chat_id,
+        "parse_mode": ParseMode.HTML,
+        "reply_markup": keyboard_json(markup) if isinstance(markup, InlineKeyboardMarkup) else markup,
         **extra,
-    )
+    }
+    if screen.photo is not None:
+        photo = screen.photo if isinstance(screen.photo, str) else InputFile(screen.photo)
+        sent = await bot.do_api_request(
+            "sendphoto", api_kwargs=params | {"photo": photo, "caption": screen.text}, **limits
+        )
+    else:
+        text = {"text": screen.text, "link_preview_options": _NO_PREVIEW}
+        sent = await bot.do_api_request("sendmessage", api_kwargs=params | text, **limits)
+    if not isinstance(sent, dict):
+        raise TelegramError(f"a sent message was answered with {sent!r}")
+    # The keyboard just sent is not read back (module docstring).
+    return Message.de_json({key: value for key, value in sent.items() if key != "reply_markup"}, bot)
 
 
 async def replace(bot: Bot, message: Message, screen: Screen, traffic: Traffic | None = None) -> Message:

@@ -68,18 +68,15 @@ class ShowScripts:
     async def run_many(
         self, name: str, calls: Sequence[tuple[int, Sequence[str | int]]], *, now_ms: int
     ) -> list[dict[str, Any]]:
-        """`run` for several (show id, args) in one round trip; their replies, in order. A call that
-        finds its show's inventory missing in Redis runs again on its own, loading it."""
-        replies = await self.scripts.call_many(
+        """`run` for several (show_id, args) in one round trip; their JSON replies, in order. A show whose
+        inventory Redis has lost is run again on its own, which loads it."""
+        raw = await self.scripts.call_many(
             name, [(ShowKeys(show_id).standard(), ["", now_ms, *args]) for show_id, args in calls]
         )
-        results = []
-        for (show_id, args), raw in zip(calls, replies, strict=True):
-            reply = json.loads(raw)
-            if "need" in reply:
-                reply = await self.run(name, show_id, args, now_ms=now_ms)
-            results.append(reply)
-        return results
+        replies = []
+        for (show_id, args), reply in zip(calls, map(json.loads, raw), strict=True):
+            replies.append(await self.run(name, show_id, args, now_ms=now_ms) if "need" in reply else reply)
+        return replies
 
     async def _load(self, show_id: int, gen: str, now_ms: int) -> str:
         key = (show_id, gen)

@@ -416,7 +416,21 @@ class HoldStore:
 
     async def seat_map(self, show_id: int, user_id: int | None) -> SeatMap:
         """Every seat's state as the user sees it (booking_core.holds.seat_map), the theatre's included."""
-        seat_map = await read_seat_map(self._shows, show_id, user_id, self._shows.now_ms())
+        return await self._with_theatre(
+            await read_seat_map(self._shows, show_id, user_id, self._shows.now_ms())
+        )
+
+    async def seat_maps(self, show_ids: Sequence[int], user_id: int | None) -> list[SeatMap]:
+        """`seat_map` of several shows, read from Redis in one round trip; in the order given."""
+        user = "" if user_id is None else str(user_id)
+        now_ms = self._shows.now_ms()
+        replies = await self._shows.run_many("seat_map", [(show, [user]) for show in show_ids], now_ms=now_ms)
+        parsed = [parse_seat_map(show, user_id, reply) for show, reply in zip(show_ids, replies, strict=True)]
+        return list(await asyncio.gather(*map(self._with_theatre, parsed)))
+
+    async def _with_theatre(self, seat_map: SeatMap) -> SeatMap:
+        """The map with a connected cinema's own sold and locked seats laid over it."""
+        show_id = seat_map.show_id
         connected = await self._connected(show_id)
         if connected is None:
             return seat_map

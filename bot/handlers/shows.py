@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable
 from datetime import date
@@ -44,17 +43,18 @@ async def shows_day(update: Update, context: BotContext) -> None:
 async def _shows(update: Update, context: BotContext, city_id: int, movie_id: int, day: date | None) -> None:
     core = ctx.core(context)
     now = utc_now()
-    cities = await core.catalogue.cities()
-    city = next((listed for listed in cities if listed.id == city_id), None)
-    if city is None:
-        await stale(update, context, "That city is no longer listed.", cities_screen(cities))
-        return
     movies = await core.catalogue.movies_in_city(city_id, now)
     chosen = next((listed for listed in movies if listed.id == movie_id), None)
     schedules = await core.catalogue.shows_of_movie(movie_id, city_id, now) if chosen else ()
     picked = pick_day(schedules, day)
     if chosen is None or picked is None:
-        await stale(update, context, "That movie has no more shows here.", no_shows_screen(city, movies))
+        # Only a stale button needs the city (shows of the movie there say it is still listed).
+        cities = await core.catalogue.cities()
+        city = next((listed for listed in cities if listed.id == city_id), None)
+        if city is None:
+            await stale(update, context, "That city is no longer listed.", cities_screen(cities))
+        else:
+            await stale(update, context, "That movie has no more shows here.", no_shows_screen(city, movies))
         return
     await answer(update)
     show_ids = [show_time.show_id for _, shows in picked.cinemas for show_time in shows]
@@ -68,17 +68,14 @@ async def _shows(update: Update, context: BotContext, city_id: int, movie_id: in
 
 
 async def free_seats(holds: HoldStore, show_ids: Iterable[int]) -> dict[int, int | None]:
-    """Free seats per show (None where Redis could not say), read concurrently."""
+    """Free seats per show (None where Redis could not say), read in one round trip."""
     ids = list(show_ids)
-    maps = await asyncio.gather(*(holds.seat_map(show_id, None) for show_id in ids), return_exceptions=True)
-    free: dict[int, int | None] = {}
-    for show_id, seat_map in zip(ids, maps, strict=True):
-        if isinstance(seat_map, BaseException):
-            log.warning("free seats of show %s unknown: %r", show_id, seat_map)
-            free[show_id] = None
-        else:
-            free[show_id] = len(seat_map.seats_in(SeatState.FREE))
-    return free
+    try:
+        maps = await holds.seat_maps(ids, None)
+    except Exception:
+        log.warning("free seats of shows %s unknown", ids, exc_info=True)
+        return dict.fromkeys(ids)
+    return {seat_map.show_id: len(seat_map.seats_in(SeatState.FREE)) for seat_map in maps}
 
 
 def register(application: BotApplication) -> None:

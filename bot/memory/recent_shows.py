@@ -13,6 +13,12 @@ import redis.asyncio as aioredis
 KEEP_SECONDS = 24 * 3600
 MAX_SHOWS = 20
 _KEY = "bot:recent-shows:{}"
+# ARGV: show, now, MAX_SHOWS, KEEP_SECONDS. One command: a pipeline of three cost several times more.
+_NOTE = """
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[3]) - 1)
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+"""
 
 
 class RecentShows:
@@ -23,12 +29,7 @@ class RecentShows:
 
     async def note(self, user_id: int, show_id: int) -> None:
         """Remember that the user just worked on `show_id`."""
-        key = _KEY.format(user_id)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(key, {str(show_id): time.time()})
-            pipe.zremrangebyrank(key, 0, -MAX_SHOWS - 1)
-            pipe.expire(key, KEEP_SECONDS)
-            await pipe.execute()
+        await self._redis.eval(_NOTE, 1, _KEY.format(user_id), show_id, time.time(), MAX_SHOWS, KEEP_SECONDS)
 
     async def shows(self, user_id: int) -> list[int]:
         """The shows the user worked on in the last day, newest first."""

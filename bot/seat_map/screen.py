@@ -18,14 +18,13 @@ from telegram import Message, Update
 from booking_core.catalogue.views import ShowDetails
 from booking_core.hall_layout import HallLayout
 from booking_core.holds.seat_map import SeatMap
-from bot.codec import Action, decode
 from bot.context import BotContext, core, services, user_id
 from bot.flood_control import Traffic
 from bot.replies import recaption, show
 from bot.seat_map.choice import best_for, free_seats_not_wheelchair
 from bot.views.hall_picture import render_hall
 from bot.views.screen import Screen
-from bot.views.seat_keyboard import HOME_BLOCK, BlockPlan, home_block, plan_blocks
+from bot.views.seat_keyboard import HOME_BLOCK, BlockPlan, home_block, plan_blocks, position_text
 from bot.views.seat_map import (
     SeatMapView,
     WaitlistButton,
@@ -139,8 +138,7 @@ async def present_seat_map(
     )
     query = update.callback_query
     pressed = query.message if query is not None else None
-    on_this_block = isinstance(pressed, Message) and shown_block(pressed) == view.block.number
-    if keep_picture and on_this_block and isinstance(pressed, Message) and pressed.photo:
+    if keep_picture and isinstance(pressed, Message) and pressed.photo and shows_block(pressed, view):
         screen = Screen(seat_map_caption(view), seat_map_keyboard(view), pressed.photo[-1].file_id)
         return await recaption(context.bot, pressed, screen, traffic)
     frame = [seat.id for seat in view.block.seats()]
@@ -169,15 +167,13 @@ def _uploaded_photo_id(shown: Message | None, pressed: object) -> str | None:
     return file_id
 
 
-def shown_block(message: Message) -> int | None:
-    """The block of the hall a seat-map message shows (read off its seat buttons), None if none."""
-    markup = message.reply_markup
-    for row in markup.inline_keyboard if markup is not None else ():
-        for key in row:
-            callback = decode(key.callback_data if isinstance(key.callback_data, str) else None)
-            if callback is not None and callback.action == Action.SEAT:
-                return callback.args[2]
-    return None
+def shows_block(message: Message, view: SeatMapView) -> bool:
+    """Whether seat-map `message` shows the view's block: its caption has the block's position line.
+
+    The caption is read, not the keyboard (which updates arrive without: bot/updates.py): a picture and
+    its position line only change together, and a text screen shown over the map has no position line.
+    """
+    return message.caption is not None and position_text(view.plan, view.block) in message.caption.split("\n")
 
 
 async def show_over_map(update: Update, context: BotContext, screen: Screen) -> Message | None:

@@ -67,6 +67,17 @@ async def test_a_city_no_longer_listed(world: BotWorld) -> None:
     await fan.wait_for_button(encode(Action.CITY, details.cinema.city_id))
 
 
+async def test_a_movie_button_of_a_city_no_longer_listed(world: BotWorld) -> None:
+    show = await make_show(world.core.sessions)
+    details = await world.core.catalogue.show_details(show.show_id)
+    assert details is not None
+    fan = world.user(ALICE)
+    await cities_message(fan)
+    answer = await fan.press(encode(Action.MOVIE, 987_654, details.movie.id), fan.last(), forge=True)
+    assert answer.show_alert and answer.text == "That city is no longer listed."
+    await fan.wait_for_button(encode(Action.CITY, details.cinema.city_id))
+
+
 async def test_a_movie_whose_shows_have_all_started(world: BotWorld) -> None:
     # Given a movie whose only show started a minute ago, and another movie still showing in the city
     started = await make_show(world.core.sessions, starts_at=utc_now() - timedelta(minutes=1))

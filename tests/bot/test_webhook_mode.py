@@ -12,7 +12,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Message, Update
+from telegram.ext import TypeHandler
 
+from bot.codec import Action, decode
 from roles.redis_server import RedisEndpoint
 from tests.bot.harness import TELEGRAM_SECRET, BotWorld, open_world, text_of
 from tests.factories import make_show
@@ -104,3 +107,28 @@ async def test_a_body_that_is_no_update_is_refused(world: BotWorld) -> None:
     url = f"{world.base_url}/webhooks/telegram"
     async with world.http.post(url, data=b"not json", headers={SECRET_HEADER: TELEGRAM_SECRET}) as response:
         assert response.status == 400
+
+
+async def test_a_press_arrives_without_the_pressed_messages_keyboard(world: BotWorld) -> None:
+    # Given what the handlers see of each press, and the welcome with its city buttons
+    pressed: list[Message] = []
+
+    async def look(update: Update, _context: object) -> None:
+        if update.callback_query is not None and isinstance(update.callback_query.message, Message):
+            pressed.append(update.callback_query.message)
+
+    world.application.add_handler(TypeHandler(Update, look), group=-200)
+    greeting = await world.user(USER).say("/start")
+    city = next(data for data in greeting.callback_data() if (decode(data) or Action.NOOP) != Action.NOOP)
+    # When the user presses a city
+    answer = await world.user(USER).press(city, greeting)
+    # Then the press was handled as ever, the message it came from read without its keyboard
+    assert answer is not None
+    [message] = pressed
+    assert message.message_id == greeting.message_id and message.reply_markup is None
+    assert message.text is not None and message.text == greeting.text
+
+
+async def test_a_body_that_is_json_but_no_object_is_refused(world: BotWorld) -> None:
+    status, body = await post_update(world, [help_update(7, USER)], {SECRET_HEADER: TELEGRAM_SECRET})
+    assert status == 400 and body == {"status": "malformed"}

@@ -12,6 +12,7 @@ from booking_core.database import SessionFactory
 from booking_core.holds.types import Hold
 from booking_core.models import Hall, Show, utc_now
 from bot.codec import Action
+from sandbox.telegram import ChatMessage
 from tests.bot_seats.bot_harness import (
     OTHER_USER,
     USER,
@@ -137,6 +138,35 @@ async def test_arrows_page_through_the_blocks_in_the_same_message(
     await seat_bot.press(message.message_id, action_button(moved, Action.SHOW, "◀" if arrow == "▶" else "▶"))
     back = seat_bot.map_message()
     assert back.photo_file_id == first_picture and set(shown_seats(back)) == before
+
+
+def block_line(message: ChatMessage) -> str:
+    """The caption's line saying which block of the hall the map shows."""
+    return next(line for line in (message.caption or "").split("\n") if line.startswith("Block "))
+
+
+async def test_a_stale_seat_of_another_block_redraws_the_picture_of_its_block(
+    seat_bot: SeatBot, sessions: SessionFactory
+) -> None:
+    # Given a map of two blocks paged on to the other block (its picture frames that block)
+    show = await make_show(sessions, rows=4, seats_per_row=12, aisle_after=6)
+    message = await seat_bot.open_map(show.show_id)
+    opened_block, seat = block_line(message), shown_seats(message)[0]
+    stale_data = seat_button(message, seat)[1]
+    arrow = "▶" if any(text == "▶" for text, _c in callbacks(message)) else "◀"
+    await seat_bot.press(message.message_id, action_button(message, Action.SHOW, arrow))
+    paged_block, paged_picture = block_line(seat_bot.map_message()), seat_bot.map_message().photo_file_id
+    medias = len(seat_bot.telegram.calls_to("editMessageMedia"))
+    # When a seat of the first block is pressed on it (a button the user still saw)
+    await seat_bot.press(message.message_id, stale_data, stale=True)
+    # Then the seat is held, and the map shows its block with a picture of that block, not the paged one
+    hold = await seat_bot.core.holds.current_hold(show.show_id, USER)
+    assert hold is not None and hold.seat_ids == (seat,)
+    redrawn = seat_bot.map_message()
+    assert seat in shown_seats(redrawn) and seat_button(redrawn, seat)[0] == "✅"
+    assert block_line(redrawn) == opened_block != paged_block
+    assert len(seat_bot.telegram.calls_to("editMessageMedia")) == medias + 1
+    assert redrawn.photo_file_id != paged_picture
 
 
 async def test_a_pick_that_strands_a_single_seat_is_held_with_a_warning(

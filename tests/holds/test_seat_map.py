@@ -6,13 +6,16 @@ import pytest
 import redis.asyncio as aioredis
 
 from booking_core.database import SessionFactory
+from booking_core.events import CollectingSink
 from booking_core.holds.best_seats import stranded_seats
 from booking_core.holds.inventory import SqlInventory
 from booking_core.holds.seat_map import SeatState
 from booking_core.holds.store import Hold, HoldStore
+from roles.redis_server import RedisEndpoint
 from tests.factories import make_show
-from tests.holds.redis_stats import round_trips
+from tests.holds.redis_stats import Sends, counting_client, round_trips
 from tests.holds.sales import sell_in_sql
+from tests.support.clocks import HandClock
 
 pytestmark = pytest.mark.on_a_redis_cluster_too
 
@@ -87,3 +90,36 @@ async def test_best_seats_button_and_stranding_warning(
     cat = await store.toggle_seat(show.show_id, CAT, middle[0])
     assert isinstance(cat.result, Hold)
     assert stranded_seats(layout, cat.seat_map.taken_by_others, [middle[0]]) == (middle[1],)
+
+
+async def test_several_shows_maps_are_read_in_one_round_trip_loading_a_lost_inventory(
+    redis_server: RedisEndpoint,
+    inventory: SqlInventory,
+    sink: CollectingSink,
+    clock: HandClock,
+    sessions: SessionFactory,
+) -> None:
+    sends = Sends()
+    redis = counting_client(redis_server.url, sends)
+    await redis.flushdb()
+    store = HoldStore(redis, inventory, sink, clock=clock)
+    # Given three shows: Ann holds a seat of the first, the second was never read (Redis has no
+    # inventory of it), the third had one seat sold
+    first, second, third = [await make_show(sessions, rows=1, seats_per_row=4) for _ in range(3)]
+    await store.hold(first.show_id, ANN, [first.seat_ids[0]])
+    await sell_in_sql(sessions, third.show_id, [third.seat_ids[3]])
+    await store.seat_map(third.show_id, None)
+    sends.count = 0
+    # When their maps are read together, as Ann sees them
+    maps = await store.seat_maps([first.show_id, second.show_id, third.show_id], ANN)
+    # Then that was one round trip, and two more for the show whose inventory was lost (the script
+    # asks for it, then is run again with it)
+    assert sends.count == 1 + 2
+    # And each map is the one `seat_map` gives, in the order asked
+    assert [seat_map.show_id for seat_map in maps] == [first.show_id, second.show_id, third.show_id]
+    for seat_map in maps:
+        assert seat_map == await store.seat_map(seat_map.show_id, ANN)
+    assert maps[0].seats_in(SeatState.YOURS) == (first.seat_ids[0],)
+    assert maps[1].seats_in(SeatState.FREE) == tuple(second.seat_ids)
+    assert maps[2].seats_in(SeatState.SOLD) == (third.seat_ids[3],)
+    await redis.aclose()
