@@ -346,6 +346,13 @@ class HoldStore:
         args = [now_ms, show_id, until_ms, self._max_shows]
         return bool(await self._shows.scripts.call("held_shows", [held_shows_key(user_id)], args))
 
+    async def held_shows(self, user_id: int) -> list[int]:
+        """The shows the user may hold seats in now, by their own holds from any channel (the bot or the
+        Mini App; a waitlist offer is not counted here): those `max_shows` counts."""
+        key = held_shows_key(user_id)
+        members = await self._shows.redis.zrangebyscore(key, f"({self._shows.now_ms()}", "+inf")
+        return [int(str(member)) for member in members]
+
     async def current_hold(self, show_id: int, user_id: int) -> Hold | None:
         """The user's live hold (or offer) for the show; None when none or expired."""
         return await self._lookup(show_id, "user", str(user_id))

@@ -179,3 +179,15 @@ async def test_twenty_people_tapping_one_seat_at_once_give_it_to_one(world: BotW
     assert {answer["error"]["code"] for status, answer in answers if status == 409} == {"seat_taken"}
     holders = [p.user_id for p in pages if await world.core.holds.current_hold(show.show_id, p.user_id)]
     assert len(holders) == 1
+
+
+async def test_cancel_in_the_chat_releases_a_hold_made_on_the_page(world: BotWorld) -> None:
+    # Given a person who held two seats on the page, without pressing the show's button in the chat
+    show = await make_show(world.core.sessions, rows=2, seats_per_row=4)
+    status, _held = await page(world, show.show_id, 751).hold("A1", "A2")
+    assert status == 200
+    # When they send /cancel in the chat
+    done = await world.user(751).say("/cancel")
+    # Then the seats are released and they are told which show
+    assert "released" in text_of(done) and "Movie" in text_of(done)
+    assert await world.core.holds.current_hold(show.show_id, 751) is None
