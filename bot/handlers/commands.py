@@ -46,11 +46,11 @@ async def cancel_command(update: Update, context: BotContext) -> None:
     core = ctx.core(context)
     released: list[str] = []
     checkouts = CheckoutMessages(core.redis)
-    # The shows noted from the user's buttons (waitlist offers among them), and those they hold seats in
-    # from anywhere (the Mini App's holds are made without a show button pressed in the chat).
+    # The shows the user holds seats in (from the chat or the Mini App), and those whose waitlist they
+    # joined or answered in the chat (an offer is not among the core's held shows).
     noted = await RecentShows(core.redis).shows(user.id)
     held = await core.holds.held_shows(user.id)
-    for show_id in dict.fromkeys([*noted, *held]):
+    for show_id in dict.fromkeys([*held, *noted]):
         hold = await core.holds.current_hold(show_id, user.id)
         if hold is None:
             continue

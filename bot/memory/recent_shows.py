@@ -1,7 +1,8 @@
-"""The shows a user recently worked on, in Redis, so /cancel knows which holds to let go.
+"""The shows whose waitlist a user recently worked with, in Redis, so /cancel knows which offers to decline.
 
-Holds are stored per show; nothing lists a user's holds across shows. Every show button a user presses
-notes the show here (any bot process can read it back), and entries lapse after a day.
+Holds and offers are stored per show. The core lists the shows a user holds seats in
+(`HoldStore.held_shows`), but not their waitlist offers: the waitlist's buttons note the show here (any
+bot process can read it back), and entries lapse after a day.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """A seat tap in the bot costs one hold script call: its reply is the fresh seat map the screen is
 redrawn from, and the hold's reminder is scheduled from it too. Besides, the bot's own bookkeeping of a
-press is one small script each: the user's update count (bot/handlers/throttle.py) and the show noted
-for /cancel (bot/memory/recent_shows.py)."""
+press is one small script: the user's update count (bot/handlers/throttle.py)."""
 
 from __future__ import annotations
 
@@ -34,12 +33,12 @@ async def _two_taps(bot: SeatBot, sessions: SessionFactory) -> None:
     # When they tap a second seat, then the first again
     await bot.press(message.message_id, seat_button(bot.map_message(), second)[1])
     answer = await bot.press(message.message_id, seat_button(bot.map_message(), first)[1])
-    # Then each tap was one hold script call and two bookkeeping ones, the screen shows what the core
+    # Then each tap was one hold script call and one bookkeeping one, the screen shows what the core
     # answered, and the reminder of the hold it left is scheduled
     stats = await redis.info("commandstats")
     assert stats["cmdstat_evalsha"]["calls"] == 2  # the hold scripts (booking_core/holds/lua)
-    assert stats["cmdstat_eval"]["calls"] == 2 * 2  # the bookkeeping
-    assert await round_trips(redis) == 2 + 2 * 2
+    assert stats["cmdstat_eval"]["calls"] == 2  # the bookkeeping
+    assert await round_trips(redis) == 2 + 2
     assert answer.text is None or "released" in answer.text
     assert seat_button(bot.map_message(), second)[0] == "✅"
     hold = await bot.core.holds.current_hold(show.show_id, USER)

@@ -191,3 +191,25 @@ async def test_wheelchair_spaces_do_not_count_as_free_seats_for_the_waitlist(
     answer = await seat_bot.press(message.message_id, action_button(message, Action.BEST, "✨5"))
     assert answer.text is not None and answer.text.startswith("Only 4 seat(s) are free for this show.")
     assert action_button(seat_bot.map_message(), Action.WAITLIST_JOIN, "5 side by side")
+
+
+async def test_cancel_declines_an_offer_and_passes_the_seats_on(
+    seat_bot: SeatBot, sessions: SessionFactory
+) -> None:
+    # Given a user offered two seats after joining the waitlist in the chat
+    show_id, taken = await _sold_out_for_others(seat_bot, sessions)
+    await _join_for_two(seat_bot, show_id)
+    await seat_bot.core.holds.release(show_id, taken.token)
+    await seat_bot.telegram.wait_for(USER, _offer_message)
+    assert (await seat_bot.core.holds.current_hold(show_id, USER)) is not None
+    # When they send /cancel
+    await seat_bot.telegram.send_text(USER, "/cancel")
+    done = await seat_bot.telegram.wait_for(USER, _cancelled)
+    # Then the offer is declined (the core lists no held seats for an offer: the chat's note finds it)
+    assert "released" in (done.text or "")
+    assert await seat_bot.core.holds.current_hold(show_id, USER) is None
+
+
+def _cancelled(messages: list[ChatMessage]) -> ChatMessage | None:
+    """The bot's answer to /cancel that let something go."""
+    return next((m for m in reversed(messages) if m.from_bot and "released" in (m.text or "")), None)
