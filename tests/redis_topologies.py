@@ -160,6 +160,11 @@ class RedisClusterServers:
                 return next(node for node in self.nodes if node.port == int(master[1]))
         raise AssertionError(f"no node serves slot {slot}")
 
+    def wait_until_whole(self) -> None:
+        """Wait until every master has a replica in sync: under load a slow master can be failed over on
+        its own (the node timeout is short), and the demoted node serves as a replica only once resynced."""
+        wait_until(self._healthy, "every master to have a replica in sync", START_SECONDS)
+
     def kill_master_of(self, key: str) -> RedisNode:
         """Crash the master serving `key`; its replica takes over (see wait_for_failover)."""
         master = self.master_of(key)
@@ -173,7 +178,12 @@ class RedisClusterServers:
         def promoted() -> bool:
             return survivor.cluster("info")["cluster_state"] == "ok" and self.master_of(key) is not dead
 
-        wait_until(promoted, f"a replica to take over from the master on port {dead.port}", FAILOVER_SECONDS)
+        try:
+            wait_until(
+                promoted, f"a replica to take over from the master on port {dead.port}", FAILOVER_SECONDS
+            )
+        except AssertionError as timeout:
+            raise AssertionError(f"{timeout}; the cluster's nodes:\n{survivor.cluster('nodes')}") from None
         return self.master_of(key)
 
     def stop(self) -> None:

@@ -107,6 +107,7 @@ async def test_a_master_crash_mid_rush_costs_holds_never_a_sale(
     # When the master serving the show's slot crashes once some sales are made
     await asyncio.wait_for(rush.sales_made.wait(), RUSH_SECONDS)
     show_key = ShowKeys(show.show_id).key("holds")
+    await asyncio.to_thread(cluster.wait_until_whole)
     dead = cluster.kill_master_of(show_key)
     rush.crashed_at = time.monotonic()
     rush.crashed.set()
