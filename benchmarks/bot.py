@@ -31,6 +31,7 @@ baseline_cpu_ms=... cpu_ratio=... stock_per_s=... stock_ratio=... stock_cpu_ms=.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import statistics
@@ -274,6 +275,11 @@ async def run_phase(
             warm_up = Phase("warm-up")
             forever = time.monotonic() + 120
             await asyncio.gather(*(browse(state, u, route_of[u], warm_up, forever, rounds=1) for u in users))
+        # Every phase starts with the collector owing nothing for what came before: the sandbox keeps
+        # every message of every phase in this process, and sweeping that heap (more of it each phase)
+        # cost the later phases up to half their CPU, differently from run to run.
+        gc.collect()
+        gc.freeze()
         started, cpu_started = time.monotonic(), time.process_time()
         deadline = started + PHASE_SECONDS
         user_loop = browse if name == "marquee" else hammer
