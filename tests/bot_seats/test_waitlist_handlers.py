@@ -37,6 +37,15 @@ async def _join_for_two(seat_bot: SeatBot, show_id: int) -> ChatMessage:
     return seat_bot.map_message()
 
 
+async def _offered_two(seat_bot: SeatBot, sessions: SessionFactory) -> tuple[int, ChatMessage]:
+    """The user joined the waitlist for two in the chat, and the other user let every seat go: the show
+    and the offer message the user got."""
+    show_id, taken = await _sold_out_for_others(seat_bot, sessions)
+    await _join_for_two(seat_bot, show_id)
+    await seat_bot.core.holds.release(show_id, taken.token)
+    return show_id, await seat_bot.telegram.wait_for(USER, _offer_message)
+
+
 async def test_join_see_your_place_and_leave(seat_bot: SeatBot, sessions: SessionFactory) -> None:
     # Given a show whose seats are all held by someone else
     show_id, _taken = await _sold_out_for_others(seat_bot, sessions)
@@ -89,11 +98,8 @@ async def test_holding_seats_keeps_you_off_the_waitlist(seat_bot: SeatBot, sessi
 async def test_an_offer_arrives_as_a_message_and_accept_goes_to_checkout(
     seat_bot: SeatBot, sessions: SessionFactory
 ) -> None:
-    show_id, taken = await _sold_out_for_others(seat_bot, sessions)
-    await _join_for_two(seat_bot, show_id)
     # When the other user lets their seats go, the first waiter is offered two of them
-    await seat_bot.core.holds.release(show_id, taken.token)
-    offer = await seat_bot.telegram.wait_for(USER, _offer_message)
+    show_id, offer = await _offered_two(seat_bot, sessions)
     held = await seat_bot.core.holds.current_hold(show_id, USER)
     assert held is not None and held.is_offer and len(held.seat_ids) == 2
     # When they accept, the offer message becomes the checkout of those seats
@@ -104,10 +110,7 @@ async def test_an_offer_arrives_as_a_message_and_accept_goes_to_checkout(
 
 
 async def test_declining_an_offer_passes_the_seats_on(seat_bot: SeatBot, sessions: SessionFactory) -> None:
-    show_id, taken = await _sold_out_for_others(seat_bot, sessions)
-    await _join_for_two(seat_bot, show_id)
-    await seat_bot.core.holds.release(show_id, taken.token)
-    offer = await seat_bot.telegram.wait_for(USER, _offer_message)
+    show_id, offer = await _offered_two(seat_bot, sessions)
     held = await seat_bot.core.holds.current_hold(show_id, USER)
     assert held is not None
     answer = await seat_bot.press(offer.message_id, action_button(offer, Action.OFFER_DECLINE))
@@ -197,10 +200,7 @@ async def test_cancel_declines_an_offer_and_passes_the_seats_on(
     seat_bot: SeatBot, sessions: SessionFactory
 ) -> None:
     # Given a user offered two seats after joining the waitlist in the chat
-    show_id, taken = await _sold_out_for_others(seat_bot, sessions)
-    await _join_for_two(seat_bot, show_id)
-    await seat_bot.core.holds.release(show_id, taken.token)
-    await seat_bot.telegram.wait_for(USER, _offer_message)
+    show_id, _offer = await _offered_two(seat_bot, sessions)
     assert (await seat_bot.core.holds.current_hold(show_id, USER)) is not None
     # When they send /cancel
     await seat_bot.telegram.send_text(USER, "/cancel")
