@@ -18,7 +18,7 @@ from bot.memory.queue_messages import QueueMessages
 from sandbox.telegram import ChatMessage
 from tests.bot_seats.bot_harness import OTHER_USER, USER, SeatBot, action_button, callbacks
 from tests.bot_seats.conftest import SeatBotWith
-from tests.factories import make_show
+from tests.factories import ShowFixture, make_show
 from tests.holds.sales import sell_in_sql
 from workers.periodic import admit_queues_once
 
@@ -72,18 +72,27 @@ async def test_the_turn_comes_with_a_button_to_the_map_and_a_sell_out_is_told(
         await _turn_then_sell_out(seat_bot, sessions)
 
 
-async def _turn_then_sell_out(seat_bot: SeatBot, sessions: SessionFactory) -> None:
-    core = seat_bot.core
-    # Given a premiere whose sale opened a moment ago, another person queued, then the user
+async def _queued_behind_another(
+    seat_bot: SeatBot, sessions: SessionFactory, *, seats: int, party: int
+) -> ShowFixture:
+    """A premiere whose sale opened a moment ago, another person queued for one seat, then the user for
+    `party` (joining from the show list), and one pass of the workers' admission run."""
     show = await make_show(
-        sessions, rows=1, seats_per_row=2, on_sale_at=utc_now() - timedelta(seconds=1), sale_queue=True
+        sessions, rows=1, seats_per_row=seats, on_sale_at=utc_now() - timedelta(seconds=1), sale_queue=True
     )
     seat_bot.telegram.add_user(OTHER_USER)
-    await core.holds.sale_queue.join(show.show_id, OTHER_USER, 1)
+    await seat_bot.core.holds.sale_queue.join(show.show_id, OTHER_USER, 1)
     listing = await _listing(seat_bot, show.show_id)
-    await seat_bot.press(listing.message_id, encode(Action.QUEUE_JOIN, show.show_id, 3), stale=True)
-    # when the workers' pass admits one person at a time (SALE_QUEUE_TURNS=1)
-    await admit_queues_once(core.sessions, core.holds.sale_queue)
+    await seat_bot.press(listing.message_id, encode(Action.QUEUE_JOIN, show.show_id, party), stale=True)
+    await admit_queues_once(seat_bot.core.sessions, seat_bot.core.holds.sale_queue)
+    return show
+
+
+async def _turn_then_sell_out(seat_bot: SeatBot, sessions: SessionFactory) -> None:
+    core = seat_bot.core
+    # Given a premiere whose sale opened a moment ago, another person queued, then the user, when the
+    # workers' pass admits one person at a time (SALE_QUEUE_TURNS=1)
+    show = await _queued_behind_another(seat_bot, sessions, seats=2, party=3)
     first, second, party = OTHER_USER, USER, 3
     # the first is told it is their turn, with a button straight to the seat map
     turn = await seat_bot.telegram.wait_for(
@@ -110,14 +119,7 @@ async def test_the_turn_comes_as_a_new_message_and_the_place_on_screen_points_at
     async with seat_bot_with(SALE_QUEUE_TURNS=1, SALE_QUEUE_TURN_SECONDS=1) as seat_bot:
         core = seat_bot.core
         # Given a premiere on sale a moment ago, one person ahead of the user, whose turn the pass gave
-        show = await make_show(
-            sessions, rows=1, seats_per_row=4, on_sale_at=utc_now() - timedelta(seconds=1), sale_queue=True
-        )
-        seat_bot.telegram.add_user(OTHER_USER)
-        await core.holds.sale_queue.join(show.show_id, OTHER_USER, 1)
-        listing = await _listing(seat_bot, show.show_id)
-        await seat_bot.press(listing.message_id, encode(Action.QUEUE_JOIN, show.show_id, 2), stale=True)
-        await admit_queues_once(core.sessions, core.holds.sale_queue)
+        show = await _queued_behind_another(seat_bot, sessions, seats=4, party=2)
         # and the user looking at their place, just refreshed (that chat's edit of the minute is used up)
         place = _latest(seat_bot)
         await seat_bot.press(place.message_id, action_button(place, Action.QUEUE_STATUS))
