@@ -4,7 +4,8 @@ Every key of one show carries the hash tag `{show:<id>}`, so a script touching o
 Redis Cluster slot. The per-show scripts all take `ShowKeys.standard()` as KEYS[1..14] in this order
 (the shared prelude `_lib.lua` names them); a script's own extra keys follow.
 The only keys outside a show's slot are the sweeper's due index, which share the tag `{sweep}`, and
-each user's list of shows they hold seats in (`held_shows_key`, tag `{user:<id>}`).
+each user's lists of shows they hold seats in and whose waitlists they joined (`held_shows_key`,
+`waiting_shows_key`, tag `{user:<id>}`).
 
 The rule on a Redis Cluster: every script call (and every MULTI/WATCH transaction) touches one slot.
 A key a show's script uses, per-user ones included (the rate counter), is `ShowKeys(show).key(...)`.
@@ -100,3 +101,8 @@ def held_shows_key(user_id: int) -> str:
 # The sweeper's global index: show id -> ms when it next has due holds; shows being swept, by lease end.
 DUE_SHOWS = f"{PREFIX}:{{sweep}}:due"
 SWEEPING_SHOWS = f"{PREFIX}:{{sweep}}:running"
+
+
+def waiting_shows_key(user_id: int) -> str:
+    """The shows whose waitlist a user joined (ZSET show id -> ms joined), in their slot; /cancel reads it."""
+    return f"{PREFIX}:{{user:{user_id}}}:waiting_shows"

@@ -21,7 +21,7 @@ from booking_core.holds.errors import JoinRefusal, JoinRefused
 from booking_core.holds.scripts import ShowScripts, as_list, expiry_events
 from booking_core.holds.types import Hold, LayoutSource, from_ms, parse_hold
 from booking_core.holds.waitlist_policy import WaitReason, WaitRequest, diagnose, plan_offers
-from booking_core.redis_keys import ShowKeys
+from booking_core.redis_keys import ShowKeys, waiting_shows_key
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 SWEEP_BATCH = 500
 # Offer-step attempts when concurrent changes keep invalidating the plan; each retry follows progress.
 PLAN_ATTEMPTS = 8
+# How long a user's join of a show's waitlist is remembered across shows (`waiting_shows`).
+WAITING_KEPT_MS = 24 * 3600 * 1000
 
 
 @dataclass(frozen=True)
@@ -85,12 +87,30 @@ class Waitlist:
         reply = await self._shows.run("join_waitlist", show_id, args, now_ms=now_ms, extra_keys=gate)
         if "refused" in reply:
             return JoinRefused(JoinRefusal(reply["refused"]))
+        await self._note_waiting(user_id, show_id, now_ms)
         await self.settle(show_id)
         position = await self.position(show_id, user_id)
         if position is not None:
             return position
         offer = await self._shows.run("lookup", show_id, ["user", user_id], now_ms=self._shows.now_ms())
         return parse_hold(show_id, offer["token"], offer["record"]) if "token" in offer else None
+
+    async def _note_waiting(self, user_id: int, show_id: int, now_ms: int) -> None:
+        # In the user's own slot (a call of its own, one per join): entries older than a day go, and
+        # an entry whose wait ended is harmless (its reader looks at the show's own state).
+        key = waiting_shows_key(user_id)
+        async with self._shows.redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(key, {str(show_id): now_ms})
+            pipe.zremrangebyscore(key, "-inf", now_ms - WAITING_KEPT_MS)
+            pipe.pexpire(key, WAITING_KEPT_MS)
+            await pipe.execute()
+
+    async def waiting_shows(self, user_id: int) -> list[int]:
+        """The shows whose waitlist the user joined in the last day, from the bot or the Mini App (they may
+        have been served or left since): where a waitlist offer of theirs may be."""
+        since_ms = self._shows.now_ms() - WAITING_KEPT_MS
+        members = await self._shows.redis.zrangebyscore(waiting_shows_key(user_id), since_ms, "+inf")
+        return [int(str(member)) for member in members]
 
     async def leave(self, show_id: int, user_id: int) -> bool:
         """Leave the waitlist; False if the user was not on it."""

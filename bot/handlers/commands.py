@@ -13,7 +13,6 @@ from bot.codec import Action
 from bot.context import BotApplication, BotContext
 from bot.memory.checkout_messages import CheckoutMessages
 from bot.memory.contact_prompts import ContactPrompts
-from bot.memory.recent_shows import RecentShows
 from bot.replies import answer, send, show
 from bot.routing import on_button
 from bot.views.checkout import closed_checkout_text
@@ -46,11 +45,11 @@ async def cancel_command(update: Update, context: BotContext) -> None:
     core = ctx.core(context)
     released: list[str] = []
     checkouts = CheckoutMessages(core.redis)
-    # The shows the user holds seats in (from the chat or the Mini App), and those whose waitlist they
-    # joined or answered in the chat (an offer is not among the core's held shows).
-    noted = await RecentShows(core.redis).shows(user.id)
+    # The shows the user holds seats in, and those whose waitlist they joined (an offer may wait there),
+    # whether from the chat or the Mini App.
     held = await core.holds.held_shows(user.id)
-    for show_id in dict.fromkeys([*held, *noted]):
+    waiting = await core.holds.waitlist.waiting_shows(user.id)
+    for show_id in dict.fromkeys([*held, *waiting]):
         hold = await core.holds.current_hold(show_id, user.id)
         if hold is None:
             continue

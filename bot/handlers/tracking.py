@@ -1,7 +1,5 @@
-"""Around the waitlist's buttons: before one is handled (group -1), note the show so /cancel can find
-the user's waitlist offer (the core lists the shows a user holds seats in, but not their offers); after
-an accepted waitlist offer is answered (group 1), schedule the "about to be released" reminder. Seat
-taps and best-seat presses schedule theirs from the core's answer (bot/handlers/seats.py), without
+"""After an accepted waitlist offer is answered (group 1), schedule the "about to be released" reminder.
+Seat taps and best-seat presses schedule theirs from the core's answer (bot/handlers/seats.py), without
 reading the hold again."""
 
 from __future__ import annotations
@@ -11,23 +9,13 @@ from telegram import Update
 from bot import context as ctx
 from bot.codec import Action
 from bot.context import BotApplication, BotContext
-from bot.memory.recent_shows import RecentShows
 from bot.replies import pressed
 from bot.routing import on_button
 
-# Buttons that may leave the user with a waitlist offer of the show, their first argument.
-OFFER_ACTIONS = (Action.WAITLIST_JOIN, Action.OFFER_ACCEPT)
 # Buttons that may leave the user holding seats and do not schedule the reminder themselves (CHECKOUT,
 # SEAT and BEST do; scheduling one hold twice changes nothing).
 HOLDING_ACTIONS = (Action.OFFER_ACCEPT,)
-BEFORE, AFTER = -1, 1
-
-
-async def note_show(update: Update, context: BotContext) -> None:
-    """Note the show whose waitlist the user works with (a Redis round trip, before the press is handled)."""
-    callback, user = pressed(update), update.effective_user
-    if callback is not None and user is not None:
-        await RecentShows(ctx.core(context).redis).note(user.id, callback.args[0])
+AFTER = 1
 
 
 async def schedule_reminder(update: Update, context: BotContext) -> None:
@@ -41,6 +29,5 @@ async def schedule_reminder(update: Update, context: BotContext) -> None:
 
 
 def register(application: BotApplication) -> None:
-    """Add the two trackers in their own groups, around the handlers that answer the press."""
-    application.add_handler(on_button(note_show, *OFFER_ACTIONS), group=BEFORE)
+    """Add the tracker in its own group, after the handlers that answer the press."""
     application.add_handler(on_button(schedule_reminder, *HOLDING_ACTIONS), group=AFTER)

@@ -205,7 +205,7 @@ async def test_cancel_declines_an_offer_and_passes_the_seats_on(
     # When they send /cancel
     await seat_bot.telegram.send_text(USER, "/cancel")
     done = await seat_bot.telegram.wait_for(USER, _cancelled)
-    # Then the offer is declined (the core lists no held seats for an offer: the chat's note finds it)
+    # Then the offer is declined (an offer is no held seats: /cancel finds it by the waitlist joined)
     assert "released" in (done.text or "")
     assert await seat_bot.core.holds.current_hold(show_id, USER) is None
 

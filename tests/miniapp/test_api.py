@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from booking_core.holds.store import Hold
 from booking_core.models import utc_now
 from tests.bot.harness import BotWorld, pay_url, text_of
 from tests.factories import make_show
@@ -191,3 +192,20 @@ async def test_cancel_in_the_chat_releases_a_hold_made_on_the_page(world: BotWor
     # Then the seats are released and they are told which show
     assert "released" in text_of(done) and "Movie" in text_of(done)
     assert await world.core.holds.current_hold(show.show_id, 751) is None
+
+
+async def test_cancel_in_the_chat_declines_an_offer_of_a_waitlist_joined_on_the_page(world: BotWorld) -> None:
+    # Given a person who joined a full show's waitlist on the page, and was offered the seat let go
+    show = await make_show(world.core.sessions, rows=1, seats_per_row=2)
+    taken = await world.core.holds.hold(show.show_id, 752, show.seat_ids)
+    assert isinstance(taken, Hold)
+    status, _joined = await page(world, show.show_id, 753).post("waitlist", {"count": 1})
+    assert status == 200, _joined
+    await world.core.holds.release(show.show_id, taken.token)
+    offer = await world.core.holds.current_hold(show.show_id, 753)
+    assert offer is not None and offer.is_offer
+    # When they send /cancel in the chat
+    done = await world.user(753).say("/cancel")
+    # Then the offer is declined
+    assert "released" in text_of(done)
+    assert await world.core.holds.current_hold(show.show_id, 753) is None
