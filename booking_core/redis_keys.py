@@ -3,7 +3,8 @@
 Every key of one show carries the hash tag `{show:<id>}`, so a script touching one show stays in one
 Redis Cluster slot. The per-show scripts all take `ShowKeys.standard()` as KEYS[1..14] in this order
 (the shared prelude `_lib.lua` names them); a script's own extra keys follow.
-The only keys outside a show's slot are the sweeper's due index, which share the tag `{sweep}`, and
+The only keys outside a show's slot are the sweeper's and the hold reminders' indexes of shows, which
+share the tag `{sweep}`, and
 each user's lists of shows they hold seats in and whose waitlists they joined (`held_shows_key`,
 `waiting_shows_key`, tag `{user:<id>}`).
 
@@ -101,6 +102,9 @@ def held_shows_key(user_id: int) -> str:
 # The sweeper's global index: show id -> ms when it next has due holds; shows being swept, by lease end.
 DUE_SHOWS = f"{PREFIX}:{{sweep}}:due"
 SWEEPING_SHOWS = f"{PREFIX}:{{sweep}}:running"
+# The same for hold reminders: show id -> ms when a hold's reminder next falls due; shows being reminded.
+REMIND_SHOWS = f"{PREFIX}:{{sweep}}:remind"
+REMINDING_SHOWS = f"{PREFIX}:{{sweep}}:reminding"
 
 
 def waiting_shows_key(user_id: int) -> str:

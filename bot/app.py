@@ -34,10 +34,9 @@ from bot.handlers import (
     start,
     throttle,
     tickets,
-    tracking,
     waitlist,
 )
-from bot.memory.reminders import HoldReminders
+from bot.hold_reminders import send_hold_reminders
 from bot.memory.username import remember_username
 from bot.notifications import TelegramNotifier
 from bot.seat_map.halls import HallCache
@@ -77,9 +76,8 @@ def build_application(
         .post_stop(_post_stop)
         .build()
     )
-    reminders = HoldReminders(core.redis, core.holds)
     halls = HallCache(core.catalogue, show_hall)
-    install_services(application, BotServices(core, notifier, reminders, halls))
+    install_services(application, BotServices(core, notifier, halls))
     register_handlers(application)
     return application
 
@@ -120,19 +118,19 @@ def register_handlers(application: BotApplication) -> None:
     contacts.register(application)
     # Anything left is a stale or forged button: last in group 0.
     fallback.register(application)
-    # Groups -1 and 1 run around the handler of a show button: note the show, schedule the reminder.
-    tracking.register(application)
     errors.register(application)
 
 
 async def _post_init(application: BotApplication) -> None:
     """Bind the notifier to this Bot, register the command menu, start sending hold reminders."""
     found = installed_services(application)
-    found.notifier.bind(application.bot, found.core, found.reminders)
+    found.notifier.bind(application.bot, found.core)
     # The web role's checkout return pages link customers back to this chat.
     await remember_username(found.core.redis, application.bot.username)
     await application.bot.set_my_commands(list(COMMANDS))
-    task = asyncio.create_task(found.reminders.run(found.notifier.remind), name="hold-reminders")
+    task = asyncio.create_task(
+        send_hold_reminders(found.core.holds, found.notifier.remind), name="hold-reminders"
+    )
     application.bot_data[_REMINDER_TASK] = task
 
 

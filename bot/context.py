@@ -18,7 +18,6 @@ from bot.core import BookingCore
 from bot.settings import BotSettings
 
 if TYPE_CHECKING:
-    from bot.memory.reminders import HoldReminders
     from bot.notifications import TelegramNotifier
     from bot.seat_map.halls import HallCache
     from bot.seat_map.screen import ShowHall
@@ -37,7 +36,6 @@ class BotServices:
 
     core: BookingCore
     notifier: TelegramNotifier
-    reminders: HoldReminders
     # Shows' halls with their blocks, each read from the catalogue at most once every few seconds.
     halls: HallCache[ShowHall]
     # Seat-map redraws at once: in a rush the presses' answers (the outcomes) get the CPU first; enough
@@ -77,11 +75,6 @@ def settings(context: CallbackContext[Any, Any, Any, Any]) -> BotSettings:
 def notifier(context: CallbackContext[Any, Any, Any, Any]) -> TelegramNotifier:
     """The event sink that turns core events into messages."""
     return services(context).notifier
-
-
-def reminders(context: CallbackContext[Any, Any, Any, Any]) -> HoldReminders:
-    """The "your hold is about to expire" scheduler."""
-    return services(context).reminders
 
 
 def user_id(update: Update) -> int:

@@ -45,7 +45,6 @@ from bot.views.screen import Screen
 
 if TYPE_CHECKING:
     from bot.core import BookingCore
-    from bot.memory.reminders import HoldReminders
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -59,12 +58,11 @@ class TelegramNotifier:
     def __init__(self) -> None:
         self._bot: Bot | None = None
         self._core: BookingCore | None = None
-        self._reminders: HoldReminders | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def bind(self, bot: Bot, core: BookingCore, reminders: HoldReminders | None = None) -> None:
-        """Send through `bot`, looking shows and bookings up in `core`; schedule offer reminders if given."""
-        self._bot, self._core, self._reminders = bot, core, reminders
+    def bind(self, bot: Bot, core: BookingCore) -> None:
+        """Send through `bot`, looking shows and bookings up in `core`."""
+        self._bot, self._core = bot, core
 
     async def publish(self, event: Event) -> None:
         """Queue the event's message; returns at once and never raises."""
@@ -76,7 +74,7 @@ class TelegramNotifier:
         task.add_done_callback(self._tasks.discard)
 
     async def remind(self, hold: Hold) -> None:
-        """Send a "held until" reminder for a live hold (HoldReminders calls this when one falls due)."""
+        """Send a "held until" reminder for a live hold (bot/hold_reminders.py, as one falls due)."""
         if self._bot is None or self._core is None:
             return
         screen = await hold_expiring_notice(self._core, hold)
@@ -92,20 +90,13 @@ class TelegramNotifier:
 
     async def _deliver(self, bot: Bot, core: BookingCore, event: Event) -> None:
         try:
-            await deliver_event(bot, core, event, reminders=self._reminders)
+            await deliver_event(bot, core, event)
         except Exception:
             log.exception("could not tell user %s about %r", event.user_id, event)
 
 
-async def deliver_event(
-    bot: Bot, core: BookingCore, event: Event, *, reminders: HoldReminders | None = None
-) -> Message | None:
+async def deliver_event(bot: Bot, core: BookingCore, event: Event) -> Message | None:
     """Send the message `event` calls for (None when none is due or the user cannot be reached)."""
-    if isinstance(event, OfferMade) and reminders is not None:
-        hold = Hold(
-            event.hold_token, event.show_id, event.user_id, event.seat_ids, event.expires_at, is_offer=True
-        )
-        await reminders.schedule(hold)
     if isinstance(event, QueueMoved):
         await _refresh_place(bot, core, event)
         return None

@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 
 from bot.context import BotApplication
-from bot.memory.reminders import HoldReminders
 from bot.notifications import TelegramNotifier
 from roles.endpoints import Endpoints
 from roles.ports import port_of
@@ -41,15 +40,14 @@ async def opened_miniapp(
     Telegram anything at start-up (no getMe): the web role serves payment webhooks, and checks its own
     port first, even while Telegram cannot be reached.
     """
-    reminders = HoldReminders(core.redis, core.holds)
     token, script = endpoints.telegram_token, endpoints.telegram_web_app_script
     if bot_application is not None:
-        yield MiniApp(core, bot_application.bot, token, reminders, script)
+        yield MiniApp(core, bot_application.bot, token, script)
         return
     bot = telegram_bot(token, endpoints.telegram_api_base_url)
-    notifier.bind(bot, core, reminders)
+    notifier.bind(bot, core)
     try:
-        yield MiniApp(core, bot, token, reminders, script)
+        yield MiniApp(core, bot, token, script)
     finally:
         await bot.shutdown()
 

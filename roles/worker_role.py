@@ -18,7 +18,6 @@ import dramatiq
 
 from booking_core.events import EventSink
 from booking_core.models import utc_now
-from bot.memory.reminders import HoldReminders
 from bot.notifications import TelegramNotifier
 from roles.endpoints import Endpoints
 from roles.resources import open_core, open_worker_context
@@ -51,8 +50,8 @@ async def open_full_worker_context(
 ) -> AsyncIterator[WorkerContext]:
     """The core and the senders for one event loop.
 
-    The core's events are told to users over Telegram (offers get their "held until" reminder
-    scheduled, for a bot process to send), or go to `events` instead when given (a test reading them).
+    The core's events are told to users over Telegram, or go to `events` instead when given (a test
+    reading them). Reminders of holds and offers are a bot process's to send (bot/hold_reminders.py).
     """
     notifier = TelegramNotifier()
     async with (
@@ -62,7 +61,7 @@ async def open_full_worker_context(
         if events is not None:
             yield context
             return
-        notifier.bind(context.telegram, core, HoldReminders(core.redis, core.holds))
+        notifier.bind(context.telegram, core)
         try:
             yield context
         finally:

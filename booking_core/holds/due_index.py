@@ -1,39 +1,53 @@
-"""The sweeper's global index of shows with holds coming due (keys tagged `{sweep}`, outside any show).
+"""The global indexes of shows to visit (keys tagged `{sweep}`, outside any show): the sweeper's, of
+shows with holds coming due, and the hold reminders', of shows with a reminder coming due.
 
-Invariant: a show with any hold is either in `due` at or before its earliest expiry, or being swept.
-A hold script reports (`due`) when its new hold is the earliest of its show, or when the earliest is
-long overdue (the index may have lost the show); only then do we register it, a second round trip
-that busy shows almost never need. A sweeper takes shows out of `due` into `running` under a lease,
-sweeps them and puts them back at their next expiry; a sweeper that died loses its lease.
+Invariant: a show with any hold is either in the sweeper's index at or before its earliest expiry, or
+being swept; a show with a hold to remind of is in the reminders' index at or before that reminder, or
+being visited. A script that writes a hold reports (`due`, `remind`) when its new hold is the earliest
+of its show (or the earliest is long overdue: the index may have lost the show); only then do we
+register it, a second round trip that busy shows almost never need. A visitor takes shows out of an
+index into its `running` set under a lease, visits them and puts them back at their next time; a
+visitor that died loses its lease.
 """
 
 from __future__ import annotations
 
-from booking_core.holds.lua import RedisScripts
-from booking_core.redis_keys import DUE_SHOWS, SWEEPING_SHOWS
+from collections.abc import Mapping
+from typing import Any
 
-SWEEP_LEASE_MS = 30_000
+from booking_core.holds.lua import RedisScripts
+from booking_core.redis_keys import DUE_SHOWS, REMIND_SHOWS, REMINDING_SHOWS, SWEEPING_SHOWS
+
+VISIT_LEASE_MS = 30_000
 
 
 class DueIndex:
-    """Registering, handing out and putting back shows with due holds."""
+    """Handing out and putting back the shows of one index (`due_key`, leased into `running_key`)."""
 
-    def __init__(self, scripts: RedisScripts) -> None:
+    def __init__(
+        self, scripts: RedisScripts, due_key: str = DUE_SHOWS, running_key: str = SWEEPING_SHOWS
+    ) -> None:
         self._scripts = scripts
+        self._keys = [due_key, running_key]
 
-    async def register(self, show_id: int, due_ms: int | str) -> None:
-        """Make sure the show is swept no later than due_ms."""
-        await self._scripts.call("due_register", [DUE_SHOWS], [show_id, due_ms])
+    @classmethod
+    def reminders(cls, scripts: RedisScripts) -> DueIndex:
+        """The index of shows with hold reminders coming due."""
+        return cls(scripts, REMIND_SHOWS, REMINDING_SHOWS)
 
     async def take(self, now_ms: int, limit: int) -> list[int]:
-        """Up to `limit` shows with holds due by now_ms, leased to this sweeper."""
-        shows = await self._scripts.call(
-            "due_pop", [DUE_SHOWS, SWEEPING_SHOWS], [now_ms, limit, SWEEP_LEASE_MS]
-        )
+        """Up to `limit` shows due by now_ms, leased to this visitor."""
+        shows = await self._scripts.call("due_pop", self._keys, [now_ms, limit, VISIT_LEASE_MS])
         return [int(show) for show in shows]
 
     async def done(self, show_id: int, next_ms: int | str | None) -> None:
-        """A show is swept: back into the index at its next expiry (if it has holds left)."""
-        await self._scripts.call(
-            "due_done", [DUE_SHOWS, SWEEPING_SHOWS], [show_id, "" if next_ms is None else next_ms]
-        )
+        """A show is visited: back into the index at its next time (if it has one)."""
+        await self._scripts.call("due_done", self._keys, [show_id, "" if next_ms is None else next_ms])
+
+
+async def register_hints(scripts: RedisScripts, show_id: int, reply: Mapping[str, Any]) -> None:
+    """After a script that wrote a hold: put the show in the sweeper's and the reminders' indexes where
+    its reply asks (`due`, `remind`), in one call; no call at all when it asks for neither."""
+    due, remind = reply.get("due") or "", reply.get("remind") or ""
+    if due or remind:
+        await scripts.call("due_register", [DUE_SHOWS, REMIND_SHOWS], [show_id, due, remind])

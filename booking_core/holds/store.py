@@ -26,7 +26,7 @@ import redis.asyncio as aioredis
 
 from booking_core.events import EventSink
 from booking_core.holds.best_hold import ranking_key, ranking_payload
-from booking_core.holds.due_index import DueIndex
+from booking_core.holds.due_index import DueIndex, register_hints
 from booking_core.holds.errors import HoldRefusalReason, HoldRefused
 from booking_core.holds.sale_queue import SaleQueue
 from booking_core.holds.scripts import ShowScripts, as_list, expiry_events
@@ -95,6 +95,7 @@ class HoldStore:
         self._shows = ShowScripts(redis, inventory, clock)
         self._events = events
         self._due = DueIndex(self._shows.scripts)
+        self._reminders_due = DueIndex.reminders(self._shows.scripts)
         self._hold_ms = hold_seconds * 1000
         self._max_seats = max_seats
         self._attempts = attempts_per_minute
@@ -104,7 +105,7 @@ class HoldStore:
         if layouts is None and isinstance(inventory, LayoutSource):
             layouts = inventory
         self.waitlist = Waitlist(
-            self._shows, layouts, events, self._due, offer_seconds=offer_seconds, max_seats=max_seats
+            self._shows, layouts, events, offer_seconds=offer_seconds, max_seats=max_seats
         )
         self.sale_queue = SaleQueue(
             self._shows,
@@ -180,8 +181,7 @@ class HoldStore:
         reply = await self._shows.run(
             "shorten", hold.show_id, [hold.token, end_ms], now_ms=self._shows.now_ms()
         )
-        if reply.get("due"):
-            await self._due.register(hold.show_id, reply["due"])
+        await register_hints(self._shows.scripts, hold.show_id, reply)
         return replace(hold, expires_at=from_ms(reply["exp"])) if reply.get("exp") else hold
 
     async def hold_best(self, show_id: int, user_id: int, count: int) -> HoldOutcome:
@@ -321,8 +321,7 @@ class HoldStore:
         A user's first hold of a show also counts the show among those they hold: over `max_shows`, the
         hold is undone and refused TOO_MANY_SHOWS.
         """
-        if reply.get("due"):
-            await self._due.register(show_id, reply["due"])
+        await register_hints(self._shows.scripts, show_id, reply)
         await self._after_change(show_id, reply)
         if "refused" in reply:
             culprits = tuple(sorted(int(seat) for seat in as_list(reply["seats"])))
@@ -472,6 +471,22 @@ class HoldStore:
                 freed += outcome.expired
                 await self._due.done(show_id, outcome.next_due_ms)
         return freed
+
+    async def due_reminders(self, now: datetime | None = None) -> list[Hold]:
+        """The live holds (and offers) lapsing within a minute whose holders are not yet reminded: each
+        handed out once, to one caller, however many processes ask (lua/remind_take.lua)."""
+        now_ms = to_ms(now) if now is not None else self._shows.now_ms()
+        shows = await self._reminders_due.take(now_ms, SWEEP_SHOWS_PER_ROUND)
+        if not shows:
+            return []
+        replies = await self._shows.run_many(
+            "remind_take", [(show_id, []) for show_id in shows], now_ms=now_ms
+        )
+        due: list[Hold] = []
+        for show_id, reply in zip(shows, replies, strict=True):
+            due += [parse_hold(show_id, token, record) for token, record in as_list(reply["holds"])]
+            await self._reminders_due.done(show_id, reply["next"] or None)
+        return due
 
     async def _connected(self, show_id: int) -> ConnectedShow | None:
         return None if self.theatre is None else await self.theatre.connected(show_id)

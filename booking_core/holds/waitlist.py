@@ -16,7 +16,7 @@ from typing import Any
 
 from booking_core.events import EventSink, OfferMade
 from booking_core.hall_layout import HallLayout, LayoutRow, LayoutSeat
-from booking_core.holds.due_index import DueIndex
+from booking_core.holds.due_index import register_hints
 from booking_core.holds.errors import JoinRefusal, JoinRefused
 from booking_core.holds.scripts import ShowScripts, as_list, expiry_events
 from booking_core.holds.types import Hold, LayoutSource, from_ms, parse_hold
@@ -63,7 +63,6 @@ class Waitlist:
         shows: ShowScripts,
         layouts: LayoutSource | None,
         events: EventSink,
-        due: DueIndex,
         *,
         offer_seconds: int,
         max_seats: int,
@@ -71,7 +70,6 @@ class Waitlist:
         self._shows = shows
         self._layouts = layouts
         self._events = events
-        self._due = due
         self._offer_ms = offer_seconds * 1000
         self._max_seats = max_seats
 
@@ -190,8 +188,7 @@ class Waitlist:
         reply = await self._shows.run("offer", show_id, args, now_ms=now_ms)
         if reply.get("conflict"):
             return False
-        if reply["due"]:
-            await self._due.register(show_id, reply["due"])
+        await register_hints(self._shows.scripts, show_id, reply)
         seats = {offer.user_id: offer.seat_ids for offer in plan.offers}
         for user, token, expires_ms in as_list(reply["offers"]):
             made = OfferMade(show_id, int(user), token, seats[int(user)], from_ms(expires_ms))

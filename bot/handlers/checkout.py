@@ -46,7 +46,6 @@ async def checkout(update: Update, context: BotContext) -> None:
     message = await show(update, context, outcome.screen)
     if isinstance(message, Message):
         await remember_checkout_message(core.redis, outcome, message)
-    await ctx.reminders(context).schedule(hold)
 
 
 async def _hold_gone(update: Update, context: BotContext, show_id: int, *, answered: bool = False) -> None:

@@ -1,9 +1,9 @@
 """The seat map's buttons: open it, move between blocks, toggle seats, hold the best seats, let seats go.
 
 Each press is decided under the user's selection lock (bot/seat_map/lock.py). The core call (one
-Redis script, whose reply is the fresh seat map) comes before the callback answer because the answer
-says how it went; the hold's reminder is scheduled from that reply, and the slow part (drawing,
-uploading) comes after it, outside the lock.
+Redis script, whose reply is the fresh seat map, and which counts the tap among the user's hold
+attempts and notes when the hold's reminder falls due) comes before the callback answer because the
+answer says how it went; the slow part (drawing, uploading) comes after it, outside the lock.
 """
 
 from __future__ import annotations
@@ -59,10 +59,6 @@ async def _tap(
         outcome = await act(hall, user)
         await answer(update, outcome.text, alert=outcome.alert)
         turn = screen_turn()
-    hold = outcome.seat_map.your_hold if outcome.seat_map is not None else None
-    if hold is not None:
-        # The "about to be released" reminder, from the hold the core answered with (no second read).
-        await ctx.reminders(context).schedule(hold)
     async with ctx.services(context).redraws:
         await present_seat_map(
             update,

@@ -1,1 +1,1 @@
-"""Small Redis-backed memories of the bot: messages to edit, prompts, recent shows, reminders, username."""
+"""Small Redis-backed memories of the bot: messages to edit, prompts, username."""

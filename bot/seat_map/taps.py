@@ -75,8 +75,6 @@ def none_side_by_side(none: NoBlockFree) -> str:
 
 async def best(holds: HoldStore, hall: ShowHall, user: int, count: int, max_seats: int) -> Outcome:
     """Replace the user's selection with the best `count` seats side by side (one core call)."""
-    if count > max_seats:
-        return refused(hall, HoldRefused(HoldRefusalReason.TOO_MANY_SEATS), max_seats)
     outcome = await holds.hold_best(hall.details.show_id, user, count)
     result, after = outcome.result, outcome.seat_map
     if isinstance(result, HoldRefused) and result.reason == HoldRefusalReason.NO_SEATS_TOGETHER:

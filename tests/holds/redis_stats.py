@@ -1,7 +1,10 @@
-"""Counting what our clients asked Redis to do, from INFO commandstats."""
+"""Counting what our clients asked Redis to do: from INFO commandstats, their sends, or MONITOR."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -30,3 +33,34 @@ def counting_client(url: str, sends: Sends) -> aioredis.Redis:
 
     pool = aioredis.ConnectionPool.from_url(url, connection_class=CountingConnection)
     return aioredis.Redis(connection_pool=pool)
+
+
+@asynccontextmanager
+async def sent_commands(url: str) -> AsyncIterator[list[str]]:
+    """Every command clients send the Redis server at `url` while inside ("NAME arg arg..."), in order,
+    from its MONITOR stream; not the commands scripts run."""
+    watching, marking = aioredis.Redis.from_url(url), aioredis.Redis.from_url(url, decode_responses=True)
+    await marking.ping()  # its connection is open before the recording starts
+    sent: list[str] = []
+    marker, marked = f"end-of-recording-{id(sent)}", asyncio.Event()
+    async with watching.monitor() as monitor:
+
+        async def record() -> None:
+            while True:
+                command = await monitor.next_command()
+                name, _, args = command["command"].partition(" ")
+                if args == marker:
+                    marked.set()
+                elif command["client_type"] != "lua":
+                    sent.append(f"{name.upper()} {args}")
+
+        recording = asyncio.create_task(record())
+        try:
+            yield sent
+            # Everything sent before the marker has been recorded once the marker has.
+            await marking.echo(marker)
+            await asyncio.wait_for(marked.wait(), 10)
+        finally:
+            recording.cancel()
+            await marking.aclose()
+            await watching.aclose()

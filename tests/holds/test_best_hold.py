@@ -14,6 +14,7 @@ from collections import Counter
 import redis.asyncio as aioredis
 
 from booking_core.database import SessionFactory
+from booking_core.events import CollectingSink
 from booking_core.holds.best_hold import ranking_key
 from booking_core.holds.best_seats import best_block
 from booking_core.holds.errors import HoldRefusalReason, HoldRefused
@@ -108,6 +109,31 @@ async def test_seats_kept_for_the_waitlist_are_not_chosen(store: HoldStore, sess
     assert await store.current_hold(show.show_id, 103) is not None
 
 
+async def test_every_press_counts_as_a_hold_attempt_refused_or_not(
+    redis: aioredis.Redis, inventory: SqlInventory, sessions: SessionFactory
+) -> None:
+    # Given a store allowing three hold attempts a minute, and a hall of 3 seats held by Bob
+    store = HoldStore(redis, inventory, CollectingSink(), attempts_per_minute=3, max_seats=4)
+    show = await make_show(sessions, rows=1, seats_per_row=3)
+    assert isinstance(await store.hold(show.show_id, BOB, show.seat_ids), Hold)
+    # When Alice asks for two seats side by side (none free), then for five (more than a booking
+    # may have), then for one once Bob lets his seats go
+    none_free = await store.hold_best(show.show_id, ALICE, 2)
+    too_many = await store.hold_best(show.show_id, ALICE, 5)
+    bobs = await store.current_hold(show.show_id, BOB)
+    assert bobs is not None
+    await store.release(show.show_id, bobs.token)
+    one = await store.hold_best(show.show_id, ALICE, 1)
+    # Then the refusals were counted like the hold: her fourth press is refused as too many, holding
+    # nothing more
+    assert none_free.result == HoldRefused(HoldRefusalReason.NO_SEATS_TOGETHER)
+    assert too_many.result == HoldRefused(HoldRefusalReason.TOO_MANY_SEATS)
+    assert isinstance(one.result, Hold)
+    fourth = await store.hold_best(show.show_id, ALICE, 2)
+    assert fourth.result == HoldRefused(HoldRefusalReason.RATE_LIMITED)
+    assert await store.current_hold(show.show_id, ALICE) == one.result
+
+
 async def test_one_round_trip_per_press_once_the_ranking_is_loaded(
     counted_store: HoldStore, counted_redis: aioredis.Redis, sessions: SessionFactory
 ) -> None:
@@ -147,6 +173,6 @@ async def test_a_rush_fills_every_free_pair_with_one_call_per_press(
     assert all(times == 1 for times in Counter(s for hold in held for s in hold.seat_ids).values())
     refused = [outcome.result for outcome in outcomes if not isinstance(outcome.result, Hold)]
     assert set(refused) == {HoldRefused(HoldRefusalReason.NO_SEATS_TOGETHER)}
-    # And nobody tried twice: one hold attempt per press, as the rate limiter counted them
+    # And nobody tried twice: one hold attempt per press (refused ones too), as the rate limiter counted them
     attempts = [await redis.get(ShowKeys(show.show_id).attempts(user)) for user in users]
-    assert sum(int(value or 0) for value in attempts) == 10
+    assert [int(value or 0) for value in attempts] == [1] * len(users)

@@ -277,12 +277,12 @@ async def test_every_key_of_a_show_shares_one_cluster_slot(
     await store.hold(show.show_id, CAROL, [s[3]])
     clock.advance(301)
     await store.sweep()
-    # Then every key but the sweeper's index and each user's lists of held and waited-for shows (a slot
-    # of their own) carries the show's hash tag
+    # Then every key but the sweeper's and the reminders' indexes and each user's lists of held and
+    # waited-for shows (a slot of their own) carries the show's hash tag
     keys = [key async for key in redis.scan_iter(match="*")]
     show_keys = [key for key in keys if f"{{show:{show.show_id}}}" in key]
     users_lists = ("}:held_shows", "}:waiting_shows")
     others = {key for key in keys if key not in show_keys and not key.endswith(users_lists)}
-    assert others <= {"mq:{sweep}:due", "mq:{sweep}:running"}
+    assert others <= {"mq:{sweep}:due", "mq:{sweep}:running", "mq:{sweep}:remind", "mq:{sweep}:reminding"}
     assert len(show_keys) >= 8
     assert len({key_slot(key.encode()) for key in show_keys}) == 1

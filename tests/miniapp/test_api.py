@@ -204,6 +204,7 @@ async def test_cancel_in_the_chat_declines_an_offer_of_a_waitlist_joined_on_the_
     await world.core.holds.release(show.show_id, taken.token)
     offer = await world.core.holds.current_hold(show.show_id, 753)
     assert offer is not None and offer.is_offer
+    await world.user(753).wait_for_text("Seats for you")  # the offer reached the chat first
     # When they send /cancel in the chat
     done = await world.user(753).say("/cancel")
     # Then the offer is declined

@@ -299,7 +299,6 @@ async def post_checkout(
         raise ApiError(status, outcome.reason, _plain(outcome.screen.text))
     message = await send(miniapp.bot, user.id, outcome.screen)
     await remember_checkout_message(core.redis, outcome, message)
-    await miniapp.reminders.schedule(hold)
     return {"booking_id": outcome.booking_id, "message": "Your checkout is in the chat: pay there."}
 
 

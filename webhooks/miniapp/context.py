@@ -10,7 +10,6 @@ from typing import Any
 import telegram
 
 from bot.core import BookingCore
-from bot.memory.reminders import HoldReminders
 from bot.seat_map.halls import HallCache
 from webhooks.miniapp.init_data import VerifiedInitData
 from webhooks.miniapp.pushes import SeatPushes
@@ -25,7 +24,6 @@ class MiniApp:
     core: BookingCore
     bot: telegram.Bot
     bot_token: str  # initData is signed with it
-    reminders: HoldReminders
     # Telegram's telegram-web-app.js in production; the sandbox's stand-in when the bot talks to the sandbox.
     web_app_script: str
     verified: VerifiedInitData = field(default_factory=VerifiedInitData)

@@ -43,6 +43,7 @@ SHOW_SCRIPTS = (
     "sale_queue_admit",
     "sale_queue_position",
     "sale_queue_due",
+    "remind_take",
 )
 # Scripts embedded in another, run as functions of their own ARGV: best.lua, toggle.lua and choose.lua
 # hold with hold.lua (toggle.lua and choose.lua release with release.lua); best.lua and toggle.lua answer

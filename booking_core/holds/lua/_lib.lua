@@ -18,6 +18,9 @@ local NOW = tonumber(ARGV[2])
 local SENTINEL = '-'
 -- An overdue entry older than this means the sweeper's index may have lost the show: ask to re-register.
 local OVERDUE_MS = 2000
+-- A hold's holder is reminded this long before it lapses ("less than a minute left"); a hold shorter
+-- than this gets no reminder.
+local REMIND_LEAD_MS = 60000
 -- sold_gen outlives any show's sold set; refreshed on every change.
 local GEN_TTL_MS = 30 * 86400000
 
@@ -173,6 +176,24 @@ local function due_hint(exp)
   if exp < earliest then return exp end
   if earliest <= NOW - OVERDUE_MS then return earliest end
   return false
+end
+
+-- Set a field of the show's meta, only while the meta exists (with the inventory loaded): a meta made
+-- by this alone would pass for a loaded one.
+local function note_meta(field, value)
+  if redis.call('EXISTS', K_META) == 1 then redis.call('HSET', K_META, field, value) end
+end
+
+-- The ms the reminders' global index must hold for this show before adding an entry expiring at `exp`,
+-- or false when it already covers its reminder (or the hold is too short for one). The show's meta
+-- keeps the time it is registered at (`remind_at`, cleared by remind_take.lua when none is left).
+local function remind_hint(exp)
+  local at = exp - REMIND_LEAD_MS
+  if at <= NOW then return false end
+  local registered = tonumber(redis.call('HGET', K_META, 'remind_at') or '')
+  if registered and registered <= at and registered > NOW - OVERDUE_MS then return false end
+  note_meta('remind_at', ms(at))
+  return at
 end
 
 -- The seats of the live hold holding `seat`, as the hold, or nil (free, dangling or expired).

@@ -10,8 +10,11 @@
 -- The ranking LIST holds one entry per block, "s1,s2|l1,l2|r1,r2": its seats, then up to two seats
 -- beyond each end of the row's run (nearest first), for the stranding check. A missing LIST is loaded
 -- from ARGV[4]; when that is "" the reply asks for it. The LIST expires with the show's meta.
+-- Every press is one of the user's hold attempts (KEYS[15]): hold.lua counts those that get as far as
+-- holding, this script the ones it refuses itself; over the limit it is refused `rate_limited`.
 -- Reply (JSON): {need=gen} | {need_ranking=true}
---             | {hold = <hold.lua's reply> | {refused='no_seats_together'} | {refused='show_started'},
+--             | {hold = <hold.lua's reply> | {refused='no_seats_together' | 'show_started' | 'rate_limited'
+--                                                        | 'too_many_seats' (count over max_seats)},
 --                seats = [the block tried], map = <seat_map.lua's reply, as the user sees it afterwards>}
 if not ensure_loaded() then return need_inventory() end
 local count, ranking, user = tonumber(ARGV[3]), ARGV[4], ARGV[5]
@@ -22,7 +25,17 @@ local function answer(hold_reply, seats)
   return cjson.encode({hold = hold_reply, seats = seats or {}, map = seat_map})
 end
 
-if show_closed() then return answer({refused = 'show_started', seats = {}}) end
+local attempts = KEYS[15]
+if tonumber(redis.call('GET', attempts) or '0') >= tonumber(ARGV[9]) then
+  return answer({refused = 'rate_limited', seats = {}})
+end
+-- A refusal of this script's own, counted as an attempt.
+local function refuse(reason)
+  if redis.call('INCR', attempts) == 1 then redis.call('PEXPIRE', attempts, ARGV[10]) end
+  return answer({refused = reason, seats = {}})
+end
+if show_closed() then return refuse('show_started') end
+if count > tonumber(ARGV[8]) then return refuse('too_many_seats') end
 
 if redis.call('EXISTS', K_RANKING) == 0 then
   if ranking == '' then return cjson.encode({need_ranking = true}) end
@@ -85,7 +98,7 @@ for first = 0, total - 1, 64 do
   if chosen then break end
 end
 chosen = chosen or fallback
-if not chosen then return answer({refused = 'no_seats_together', seats = {}}) end
+if not chosen then return refuse('no_seats_together') end
 
 local hold_argv = {ARGV[1], ARGV[2]}
 for i = 5, #ARGV do hold_argv[#hold_argv + 1] = ARGV[i] end

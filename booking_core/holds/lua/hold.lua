@@ -14,8 +14,10 @@
 -- to users without an open turn, a new selection is refused; a user already holding seats may re-pick
 -- them, and a paid booking (life_ms 0) is never gated.
 -- Reply (JSON): {need=gen} | {refused=reason, seats=[...], expired, settle}
---             | {exp=ms, offered=n, due=ms|false, settle=bool, first=bool, expired=[[user, offered, seats]...]}
--- `first`: the user held no seats of the show before this call.
+--             | {exp=ms, offered=n, due=ms|false, remind=ms|false, settle=bool, first=bool,
+--                expired=[[user, offered, seats]...]}
+-- `first`: the user held no seats of the show before this call; `due`, `remind`: the global indexes'
+-- hints (_lib.lua due_hint, remind_hint).
 if not ensure_loaded() then return need_inventory() end
 local user, token = ARGV[3], ARGV[4]
 local hold_ms, max_seats = tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -109,12 +111,12 @@ end
 local exp = (offered > 0) and current.exp or (NOW + hold_ms)
 if life_end and exp > life_end then exp = life_end end
 if since_new then redis.call('SET', KEYS[16], ms(NOW), 'PX', life_ms + pause_ms) end
-local due = due_hint(exp)
+local due, remind = due_hint(exp), remind_hint(exp)
 write_hold(token, user, exp, offered, seats)
 -- An offer holder may have re-picked seats from the waitlist's pool: they are no longer in it.
 if offered > 0 and redis.call('SREM', K_RESERVED, unpack(seats)) > 0 then redis.call('INCR', K_VERSION) end
 settle = free_seats(freed) or settle
 -- Holding seats yourself means you are no longer waiting for them.
 settle = leave_queue(user) or settle
-return cjson.encode({exp = ms(exp), offered = offered, due = due and ms(due) or false, settle = settle,
-  first = current == nil, expired = expired})
+return cjson.encode({exp = ms(exp), offered = offered, due = due and ms(due) or false,
+  remind = remind and ms(remind) or false, settle = settle, first = current == nil, expired = expired})

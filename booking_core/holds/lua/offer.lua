@@ -6,7 +6,8 @@
 -- Refused as a whole ({conflict=true}) when the queue or the reserved pool changed since the snapshot,
 -- or when a seat is no longer available, so an offer never skips an earlier waiter the new state serves.
 -- Waiters still queued ahead of a served waiter get their "passed over" count raised.
--- Reply (JSON): {need=gen} | {conflict=true} | {offers=[[user, token, exp_ms]...], due=ms|false}
+-- Reply (JSON): {need=gen} | {conflict=true} | {offers=[[user, token, exp_ms]...], due=ms|false,
+--   remind=ms|false} (the global indexes' hints, _lib.lua)
 if not ensure_loaded() then return need_inventory() end
 if (redis.call('GET', K_VERSION) or '0') ~= ARGV[3] then return cjson.encode({conflict = true}) end
 local offer_ms, n = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -26,7 +27,7 @@ for _, o in ipairs(offers) do
 end
 
 local exp = NOW + offer_ms
-local due = false
+local due, remind = false, false
 local served = {}
 for _, o in ipairs(offers) do served[o.user] = true end
 for _, o in ipairs(offers) do
@@ -44,9 +45,10 @@ for _, o in ipairs(offers) do
   redis.call('HDEL', K_PASSED, o.user)
   redis.call('SREM', K_RESERVED, unpack(o.seats))
   due = due or due_hint(exp)
+  remind = remind or remind_hint(exp)
   write_hold(o.token, o.user, exp, #o.seats, o.seats)
   made[#made + 1] = {o.user, o.token, ms(exp)}
 end
 if #public > 0 then redis.call('SREM', K_RESERVED, unpack(public)) end
 queue_changed()
-return cjson.encode({offers = made, due = due and ms(due) or false})
+return cjson.encode({offers = made, due = due and ms(due) or false, remind = remind and ms(remind) or false})

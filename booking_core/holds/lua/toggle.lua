@@ -4,7 +4,8 @@
 -- A tap on one seat of the map, in one step: the user's live selection with `seat` added, or taken out
 -- if it was in it, is held by the hold script (`run_hold`: hold.lua called with ARGV[4..] and the new
 -- selection, so every rule of a hold applies and a refusal keeps the old selection); taking out the
--- last seat releases the hold instead (`run_release`, release.lua).
+-- last seat releases the hold instead (`run_release`, release.lua). Either way the tap is one of the
+-- user's hold attempts (KEYS[15]; over the limit: refused `rate_limited`, nothing changed).
 -- Reply (JSON): {need=gen} | {hold = <hold.lua's reply>, seats=[the new selection]}
 --             | {released = <release.lua's reply>, seats={}}; both with map = <seat_map.lua's reply>
 if not ensure_loaded() then return need_inventory() end
@@ -20,7 +21,13 @@ end
 if not had then seats[#seats + 1] = seat end
 
 local reply
-if #seats == 0 then
+local attempts, limit = KEYS[15], tonumber(ARGV[8])
+if #seats == 0 and tonumber(redis.call('GET', attempts) or '0') >= limit then
+  -- Letting the last seat go counts as an attempt too (hold.lua counts the rest): every tap does.
+  reply = {hold = {refused = 'rate_limited', seats = {}, expired = {}, settle = false}}
+  seats = current.seats
+elseif #seats == 0 then
+  if redis.call('INCR', attempts) == 1 then redis.call('PEXPIRE', attempts, ARGV[9]) end
   reply = {released = cjson.decode(run_release({ARGV[1], ARGV[2], 'token', token}))}
 else
   local hold_argv = {ARGV[1], ARGV[2]}
