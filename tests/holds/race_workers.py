@@ -8,9 +8,13 @@ returns the (user, seats) of every attempt that it was told succeeded.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import random
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+from typing import TypeVar
 
 import redis.asyncio as aioredis
 
@@ -21,7 +25,22 @@ from booking_core.holds.store import Hold, HoldStore
 from booking_core.redis_url import async_client, is_cluster
 
 CLUSTER_CONNECTIONS = 400
+PROCESSES = 4
 Attempt = Callable[[int, list[int]], Awaitable[bool]]
+T = TypeVar("T")
+
+
+async def in_processes(worker: partial[T], processes: int = PROCESSES) -> list[T]:
+    """Run `worker(first_user=..., start_at=...)` in `processes` processes at once (each its own users,
+    all starting at one moment); what each returned."""
+    start_at = time.time() + 3.0  # time for every process to start and connect
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+        runs = [
+            loop.run_in_executor(pool, partial(worker, first_user=1 + p * 10_000, start_at=start_at))
+            for p in range(processes)
+        ]
+        return list(await asyncio.gather(*runs))
 
 
 def _client(redis_url: str) -> aioredis.Redis:
@@ -94,5 +113,36 @@ def naive_worker(
             return await _fire(attempt, first_user, seats, attempts, start_at)
         finally:
             await redis.aclose()
+
+    return asyncio.run(main())
+
+
+def reminders_worker(
+    redis_url: str, database_url: str, now: float, first_user: int, start_at: float, askers: int = 4
+) -> list[str]:
+    """`askers` loops asking HoldStore.due_reminders at the moment `now` until none are left; the
+    tokens of the holds they were handed (`first_user` only tells the processes apart)."""
+
+    async def main() -> list[str]:
+        engine = create_engine(database_url)
+        redis = _client(redis_url)
+        store = HoldStore(
+            redis, SqlInventory(create_session_factory(engine)), CollectingSink(), clock=lambda: now
+        )
+
+        async def ask() -> list[str]:
+            handed: list[str] = []
+            while due := await store.due_reminders():
+                handed += [hold.token for hold in due]
+            return handed
+
+        try:
+            await asyncio.sleep(max(0.0, start_at - time.time()))
+            return [
+                token for tokens in await asyncio.gather(*(ask() for _ in range(askers))) for token in tokens
+            ]
+        finally:
+            await redis.aclose()
+            await engine.dispose()
 
     return asyncio.run(main())

@@ -6,11 +6,7 @@ to two users, so the main test is one that can fail.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import multiprocessing
-import time
-from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 
 import pytest
@@ -25,21 +21,12 @@ from tests.holds.sales import sell_in_sql
 
 pytestmark = pytest.mark.on_a_redis_cluster_too
 
-PROCESSES = 4
 ATTEMPTS_PER_PROCESS = 250
 
 
 async def race(worker: partial) -> list[tuple[int, list[int]]]:
     """Run the worker in PROCESSES processes at once; every success they report."""
-    start_at = time.time() + 3.0  # time for every process to start and connect
-    loop = asyncio.get_running_loop()
-    with ProcessPoolExecutor(PROCESSES, mp_context=multiprocessing.get_context("spawn")) as pool:
-        runs = [
-            loop.run_in_executor(pool, partial(worker, first_user=1 + p * 10_000, start_at=start_at))
-            for p in range(PROCESSES)
-        ]
-        results = await asyncio.gather(*runs)
-    return list(itertools.chain.from_iterable(results))
+    return list(itertools.chain.from_iterable(await race_workers.in_processes(worker)))
 
 
 def seats_won_twice(wins: list[tuple[int, list[int]]]) -> set[int]:

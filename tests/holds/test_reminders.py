@@ -5,6 +5,7 @@ while the hold is live, however many callers race for it."""
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 import pytest
 import redis.asyncio as aioredis
@@ -13,7 +14,9 @@ from booking_core.database import SessionFactory
 from booking_core.events import CollectingSink
 from booking_core.holds.inventory import SqlInventory
 from booking_core.holds.store import Hold, HoldStore
+from roles.redis_server import RedisEndpoint
 from tests.factories import make_show
+from tests.holds import race_workers
 from tests.support.clocks import HandClock
 
 pytestmark = pytest.mark.on_a_redis_cluster_too
@@ -118,3 +121,26 @@ async def test_racing_callers_hand_each_reminder_out_once(
     # Then every hold was handed out exactly once
     handed = [hold for round_ in rounds for holds in round_ for hold in holds]
     assert tokens(handed) == tokens(made)
+
+
+async def test_racing_processes_hand_each_reminder_out_once(
+    store: HoldStore,
+    redis_endpoint: RedisEndpoint,
+    database_url: str,
+    sessions: SessionFactory,
+    clock: HandClock,
+) -> None:
+    # Given 60 holds over three shows, all falling due for their reminders together
+    made: list[Hold] = []
+    for _ in range(3):
+        show = await make_show(sessions, rows=2, seats_per_row=10)
+        for i, seat in enumerate(show.seat_ids):
+            hold = await store.hold(show.show_id, 1000 + i, [seat])
+            assert isinstance(hold, Hold)
+            made.append(hold)
+    clock.advance(REMINDED_AFTER)
+    # When four processes (bot processes), four callers each, ask for reminders at once until none is left
+    worker = partial(race_workers.reminders_worker, redis_endpoint.url, database_url, clock.now)
+    handed = [token for tokens in await race_workers.in_processes(worker) for token in tokens]
+    # Then every hold was handed out exactly once
+    assert sorted(handed) == tokens(made)
