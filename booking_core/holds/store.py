@@ -149,7 +149,7 @@ class HoldStore:
             return await self._choose_with_theatre(show_id, user_id, seats)
         token, now_ms, reply = await self._run_hold("choose", show_id, user_id, seats)
         if "released" in reply:
-            await self._let_go(show_id, user_id, reply["released"])
+            await self._after_change(show_id, reply["released"])
             return None
         return await self._held(show_id, user_id, token, seats, reply["hold"], now_ms)
 
@@ -236,13 +236,23 @@ class HoldStore:
 
     async def _released(self, show_id: int, user_id: int, reply: dict[str, Any]) -> HoldOutcome:
         """The outcome of a script that let the user's seats go with release.lua (`reply["released"]`)."""
-        await self._let_go(show_id, user_id, reply["released"])
+        await self._after_change(show_id, reply["released"])
         return HoldOutcome(None, parse_seat_map(show_id, user_id, reply["map"]))
 
-    async def _let_go(self, show_id: int, user_id: int, released: dict[str, Any]) -> None:
-        """The bookkeeping after release.lua let the user's seats go (its reply: `released`)."""
-        await self._after_change(show_id, released)
-        await self._uncount_show(str(user_id), show_id)
+    async def let_go(self, show_id: int, user_id: int) -> tuple[tuple[int, ...], SeatMap]:
+        """Let all the user's seats of the show go (their hold or offer) in one script call: the seats let
+        go (none when they held none), and the seat map as they see it afterwards. At a connected cinema
+        the same steps go through `release`, so that the theatre's lock follows."""
+        if await self._connected(show_id) is not None:
+            held = await self.current_hold(show_id, user_id)
+            seats = await self.release(show_id, held.token) if held is not None else ()
+            return seats, await self.seat_map(show_id, user_id)
+        reply = await self._shows.run("let_go", show_id, [user_id], now_ms=self._shows.now_ms())
+        after = parse_seat_map(show_id, user_id, reply["map"])
+        if not reply["released"]:
+            return (), after
+        await self._after_change(show_id, reply["released"])
+        return tuple(sorted(int(seat) for seat in as_list(reply["released"]["seats"]))), after
 
     async def _outcome(
         self, show_id: int, user_id: int, token: str, seats: list[int], reply: dict[str, Any], now_ms: int
@@ -340,10 +350,31 @@ class HoldStore:
 
     async def _count_show(self, user_id: int, show_id: int, now_ms: int) -> bool:
         """Note that the user holds seats of the show (for at most its hold lifetime); False when that
-        would be more than `max_shows` shows. Only a user's first hold of a show costs this call."""
+        would be more than `max_shows` shows. Only a user's first hold of a show costs this call.
+
+        Letting seats go (a release, the last seat tapped away, a sale) does not write to the user's list,
+        so that it stays one round trip: when the list looks full, the shows in it whose holds are gone
+        are dropped first (two more round trips, for a user at the limit only).
+        """
         until_ms = now_ms + self._life_ms
         args = [now_ms, show_id, until_ms, self._max_shows]
-        return bool(await self._shows.scripts.call("held_shows", [held_shows_key(user_id)], args))
+        key = [held_shows_key(user_id)]
+        if await self._shows.scripts.call("held_shows", key, args):
+            return True
+        return await self._forget_shows_let_go(user_id) and bool(
+            await self._shows.scripts.call("held_shows", key, args)
+        )
+
+    async def _forget_shows_let_go(self, user_id: int) -> bool:
+        """Drop from the user's list of held shows those they hold no seats in any more; whether any."""
+        key = held_shows_key(user_id)
+        shows = [int(str(show)) for show in await self._shows.redis.zrange(key, 0, -1)]
+        calls = [(show_id, ["user", str(user_id)]) for show_id in shows]
+        replies = await self._shows.run_many("lookup", calls, now_ms=self._shows.now_ms())
+        gone = [str(show_id) for show_id, reply in zip(shows, replies, strict=True) if "token" not in reply]
+        if gone:
+            await self._shows.redis.zrem(key, *gone)
+        return bool(gone)
 
     async def held_shows(self, user_id: int) -> list[int]:
         """The shows the user may hold seats in now, by their own holds from any channel (the bot or the
@@ -372,7 +403,6 @@ class HoldStore:
     async def release(self, show_id: int, token: str) -> tuple[int, ...]:
         """Give up a hold (and its theatre lock); returns the seats freed (to the waitlist first)."""
         reply = await self._shows.run("release", show_id, ["token", token], now_ms=self._shows.now_ms())
-        await self._uncount_show(reply.get("user"), show_id)
         connected = await self._connected(show_id)
         if connected is not None:
             assert self.theatre is not None
@@ -384,20 +414,13 @@ class HoldStore:
     async def _release_in_redis(self, show_id: int, token: str) -> tuple[int, ...]:
         reply = await self._shows.run("release", show_id, ["token", token], now_ms=self._shows.now_ms())
         await self._after_change(show_id, reply)
-        await self._uncount_show(reply.get("user"), show_id)
         return tuple(sorted(int(seat) for seat in as_list(reply["seats"])))
-
-    async def _uncount_show(self, user: str | None, show_id: int) -> None:
-        # A released or sold hold no longer counts against the user's shows (an expired one lapses).
-        if user:
-            await self._shows.redis.zrem(held_shows_key(int(user)), str(show_id))
 
     async def mark_sold(self, show_id: int, seat_ids: Sequence[int], token: str | None) -> None:
         """After the SQL commit of a sale: seats into the sold cache, the hold `token` gone."""
         args: list[str | int] = [token or "", *sorted({int(seat) for seat in seat_ids})]
         reply = await self._shows.run("mark_sold", show_id, args, now_ms=self._shows.now_ms())
         await self._after_change(show_id, reply)
-        await self._uncount_show(reply.get("user"), show_id)
         if token and self.theatre is not None and await self._connected(show_id) is not None:
             # The hold's lock became the theatre's sale: nothing is left to release there.
             await self.theatre.committed(show_id, token)

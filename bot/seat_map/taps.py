@@ -90,9 +90,9 @@ async def best(holds: HoldStore, hall: ShowHall, user: int, count: int, max_seat
 
 
 async def release(holds: HoldStore, hall: ShowHall, user: int) -> Outcome:
-    """Let all the user's seats of the show go."""
-    hold = await holds.current_hold(hall.details.show_id, user)
-    if hold is None:
-        return Outcome("You hold no seats for this show any more (a hold lasts a few minutes).", alert=True)
-    await holds.release(hall.details.show_id, hold.token)
-    return Outcome("Your seats are released.")
+    """Let all the user's seats of the show go (one core call, which answers with the map after)."""
+    let_go, after = await holds.let_go(hall.details.show_id, user)
+    if not let_go:
+        text = "You hold no seats for this show any more (a hold lasts a few minutes)."
+        return Outcome(text, alert=True, seat_map=after)
+    return Outcome("Your seats are released.", seat_map=after)

@@ -286,3 +286,22 @@ async def test_every_key_of_a_show_shares_one_cluster_slot(
     assert others <= {"mq:{sweep}:due", "mq:{sweep}:running", "mq:{sweep}:remind", "mq:{sweep}:reminding"}
     assert len(show_keys) >= 8
     assert len({key_slot(key.encode()) for key in show_keys}) == 1
+
+
+async def test_letting_go_frees_the_users_seats_and_answers_with_the_map(
+    store: HoldStore, sessions: SessionFactory
+) -> None:
+    # Given Alice holding two seats and Bob one
+    show = await make_show(sessions, rows=1, seats_per_row=4)
+    s = show.seat_ids
+    assert isinstance(await store.hold(show.show_id, ALICE, s[:2]), Hold)
+    assert isinstance(await store.hold(show.show_id, BOB, [s[2]]), Hold)
+    # When Alice lets go, and again with nothing held
+    let_go, after = await store.let_go(show.show_id, ALICE)
+    again, after_again = await store.let_go(show.show_id, ALICE)
+    # Then her seats are free, Bob's still held, and the maps she was answered with say so
+    assert let_go == tuple(s[:2]) and again == ()
+    assert await store.current_hold(show.show_id, ALICE) is None
+    for seat_map in (after, after_again, await store.seat_map(show.show_id, ALICE)):
+        assert seat_map.seats_in(SeatState.FREE) == (s[0], s[1], s[3])
+        assert seat_map.seats_in(SeatState.HELD) == (s[2],)

@@ -177,3 +177,23 @@ async def test_a_hanging_theatre_is_given_up_on_within_about_a_second_and_holds_
         assert await stand.holds.current_hold(local.show_id, 3) is None
     finally:
         stand.sandbox.faults.unhang()
+
+
+async def test_letting_go_at_a_connected_cinema_releases_the_theatres_lock_too(stand: Stand) -> None:
+    # Given a user holding E3 and E4 at a connected cinema, locked there in their name
+    show_id, theatre_show = await stand.show()
+    hold = await stand.hold(show_id, 21, "E3", "E4")
+    assert isinstance(hold, Hold), hold
+    assert {
+        label for label, (kind, _owner) in (await stand.claims(theatre_show)).items() if kind == "lock"
+    } == {
+        "E3",
+        "E4",
+    }
+    # When they let their seats go ("let my seats go" in the bot)
+    let_go, after = await stand.holds.let_go(show_id, 21)
+    # Then both are free here and nothing is locked at the theatre any more
+    e3_e4 = await stand.seats(show_id, "E3", "E4")
+    assert sorted(let_go) == sorted(e3_e4)
+    assert all(after.states[seat] == SeatState.FREE for seat in e3_e4)
+    assert not [kind for kind, _owner in (await stand.claims(theatre_show)).values() if kind == "lock"]

@@ -44,14 +44,16 @@ SHOW_SCRIPTS = (
     "sale_queue_position",
     "sale_queue_due",
     "remind_take",
+    "let_go",
 )
 # Scripts embedded in another, run as functions of their own ARGV: best.lua, toggle.lua and choose.lua
 # hold with hold.lua (toggle.lua and choose.lua release with release.lua); best.lua and toggle.lua answer
-# with the fresh seat map of seat_map.lua.
+# with the fresh seat map of seat_map.lua; let_go.lua releases with release.lua and answers with the map.
 CALLS = {
     "best": ("hold", "seat_map"),
     "toggle": ("hold", "release", "seat_map"),
     "choose": ("hold", "release"),
+    "let_go": ("release", "seat_map"),
 }
 # One call of a script: its KEYS and its ARGV.
 ScriptCall = tuple[Sequence[str], Sequence[str | int]]
