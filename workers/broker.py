@@ -57,7 +57,7 @@ def build_broker(
 
 
 def enqueue_all(broker: dramatiq.Broker, messages: Sequence[dramatiq.Message[object]]) -> None:
-    """Enqueue messages (none of them delayed): on the Redis broker in one round trip, else one by one.
+    """Enqueue messages (none of them delayed): on the Redis broker in two round trips, else one by one.
 
     Raises what Redis or the broker raised; some of the messages may have been enqueued by then.
     """
@@ -67,7 +67,8 @@ def enqueue_all(broker: dramatiq.Broker, messages: Sequence[dramatiq.Message[obj
         return
     # What RedisBroker.enqueue does for each (dramatiq 2.x: a Redis message id of its own, the
     # middleware's hooks, the broker's dispatch script), with the script calls sent in one pipeline:
-    # one round trip for the lot instead of one each.
+    # two round trips for the lot instead of one each (redis-py first asks SCRIPT EXISTS, and loads
+    # the script if Redis lost it; a bare EVALSHA in the pipeline would fail after a SCRIPT FLUSH).
     dispatch = broker.scripts["dispatch"]
     pipeline = broker.client.pipeline(transaction=False)
     enqueued = []

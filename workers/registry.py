@@ -77,7 +77,7 @@ async def send(actor: dramatiq.Actor[Any, Any], *args: Any, delay_ms: int | None
 
 async def send_each(actor: dramatiq.Actor[Any, Any], messages: Sequence[tuple[Any, ...]]) -> None:
     """Enqueue one message per argument tuple, all from a single worker thread (on the Redis broker in
-    one round trip: `workers.broker.enqueue_all`).
+    two round trips, whatever their number: `workers.broker.enqueue_all`).
 
     Raises what a failed send raised; some of the messages may have been sent.
     """
