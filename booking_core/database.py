@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as create_blocking_engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -47,6 +48,26 @@ def create_engine(database_url: str, *, read_only: bool = False) -> AsyncEngine:
     else:
         event.listen(engine.sync_engine, "begin", _begin_immediate)
     return engine
+
+
+def sqlite_file_engine(engine: AsyncEngine) -> Engine | None:
+    """A blocking engine on the same SQLite file as `engine` (stdlib sqlite3, tuned and beginning alike),
+    for a write done whole in one worker thread; None unless `engine` is a file-backed SQLite one.
+
+    Through aiosqlite every statement of a transaction (and every try at the write lock) is a hop to its
+    thread and back; through this engine, run in a thread, the whole transaction is one.
+    """
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    blocking = create_blocking_engine(
+        url.set(drivername="sqlite"),
+        # Called from whichever thread of the event loop's pool runs the write.
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+    )
+    event.listen(blocking, "connect", _tune_sqlite_connection)
+    event.listen(blocking, "begin", _begin_immediate)
+    return blocking
 
 
 def _tune_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
@@ -118,4 +139,9 @@ def insert_or_skip(session: AsyncSession, table: Any) -> Any:
     A row that conflicts is skipped instead of failing the transaction, so no savepoint (two more
     round trips) has to wrap the insert; RETURNING tells which rows went in.
     """
-    return _UPSERT_INSERTS[session.get_bind().dialect.name](table)
+    return insert_or_skip_on(session.get_bind().dialect.name, table)
+
+
+def insert_or_skip_on(dialect_name: str, table: Any) -> Any:
+    """`insert_or_skip` for a backend named by its dialect ("sqlite", "postgresql")."""
+    return _UPSERT_INSERTS[dialect_name](table)

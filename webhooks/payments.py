@@ -84,6 +84,7 @@ def _answer(status: int, outcome: str, *, error: str | None = None) -> web.Respo
 def setup_payment_routes(app: web.Application) -> None:
     """Add POST /webhooks/payments/{provider} and the inbox gauges of /metrics (backlog, parked)."""
     app[INBOX] = PaymentInbox(app[SESSIONS])
+    app.on_cleanup.append(lambda app: app[INBOX].aclose())
     app.router.add_post(PAYMENT_WEBHOOK_PATH, payment_webhook)
 
     async def refresh_inbox_gauges() -> None:

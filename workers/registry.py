@@ -14,6 +14,7 @@ from typing import Any
 import dramatiq
 
 from booking_core.log_context import correlation_id
+from workers.broker import enqueue_all
 from workers.context import ContextProvider, WorkerContext
 
 ActorFunction = Callable[..., Awaitable[None]]
@@ -75,14 +76,14 @@ async def send(actor: dramatiq.Actor[Any, Any], *args: Any, delay_ms: int | None
 
 
 async def send_each(actor: dramatiq.Actor[Any, Any], messages: Sequence[tuple[Any, ...]]) -> None:
-    """Enqueue one message per argument tuple, one after another from a single worker thread.
+    """Enqueue one message per argument tuple, all from a single worker thread (on the Redis broker in
+    two round trips, whatever their number: `workers.broker.enqueue_all`).
 
-    Raises what the first failed send raised; those before it were sent.
+    Raises what a failed send raised; some of the messages may have been sent.
     """
 
     def send_all() -> None:
-        for args in messages:
-            actor.send_with_options(args=args)
+        enqueue_all(actor.broker, [actor.message_with_options(args=args) for args in messages])
 
     await asyncio.to_thread(send_all)
 

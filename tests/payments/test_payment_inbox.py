@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, select
+import pytest
+from sqlalchemy import Engine, event, func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking_core.database import SessionFactory, create_engine, create_session_factory
@@ -42,11 +44,20 @@ async def test_concurrent_webhooks_are_stored_once_each_in_fewer_transactions_th
     inbox = PaymentInbox(sessions)
     assert await inbox.store(_event(0), "{}") is not None
     transactions: list[int] = []
-    event.listen(engine.sync_engine, "commit", lambda _conn: transactions.append(1))
+
+    def count(_connection: Any) -> None:
+        transactions.append(1)
+
+    # Every engine's commits: on a SQLite file the inbox writes through a blocking engine of its own.
+    event.listen(Engine, "commit", count)
 
     # When REQUESTS webhooks arrive at once: every event twice, and the stored one again
     numbers = [n for n in range(1, REQUESTS // 2 + 1) for _twice in range(2)] + [0]
-    ids = await asyncio.gather(*(inbox.store(_event(n), "{}") for n in numbers))
+    try:
+        ids = await asyncio.gather(*(inbox.store(_event(n), "{}") for n in numbers))
+    finally:
+        event.remove(Engine, "commit", count)
+        await inbox.aclose()
 
     # Then each new event got one row id (its repeat and the old event: None), each stored once
     given: dict[int, list[Any]] = {}
@@ -62,7 +73,7 @@ async def test_concurrent_webhooks_are_stored_once_each_in_fewer_transactions_th
         rows[f"evt_inbox_{n}"] for n in given
     }
     # And the requests shared their transactions instead of taking one each
-    assert len(transactions) < len(numbers) // 2
+    assert 0 < len(transactions) < len(numbers) // 2
 
 
 # Another process's writer on the same SQLite file, as a worker settling payments does it: transactions
@@ -123,9 +134,25 @@ async def test_intake_gets_the_sqlite_write_lock_between_another_writers_back_to
         if writer.returncode is None:
             writer.terminate()
         await asyncio.wait_for(writer.wait(), timeout=10)
+        await inbox.aclose()
         await engine.dispose()
     # And they were stored within a few of its transactions each instead of queueing behind many
     assert sum(waited) <= MOST_TURNS_WAITED, waited
+
+
+async def test_an_event_the_sqlite_file_cannot_take_fails_its_store_as_a_database_error(
+    tmp_path: Path,
+) -> None:
+    # Given a webhook inbox on a SQLite file without the schema (no table to store into)
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    inbox = PaymentInbox(create_session_factory(engine))
+    try:
+        # When an event arrives, Then its store raises the database's error (the webhook answers 503)
+        with pytest.raises(SQLAlchemyError, match="payment_events"):
+            await inbox.store(_event(1), "{}")
+    finally:
+        await inbox.aclose()
+        await engine.dispose()
 
 
 def _writer_turns(database: Path) -> int:
