@@ -64,6 +64,10 @@ class Block:
 
     def seats(self) -> tuple[LayoutSeat, ...]:
         """The block's seats, row by row, left to right."""
+        return self._seats
+
+    @cached_property
+    def _seats(self) -> tuple[LayoutSeat, ...]:
         return tuple(seat for row in self.rows for seat in row.seats if seat.column in self.columns)
 
     def grid(self, show_id: int, *, closed: bool = False) -> tuple[tuple[_Place, ...], ...]:
