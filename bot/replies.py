@@ -36,6 +36,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackContext
 
+from bot.bot_api_http import JsonText
 from bot.codec import Callback, decode
 from bot.flood_control import Traffic
 from bot.views.screen import Screen
@@ -173,12 +174,12 @@ async def _edit_in_place(
     return shown
 
 
-def keyboard_json(markup: InlineKeyboardMarkup | None) -> str | None:
-    """The keyboard as the Bot API's JSON (a string goes out as it is)."""
+def keyboard_json(markup: InlineKeyboardMarkup | None) -> JsonText | None:
+    """The keyboard as the Bot API's JSON (it goes out as it is: bot/bot_api_http.py)."""
     if markup is None:
         return None
     rows = ("[" + ",".join(map(_button_json, row)) + "]" for row in markup.inline_keyboard)
-    return '{"inline_keyboard":[' + ",".join(rows) + "]}"
+    return JsonText('{"inline_keyboard":[' + ",".join(rows) + "]}")
 
 
 def _button_json(button: InlineKeyboardButton) -> str:
