@@ -8,9 +8,9 @@ any more (deleted, too old) gets the screen as a new message instead.
 An edit answers with the pressed message itself (with the new photo, for a picture swapped): its chat,
 id and photo are what callers use. Telegram's answer (the whole message again, up to 100 buttons) is
 not turned into python-telegram-bot objects, which cost more than anything else in a tap; a message
-sent comes back whole but for its keyboard. The keyboard goes out as JSON put together from each
-button's, made once per button: python-telegram-bot serialises a keyboard object anew for every call,
-which cost a third of a seat-map edit.
+sent comes back as its chat, id, date, text or caption and photo (no entities, no keyboard). The
+keyboard goes out as JSON put together from each button's, made once per button: python-telegram-bot
+serialises a keyboard object anew for every call, which cost a third of a seat-map edit.
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 from telegram import (
     Bot,
+    Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
@@ -104,7 +106,8 @@ async def stale(
 
 async def send(bot: Bot, chat_id: int, screen: Screen, **extra: Any) -> Message:
     """Send `screen` as a new message (`extra` goes to the Bot API call, e.g. a reply keyboard, but
-    `rate_limit_args` to the rate limiter); the message comes back without its inline keyboard."""
+    `rate_limit_args` to the rate limiter); the message comes back as its chat, id, date, text or caption
+    and photo."""
     limits = {"rate_limit_args": extra.pop("rate_limit_args")} if "rate_limit_args" in extra else {}
     markup = extra.pop("reply_markup", screen.keyboard)
     params: dict[str, Any] = {
@@ -123,8 +126,18 @@ async def send(bot: Bot, chat_id: int, screen: Screen, **extra: Any) -> Message:
         sent = await bot.do_api_request("sendmessage", api_kwargs=params | text, **limits)
     if not isinstance(sent, dict):
         raise TelegramError(f"a sent message was answered with {sent!r}")
-    # The keyboard just sent is not read back (module docstring).
-    return Message.de_json({key: value for key, value in sent.items() if key != "reply_markup"}, bot)
+    # Only what callers read is made into objects (module docstring).
+    chat = sent["chat"]
+    message = Message(
+        sent["message_id"],
+        datetime.fromtimestamp(sent["date"], UTC),
+        Chat(chat["id"], chat["type"]),
+        text=sent.get("text"),
+        caption=sent.get("caption"),
+        photo=PhotoSize.de_list(sent.get("photo") or [], bot),
+    )
+    message.set_bot(bot)
+    return message
 
 
 async def replace(bot: Bot, message: Message, screen: Screen, traffic: Traffic | None = None) -> Message:
