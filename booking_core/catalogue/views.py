@@ -7,8 +7,8 @@ is the time people read on the cinema's clock.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import date, datetime
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 
