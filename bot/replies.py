@@ -196,10 +196,24 @@ def keyboard_json(markup: InlineKeyboardMarkup | None) -> JsonText | None:
 
 
 def _button_json(button: InlineKeyboardButton) -> str:
+    # The views make each button once (bot/views/screen.py, seat_keyboard.py): found by identity first,
+    # which is cheaper than python-telegram-bot's hash of a button. The entry holds the button, so its
+    # id is not reused while the entry is there.
+    found = _json_by_id.get(id(button))
+    if found is not None and found[0] is button:
+        return found[1]
     if button.copy_text is None and button.switch_inline_query_chosen_chat is None and not button.api_kwargs:
         # Every other field counts in python-telegram-bot's equality: equal buttons, equal JSON.
-        return _kept_button_json(button)
-    return _as_json(button)
+        text = _kept_button_json(button)
+    else:
+        text = _as_json(button)
+    if len(_json_by_id) >= BUTTONS_KEPT:
+        _json_by_id.clear()
+    _json_by_id[id(button)] = (button, text)
+    return text
+
+
+_json_by_id: dict[int, tuple[InlineKeyboardButton, str]] = {}
 
 
 @lru_cache(maxsize=BUTTONS_KEPT)
