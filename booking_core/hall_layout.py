@@ -5,6 +5,7 @@ hold store chooses adjacent seats over it (booking_core/holds/best_seats.py): on
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import groupby
 
 from sqlalchemy import select
@@ -51,9 +52,9 @@ class HallLayout:
         """How many seats the hall has."""
         return sum(len(row.seats) for row in self.rows)
 
-    @property
+    @cached_property
     def categories(self) -> tuple[str, ...]:
-        """The seat categories in the hall, sorted."""
+        """The seat categories in the hall, sorted (worked out once: a layout does not change)."""
         return tuple(sorted({seat.category for row in self.rows for seat in row.seats}))
 
 

@@ -3,12 +3,17 @@
 Every Bot API call of a press (the callback answer, the screen edit, the getUpdates that brought it)
 goes through here. httpx's connection pool looks at every pooled connection (a socket system call
 each) to pick one for a request, so with the hundreds of connections a rush opens, picking one cost
-more than the request; aiohttp's connector takes a free connection off a queue. Requests go out as
-PTB's own client sends them: form fields (nested values as JSON), multipart when a file is uploaded.
+more than the request; aiohttp's connector takes a free connection off a queue. A call goes out as a
+JSON object (the Bot API takes application/json for every method), multipart when a file is uploaded.
+PTB's own client sends form fields, nested values as JSON text: url-encoding a keyboard of a hundred
+buttons cost more than the rest of the request. In the JSON body nested values are JSON objects, and a
+value that is JSON text already (`JsonText`: the keyboards bot/replies.py puts together) goes in as it
+is, so neither side encodes or parses a keyboard twice.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aiohttp
@@ -23,6 +28,13 @@ READ_TIMEOUT = 5.0
 CONNECT_TIMEOUT = 5.0
 POOL_TIMEOUT = 1.0
 MEDIA_TIMEOUT = 20.0
+_JSON = {"Content-Type": "application/json"}
+
+
+class JsonText(str):
+    """A parameter value that is JSON text already: a JSON body takes it as it is (PTB's form fields too)."""
+
+    __slots__ = ()
 
 
 class AiohttpRequest(BaseRequest):
@@ -78,11 +90,14 @@ class AiohttpRequest(BaseRequest):
             # aiohttp's `connect` is the wait for a free connection and the opening of a new one together.
             connect=None if pool is None or connect is None else pool + connect,
         )
-        body: aiohttp.FormData | dict[str, str] | None = None
+        body: aiohttp.FormData | bytes | None = None
         if request_data is not None:
-            body = _form(request_data, files) if files else request_data.json_parameters
+            body = _form(request_data, files) if files else _json_body(request_data)
+        headers = _JSON if isinstance(body, bytes) else None
         try:
-            async with self._session.request(method, url, data=body, timeout=timeout) as response:
+            async with self._session.request(
+                method, url, data=body, headers=headers, timeout=timeout
+            ) as response:
                 return response.status, await response.read()
         except TimeoutError as error:
             raise TimedOut from error
@@ -92,6 +107,16 @@ class AiohttpRequest(BaseRequest):
 
 def _given(value: ODVInput[float], default: float | None) -> float | None:
     return default if isinstance(value, DefaultValue) else value
+
+
+def _json_body(request_data: RequestData) -> bytes:
+    """The parameters as one JSON object; `JsonText` values in it as they are."""
+    fields = (f"{json.dumps(name)}:{_json(value)}" for name, value in request_data.parameters.items())
+    return ("{" + ",".join(fields) + "}").encode()
+
+
+def _json(value: object) -> str:
+    return value if isinstance(value, JsonText) else json.dumps(value, ensure_ascii=False)
 
 
 def _form(request_data: RequestData, files: dict[str, Any]) -> aiohttp.FormData:

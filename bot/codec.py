@@ -105,8 +105,12 @@ def encode(action: Action, *args: int) -> str:
     return data
 
 
+@lru_cache(maxsize=ENCODED_KEPT)
 def decode(data: str | None) -> Callback | None:
-    """The button behind some callback data, or None when it is not one of ours (stale or forged)."""
+    """The button behind some callback data, or None when it is not one of ours (stale or forged).
+
+    Kept per data string (a `Callback` is frozen): every button handler's pattern decodes the data of
+    each press until one matches (bot/routing.py), and the handler decodes it once more."""
     if not data or len(data.encode()) > MAX_BYTES:
         return None
     version, _, rest = data.partition(":")

@@ -8,9 +8,9 @@ any more (deleted, too old) gets the screen as a new message instead.
 An edit answers with the pressed message itself (with the new photo, for a picture swapped): its chat,
 id and photo are what callers use. Telegram's answer (the whole message again, up to 100 buttons) is
 not turned into python-telegram-bot objects, which cost more than anything else in a tap; a message
-sent comes back whole but for its keyboard. The keyboard goes out as JSON put together from each
-button's, made once per button: python-telegram-bot serialises a keyboard object anew for every call,
-which cost a third of a seat-map edit.
+sent comes back as its chat, id, date, text or caption and photo (no entities, no keyboard). The
+keyboard goes out as JSON put together from each button's, made once per button: python-telegram-bot
+serialises a keyboard object anew for every call, which cost a third of a seat-map edit.
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 from telegram import (
     Bot,
+    Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
@@ -36,6 +38,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackContext
 
+from bot.bot_api_http import JsonText
 from bot.codec import Callback, decode
 from bot.flood_control import Traffic
 from bot.views.screen import Screen
@@ -103,7 +106,8 @@ async def stale(
 
 async def send(bot: Bot, chat_id: int, screen: Screen, **extra: Any) -> Message:
     """Send `screen` as a new message (`extra` goes to the Bot API call, e.g. a reply keyboard, but
-    `rate_limit_args` to the rate limiter); the message comes back without its inline keyboard."""
+    `rate_limit_args` to the rate limiter); the message comes back as its chat, id, date, text or caption
+    and photo."""
     limits = {"rate_limit_args": extra.pop("rate_limit_args")} if "rate_limit_args" in extra else {}
     markup = extra.pop("reply_markup", screen.keyboard)
     params: dict[str, Any] = {
@@ -122,8 +126,18 @@ async def send(bot: Bot, chat_id: int, screen: Screen, **extra: Any) -> Message:
         sent = await bot.do_api_request("sendmessage", api_kwargs=params | text, **limits)
     if not isinstance(sent, dict):
         raise TelegramError(f"a sent message was answered with {sent!r}")
-    # The keyboard just sent is not read back (module docstring).
-    return Message.de_json({key: value for key, value in sent.items() if key != "reply_markup"}, bot)
+    # Only what callers read is made into objects (module docstring).
+    chat = sent["chat"]
+    message = Message(
+        sent["message_id"],
+        datetime.fromtimestamp(sent["date"], UTC),
+        Chat(chat["id"], chat["type"]),
+        text=sent.get("text"),
+        caption=sent.get("caption"),
+        photo=PhotoSize.de_list(sent.get("photo") or [], bot),
+    )
+    message.set_bot(bot)
+    return message
 
 
 async def replace(bot: Bot, message: Message, screen: Screen, traffic: Traffic | None = None) -> Message:
@@ -173,19 +187,33 @@ async def _edit_in_place(
     return shown
 
 
-def keyboard_json(markup: InlineKeyboardMarkup | None) -> str | None:
-    """The keyboard as the Bot API's JSON (a string goes out as it is)."""
+def keyboard_json(markup: InlineKeyboardMarkup | None) -> JsonText | None:
+    """The keyboard as the Bot API's JSON (it goes out as it is: bot/bot_api_http.py)."""
     if markup is None:
         return None
     rows = ("[" + ",".join(map(_button_json, row)) + "]" for row in markup.inline_keyboard)
-    return '{"inline_keyboard":[' + ",".join(rows) + "]}"
+    return JsonText('{"inline_keyboard":[' + ",".join(rows) + "]}")
 
 
 def _button_json(button: InlineKeyboardButton) -> str:
+    # The views make each button once (bot/views/screen.py, seat_keyboard.py): found by identity first,
+    # which is cheaper than python-telegram-bot's hash of a button. The entry holds the button, so its
+    # id is not reused while the entry is there.
+    found = _json_by_id.get(id(button))
+    if found is not None and found[0] is button:
+        return found[1]
     if button.copy_text is None and button.switch_inline_query_chosen_chat is None and not button.api_kwargs:
         # Every other field counts in python-telegram-bot's equality: equal buttons, equal JSON.
-        return _kept_button_json(button)
-    return _as_json(button)
+        text = _kept_button_json(button)
+    else:
+        text = _as_json(button)
+    if len(_json_by_id) >= BUTTONS_KEPT:
+        _json_by_id.clear()
+    _json_by_id[id(button)] = (button, text)
+    return text
+
+
+_json_by_id: dict[int, tuple[InlineKeyboardButton, str]] = {}
 
 
 @lru_cache(maxsize=BUTTONS_KEPT)

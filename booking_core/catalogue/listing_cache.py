@@ -6,6 +6,8 @@ TTL. A reader that computed from the database before an import and stores afterw
 the old generation, where nobody looks any more. Redis being down only costs speed: listings are
 then read from the database. A listing read again unchanged (the same bytes under the same key) is not
 parsed again: the value parsed last time is kept in the process (the views are frozen dataclasses).
+A read is one round trip while the generation stays: the generation and the listing under the generation
+read last go in one pipeline, and only when the generation has moved on is the listing read again.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class ListingCache:
         self._ttl_seconds = ttl_seconds
         self._prefix = prefix
         self._parsed: dict[str, tuple[bytes | str, object]] = {}
+        # The generation this process read last: its listings are read together with the generation.
+        self._generation: str | None = None
 
     @property
     def generation_key(self) -> str:
@@ -48,9 +52,7 @@ class ListingCache:
         """The cached listing `name`, or compute, store and return it."""
         key = None
         try:
-            generation = await self._redis.get(self.generation_key) or "0"
-            key = f"{self._prefix}:{_text(generation)}:{name}"
-            cached = await self._redis.get(key)
+            key, cached = await self._read(name)
         except RedisError:
             log.warning("catalogue cache unavailable; reading %s from the database", name, exc_info=True)
             cached = None
@@ -66,6 +68,26 @@ class ListingCache:
             except RedisError:
                 log.warning("could not cache %s", key, exc_info=True)
         return value
+
+    async def _read(self, name: str) -> tuple[str, bytes | str | None]:
+        """The key of listing `name` in the current generation, and what is cached under it."""
+        guess = self._generation
+        if guess is None:
+            generation = _text(await self._redis.get(self.generation_key) or "0")
+            cached = None
+        else:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.get(self.generation_key)
+                pipe.get(self._key(guess, name))
+                found, cached = await pipe.execute()
+            generation = _text(found or "0")
+        self._generation = generation
+        if generation != guess:
+            cached = await self._redis.get(self._key(generation, name))
+        return self._key(generation, name), cached
+
+    def _key(self, generation: str, name: str) -> str:
+        return f"{self._prefix}:{generation}:{name}"
 
     def _parse(self, key: str, cached: bytes | str, shape: TypeAdapter[T]) -> T:
         """`cached` parsed, or the value parsed from the same bytes last time."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 
@@ -79,9 +80,9 @@ class ShowTime:
     on_sale_at: datetime | None = None  # seats cannot be held before (a premiere's on-sale moment)
     sale_queue: bool = False
 
-    @property
+    @cached_property
     def local_starts_at(self) -> datetime:
-        """The start on the cinema's clock."""
+        """The start on the cinema's clock (worked out once: the view is frozen)."""
         return self.starts_at.astimezone(ZoneInfo(self.timezone))
 
     def local_on_sale_at(self) -> datetime | None:
@@ -121,9 +122,9 @@ class ShowDetails:
     on_sale_at: datetime | None = None
     sale_queue: bool = False
 
-    @property
+    @cached_property
     def local_starts_at(self) -> datetime:
-        """The start on the cinema's clock."""
+        """The start on the cinema's clock (worked out once: the view is frozen)."""
         return self.starts_at.astimezone(ZoneInfo(self.cinema.timezone))
 
     def price_of(self, category: str) -> int | None:

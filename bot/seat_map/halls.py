@@ -3,6 +3,9 @@
 Every tap needs the show and its hall (to name, price and draw seats); they change only when the
 catalogue is edited, so one read from the catalogue (two Redis reads and their JSON) serves the taps of
 the next KEEP_SECONDS, however many people tap the show; a catalogue edit shows within that time.
+A read that finds the show and hall unchanged (the catalogue answers the same objects while its cached
+listings stay: booking_core/catalogue/listing_cache.py) keeps the hall built before, with what it
+worked out (its blocks and their buttons).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from booking_core.hall_layout import HallLayout
 from bot.seat_map.shared_reads import SharedReads
 
 KEEP_SECONDS = 5.0
+# Past this many shows' halls kept, they are all dropped and built anew.
+MAX_BUILT = 1024
 
 H = TypeVar("H")
 
@@ -33,6 +38,8 @@ class HallCache(Generic[H]):
         self._catalogue = catalogue
         self._build = build
         self._halls: SharedReads[H | None] = SharedReads(keep_seconds)
+        # The hall last built for each show, with the show and layout it was built from.
+        self._built: dict[int, tuple[ShowDetails, HallLayout, H]] = {}
 
     async def hall(self, show_id: int) -> H | None:
         """The show with its hall; None for an unknown show or an empty hall."""
@@ -42,5 +49,13 @@ class HallCache(Generic[H]):
         details = await self._catalogue.show_details(show_id)
         layout = await self._catalogue.hall_layout(show_id) if details is not None else None
         if details is None or layout is None or layout.seat_count == 0:
+            self._built.pop(show_id, None)
             return None
-        return self._build(details, layout)
+        built = self._built.get(show_id)
+        if built is not None and built[0] is details and built[1] is layout:
+            return built[2]
+        if len(self._built) >= MAX_BUILT:
+            self._built.clear()
+        hall = self._build(details, layout)
+        self._built[show_id] = (details, layout, hall)
+        return hall

@@ -1,7 +1,9 @@
 """A screen is what one bot message shows: HTML text (or a photo's caption) and an inline keyboard.
 
 Buttons are made here from codec actions only, so every callback data string in the bot is built by
-`bot.codec.encode` and stays within Telegram's 64 bytes.
+`bot.codec.encode` and stays within Telegram's 64 bytes. The same button (label and target) is made once
+and used in every keyboard that shows it: python-telegram-bot's buttons are frozen, and making one costs
+more than looking it up.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
@@ -18,6 +21,8 @@ from bot.codec import Action, encode
 MAX_BUTTONS_PER_ROW = 8
 MAX_BUTTONS = 100
 MAX_CAPTION = 1024
+# Distinct buttons kept (show times, cinemas, movies, days: a few per show and movie listed).
+BUTTONS_KEPT = 65_536
 
 
 @dataclass(frozen=True)
@@ -34,16 +39,19 @@ class Screen:
             raise ValueError(f"a caption is at most {MAX_CAPTION} characters")
 
 
+@lru_cache(maxsize=BUTTONS_KEPT)
 def button(label: str, action: Action, *args: int) -> InlineKeyboardButton:
     """A callback button for a codec action."""
     return InlineKeyboardButton(label, callback_data=encode(action, *args))
 
 
+@lru_cache(maxsize=BUTTONS_KEPT)
 def url_button(label: str, url: str) -> InlineKeyboardButton:
     """A button that opens a web page."""
     return InlineKeyboardButton(label, url=url)
 
 
+@lru_cache(maxsize=BUTTONS_KEPT)
 def web_app_button(label: str, url: str) -> InlineKeyboardButton:
     """A button that opens a Mini App page inside Telegram."""
     return InlineKeyboardButton(label, web_app=WebAppInfo(url))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 from telegram import InlineKeyboardButton
@@ -41,6 +41,9 @@ WHEELCHAIR_MARK = "♿"
 SCREEN = "🎬 screen this way 🎬"
 
 _TAKEN_STATES = (SeatState.SOLD, SeatState.HELD)
+SOLD = SeatState.SOLD  # what a seat the seat map does not name shows as
+# Shows whose buttons a block keeps (a block belongs to one hall plan, which a few shows may share).
+GRIDS_KEPT = 64
 # Distinct buttons kept (a seat has a handful: its number and a mark per state, per block showing it).
 BUTTONS_KEPT = 65_536
 
@@ -61,7 +64,25 @@ class Block:
 
     def seats(self) -> tuple[LayoutSeat, ...]:
         """The block's seats, row by row, left to right."""
+        return self._seats
+
+    @cached_property
+    def _seats(self) -> tuple[LayoutSeat, ...]:
         return tuple(seat for row in self.rows for seat in row.seats if seat.column in self.columns)
+
+    def grid(self, show_id: int, *, closed: bool = False) -> tuple[tuple[_Place, ...], ...]:
+        """The block's buttons at `show_id` for each state of each place, row by row (made once)."""
+        grids = self._grids
+        grid = grids.get((show_id, closed))
+        if grid is None:
+            if len(grids) >= GRIDS_KEPT:
+                grids.clear()
+            grid = grids[show_id, closed] = _grid(show_id, self, closed)
+        return grid
+
+    @cached_property
+    def _grids(self) -> dict[tuple[int, bool], tuple[tuple[_Place, ...], ...]]:
+        return {}
 
     @property
     def seat_buttons(self) -> int:
@@ -88,12 +109,49 @@ class BlockPlan:
         """The block showing `seat_id`."""
         return self._block_of_seat.get(seat_id)
 
+    @cached_property
+    def _seats(self) -> dict[int, LayoutSeat]:
+        return {seat.id: seat for row in self.layout.rows for seat in row.seats}
+
+    def seat(self, seat_id: int) -> LayoutSeat | None:
+        """The hall's seat `seat_id`."""
+        return self._seats.get(seat_id)
+
+    def rows_of(self, category: str) -> str | None:
+        """Where a category's seats are, e.g. "rows M–O", when they fill a few runs of rows."""
+        return self._rows_of_category.get(category)
+
+    @cached_property
+    def _rows_of_category(self) -> dict[str, str | None]:
+        return {category: _rows_of(self.layout, category) for category in self.layout.categories}
+
     @property
     def best_counts(self) -> tuple[int, ...]:
         """The seat counts of the best-seat buttons: as many as fit in every block's keyboard, up to 8."""
         widest = max((block.seat_buttons for block in self.blocks), default=0)
         room = MAX_KEYBOARD_BUTTONS - (RESERVED_BUTTONS - MIN_BEST_BUTTONS) - widest
         return tuple(range(1, min(room, MAX_ROW_BUTTONS) + 1))
+
+
+def _rows_of(layout: HallLayout, category: str) -> str | None:
+    """Where a category's seats are, e.g. "rows M–O", when they fill a few runs of rows."""
+    labels = [row.label for row in layout.rows if any(seat.category == category for seat in row.seats)]
+    positions = [i for i, row in enumerate(layout.rows) if row.label in labels]
+    runs: list[list[int]] = []
+    for position in positions:
+        if runs and position == runs[-1][-1] + 1:
+            runs[-1].append(position)
+        else:
+            runs.append([position])
+    if not runs or len(runs) > 2:
+        return None
+    spans = [
+        layout.rows[run[0]].label
+        if len(run) == 1
+        else f"{layout.rows[run[0]].label}–{layout.rows[run[-1]].label}"
+        for run in runs
+    ]
+    return ("row " if len(positions) == 1 else "rows ") + ", ".join(spans)
 
 
 def _sections(columns: Sequence[int]) -> list[list[int]]:
@@ -164,20 +222,41 @@ def seat_rows(
     show_id: int, block: Block, states: Mapping[int, SeatState], *, closed: bool = False
 ) -> list[list[InlineKeyboardButton]]:
     """The block's rows of buttons: the row label, then a button per column (a mark where no seat is)."""
+    return [
+        [
+            place.button if place.seat_id is None else place.by_state[states.get(place.seat_id, SOLD)]
+            for place in row
+        ]
+        for row in block.grid(show_id, closed=closed)
+    ]
+
+
+@dataclass(frozen=True)
+class _Place:
+    """A button of a block's grid: fixed (`button`: a row label, a place without a seat), or a seat's
+    button for each state it may be in."""
+
+    button: InlineKeyboardButton
+    seat_id: int | None = None
+    by_state: Mapping[SeatState, InlineKeyboardButton] = field(default_factory=dict)
+
+
+def _grid(show_id: int, block: Block, closed: bool) -> tuple[tuple[_Place, ...], ...]:
     noop = encode(Action.NOOP)
-    rows: list[list[InlineKeyboardButton]] = []
+    rows: list[tuple[_Place, ...]] = []
     for row in block.rows:
         by_column = {seat.column: seat for seat in row.seats}
-        buttons = [button(row.label, noop)]
+        places = [_Place(button(row.label, noop))]
         for column in block.columns:
             seat = by_column.get(column)
             if seat is None:
-                buttons.append(button(BLANK, noop))
+                places.append(_Place(button(BLANK, noop)))
                 continue
             data = noop if closed else encode(Action.SEAT, show_id, seat.id, block.number)
-            buttons.append(button(seat_text(seat, states.get(seat.id, SeatState.SOLD)), data))
-        rows.append(buttons)
-    return rows
+            by_state = {state: button(seat_text(seat, state), data) for state in SeatState}
+            places.append(_Place(by_state[SeatState.SOLD], seat.id, by_state))
+        rows.append(tuple(places))
+    return tuple(rows)
 
 
 def screen_row() -> list[InlineKeyboardButton]:

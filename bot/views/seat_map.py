@@ -12,7 +12,6 @@ from datetime import datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from booking_core.catalogue.views import ShowDetails
-from booking_core.hall_layout import HallLayout
 from booking_core.holds.seat_map import THEATRE_UNAVAILABLE, SeatMap
 from booking_core.holds.types import Hold
 from booking_core.tickets.content import compact_seats, format_money, format_show_time_short
@@ -63,43 +62,20 @@ class SeatMapView:
     miniapp_url: str | None = None  # where the whole-hall Mini App is; None: no such button
 
 
-def selection_total(details: ShowDetails, layout: HallLayout, seat_ids: Sequence[int]) -> int | None:
+def selection_total(details: ShowDetails, plan: BlockPlan, seat_ids: Sequence[int]) -> int | None:
     """What the seats cost at this show, in minor units; None if a seat's category has no price."""
-    wanted = set(seat_ids)
-    prices = [
-        details.price_of(seat.category) for row in layout.rows for seat in row.seats if seat.id in wanted
-    ]
+    seats = [seat for seat in map(plan.seat, set(seat_ids)) if seat is not None]
+    prices = [details.price_of(seat.category) for seat in seats]
     return None if any(price is None for price in prices) else sum(price or 0 for price in prices)
 
 
-def _rows_of(layout: HallLayout, category: str) -> str | None:
-    """Where a category's seats are, e.g. "rows M–O", when they fill a few runs of rows."""
-    labels = [row.label for row in layout.rows if any(seat.category == category for seat in row.seats)]
-    positions = [i for i, row in enumerate(layout.rows) if row.label in labels]
-    runs: list[list[int]] = []
-    for position in positions:
-        if runs and position == runs[-1][-1] + 1:
-            runs[-1].append(position)
-        else:
-            runs.append([position])
-    if not runs or len(runs) > 2:
-        return None
-    spans = [
-        layout.rows[run[0]].label
-        if len(run) == 1
-        else f"{layout.rows[run[0]].label}–{layout.rows[run[-1]].label}"
-        for run in runs
-    ]
-    return ("row " if len(positions) == 1 else "rows ") + ", ".join(spans)
-
-
-def prices_line(details: ShowDetails, layout: HallLayout) -> str:
+def prices_line(details: ShowDetails, plan: BlockPlan) -> str:
     """Each seat category's price, with where the special ones are."""
     parts = []
     for price in sorted(details.prices, key=lambda p: (p.category != "standard", p.category)):
-        if price.category not in layout.categories:
+        if price.category not in plan.layout.categories:
             continue
-        where = None if price.category == "standard" else _rows_of(layout, price.category)
+        where = None if price.category == "standard" else plan.rows_of(price.category)
         amount = format_money(price.amount_minor, details.currency)
         parts.append(f"{price.category} {amount}" + (f" ({where})" if where else ""))
     return " · ".join(parts)
@@ -130,7 +106,7 @@ def hold_lines(view: SeatMapView) -> list[str]:
         return [_locked_line(view.seat_map)]
     if hold is None:
         return ["Tap free seats to hold them, or ✨N for the best N seats side by side."]
-    total = selection_total(view.details, layout, hold.seat_ids)
+    total = selection_total(view.details, view.plan, hold.seat_ids)
     seats = compact_seats(seat_labels(layout, hold.seat_ids))
     price = f" · {format_money(total, view.details.currency)}" if total is not None else ""
     until = hold.expires_at.astimezone(view.details.local_starts_at.tzinfo)
@@ -151,7 +127,7 @@ def seat_map_caption(view: SeatMapView) -> str:
     """The caption under the hall picture (Telegram HTML)."""
     lines = [
         show_heading(view.details),
-        esc(prices_line(view.details, view.plan.layout)),
+        esc(prices_line(view.details, view.plan)),
         "",
         position_text(view.plan, view.block),
         legend(view.plan.layout, view.seat_map.states),
@@ -166,7 +142,7 @@ def seat_map_caption(view: SeatMapView) -> str:
 def _action_row(view: SeatMapView) -> list[InlineKeyboardButton]:
     show_id, hold = view.details.show_id, view.seat_map.your_hold
     if hold is not None:
-        total = selection_total(view.details, view.plan.layout, hold.seat_ids)
+        total = selection_total(view.details, view.plan, hold.seat_ids)
         pay = "💳 Pay" + (f" {format_money(total, view.details.currency)}" if total is not None else "")
         let_go = (
             button("✖ Decline offer", Action.OFFER_DECLINE, show_id)
@@ -204,8 +180,7 @@ def seat_map_keyboard(view: SeatMapView) -> InlineKeyboardMarkup:
     if view.miniapp_url:
         navigation.append(web_app_button(WHOLE_HALL, hall_app_url(view.miniapp_url, show_id)))
     seats = seat_rows(show_id, view.block, seat_map.states)
+    actions = _action_row(view)
     # The whole-hall button takes its place from the largest best-seat counts when the keyboard is full.
-    room = MAX_BUTTONS - 1 - sum(len(row) for row in seats) - len(navigation) - len(_action_row(view))
-    return keyboard(
-        [screen_row(), *seats, navigation, best_row(show_id, counts[: max(1, room)]), _action_row(view)]
-    )
+    room = MAX_BUTTONS - 1 - sum(len(row) for row in seats) - len(navigation) - len(actions)
+    return keyboard([screen_row(), *seats, navigation, best_row(show_id, counts[: max(1, room)]), actions])

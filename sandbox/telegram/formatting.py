@@ -36,6 +36,8 @@ _TAG = re.compile(
 )
 _ATTRIBUTE = re.compile(r"([a-zA-Z-]+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+)))?")
 _CHARACTER_REFERENCE = re.compile(r"&(#[0-9]{1,7}|#x[0-9a-fA-F]{1,6}|lt|gt|amp|quot);")
+# Where plain text ends: a tag, or a character reference (an "&" that starts none is plain text too).
+_MARKUP = re.compile(r"[<&]")
 _COMMAND = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,})?(?![A-Za-z0-9_@])")
 
 
@@ -81,8 +83,16 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
     entities: list[dict[str, Any]] = []
     index = 0
     while index < len(source):
-        character = source[index]
-        if character == "<":
+        markup = _MARKUP.search(source, index)
+        end = markup.start() if markup is not None else len(source)
+        if end > index:
+            # Plain text up to the next tag or character reference, taken as one piece.
+            run = source[index:end]
+            pieces.append(run)
+            position += utf16_length(run)
+            index = end
+            continue
+        if source[index] == "<":
             byte_offset = len(source[:index].encode())
             match = _TAG.match(source, index)
             if match is None:
@@ -104,8 +114,8 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
                 stack.append(_Open(tag, _open_entity(tag, attributes, byte_offset), position))
             index = match.end()
             continue
-        reference = _CHARACTER_REFERENCE.match(source, index) if character == "&" else None
-        text = html.unescape(reference.group(0)) if reference else character
+        reference = _CHARACTER_REFERENCE.match(source, index)
+        text = html.unescape(reference.group(0)) if reference else "&"
         index = reference.end() if reference else index + 1
         pieces.append(text)
         position += utf16_length(text)

@@ -48,7 +48,7 @@ def _actions(view: SeatMapView) -> list[tuple[str, Action]]:
 
 def test_prices_say_where_the_special_seats_are() -> None:
     layout = demo_hall("grand")
-    assert prices_line(details(), layout) == (
+    assert prices_line(details(), plan_blocks(layout)) == (
         "standard 12.90 EUR · premium 16.90 EUR (rows M–O) · wheelchair 9.90 EUR (row A)"
     )
 

@@ -15,7 +15,9 @@ from booking_core.catalogue import CatalogueQueries, import_catalogue, parse_cat
 from booking_core.catalogue.listing_cache import KEY_PREFIX
 from booking_core.database import SessionFactory
 from booking_core.models import Movie, Seat, Show
+from roles.redis_server import RedisEndpoint
 from tests.catalogue.samples import NOW, sample_catalogue
+from tests.holds.redis_stats import Sends, counting_client
 
 
 @pytest.fixture
@@ -268,3 +270,49 @@ async def test_a_cached_listing_rewritten_under_its_key_is_read_as_written(
     await redis.set(key, cached.replace('"Berlin"', '"Berlin-Mitte"'))
     # Then the next read gives what is stored now, not what was parsed before
     assert (await queries.cities())[0].name == "Berlin-Mitte"
+
+
+@pytest.mark.on_a_redis_cluster_too
+async def test_a_reader_sees_another_process_invalidate_the_cache(
+    sessions: SessionFactory, redis_endpoint: RedisEndpoint, queries: CatalogueQueries
+) -> None:
+    # Given another process's queries (a client of its own) that have read the listing once
+    other = redis_endpoint.client()
+    try:
+        elsewhere = CatalogueQueries(sessions, other, ttl_seconds=60)
+        berlin = await city_id(elsewhere, "Berlin")
+        assert [m.title for m in await elsewhere.movies_in_city(berlin, NOW)] == ["Alpha", "bravo"]
+        # When this process changes a title and invalidates the cache
+        async with sessions() as session:
+            await session.execute(update(Movie).where(Movie.external_id == "bravo").values(title="Bravo"))
+            await session.commit()
+        await queries.invalidate()
+        # Then the other process's next read shows the database, and the one after it too
+        assert [m.title for m in await elsewhere.movies_in_city(berlin, NOW)] == ["Alpha", "Bravo"]
+        assert [m.title for m in await elsewhere.movies_in_city(berlin, NOW)] == ["Alpha", "Bravo"]
+    finally:
+        await other.aclose()
+
+
+async def test_a_cached_listing_is_one_round_trip_while_the_generation_stays(
+    sessions: SessionFactory, redis_endpoint: RedisEndpoint, queries: CatalogueQueries
+) -> None:
+    sends = Sends()
+    counted = counting_client(redis_endpoint.url, sends)
+    try:
+        reader = CatalogueQueries(sessions, counted, ttl_seconds=60)
+        berlin = await city_id(reader, "Berlin")
+        await reader.movies_in_city(berlin, NOW)
+        # When cached listings are read again
+        sends.count = 0
+        await reader.movies_in_city(berlin, NOW)
+        await reader.cities()
+        # Then each was one round trip (the generation and the listing in one pipeline)
+        assert sends.count == 2
+        # And after an invalidation, the first read finds the new generation and reads again
+        await queries.invalidate()
+        sends.count = 0
+        await reader.cities()
+        assert sends.count == 2 + 1  # the pipeline, the listing of the new generation, storing it
+    finally:
+        await counted.aclose()
