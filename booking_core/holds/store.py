@@ -378,7 +378,8 @@ class HoldStore:
 
     async def held_shows(self, user_id: int) -> list[int]:
         """The shows the user may hold seats in now, by their own holds from any channel (the bot or the
-        Mini App; a waitlist offer is not counted here): those `max_shows` counts."""
+        Mini App; a waitlist offer is not counted here): those `max_shows` counts. A show whose seats they
+        let go may still be listed (see `_count_show`): look its hold up before acting on it."""
         key = held_shows_key(user_id)
         members = await self._shows.redis.zrangebyscore(key, f"({self._shows.now_ms()}", "+inf")
         return [int(str(member)) for member in members]
