@@ -178,6 +178,17 @@ local function due_hint(exp)
   return false
 end
 
+-- A user's hold attempts in the current rate-limit window live in their counter `key` (per show, in the
+-- show's slot). Whether they have used up `limit` of them:
+local function out_of_attempts(key, limit)
+  return tonumber(redis.call('GET', key) or '0') >= tonumber(limit)
+end
+
+-- One more attempt counted; the first of a window starts it, lasting window_ms.
+local function count_attempt(key, window_ms)
+  if redis.call('INCR', key) == 1 then redis.call('PEXPIRE', key, window_ms) end
+end
+
 -- Set a field of the show's meta, only while the meta exists (with the inventory loaded): a meta made
 -- by this alone would pass for a loaded one.
 local function note_meta(field, value)

@@ -25,13 +25,10 @@ local function answer(hold_reply, seats)
   return cjson.encode({hold = hold_reply, seats = seats or {}, map = seat_map})
 end
 
-local attempts = KEYS[15]
-if tonumber(redis.call('GET', attempts) or '0') >= tonumber(ARGV[9]) then
-  return answer({refused = 'rate_limited', seats = {}})
-end
+if out_of_attempts(KEYS[15], ARGV[9]) then return answer({refused = 'rate_limited', seats = {}}) end
 -- A refusal of this script's own, counted as an attempt.
 local function refuse(reason)
-  if redis.call('INCR', attempts) == 1 then redis.call('PEXPIRE', attempts, ARGV[10]) end
+  count_attempt(KEYS[15], ARGV[10])
   return answer({refused = reason, seats = {}})
 end
 if show_closed() then return refuse('show_started') end

@@ -31,9 +31,8 @@ local function refuse(reason, which)
   return cjson.encode({refused = reason, seats = which or {}, expired = expired, settle = settle})
 end
 
-local attempts = KEYS[15]
-if tonumber(redis.call('GET', attempts) or '0') >= limit then return refuse('rate_limited') end
-if redis.call('INCR', attempts) == 1 then redis.call('PEXPIRE', attempts, window_ms) end
+if out_of_attempts(KEYS[15], limit) then return refuse('rate_limited') end
+count_attempt(KEYS[15], window_ms)
 if show_closed() then return refuse('show_started') end
 
 -- The user's current hold; their own expired one is retired silently (they are acting right now).

@@ -21,13 +21,12 @@ end
 if not had then seats[#seats + 1] = seat end
 
 local reply
-local attempts, limit = KEYS[15], tonumber(ARGV[8])
-if #seats == 0 and tonumber(redis.call('GET', attempts) or '0') >= limit then
-  -- Letting the last seat go counts as an attempt too (hold.lua counts the rest): every tap does.
+-- Letting the last seat go counts as an attempt too (hold.lua counts the rest): every tap does.
+if #seats == 0 and out_of_attempts(KEYS[15], ARGV[8]) then
   reply = {hold = {refused = 'rate_limited', seats = {}, expired = {}, settle = false}}
   seats = current.seats
 elseif #seats == 0 then
-  if redis.call('INCR', attempts) == 1 then redis.call('PEXPIRE', attempts, ARGV[9]) end
+  count_attempt(KEYS[15], ARGV[9])
   reply = {released = cjson.decode(run_release({ARGV[1], ARGV[2], 'token', token}))}
 else
   local hold_argv = {ARGV[1], ARGV[2]}
