@@ -12,7 +12,7 @@ visitor that died loses its lease.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from booking_core.holds.lua import RedisScripts
@@ -40,9 +40,11 @@ class DueIndex:
         shows = await self._scripts.call("due_pop", self._keys, [now_ms, limit, VISIT_LEASE_MS])
         return [int(show) for show in shows]
 
-    async def done(self, show_id: int, next_ms: int | str | None) -> None:
-        """A show is visited: back into the index at its next time (if it has one)."""
-        await self._scripts.call("due_done", self._keys, [show_id, "" if next_ms is None else next_ms])
+    async def done(self, visited: Sequence[tuple[int, int | str | None]]) -> None:
+        """Shows visited, each with its next time: back into the index then (those that have one), all
+        in one round trip."""
+        calls = [(self._keys, [show_id, "" if next_ms is None else next_ms]) for show_id, next_ms in visited]
+        await self._scripts.call_many("due_done", calls)
 
 
 async def register_hints(scripts: RedisScripts, show_id: int, reply: Mapping[str, Any]) -> None:

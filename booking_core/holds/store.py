@@ -493,7 +493,7 @@ class HoldStore:
                     log.exception("sweeping show %s failed", show_id)
                     continue
                 freed += outcome.expired
-                await self._due.done(show_id, outcome.next_due_ms)
+                await self._due.done([(show_id, outcome.next_due_ms)])
         return freed
 
     async def due_reminders(self, now: datetime | None = None) -> list[Hold]:
@@ -506,11 +506,14 @@ class HoldStore:
         replies = await self._shows.run_many(
             "remind_take", [(show_id, []) for show_id in shows], now_ms=now_ms
         )
-        due: list[Hold] = []
-        for show_id, reply in zip(shows, replies, strict=True):
-            due += [parse_hold(show_id, token, record) for token, record in as_list(reply["holds"])]
-            await self._reminders_due.done(show_id, reply["next"] or None)
-        return due
+        await self._reminders_due.done(
+            [(show_id, reply["next"] or None) for show_id, reply in zip(shows, replies, strict=True)]
+        )
+        return [
+            parse_hold(show_id, token, record)
+            for show_id, reply in zip(shows, replies, strict=True)
+            for token, record in as_list(reply["holds"])
+        ]
 
     async def _connected(self, show_id: int) -> ConnectedShow | None:
         return None if self.theatre is None else await self.theatre.connected(show_id)
