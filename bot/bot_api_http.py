@@ -13,13 +13,13 @@ is, so neither side encodes or parses a keyboard twice.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import aiohttp
+import orjson
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
-from telegram.error import NetworkError, TimedOut
+from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 # PTB's own defaults (telegram.request.HTTPXRequest), in seconds; a file upload may take longer.
@@ -63,6 +63,18 @@ class AiohttpRequest(BaseRequest):
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> dict[str, Any]:
+        """Telegram's answer, read by orjson; what it cannot read goes to PTB's reading (which replaces
+        bytes that are not UTF-8, or raises PTB's "Invalid server response")."""
+        try:
+            answer = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return BaseRequest.parse_json_payload(payload)
+        if not isinstance(answer, dict):
+            raise TelegramError("Invalid server response")
+        return answer
 
     async def do_request(
         self,
@@ -111,12 +123,12 @@ def _given(value: ODVInput[float], default: float | None) -> float | None:
 
 def _json_body(request_data: RequestData) -> bytes:
     """The parameters as one JSON object; `JsonText` values in it as they are."""
-    fields = (f"{json.dumps(name)}:{_json(value)}" for name, value in request_data.parameters.items())
-    return ("{" + ",".join(fields) + "}").encode()
+    fields = (orjson.dumps(name) + b":" + _json(value) for name, value in request_data.parameters.items())
+    return b"{" + b",".join(fields) + b"}"
 
 
-def _json(value: object) -> str:
-    return value if isinstance(value, JsonText) else json.dumps(value, ensure_ascii=False)
+def _json(value: object) -> bytes:
+    return value.encode() if isinstance(value, JsonText) else orjson.dumps(value)
 
 
 def _form(request_data: RequestData, files: dict[str, Any]) -> aiohttp.FormData:

@@ -11,10 +11,10 @@ others, so Telegram never waits on a handler.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from urllib.parse import urlsplit
 
+import orjson
 from aiohttp import web
 from telegram import Update
 
@@ -47,7 +47,7 @@ async def telegram_update(request: web.Request) -> web.Response:
         return _answer(413, "too_large")
     application = request.app[TELEGRAM_APPLICATION]
     try:
-        body = json.loads(await request.read())
+        body = orjson.loads(await request.read())
         # python-telegram-bot reads anything but a JSON object with an AttributeError (answered 500).
         update = Update.de_json(lighter_update(body), application.bot) if isinstance(body, dict) else None
     except (ValueError, TypeError, KeyError, web.HTTPRequestEntityTooLarge):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+import orjson
 from aiohttp import web
 
 from sandbox.telegram.errors import ApiError
@@ -33,9 +35,9 @@ async def call_method(request: web.Request) -> web.Response:
     except ApiError as error:
         state.log_call(method_name, params_logged, error)
         log.info("Bot API %s refused: %s", method_name, error.description)
-        return web.json_response(error.payload(), status=error.error_code)
+        return _json_answer(error.payload(), status=error.error_code)
     state.log_call(method_name, params_logged, None)
-    return web.json_response({"ok": True, "result": result})
+    return _json_answer({"ok": True, "result": result})
 
 
 async def download_file(request: web.Request) -> web.Response:
@@ -44,11 +46,16 @@ async def download_file(request: web.Request) -> web.Response:
     try:
         state.check_token(request.match_info["token"])
     except ApiError as error:
-        return web.json_response(error.payload(), status=error.error_code)
+        return _json_answer(error.payload(), status=error.error_code)
     stored = state.files.by_path(request.match_info["path"])
     if stored is None:
-        return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
+        return _json_answer({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
     return web.Response(body=stored.data, content_type=stored.content_type)
+
+
+def _json_answer(payload: dict[str, Any], status: int = 200) -> web.Response:
+    """A JSON answer, encoded by orjson (a getUpdates answer carries whole keyboards)."""
+    return web.Response(body=orjson.dumps(payload), status=status, content_type="application/json")
 
 
 def add_bot_api_routes(app: web.Application) -> None:

@@ -7,12 +7,13 @@ sizes are not published, so they are settings here. Sends and edits both count.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from sandbox.telegram import errors
 from sandbox.telegram.errors import ApiError, bad_request, too_many_requests
@@ -62,7 +63,7 @@ def check_reply_markup(markup: Any) -> dict[str, Any] | None:
         return None
     if not isinstance(markup, dict):
         raise ApiError(errors.REPLY_MARKUP_UNPARSABLE)
-    if len(json.dumps(markup, ensure_ascii=False).encode()) > MAX_REPLY_MARKUP_BYTES:
+    if len(orjson.dumps(markup)) > MAX_REPLY_MARKUP_BYTES:
         raise ApiError(errors.REPLY_MARKUP_TOO_LONG)
     if "inline_keyboard" in markup:
         _check_rows(markup["inline_keyboard"], MAX_INLINE_BUTTONS_PER_ROW, MAX_INLINE_BUTTONS)

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from aiohttp import BodyPartReader, web
 
 from sandbox.telegram.errors import ApiError, bad_request
@@ -80,7 +81,7 @@ class Params:
         if not isinstance(value, str):
             return value
         try:
-            return json.loads(value)
+            return orjson.loads(value)
         except ValueError:
             raise ApiError(unparsable or f"Bad Request: can't parse {name} JSON object") from None
 
@@ -103,7 +104,7 @@ async def read_params(request: web.Request) -> Params:
     if request.method == "POST" and request.can_read_body:
         content_type = request.content_type
         if content_type == "application/json":
-            body = await request.json()
+            body = orjson.loads(await request.read())
             if not isinstance(body, dict):
                 raise bad_request("request body must be a JSON object")
             values.update(body)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import orjson
 
 from sandbox.telegram.chat import now_timestamp
 from sandbox.telegram.state import TelegramSandbox
@@ -62,7 +62,7 @@ class WebhookPusher:
         headers = {"Content-Type": "application/json"}
         if webhook.secret_token:
             headers[SECRET_HEADER] = webhook.secret_token
-        body = json.dumps(update)
+        body = orjson.dumps(update)
         timeout = aiohttp.ClientTimeout(total=self.state.webhook_timeout)
         for attempt in range(1, self.state.webhook_attempts + 1):
             if self.state.updates.webhook is not webhook:
