@@ -19,7 +19,7 @@ from tests.bot_seats.bot_harness import (
     shown_seats,
 )
 from tests.factories import make_show
-from tests.holds.redis_stats import sent_commands
+from tests.holds.redis_stats import not_reminders, sent_commands
 
 REMINDER_LEAD_S = 60
 
@@ -46,7 +46,7 @@ async def _two_taps(bot: SeatBot, sessions: SessionFactory, redis_url: str) -> N
         answer = await bot.press(message.message_id, seat_button(bot.map_message(), first)[1])
     # Then each tap sent Redis one command, the hold script (the bot's reminder loop, asking every
     # second for reminders due, aside), the screen shows what the core answered
-    taps = [command for command in sent if REMIND_SHOWS not in command]
+    taps = not_reminders(sent)
     assert [command.split(" ")[0] for command in taps] == ["EVALSHA", "EVALSHA"], taps
     assert answer.text is None or "released" in answer.text
     assert seat_button(bot.map_message(), second)[0] == "✅"
@@ -59,7 +59,7 @@ async def _two_taps(bot: SeatBot, sessions: SessionFactory, redis_url: str) -> N
     # When they tap their last seat away, that too is one command, and they hold nothing
     async with sent_commands(redis_url) as sent:
         await bot.press(message.message_id, seat_button(bot.map_message(), second)[1])
-    assert [command.split(" ")[0] for command in sent if REMIND_SHOWS not in command] == ["EVALSHA"], sent
+    assert [command.split(" ")[0] for command in not_reminders(sent)] == ["EVALSHA"], sent
     assert await bot.core.holds.current_hold(show.show_id, USER) is None
     # And "let my seats go" (pressed once on an old screen with nothing held: Redis has its script from
     # then on) is the bot's update count and one command, the map answered with
@@ -68,7 +68,7 @@ async def _two_taps(bot: SeatBot, sessions: SessionFactory, redis_url: str) -> N
     await bot.press(message.message_id, seat_button(bot.map_message(), first)[1])
     async with sent_commands(redis_url) as sent:
         answer = await bot.press(message.message_id, action_button(bot.map_message(), Action.RELEASE))
-    assert [command.split(" ")[0] for command in sent if REMIND_SHOWS not in command] == ["EVAL", "EVALSHA"]
+    assert [command.split(" ")[0] for command in not_reminders(sent)] == ["EVAL", "EVALSHA"]
     assert answer.text == "Your seats are released."
     assert seat_button(bot.map_message(), first)[0] != "✅"
     assert await bot.core.holds.current_hold(show.show_id, USER) is None

@@ -9,6 +9,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from booking_core.redis_keys import REMINDING_SHOWS
+
 
 async def round_trips(redis: aioredis.Redis) -> int:
     """Script calls (EVALSHA, plus EVAL and SCRIPT LOAD if any) since the last CONFIG RESETSTAT."""
@@ -64,3 +66,9 @@ async def sent_commands(url: str) -> AsyncIterator[list[str]]:
             recording.cancel()
             await marking.aclose()
             await watching.aclose()
+
+
+def not_reminders(sent: list[str]) -> list[str]:
+    """The commands in `sent` but the bot's reminder loop's (it asks every second for reminders due): those
+    that take the reminders' lease (a script registering a show's reminder does not)."""
+    return [command for command in sent if REMINDING_SHOWS not in command]
