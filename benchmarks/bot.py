@@ -8,16 +8,20 @@ Each simulated user repeats a browsing round on its own show: movies -> shows of
 from Redis) -> seat map (hall picture, cached by content) -> tap a seat (hold) -> tap it again
 (release) -> back to the shows -> back to the movies; every press waits for the bot's answer and then
 for its screen before the next one.
-The baseline, in the same run with the same users and number of presses, is a bot whose only handler
-answers the callback query, built like ours (bot.app.application_builder: the same HTTP client under
-python-telegram-bot, bot/bot_api_http.py, and the same reading of updates, bot/updates.py). Its users
-press the movies screen of their city, opened anew once the Marquee phase is over: before 2026-12-05
-12:30 UTC they pressed whatever screen that phase had left them on, a seat map of up to a hundred
-buttons for some and a short list for others, and the baseline's cost per press swung from 0.5 to 2.2
-ms from run to run with where they stopped (the answer-only bot read each pressed message's keyboard).
-A second one, "stock", is the same answer-only bot on python-telegram-bot's own HTTP client (httpx) and
-update reading, as every figure before 2026-12-05 06:30 UTC was measured against: stock_ratio compares
-with it (our client's and our update reading's gains count as the bot's there).
+The baseline, in the same run with the same users and number of presses, is the answer-only bot the
+issue's goal was set against ("ratio >= 0.5 against the answer-only bot", 0.19-0.22 when it was filed):
+python-telegram-bot as it comes (its httpx client and its reading of updates) with one handler, which
+answers the callback query. The Bot API calls and the reading of updates were among the costs the
+issue named, so what our client (bot/bot_api_http.py) and our update reading (bot/updates.py) save
+counts as the bot's here. A second answer-only bot, "own-stack", is built like ours
+(bot.app.application_builder: the same client and update reading): own_stack_ratio compares with it,
+the cost of everything a press does beyond its bare Bot API round trips on our own stack. (From
+2026-12-05 06:30 to 2026-12-05 13:40 UTC `ratio` was that one and `stock_ratio` the issue's.)
+The answer-only bots' users press the movies screen of their city, opened anew once the Marquee phase is
+over, the same screen in every run (a seat map of a hundred buttons costs more to read than a list).
+calls_per_press counts the Bot API calls a press made (getUpdates aside) from the sandbox: a Marquee
+press answers and edits, and a move between a text screen and the seat map's picture sends the new
+screen and deletes the old one; an answer-only press makes one.
 The sandbox enforces no flood limits, so all limiters (Telegram's, and the bot's own per-user limits on
 updates and hold attempts) are set far above their figures here: the
 figure is the bot's own cost, not Telegram's cap (benchmarks/rush.py measures a rush under Telegram's
@@ -30,7 +34,8 @@ Each phase's CPU time per press (process time, every thread) is printed too: on 
 other processes change the throughput of one phase and not the other, while the CPU a press costs
 stays; cpu_ratio is the baseline's CPU per press over the bot's (what the ratio is on a quiet machine).
 Last line: RESULT updates_per_s=... baseline_per_s=... ratio=... p99_ms=... cpu_ms_per_update=...
-baseline_cpu_ms=... cpu_ratio=... stock_per_s=... stock_ratio=... stock_cpu_ms=...
+baseline_cpu_ms=... cpu_ratio=... own_stack_per_s=... own_stack_ratio=... own_stack_cpu_ms=...
+calls_per_press=... baseline_calls_per_press=...
 """
 
 from __future__ import annotations
@@ -94,6 +99,7 @@ class Phase:
     latencies_ms: list[float] = field(default_factory=list)
     seconds: float = 0.0
     cpu_seconds: float = 0.0  # the process's CPU time (every thread) over the measured time
+    calls: int = 0  # Bot API calls but getUpdates over the measured time
     # Per action: (press -> answer ms, press -> screen ms), to see where the time goes.
     by_action: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
@@ -101,6 +107,11 @@ class Phase:
     def cpu_ms_per_press(self) -> float:
         """CPU time of the whole process (users and sandbox included) per press, in ms."""
         return 1000 * self.cpu_seconds / self.presses if self.presses else float("nan")
+
+    @property
+    def calls_per_press(self) -> float:
+        """Bot API calls (getUpdates aside) per press."""
+        return self.calls / self.presses if self.presses else float("nan")
 
     @property
     def per_second(self) -> float:
@@ -285,17 +296,23 @@ async def run_phase(
         # cost the later phases up to half their CPU, differently from run to run.
         gc.collect()
         gc.freeze()
-        started, cpu_started = time.monotonic(), time.process_time()
+        started, cpu_started, calls_before = time.monotonic(), time.process_time(), _calls(state)
         deadline = started + PHASE_SECONDS
         user_loop = browse if name == "marquee" else hammer
         await asyncio.gather(*(user_loop(state, user, route_of[user], phase, deadline) for user in users))
         phase.seconds = time.monotonic() - started
         phase.cpu_seconds = time.process_time() - cpu_started
+        phase.calls = _calls(state) - calls_before
         if name == "marquee":
             # Not measured: every user back on their city's movies screen, the message the answer-only
             # bots' users press, the same in every run.
             await start_users(state, users, route_of)
     return phase
+
+
+def _calls(state: TelegramSandbox) -> int:
+    """The Bot API calls the sandbox has answered so far, getUpdates aside."""
+    return sum(state.call_counts.values()) - state.call_counts["getUpdates"]
 
 
 def report(phase: Phase) -> None:
@@ -305,6 +322,7 @@ def report(phase: Phase) -> None:
         f"press->answer p50 {phase.percentile(0.5):.1f} ms p99 {phase.percentile(0.99):.1f} ms, "
         f"mean {statistics.fmean(phase.latencies_ms) if phase.latencies_ms else float('nan'):.1f} ms, "
         f"CPU {phase.cpu_ms_per_press:.2f} ms per press, "
+        f"{phase.calls_per_press:.2f} Bot API calls per press, "
         f"failures {phase.failures} {phase.failed or ''}"
     )
     for action, timings in sorted(phase.by_action.items()):
@@ -356,23 +374,25 @@ async def main() -> None:
                 rate_limiter=RepliesFirst.without_pacing(),
             )
             marquee = await run_phase("marquee", marquee_bot, state, users, route_of)
-            baseline = await run_phase("baseline", baseline_bot(api), state, users, route_of)
-            stock = await run_phase("stock", baseline_bot(api, stock=True), state, users, route_of)
+            baseline = await run_phase("baseline", baseline_bot(api, stock=True), state, users, route_of)
+            own_stack = await run_phase("own-stack", baseline_bot(api), state, users, route_of)
     finally:
         await runner.cleanup()
         endpoint.stop()
     report(marquee)
     report(baseline)
-    report(stock)
+    report(own_stack)
     ratio = marquee.per_second / baseline.per_second if baseline.per_second else 0.0
-    stock_ratio = marquee.per_second / stock.per_second if stock.per_second else 0.0
+    own_stack_ratio = marquee.per_second / own_stack.per_second if own_stack.per_second else 0.0
     cpu_ratio = baseline.cpu_ms_per_press / marquee.cpu_ms_per_press
     print(
         f"RESULT updates_per_s={marquee.per_second:.0f} baseline_per_s={baseline.per_second:.0f} "
         f"ratio={ratio:.3f} p99_ms={marquee.percentile(0.99):.1f} "
         f"cpu_ms_per_update={marquee.cpu_ms_per_press:.2f} baseline_cpu_ms={baseline.cpu_ms_per_press:.2f} "
-        f"cpu_ratio={cpu_ratio:.3f} stock_per_s={stock.per_second:.0f} stock_ratio={stock_ratio:.3f} "
-        f"stock_cpu_ms={stock.cpu_ms_per_press:.2f}"
+        f"cpu_ratio={cpu_ratio:.3f} own_stack_per_s={own_stack.per_second:.0f} "
+        f"own_stack_ratio={own_stack_ratio:.3f} own_stack_cpu_ms={own_stack.cpu_ms_per_press:.2f} "
+        f"calls_per_press={marquee.calls_per_press:.2f} "
+        f"baseline_calls_per_press={baseline.calls_per_press:.2f}"
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -90,6 +90,7 @@ class TelegramSandbox:
         self.chats: dict[int, Chat] = {}
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.calls: deque[ApiCall] = deque(maxlen=10_000)
+        self.call_counts: Counter[str] = Counter()  # every call ever made, by method
         self.webhook_deliveries: list[WebhookDelivery] = []
         self._presses: dict[str, CallbackPress] = {}
 
@@ -360,5 +361,6 @@ class TelegramSandbox:
         return [call for call in self.calls if call.method.lower() == method.lower()]
 
     def log_call(self, method: str, params: dict[str, Any], error: ApiError | None) -> None:
-        """Keep a record of a Bot API call for tests to inspect."""
+        """Keep a record of a Bot API call for tests to inspect, and count it."""
+        self.call_counts[method] += 1
         self.calls.append(ApiCall(method, params, error is None, error.description if error else None))
