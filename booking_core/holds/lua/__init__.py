@@ -5,12 +5,14 @@ scripts get the shared prelude `_lib.lua` prepended (the standard show keys, the
 freeing seats to the waitlist). A script may call other per-show scripts (`CALLS`): each is embedded
 as a local function `run_<name>(ARGV)` taking its own ARGV (so its text stays as it is) and returning
 its JSON reply, so the whole step stays one atomic call. redis-py's `Script` objects call EVALSHA
-and, on NOSCRIPT (after a Redis restart, failover or SCRIPT FLUSH), load the script again and retry,
-so callers never see it.
+and, on NOSCRIPT (after a Redis restart, failover or SCRIPT FLUSH), load the script again and retry;
+should Redis lose it again between that load and the retry, `RedisScripts.call` starts over (a few
+times), so callers never see it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from collections.abc import Sequence
@@ -55,6 +57,8 @@ CALLS = {
     "choose": ("hold", "release"),
     "let_go": ("release", "seat_map"),
 }
+# How many times a call loads its script again when Redis keeps losing it (redis-py's own retry each).
+LOAD_ATTEMPTS = 3
 # One call of a script: its KEYS and its ARGV.
 ScriptCall = tuple[Sequence[str], Sequence[str | int]]
 
@@ -87,7 +91,11 @@ class RedisScripts:
 
     async def call(self, name: str, keys: Sequence[str], args: Sequence[str | int]) -> Any:
         """Run script `name` and return its raw reply."""
-        return await self._scripts[name](keys=list(keys), args=list(args))
+        script = self._scripts[name]
+        for _ in range(LOAD_ATTEMPTS - 1):
+            with contextlib.suppress(NoScriptError):
+                return await script(keys=list(keys), args=list(args))
+        return await script(keys=list(keys), args=list(args))
 
     async def call_many(self, name: str, calls: Sequence[ScriptCall]) -> list[Any]:
         """Run script `name` once per (keys, args) in `calls`, in one non-transactional pipeline (on a
