@@ -4,7 +4,10 @@ A button press arrives with the whole pressed message, inline keyboard included:
 which python-telegram-bot would turn into objects on every press, the largest part of reading an
 update. No handler reads that keyboard (the callback data says what was pressed, the caption what the
 message shows), so it is dropped from the JSON first: polling through `UpdatesRequest`, webhooks
-through `lighter_update`. The rest of the pressed message (chat, id, text or caption, photo) stays.
+through `lighter_update`. So are the formatting entities of its text or caption (a dozen objects for a
+seat map's caption; handlers read the plain text) and every size of its photo but the largest (the one
+whose file id a handler reuses). The rest of the pressed message (chat, id, date, text or caption) stays;
+a message the user sent arrives whole (its command entities say which command it is).
 """
 
 from __future__ import annotations
@@ -13,14 +16,21 @@ from typing import Any
 
 from bot.bot_api_http import AiohttpRequest
 
+# What no handler reads of a pressed message.
+_UNREAD = ("reply_markup", "entities", "caption_entities")
+
 
 def lighter_update(update: Any) -> Any:
-    """`update` without the inline keyboard of a pressed message (changed in place, and returned);
-    anything but a JSON object is returned as it is."""
+    """`update` without the inline keyboard, the entities and the smaller photo sizes of a pressed
+    message (changed in place, and returned); anything but a JSON object is returned as it is."""
     query = update.get("callback_query") if isinstance(update, dict) else None
     message = query.get("message") if isinstance(query, dict) else None
     if isinstance(message, dict):
-        message.pop("reply_markup", None)
+        for unread in _UNREAD:
+            message.pop(unread, None)
+        sizes = message.get("photo")
+        if isinstance(sizes, list) and len(sizes) > 1:
+            message["photo"] = sizes[-1:]
     return update
 
 

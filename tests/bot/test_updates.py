@@ -1,5 +1,6 @@
 """What the bot takes in of an update (bot/updates.py): a pressed message arrives without its inline
-keyboard, the rest of it and every other update as Telegram sent them; polled through the sandbox Bot API
+keyboard, its entities and its smaller photo sizes, the rest of it and every other update as Telegram
+sent them; polled through the sandbox Bot API
 with python-telegram-bot's real ExtBot on our getUpdates client."""
 
 from __future__ import annotations
@@ -45,12 +46,14 @@ async def test_a_pressed_message_arrives_without_its_keyboard_and_the_rest_as_se
         # Given the user's earlier /start, and a press on the message with 84 buttons
         await sandbox.state.press(CHAT, sent.message_id, "v1:st:1:5:1")
         command, press = await bot.get_updates(timeout=1)
-    # Then the press says which button and which message, with its text, but not its keyboard
+    # Then the press says which button and which message, with its text, but not its keyboard or the
+    # text's formatting
     query = press.callback_query
     assert query is not None and query.data == "v1:st:1:5:1" and query.from_user.id == CHAT
     assert query.message is not None and query.message.message_id == sent.message_id
     assert query.message.chat.id == CHAT and query.message.text == "Seat map"  # type: ignore[union-attr]
     assert query.message.reply_markup is None  # type: ignore[union-attr]
+    assert sent.entities and not query.message.entities  # type: ignore[union-attr]
     # And the message the user sent is as it was
     assert command.message is not None and command.message.text == "/start"
 
@@ -66,11 +69,45 @@ async def test_the_same_press_through_the_plain_client_carries_the_keyboard(sand
     assert press.callback_query.message.reply_markup == keyboard  # type: ignore[union-attr]
 
 
+def test_a_pressed_picture_keeps_its_largest_size_and_its_caption() -> None:
+    sizes = [
+        {"file_id": name, "file_unique_id": name, "width": width, "height": width}
+        for name, width in (("small", 90), ("medium", 320), ("large", 800))
+    ]
+    message = {
+        "message_id": 2,
+        "caption": "Hall 1",
+        "caption_entities": [{"type": "bold", "offset": 0, "length": 4}],
+        "photo": sizes,
+        "reply_markup": {"inline_keyboard": []},
+    }
+    pressed = {"update_id": 1, "callback_query": {"id": "9", "data": "v1", "message": message}}
+    assert lighter_update(pressed)["callback_query"]["message"] == {
+        "message_id": 2,
+        "caption": "Hall 1",
+        "photo": [sizes[-1]],
+    }
+
+
 def test_anything_but_a_pressed_message_is_left_as_it_is() -> None:
-    shared = {"update_id": 1, "message": {"message_id": 2, "reply_markup": {"keyboard": [["Share"]]}}}
+    entities = [{"type": "bot_command", "offset": 0, "length": 6}]
+    shared = {
+        "update_id": 1,
+        "message": {
+            "message_id": 2,
+            "text": "/start",
+            "entities": entities,
+            "reply_markup": {"keyboard": []},
+        },
+    }
     assert lighter_update(shared) == {
         "update_id": 1,
-        "message": {"message_id": 2, "reply_markup": {"keyboard": [["Share"]]}},
+        "message": {
+            "message_id": 2,
+            "text": "/start",
+            "entities": entities,
+            "reply_markup": {"keyboard": []},
+        },
     }
     inline_result = {"update_id": 3, "callback_query": {"id": "9", "inline_message_id": "x", "data": "v1"}}
     assert lighter_update(inline_result) == {
