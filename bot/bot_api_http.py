@@ -8,7 +8,8 @@ JSON object (the Bot API takes application/json for every method), multipart whe
 PTB's own client sends form fields, nested values as JSON text: url-encoding a keyboard of a hundred
 buttons cost more than the rest of the request. In the JSON body nested values are JSON objects, and a
 value that is JSON text already (`JsonText`: the keyboards bot/replies.py puts together) goes in as it
-is, so neither side encodes or parses a keyboard twice.
+is, so neither side encodes or parses a keyboard twice. Bodies and answers are written and read by
+orjson, several times faster than the standard library's json on them.
 """
 
 from __future__ import annotations
