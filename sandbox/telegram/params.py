@@ -104,7 +104,10 @@ async def read_params(request: web.Request) -> Params:
     if request.method == "POST" and request.can_read_body:
         content_type = request.content_type
         if content_type == "application/json":
-            body = orjson.loads(await request.read())
+            try:
+                body = orjson.loads(await request.read())
+            except orjson.JSONDecodeError:
+                raise bad_request("can't parse JSON object") from None
             if not isinstance(body, dict):
                 raise bad_request("request body must be a JSON object")
             values.update(body)

@@ -256,6 +256,10 @@ async def test_json_clients_get_the_bot_api_answer_and_error_shapes(sandbox: San
         }
     async with sandbox.http.post(f"{sandbox.url}/bot{TOKEN}/noSuchMethod") as missing:
         assert missing.status == 404 and (await missing.json())["description"] == "Not Found"
+    headers = {"Content-Type": "application/json"}
+    async with sandbox.http.post(method_url, data=b'{"chat_id": 1,', headers=headers) as unparsable:
+        assert unparsable.status == 400
+        assert (await unparsable.json())["description"] == "Bad Request: can't parse JSON object"
 
 
 async def test_documents_chat_actions_and_deletion(bot: Bot, sandbox: Sandbox) -> None:
