@@ -66,7 +66,6 @@ from bot.notifications import TelegramNotifier
 from bot.running import running_bot
 from bot.updates import UpdatesRequest
 from bot.views.catalogue import pick_day
-from roles.garbage_collector import tune_garbage_collector
 from roles.redis_server import RedisEndpoint, open_redis
 from roles.resources import Core, open_core
 from sandbox.telegram import ChatMessage, TelegramSandbox, start_telegram_sandbox
@@ -348,7 +347,6 @@ async def fresh_stores(prefix: str) -> tuple[RedisEndpoint, str]:
 async def main() -> None:
     """Seed the demo, run the Marquee bot and the baseline against the same users, print the figures."""
     logging.basicConfig(level=logging.WARNING)
-    tune_garbage_collector()  # as the roles do (every bot of the run has it)
     endpoint, database_url = await fresh_stores("marquee-bench-bot-")
     settings = stand_settings(
         database_url,

@@ -52,7 +52,6 @@ from benchmarks.webhooks import free_port, p99, wait_for
 from booking_core.events import CollectingSink
 from bot.notifications import TelegramNotifier
 from roles.endpoints import resolve_endpoints
-from roles.garbage_collector import tune_garbage_collector
 from roles.redis_server import open_redis
 from roles.resources import open_core
 from roles.settings import load_settings
@@ -453,7 +452,6 @@ if __name__ == "__main__":
     if "--port" in sys.argv:
         parser = argparse.ArgumentParser()
         parser.add_argument("--port", type=int, required=True)
-        tune_garbage_collector()  # as the web role does (its no-op route has it too)
         asyncio.run(serve_web(parser.parse_args().port))
     else:
         asyncio.run(main())

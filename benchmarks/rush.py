@@ -38,7 +38,6 @@ from bot.codec import Action, encode
 from bot.flood_control import RepliesFirst
 from bot.notifications import TelegramNotifier
 from bot.running import running_bot
-from roles.garbage_collector import tune_garbage_collector
 from roles.resources import Core, open_core
 from roles.settings import MarqueeSettings
 from sandbox.telegram import FloodLimits, TelegramSandbox, start_telegram_sandbox
@@ -220,7 +219,6 @@ async def rush_one_show(
 async def main() -> None:
     """Seed the demo, rush each size with the Marquee bot, then with the answer-only bot; print figures."""
     logging.basicConfig(level=logging.WARNING)
-    tune_garbage_collector()  # as the roles do (both bots have it)
     endpoint, database_url = await fresh_stores("marquee-bench-rush-")
     settings = stand_settings(database_url, REDIS_URL=endpoint.url, PUBLIC_BASE_URL="http://127.0.0.1:9")
     flood = FloodLimits(PER_CHAT_RATE, PER_CHAT_BURST, NO_GLOBAL_LIMIT, NO_GLOBAL_LIMIT)

@@ -21,7 +21,6 @@ from bot.running import running_bot
 from roles.bot_role import bot_application
 from roles.demo_theatre import DemoTheatre, connect_demo_theatre
 from roles.endpoints import Endpoints, SandboxUrls, resolve_endpoints
-from roles.garbage_collector import tune_garbage_collector
 from roles.migrate import upgrade_to_head
 from roles.redis_server import open_redis
 from roles.resources import open_core
@@ -38,7 +37,6 @@ RoleMain = Callable[[MarqueeSettings, asyncio.Event], Awaitable[None]]
 
 def run_role(role: str, settings: MarqueeSettings) -> int:
     """Run one long-running role until it is told to stop; 2 for a configuration it cannot use."""
-    tune_garbage_collector()
     try:
         asyncio.run(_until_signalled(ROLES[role], settings))
     except ConfigurationError as error:
