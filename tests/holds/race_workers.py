@@ -1,20 +1,16 @@
 """What each OS process of the race tests runs: many hold attempts at once, from its own event loop.
 
-Run through a spawn-context process pool (`racing_pool`): each process opens its own Redis client and SQL
-engine, waits at a start line until every process of the pool is there, so that they really overlap,
-fires its attempts concurrently and returns the (user, seats) of every attempt that it was told
-succeeded.
+Run in racing processes (tests/support/racing.py): each opens its own Redis client and SQL engine, waits
+at the start line until every process of the race is there, so that they really overlap, fires its
+attempts concurrently and returns the (user, seats) of every attempt that it was told succeeded.
 """
 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import random
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ProcessPoolExecutor
 from functools import partial
-from multiprocessing.synchronize import Barrier
 from typing import TypeVar
 
 import redis.asyncio as aioredis
@@ -24,47 +20,18 @@ from booking_core.events import CollectingSink
 from booking_core.holds.inventory import SqlInventory
 from booking_core.holds.store import Hold, HoldStore
 from booking_core.redis_url import async_client, is_cluster
+from tests.support.racing import RacingPools, start_together
 
 CLUSTER_CONNECTIONS = 400
 PROCESSES = 4
-# How long a process waits at the start line for the others to start (a loaded machine's spawns).
-START_WITHIN_SECONDS = 60.0
 Attempt = Callable[[int, list[int]], Awaitable[bool]]
 T = TypeVar("T")
 
-# This process's start line, in a process of a `racing_pool`.
-_start_line: Barrier | None = None
 
-
-def _at_start_line(barrier: Barrier) -> None:
-    global _start_line
-    _start_line = barrier
-
-
-def racing_pool(processes: int) -> ProcessPoolExecutor:
-    """A spawn-context pool of `processes` processes with one start line (`start_together`): give it
-    exactly `processes` jobs, each waiting there, and every job starts once every process has started."""
-    context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(
-        processes, mp_context=context, initializer=_at_start_line, initargs=(context.Barrier(processes),)
-    )
-
-
-async def start_together() -> None:
-    """In a job of a `racing_pool`: wait until the job of every process of the pool is here too."""
-    assert _start_line is not None, "not in a racing_pool"
-    await asyncio.to_thread(_start_line.wait, START_WITHIN_SECONDS)
-
-
-async def in_processes(worker: partial[T], processes: int = PROCESSES) -> list[T]:
+async def in_processes(pools: RacingPools, worker: partial[T], processes: int = PROCESSES) -> list[T]:
     """Run `worker(first_user=...)` in `processes` processes at once (each its own users, all starting
     at one moment); what each returned."""
-    loop = asyncio.get_running_loop()
-    with racing_pool(processes) as pool:
-        runs = [
-            loop.run_in_executor(pool, partial(worker, first_user=1 + p * 10_000)) for p in range(processes)
-        ]
-        return list(await asyncio.gather(*runs))
+    return await pools.race([partial(worker, first_user=1 + p * 10_000) for p in range(processes)])
 
 
 def _client(redis_url: str) -> aioredis.Redis:

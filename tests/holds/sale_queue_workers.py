@@ -1,6 +1,6 @@
 """What each OS process of the on-sale queue race runs: the workers' queue pass, over and over.
 
-Run through a racing pool (tests/holds/race_workers.py): each process opens its own Redis client and SQL
+Run in racing processes (tests/support/racing.py): each process opens its own Redis client and SQL
 engine, waits at the start line for the others (and for the sale to open), then runs the queue pass as
 fast as it can for `run_seconds`, returning the span of every pass it ran as (start ms, end ms) and
 every admission its passes reported as (user, window end ms).
@@ -18,7 +18,7 @@ from booking_core.holds.sale_queue_audit import record_step, shows_with_queues
 from booking_core.holds.store import HoldStore
 from booking_core.models import utc_now
 from booking_core.redis_url import async_client
-from tests.holds.race_workers import start_together
+from tests.support.racing import start_together
 
 Span = tuple[int, int]  # a pass's (start ms, end ms) on the machine's clock, which the queue's windows use
 

@@ -3,7 +3,6 @@ nobody is admitted twice, and the audit log in SQL records exactly the admission
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from functools import partial
 
@@ -19,7 +18,7 @@ from booking_core.models import utc_now
 from roles.redis_server import RedisEndpoint
 from tests.factories import make_show
 from tests.holds import sale_queue_workers
-from tests.holds.race_workers import racing_pool
+from tests.support.racing import RacingPools
 
 pytestmark = pytest.mark.on_a_redis_cluster_too
 
@@ -45,7 +44,11 @@ def most_open_at_once(admissions: list[tuple[int, int]]) -> int:
 
 
 async def test_several_worker_processes_admit_within_the_cap_and_nobody_twice(
-    redis: aioredis.Redis, redis_endpoint: RedisEndpoint, sessions: SessionFactory, database_url: str
+    redis: aioredis.Redis,
+    redis_endpoint: RedisEndpoint,
+    sessions: SessionFactory,
+    database_url: str,
+    racing_pools: RacingPools,
 ) -> None:
     # Given 60 people queued for a premiere whose sale opens now
     opens = utc_now() + timedelta(seconds=1)
@@ -63,9 +66,7 @@ async def test_several_worker_processes_admit_within_the_cap_and_nobody_twice(
         opens.timestamp(),
         RUN_SECONDS,
     )
-    loop = asyncio.get_running_loop()
-    with racing_pool(PROCESSES) as pool:
-        runs = await asyncio.gather(*(loop.run_in_executor(pool, worker) for _ in range(PROCESSES)))
+    runs = await racing_pools.race([worker] * PROCESSES)
     admissions = [admission for _spans, run in runs for admission in run]
     spans = [span for run_spans, _run in runs for span in run_spans]
     # then every process ran passes all along (they really raced; which one wins each window varies),
