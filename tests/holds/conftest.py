@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -13,15 +13,6 @@ from booking_core.holds.inventory import SqlInventory
 from booking_core.holds.store import HoldStore
 from roles.redis_server import RedisEndpoint
 from tests.support.clocks import HandClock
-from tests.support.racing import RacingPools
-
-
-@pytest.fixture(scope="session")
-def racing_pools() -> Iterator[RacingPools]:
-    """The race tests' processes, spawned once for the test process (tests/support/racing.py)."""
-    pools = RacingPools()
-    yield pools
-    pools.close()
 
 
 @pytest.fixture
