@@ -26,6 +26,7 @@ from roles.redis_server import RedisEndpoint, open_redis
 from tests.redis_topologies import RedisClusterServers, SentinelGroup, redis_binaries_missing
 from tests.support.database import reset_schema
 from tests.support.dropping import wait_for_drops
+from tests.support.racing import RacingPools
 from tests.support.redis_databases import leased_database
 
 IN_CI = os.environ.get("CI") == "true"
@@ -155,6 +156,14 @@ def _test_databases_dropped() -> Iterator[None]:
     """At the end of the session, wait for the databases tests left to drop (tests/support/dropping.py)."""
     yield
     wait_for_drops()
+
+
+@pytest.fixture(scope="session")
+def racing_pools() -> Iterator[RacingPools]:
+    """The race tests' OS processes, spawned once for the test process (tests/support/racing.py)."""
+    pools = RacingPools()
+    yield pools
+    pools.close()
 
 
 @pytest.fixture(scope="session")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from booking_core.models import City
+from booking_core.database import create_engine
+from booking_core.models import Base, City
 from tests.support.database import reset_schema
 
 
@@ -46,3 +49,25 @@ async def test_a_schema_a_test_changed_is_built_again(engine: AsyncEngine) -> No
     await _add_city(engine)
     with pytest.raises(IntegrityError):
         await _add_city(engine)
+
+
+async def _sqlite_schema(engine: AsyncEngine) -> list[tuple[str, str, str]]:
+    async with engine.connect() as connection:
+        found = await connection.execute(text("SELECT type, name, sql FROM sqlite_master ORDER BY name"))
+        return [tuple(row) for row in found]
+
+
+async def test_a_new_sqlite_file_gets_what_create_all_builds(tmp_path: Path) -> None:
+    # Given a SQLite file built by create_all, and a new one given its tables by the reset (a copy)
+    built = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'built.db'}")
+    reset = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'reset.db'}")
+    try:
+        async with built.begin() as connection:
+            await connection.run_sync(Base.metadata.create_all)
+        await reset_schema(reset)
+        # Then both hold the same tables, indexes and triggers, and the reset one is empty and writable
+        assert await _sqlite_schema(reset) == await _sqlite_schema(built)
+        assert await _add_city(reset) == 1
+    finally:
+        await built.dispose()
+        await reset.dispose()

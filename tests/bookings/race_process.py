@@ -1,8 +1,8 @@
-"""One OS process of a confirmation race: `python -m tests.bookings.race_process '<json>'`.
+"""One OS process of a confirmation race (a job of tests/support/racing.py's racing processes).
 
-It builds its own engine, Redis client and hold store (as a worker process would), prints "ready",
-waits for a line on stdin so that every process fires at once, confirms its payment events
-concurrently and prints the outcomes as JSON: [[booking_id, outcome, reason], ...]. With
+It builds its own engine, Redis client and hold store (as a worker process would), waits at the start
+line so that every process fires at once, confirms its payment events concurrently and answers the
+outcomes: [[booking_id, outcome, reason], ...]. With
 `warm_show_id`, it reads the show's seat map first, so its Redis caches the sold seats as they are
 before the race and learns nothing of the other processes' sales (as if Redis had lost those writes).
 """
@@ -10,8 +10,6 @@ before the race and learns nothing of the other processes' sales (as if Redis ha
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 from typing import Any
 
 from booking_core.bookings.confirmation import confirm_payment
@@ -20,6 +18,7 @@ from booking_core.events import CollectingSink
 from booking_core.holds.inventory import SqlInventory
 from booking_core.holds.store import HoldStore
 from roles.redis_server import redis_client
+from tests.support.racing import start_together
 from tests.support.sales import provider_event
 
 
@@ -47,13 +46,13 @@ async def run(job: dict[str, Any]) -> list[list[Any]]:
     try:
         if job.get("warm_show_id"):
             await holds.seat_map(job["warm_show_id"], None)
-        print("ready", flush=True)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        await start_together()
         return list(await asyncio.gather(*(one(spec) for spec in job["events"])))
     finally:
         await redis.aclose()
         await engine.dispose()
 
 
-if __name__ == "__main__":
-    print(json.dumps(asyncio.run(run(json.loads(sys.argv[1])))))
+def confirm_at_once(job: dict[str, Any]) -> list[list[Any]]:
+    """`run` the job on an event loop of its own."""
+    return asyncio.run(run(job))

@@ -8,12 +8,11 @@ constraint and shows the same race overselling, so the first test can fail.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import random
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +25,14 @@ from booking_core.database import SessionFactory, is_sqlite
 from booking_core.holds.store import HoldStore
 from booking_core.models import BookingStatus, Notification, Payment
 from roles.redis_server import RedisEndpoint, open_redis, redis_client
+from tests.bookings import race_process
 from tests.bookings.builders import make_booking
 from tests.bookings.flow import booking_row, buy_until_checkout, sold_seats, ticket_count
 from tests.conftest import postgresql_only
 from tests.factories import make_customer, make_show
+from tests.support.racing import RacingPools
 
 PROCESSES = 3
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _redis_db_url(url: str, db: int) -> str:
@@ -45,37 +45,9 @@ def _redis_db_url(url: str, db: int) -> str:
     return f"{base}/{db}"
 
 
-async def _run_processes(jobs: list[dict[str, Any]]) -> list[list[list[Any]]]:
-    procs = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.bookings.race_process",
-            json.dumps(job),
-            cwd=ROOT,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        for job in jobs
-    ]
-    # Every process connected (and its Redis warmed) before any of them starts.
-    for proc in procs:
-        assert proc.stdout is not None
-        ready = await asyncio.wait_for(proc.stdout.readline(), timeout=60)
-        if ready.strip() != b"ready":
-            assert proc.stderr is not None
-            raise AssertionError((await proc.stderr.read()).decode()[-3000:])
-    for proc in procs:
-        assert proc.stdin is not None
-        proc.stdin.write(b"go\n")
-        await proc.stdin.drain()
-    results = []
-    for proc in procs:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout=90)
-        assert proc.returncode == 0, err.decode()[-3000:]
-        results.append(json.loads(out))
-    return results
+async def _run_processes(pools: RacingPools, jobs: list[dict[str, Any]]) -> list[list[list[Any]]]:
+    """One process per job; every process connected (and its Redis warmed) before any of them starts."""
+    return await pools.race([partial(race_process.confirm_at_once, job) for job in jobs])
 
 
 async def _pending_booking(
@@ -97,7 +69,7 @@ async def _pending_booking(
 
 
 async def _overlapping_race(
-    sessions: SessionFactory, database_url: str, redis_endpoint: RedisEndpoint
+    pools: RacingPools, sessions: SessionFactory, database_url: str, redis_endpoint: RedisEndpoint
 ) -> tuple[int, list[dict[str, Any]], dict[int, tuple[str, Any]]]:
     """Three processes confirm pair bookings that overlap across processes (disjoint within one).
 
@@ -128,16 +100,16 @@ async def _overlapping_race(
                 "warm_show_id": show.show_id,
             }
         )
-    outcomes = await _run_processes(jobs)
+    outcomes = await _run_processes(pools, jobs)
     by_booking = {int(str(row[0])): (str(row[1]), row[2]) for result in outcomes for row in result}
     return show.show_id, [spec for job in jobs for spec in job["events"]], by_booking
 
 
 async def test_overlapping_confirmations_from_several_processes_sell_each_seat_once(
-    sessions: SessionFactory, database_url: str, race_redis: RedisEndpoint
+    sessions: SessionFactory, database_url: str, race_redis: RedisEndpoint, racing_pools: RacingPools
 ) -> None:
     # Given 23 paid bookings of seat pairs, overlapping across three worker processes
-    show_id, specs, outcomes = await _overlapping_race(sessions, database_url, race_redis)
+    show_id, specs, outcomes = await _overlapping_race(racing_pools, sessions, database_url, race_redis)
 
     # Then every seat is sold at most once
     sold = await sold_seats(sessions, show_id)
@@ -163,7 +135,11 @@ async def test_overlapping_confirmations_from_several_processes_sell_each_seat_o
 
 
 async def test_control_without_the_unique_constraint_the_same_race_oversells(
-    engine: AsyncEngine, sessions: SessionFactory, database_url: str, race_redis: RedisEndpoint
+    engine: AsyncEngine,
+    sessions: SessionFactory,
+    database_url: str,
+    race_redis: RedisEndpoint,
+    racing_pools: RacingPools,
 ) -> None:
     # Given the last line of defence switched off
     async with engine.begin() as connection:
@@ -179,7 +155,7 @@ async def test_control_without_the_unique_constraint_the_same_race_oversells(
         else:
             await connection.execute(text("ALTER TABLE booked_seats DROP CONSTRAINT uq_booked_seats_show_id"))
 
-    show_id, _specs, outcomes = await _overlapping_race(sessions, database_url, race_redis)
+    show_id, _specs, outcomes = await _overlapping_race(racing_pools, sessions, database_url, race_redis)
 
     # Then the race really happens: seats are sold twice
     sold = await sold_seats(sessions, show_id)
@@ -190,7 +166,11 @@ async def test_control_without_the_unique_constraint_the_same_race_oversells(
 # The booking's row lock (FOR UPDATE) makes a duplicate wait for the first delivery's outcome.
 @postgresql_only
 async def test_duplicate_deliveries_raced_by_several_processes_make_one_booking_each(
-    sessions: SessionFactory, holds: HoldStore, database_url: str, redis_endpoint: RedisEndpoint
+    sessions: SessionFactory,
+    holds: HoldStore,
+    database_url: str,
+    redis_endpoint: RedisEndpoint,
+    racing_pools: RacingPools,
 ) -> None:
     # Given 9 bookings paid once each (3 of them after their hold was released), every event
     # delivered to each of three worker processes sharing one Redis
@@ -220,7 +200,7 @@ async def test_duplicate_deliveries_raced_by_several_processes_make_one_booking_
         for _ in range(PROCESSES)
     ]
 
-    outcomes = await _run_processes(jobs)
+    outcomes = await _run_processes(racing_pools, jobs)
 
     # Then each booking was confirmed exactly once and repeated as already confirmed elsewhere
     per_booking: dict[int, Counter[str]] = {}
@@ -255,4 +235,4 @@ def race_redis(tmp_path: Path) -> Iterator[RedisEndpoint]:
 @pytest.fixture(autouse=True)
 def _not_on_windows() -> None:
     if sys.platform == "win32":
-        pytest.skip("subprocess races use the POSIX embedded Redis socket")
+        pytest.skip("the process races use the POSIX embedded Redis socket")

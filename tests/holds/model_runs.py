@@ -12,9 +12,9 @@ from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 from booking_core.database import SessionFactory, create_engine, create_session_factory
 from booking_core.events import CollectingSink
-from booking_core.models import Base
 from roles.redis_server import RedisEndpoint
 from tests.support.clocks import HandClock
+from tests.support.database import reset_schema
 
 
 class SystemMachine(RuleBasedStateMachine):
@@ -49,12 +49,7 @@ def run_model(
     with asyncio.Runner() as runner:
         engine = create_engine(database_url)
 
-        async def schema() -> None:
-            async with engine.begin() as connection:
-                await connection.run_sync(Base.metadata.drop_all)
-                await connection.run_sync(Base.metadata.create_all)
-
-        runner.run(schema())
+        runner.run(reset_schema(engine))
         machine.run = staticmethod(runner.run)
         machine.endpoint = redis_endpoint
         machine.sessions = create_session_factory(engine)

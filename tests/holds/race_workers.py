@@ -1,18 +1,15 @@
 """What each OS process of the race tests runs: many hold attempts at once, from its own event loop.
 
-Run through a spawn-context process pool: each process opens its own Redis client and SQL engine,
-waits for a common start time so the processes really overlap, fires its attempts concurrently and
-returns the (user, seats) of every attempt that it was told succeeded.
+Run in racing processes (tests/support/racing.py): each opens its own Redis client and SQL engine, waits
+at the start line until every process of the race is there, so that they really overlap, fires its
+attempts concurrently and returns the (user, seats) of every attempt that it was told succeeded.
 """
 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import random
-import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from typing import TypeVar
 
@@ -23,6 +20,7 @@ from booking_core.events import CollectingSink
 from booking_core.holds.inventory import SqlInventory
 from booking_core.holds.store import Hold, HoldStore
 from booking_core.redis_url import async_client, is_cluster
+from tests.support.racing import RacingPools, start_together
 
 CLUSTER_CONNECTIONS = 400
 PROCESSES = 4
@@ -30,17 +28,10 @@ Attempt = Callable[[int, list[int]], Awaitable[bool]]
 T = TypeVar("T")
 
 
-async def in_processes(worker: partial[T], processes: int = PROCESSES) -> list[T]:
-    """Run `worker(first_user=..., start_at=...)` in `processes` processes at once (each its own users,
-    all starting at one moment); what each returned."""
-    start_at = time.time() + 3.0  # time for every process to start and connect
-    loop = asyncio.get_running_loop()
-    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
-        runs = [
-            loop.run_in_executor(pool, partial(worker, first_user=1 + p * 10_000, start_at=start_at))
-            for p in range(processes)
-        ]
-        return list(await asyncio.gather(*runs))
+async def in_processes(pools: RacingPools, worker: partial[T], processes: int = PROCESSES) -> list[T]:
+    """Run `worker(first_user=...)` in `processes` processes at once (each its own users, all starting
+    at one moment); what each returned."""
+    return await pools.race([partial(worker, first_user=1 + p * 10_000) for p in range(processes)])
 
 
 def _client(redis_url: str) -> aioredis.Redis:
@@ -57,9 +48,9 @@ def _choices(seed: int, seats: list[int], attempts: int) -> list[list[int]]:
     return [sorted(rng.sample(seats, rng.randint(1, 3))) for _ in range(attempts)]
 
 
-async def _fire(attempt: Attempt, first_user: int, seats: list[int], attempts: int, start_at: float) -> list:
+async def _fire(attempt: Attempt, first_user: int, seats: list[int], attempts: int) -> list:
     choices = _choices(first_user, seats, attempts)
-    await asyncio.sleep(max(0.0, start_at - time.time()))
+    await start_together()
     results = await asyncio.gather(*(attempt(first_user + i, choice) for i, choice in enumerate(choices)))
     return [
         (first_user + i, choice) for i, (ok, choice) in enumerate(zip(results, choices, strict=True)) if ok
@@ -73,7 +64,6 @@ def hold_store_worker(
     seats: list[int],
     first_user: int,
     attempts: int,
-    start_at: float,
 ) -> list[tuple[int, list[int]]]:
     """Hold attempts through HoldStore (the atomic Lua script)."""
 
@@ -86,7 +76,7 @@ def hold_store_worker(
             return isinstance(await store.hold(show_id, user, choice), Hold)
 
         try:
-            return await _fire(attempt, first_user, seats, attempts, start_at)
+            return await _fire(attempt, first_user, seats, attempts)
         finally:
             await redis.aclose()
             await engine.dispose()
@@ -95,7 +85,7 @@ def hold_store_worker(
 
 
 def naive_worker(
-    redis_url: str, show_id: int, seats: list[int], first_user: int, attempts: int, start_at: float
+    redis_url: str, show_id: int, seats: list[int], first_user: int, attempts: int
 ) -> list[tuple[int, list[int]]]:
     """The control: check every seat is free, then set them, as two steps (no atomicity)."""
 
@@ -110,7 +100,7 @@ def naive_worker(
             return True
 
         try:
-            return await _fire(attempt, first_user, seats, attempts, start_at)
+            return await _fire(attempt, first_user, seats, attempts)
         finally:
             await redis.aclose()
 
@@ -118,7 +108,7 @@ def naive_worker(
 
 
 def reminders_worker(
-    redis_url: str, database_url: str, now: float, first_user: int, start_at: float, askers: int = 4
+    redis_url: str, database_url: str, now: float, first_user: int, askers: int = 4
 ) -> list[str]:
     """`askers` loops asking HoldStore.due_reminders at the moment `now` until none are left; the
     tokens of the holds they were handed (`first_user` only tells the processes apart)."""
@@ -137,7 +127,7 @@ def reminders_worker(
             return handed
 
         try:
-            await asyncio.sleep(max(0.0, start_at - time.time()))
+            await start_together()
             return [
                 token for tokens in await asyncio.gather(*(ask() for _ in range(askers))) for token in tokens
             ]

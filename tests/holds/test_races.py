@@ -18,15 +18,16 @@ from roles.redis_server import RedisEndpoint
 from tests.factories import make_show
 from tests.holds import race_workers
 from tests.holds.sales import sell_in_sql
+from tests.support.racing import RacingPools
 
 pytestmark = pytest.mark.on_a_redis_cluster_too
 
 ATTEMPTS_PER_PROCESS = 250
 
 
-async def race(worker: partial) -> list[tuple[int, list[int]]]:
+async def race(pools: RacingPools, worker: partial) -> list[tuple[int, list[int]]]:
     """Run the worker in PROCESSES processes at once; every success they report."""
-    return list(itertools.chain.from_iterable(await race_workers.in_processes(worker)))
+    return list(itertools.chain.from_iterable(await race_workers.in_processes(pools, worker)))
 
 
 def seats_won_twice(wins: list[tuple[int, list[int]]]) -> set[int]:
@@ -43,6 +44,7 @@ async def test_last_ten_seats_are_each_held_by_at_most_one_user(
     redis_endpoint: RedisEndpoint,
     sessions: SessionFactory,
     database_url: str,
+    racing_pools: RacingPools,
 ) -> None:
     # Given a 40-seat show with 30 seats sold in SQL
     show = await make_show(sessions, rows=5, seats_per_row=8)
@@ -57,7 +59,7 @@ async def test_last_ten_seats_are_each_held_by_at_most_one_user(
         last_ten,
         attempts=ATTEMPTS_PER_PROCESS,
     )
-    wins = await race(worker)
+    wins = await race(racing_pools, worker)
     # Then no seat went to two users, and Redis holds exactly what the winners were told
     assert wins, "somebody must win"
     assert seats_won_twice(wins) == set()
@@ -71,7 +73,7 @@ async def test_last_ten_seats_are_each_held_by_at_most_one_user(
 
 
 async def test_control_a_naive_check_then_set_loses_the_race(
-    redis: aioredis.Redis, redis_endpoint: RedisEndpoint
+    redis: aioredis.Redis, redis_endpoint: RedisEndpoint, racing_pools: RacingPools
 ) -> None:
     # The same race without the atomic script: check the seats are free, then take them. A machine so
     # loaded that it ran the processes one after another shows no race: then race again, on fresh keys.
@@ -79,6 +81,6 @@ async def test_control_a_naive_check_then_set_loses_the_race(
         worker = partial(
             race_workers.naive_worker, redis_endpoint.url, show_id, list(range(1, 11)), attempts=250
         )
-        if seats_won_twice(await race(worker)):
+        if seats_won_twice(await race(racing_pools, worker)):
             return
     pytest.fail("without atomicity some seat must be won twice, in one of three races")

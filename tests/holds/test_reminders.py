@@ -18,6 +18,7 @@ from roles.redis_server import RedisEndpoint
 from tests.factories import make_show
 from tests.holds import race_workers
 from tests.support.clocks import HandClock
+from tests.support.racing import RacingPools
 
 pytestmark = pytest.mark.on_a_redis_cluster_too
 
@@ -131,6 +132,7 @@ async def test_racing_processes_hand_each_reminder_out_once(
     database_url: str,
     sessions: SessionFactory,
     clock: HandClock,
+    racing_pools: RacingPools,
 ) -> None:
     # Given 60 holds over three shows, all falling due for their reminders together
     made: list[Hold] = []
@@ -143,6 +145,6 @@ async def test_racing_processes_hand_each_reminder_out_once(
     clock.advance(REMINDED_AFTER)
     # When four processes (bot processes), four callers each, ask for reminders at once until none is left
     worker = partial(race_workers.reminders_worker, redis_endpoint.url, database_url, clock.now)
-    handed = [token for tokens in await race_workers.in_processes(worker) for token in tokens]
+    handed = [token for tokens in await race_workers.in_processes(racing_pools, worker) for token in tokens]
     # Then every hold was handed out exactly once
     assert sorted(handed) == tokens(made)

@@ -3,10 +3,6 @@ nobody is admitted twice, and the audit log in SQL records exactly the admission
 
 from __future__ import annotations
 
-import asyncio
-import multiprocessing
-import time
-from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
 from functools import partial
 
@@ -22,6 +18,7 @@ from booking_core.models import utc_now
 from roles.redis_server import RedisEndpoint
 from tests.factories import make_show
 from tests.holds import sale_queue_workers
+from tests.support.racing import RacingPools
 
 pytestmark = pytest.mark.on_a_redis_cluster_too
 
@@ -47,29 +44,29 @@ def most_open_at_once(admissions: list[tuple[int, int]]) -> int:
 
 
 async def test_several_worker_processes_admit_within_the_cap_and_nobody_twice(
-    redis: aioredis.Redis, redis_endpoint: RedisEndpoint, sessions: SessionFactory, database_url: str
+    redis: aioredis.Redis,
+    redis_endpoint: RedisEndpoint,
+    sessions: SessionFactory,
+    database_url: str,
+    racing_pools: RacingPools,
 ) -> None:
     # Given 60 people queued for a premiere whose sale opens now
-    show = await make_show(
-        sessions, rows=5, seats_per_row=20, on_sale_at=utc_now() + timedelta(seconds=1), sale_queue=True
-    )
+    opens = utc_now() + timedelta(seconds=1)
+    show = await make_show(sessions, rows=5, seats_per_row=20, on_sale_at=opens, sale_queue=True)
     store = HoldStore(redis, SqlInventory(sessions), CollectingSink())
     for user in range(1, PEOPLE + 1):
         await store.sale_queue.join(show.show_id, user, 2)
     # when 3 worker processes run the queue pass as fast as they can for 6 s (5 turns of 1 s at once)
-    start_at = time.time() + 5.0  # time for every process to start and connect
     worker = partial(
         sale_queue_workers.admitting_worker,
         redis_endpoint.url,
         database_url,
         TURNS,
         TURN_SECONDS,
-        start_at,
-        start_at + RUN_SECONDS,
+        opens.timestamp(),
+        RUN_SECONDS,
     )
-    loop = asyncio.get_running_loop()
-    with ProcessPoolExecutor(PROCESSES, mp_context=multiprocessing.get_context("spawn")) as pool:
-        runs = await asyncio.gather(*(loop.run_in_executor(pool, worker) for _ in range(PROCESSES)))
+    runs = await racing_pools.race([worker] * PROCESSES)
     admissions = [admission for _spans, run in runs for admission in run]
     spans = [span for run_spans, _run in runs for span in run_spans]
     # then every process ran passes all along (they really raced; which one wins each window varies),

@@ -1,15 +1,13 @@
-"""One OS process racing for seats of a theatre database: `python -m tests.theatre_db.contender '<json>'`.
+"""One OS process racing for seats of a theatre database (a job of tests/support/racing.py's processes).
 
-As Marquee ("marquee": lock, then commit) or as the cinema's till ("boxoffice": sell). It prints
-"ready", waits for a line on stdin so that every process starts at once, tries every pick of the job
-concurrently and prints the outcomes as JSON: [[seats, "sold" or the refusal, ticket id or null], ...].
+As Marquee ("marquee": lock, then commit) or as the cinema's till ("boxoffice": sell). It waits at the
+start line so that every process starts at once, tries every pick of the job concurrently and answers
+the outcomes: [[seats, "sold" or the refusal, ticket id or null], ...].
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 import uuid
 from typing import Any
 
@@ -19,6 +17,7 @@ from adapters.theatre.database import DatabaseTheatreSystem
 from booking_core.theatre.port import TheatreError
 from sandbox.theatre_db import boxoffice
 from sandbox.theatre_db.boxoffice import BoxOfficeRefusal
+from tests.support.racing import start_together
 
 
 async def run(job: dict[str, Any]) -> list[list[Any]]:
@@ -48,13 +47,13 @@ async def run(job: dict[str, Any]) -> list[list[Any]]:
 
     attempt = as_marquee if job["role"] == "marquee" else as_till
     try:
-        print("ready", flush=True)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        await start_together()
         return list(await asyncio.gather(*(attempt(seats) for seats in job["picks"])))
     finally:
         await theatre.close()
         await till.dispose()
 
 
-if __name__ == "__main__":
-    print(json.dumps(asyncio.run(run(json.loads(sys.argv[1])))))
+def contend(job: dict[str, Any]) -> list[list[Any]]:
+    """`run` the job on an event loop of its own."""
+    return asyncio.run(run(job))

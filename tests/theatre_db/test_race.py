@@ -2,49 +2,33 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import random
-import sys
 from collections import Counter
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.theatre.database import DatabaseTheatreSystem
 from sandbox.theatre_db import boxoffice
+from tests.support.racing import RacingPools
+from tests.theatre_db import contender
 
 PRICES = {f"{row}{n}": 1100 for row in "CDEF" for n in range(1, 13)}
 
 
-async def race(url: str, show_id: str, jobs: list[tuple[str, list[list[str]]]]) -> list[list[Any]]:
+async def race(
+    pools: RacingPools, url: str, show_id: str, jobs: list[tuple[str, list[list[str]]]]
+) -> list[list[Any]]:
     """One process per job, released together; every outcome of every process."""
-    processes = []
-    for role, picks in jobs:
-        job = {"database_url": url, "show_id": show_id, "role": role, "picks": picks, "prices": PRICES}
-        processes.append(
-            await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "tests.theatre_db.contender",
-                json.dumps(job),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-            )
+    contenders = [
+        partial(
+            contender.contend,
+            {"database_url": url, "show_id": show_id, "role": role, "picks": picks, "prices": PRICES},
         )
-    for process in processes:
-        assert process.stdout is not None
-        assert await asyncio.wait_for(process.stdout.readline(), 60) == b"ready\n"
-    for process in processes:
-        assert process.stdin is not None
-        process.stdin.write(b"go\n")
-        await process.stdin.drain()
-    outcomes = []
-    for process in processes:
-        out, _ = await asyncio.wait_for(process.communicate(), 120)
-        assert process.returncode == 0
-        outcomes.extend(json.loads(out))
-    return outcomes
+        for role, picks in jobs
+    ]
+    return [outcome for outcomes in await pools.race(contenders) for outcome in outcomes]
 
 
 async def sold_seats(theatre_db: AsyncEngine, show_id: str) -> Counter[str]:
@@ -56,12 +40,12 @@ async def sold_seats(theatre_db: AsyncEngine, show_id: str) -> Counter[str]:
 
 
 async def test_many_processes_for_the_same_two_seats_exactly_one_wins(
-    theatre_db: AsyncEngine, theatre_db_url: str, show_id: str
+    theatre_db: AsyncEngine, theatre_db_url: str, show_id: str, racing_pools: RacingPools
 ) -> None:
     jobs = [("marquee", [["D5", "D6"]] * 3) for _ in range(4)] + [
         ("boxoffice", [["D6", "D5"]] * 3) for _ in range(2)
     ]
-    outcomes = await race(theatre_db_url, show_id, jobs)
+    outcomes = await race(racing_pools, theatre_db_url, show_id, jobs)
     winners = [outcome for outcome in outcomes if outcome[1] == "sold"]
     assert len(outcomes) == 18 and len(winners) == 1, outcomes
     assert {outcome[1] for outcome in outcomes} - {"sold"} <= {"SeatsUnavailable", "seats_unavailable"}
@@ -69,7 +53,11 @@ async def test_many_processes_for_the_same_two_seats_exactly_one_wins(
 
 
 async def test_a_crowd_over_overlapping_seats_sells_none_twice(
-    theatre_db: AsyncEngine, theatre_db_url: str, theatre: DatabaseTheatreSystem, show_id: str
+    theatre_db: AsyncEngine,
+    theatre_db_url: str,
+    theatre: DatabaseTheatreSystem,
+    show_id: str,
+    racing_pools: RacingPools,
 ) -> None:
     rng = random.Random(17)
     seats = list(PRICES)
@@ -78,7 +66,7 @@ async def test_a_crowd_over_overlapping_seats_sells_none_twice(
         return [rng.sample(seats, rng.randint(1, 3)) for _ in range(count)]
 
     jobs = [("marquee", picks(12)) for _ in range(4)] + [("boxoffice", picks(12)) for _ in range(2)]
-    outcomes = await race(theatre_db_url, show_id, jobs)
+    outcomes = await race(racing_pools, theatre_db_url, show_id, jobs)
     sold = await sold_seats(theatre_db, show_id)
     assert max(sold.values()) == 1  # none sold twice
     won = Counter(seat for outcome in outcomes if outcome[1] == "sold" for seat in outcome[0])
@@ -92,9 +80,9 @@ async def test_a_crowd_over_overlapping_seats_sells_none_twice(
 
 
 async def test_control_distinct_seats_all_sell(
-    theatre_db: AsyncEngine, theatre_db_url: str, show_id: str
+    theatre_db: AsyncEngine, theatre_db_url: str, show_id: str, racing_pools: RacingPools
 ) -> None:
     jobs = [("marquee", [[f"E{n}"]]) for n in range(1, 5)] + [("boxoffice", [[f"F{n}"]]) for n in range(1, 3)]
-    outcomes = await race(theatre_db_url, show_id, jobs)
+    outcomes = await race(racing_pools, theatre_db_url, show_id, jobs)
     assert [outcome[1] for outcome in outcomes] == ["sold"] * 6
     assert sum((await sold_seats(theatre_db, show_id)).values()) == 6
