@@ -25,6 +25,7 @@ from tests.payments import signing
 from tests.support.stripe import WEBHOOK_SECRET
 from tests.support.web import free_local_socket, serving_on
 from webhooks.app import MAX_BODY_BYTES, create_web_app
+from webhooks.keys import JobQueue
 from webhooks.payments import setup_payment_routes
 from workers.jobs import DramatiqJobs
 from workers.payments import PAYMENT_ACTORS, PAYMENTS_QUEUE
@@ -240,14 +241,7 @@ async def test_an_event_stored_but_not_enqueued_is_still_accepted(
         raise AssertionError("the web process never runs actors")
 
     jobs = DramatiqJobs(register_actors(dead_broker, PAYMENT_ACTORS, never_opened))
-    app = create_web_app(
-        settings=flow.settings,
-        sessions=flow.core.sessions,
-        redis=flow.core.redis,
-        payment_providers={"stripe": flow.core.payment_provider},
-        jobs=jobs,
-        route_groups=[setup_payment_routes],
-    )
+    app = _payments_app(flow, jobs)
     body, headers = await completed_event(flow, booked)
     try:
         status, answer = await _post_to(app, flow, body, headers)
@@ -256,6 +250,18 @@ async def test_an_event_stored_but_not_enqueued_is_still_accepted(
     # Then the provider is told it arrived (it is stored), for the periodic pass to enqueue later
     assert (status, answer) == (200, {"status": "accepted"})
     assert [row.outcome for row in await flow.event_rows()] == [None]
+
+
+def _payments_app(flow: Flow, jobs: JobQueue) -> web.Application:
+    """The web app with the payment routes alone, on the flow's core, sending jobs through `jobs`."""
+    return create_web_app(
+        settings=flow.settings,
+        sessions=flow.core.sessions,
+        redis=flow.core.redis,
+        payment_providers={"stripe": flow.core.payment_provider},
+        jobs=jobs,
+        route_groups=[setup_payment_routes],
+    )
 
 
 class HeldJobs:
@@ -276,14 +282,7 @@ async def test_the_provider_is_answered_once_the_event_is_stored_not_once_its_jo
 ) -> None:
     # Given a web app whose job queue does not take the job yet
     jobs = HeldJobs(flow)
-    app = create_web_app(
-        settings=flow.settings,
-        sessions=flow.core.sessions,
-        redis=flow.core.redis,
-        payment_providers={"stripe": flow.core.payment_provider},
-        jobs=jobs,
-        route_groups=[setup_payment_routes],
-    )
+    app = _payments_app(flow, jobs)
     body, headers = await completed_event(flow, booked)
     async with serving_on(app, free_local_socket()) as base_url:
         # When a genuine event arrives
