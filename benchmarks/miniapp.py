@@ -88,7 +88,7 @@ SCRIPT = Path(__file__).resolve()
 class _NoJobs:
     """The web role's job queue; no payment webhook arrives in this benchmark."""
 
-    async def payment_event_received(self, payment_event_id: int) -> None:
+    def send_payment_events(self, payment_event_ids: list[int]) -> None:
         """Nothing to run."""
 
 

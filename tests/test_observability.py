@@ -16,7 +16,7 @@ from webhooks.app import create_web_app
 
 
 class _NoJobs:
-    async def payment_event_received(self, payment_event_id: int) -> None:
+    def send_payment_events(self, payment_event_ids: list[int]) -> None:
         raise AssertionError("health checks enqueue nothing")
 
 

@@ -47,7 +47,7 @@ SID = "SM" + "cd" * 16
 
 
 class _NoJobs:
-    async def payment_event_received(self, payment_event_id: int) -> None:
+    def send_payment_events(self, payment_event_ids: list[int]) -> None:
         raise AssertionError("no payment webhooks in these tests")
 
 

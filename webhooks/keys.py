@@ -17,8 +17,8 @@ from webhooks.miniapp.context import MiniApp
 class JobQueue(Protocol):
     """How the web server hands work to the workers (implemented over Dramatiq in workers/)."""
 
-    async def payment_event_received(self, payment_event_id: int) -> None:
-        """Ask a worker to process a stored payment event."""
+    def send_payment_events(self, payment_event_ids: list[int]) -> None:
+        """Ask workers to process stored payment events, one job each (blocking: from a worker thread)."""
 
 
 SETTINGS = web.AppKey("settings", Settings)

@@ -1,15 +1,17 @@
-"""Payment provider webhooks: verify, store once, enqueue, answer (DESIGN.md section 5, step 2).
+"""Payment provider webhooks: verify, store once, answer, enqueue (DESIGN.md section 5, step 2).
 
 Nothing slow happens inside the request: the body is checked by the provider's `parse_webhook` (pure,
-constant-time signature check and timestamp window), stored under UNIQUE (provider, event id) (the
-events of concurrent requests in one short transaction: booking_core.payments.inbox.PaymentInbox) and
-handed to a worker. Answers:
+constant-time signature check and timestamp window) and stored under UNIQUE (provider, event id) (the
+events of concurrent requests in one short transaction: booking_core.payments.inbox.PaymentInbox).
+The provider is answered once its event is committed; the inbox sends the batch's jobs to the workers
+meanwhile (`JobQueue.send_payment_events`), so a request does not wait on the broker. Answers:
     200 accepted | duplicate | ignored (a genuine event of a type we do not act on: not stored)
     400 a missing, forged or stale signature, or a body that is not an event: nothing stored
     404 no such provider configured; 413 body over MAX_BODY_BYTES
     503 the database could not store it: the provider retries later, nothing was written
-An event stored whose job could not be enqueued still gets 200: it is durable, and the workers'
-periodic pass (workers/periodic.py) enqueues events left unprocessed.
+An event stored whose job could not be enqueued (or whose process stopped before it was) still gets
+200: it is durable, and the workers' periodic pass (workers/periodic.py) enqueues events left
+unprocessed. On a graceful stop the sends under way finish first.
 """
 
 from __future__ import annotations
@@ -66,13 +68,7 @@ async def payment_webhook(request: web.Request) -> web.Response:
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
         log.warning("payment event %s/%s not stored: %r", event.provider, event.event_id, exc)
         return _answer(503, "unavailable")
-    if row_id is None:
-        return _answer(200, "duplicate")
-    try:
-        await request.app[JOBS].payment_event_received(row_id)
-    except Exception:
-        log.warning("payment event %s stored but not enqueued: the periodic pass will", row_id, exc_info=True)
-    return _answer(200, "accepted")
+    return _answer(200, "duplicate" if row_id is None else "accepted")
 
 
 def _answer(status: int, outcome: str, *, error: str | None = None) -> web.Response:
@@ -83,7 +79,7 @@ def _answer(status: int, outcome: str, *, error: str | None = None) -> web.Respo
 
 def setup_payment_routes(app: web.Application) -> None:
     """Add POST /webhooks/payments/{provider} and the inbox gauges of /metrics (backlog, parked)."""
-    app[INBOX] = PaymentInbox(app[SESSIONS])
+    app[INBOX] = PaymentInbox(app[SESSIONS], app[JOBS].send_payment_events)
     app.on_cleanup.append(lambda app: app[INBOX].aclose())
     app.router.add_post(PAYMENT_WEBHOOK_PATH, payment_webhook)
 

@@ -13,10 +13,9 @@ from typing import Any
 
 import dramatiq
 
-from booking_core.batches import Batches
 from booking_core.bookings.cancellation import RefundDue
 from booking_core.bookings.checkout import OpenCheckout
-from workers.registry import send, send_each
+from workers.registry import send, send_all
 
 # Actor names: the message format between web and worker processes, so keep them stable.
 PROCESS_PAYMENT_EVENT = "process_payment_event"
@@ -33,16 +32,14 @@ class DramatiqJobs:
         if missing:
             raise ValueError(f"payment actors not declared on the broker: {sorted(missing)}")
         self._actors = actors
-        # The webhooks of a busy moment are enqueued from one thread hop, not one each.
-        self._payment_events: Batches[int, None] = Batches(self._send_payment_events)
+
+    def send_payment_events(self, payment_event_ids: list[int]) -> None:
+        """Ask workers to process stored payment events, together (blocking: from a worker thread)."""
+        send_all(self._actors[PROCESS_PAYMENT_EVENT], [(event_id,) for event_id in payment_event_ids])
 
     async def payment_event_received(self, payment_event_id: int) -> None:
         """Ask a worker to process a stored payment event."""
-        await self._payment_events.submit(payment_event_id)
-
-    async def _send_payment_events(self, payment_event_ids: list[int]) -> list[None]:
-        await send_each(self._actors[PROCESS_PAYMENT_EVENT], [(event_id,) for event_id in payment_event_ids])
-        return [None] * len(payment_event_ids)
+        await send(self._actors[PROCESS_PAYMENT_EVENT], payment_event_id)
 
     async def refund_payment(self, due: RefundDue) -> None:
         """Ask a worker to pay back one payment at its provider."""

@@ -75,17 +75,13 @@ async def send(actor: dramatiq.Actor[Any, Any], *args: Any, delay_ms: int | None
     await asyncio.to_thread(actor.send_with_options, args=args, delay=delay_ms)
 
 
-async def send_each(actor: dramatiq.Actor[Any, Any], messages: Sequence[tuple[Any, ...]]) -> None:
-    """Enqueue one message per argument tuple, all from a single worker thread (on the Redis broker in
-    two round trips, whatever their number: `workers.broker.enqueue_all`).
+def send_all(actor: dramatiq.Actor[Any, Any], messages: Sequence[tuple[Any, ...]]) -> None:
+    """Enqueue one message per argument tuple, blocking (on the Redis broker in two round trips,
+    whatever their number: `workers.broker.enqueue_all`).
 
     Raises what a failed send raised; some of the messages may have been sent.
     """
-
-    def send_all() -> None:
-        enqueue_all(actor.broker, [actor.message_with_options(args=args) for args in messages])
-
-    await asyncio.to_thread(send_all)
+    enqueue_all(actor.broker, [actor.message_with_options(args=args) for args in messages])
 
 
 def lazy_context(open_context: Callable[[], Awaitable[WorkerContext]]) -> ContextProvider:

@@ -1,7 +1,7 @@
 """The payment event inbox: provider webhooks stored once by their event id, then processed by workers.
 
 The web server only stores (`PaymentInbox.store`, many requests' events in one short transaction) and
-enqueues; a worker reads the stored body back
+has the new events' jobs sent once they are committed; a worker reads the stored body back
 (`stored_payment_events`) and settles it through `confirmation.confirm_payment`, which writes the
 outcome onto the same row. A row with neither `outcome` nor `processed_at` is still owed processing:
 `unprocessed_payment_events` lists those, so an event whose job was lost is picked up again; one that
@@ -11,7 +11,8 @@ fails every pass of that safety net is parked (`count_pass_or_park`) for a perso
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -32,6 +33,10 @@ FAILED_OUTCOME = "failed"
 PARKED_OUTCOME = "parked"
 ERROR_MAX_CHARS = 2000
 _EVENTS = cast(Table, PaymentEventRow.__table__)
+# Sends the jobs of newly stored events (their row ids); blocking: it is called in a worker thread.
+SendJobs = Callable[[list[int]], None]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -124,30 +129,81 @@ class PaymentInbox:
     turn of the single write lock) instead of queueing for one each. Should the transaction fail,
     each of its requests gets the error (and answers 503: the provider sends the event again).
 
+    The batch's new events are then handed to `send_jobs` in a worker thread, while their requests are
+    answered: a request does not wait on the broker. A send that fails is logged; the events stay
+    unprocessed for the workers' periodic pass. `aclose` waits for the sends under way.
+
     On a SQLite file the transaction runs whole in a worker thread on a blocking connection of its own
-    (`sqlite_file_engine`): waiting for the write lock behind another process's transactions and
-    writing cost one thread hop, not one per statement and per try at the lock. `aclose` closes it.
+    (`sqlite_file_engine`), which then sends the jobs too: waiting for the write lock behind another
+    process's transactions, writing and sending cost one thread hop, not one per statement and per try
+    at the lock. `aclose` closes that connection.
     """
 
-    def __init__(self, sessions: SessionFactory) -> None:
+    def __init__(self, sessions: SessionFactory, send_jobs: SendJobs) -> None:
         bind = sessions.kw.get("bind")
         self._sessions = sessions
+        self._send_jobs = send_jobs
         self._blocking = sqlite_file_engine(bind) if isinstance(bind, AsyncEngine) else None
         self._batches: Batches[tuple[PaymentEvent, str], int | None] = Batches(self._store_batch)
+        self._sending: set[asyncio.Future[None]] = set()
 
     async def store(self, event: PaymentEvent, payload: str) -> int | None:
         """Like `store_payment_event`: the row id, or None when this event was stored before."""
         return await self._batches.submit((event, payload))
 
     async def _store_batch(self, events: list[tuple[PaymentEvent, str]]) -> list[int | None]:
+        loop = asyncio.get_running_loop()
         if self._blocking is None:
-            return await store_payment_events(self._sessions, events)
-        return await asyncio.to_thread(_store_blocking, self._blocking, events)
+            ids = await store_payment_events(self._sessions, events)
+            self._track(loop.run_in_executor(None, self._send, ids))
+            return ids
+        stored: asyncio.Future[list[int | None]] = loop.create_future()
+        self._track(loop.run_in_executor(None, self._store_and_send, loop, stored, events))
+        return await stored
+
+    def _store_and_send(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        stored: asyncio.Future[list[int | None]],
+        events: list[tuple[PaymentEvent, str]],
+    ) -> None:
+        # In a worker thread: the batch's requests are answered as soon as it is committed.
+        assert self._blocking is not None
+        try:
+            ids = _store_blocking(self._blocking, events)
+        except Exception as exc:
+            loop.call_soon_threadsafe(_settle, stored, exc)
+            return
+        loop.call_soon_threadsafe(_settle, stored, ids)
+        self._send(ids)
+
+    def _send(self, ids: list[int | None]) -> None:
+        new = [row_id for row_id in ids if row_id is not None]
+        if not new:
+            return
+        try:
+            self._send_jobs(new)
+        except Exception:
+            log.warning("payment events %s stored, not enqueued: the periodic pass will", new, exc_info=True)
+
+    def _track(self, sending: asyncio.Future[None]) -> None:
+        self._sending.add(sending)
+        sending.add_done_callback(self._sending.discard)
 
     async def aclose(self) -> None:
-        """Close the inbox's own SQLite connections, if it has any."""
+        """Wait for the job sends under way; close the inbox's own SQLite connections, if it has any."""
+        await asyncio.gather(*self._sending)
         if self._blocking is not None:
             await asyncio.to_thread(self._blocking.dispose)
+
+
+def _settle(stored: asyncio.Future[list[int | None]], outcome: list[int | None] | Exception) -> None:
+    if stored.done():
+        return  # its requests stopped waiting (cancelled): the batch's jobs are sent all the same
+    if isinstance(outcome, Exception):
+        stored.set_exception(outcome)
+    else:
+        stored.set_result(outcome)
 
 
 async def stored_payment_events(

@@ -287,7 +287,7 @@ async def open_world(
 class _NoJobs:
     """A JobQueue for worlds without a worker: stored payment events stay for the test to settle."""
 
-    async def payment_event_received(self, payment_event_id: int) -> None:
+    def send_payment_events(self, payment_event_ids: list[int]) -> None:
         """Nothing runs them."""
 
 

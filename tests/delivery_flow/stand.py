@@ -280,7 +280,7 @@ async def _start_sandboxes(stack: AsyncExitStack) -> Sandboxes:
 class _NoPaymentJobs:
     """The web app's job queue; these tests send no payment webhooks."""
 
-    async def payment_event_received(self, payment_event_id: int) -> None:
+    def send_payment_events(self, payment_event_ids: list[int]) -> None:
         raise AssertionError("no payment webhooks in the delivery flow tests")
 
 

@@ -10,6 +10,7 @@ import asyncio
 import html
 import json
 import re
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -24,6 +25,7 @@ from tests.payments import signing
 from tests.support.stripe import WEBHOOK_SECRET
 from tests.support.web import free_local_socket, serving_on
 from webhooks.app import MAX_BODY_BYTES, create_web_app
+from webhooks.keys import JobQueue
 from webhooks.payments import setup_payment_routes
 from workers.jobs import DramatiqJobs
 from workers.payments import PAYMENT_ACTORS, PAYMENTS_QUEUE
@@ -57,6 +59,17 @@ async def completed_event(flow: Flow, booked: Booked) -> tuple[bytes, dict[str, 
 def queued_jobs(flow: Flow) -> int:
     """Messages waiting for the payment workers (Redis broker)."""
     return int(flow.broker.do_qsize(PAYMENTS_QUEUE) or 0)  # type: ignore[attr-defined]
+
+
+async def jobs_sent(flow: Flow, expected: int, within: float = 5.0) -> int:
+    """The messages waiting for the payment workers once `expected` are (a job is sent after the answer),
+    or when `within` seconds have passed; looked at a little later still, so that one too many shows."""
+    deadline = time.monotonic() + within
+    while True:
+        if queued_jobs(flow) >= expected or time.monotonic() > deadline:
+            await asyncio.sleep(0.1)
+            return queued_jobs(flow)
+        await asyncio.sleep(0.01)
 
 
 def _signed(body: bytes, secret: str = WEBHOOK_SECRET, age: int = 0) -> dict[str, str]:
@@ -162,7 +175,7 @@ async def test_a_genuine_event_is_stored_once_and_enqueued_once(flow: Flow, book
     assert [(row.provider, row.event_type, row.payload.encode(), row.outcome) for row in rows] == [
         ("stripe", "checkout.session.completed", body, None)
     ]
-    assert queued_jobs(flow) == 1
+    assert await jobs_sent(flow, 1) == 1
 
 
 async def test_concurrent_webhooks_are_each_stored_once_and_enqueued_once(flow: Flow) -> None:
@@ -177,7 +190,7 @@ async def test_concurrent_webhooks_are_each_stored_once_and_enqueued_once(flow: 
     # And each raw body is stored once, with one job queued for each
     rows = await flow.event_rows()
     assert sorted(row.payload.encode() for row in rows) == sorted(body for body, _headers in events)
-    assert queued_jobs(flow) == 4
+    assert await jobs_sent(flow, 4) == 4
 
 
 async def test_an_unknown_provider_is_not_found(flow: Flow, booked: Booked) -> None:
@@ -228,14 +241,7 @@ async def test_an_event_stored_but_not_enqueued_is_still_accepted(
         raise AssertionError("the web process never runs actors")
 
     jobs = DramatiqJobs(register_actors(dead_broker, PAYMENT_ACTORS, never_opened))
-    app = create_web_app(
-        settings=flow.settings,
-        sessions=flow.core.sessions,
-        redis=flow.core.redis,
-        payment_providers={"stripe": flow.core.payment_provider},
-        jobs=jobs,
-        route_groups=[setup_payment_routes],
-    )
+    app = _payments_app(flow, jobs)
     body, headers = await completed_event(flow, booked)
     try:
         status, answer = await _post_to(app, flow, body, headers)
@@ -244,6 +250,53 @@ async def test_an_event_stored_but_not_enqueued_is_still_accepted(
     # Then the provider is told it arrived (it is stored), for the periodic pass to enqueue later
     assert (status, answer) == (200, {"status": "accepted"})
     assert [row.outcome for row in await flow.event_rows()] == [None]
+
+
+def _payments_app(flow: Flow, jobs: JobQueue) -> web.Application:
+    """The web app with the payment routes alone, on the flow's core, sending jobs through `jobs`."""
+    return create_web_app(
+        settings=flow.settings,
+        sessions=flow.core.sessions,
+        redis=flow.core.redis,
+        payment_providers={"stripe": flow.core.payment_provider},
+        jobs=jobs,
+        route_groups=[setup_payment_routes],
+    )
+
+
+class HeldJobs:
+    """The flow's job queue, behind a gate: each send waits until the test opens it."""
+
+    def __init__(self, flow: Flow) -> None:
+        self.gate = threading.Event()
+        self._jobs = flow.jobs
+
+    def send_payment_events(self, payment_event_ids: list[int]) -> None:
+        """Send the jobs once the gate is open."""
+        self.gate.wait(timeout=30)
+        self._jobs.send_payment_events(payment_event_ids)
+
+
+async def test_the_provider_is_answered_once_the_event_is_stored_not_once_its_job_is_sent(
+    flow: Flow, booked: Booked
+) -> None:
+    # Given a web app whose job queue does not take the job yet
+    jobs = HeldJobs(flow)
+    app = _payments_app(flow, jobs)
+    body, headers = await completed_event(flow, booked)
+    async with serving_on(app, free_local_socket()) as base_url:
+        # When a genuine event arrives
+        url = f"{base_url}/webhooks/payments/stripe"
+        async with flow.http.post(url, data=body, headers=headers) as response:
+            answer = response.status, await response.json()
+        # Then it is accepted as soon as it is stored, while its job is not sent
+        assert answer == (200, {"status": "accepted"})
+        assert [row.outcome for row in await flow.event_rows()] == [None]
+        assert queued_jobs(flow) == 0
+        # And the server stopping waits for that send: once the queue takes it, the job is sent once
+        asyncio.get_running_loop().call_later(0.2, jobs.gate.set)
+    assert jobs.gate.is_set()
+    assert queued_jobs(flow) == 1
 
 
 async def test_metrics_count_webhooks_and_the_waiting_events(flow: Flow, booked: Booked) -> None:
@@ -281,7 +334,7 @@ async def test_declining_on_the_hosted_page_leaves_the_checkout_payable(flow: Fl
     status, page = await flow.page_action(booked.checkout_id, "decline")
     assert status == 200 and "Card declined" in page
     assert [row.event_type for row in await flow.event_rows()] == ["payment_intent.payment_failed"]
-    assert queued_jobs(flow) == 1
+    assert await jobs_sent(flow, 1) == 1
     async with flow.http.get(flow.session(booked.checkout_id)["url"]) as response:
         assert ">Pay 24.00 EUR<" in await response.text()
 

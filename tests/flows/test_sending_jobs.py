@@ -1,4 +1,4 @@
-"""Jobs sent together (`workers.registry.send_each`, a busy moment's webhooks): each reaches a worker once."""
+"""Jobs sent together (`workers.registry.send_all`, a busy moment's webhooks): each reaches a worker once."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import cast
 from tests.flows.worker_setup import BrokerPlan
 from workers.context import WorkerContext
 from workers.payments import PAYMENTS_QUEUE
-from workers.registry import ActorSpec, register_actors, send_each
+from workers.registry import ActorSpec, register_actors, send_all
 from workers.running import worker_in_background
 
 JOBS = 60
@@ -35,7 +35,7 @@ async def test_jobs_sent_together_each_reach_the_worker_once(broker: BrokerPlan)
     actor = register_actors(dramatiq_broker, [spec], no_context)["note_arrival"]
 
     # When JOBS jobs are sent together
-    await send_each(actor, [(n,) for n in range(JOBS)])
+    await asyncio.to_thread(send_all, actor, [(n,) for n in range(JOBS)])
 
     async with worker_in_background(dramatiq_broker, threads=2):
         await asyncio.to_thread(all_arrived.wait, ARRIVAL_SECONDS)

@@ -40,8 +40,9 @@ def _event(n: int) -> PaymentEvent:
 async def test_concurrent_webhooks_are_stored_once_each_in_fewer_transactions_than_requests(
     engine: AsyncEngine, sessions: SessionFactory
 ) -> None:
-    # Given one event stored already, and an inbox
-    inbox = PaymentInbox(sessions)
+    # Given one event stored already, and an inbox noting the jobs it sends
+    sent: list[int] = []
+    inbox = PaymentInbox(sessions, sent.extend)
     assert await inbox.store(_event(0), "{}") is not None
     transactions: list[int] = []
 
@@ -74,6 +75,8 @@ async def test_concurrent_webhooks_are_stored_once_each_in_fewer_transactions_th
     }
     # And the requests shared their transactions instead of taking one each
     assert 0 < len(transactions) < len(numbers) // 2
+    # And each stored event's job was sent once (the one stored before, when it was stored)
+    assert sorted(sent) == sorted(rows.values())
 
 
 # Another process's writer on the same SQLite file, as a worker settling payments does it: transactions
@@ -109,7 +112,7 @@ async def test_intake_gets_the_sqlite_write_lock_between_another_writers_back_to
     database = tmp_path / "marquee.db"
     engine = create_engine(f"sqlite+aiosqlite:///{database}")
     await reset_schema(engine)
-    inbox = PaymentInbox(create_session_factory(engine))
+    inbox = PaymentInbox(create_session_factory(engine), _no_jobs)
     writer = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
@@ -145,7 +148,7 @@ async def test_an_event_the_sqlite_file_cannot_take_fails_its_store_as_a_databas
 ) -> None:
     # Given a webhook inbox on a SQLite file without the schema (no table to store into)
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
-    inbox = PaymentInbox(create_session_factory(engine))
+    inbox = PaymentInbox(create_session_factory(engine), _no_jobs)
     try:
         # When an event arrives, Then its store raises the database's error (the webhook answers 503)
         with pytest.raises(SQLAlchemyError, match="payment_events"):
@@ -153,6 +156,10 @@ async def test_an_event_the_sqlite_file_cannot_take_fails_its_store_as_a_databas
     finally:
         await inbox.aclose()
         await engine.dispose()
+
+
+def _no_jobs(_payment_event_ids: list[int]) -> None:
+    """These tests look at the stores alone."""
 
 
 def _writer_turns(database: Path) -> int:
