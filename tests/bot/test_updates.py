@@ -5,6 +5,7 @@ with python-telegram-bot's real ExtBot on our getUpdates client."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator
 
 import pytest
@@ -90,28 +91,9 @@ def test_a_pressed_picture_keeps_its_largest_size_and_its_caption() -> None:
 
 
 def test_anything_but_a_pressed_message_is_left_as_it_is() -> None:
-    entities = [{"type": "bot_command", "offset": 0, "length": 6}]
-    shared = {
-        "update_id": 1,
-        "message": {
-            "message_id": 2,
-            "text": "/start",
-            "entities": entities,
-            "reply_markup": {"keyboard": []},
-        },
-    }
-    assert lighter_update(shared) == {
-        "update_id": 1,
-        "message": {
-            "message_id": 2,
-            "text": "/start",
-            "entities": entities,
-            "reply_markup": {"keyboard": []},
-        },
-    }
-    inline_result = {"update_id": 3, "callback_query": {"id": "9", "inline_message_id": "x", "data": "v1"}}
-    assert lighter_update(inline_result) == {
-        "update_id": 3,
-        "callback_query": {"id": "9", "inline_message_id": "x", "data": "v1"},
-    }
+    command = {"type": "bot_command", "offset": 0, "length": 6}
+    sent = {"message_id": 2, "text": "/start", "entities": [command], "reply_markup": {"keyboard": []}}
+    inline_result = {"id": "9", "inline_message_id": "x", "data": "v1"}
+    for update in ({"update_id": 1, "message": sent}, {"update_id": 3, "callback_query": inline_result}):
+        assert lighter_update(copy.deepcopy(update)) == update
     assert lighter_update([1, 2]) == [1, 2]
