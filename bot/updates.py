@@ -4,10 +4,12 @@ A button press arrives with the whole pressed message, inline keyboard included:
 which python-telegram-bot would turn into objects on every press, the largest part of reading an
 update. No handler reads that keyboard (the callback data says what was pressed, the caption what the
 message shows), so it is dropped from the JSON first: polling through `UpdatesRequest`, webhooks
-through `lighter_update`. So are the formatting entities of its text or caption (a dozen objects for a
-seat map's caption; handlers read the plain text) and every size of its photo but the largest (the one
-whose file id a handler reuses). The rest of the pressed message (chat, id, date, text or caption) stays;
-a message the user sent arrives whole (its command entities say which command it is).
+through `lighter_update`. So are the formatting entities of its text or caption (handlers read the
+plain text) and every size of its photo but the largest (the one whose file id a handler reuses;
+Telegram sends up to four): small next to the keyboard, about a fifth of what is left to parse of a
+seat-map press with two bold runs and three sizes (129 against 101 us, micro-benchmark). The rest of
+the pressed message (chat, id, date, text or caption) stays; a message the user sent arrives whole (its
+command entities say which command it is).
 """
 
 from __future__ import annotations

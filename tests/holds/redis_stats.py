@@ -69,6 +69,7 @@ async def sent_commands(url: str) -> AsyncIterator[list[str]]:
 
 
 def not_reminders(sent: list[str]) -> list[str]:
-    """The commands in `sent` but the bot's reminder loop's (it asks every second for reminders due): those
-    that take the reminders' lease (a script registering a show's reminder does not)."""
+    """The commands in `sent` but the bot's reminder loop's asking for reminders due (every second): those
+    that take or give back the reminders' lease, which a script registering a show's reminder does not
+    name. (Reading a due show's reminders is not left out: no hold of these tests falls due in them.)"""
     return [command for command in sent if REMINDING_SHOWS not in command]
