@@ -18,7 +18,7 @@ class JobQueue(Protocol):
     """How the web server hands work to the workers (implemented over Dramatiq in workers/)."""
 
     def send_payment_events(self, payment_event_ids: list[int]) -> None:
-        """Ask workers to process stored payment events, one job each (blocking: from a worker thread)."""
+        """Ask workers to process stored payment events (blocking: from a worker thread)."""
 
 
 SETTINGS = web.AppKey("settings", Settings)

@@ -6,12 +6,8 @@ it does not support Redis Cluster, so a clustered deployment uses RabbitMQ as it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from uuid import uuid4
-
 import dramatiq
 from dramatiq.brokers.redis import MAINTENANCE_SCALE, RedisBroker
-from dramatiq.common import current_millis
 from dramatiq.middleware import AsyncIO
 
 from booking_core.redis_url import is_cluster, sync_client
@@ -54,41 +50,3 @@ def build_broker(
         )
     broker.add_middleware(AsyncIO())
     return broker
-
-
-def enqueue_all(broker: dramatiq.Broker, messages: Sequence[dramatiq.Message[object]]) -> None:
-    """Enqueue messages (none of them delayed): on the Redis broker in two round trips, else one by one.
-
-    Raises what Redis or the broker raised; some of the messages may have been enqueued by then.
-    """
-    if not isinstance(broker, RedisBroker):
-        for message in messages:
-            broker.enqueue(message)
-        return
-    # What RedisBroker.enqueue does for each (dramatiq 2.x: a Redis message id of its own, the
-    # middleware's hooks, the broker's dispatch script), with the script calls sent in one pipeline:
-    # two round trips for the lot instead of one each (redis-py first asks SCRIPT EXISTS, and loads
-    # the script if Redis lost it; a bare EVALSHA in the pipeline would fail after a SCRIPT FLUSH).
-    dispatch = broker.scripts["dispatch"]
-    pipeline = broker.client.pipeline(transaction=False)
-    enqueued = []
-    for given in messages:
-        message = given.copy(options={"redis_message_id": str(uuid4())})
-        broker.emit_before("enqueue", message, None)
-        arguments = [
-            "enqueue",
-            current_millis(),
-            message.queue_name,
-            broker.broker_id,
-            broker.heartbeat_timeout,
-            broker.dead_message_ttl,
-            broker._should_do_maintenance("enqueue"),
-            broker._max_unpack_size(),
-            message.options["redis_message_id"],
-            message.encode(),
-        ]
-        dispatch(keys=[broker.namespace], args=arguments, client=pipeline)
-        enqueued.append(message)
-    pipeline.execute()
-    for message in enqueued:
-        broker.emit_after("enqueue", message, None)

@@ -7,6 +7,7 @@ expiring a closed checkout changes nothing. Retry policies are stated in PAYMENT
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -34,7 +35,13 @@ from booking_core.payments.port import (
     ProviderRejected,
 )
 from workers.context import WorkerContext
-from workers.jobs import EXPIRE_CHECKOUT, PROCESS_PAYMENT_EVENT, REFUND_PAYMENT, DramatiqJobs
+from workers.jobs import (
+    EXPIRE_CHECKOUT,
+    PROCESS_PAYMENT_EVENT,
+    PROCESS_PAYMENT_EVENTS,
+    REFUND_PAYMENT,
+    DramatiqJobs,
+)
 from workers.outbox_relay import relay_new
 from workers.registry import ActorSpec
 
@@ -104,6 +111,25 @@ async def process_payment_event(ctx: WorkerContext, payment_event_id: int) -> No
         except Exception:
             # The event is settled; the periodic refund pass asks for this refund soon anyway.
             log.warning("booking %s: refund not enqueued yet", result.booking_id, exc_info=True)
+
+
+async def process_payment_events(ctx: WorkerContext, payment_event_ids: list[int]) -> None:
+    """Settle the events the web server stored together, each as `process_payment_event` does, at once
+    (so they share settling transactions).
+
+    Should any fail for a reason retrying may cure, the job fails with it and is retried whole: the
+    events settled by then are skipped as redeliveries. One that can never be processed is recorded as
+    such and does not hold the others back.
+    """
+    outcomes = await asyncio.gather(
+        *(process_payment_event(ctx, event_id) for event_id in payment_event_ids), return_exceptions=True
+    )
+    failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    retryable = [failure for failure in failures if not isinstance(failure, PermanentFailure)]
+    if retryable:
+        raise retryable[0]
+    for failure in failures:
+        log.warning("%s", failure)
 
 
 async def _deliver_ticket(ctx: WorkerContext, booking_id: int) -> None:
@@ -238,6 +264,17 @@ PAYMENT_ACTORS: list[ActorSpec] = [
     ActorSpec(
         PROCESS_PAYMENT_EVENT,
         process_payment_event,
+        queue=PAYMENTS_QUEUE,
+        max_retries=10,
+        min_backoff_ms=500,
+        max_backoff_ms=60_000,
+        throws=(PermanentFailure,),
+        time_limit_ms=60_000,
+    ),
+    # The same policy for the events stored together: a retry settles only those still unsettled.
+    ActorSpec(
+        PROCESS_PAYMENT_EVENTS,
+        process_payment_events,
         queue=PAYMENTS_QUEUE,
         max_retries=10,
         min_backoff_ms=500,

@@ -7,14 +7,13 @@ the actor is declared. `register_actors` binds them to a broker with the worker 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import dramatiq
 
 from booking_core.log_context import correlation_id
-from workers.broker import enqueue_all
 from workers.context import ContextProvider, WorkerContext
 
 ActorFunction = Callable[..., Awaitable[None]]
@@ -73,15 +72,6 @@ def _with_context(fn: ActorFunction, context: ContextProvider) -> Callable[..., 
 async def send(actor: dramatiq.Actor[Any, Any], *args: Any, delay_ms: int | None = None) -> None:
     """Enqueue a message without blocking the event loop on the broker's network round trip."""
     await asyncio.to_thread(actor.send_with_options, args=args, delay=delay_ms)
-
-
-def send_all(actor: dramatiq.Actor[Any, Any], messages: Sequence[tuple[Any, ...]]) -> None:
-    """Enqueue one message per argument tuple, blocking (on the Redis broker in two round trips,
-    whatever their number: `workers.broker.enqueue_all`).
-
-    Raises what a failed send raised; some of the messages may have been sent.
-    """
-    enqueue_all(actor.broker, [actor.message_with_options(args=args) for args in messages])
 
 
 def lazy_context(open_context: Callable[[], Awaitable[WorkerContext]]) -> ContextProvider:
