@@ -6,24 +6,31 @@
 The web role (the aiohttp app with the payment route group, plus a no-op POST route) and a worker
 (the payment actors on the Redis broker) run as two subprocesses of this script. This process seeds
 one-seat bookings on live holds, then, with CONCURRENCY clients:
-  1. baseline: POSTs the burst's bodies to the no-op route of the same server, as fast as it answers,
-     NOOP_ROUNDS times after a warm-up round: noop_per_s is the median round's rate;
-  2. burst: one signed `checkout.session.completed` per booking (BURST of them) and a repeat of every
-     fourth (a provider retrying), as fast as they are answered: webhooks_per_s; once all are
-     confirmed, confirmations_per_s from the first arrival to the last confirmation;
-  3. paced: PACED more events posted at half that confirmation rate, so nothing queues behind a burst:
+  1. BURST_ROUNDS rounds, each of
+     - baseline: once both roles are idle, the burst's bodies POSTed to the no-op route of the same
+       server, as fast as it answers, twice: the first wakes things up, the second counts;
+     - burst, right after: one signed `checkout.session.completed` per booking (BURST of them, new ones
+       each round) and a repeat of every fourth (a provider retrying), posted as fast as they are
+       answered; then the round waits until its bookings are all confirmed, and measures its
+       confirmations per second (from its first arrival to its last confirmation).
+     Each round's ratio compares its burst with the baseline taken just before it: one round lasts well
+     under a second, so a rate swings with whatever else the machine does at that moment, and two
+     moments apart compare badly. `ratio` is the median round's; webhooks_per_s, noop_per_s and
+     confirmations_per_s are the median rounds' too; every round's figures are printed;
+  2. paced: PACED more events posted at half that confirmation rate, so nothing queues behind a burst:
      confirm_p99_ms is the p99 from a webhook's arrival (`received_at`) to its booking's confirmation
      (`updated_at`), read back from SQL.
 "duplicates_confirmed" counts repeats that were stored as a second event or sold a second ticket.
 It also prints the SQL statements the worker sent per confirmation (counted by SQLAlchemy events, by
-kind) and the CPU time each role spent per confirmation and per webhook of the burst, from its first
-webhook to its last confirmation (from /proc; the web role sends a webhook's job after answering it):
-on a machine shared with other work these move far less than the rates do.
+kind) and the CPU time each role spent per confirmation and per webhook of the bursts, from a round's
+first webhook to its last confirmation (from /proc; the web role sends a webhook's job after answering
+it): on a machine shared with other work these move far less than the rates do.
 The baseline (the no-op route) does the HTTP work only: the same server, clients, bodies and sizes. It
 does NOT verify a signature, touch the database or Redis, store, de-duplicate or enqueue anything, and
 no worker confirms behind it: the ratio is what intake costs over the bare request, not a like-for-like
 race.
-Last line: RESULT webhooks_per_s=<n> noop_per_s=<n> ratio=<r> confirm_p99_ms=<n> confirmations_per_s=<n>
+Last line (medians of the rounds; ratio the median of the rounds' ratios), on one line:
+RESULT webhooks_per_s=<n> noop_per_s=<n> ratio=<r> confirm_p99_ms=<n> confirmations_per_s=<n>
 duplicates_confirmed=0
 """
 
@@ -88,9 +95,10 @@ from workers.payments import PAYMENT_ACTORS
 from workers.running import ActorContext, running_worker
 
 BURST = int(os.environ.get("BENCH_BURST", "300"))
+BURST_ROUNDS = int(os.environ.get("BENCH_BURST_ROUNDS", "5"))
 PACED = int(os.environ.get("BENCH_PACED", "100"))
-BOOKINGS = BURST + PACED
-# The paced phase posts at this share of the confirmation rate the burst measured.
+BOOKINGS = BURST_ROUNDS * BURST + PACED
+# The paced phase posts at this share of the confirmation rate the bursts measured.
 PACED_LOAD = 0.5
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
 # As many as the worker role runs: the confirmations in flight at once, which settle together.
@@ -98,13 +106,15 @@ WORKER_THREADS = int(os.environ.get("BENCH_WORKER_THREADS", str(worker_role.WORK
 REPEAT_EVERY = 4
 PROVIDER_ATTEMPTS = 6
 CONFIRM_DEADLINE_SECONDS = 30.0
-ROWS, SEATS_PER_ROW = 25, 40  # row labels are A-Z
+ROWS = 26  # row labels are A-Z
+SEATS_PER_ROW = -(-BOOKINGS // ROWS)
 PRICE = 1200
 USER_BASE = 10_000
 SECRET = "whsec_bench_webhooks"
 NOOP_PATH = "/bench/noop"
-NOOP_ROUNDS = 5
 SCRIPT = Path(__file__).resolve()
+# A role counts as idle below this share of a core (its periodic work, the broker's polling) over the window.
+IDLE_CPU_SHARE, IDLE_WINDOW_SECONDS = 0.1, 0.2
 
 
 # -- the roles, run as subprocesses of this script --------------------------------------------------
@@ -290,23 +300,10 @@ async def post_all(
     return ok / elapsed, answers
 
 
-async def noop_rate(
-    http: aiohttp.ClientSession, url: str, requests: list[tuple[bytes, dict[str, str]]]
-) -> tuple[float, dict[str, int]]:
-    """The baseline: the burst's bodies posted to the no-op route NOOP_ROUNDS times (the first warms the
-    connections up and is not counted); the median rate of the others, and every answer by status.
-
-    One round lasts well under a second, so one alone swings with whatever else the machine does then.
-    """
-    await post_all(http, url, requests)
-    rates: list[float] = []
-    answers: dict[str, int] = {}
-    for _round in range(NOOP_ROUNDS):
-        rate, round_answers = await post_all(http, url, requests)
-        rates.append(rate)
-        for key, count in round_answers.items():
-            answers[key] = answers.get(key, 0) + count
-    return statistics.median(rates), answers
+def add_answers(total: dict[str, int], answers: dict[str, int]) -> None:
+    """Add a round's answers (by status) to `total`."""
+    for key, count in answers.items():
+        total[key] = total.get(key, 0) + count
 
 
 def with_repeats(events: list[tuple[bytes, dict[str, str]]]) -> list[tuple[bytes, dict[str, str]]]:
@@ -427,6 +424,16 @@ async def wait_for(check: Any, what: str, log: Path, within: float = 60.0) -> No
         await asyncio.sleep(0.1)
 
 
+async def settle_down(pids: list[int], within: float = 10.0) -> None:
+    """Wait until these processes use less than IDLE_CPU_SHARE of a core over IDLE_WINDOW_SECONDS."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        before = sum(map(cpu_seconds, pids))
+        await asyncio.sleep(IDLE_WINDOW_SECONDS)
+        if sum(map(cpu_seconds, pids)) - before < IDLE_CPU_SHARE * IDLE_WINDOW_SECONDS:
+            return
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time a process has used so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -439,8 +446,12 @@ class Figures:
 
     noop_per_s: float = 0.0
     webhooks_per_s: float = 0.0
+    ratio: float = 0.0
     confirmations_per_s: float = 0.0
     burst_p99_ms: float = 0.0
+    round_noop_per_s: list[float] = field(default_factory=list)
+    round_webhooks_per_s: list[float] = field(default_factory=list)
+    round_confirmations_per_s: list[float] = field(default_factory=list)
     paced_per_s: float = 0.0
     confirm_p50_ms: float = 0.0
     confirm_p99_ms: float = 0.0
@@ -448,7 +459,7 @@ class Figures:
     duplicates_confirmed: int = 0
     statements: dict[str, int] = field(default_factory=dict)
     web_cpu_ms_per_webhook: float = 0.0
-    worker_cpu_ms: float = 0.0  # the worker's CPU time per confirmation of the burst
+    worker_cpu_ms: float = 0.0  # the worker's CPU time per confirmation of the bursts
     answers: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
@@ -456,9 +467,9 @@ async def run_phases(settings: MarqueeSettings, base_url: str, tmp: Path, env: d
     """Seed, start the roles, and run the baseline, burst and paced phases."""
     events, booking_of_event = await seed(settings)
     event_ids = list(booking_of_event)
-    burst_events, paced_events = events[:BURST], events[BURST:]
-    burst_ids = {e: booking_of_event[e] for e in event_ids[:BURST]}
-    paced_ids = {e: booking_of_event[e] for e in event_ids[BURST:]}
+    rounds = [slice(n * BURST, (n + 1) * BURST) for n in range(BURST_ROUNDS)]
+    paced_events = events[BURST_ROUNDS * BURST :]
+    paced_ids = {e: booking_of_event[e] for e in event_ids[BURST_ROUNDS * BURST :]}
     figures = Figures()
     ready = tmp / "worker.ready"
     webhook_url = f"{base_url}/webhooks/payments/stripe"
@@ -469,17 +480,44 @@ async def run_phases(settings: MarqueeSettings, base_url: str, tmp: Path, env: d
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as http:
             await wait_for(lambda: _healthy(http, base_url), "the web role", tmp / "web.log")
             await wait_for(lambda: _exists(ready), "the worker role", tmp / "worker.log")
-            burst = with_repeats(burst_events)
-            figures.noop_per_s, figures.answers["noop"] = await noop_rate(http, base_url + NOOP_PATH, burst)
-            web_cpu, worker_cpu = cpu_seconds(web_role.pid), cpu_seconds(worker.pid)
-            figures.webhooks_per_s, figures.answers["burst"] = await post_all(http, webhook_url, burst)
-            await wait_confirmed(settings, BURST)
-            # Up to the last confirmation, as the worker's: the web role sends a job after its answer.
-            figures.web_cpu_ms_per_webhook = (cpu_seconds(web_role.pid) - web_cpu) * 1000 / len(burst)
-            figures.worker_cpu_ms = (cpu_seconds(worker.pid) - worker_cpu) * 1000 / BURST
-            burst_spans = await spans(settings, burst_ids)
-            first, last = min(a for a, _ in burst_spans), max(d for _, d in burst_spans)
-            figures.confirmations_per_s = len(burst_spans) / max((last - first).total_seconds(), 1e-3)
+            noop_url = base_url + NOOP_PATH
+            web_cpu = worker_cpu = 0.0
+            posted = 0
+            burst_spans: list[tuple[datetime, datetime]] = []
+            for n, part in enumerate(rounds):
+                burst = with_repeats(events[part])
+                # The baseline is the bare request: taken once the roles have finished the last round's work,
+                # and after a round that wakes the machine up again (the first round after a pause runs
+                # slower than the next, on this one about a third).
+                await settle_down([web_role.pid, worker.pid])
+                await post_all(http, noop_url, burst)
+                noop, answers = await post_all(http, noop_url, burst)
+                figures.round_noop_per_s.append(noop)
+                add_answers(figures.answers.setdefault("noop", {}), answers)
+                web_before, worker_before = cpu_seconds(web_role.pid), cpu_seconds(worker.pid)
+                rate, answers = await post_all(http, webhook_url, burst)
+                await wait_confirmed(settings, (n + 1) * BURST)
+                # Up to the last confirmation, as the worker's: the web role sends a job after its answer.
+                web_cpu += cpu_seconds(web_role.pid) - web_before
+                worker_cpu += cpu_seconds(worker.pid) - worker_before
+                posted += len(burst)
+                round_spans = await spans(settings, {e: booking_of_event[e] for e in event_ids[part]})
+                first, last = min(a for a, _ in round_spans), max(d for _, d in round_spans)
+                figures.round_webhooks_per_s.append(rate)
+                figures.round_confirmations_per_s.append(
+                    len(round_spans) / max((last - first).total_seconds(), 1e-3)
+                )
+                add_answers(figures.answers.setdefault("burst", {}), answers)
+                burst_spans += round_spans
+            figures.noop_per_s = statistics.median(figures.round_noop_per_s)
+            figures.webhooks_per_s = statistics.median(figures.round_webhooks_per_s)
+            figures.ratio = statistics.median(
+                burst / noop
+                for burst, noop in zip(figures.round_webhooks_per_s, figures.round_noop_per_s, strict=True)
+            )
+            figures.confirmations_per_s = statistics.median(figures.round_confirmations_per_s)
+            figures.web_cpu_ms_per_webhook = web_cpu * 1000 / posted
+            figures.worker_cpu_ms = worker_cpu * 1000 / (BURST_ROUNDS * BURST)
             figures.burst_p99_ms = p99(latencies_ms(burst_spans))
             figures.paced_per_s = max(1.0, PACED_LOAD * figures.confirmations_per_s)
             paced = await post_paced(http, webhook_url, paced_events, figures.paced_per_s)
@@ -521,7 +559,8 @@ async def main() -> None:
             await telegram_runner.cleanup()
             redis_endpoint.stop()
     print(
-        f"database={make_url(settings.DATABASE_URL).get_backend_name()} burst={BURST} paced={PACED} "
+        f"database={make_url(settings.DATABASE_URL).get_backend_name()} burst={BURST} "
+        f"burst_rounds={BURST_ROUNDS} paced={PACED} "
         f"concurrency={CONCURRENCY} worker_threads={WORKER_THREADS}"
     )
     for phase, answers in figures.answers.items():
@@ -531,11 +570,13 @@ async def main() -> None:
     print(f"worker SQL statements per confirmation: {per_confirmation:.1f} ({kinds})")
     print(
         f"CPU: worker_cpu_ms_per_confirmation={figures.worker_cpu_ms:.1f} "
-        f"web_cpu_ms_per_webhook={figures.web_cpu_ms_per_webhook:.1f} (burst; load-independent-ish)"
+        f"web_cpu_ms_per_webhook={figures.web_cpu_ms_per_webhook:.3f} (bursts; load-independent-ish)"
     )
     print(
-        f"burst: confirmations_per_s={figures.confirmations_per_s:.0f} "
-        f"p99_ms={figures.burst_p99_ms:.0f} (queueing behind the burst included)"
+        f"rounds: noop_per_s {_rates(figures.round_noop_per_s)}; "
+        f"webhooks_per_s {_rates(figures.round_webhooks_per_s)}; "
+        f"confirmations_per_s {_rates(figures.round_confirmations_per_s)}; "
+        f"p99_ms={figures.burst_p99_ms:.0f} (queueing behind a burst included)"
     )
     print(
         f"paced at {figures.paced_per_s:.1f}/s: confirm_p50_ms={figures.confirm_p50_ms:.0f} "
@@ -543,13 +584,17 @@ async def main() -> None:
     )
     print(
         f"RESULT webhooks_per_s={figures.webhooks_per_s:.0f} noop_per_s={figures.noop_per_s:.0f} "
-        f"ratio={figures.webhooks_per_s / figures.noop_per_s:.2f} "
+        f"ratio={figures.ratio:.2f} "
         f"confirm_p99_ms={figures.confirm_p99_ms:.0f} "
         f"confirmations_per_s={figures.confirmations_per_s:.0f} "
         f"duplicates_confirmed={figures.duplicates_confirmed}"
     )
     if figures.confirmed < BOOKINGS or figures.duplicates_confirmed:
         raise SystemExit(1)
+
+
+def _rates(rates: list[float]) -> str:
+    return " ".join(f"{rate:.0f}" for rate in rates)
 
 
 async def _healthy(http: aiohttp.ClientSession, base_url: str) -> bool:

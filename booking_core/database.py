@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as create_blocking_engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -52,7 +55,8 @@ def create_engine(database_url: str, *, read_only: bool = False) -> AsyncEngine:
 
 def sqlite_file_engine(engine: AsyncEngine) -> Engine | None:
     """A blocking engine on the same SQLite file as `engine` (stdlib sqlite3, tuned and beginning alike),
-    for a write done whole in one worker thread; None unless `engine` is a file-backed SQLite one.
+    for a write done whole in one worker thread (`polled_write`); None unless `engine` is a file-backed
+    SQLite one.
 
     Through aiosqlite every statement of a transaction (and every try at the write lock) is a hop to its
     thread and back; through this engine, run in a thread, the whole transaction is one.
@@ -91,26 +95,66 @@ def _begin_immediate(connection: Any) -> None:
 
 
 def _poll_for_write_lock(connection: Any) -> None:
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
-    connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_LOCK_POLL_MS}")
+    # The tries go straight to the driver: each that finds the lock taken raises, and SQLAlchemy's
+    # handling of an error costs more than the try itself.
+    cursor = connection.connection.dbapi_connection.cursor()
     try:
-        # The tries go straight to the driver: each that finds the lock taken raises, and SQLAlchemy's
-        # handling of an error costs more than the try itself.
-        cursor = connection.connection.dbapi_connection.cursor()
+        if _begin_when_free(cursor):
+            return
+    finally:
+        cursor.close()
+    # Out of time, or another error: a last try, whose error SQLAlchemy raises as its own.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _begin_when_free(cursor: sqlite3.Cursor) -> bool:
+    """BEGIN IMMEDIATE, trying every SQLITE_LOCK_POLL_MS at most until SQLITE_BUSY_TIMEOUT_MS: whether it
+    began (not if out of time, or on another error than a busy lock)."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_LOCK_POLL_MS}")
+    try:
+        while time.monotonic() < deadline:
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                return True
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                    return False
+        return False
+    finally:
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
+@contextmanager
+def polled_write(engine: Engine) -> Iterator[sqlite3.Cursor]:
+    """A write transaction on a pooled connection of a `sqlite_file_engine`, straight on the driver: its
+    BEGIN IMMEDIATE polled for the lock as a POLL_WRITE_LOCK connection's is; committed when the block
+    ends, rolled back if it raises.
+
+    For a short statement run often (a batch of webhooks), SQLAlchemy's execution costs several times
+    what SQLite does; the caller writes the SQL and binds values SQLite stores as SQLAlchemy would.
+    The driver's errors are raised as SQLAlchemy's (DBAPIError), as the engine's own would be.
+    """
+    connection = engine.raw_connection()
+    driver = cast(sqlite3.Connection, connection.driver_connection)
+    try:
+        cursor = driver.cursor()
         try:
-            while time.monotonic() < deadline:
-                try:
-                    cursor.execute("BEGIN IMMEDIATE")
-                    return
-                except sqlite3.OperationalError as exc:
-                    if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
-                        break
+            if not _begin_when_free(cursor):
+                cursor.execute("BEGIN IMMEDIATE")  # a last try: its error (busy, or another) is raised
+            try:
+                yield cursor
+            except BaseException:
+                if driver.in_transaction:  # (some errors end it themselves)
+                    cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
         finally:
             cursor.close()
-        # Out of time, or another error: a last try, whose error SQLAlchemy raises as its own.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except sqlite3.Error as error:
+        raise DBAPIError.instance(None, None, error, sqlite3.Error) from error
     finally:
-        connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        connection.close()
 
 
 def _refuse_writes(dbapi_connection: Any, _record: Any) -> None:

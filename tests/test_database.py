@@ -88,3 +88,53 @@ async def test_a_polling_writer_gives_up_after_the_busy_timeout_and_its_connecti
     async with engine.connect() as connection:
         assert (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar() == 300
         await engine.dispose()
+
+
+async def test_a_polled_write_commits_rolls_back_what_raises_and_gives_up_on_a_held_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a SQLite file's blocking engine, as the webhook inbox writes through
+    monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 300)
+    path = tmp_path / "m.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    blocking = database.sqlite_file_engine(engine)
+    assert blocking is not None
+    insert_city = "INSERT INTO cities (name, latitude, longitude, timezone) VALUES (?, 0, 0, 'UTC')"
+    try:
+        # When one write's block ends, and another's raises after its insert
+        with database.polled_write(blocking) as cursor:
+            cursor.execute(insert_city, ["Berlin"])
+        with pytest.raises(RuntimeError), database.polled_write(blocking) as cursor:
+            cursor.execute(insert_city, ["Paris"])
+            raise RuntimeError("the caller failed")
+        # Then the first is kept and the second is not
+        assert _cities(path) == ["Berlin"]
+        # And while another connection holds the write lock, a write gives up after the busy timeout
+        # with SQLAlchemy's error, as the engine's own writes do
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        try:
+            with (
+                pytest.raises(OperationalError, match="database is locked"),
+                database.polled_write(blocking) as cursor,
+            ):
+                cursor.execute(insert_city, ["Rome"])
+            assert 0.3 <= time.monotonic() - started < 5
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        # And once it is free, the same pooled connection writes again
+        with database.polled_write(blocking) as cursor:
+            cursor.execute(insert_city, ["Madrid"])
+        assert _cities(path) == ["Berlin", "Madrid"]
+    finally:
+        blocking.dispose()
+        await engine.dispose()
+
+
+def _cities(path: Path) -> list[str]:
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        return [name for (name,) in connection.execute("SELECT name FROM cities ORDER BY id")]
