@@ -21,6 +21,7 @@ from booking_core.payments.port import PaymentEvent, PaymentEventKind
 from tests.support.database import reset_schema
 
 REQUESTS = 40
+ARRIVING_LATER = 9
 
 
 def _event(n: int) -> PaymentEvent:
@@ -153,6 +154,36 @@ async def test_an_event_the_sqlite_file_cannot_take_fails_its_store_as_a_databas
     finally:
         await inbox.aclose()
         await engine.dispose()
+
+
+async def test_events_arriving_while_the_write_lock_is_held_share_the_transaction_that_gets_it(
+    tmp_path: Path,
+) -> None:
+    # Given a webhook inbox on a SQLite file, and another connection holding the write lock
+    database = tmp_path / "marquee.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{database}")
+    await reset_schema(engine)
+    inbox = PaymentInbox(create_session_factory(engine), _no_jobs)
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        # When one event arrives, and more arrive while the inbox waits for the lock
+        first = asyncio.ensure_future(inbox.store(_event(0), "{}"))
+        await asyncio.sleep(0.1)
+        later = [asyncio.ensure_future(inbox.store(_event(n), "{}")) for n in range(1, ARRIVING_LATER + 1)]
+        await asyncio.sleep(0.1)
+        assert not first.done()
+        holder.execute("ROLLBACK")
+        ids = await asyncio.gather(first, *later)
+    finally:
+        holder.close()
+        await inbox.aclose()
+    # Then, once the lock is free, all of them are stored in the one transaction that got it
+    assert None not in ids
+    async with create_session_factory(engine)() as session:
+        arrivals = await session.scalar(select(func.count(func.distinct(PaymentEventRow.received_at))))
+    await engine.dispose()
+    assert arrivals == 1
 
 
 def _no_jobs(_payment_event_ids: list[int]) -> None:
