@@ -22,7 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Dialect, Engine, Table, func, select, update
+from sqlalchemy import Dialect, Engine, Row, Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking_core.batches import Batches
@@ -78,11 +78,29 @@ async def store_payment_events(
     A (provider, event id) met twice, here or in the table, is stored once: the first gets the id.
     """
     rows = _event_rows(events)
-    async with sessions() as session, session.begin():
-        await session.connection(execution_options={POLL_WRITE_LOCK: True})
-        inserted = await session.execute(_inserting(session.get_bind().dialect.name), rows)
-        ids = {(provider, event_id): row_id for provider, event_id, row_id in inserted}
+    bind = sessions.kw.get("bind")
+    inserted: Sequence[Row[Any]]
+    if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql":
+        inserted = await _insert_on_postgresql(bind, rows)
+    else:
+        async with sessions() as session, session.begin():
+            await session.connection(execution_options={POLL_WRITE_LOCK: True})
+            inserted = (await session.execute(_inserting(session.get_bind().dialect.name), rows)).all()
+    ids = {(row.provider, row.event_id): row.id for row in inserted}
     return _ids_in_order(events, ids)
+
+
+async def _insert_on_postgresql(engine: AsyncEngine, rows: list[dict[str, object]]) -> Sequence[Row[Any]]:
+    """`_inserting` on PostgreSQL, as one statement of the same text whatever the number of rows (the
+    rows go as an array per column, so asyncpg prepares it once), run on its own in autocommit.
+
+    A single INSERT is atomic by itself: one round trip, where BEGIN, INSERT and COMMIT were three, and
+    about half the CPU of the same INSERT through a session (a micro-benchmark, batches of 5 and 15).
+    """
+    columns = tuple([row[name] for row in rows] for name in _ROW_COLUMNS)
+    async with engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        return (await autocommit.exec_driver_sql(_POSTGRESQL_INSERTING, columns)).all()
 
 
 def _insert_on_sqlite(
@@ -105,6 +123,13 @@ def _insert_on_sqlite(
     inserted = cursor.execute(_sqlite_inserting(len(rows)), values).fetchall()
     ids = {(provider, event_id): row_id for provider, event_id, row_id in inserted}
     return _ids_in_order(events, ids)
+
+
+_POSTGRESQL_INSERTING = (
+    f"INSERT INTO {_EVENTS.name} ({', '.join(_ROW_COLUMNS)}) "
+    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) "
+    "ON CONFLICT (provider, event_id) DO NOTHING RETURNING provider, event_id, id"
+)
 
 
 def _sqlite_inserting(count: int) -> str:
