@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking_core import database
 from booking_core.database import POLL_WRITE_LOCK, create_engine, create_session_factory
@@ -67,9 +68,7 @@ async def test_a_polling_writer_gives_up_after_the_busy_timeout_and_its_connecti
     # Given a busy timeout of 300 ms, and another connection holding the SQLite write lock
     monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 300)
     path = tmp_path / "m.db"
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
+    engine = await _with_schema(path)
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
@@ -96,9 +95,7 @@ async def test_a_polled_write_commits_rolls_back_what_raises_and_gives_up_on_a_h
     # Given a SQLite file's blocking engine, as the webhook inbox writes through
     monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 300)
     path = tmp_path / "m.db"
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
+    engine = await _with_schema(path)
     blocking = database.sqlite_file_engine(engine)
     assert blocking is not None
     insert_city = "INSERT INTO cities (name, latitude, longitude, timezone) VALUES (?, 0, 0, 'UTC')"
@@ -133,6 +130,14 @@ async def test_a_polled_write_commits_rolls_back_what_raises_and_gives_up_on_a_h
     finally:
         blocking.dispose()
         await engine.dispose()
+
+
+async def _with_schema(path: Path) -> AsyncEngine:
+    """The engine of a new SQLite file at `path`, with the schema."""
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    return engine
 
 
 def _cities(path: Path) -> list[str]:

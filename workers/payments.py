@@ -8,6 +8,7 @@ expiring a closed checkout changes nothing. Retry policies are stated in PAYMENT
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -258,30 +259,23 @@ async def expire_checkout(ctx: WorkerContext, provider_name: str, checkout_id: s
     metrics.CHECKOUT_EXPIRIES.labels(outcome="expired").inc()
 
 
+# Retries cover a database or Redis outage (ConfirmationDeferred) of a few minutes; after that the
+# event stays unprocessed with its last error and the periodic pass enqueues it again later.
+_SETTLING_AN_EVENT = ActorSpec(
+    PROCESS_PAYMENT_EVENT,
+    process_payment_event,
+    queue=PAYMENTS_QUEUE,
+    max_retries=10,
+    min_backoff_ms=500,
+    max_backoff_ms=60_000,
+    throws=(PermanentFailure,),
+    time_limit_ms=60_000,
+)
+
 PAYMENT_ACTORS: list[ActorSpec] = [
-    # Retries cover a database or Redis outage (ConfirmationDeferred) of a few minutes; after that the
-    # event stays unprocessed with its last error and the periodic pass enqueues it again later.
-    ActorSpec(
-        PROCESS_PAYMENT_EVENT,
-        process_payment_event,
-        queue=PAYMENTS_QUEUE,
-        max_retries=10,
-        min_backoff_ms=500,
-        max_backoff_ms=60_000,
-        throws=(PermanentFailure,),
-        time_limit_ms=60_000,
-    ),
+    _SETTLING_AN_EVENT,
     # The same policy for the events stored together: a retry settles only those still unsettled.
-    ActorSpec(
-        PROCESS_PAYMENT_EVENTS,
-        process_payment_events,
-        queue=PAYMENTS_QUEUE,
-        max_retries=10,
-        min_backoff_ms=500,
-        max_backoff_ms=60_000,
-        throws=(PermanentFailure,),
-        time_limit_ms=60_000,
-    ),
+    dataclasses.replace(_SETTLING_AN_EVENT, name=PROCESS_PAYMENT_EVENTS, fn=process_payment_events),
     # Provider outages can last longer: back off up to 10 minutes (below RabbitMQ's 30-minute
     # consumer_timeout); the refund pass asks again after REFUND_REQUEST_TTL_SECONDS if these run out.
     ActorSpec(

@@ -51,10 +51,18 @@ async def web_flow(open_test_flow: FlowOpener, redis_broker: BrokerPlan) -> Asyn
         yield flow
 
 
-async def test_events_stored_together_are_confirmed_by_one_job(any_broker_flow: Flow) -> None:
+@pytest.fixture
+def finished(any_broker_flow: Flow) -> FinishedMessages:
+    """Counts the messages the flow's worker has finished, by actor."""
+    counter = FinishedMessages()
+    any_broker_flow.broker.add_middleware(counter)
+    return counter
+
+
+async def test_events_stored_together_are_confirmed_by_one_job(
+    any_broker_flow: Flow, finished: FinishedMessages
+) -> None:
     flow = any_broker_flow
-    finished = FinishedMessages()
-    flow.broker.add_middleware(finished)
     # Given four paid bookings whose completed events were stored in one batch, not yet sent to a worker
     booked = [
         await flow.book(2501 + n, flow.show.seat_ids[n * SEATS : (n + 1) * SEATS]) for n in range(BOOKINGS)
@@ -70,10 +78,8 @@ async def test_events_stored_together_are_confirmed_by_one_job(any_broker_flow: 
     assert await outcomes(flow) == ["confirmed"] * BOOKINGS
 
 
-async def test_a_lone_event_gets_a_job_of_its_own(any_broker_flow: Flow) -> None:
+async def test_a_lone_event_gets_a_job_of_its_own(any_broker_flow: Flow, finished: FinishedMessages) -> None:
     flow = any_broker_flow
-    finished = FinishedMessages()
-    flow.broker.add_middleware(finished)
     # Given one paid booking whose event was stored alone
     booked = await flow.book(2511, flow.show.seat_ids[:SEATS])
     event_id = await stored_but_not_enqueued(flow, booked)

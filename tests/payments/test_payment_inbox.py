@@ -108,9 +108,7 @@ async def test_intake_gets_the_sqlite_write_lock_between_another_writers_back_to
 ) -> None:
     # Given a webhook inbox on SQLite, and another process writing in transactions back to back
     database = tmp_path / "marquee.db"
-    engine = create_engine(f"sqlite+aiosqlite:///{database}")
-    await reset_schema(engine)
-    inbox = PaymentInbox(create_session_factory(engine), _no_jobs)
+    engine, inbox = await _inbox_on_file(database)
     writer = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
@@ -161,9 +159,7 @@ async def test_events_arriving_while_the_write_lock_is_held_share_the_transactio
 ) -> None:
     # Given a webhook inbox on a SQLite file, and another connection holding the write lock
     database = tmp_path / "marquee.db"
-    engine = create_engine(f"sqlite+aiosqlite:///{database}")
-    await reset_schema(engine)
-    inbox = PaymentInbox(create_session_factory(engine), _no_jobs)
+    engine, inbox = await _inbox_on_file(database)
     holder = sqlite3.connect(database, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
@@ -184,6 +180,13 @@ async def test_events_arriving_while_the_write_lock_is_held_share_the_transactio
         arrivals = await session.scalar(select(func.count(func.distinct(PaymentEventRow.received_at))))
     await engine.dispose()
     assert arrivals == 1
+
+
+async def _inbox_on_file(database: Path) -> tuple[AsyncEngine, PaymentInbox]:
+    """A new SQLite file with the schema, its engine, and an inbox on it that sends no jobs."""
+    engine = create_engine(f"sqlite+aiosqlite:///{database}")
+    await reset_schema(engine)
+    return engine, PaymentInbox(create_session_factory(engine), _no_jobs)
 
 
 def _no_jobs(_payment_event_ids: list[int]) -> None:
