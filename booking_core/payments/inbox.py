@@ -184,10 +184,10 @@ class PaymentInbox:
     write turn next, together with every event waiting by then (`Batches`). On a SQLite file one
     thread of the inbox's own writes them all (`_FileWriter`), on a blocking connection of its own.
 
-    Each batch's new events are then handed to `send_jobs` in another thread, while their requests
-    are answered: a request does not wait on the broker. A send that fails is logged; the events stay
-    unprocessed for the workers' periodic pass. `aclose` waits for the sends under way, and closes the
-    inbox's own SQLite connection.
+    Each batch's new events are then handed to `send_jobs` on a sender thread of the inbox's own, while
+    their requests are answered: neither a request nor the next batch waits on the broker. A send that
+    fails is logged; the events stay unprocessed for the workers' periodic pass. `aclose` waits for the
+    sends under way, and closes the inbox's own SQLite connection.
     """
 
     def __init__(self, sessions: SessionFactory, send_jobs: SendJobs) -> None:
@@ -195,9 +195,9 @@ class PaymentInbox:
         blocking = sqlite_file_engine(bind) if isinstance(bind, AsyncEngine) else None
         self._sessions = sessions
         self._send_jobs = send_jobs
-        self._file = _FileWriter(blocking, self._send) if blocking is not None else None
+        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="payment-inbox-jobs")
+        self._file = _FileWriter(blocking, self._hand_over) if blocking is not None else None
         self._batches: Batches[tuple[PaymentEvent, str], int | None] = Batches(self._store_batch)
-        self._sending: set[asyncio.Future[None]] = set()
 
     async def store(self, event: PaymentEvent, payload: str) -> int | None:
         """Like `store_payment_event`: the row id, or None when this event was stored before."""
@@ -207,10 +207,12 @@ class PaymentInbox:
 
     async def _store_batch(self, events: list[tuple[PaymentEvent, str]]) -> list[int | None]:
         ids = await store_payment_events(self._sessions, events)
-        sending = asyncio.get_running_loop().run_in_executor(None, self._send, ids)
-        self._sending.add(sending)
-        sending.add_done_callback(self._sending.discard)
+        self._hand_over(ids)
         return ids
+
+    def _hand_over(self, ids: list[int | None]) -> None:
+        # From any thread: the batch's jobs are sent on the sender thread.
+        self._sender.submit(self._send, ids)
 
     def _send(self, ids: list[int | None]) -> None:
         new = [row_id for row_id in ids if row_id is not None]
@@ -222,16 +224,14 @@ class PaymentInbox:
             log.warning("payment events %s stored, not enqueued: the periodic pass will", new, exc_info=True)
 
     async def aclose(self) -> None:
-        """Wait for the job sends under way; close the inbox's own SQLite connection, if it has one."""
-        await asyncio.gather(*self._sending)
+        """Write what waits, wait for the job sends under way; close the inbox's own SQLite connection."""
         if self._file is not None:
             await self._file.aclose()
+        await asyncio.to_thread(self._sender.shutdown, wait=True)
 
 
 # An event waiting for the file writer: the event, its payload, and the future its request awaits.
 _Waiting = tuple[PaymentEvent, str, asyncio.Future[int | None]]
-# What that future is given: the row id (None for a repeat), or the error that failed its transaction.
-_Answer = tuple[asyncio.Future[int | None], int | Exception | None]
 # The most events one transaction takes (5 values each: SQLite binds at most 32,766 per statement).
 MOST_PER_TRANSACTION = 1000
 
@@ -244,16 +244,15 @@ class _FileWriter:
     it holds it takes every event queued meanwhile: they all go into that transaction. So a request
     waits for about one turn of the lock, not for the rest of the turn under way and then its own, as
     it would if a batch were closed before the wait. After the commit the thread answers the batch's
-    requests (one wake-up of their event loop) and hands the new events' jobs to a sender thread, so
-    the next batch does not wait on the broker.
+    requests (one wake-up of their event loop) and hands the batch's row ids to `hand_over`, which must
+    not block (the inbox's sender thread sends their jobs).
     """
 
-    def __init__(self, engine: Engine, send: Callable[[list[int | None]], None]) -> None:
+    def __init__(self, engine: Engine, hand_over: Callable[[list[int | None]], None]) -> None:
         self._engine = engine
-        self._send = send
+        self._hand_over = hand_over
         self._waiting: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
-        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="payment-inbox-jobs")
 
     async def store(self, event: PaymentEvent, payload: str) -> int | None:
         """The row id, or None when stored before; once its transaction has committed."""
@@ -277,28 +276,23 @@ class _FileWriter:
                     )
             except Exception as exc:
                 outcomes = [exc] * len(batch)
-            self._answer(batch, outcomes)
+            # One wake-up of the event loop the requests wait on (the one `store` was called on).
+            answers = [
+                (stored, outcome) for (_event, _payload, stored), outcome in zip(batch, outcomes, strict=True)
+            ]
+            try:
+                answers[0][0].get_loop().call_soon_threadsafe(_settle_all, answers)
+            except RuntimeError:
+                log.debug("the event loop closed before %d stored events were answered", len(batch))
             ids = [outcome for outcome in outcomes if not isinstance(outcome, Exception)]
             if ids:
-                self._sender.submit(self._send, ids)
-
-    def _answer(self, batch: list[_Waiting], outcomes: Sequence[int | Exception | None]) -> None:
-        # One wake-up per event loop the batch's requests wait on (there is one, but for tests).
-        answers: dict[asyncio.AbstractEventLoop, list[_Answer]] = {}
-        for (_event, _payload, stored), outcome in zip(batch, outcomes, strict=True):
-            answers.setdefault(stored.get_loop(), []).append((stored, outcome))
-        for loop, answered in answers.items():
-            try:
-                loop.call_soon_threadsafe(_settle_all, answered)
-            except RuntimeError:
-                log.debug("an event loop closed before %d stored events were answered", len(answered))
+                self._hand_over(ids)
 
     async def aclose(self) -> None:
-        """Write what waits, wait for the job sends, and close the connection."""
+        """Write what waits, and close the connection."""
         if self._writer is not None:
             self._waiting.put(None)
             await asyncio.to_thread(self._writer.join)
-        await asyncio.to_thread(self._sender.shutdown, wait=True)
         await asyncio.to_thread(self._engine.dispose)
 
 
@@ -315,7 +309,7 @@ def _take_waiting(waiting: queue.SimpleQueue[_Waiting | None], batch: list[_Wait
     return False
 
 
-def _settle_all(answers: list[_Answer]) -> None:
+def _settle_all(answers: list[tuple[asyncio.Future[int | None], int | Exception | None]]) -> None:
     for stored, outcome in answers:
         if stored.done():
             continue  # its request stopped waiting (cancelled): its event's job is sent all the same
