@@ -131,7 +131,7 @@ def polled_write(engine: Engine) -> Iterator[sqlite3.Cursor]:
     BEGIN IMMEDIATE polled for the lock as a POLL_WRITE_LOCK connection's is; committed when the block
     ends, rolled back if it raises.
 
-    For a short statement run often (a batch of webhooks), SQLAlchemy's execution costs several times
+    For a short statement run often (a batch of webhooks), SQLAlchemy's execution costs more than
     what SQLite does; the caller writes the SQL and binds values SQLite stores as SQLAlchemy would.
     The driver's errors are raised as SQLAlchemy's (DBAPIError), as the engine's own would be.
     """

@@ -95,7 +95,8 @@ async def _insert_on_postgresql(engine: AsyncEngine, rows: list[dict[str, object
     rows go as an array per column, so asyncpg prepares it once), run on its own in autocommit.
 
     A single INSERT is atomic by itself: one round trip, where BEGIN, INSERT and COMMIT were three, and
-    about half the CPU of the same INSERT through a session (a micro-benchmark, batches of 5 and 15).
+    22-30% less CPU than the same INSERT in a session's transaction (benchmarks/inbox.py: ratio
+    1.28-1.44 for batches of 5 and of 15).
     """
     columns = tuple([row[name] for row in rows] for name in _ROW_COLUMNS)
     async with engine.connect() as connection:
@@ -109,9 +110,10 @@ def _insert_on_sqlite(
     """`store_payment_events`' INSERT, written for SQLite and sent straight to the driver, in the
     transaction `cursor` is in (`polled_write`).
 
-    For a batch of a few events SQLAlchemy's execution cost about four times what SQLite's did (210
-    against 50 us of CPU for five, in a micro-benchmark), and it runs for every batch the web server
-    stores. The arrival time is bound as SQLAlchemy binds it, so the row reads back alike.
+    It runs for every batch the web server stores: with the writer thread it costs 2.0-2.6 times less
+    CPU per batch than the inbox before, whose batches ran the same INSERT through SQLAlchemy Core
+    (benchmarks/inbox.py, batches of 15 and of 5). The arrival time is bound as SQLAlchemy binds it, so
+    the row reads back alike.
     """
     rows = _event_rows(events)
     stored_time = _EVENTS.c.received_at.type.bind_processor(dialect)
