@@ -425,13 +425,15 @@ async def wait_for(check: Any, what: str, log: Path, within: float = 60.0) -> No
 
 
 async def settle_down(pids: list[int], within: float = 10.0) -> None:
-    """Wait until these processes use less than IDLE_CPU_SHARE of a core over IDLE_WINDOW_SECONDS."""
+    """Wait until these processes use less than IDLE_CPU_SHARE of a core over IDLE_WINDOW_SECONDS; say so
+    if they do not within `within` seconds (that round's baseline then shares the machine with them)."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         before = sum(map(cpu_seconds, pids))
         await asyncio.sleep(IDLE_WINDOW_SECONDS)
         if sum(map(cpu_seconds, pids)) - before < IDLE_CPU_SHARE * IDLE_WINDOW_SECONDS:
             return
+    print(f"the roles were not idle after {within:.0f} s: this round's baseline ran beside their work")
 
 
 def cpu_seconds(pid: int) -> float:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import sqlite3
 import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -62,16 +63,26 @@ async def test_readers_are_not_blocked_by_a_long_write_and_cannot_write(tmp_path
         await reader_engine.dispose()
 
 
-async def test_a_polling_writer_gives_up_after_the_busy_timeout_and_its_connection_waits_again(
+@pytest.fixture
+async def short_busy_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Given a busy timeout of 300 ms, and another connection holding the SQLite write lock
+) -> AsyncIterator[tuple[Path, AsyncEngine]]:
+    """A SQLite file with the schema and its engine, with a busy timeout of 300 ms."""
     monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 300)
     path = tmp_path / "m.db"
-    engine = await _with_schema(path)
-    holder = sqlite3.connect(path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    try:
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    yield path, engine
+    await engine.dispose()
+
+
+async def test_a_polling_writer_gives_up_after_the_busy_timeout_and_its_connection_waits_again(
+    short_busy_file: tuple[Path, AsyncEngine],
+) -> None:
+    # Given a busy timeout of 300 ms, and another connection holding the SQLite write lock
+    path, engine = short_busy_file
+    with _write_lock_held(path):
         # When a polling writer begins (as the webhook inbox does)
         started = time.monotonic()
         with pytest.raises(OperationalError, match="database is locked"):
@@ -80,22 +91,16 @@ async def test_a_polling_writer_gives_up_after_the_busy_timeout_and_its_connecti
                 await polling.begin()
         # Then it gave up after the busy timeout, not at once and not much later
         assert 0.3 <= time.monotonic() - started < 5
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
     # And the connection it used waits the whole busy timeout again for any other writer
     async with engine.connect() as connection:
         assert (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar() == 300
-        await engine.dispose()
 
 
 async def test_a_polled_write_commits_rolls_back_what_raises_and_gives_up_on_a_held_lock(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    short_busy_file: tuple[Path, AsyncEngine],
 ) -> None:
-    # Given a SQLite file's blocking engine, as the webhook inbox writes through
-    monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 300)
-    path = tmp_path / "m.db"
-    engine = await _with_schema(path)
+    # Given a SQLite file's blocking engine (busy timeout 300 ms), as the webhook inbox writes through
+    path, engine = short_busy_file
     blocking = database.sqlite_file_engine(engine)
     assert blocking is not None
     insert_city = "INSERT INTO cities (name, latitude, longitude, timezone) VALUES (?, 0, 0, 'UTC')"
@@ -110,34 +115,32 @@ async def test_a_polled_write_commits_rolls_back_what_raises_and_gives_up_on_a_h
         assert _cities(path) == ["Berlin"]
         # And while another connection holds the write lock, a write gives up after the busy timeout
         # with SQLAlchemy's error, as the engine's own writes do
-        holder = sqlite3.connect(path, isolation_level=None)
-        holder.execute("BEGIN IMMEDIATE")
-        started = time.monotonic()
-        try:
+        with _write_lock_held(path):
+            started = time.monotonic()
             with (
                 pytest.raises(OperationalError, match="database is locked"),
                 database.polled_write(blocking) as cursor,
             ):
                 cursor.execute(insert_city, ["Rome"])
             assert 0.3 <= time.monotonic() - started < 5
-        finally:
-            holder.execute("ROLLBACK")
-            holder.close()
         # And once it is free, the same pooled connection writes again
         with database.polled_write(blocking) as cursor:
             cursor.execute(insert_city, ["Madrid"])
         assert _cities(path) == ["Berlin", "Madrid"]
     finally:
         blocking.dispose()
-        await engine.dispose()
 
 
-async def _with_schema(path: Path) -> AsyncEngine:
-    """The engine of a new SQLite file at `path`, with the schema."""
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
-    return engine
+@contextlib.contextmanager
+def _write_lock_held(path: Path) -> Iterator[None]:
+    """Another connection holds the SQLite file's write lock until the block ends."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
 
 
 def _cities(path: Path) -> list[str]:
